@@ -1,0 +1,29 @@
+/**
+ * A validated, defaulted, environment-resolved pipeline: what the compiler and the runner take.
+ * Built only by the config loader; everything downstream can trust every field.
+ */
+export interface PipelineSpec {
+  /** File stem: `pipelines/subscriptions.yml` → `subscriptions`. Unique across the directory. */
+  name: string;
+  /** Path of the YAML file it came from (for messages). */
+  file: string;
+  source: {
+    schema: string;
+    table: string;
+    primaryKey: string[];
+    cursor: string;
+    softDelete?: string;
+    /** Connection string override (already interpolated). Never print it: use redact(). */
+    connection?: string;
+  };
+  target: {
+    table: string;
+    duckdbPath?: string;
+  };
+  batchSize: number;
+  schedule: string;
+  timezone: string;
+  enabled: boolean;
+  schemaEvolution: 'evolve' | 'freeze' | 'fail';
+  horizon: { marginMs: number; lookbackSeconds: number };
+}
