@@ -1,52 +1,35 @@
-// TEMPORARY minimal loader: the config helper replaces this file with the full one
-// (positions, ${ENV} interpolation, ajv, semantic checks). Keep the exported signature.
-import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { basename, extname, join } from 'node:path';
-import { parse } from 'yaml';
+import { checkPipelineSet } from './check-pipeline-set.js';
+import { sortProblems, type ConfigProblem } from './config-problem.js';
+import { expandPipelinePaths } from './expand-pipeline-paths.js';
+import { loadPipelineFile } from './load-pipeline-file.js';
 import type { PipelineSpec } from './pipeline-spec.js';
 
-export interface ConfigProblem {
-  file: string;
-  line: number;
-  col: number;
-  path: string;
-  message: string;
-}
+export type { ConfigProblem } from './config-problem.js';
 
 export interface LoadResult {
+  /** Pipelines that passed every check, in file order. A file with any problem has no spec here. */
   specs: PipelineSpec[];
+  /** Every problem in every file, sorted by file (in the order given) then line:col. */
   problems: ConfigProblem[];
+  /** Every pipeline file that was checked (directories expanded), in order. */
+  files: string[];
 }
 
+/**
+ * Loads and validates pipeline files before any I/O beyond reading them: `paths` are files or
+ * directories (their *.yml / *.yaml). All problems are collected, none thrown, so a caller can
+ * print every one at once. Synchronous and cheap (the ajv schema is compiled once per process).
+ * Messages never contain the resolved value of an environment variable.
+ */
 export function loadPipelines(paths: string[], env: NodeJS.ProcessEnv = process.env): LoadResult {
-  void env;
-  const files = paths.flatMap((p) =>
-    statSync(p).isDirectory()
-      ? readdirSync(p).filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => join(p, f))
-      : [p],
+  const expanded = expandPipelinePaths(paths);
+  const loaded = expanded.files.map((file) => loadPipelineFile(file, env));
+  const crossFile = checkPipelineSet(
+    loaded.map((l) => l.identity),
+    env,
   );
-  const specs: PipelineSpec[] = files.map((file) => {
-    const raw = parse(readFileSync(file, 'utf8'));
-    const [schema, table] = raw.source.table.includes('.') ? raw.source.table.split('.') : [raw.source.schema ?? 'public', raw.source.table];
-    return {
-      name: basename(file, extname(file)),
-      file,
-      source: {
-        schema,
-        table,
-        primaryKey: Array.isArray(raw.source.primary_key) ? raw.source.primary_key : [raw.source.primary_key],
-        cursor: raw.source.cursor ?? 'updated_at',
-        softDelete: raw.source.soft_delete,
-        connection: raw.source.connection,
-      },
-      target: { table: raw.target.table, duckdbPath: raw.target.duckdb_path },
-      batchSize: raw.batch_size ?? 10000,
-      schedule: raw.schedule ?? '*/30 * * * * *',
-      timezone: raw.timezone ?? 'UTC',
-      enabled: raw.enabled ?? true,
-      schemaEvolution: raw.schema_evolution ?? 'evolve',
-      horizon: { marginMs: raw.horizon?.margin_ms ?? 1000, lookbackSeconds: raw.horizon?.lookback_seconds ?? 300 },
-    };
-  });
-  return { specs, problems: [] };
+  const refused = new Set(crossFile.map((p) => p.file));
+  const problems = sortProblems([...expanded.problems, ...loaded.flatMap((l) => l.problems), ...crossFile], [...expanded.files, ...expanded.problems.map((p) => p.file)]);
+  const specs = loaded.flatMap((l) => (l.spec && !refused.has(l.spec.file) ? [l.spec] : []));
+  return { specs, problems, files: expanded.files };
 }

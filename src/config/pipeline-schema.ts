@@ -2,30 +2,42 @@
  * The one source of truth for a pipeline file. The JSON Schema in schema/pipeline.schema.json is
  * generated from this (npm run schema) and a test fails when the checked-in copy is stale; the
  * TypeScript type `PipelineFile` is derived from it with `Static`, so neither can drift.
+ *
+ * What a JSON Schema cannot say (cron syntax, time zones, names unique across files, one writer per
+ * target table, soft_delete ≠ cursor) is checked in semantic-checks.ts and check-pipeline-set.ts.
  */
 import { Type, type Static } from '@sinclair/typebox';
 
-const Identifier = (description: string) => Type.String({ minLength: 1, maxLength: 63, description });
+/** Postgres truncates identifiers to 63 bytes (NAMEDATALEN - 1); a longer name would silently mean another column. */
+const Identifier = (description: string, options: { default?: string } = {}) =>
+  Type.String({ minLength: 1, maxLength: 63, description, ...options });
 
 export const SourceSchema = Type.Object(
   {
     schema: Type.Optional(
-      Type.String({ minLength: 1, default: 'public', description: 'Postgres schema of the table. Ignored when `table` is schema-qualified.' }),
+      Type.String({
+        minLength: 1,
+        default: 'public',
+        description: 'Postgres schema of the table (default public). When `table` is schema-qualified, leave this out or give the same schema.',
+      }),
     ),
     table: Type.String({
       minLength: 1,
-      description: 'Source table, optionally schema-qualified (`public.subscriptions`). Quoted on use: any name works.',
+      description:
+        'Source table: `table` or `schema.table` (`public.subscriptions`). Names are used verbatim and quoted on use, so any name works; ' +
+        'double-quote a part that contains a dot: `"my.schema"."my.table"`.',
     }),
     primary_key: Type.Union([Identifier('A single primary-key column.'), Type.Array(Identifier('A primary-key column.'), { minItems: 1, uniqueItems: true })], {
       description: 'Primary-key column, or a list of columns for a composite key. Must be NOT NULL and unique in the source.',
     }),
-    cursor: Type.String({
-      minLength: 1,
-      default: 'updated_at',
-      description: 'Column that grows on every change (timestamptz/timestamp, or an integer version). Rows are read in (cursor, key) order.',
-    }),
+    cursor: Type.Optional(
+      Identifier(
+        'Column that grows on every change (timestamptz/timestamp, or an integer version). Rows are read in (cursor, key) order. May be a primary-key column.',
+        { default: 'updated_at' },
+      ),
+    ),
     soft_delete: Type.Optional(
-      Type.String({ minLength: 1, description: 'Tombstone column (e.g. `deleted_at`). Synced like any column; a `<target>_current` view hides tombstoned rows.' }),
+      Identifier('Tombstone column (e.g. `deleted_at`). Synced like any column; a `<target>_current` view hides tombstoned rows. Must differ from `cursor`.'),
     ),
     connection: Type.Optional(
       Type.String({
@@ -39,7 +51,7 @@ export const SourceSchema = Type.Object(
 
 export const TargetSchema = Type.Object(
   {
-    table: Type.String({ minLength: 1, description: 'DuckDB table to keep in sync (created on the first run).' }),
+    table: Type.String({ minLength: 1, description: 'DuckDB table to keep in sync (created on the first run). One pipeline per table and DuckDB file.' }),
     duckdb_path: Type.Optional(Type.String({ minLength: 1, description: 'DuckDB file for this pipeline; default is DUCKDB_PATH (lake/warehouse.duckdb).' })),
   },
   { additionalProperties: false, description: 'Where the rows go.' },
@@ -47,43 +59,64 @@ export const TargetSchema = Type.Object(
 
 export const HorizonSchema = Type.Object(
   {
-    margin_ms: Type.Integer({
-      minimum: 0,
-      maximum: 3_600_000,
-      default: 1000,
-      description: 'Safety margin subtracted from the commit-safe horizon (milliseconds).',
-    }),
-    lookback_seconds: Type.Integer({
-      minimum: 0,
-      maximum: 86_400 * 7,
-      default: 300,
-      description:
-        'Used only when the role cannot see other sessions in pg_stat_activity: each run re-reads from checkpoint minus this window.',
-    }),
+    margin_ms: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 3_600_000,
+        default: 1000,
+        description: 'Safety margin subtracted from the commit-safe horizon (milliseconds).',
+      }),
+    ),
+    lookback_seconds: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 86_400 * 7,
+        default: 300,
+        description:
+          'Used only when the role cannot see other sessions in pg_stat_activity: each run re-reads from checkpoint minus this window.',
+      }),
+    ),
   },
-  { additionalProperties: false, description: 'Commit-safe horizon settings (see README, "Guarantees").' },
+  // default {} lets ajv's useDefaults fill margin_ms and lookback_seconds when `horizon` is left out.
+  { additionalProperties: false, default: {}, description: 'Commit-safe horizon settings (see README, "Guarantees").' },
 );
+
+export const SchemaEvolutionSchema = Type.Unsafe<'evolve' | 'freeze' | 'fail'>({
+  type: 'string',
+  enum: ['evolve', 'freeze', 'fail'],
+  default: 'evolve',
+  description: 'evolve: add/widen/rename columns in DuckDB; freeze: keep the target schema, ignore new columns; fail: stop on any drift.',
+});
 
 export const PipelineFileSchema = Type.Object(
   {
     $schema: Type.Optional(Type.String({ description: 'Editor hint; ignored.' })),
     source: SourceSchema,
     target: TargetSchema,
-    batch_size: Type.Integer({ minimum: 1, maximum: 200_000, default: 10_000, description: 'Rows per batch (one Parquet file, one DuckDB transaction).' }),
-    schedule: Type.String({
-      minLength: 1,
-      default: '*/30 * * * * *',
-      description: 'Cron expression, 5 fields or 6 with seconds first (`*/30 * * * * *` = every 30 s).',
-    }),
-    timezone: Type.String({ minLength: 1, default: 'UTC', description: 'IANA time zone the schedule is read in (e.g. Europe/Berlin).' }),
-    enabled: Type.Boolean({ default: true, description: 'A disabled pipeline is validated but never run.' }),
-    schema_evolution: Type.Union([Type.Literal('evolve'), Type.Literal('freeze'), Type.Literal('fail')], {
-      default: 'evolve',
-      description: 'evolve: add/widen/rename columns in DuckDB; freeze: keep the target schema, ignore new columns; fail: stop on any drift.',
-    }),
+    batch_size: Type.Optional(
+      // parquet-wasm memory only grows: batches above ~200k rows make the process balloon (DESIGN.md).
+      Type.Integer({ minimum: 1, maximum: 200_000, default: 10_000, description: 'Rows per batch (one Parquet file, one DuckDB transaction), 1 to 200000.' }),
+    ),
+    schedule: Type.Optional(
+      Type.String({
+        minLength: 1,
+        default: '*/30 * * * * *',
+        description: 'Cron expression: 5 fields, or 6 with seconds first (`*/30 * * * * *` = every 30 s). Read in `timezone`, exact across DST.',
+      }),
+    ),
+    timezone: Type.Optional(Type.String({ minLength: 1, default: 'UTC', description: 'IANA time zone the schedule is read in (e.g. Europe/Berlin).' })),
+    enabled: Type.Optional(Type.Boolean({ default: true, description: 'A disabled pipeline is validated but never run.' })),
+    schema_evolution: Type.Optional(SchemaEvolutionSchema),
     horizon: Type.Optional(HorizonSchema),
   },
-  { additionalProperties: false, title: 'pgduck pipeline', description: 'One Postgres table kept in sync with one DuckDB table.' },
+  {
+    additionalProperties: false,
+    title: 'pgduck pipeline',
+    description:
+      'One Postgres table kept in sync with one DuckDB table. The file stem is the pipeline name. ' +
+      'Any string value may use ${VAR} or ${VAR:-default} to read the environment.',
+  },
 );
 
+/** A pipeline file as written: fields with a default may be left out (the editor schema must not demand them). */
 export type PipelineFile = Static<typeof PipelineFileSchema>;

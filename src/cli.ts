@@ -1,0 +1,149 @@
+#!/usr/bin/env node
+/**
+ * pgduck's command line: thin commands over src/commands/*. Every command has --help.
+ * Exit codes: 0 ok, 1 a pipeline or live check failed, 2 invalid configuration or usage.
+ */
+// DuckDB queries run on libuv's pool (4 threads by default): keep it above the pipeline
+// concurrency or one slow query blocks the rest (DESIGN.md). Must be set before first use.
+process.env.UV_THREADPOOL_SIZE ??= '16';
+
+const { Command, Option } = await import('commander');
+const { resolveSettings } = await import('./runner/settings.js');
+const { createLogger } = await import('./runner/logger.js');
+
+type GlobalOpts = Parameters<typeof resolveSettings>[0] & { logLevel?: string; logFormat?: 'pretty' | 'json' };
+
+const program = new Command('pgduck')
+  .description('Keep a DuckDB file in sync with many Postgres tables, one YAML file per table.')
+  .version('0.1.0')
+  .option('--pipelines <dir>', 'pipeline files directory (env PIPELINES_DIR)', undefined)
+  .option('--duckdb <path>', 'DuckDB file (env DUCKDB_PATH)', undefined)
+  .option('--parquet-dir <dir>', 'Parquet history directory (env PARQUET_DIR)', undefined)
+  .option('--state-dir <dir>', 'checkpoint state directory (env STATE_DIR)', undefined)
+  .option('--database-url <url>', 'Postgres connection string (env DATABASE_URL; prefer the env var: flags are visible in ps)')
+  .option('--concurrency <n>', 'pipelines run at once (env PGDUCK_CONCURRENCY)', undefined)
+  .option('--log-level <level>', 'trace|debug|info|warn|error (env PGDUCK_LOG_LEVEL)')
+  .addOption(new Option('--log-format <format>', 'log format on stderr (env PGDUCK_LOG_FORMAT)').choices(['pretty', 'json']))
+  .showHelpAfterError()
+  .addHelpText(
+    'after',
+    `
+Defaults: pipelines/, lake/warehouse.duckdb, parquet/, state/. Connection: DATABASE_URL, or
+POSTGRES_HOST/PORT/USER/PASSWORD/DB. Exit codes: 0 ok, 1 a pipeline or live check failed, 2 invalid config.`,
+  );
+
+function context(cmd: InstanceType<typeof Command>) {
+  const g = cmd.optsWithGlobals() as GlobalOpts;
+  return { settings: resolveSettings(g), log: createLogger({ level: g.logLevel, format: g.logFormat }) };
+}
+
+function exit(code: number): void {
+  process.exitCode = code;
+}
+
+program
+  .command('validate')
+  .description('check pipeline files (and with --connect the live database) without running anything')
+  .argument('[paths...]', 'files or directories (default: the pipelines directory)')
+  .option('--json', 'machine-readable records')
+  .option('--connect', 'also check the live Postgres tables and the DuckDB file')
+  .action(async (paths: string[], opts: { json?: boolean; connect?: boolean }, cmd) => {
+    const { settings } = context(cmd);
+    const { runValidate } = await import('./config/validate-command.js');
+    const targets = paths.length > 0 ? paths : [settings.pipelinesDir];
+    exit(await runValidate(targets, { json: !!opts.json, connect: !!opts.connect, settings } as never, process.stdout));
+  });
+
+program
+  .command('plan')
+  .description('print the compiled plan of each pipeline (stages, SQL, schedule): no database needed')
+  .argument('[name]', 'one pipeline')
+  .option('--json', 'the plan as JSON')
+  .action(async (name: string | undefined, opts: { json?: boolean }, cmd) => {
+    const { settings } = context(cmd);
+    const { planCommand } = await import('./commands/plan.js');
+    exit(await planCommand(settings, name, { json: !!opts.json }));
+  });
+
+program
+  .command('run')
+  .description('sync every enabled pipeline: on its schedule, or once until drained with --once')
+  .option('--once', 'run every pipeline until drained, then exit (non-zero if any failed)')
+  .option('--only <names...>', 'only these pipelines')
+  .action(async (opts: { once?: boolean; only?: string[] }, cmd) => {
+    const { settings, log } = context(cmd);
+    const { runCommand } = await import('./commands/run.js');
+    exit(await runCommand(settings, { once: !!opts.once, only: opts.only }, log));
+  });
+
+program
+  .command('status')
+  .description('checkpoints, last run and schema events of every pipeline')
+  .option('--json', 'as JSON')
+  .action(async (opts: { json?: boolean }, cmd) => {
+    const { settings } = context(cmd);
+    const { statusCommand } = await import('./commands/status.js');
+    exit(statusCommand(settings, { json: !!opts.json }));
+  });
+
+program
+  .command('reset')
+  .description("forget a pipeline's checkpoint so its next run bootstraps again (DuckDB data kept unless --drop-target)")
+  .argument('<pipeline>', 'pipeline name (file stem)')
+  .option('--drop-target', 'also drop the DuckDB table (the Parquet history is kept)')
+  .action(async (name: string, opts: { dropTarget?: boolean }, cmd) => {
+    const { settings } = context(cmd);
+    const { resetCommand } = await import('./commands/reset.js');
+    exit(await resetCommand(settings, name, { dropTarget: !!opts.dropTarget }));
+  });
+
+program
+  .command('query')
+  .description('run SQL against the DuckDB file (read-only) and print a table')
+  .argument('<sql>', 'the query')
+  .option('--json', 'rows as JSON')
+  .action(async (sql: string, opts: { json?: boolean }, cmd) => {
+    const { settings } = context(cmd);
+    const { queryCommand } = await import('./commands/query.js');
+    exit(await queryCommand(settings.duckdbPath, sql, { json: !!opts.json }));
+  });
+
+program
+  .command('demo')
+  .description('start a real Postgres from npm (or use DATABASE_URL), seed it, sync, change, sync again, query')
+  .option('--accounts <n>', 'accounts to seed (2 subscriptions, 3 invoices each)', '1000')
+  .option('--out <dir>', 'where the demo writes its lake, Parquet and state (default: a new temp dir)')
+  .action(async (opts: { accounts: string; out?: string }, cmd) => {
+    const { settings, log } = context(cmd);
+    const { demoCommand } = await import('./commands/demo.js');
+    exit(await demoCommand(settings, { accounts: Number(opts.accounts), out: opts.out }, log));
+  });
+
+program
+  .command('seed-changes')
+  .description('demo helper: insert one row, update one, soft-delete one in each demo table, printing the keys')
+  .option('--table <names...>', 'only these tables')
+  .action(async (opts: { table?: string[] }, cmd) => {
+    const { settings } = context(cmd);
+    if (!settings.databaseUrl) {
+      process.stderr.write('no database configured: set DATABASE_URL (or POSTGRES_HOST/PORT/USER/PASSWORD/DB)\n');
+      return exit(2);
+    }
+    const { connectPostgres } = await import('./postgres/connect.js');
+    const { seedChanges } = await import('./postgres/seed-changes.js');
+    const pg = await connectPostgres(settings.databaseUrl, { label: 'seed-changes' });
+    try {
+      for (const c of await seedChanges(pg, opts.table)) {
+        process.stdout.write(`${c.table}: inserted ${c.insert}; updated ${c.update}; soft-deleted ${c.softDelete}\n`);
+      }
+    } finally {
+      await pg.end();
+    }
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  process.stderr.write(`pgduck: ${(err as Error).message}\n`);
+  process.exitCode = process.exitCode && process.exitCode !== 0 ? process.exitCode : 1;
+}

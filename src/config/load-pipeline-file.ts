@@ -1,0 +1,85 @@
+import { readFileSync } from 'node:fs';
+import { basename, extname } from 'node:path';
+import { buildPipelineSpec } from './build-pipeline-spec.js';
+import { formatConfigPath } from './config-path.js';
+import type { ConfigProblem } from './config-problem.js';
+import type { FieldIssue } from './field-issue.js';
+import type { PipelineIdentity } from './check-pipeline-set.js';
+import { interpolateEnv } from './interpolate-env.js';
+import { parsePipelineYaml } from './parse-pipeline-yaml.js';
+import type { PipelineFile } from './pipeline-schema.js';
+import type { PipelineSpec } from './pipeline-spec.js';
+import { semanticChecks } from './semantic-checks.js';
+import { validateAgainstSchema } from './validate-against-schema.js';
+
+export const PIPELINE_NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+
+export interface LoadedPipelineFile {
+  /** Present only when the file has no problems of its own (cross-file checks may still refuse it). */
+  spec?: PipelineSpec;
+  problems: ConfigProblem[];
+  /** Name and target, for the cross-file checks: known even when the file has other problems. */
+  identity: PipelineIdentity;
+}
+
+/**
+ * One pipeline file through every per-file stage: read → YAML with positions → ${ENV} →
+ * JSON Schema (defaults) → semantic checks → PipelineSpec. Every problem of the file is reported,
+ * except those that only follow from an earlier one (fields of a file that is not YAML, the
+ * schema's view of a value whose variable is missing).
+ */
+export function loadPipelineFile(file: string, env: NodeJS.ProcessEnv): LoadedPipelineFile {
+  const name = basename(file, extname(file));
+  const identity: PipelineIdentity = { file, name };
+  const problems: ConfigProblem[] = [];
+  if (!PIPELINE_NAME.test(name)) {
+    problems.push({
+      file,
+      line: 1,
+      col: 1,
+      path: '',
+      message: `pipeline name \`${name}\` (the file stem) must start with a letter or _ and contain only letters, digits, _ and -; rename the file`,
+    });
+  }
+
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    problems.push({ file, line: 1, col: 1, path: '', message: `cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})` });
+    return { problems, identity };
+  }
+
+  const { data, locator, issues } = parsePipelineYaml(text);
+  problems.push(...issues.map((issue) => ({ file, line: issue.line, col: issue.col, path: '', message: issue.message })));
+  if (data === undefined) return { problems, identity };
+
+  const interpolated = interpolateEnv(data, env, { isPlainScalar: (path) => locator.scalar(path)?.type === 'PLAIN' });
+  const value = interpolated.value as Record<string, unknown>;
+  const fieldIssues: FieldIssue[] = [
+    ...interpolated.issues.map((i) => ({ path: i.path, needle: i.text, message: i.message })),
+    // Placeholders that did not resolve were reported just above; what the schema says about them is noise.
+    ...validateAgainstSchema(value, interpolated.fromEnv).filter((i) => !interpolated.unresolved.has(formatConfigPath(i.path))),
+    ...semanticChecks(value, {
+      fromEnv: interpolated.fromEnv,
+      unresolved: interpolated.unresolved,
+      isWritten: (path) => locator.scalar(path) !== undefined,
+    }),
+  ];
+  for (const issue of fieldIssues) {
+    const position = issue.needle ? locator.positionInScalar(issue.path, issue.needle) : locator.position(issue.path, issue.at);
+    problems.push({ file, ...position, path: formatConfigPath(issue.path), message: issue.message });
+  }
+
+  const target = value.target as Record<string, unknown> | undefined;
+  if (target && typeof target.table === 'string' && !interpolated.unresolved.has('target.table')) {
+    identity.target = {
+      table: target.table,
+      duckdbPath: typeof target.duckdb_path === 'string' ? target.duckdb_path : undefined,
+      position: locator.position(['target', 'table']),
+      fromEnv: interpolated.fromEnv.has('target.table'),
+    };
+  }
+  const spec = problems.length === 0 ? buildPipelineSpec(name, file, value as PipelineFile) : undefined;
+  return { spec, problems, identity };
+}

@@ -1,0 +1,126 @@
+import { Cron } from 'croner';
+import { formatConfigPath, type ConfigPath } from './config-path.js';
+import { didYouMean } from './did-you-mean.js';
+import type { FieldIssue } from './field-issue.js';
+import { parseTableName } from './parse-table-name.js';
+
+export interface SemanticContext {
+  /** Formatted paths whose value came from the environment → variable names: never echo those values. */
+  fromEnv: ReadonlyMap<string, readonly string[]>;
+  /** Formatted paths whose placeholders could not be resolved: already reported, skip them here. */
+  unresolved: ReadonlySet<string>;
+  /** Whether the file itself writes this field (as opposed to a default filled in by ajv). */
+  isWritten: (path: ConfigPath) => boolean;
+}
+
+/**
+ * The per-file rules a JSON Schema cannot express. Runs on schema-validated, defaulted data but
+ * tolerates fields the schema rejected (it checks types itself and skips them), so one pass
+ * reports everything. Pure: no I/O, no clock beyond asking croner for the next run.
+ */
+export function semanticChecks(data: Record<string, unknown>, context: SemanticContext): FieldIssue[] {
+  const issues: FieldIssue[] = [];
+  const text = (path: ConfigPath): string | undefined => {
+    const value = valueAt(data, path);
+    return typeof value === 'string' && !context.unresolved.has(formatConfigPath(path)) ? value : undefined;
+  };
+  const show = (path: ConfigPath, value: string): string => {
+    const env = context.fromEnv.get(formatConfigPath(path));
+    return env ? `the value of ${env.map((n) => `\${${n}}`).join(', ')}` : `\`${value}\``;
+  };
+
+  // source.table: `table`, `schema.table` or quoted parts.
+  const table = text(['source', 'table']);
+  if (table !== undefined && table !== '') {
+    const parsed = parseTableName(table);
+    if ('error' in parsed) {
+      issues.push({ path: ['source', 'table'], message: `table name ${parsed.error}` });
+    } else {
+      const schema = text(['source', 'schema']);
+      if (parsed.schema !== undefined && schema !== undefined && context.isWritten(['source', 'schema']) && schema !== parsed.schema) {
+        issues.push({
+          path: ['source', 'schema'],
+          message: `is ${show(['source', 'schema'], schema)} but source.table names schema ${show(['source', 'table'], parsed.schema)}; leave source.schema out or make them agree`,
+        });
+      }
+    }
+  }
+
+  // Key, cursor and tombstone columns. Duplicates inside primary_key are the schema's uniqueItems.
+  const primaryKey = valueAt(data, ['source', 'primary_key']);
+  const keyColumns = typeof primaryKey === 'string' ? [primaryKey] : Array.isArray(primaryKey) ? primaryKey.filter((c) => typeof c === 'string') : [];
+  const cursor = text(['source', 'cursor']);
+  const softDelete = text(['source', 'soft_delete']);
+  if (softDelete !== undefined && softDelete === cursor) {
+    issues.push({
+      path: ['source', 'soft_delete'],
+      message: `is the same column as source.cursor; the cursor must change on every update, a tombstone is set once on delete`,
+    });
+  } else if (softDelete !== undefined && keyColumns.includes(softDelete)) {
+    issues.push({ path: ['source', 'soft_delete'], message: 'is a primary-key column; a tombstone column (NULL while the row lives) cannot be part of the key' });
+  }
+
+  // Time zone first: the schedule is checked in it when it is valid.
+  const timezone = text(['timezone']);
+  const zoneOk = timezone !== undefined && timezone !== '' && isTimeZone(timezone);
+  if (timezone !== undefined && timezone !== '' && !zoneOk) {
+    const env = context.fromEnv.has('timezone');
+    const hint = env ? undefined : didYouMean(timezone, timeZoneNames());
+    issues.push({
+      path: ['timezone'],
+      message: `unknown time zone ${show(['timezone'], timezone)}${hint ? `; did you mean \`${hint}\`?` : '; use an IANA name such as UTC or Europe/Berlin'}`,
+    });
+  }
+
+  const schedule = text(['schedule']);
+  if (schedule !== undefined && schedule !== '') {
+    const problem = cronProblem(schedule, zoneOk ? timezone! : 'UTC', context.fromEnv.has('schedule'));
+    if (problem) issues.push({ path: ['schedule'], message: problem });
+  }
+  return issues;
+}
+
+/** Why a cron expression cannot drive the scheduler, or undefined when it can. */
+export function cronProblem(expression: string, timezone: string, hideValue = false): string | undefined {
+  const fields = expression.trim().split(/\s+/);
+  if (!expression.trim().startsWith('@') && fields.length !== 5 && fields.length !== 6) {
+    return `is not a valid cron expression: it has ${fields.length} field${fields.length === 1 ? '' : 's'}; write 5 (minute hour day month weekday) or 6 with seconds first`;
+  }
+  let job: Cron | undefined;
+  try {
+    // The scheduler runs croner too (node-cron skipped an hour across DST, see DESIGN.md), so what parses here runs there.
+    job = new Cron(expression, { timezone, paused: true, mode: '5-or-6-parts' });
+    if (job.nextRun() === null) return 'never fires: no date matches it (e.g. 30 February)';
+    return undefined;
+  } catch (error) {
+    const reason = error instanceof Error ? error.message.replace(/^CronPattern:\s*/, '').replace(/^Syntax error,\s*/i, '') : String(error);
+    // croner quotes the pattern in some messages: not when it came from the environment.
+    return hideValue ? 'is not a valid cron expression' : `is not a valid cron expression: ${reason}`;
+  } finally {
+    job?.stop();
+  }
+}
+
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+let zoneNames: string[] | undefined;
+function timeZoneNames(): string[] {
+  zoneNames ??= ['UTC', ...Intl.supportedValuesOf('timeZone')];
+  return zoneNames;
+}
+
+function valueAt(data: unknown, path: ConfigPath): unknown {
+  let node = data;
+  for (const segment of path) {
+    if (node === null || typeof node !== 'object') return undefined;
+    node = (node as Record<string | number, unknown>)[segment];
+  }
+  return node;
+}

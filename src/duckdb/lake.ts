@@ -1,0 +1,144 @@
+/**
+ * The one place that imports @duckdb/node-api.
+ *
+ * A long-lived in-memory DuckDB instance ATTACHes each warehouse file while at least one pipeline
+ * is using it and DETACHes it when the last one is done: the file lock is released between cycles,
+ * so people can query the file while the runner idles (DESIGN.md, measured).
+ */
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { quoteIdent, quoteLiteral } from '../sql/identifier.js';
+
+export type Row = Record<string, unknown>;
+
+/** One DuckDB connection bound to an attached warehouse file (catalog alias `catalog`). */
+export interface LakeSession {
+  /** Quoted catalog alias to qualify tables with: `${session.catalog}.main.${quoteIdent(t)}`. */
+  readonly catalog: string;
+  /** The catalog alias unquoted (for catalog queries such as duckdb_columns()). */
+  readonly catalogName: string;
+  run(sql: string): Promise<void>;
+  /** Rows as JSON-safe values (BIGINT/DECIMAL as strings, timestamps as ISO text). */
+  all(sql: string): Promise<Row[]>;
+  /** Run fn inside BEGIN/COMMIT; ROLLBACK on any error (then rethrow). */
+  transaction<T>(fn: () => Promise<T>): Promise<T>;
+}
+
+export class Lake {
+  private instance: DuckDBInstance | null = null;
+  private readonly attached = new Map<string, { alias: string; users: number; attaching: Promise<void> }>();
+
+  private async getInstance(): Promise<DuckDBInstance> {
+    this.instance ??= await DuckDBInstance.create(':memory:');
+    return this.instance;
+  }
+
+  /**
+   * Attach `path` (created if missing) for the duration of fn, with a fresh connection.
+   * Concurrent callers share one ATTACH; the last one out DETACHes, releasing the file lock.
+   */
+  async withSession<T>(path: string, fn: (session: LakeSession) => Promise<T>): Promise<T> {
+    const abs = resolve(path);
+    const instance = await this.getInstance();
+    let entry = this.attached.get(abs);
+    if (!entry) {
+      mkdirSync(dirname(abs), { recursive: true });
+      const alias = `lake_${createHash('sha1').update(abs).digest('hex').slice(0, 10)}`;
+      const attaching = (async () => {
+        const c = await instance.connect();
+        try {
+          await c.run(`ATTACH ${quoteLiteral(abs)} AS ${quoteIdent(alias)}`);
+        } finally {
+          c.closeSync();
+        }
+      })();
+      entry = { alias, users: 0, attaching };
+      this.attached.set(abs, entry);
+    }
+    entry.users++;
+    const conn = await instance.connect();
+    try {
+      try {
+        await entry.attaching;
+      } catch (err) {
+        this.attached.delete(abs);
+        throw new Error(`cannot open DuckDB file ${abs}: ${(err as Error).message}`, { cause: err });
+      }
+      return await fn(sessionFor(conn, entry.alias));
+    } finally {
+      conn.closeSync();
+      entry.users--;
+      if (entry.users === 0 && this.attached.get(abs) === entry) {
+        this.attached.delete(abs);
+        const c = await instance.connect();
+        try {
+          await c.run(`DETACH ${quoteIdent(entry.alias)}`);
+        } catch {
+          // a failed attach has nothing to detach
+        } finally {
+          c.closeSync();
+        }
+      }
+    }
+  }
+
+  close(): void {
+    this.instance?.closeSync();
+    this.instance = null;
+  }
+}
+
+function sessionFor(conn: DuckDBConnection, catalogName: string): LakeSession {
+  const session: LakeSession = {
+    catalog: quoteIdent(catalogName),
+    catalogName,
+    async run(sql) {
+      await conn.run(sql);
+    },
+    async all(sql) {
+      const reader = await conn.runAndReadAll(sql);
+      return reader.getRowObjectsJson() as Row[];
+    },
+    async transaction(fn) {
+      await conn.run('BEGIN TRANSACTION');
+      try {
+        const out = await fn();
+        await conn.run('COMMIT');
+        return out;
+      } catch (err) {
+        try {
+          await conn.run('ROLLBACK');
+        } catch {
+          // the transaction may already be aborted; the original error is what matters
+        }
+        throw err;
+      }
+    },
+  };
+  return session;
+}
+
+/**
+ * Open a warehouse file directly (for `query`, `verify` and tests): closed on every path.
+ * Fails clearly when another process (a running `pgduck run`) holds the lock.
+ */
+export async function withDuckDbFile<T>(path: string, fn: (session: LakeSession) => Promise<T>, opts: { readOnly?: boolean } = {}): Promise<T> {
+  const instance = await DuckDBInstance.create(path, opts.readOnly ? { access_mode: 'READ_ONLY' } : {}).catch((err: Error) => {
+    throw new Error(`cannot open DuckDB file ${path}: ${err.message.split('\n')[0]}`, { cause: err });
+  });
+  const conn = await instance.connect();
+  try {
+    return await fn(sessionFor(conn, currentCatalogOf(path)));
+  } finally {
+    conn.closeSync();
+    instance.closeSync();
+  }
+}
+
+/** DuckDB names the catalog of an opened file after its stem. */
+function currentCatalogOf(path: string): string {
+  const base = path.split('/').pop() ?? path;
+  return base.replace(/\.[^.]*$/, '');
+}

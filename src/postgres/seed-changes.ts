@@ -1,0 +1,79 @@
+/**
+ * The seed's live-change helper (`pgduck seed-changes`, the demo): on each demo table, insert one
+ * row, update one, soft-delete one, and say which keys. Knows the schema in postgres/init/.
+ */
+import type { PgClient } from './connect.js';
+
+export interface SeedChange {
+  table: string;
+  insert: string;
+  update: string;
+  softDelete: string;
+}
+
+interface TableChanges {
+  insert: string;
+  update: string;
+  softDelete: string;
+}
+
+// Each statement RETURNING the key as text ("a, b" for composite keys).
+const CHANGES: Record<string, TableChanges> = {
+  accounts: {
+    insert: `INSERT INTO public.accounts (external_id, name, email, plan, country, tags, settings, signup_date, credit_balance)
+             VALUES (gen_random_uuid(), 'Demo Ünïcode Ltd ' || to_char(clock_timestamp(), 'HH24:MI:SS.US'), 'demo@example.com', 'pro', 'DE',
+                     '{demo,"new account"}', '{"source":"seed-changes","big":12345678901234567890}', current_date, 1234.56)
+             RETURNING id::text AS key`,
+    update: `UPDATE public.accounts SET plan = 'enterprise', credit_balance = coalesce(credit_balance, 0) + 100.01
+             WHERE id = (SELECT id FROM public.accounts WHERE deleted_at IS NULL ORDER BY id LIMIT 1 OFFSET 1) RETURNING id::text AS key`,
+    softDelete: `UPDATE public.accounts SET deleted_at = now()
+             WHERE id = (SELECT id FROM public.accounts WHERE deleted_at IS NULL ORDER BY id DESC LIMIT 1 OFFSET 1) RETURNING id::text AS key`,
+  },
+  subscriptions: {
+    insert: `INSERT INTO public.subscriptions (account_id, plan, status, seats, unit_price, started_on, features, metadata)
+             SELECT id, 'pro', 'trialing', 3, 49.00, current_date, '{sso,"audit log"}', '{"coupon":null}'
+             FROM public.accounts WHERE deleted_at IS NULL ORDER BY id LIMIT 1 RETURNING id::text AS key`,
+    update: `UPDATE public.subscriptions SET seats = seats + 1, status = 'active'
+             WHERE id = (SELECT id FROM public.subscriptions WHERE deleted_at IS NULL ORDER BY id LIMIT 1) RETURNING id::text AS key`,
+    softDelete: `UPDATE public.subscriptions SET deleted_at = now(), status = 'canceled'
+             WHERE id = (SELECT id FROM public.subscriptions WHERE deleted_at IS NULL ORDER BY id DESC LIMIT 1) RETURNING id::text AS key`,
+  },
+  invoices: {
+    insert: `INSERT INTO public.invoices (account_id, number, status, currency, subtotal, tax, total, issued_on, due_on)
+             SELECT id, 'INV-DEMO-' || to_char(clock_timestamp(), 'YYYYMMDDHH24MISSUS'), 'open', 'EUR', 100.00, 19.00, 119.00, current_date, current_date + 14
+             FROM public.accounts WHERE deleted_at IS NULL ORDER BY id LIMIT 1 RETURNING id::text AS key`,
+    update: `UPDATE public.invoices SET status = 'paid', paid_at = now()
+             WHERE id = (SELECT id FROM public.invoices WHERE deleted_at IS NULL AND status <> 'paid' ORDER BY id LIMIT 1) RETURNING id::text AS key`,
+    softDelete: `UPDATE public.invoices SET deleted_at = now(), status = 'void'
+             WHERE id = (SELECT id FROM public.invoices WHERE deleted_at IS NULL ORDER BY id DESC LIMIT 1) RETURNING id::text AS key`,
+  },
+  invoice_lines: {
+    insert: `INSERT INTO public.invoice_lines (invoice_id, line_no, description, quantity, unit_amount, amount)
+             SELECT invoice_id, max(line_no) + 1, 'Demo add-on', 2, 5.50, 11.00 FROM public.invoice_lines
+             GROUP BY invoice_id ORDER BY invoice_id LIMIT 1 RETURNING invoice_id::text || ', ' || line_no::text AS key`,
+    update: `UPDATE public.invoice_lines SET quantity = quantity + 1, amount = unit_amount * (quantity + 1)
+             WHERE (invoice_id, line_no) = (SELECT invoice_id, line_no FROM public.invoice_lines WHERE deleted_at IS NULL ORDER BY invoice_id, line_no LIMIT 1)
+             RETURNING invoice_id::text || ', ' || line_no::text AS key`,
+    softDelete: `UPDATE public.invoice_lines SET deleted_at = now()
+             WHERE (invoice_id, line_no) = (SELECT invoice_id, line_no FROM public.invoice_lines WHERE deleted_at IS NULL ORDER BY invoice_id DESC, line_no DESC LIMIT 1)
+             RETURNING invoice_id::text || ', ' || line_no::text AS key`,
+  },
+};
+
+export const SEED_TABLES = Object.keys(CHANGES);
+
+export async function seedChanges(client: PgClient, tables: string[] = SEED_TABLES): Promise<SeedChange[]> {
+  const unknown = tables.filter((t) => !CHANGES[t]);
+  if (unknown.length > 0) throw new Error(`seed-changes knows the demo tables ${SEED_TABLES.join(', ')}; not ${unknown.join(', ')}`);
+  const out: SeedChange[] = [];
+  for (const table of tables) {
+    const c = CHANGES[table];
+    const key = async (sql: string) => {
+      const res = await client.query<{ key: string }>(sql);
+      if (res.rows.length === 0) throw new Error(`seed-changes: ${table} has no row to change (is the database seeded?)`);
+      return res.rows[0].key;
+    };
+    out.push({ table, insert: await key(c.insert), update: await key(c.update), softDelete: await key(c.softDelete) });
+  }
+  return out;
+}

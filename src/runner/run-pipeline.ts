@@ -1,0 +1,104 @@
+/**
+ * Run one pipeline until its source is drained: batch after batch through the plan's stages.
+ *
+ * Bootstrap is just the first incremental run from an empty checkpoint (rule 6), so an interrupted
+ * bootstrap resumes where it stopped. A failure in any stage stops this pipeline only, with a
+ * StageError saying where the checkpoint was left; nothing else is touched.
+ */
+import type { PipelineSpec } from '../config/pipeline-spec.js';
+import type { BatchState, StageContext, StageName } from '../stages/stage.js';
+import type { Lake } from '../duckdb/lake.js';
+import type { CheckpointStore, Position } from '../state/checkpoint-store.js';
+import { connectPostgres } from '../postgres/connect.js';
+import { STAGES } from './compile.js';
+import { StageError } from './stage-error.js';
+import { faultPoint, type FaultPoint } from './faults.js';
+import type { Logger } from './logger.js';
+
+export interface RunDeps {
+  lake: Lake;
+  store: CheckpointStore;
+  databaseUrl: string;
+  duckdbPath: string;
+  parquetDir: string;
+  log: Logger;
+  /** Checked between batches: a shutdown finishes the batch in flight, then stops cleanly. */
+  shouldStop?: () => boolean;
+}
+
+export interface RunSummary {
+  pipeline: string;
+  batches: number;
+  rows: number;
+  upserted: number;
+  durationMs: number;
+  position: Position | null;
+  bootstrapDone: boolean;
+}
+
+const ORDER: StageName[] = ['extract', 'parquet', 'drift-check', 'upsert', 'checkpoint'];
+
+export async function runPipeline(spec: PipelineSpec, deps: RunDeps): Promise<RunSummary> {
+  const started = Date.now();
+  const { store, log } = deps;
+  const checkpoint = store.get(spec.name);
+  const resumeFrom = checkpoint?.position ?? null;
+  let pg;
+  try {
+    pg = await connectPostgres(spec.source.connection ?? deps.databaseUrl, { label: spec.name });
+  } catch (cause) {
+    throw new StageError({ pipeline: spec.name, stage: 'setup', resumeFrom }, { cause });
+  }
+  const summary: RunSummary = { pipeline: spec.name, batches: 0, rows: 0, upserted: 0, durationMs: 0, position: resumeFrom, bootstrapDone: checkpoint?.bootstrapDone ?? false };
+  try {
+    await deps.lake.withSession(spec.target.duckdbPath ?? deps.duckdbPath, async (lake) => {
+      const ctx: StageContext = { spec, pg, lake, store, parquetDir: deps.parquetDir, log };
+      let from = resumeFrom;
+      let seq = (checkpoint?.batchesTotal ?? 0) + 1;
+      // Once a batch held a row above the horizon, later batches of this run cannot checkpoint:
+      // a transaction committing now could still add rows between them.
+      let frozen = false;
+      for (;;) {
+        const batch: BatchState = {
+          seq, from, sourceColumns: [], columns: [], rows: [], loadColumns: [], last: null, safe: null, allSafe: true, drained: false,
+        };
+        const step = async (name: StageName, fault: FaultPoint) => {
+          try {
+            await STAGES[name].run(ctx, batch);
+          } catch (cause) {
+            throw new StageError({ pipeline: spec.name, stage: name, batch: seq, resumeFrom: store.get(spec.name)?.position ?? null }, { cause });
+          }
+          faultPoint(fault);
+        };
+        faultPoint('before-extract');
+        await step('extract', 'after-extract');
+        if (batch.rows.length === 0) {
+          // Nothing new: make sure the (possibly empty) target exists, then stop.
+          await step('drift-check', 'after-drift-check');
+          if (!summary.bootstrapDone && !frozen) store.markBootstrapDone(spec.name);
+          summary.bootstrapDone = summary.bootstrapDone || !frozen;
+          break;
+        }
+        if (frozen) batch.safe = null;
+        if (!batch.allSafe) frozen = true;
+        for (const name of ORDER.slice(1)) await step(name, `after-${name}` as FaultPoint);
+        summary.batches++;
+        summary.rows += batch.rows.length;
+        summary.upserted += batch.upserted ?? 0;
+        if (batch.safe) summary.position = batch.safe;
+        if (batch.drained && !frozen) summary.bootstrapDone = true;
+        log.info(
+          { pipeline: spec.name, batch: seq, rows: batch.rows.length, upserted: batch.upserted, bytes: batch.parquetBytes, cursor: batch.last?.cursor },
+          'batch applied',
+        );
+        if (batch.drained || deps.shouldStop?.()) break;
+        from = batch.last;
+        seq++;
+      }
+    });
+  } finally {
+    await pg.end().catch(() => {});
+  }
+  summary.durationMs = Date.now() - started;
+  return summary;
+}

@@ -1,0 +1,39 @@
+/**
+ * Paths and connection for a command: each a CLI flag, else an environment variable, else a default.
+ */
+import { join } from 'node:path';
+import { databaseUrlFromEnv } from '../postgres/connection-url.js';
+
+export interface Settings {
+  pipelinesDir: string;
+  duckdbPath: string;
+  parquetDir: string;
+  stateDir: string;
+  /** null when nothing is configured (the demo then starts an embedded Postgres). */
+  databaseUrl: string | null;
+  concurrency: number;
+}
+
+export interface GlobalFlags {
+  pipelines?: string;
+  duckdb?: string;
+  parquetDir?: string;
+  stateDir?: string;
+  databaseUrl?: string;
+  concurrency?: string;
+}
+
+export function resolveSettings(flags: GlobalFlags, env: NodeJS.ProcessEnv = process.env): Settings {
+  return {
+    pipelinesDir: flags.pipelines ?? env.PIPELINES_DIR ?? 'pipelines',
+    duckdbPath: flags.duckdb ?? env.DUCKDB_PATH ?? join('lake', 'warehouse.duckdb'),
+    parquetDir: flags.parquetDir ?? env.PARQUET_DIR ?? 'parquet',
+    stateDir: flags.stateDir ?? env.STATE_DIR ?? 'state',
+    databaseUrl: flags.databaseUrl ?? databaseUrlFromEnv(env),
+    concurrency: Number(flags.concurrency ?? env.PGDUCK_CONCURRENCY ?? 4),
+  };
+}
+
+export function checkpointDbPath(settings: Settings): string {
+  return join(settings.stateDir, 'checkpoints.db');
+}

@@ -1,0 +1,155 @@
+/**
+ * extract: the next keyset batch from Postgres.
+ *
+ *   SELECT … FROM t WHERE (cursor, pk…) > ($cursor, $pk…) ORDER BY cursor, pk… LIMIT n
+ *
+ * Row-value comparison, never `>` on the cursor alone (rows sharing one updated_at across a batch
+ * boundary are neither lost nor read twice) and never OFFSET. Values arrive as the server's text
+ * (identity parsers), so the cursor and keys never pass through a JS Date or float.
+ * Repeatable: it only reads.
+ */
+import type { PipelineSpec } from '../config/pipeline-spec.js';
+import type { ColumnMapping, PgColumn, RefusedColumn } from "../schema/column.js";
+import { mapColumn, isRefused } from '../schema/type-map.js';
+import { introspectTable } from '../postgres/introspect-table.js';
+import { readHorizon } from '../postgres/horizon.js';
+import { qualified, quoteIdent } from '../sql/identifier.js';
+import type { Position } from '../state/checkpoint-store.js';
+import type { WireRow } from '../parquet/arrow-table.js';
+import type { BatchState, Stage, StageContext } from './stage.js';
+
+const TIME_CURSOR = /^timestamp/;
+
+/** The extract query for a column list; also what `plan` prints. */
+export function buildExtractSql(
+  spec: PipelineSpec,
+  columns: ColumnMapping[],
+  cursorType: string,
+  keyTypes: string[],
+  opts: { hasPosition: boolean; withHorizon: boolean },
+): { sql: string; positionIndexes: number[]; safeIndex: number | null } {
+  const select: string[] = columns.map((c) => `${c.selectExpr(quoteIdent(c.name))} AS ${quoteIdent(c.name)}`);
+  const order = [spec.source.cursor, ...spec.source.primaryKey];
+  // The position columns must be the raw text of the column (what `$n::type` reads back exactly).
+  const positionIndexes = order.map((name) => {
+    const i = columns.findIndex((c) => c.name === name);
+    if (i >= 0 && columns[i].selectExpr(quoteIdent(name)) === quoteIdent(name)) return i;
+    select.push(`${quoteIdent(name)}::text`);
+    return select.length - 1;
+  });
+  let safeIndex: number | null = null;
+  if (opts.withHorizon) {
+    select.push(`${quoteIdent(spec.source.cursor)} <= $${opts.hasPosition ? order.length + 1 : 1}::timestamptz`);
+    safeIndex = select.length - 1;
+  }
+  const types = [cursorType, ...keyTypes];
+  const where = opts.hasPosition
+    ? `WHERE (${order.map(quoteIdent).join(', ')}) > (${types.map((t, i) => `$${i + 1}::${t}`).join(', ')})`
+    : '';
+  const sql = [
+    `SELECT ${select.join(', ')}`,
+    `FROM ${qualified(spec.source.schema, spec.source.table)}`,
+    where,
+    `ORDER BY ${order.map(quoteIdent).join(', ')}`,
+    `LIMIT ${spec.batchSize}`,
+  ]
+    .filter(Boolean)
+    .join('\n');
+  return { sql, positionIndexes, safeIndex };
+}
+
+/** Map every source column or fail naming each refused one. */
+export function mapColumns(spec: PipelineSpec, source: PgColumn[]): ColumnMapping[] {
+  const mapped: (ColumnMapping | RefusedColumn)[] = source.map(mapColumn);
+  const refused = mapped.filter(isRefused);
+  if (refused.length > 0) {
+    throw new Error(
+      `${spec.source.schema}.${spec.source.table}: cannot sync ${refused.map((r) => `column ${r.name} (${r.pgType}): ${r.reason}`).join('; ')}`,
+    );
+  }
+  return mapped as ColumnMapping[];
+}
+
+export function checkKeyColumns(spec: PipelineSpec, source: PgColumn[]): { cursor: PgColumn; keys: PgColumn[] } {
+  const find = (name: string, role: string) => {
+    const col = source.find((c) => c.name === name);
+    if (!col) throw new Error(`${spec.source.schema}.${spec.source.table} has no ${role} column "${name}" (columns: ${source.map((c) => c.name).join(', ')})`);
+    return col;
+  };
+  return { cursor: find(spec.source.cursor, 'cursor'), keys: spec.source.primaryKey.map((k) => find(k, 'primary-key')) };
+}
+
+export const extractStage: Stage & { readonly kind: 'extract' } = {
+  name: 'extract',
+  kind: 'extract',
+  describe() {
+    return { reads: 'keyset batch ordered by (cursor, primary key…)', horizon: 'read from pg_stat_activity before every batch' };
+  },
+  async run(ctx: StageContext, batch: BatchState) {
+    const { spec, pg } = ctx;
+    const source = await introspectTable(pg, spec.source.schema, spec.source.table);
+    if (!source) throw new Error(`source table ${spec.source.schema}.${spec.source.table} does not exist (or this role cannot see it)`);
+    const { cursor, keys } = checkKeyColumns(spec, source);
+    const columns = mapColumns(spec, source);
+    const withHorizon = TIME_CURSOR.test(cursor.baseType);
+    const horizon = withHorizon ? await readHorizon(pg, spec.horizon) : null;
+    if (horizon) noteHorizon(ctx, horizon);
+
+    const { sql, positionIndexes, safeIndex } = buildExtractSql(spec, columns, cursor.declaredType, keys.map((k) => k.declaredType), {
+      hasPosition: batch.from !== null,
+      withHorizon,
+    });
+    const values: string[] = [];
+    if (batch.from) values.push(batch.from.cursor, ...batch.from.key);
+    if (horizon) values.push(horizon.value);
+    const res = await pg.query<WireRow>({ text: sql, values, rowMode: 'array' });
+    const rows = res.rows;
+
+    let safe: Position | null = null;
+    let allSafe = true;
+    const positionOf = (row: WireRow): Position => ({
+      cursor: row[positionIndexes[0]] as string,
+      key: positionIndexes.slice(1).map((i) => row[i] as string),
+    });
+    if (safeIndex === null) {
+      safe = rows.length > 0 ? positionOf(rows[rows.length - 1]) : null;
+    } else {
+      // Rows come in cursor order, so the safe rows are a prefix.
+      for (const row of rows) {
+        if (row[safeIndex] === 't') safe = positionOf(row);
+        else {
+          allSafe = false;
+          break;
+        }
+      }
+    }
+    batch.sourceColumns = source;
+    batch.columns = columns;
+    // Trailing position/horizon columns stay in the row arrays: the Parquet stage reads columns by index.
+    batch.rows = rows;
+    batch.last = rows.length > 0 ? positionOf(rows[rows.length - 1]) : batch.from;
+    batch.safe = safe;
+    batch.allSafe = allSafe;
+    batch.drained = rows.length < spec.batchSize;
+  },
+};
+
+const warnedLookback = new Set<string>();
+
+function noteHorizon(ctx: StageContext, horizon: Awaited<ReturnType<typeof readHorizon>>): void {
+  if (horizon.mode === 'lookback' && !warnedLookback.has(ctx.spec.name)) {
+    warnedLookback.add(ctx.spec.name);
+    ctx.log.warn(
+      { pipeline: ctx.spec.name, lookbackSeconds: ctx.spec.horizon.lookbackSeconds },
+      'this role cannot see other sessions in pg_stat_activity, so transactions still open cannot be detected; ' +
+        'falling back to a lookback window (rows newer than now() - lookback are re-read every run). ' +
+        'Fix: GRANT pg_read_all_stats TO <role>;',
+    );
+  }
+  if (horizon.mode === 'activity' && horizon.lagSeconds > 600) {
+    ctx.log.warn(
+      { pipeline: ctx.spec.name, oldestXactStart: horizon.oldestXactStart, pid: horizon.oldestPid },
+      `an open transaction (pid ${horizon.oldestPid}) holds the commit-safe horizon ${Math.round(horizon.lagSeconds)} s behind: rows are still loaded, but the checkpoint cannot pass it`,
+    );
+  }
+}
