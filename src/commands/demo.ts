@@ -66,7 +66,7 @@ export async function demoCommand(base: Settings, opts: DemoOptions, log: Logger
       say('▶ incremental sync:');
       if (!(await syncAll(specs, deps, settings.concurrency))) return 1;
     } finally {
-      lake.close();
+      await lake.close();
       store.close();
     }
 

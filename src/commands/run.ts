@@ -75,7 +75,7 @@ export async function runCommand(settings: Settings, opts: RunOptions, log: Logg
     });
     return 0;
   } finally {
-    lake.close();
+    await lake.close();
     store.close();
   }
 }

@@ -42,13 +42,28 @@ export function describeAjvErrors(errors: readonly ErrorObject[], data: unknown,
     }
   }
 
+  // A value of the wrong type has one problem, its type: `enum`/`minLength` on it would only repeat that.
+  const wrongType = new Set([...remaining].filter((e) => e.keyword === 'type').map((e) => e.instancePath));
   for (const error of errors) {
     if (!remaining.has(error)) continue;
+    if (error.keyword !== 'type' && wrongType.has(error.instancePath)) continue;
     const issue = describeError(error, data, fromEnv);
     if (issue) issues.push(issue);
   }
-  return dedupe(issues);
+  // `tabel:` is one mistake, not two: "did you mean `table`?" already says that `table` is missing.
+  const suggested = new Set(
+    errors
+      .filter((e) => e.keyword === 'additionalProperties')
+      .map((e) => {
+        const { meant } = unknownKey((e.params as Record<string, string>).additionalProperty, (e.parentSchema ?? {}) as Schema);
+        return meant ? formatConfigPath([...pointerToConfigPath(e.instancePath, data), ...meant]) : '';
+      }),
+  );
+  const isCoveredRequired = (i: SchemaIssue) => i.message === REQUIRED && suggested.has(formatConfigPath(i.path));
+  return dedupe(issues.filter((i) => !isCoveredRequired(i)));
 }
+
+const REQUIRED = 'required field is missing';
 
 function describeError(error: ErrorObject, data: unknown, fromEnv: ReadonlyMap<string, readonly string[]>): SchemaIssue | undefined {
   const path = pointerToConfigPath(error.instancePath, data);
@@ -60,11 +75,14 @@ function describeError(error: ErrorObject, data: unknown, fromEnv: ReadonlyMap<s
 
   switch (error.keyword) {
     case 'required':
-      return { path: [...path, params.missingProperty], at: 'value', message: 'required field is missing' };
+      return { path: [...path, params.missingProperty], at: 'value', message: REQUIRED };
     case 'additionalProperties':
-      return { path: [...path, params.additionalProperty], at: 'key', message: unknownKeyMessage(params.additionalProperty, parent) };
-    case 'type':
-      return { path, at: 'value', message: `must be ${describeSchema({ type: params.type })} (${gotText(value, path, fromEnv)})` };
+      return { path: [...path, params.additionalProperty], at: 'key', message: unknownKey(params.additionalProperty, parent).message };
+    case 'type': {
+      // `batch_size: "1000"`: the quotes make it a string; say so rather than leave the reader puzzled.
+      const quoted = !env && typeof value === 'string' && looksLike(params.type, value) ? '; write it without quotes' : '';
+      return { path, at: 'value', message: `must be ${describeSchema({ type: params.type })} (${gotText(value, path, fromEnv)}${quoted})` };
+    }
     case 'minimum':
     case 'maximum':
     case 'exclusiveMinimum':
@@ -103,17 +121,18 @@ function describeError(error: ErrorObject, data: unknown, fromEnv: ReadonlyMap<s
   }
 }
 
-function unknownKeyMessage(key: string, parent: Schema): string {
+/** The message for an unknown key, and the path it probably meant (a sibling, or a field one level down). */
+function unknownKey(key: string, parent: Schema): { message: string; meant?: string[] } {
   const allowed = Object.keys(parent.properties ?? {});
   const suggestion = didYouMean(key, allowed);
-  if (suggestion) return `unknown key \`${key}\`; did you mean \`${suggestion}\`?`;
-  // A key written one level too high or too low: `primary_key:` at the top instead of under `source:`.
+  if (suggestion) return { message: `unknown key \`${key}\`; did you mean \`${suggestion}\`?`, meant: [suggestion] };
+  // A key written one level too high: `primary_key:` at the top instead of under `source:`.
   for (const [name, child] of Object.entries<Schema>(parent.properties ?? {})) {
     const nested = Object.keys(child?.properties ?? {});
     const match = nested.includes(key) ? key : didYouMean(key, nested);
-    if (match) return `unknown key \`${key}\` here; did you mean \`${name}.${match}\`?`;
+    if (match) return { message: `unknown key \`${key}\` here; did you mean \`${name}.${match}\`?`, meant: [name, match] };
   }
-  return `unknown key \`${key}\` (allowed: ${allowed.filter((k) => !k.startsWith('$')).join(', ')})`;
+  return { message: `unknown key \`${key}\` (allowed: ${allowed.filter((k) => !k.startsWith('$')).join(', ')})` };
 }
 
 function gotText(value: unknown, path: ConfigPath, fromEnv: ReadonlyMap<string, readonly string[]>): string {
@@ -178,6 +197,13 @@ function typeFits(type: unknown, value: unknown): boolean {
     default:
       return false;
   }
+}
+
+function looksLike(type: unknown, text: string): boolean {
+  if (type === 'integer') return /^[-+]?\d+$/.test(text.trim());
+  if (type === 'number') return text.trim() !== '' && Number.isFinite(Number(text));
+  if (type === 'boolean') return /^(true|false)$/i.test(text.trim());
+  return false;
 }
 
 function literal(value: unknown): string {

@@ -85,11 +85,11 @@ export interface InterpolationResult {
 
 export interface InterpolateOptions {
   /**
-   * True when the string at `path` was written as a plain (unquoted) YAML scalar. A plain value
-   * that is exactly one placeholder is read as YAML would read the resolved text, for integers and
-   * booleans only: `batch_size: ${BATCH_SIZE:-5000}` is the number 5000, `"${X}"` stays a string.
+   * The type the schema expects at `path`. A value that is exactly one placeholder is converted
+   * when the schema wants an integer or a boolean and the text is one (`batch_size: ${BATCH:-5000}`
+   * is the number 5000); everywhere else it stays a string, so `table: ${T}` with T=2024 is `"2024"`.
    */
-  isPlainScalar?: (path: ConfigPath) => boolean;
+  expectedType?: (path: ConfigPath) => string | undefined;
 }
 
 /**
@@ -130,19 +130,18 @@ export function interpolateEnv(data: unknown, env: NodeJS.ProcessEnv, options: I
       return resolved.value;
     }
     const whole = resolved.references.length === 1 && resolved.references[0].text === value;
-    if (whole && options.isPlainScalar?.(path)) return coercePlain(resolved.value);
+    if (whole) return coerce(resolved.value, options.expectedType?.(path));
     return resolved.value;
   };
 
   return { value: visit(data, []), fromEnv, unresolved, issues };
 }
 
-function coercePlain(text: string): unknown {
-  if (/^[-+]?[0-9]+$/.test(text)) {
+function coerce(text: string, type: string | undefined): unknown {
+  if (type === 'integer' && /^[-+]?[0-9]+$/.test(text.trim())) {
     const n = Number(text);
     if (Number.isSafeInteger(n)) return n;
   }
-  if (/^(true|True|TRUE)$/.test(text)) return true;
-  if (/^(false|False|FALSE)$/.test(text)) return false;
+  if (type === 'boolean' && /^(true|false)$/i.test(text.trim())) return text.trim().toLowerCase() === 'true';
   return text;
 }

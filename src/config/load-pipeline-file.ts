@@ -10,7 +10,7 @@ import { parsePipelineYaml } from './parse-pipeline-yaml.js';
 import type { PipelineFile } from './pipeline-schema.js';
 import type { PipelineSpec } from './pipeline-spec.js';
 import { semanticChecks } from './semantic-checks.js';
-import { validateAgainstSchema } from './validate-against-schema.js';
+import { schemaTypeAt, validateAgainstSchema } from './validate-against-schema.js';
 
 export const PIPELINE_NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 
@@ -54,7 +54,7 @@ export function loadPipelineFile(file: string, env: NodeJS.ProcessEnv): LoadedPi
   problems.push(...issues.map((issue) => ({ file, line: issue.line, col: issue.col, path: '', message: issue.message })));
   if (data === undefined) return { problems, identity };
 
-  const interpolated = interpolateEnv(data, env, { isPlainScalar: (path) => locator.scalar(path)?.type === 'PLAIN' });
+  const interpolated = interpolateEnv(data, env, { expectedType: schemaTypeAt });
   const value = interpolated.value as Record<string, unknown>;
   const fieldIssues: FieldIssue[] = [
     ...interpolated.issues.map((i) => ({ path: i.path, needle: i.text, message: i.message })),
@@ -72,7 +72,8 @@ export function loadPipelineFile(file: string, env: NodeJS.ProcessEnv): LoadedPi
   }
 
   const target = value.target as Record<string, unknown> | undefined;
-  if (target && typeof target.table === 'string' && !interpolated.unresolved.has('target.table')) {
+  const settled = (path: string) => !interpolated.unresolved.has(path);
+  if (target && typeof target.table === 'string' && target.table !== '' && settled('target.table') && settled('target.duckdb_path')) {
     identity.target = {
       table: target.table,
       duckdbPath: typeof target.duckdb_path === 'string' ? target.duckdb_path : undefined,

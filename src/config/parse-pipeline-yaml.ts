@@ -45,7 +45,8 @@ export function parsePipelineYaml(text: string): ParsedPipelineYaml {
 function describeYamlError(error: YAMLError, text: string): string {
   switch (error.code) {
     case 'DUPLICATE_KEY':
-      return `key \`${text.slice(error.pos[0], error.pos[1]).trim()}\` appears twice in the same mapping`;
+      // error.pos covers only the key's first character: take the key up to its colon.
+      return `key \`${/^[^:\n]*/.exec(text.slice(error.pos[0]))![0].trim()}\` appears twice in the same mapping`;
     case 'MULTIPLE_DOCS':
       return 'a pipeline file holds one YAML document; remove the second `---` and what follows it (or move it to its own file)';
     default:

@@ -22,7 +22,8 @@ export function semanticChecks(data: Record<string, unknown>, context: SemanticC
   const issues: FieldIssue[] = [];
   const text = (path: ConfigPath): string | undefined => {
     const value = valueAt(data, path);
-    return typeof value === 'string' && !context.unresolved.has(formatConfigPath(path)) ? value : undefined;
+    // Empty strings are the schema's to report ("must not be empty"); checking them here only echoes that.
+    return typeof value === 'string' && value !== '' && !context.unresolved.has(formatConfigPath(path)) ? value : undefined;
   };
   const show = (path: ConfigPath, value: string): string => {
     const env = context.fromEnv.get(formatConfigPath(path));
@@ -31,10 +32,10 @@ export function semanticChecks(data: Record<string, unknown>, context: SemanticC
 
   // source.table: `table`, `schema.table` or quoted parts.
   const table = text(['source', 'table']);
-  if (table !== undefined && table !== '') {
+  if (table !== undefined) {
     const parsed = parseTableName(table);
     if ('error' in parsed) {
-      issues.push({ path: ['source', 'table'], message: `table name ${parsed.error}` });
+      issues.push({ path: ['source', 'table'], message: parsed.error });
     } else {
       const schema = text(['source', 'schema']);
       if (parsed.schema !== undefined && schema !== undefined && context.isWritten(['source', 'schema']) && schema !== parsed.schema) {
@@ -62,18 +63,19 @@ export function semanticChecks(data: Record<string, unknown>, context: SemanticC
 
   // Time zone first: the schedule is checked in it when it is valid.
   const timezone = text(['timezone']);
-  const zoneOk = timezone !== undefined && timezone !== '' && isTimeZone(timezone);
-  if (timezone !== undefined && timezone !== '' && !zoneOk) {
-    const env = context.fromEnv.has('timezone');
+  const zoneOk = timezone !== undefined && isTimeZone(timezone);
+  if (timezone !== undefined && !zoneOk) {
+    const env = context.fromEnv.get('timezone');
     const hint = env ? undefined : didYouMean(timezone, timeZoneNames());
+    const what = env ? `(value from ${env.map((n) => `\${${n}}`).join(', ')})` : `\`${timezone}\``;
     issues.push({
       path: ['timezone'],
-      message: `unknown time zone ${show(['timezone'], timezone)}${hint ? `; did you mean \`${hint}\`?` : '; use an IANA name such as UTC or Europe/Berlin'}`,
+      message: `unknown time zone ${what}${hint ? `; did you mean \`${hint}\`?` : '; use an IANA name such as UTC or Europe/Berlin'}`,
     });
   }
 
   const schedule = text(['schedule']);
-  if (schedule !== undefined && schedule !== '') {
+  if (schedule !== undefined) {
     const problem = cronProblem(schedule, zoneOk ? timezone! : 'UTC', context.fromEnv.has('schedule'));
     if (problem) issues.push({ path: ['schedule'], message: problem });
   }
@@ -93,7 +95,8 @@ export function cronProblem(expression: string, timezone: string, hideValue = fa
     if (job.nextRun() === null) return 'never fires: no date matches it (e.g. 30 February)';
     return undefined;
   } catch (error) {
-    const reason = error instanceof Error ? error.message.replace(/^CronPattern:\s*/, '').replace(/^Syntax error,\s*/i, '') : String(error);
+    const raw = error instanceof Error ? error.message.replace(/^CronPattern:\s*/, '').replace(/^Syntax error,\s*/i, '') : String(error);
+    const reason = raw.charAt(0).toLowerCase() + raw.slice(1);
     // croner quotes the pattern in some messages: not when it came from the environment.
     return hideValue ? 'is not a valid cron expression' : `is not a valid cron expression: ${reason}`;
   } finally {

@@ -27,11 +27,12 @@ export interface LakeSession {
 }
 
 export class Lake {
-  private instance: DuckDBInstance | null = null;
+  private instance: Promise<DuckDBInstance> | null = null;
   private readonly attached = new Map<string, { alias: string; users: number; attaching: Promise<void> }>();
 
   private async getInstance(): Promise<DuckDBInstance> {
-    this.instance ??= await DuckDBInstance.create(':memory:');
+    // Keep the promise, not the result: concurrent first callers must share one instance.
+    this.instance ??= DuckDBInstance.create(':memory:');
     return this.instance;
   }
 
@@ -58,17 +59,19 @@ export class Lake {
       this.attached.set(abs, entry);
     }
     entry.users++;
-    const conn = await instance.connect();
+    let conn: DuckDBConnection | null = null;
     try {
       try {
         await entry.attaching;
       } catch (err) {
-        this.attached.delete(abs);
-        throw new Error(`cannot open DuckDB file ${abs}: ${(err as Error).message}`, { cause: err });
+        if (this.attached.get(abs) === entry) this.attached.delete(abs);
+        throw new Error(`cannot open DuckDB file ${abs}: ${(err as Error).message.split('\n')[0]}`, { cause: err });
       }
+      // Connect only after the ATTACH: a connection opened before it may not see the catalog.
+      conn = await instance.connect();
       return await fn(sessionFor(conn, entry.alias));
     } finally {
-      conn.closeSync();
+      conn?.closeSync();
       entry.users--;
       if (entry.users === 0 && this.attached.get(abs) === entry) {
         this.attached.delete(abs);
@@ -84,9 +87,10 @@ export class Lake {
     }
   }
 
-  close(): void {
-    this.instance?.closeSync();
+  async close(): Promise<void> {
+    const instance = this.instance;
     this.instance = null;
+    if (instance) (await instance).closeSync();
   }
 }
 

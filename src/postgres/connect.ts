@@ -12,7 +12,7 @@ import { redactUrl } from '../sql/redact.js';
 export const SESSION_GUCS: Record<string, string> = {
   TimeZone: 'UTC',
   DateStyle: 'ISO, YMD',
-  IntervalStyle: 'postgres',
+  IntervalStyle: 'iso_8601', // DuckDB parses no Postgres interval text; type-map.ts takes P1Y2M-3DT4H5M6.5S apart exactly
   bytea_output: 'hex',
   extra_float_digits: '1',
   application_name: 'pgduck',

@@ -1,0 +1,121 @@
+/**
+ * A source relation's columns as the catalog describes them, domains resolved to their base types,
+ * in one catalog query. Tables, partitioned tables, views, materialized views and foreign tables
+ * are all valid sources. Schema and table names are exact (not identifier-folded) and always bound
+ * as parameters.
+ *
+ * Works with a client from connectPostgres() (identity parsers: every value is text) or a default one.
+ */
+import type pg from 'pg';
+import type { PgColumn } from '../schema/column.js';
+
+/*
+ * res walks, per column, from the declared type through any chain of domains to the base type
+ * (kind 'c'); when that base is an array it continues into the element type and through *its*
+ * domains (kind 'e'). The typmod that applies is the first one met: the column's own (numeric(12,2)
+ * or numeric(12,2)[]), else the domain's typtypmod (CREATE DOMAIN money2 AS numeric(12,2)).
+ * numeric typmod: precision = ((typmod-4) >> 16) & 65535, scale = the low 11 bits, sign-extended
+ * (Postgres 15+ allows a negative scale; older servers only use 0..1000, which decode the same).
+ */
+const COLUMNS_SQL = `
+WITH RECURSIVE rel AS (
+  SELECT c.oid
+  FROM pg_catalog.pg_class c
+  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+  WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+),
+cols AS (
+  SELECT a.attnum, a.attname, a.atttypid, a.atttypmod, a.attnotnull, a.attgenerated
+  FROM pg_catalog.pg_attribute a
+  JOIN rel ON a.attrelid = rel.oid
+  WHERE a.attnum > 0 AND NOT a.attisdropped
+),
+res (attnum, kind, typid, typmod, depth) AS (
+  SELECT attnum, 'c'::text, atttypid, atttypmod, 0 FROM cols
+  UNION ALL
+  SELECT r.attnum,
+         CASE WHEN t.typtype = 'd' THEN r.kind ELSE 'e' END,
+         CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.typelem END,
+         CASE WHEN t.typtype = 'd' AND r.typmod = -1 THEN t.typtypmod ELSE r.typmod END,
+         r.depth + 1
+  FROM res r
+  JOIN pg_catalog.pg_type t ON t.oid = r.typid
+  WHERE t.typtype = 'd'
+     OR (r.kind = 'c' AND t.typcategory = 'A' AND t.typelem <> 0 AND left(t.typname, 1) = '_')
+),
+base AS (
+  SELECT DISTINCT ON (attnum, kind) attnum, kind, typid, typmod
+  FROM res
+  ORDER BY attnum, kind, depth DESC
+)
+SELECT c.attnum,
+       c.attname,
+       format_type(c.atttypid, c.atttypmod) AS declared_type,
+       CASE WHEN e.typid IS NOT NULL THEN format_type(e.typid, e.typmod) || '[]'
+            ELSE format_type(b.typid, b.typmod) END AS base_type,
+       coalesce(at.typname, bt.typname) AS typname,
+       bt.typtype,
+       et.typname AS elem_typname,
+       et.typtype AS elem_typtype,
+       CASE WHEN coalesce(et.oid, bt.oid) = 'pg_catalog.numeric'::pg_catalog.regtype AND coalesce(e.typmod, b.typmod) >= 4
+            THEN ((coalesce(e.typmod, b.typmod) - 4) >> 16) & 65535 END AS numeric_precision,
+       CASE WHEN coalesce(et.oid, bt.oid) = 'pg_catalog.numeric'::pg_catalog.regtype AND coalesce(e.typmod, b.typmod) >= 4
+            THEN (((coalesce(e.typmod, b.typmod) - 4) & 2047) # 1024) - 1024 END AS numeric_scale,
+       c.attnotnull AS not_null,
+       c.attgenerated <> '' AS generated
+FROM rel
+LEFT JOIN cols c ON true
+LEFT JOIN base b ON b.attnum = c.attnum AND b.kind = 'c'
+LEFT JOIN pg_catalog.pg_type bt ON bt.oid = b.typid
+LEFT JOIN base e ON e.attnum = c.attnum AND e.kind = 'e'
+LEFT JOIN pg_catalog.pg_type et ON et.oid = e.typid
+LEFT JOIN pg_catalog.pg_type at ON at.oid = et.typarray
+ORDER BY c.attnum`;
+
+const PRIMARY_KEY_SQL = `
+SELECT a.attname
+FROM pg_catalog.pg_index i
+JOIN pg_catalog.pg_class c ON c.oid = i.indrelid
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k (attnum, ord)
+JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
+WHERE n.nspname = $1 AND c.relname = $2 AND i.indisprimary
+ORDER BY k.ord`;
+
+type Cell = string | number | boolean | null;
+
+const toBool = (v: Cell): boolean => v === true || v === 't';
+const toInt = (v: Cell): number | null => (v === null ? null : Number(v));
+const toStr = (v: Cell): string | null => (v === null ? null : String(v));
+
+/**
+ * The columns of schema.table in attnum order, or null when no such table/view exists (or this role
+ * cannot see it). A relation with no columns gives []. Generated columns (stored, or virtual on
+ * Postgres 18+) are included and flagged; their values are read like any other column's.
+ */
+export async function introspectTable(client: pg.Client, schema: string, table: string): Promise<PgColumn[] | null> {
+  const res = await client.query<Record<string, Cell>>({ text: COLUMNS_SQL, values: [schema, table] });
+  if (res.rows.length === 0) return null;
+  return res.rows
+    .filter((r) => r.attnum !== null)
+    .map((r) => ({
+      name: String(r.attname),
+      attnum: Number(r.attnum),
+      declaredType: String(r.declared_type),
+      baseType: String(r.base_type),
+      typname: String(r.typname),
+      typtype: String(r.typtype),
+      elemTypname: toStr(r.elem_typname),
+      elemTyptype: toStr(r.elem_typtype),
+      numericPrecision: toInt(r.numeric_precision),
+      numericScale: toInt(r.numeric_scale),
+      notNull: toBool(r.not_null),
+      generated: toBool(r.generated),
+    }));
+}
+
+/** The primary-key columns of schema.table in key order; null when it has none (views never do) or does not exist. */
+export async function introspectPrimaryKey(client: pg.Client, schema: string, table: string): Promise<string[] | null> {
+  const res = await client.query<Record<string, Cell>>({ text: PRIMARY_KEY_SQL, values: [schema, table] });
+  return res.rows.length === 0 ? null : res.rows.map((r) => String(r.attname));
+}

@@ -1,0 +1,60 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { compile, nextFireTimes } from '../../src/runner/compile.js';
+import { isWidening } from '../../src/stages/drift-check.js';
+import { buildUpsertSql } from '../../src/stages/upsert.js';
+import type { PipelineSpec } from '../../src/config/pipeline-spec.js';
+
+const spec: PipelineSpec = {
+  name: 'lines',
+  file: 'pipelines/lines.yml',
+  source: { schema: 'public', table: 'Order Items; drop', primaryKey: ['invoice_id', 'line_no'], cursor: 'updated_at', softDelete: 'deleted_at' },
+  target: { table: 'lines' },
+  batchSize: 500,
+  schedule: '*/30 * * * * *',
+  timezone: 'Europe/Berlin',
+  enabled: true,
+  schemaEvolution: 'evolve',
+  horizon: { marginMs: 1000, lookbackSeconds: 300 },
+};
+
+test('compile is pure data: stages in order, keyset SQL on (cursor, key…), quoted identifiers', () => {
+  const plan = compile(spec, { duckdbPath: 'lake/warehouse.duckdb', now: new Date('2026-03-29T00:59:50Z') });
+  assert.deepEqual(plan.steps.map((s) => s.stage), ['extract', 'parquet', 'drift-check', 'upsert', 'checkpoint']);
+  const sql = String(plan.steps[0].sql);
+  assert.match(sql, /FROM "public"\."Order Items; drop"/);
+  assert.match(sql, /WHERE \("updated_at", "invoice_id", "line_no"\) > \(/);
+  assert.match(sql, /ORDER BY "updated_at", "invoice_id", "line_no"\nLIMIT 500/);
+  assert.equal(plan.target.currentView, 'lines_current');
+  assert.deepEqual(JSON.parse(JSON.stringify(plan)), plan, 'a plan survives JSON: it is data');
+});
+
+test('schedule: seconds field and DST-exact fire times in the pipeline time zone', () => {
+  // Europe/Berlin springs forward at 2026-03-29 01:00 UTC: every 30 s straight through it.
+  assert.deepEqual(nextFireTimes('*/30 * * * * *', 'Europe/Berlin', 3, new Date('2026-03-29T00:59:10Z')), [
+    '2026-03-29T00:59:30.000Z',
+    '2026-03-29T01:00:00.000Z',
+    '2026-03-29T01:00:30.000Z',
+  ]);
+  // A daily 02:30 job on the autumn change runs once, not twice or never.
+  const runs = nextFireTimes('0 30 2 * * *', 'Europe/Berlin', 2, new Date('2026-10-24T12:00:00Z'));
+  assert.equal(runs.length, 2);
+  assert.notEqual(runs[0].slice(0, 10), runs[1].slice(0, 10));
+});
+
+test('widening is allowed only where every value survives', () => {
+  assert.ok(isWidening('INTEGER', 'BIGINT'));
+  assert.ok(isWidening('DECIMAL(10,2)', 'DECIMAL(12,2)'));
+  assert.ok(isWidening('INTEGER', 'DECIMAL(12,2)'));
+  assert.ok(!isWidening('BIGINT', 'INTEGER'));
+  assert.ok(!isWidening('DECIMAL(12,2)', 'DECIMAL(12,3)'), 'scale up without precision up loses integer digits');
+  assert.ok(!isWidening('VARCHAR', 'INTEGER'));
+});
+
+test('upsert SQL de-duplicates by key (latest cursor) and never overwrites a newer row', () => {
+  const sql = buildUpsertSql('"lake"."main"."t"', '"b"', "/tmp/it's.parquet", [{ name: 'id', loadExpr: (c) => c }, { name: 'updated_at', loadExpr: (c) => c }], ['id'], 'updated_at');
+  assert.match(sql.load, /read_parquet\('\/tmp\/it''s\.parquet'\)/);
+  assert.match(sql.load, /QUALIFY row_number\(\) OVER \(PARTITION BY "id" ORDER BY "updated_at" DESC\) = 1/);
+  assert.match(sql.delete, /t\."updated_at" <= b\."updated_at"/);
+  assert.match(sql.insert, /WHERE NOT EXISTS/);
+});
