@@ -12,6 +12,8 @@ let raw: pg.Client; // connectPostgres: every value arrives as text
 let parsed: pg.Client; // pg's default parsers
 
 const SCHEMA = 'Odd "Schema"';
+// format_type qualifies a type outside the search_path, which is what a `$1::type` cast needs.
+const Q = '"Odd ""Schema""".';
 
 before(async () => {
   pgs = await startPostgres();
@@ -106,17 +108,17 @@ describe('introspectTable', () => {
     });
     assert.deepEqual(
       [c.total.declaredType, c.total.baseType, c.total.typname, c.total.typtype, c.total.numericPrecision, c.total.numericScale],
-      ['amount', 'numeric(12,2)', 'numeric', 'b', 12, 2],
+      [`${Q}amount`, 'numeric(12,2)', 'numeric', 'b', 12, 2],
     );
-    assert.deepEqual([c.total2.declaredType, c.total2.baseType, c.total2.numericPrecision, c.total2.numericScale], ['amount2', 'numeric(12,2)', 12, 2]);
+    assert.deepEqual([c.total2.declaredType, c.total2.baseType, c.total2.numericPrecision, c.total2.numericScale], [`${Q}amount2`, 'numeric(12,2)', 12, 2]);
     assert.deepEqual([c.tag.baseType, c.tag.typname], ['character varying(20)', 'varchar']);
     assert.deepEqual([c.mood.typname, c.mood.typtype], ['mood', 'e']);
     assert.deepEqual([c.moods.typname, c.moods.elemTypname, c.moods.elemTyptype], ['_mood', 'mood', 'e']);
     assert.deepEqual([c.ints.typname, c.ints.baseType, c.ints.elemTypname, c.ints.elemTyptype], ['_int4', 'integer[]', 'int4', 'b']);
-    assert.deepEqual([c.ints_dom.declaredType, c.ints_dom.typname, c.ints_dom.elemTypname], ['int_list', '_int4', 'int4']);
+    assert.deepEqual([c.ints_dom.declaredType, c.ints_dom.typname, c.ints_dom.elemTypname], [`${Q}int_list`, '_int4', 'int4']);
     assert.deepEqual(
       [c.amounts.declaredType, c.amounts.baseType, c.amounts.typname, c.amounts.elemTypname, c.amounts.numericPrecision, c.amounts.numericScale],
-      ['amount[]', 'numeric(12,2)[]', '_numeric', 'numeric', 12, 2],
+      [`${Q}amount[]`, 'numeric(12,2)[]', '_numeric', 'numeric', 12, 2],
     );
     assert.deepEqual([c.prices.baseType, c.prices.numericPrecision, c.prices.numericScale], ['numeric(10,2)[]', 10, 2]);
     assert.deepEqual([c.neg.numericPrecision, c.neg.numericScale], [3, -2]);
@@ -155,7 +157,7 @@ describe('introspectTable', () => {
   test('views, partitioned tables, empty tables and exact (case-sensitive) names', async () => {
     assert.deepEqual((await introspectTable(raw, SCHEMA, 'orders_view'))?.map((c) => [c.name, c.declaredType]), [
       ['a', 'text'],
-      ['total', 'amount'],
+      ['total', `${Q}amount`],
     ]);
     assert.deepEqual((await introspectTable(raw, SCHEMA, 'events'))?.map((c) => c.typname), ['int8', 'date']);
     assert.deepEqual(await introspectTable(raw, SCHEMA, 'empty_one'), []);
