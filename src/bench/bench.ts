@@ -8,6 +8,7 @@
 process.env.UV_THREADPOOL_SIZE ??= '16';
 import { mkdtempSync, rmSync, createWriteStream, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
@@ -41,29 +42,30 @@ CREATE INDEX ON bench_events (updated_at, id);
 ANALYZE bench_events;
 `;
 
-class PeakRss {
-  peak = process.memoryUsage().rss;
-  private timer = setInterval(() => {
-    this.peak = Math.max(this.peak, process.memoryUsage().rss);
-  }, 20);
-  stop(): number {
-    clearInterval(this.timer);
-    return Math.max(this.peak, process.memoryUsage().rss);
-  }
+const mb = (kb: number) => `${(kb / 1024).toFixed(0)} MB`;
+
+interface PhaseResult {
+  ms: number;
+  /** Peak resident set of the phase's own process (getrusage maxrss, KiB). */
+  maxRssKb: number;
+  rows: number;
+  detail: string;
 }
 
-const mb = (b: number) => `${(b / 1024 / 1024).toFixed(0)} MB`;
+/** One measured phase, in its own child process so peak memory is its own. */
+async function phase(name: 'pgduck' | 'baseline', url: string, work: string): Promise<PhaseResult> {
+  const { spawn } = await import('node:child_process');
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--phase', name, url, work], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out) as PhaseResult) : reject(new Error(`${name} phase exited ${code}`))));
+  });
+}
 
-async function main(): Promise<void> {
-  const work = mkdtempSync(join(tmpdir(), 'pgduck-bench-'));
-  const server = await startEmbeddedPostgres();
-  try {
-    const client = new pg.Client({ connectionString: server.url });
-    await client.connect();
-    process.stdout.write(`seeding ${ROWS.toLocaleString()} rows × 13 columns…\n`);
-    for (const stmt of SCHEMA.split(';').map((s) => s.trim()).filter(Boolean)) await client.query(stmt, stmt.includes('$1') ? [ROWS] : []);
-
-    // pgduck
+async function runPhase(name: string, url: string, work: string): Promise<PhaseResult> {
+  if (name === 'pgduck') {
     const spec: PipelineSpec = {
       name: 'bench_events', file: '(bench)',
       source: { schema: 'public', table: 'bench_events', primaryKey: ['id'], cursor: 'updated_at' },
@@ -73,39 +75,59 @@ async function main(): Promise<void> {
     const store = new CheckpointStore(join(work, 'state', 'checkpoints.db'));
     const lake = new Lake();
     const duckPath = join(work, 'pgduck.duckdb');
-    let rss = new PeakRss();
-    let t0 = performance.now();
-    const summary = await runPipeline(spec, { lake, store, databaseUrl: server.url, duckdbPath: duckPath, parquetDir: join(work, 'parquet'), log: createLogger({ level: 'warn', format: 'json' }) });
-    const pgduckMs = performance.now() - t0;
-    const pgduckRss = rss.stop();
+    const t0 = performance.now();
+    const summary = await runPipeline(spec, { lake, store, databaseUrl: url, duckdbPath: duckPath, parquetDir: join(work, 'parquet'), log: createLogger({ level: 'warn', format: 'json' }) });
+    const ms = performance.now() - t0;
     await lake.close();
     store.close();
-    const synced = await withDuckDbFile(duckPath, (s) => s.all('SELECT count(*)::BIGINT AS n FROM bench_events'));
+    const n = await withDuckDbFile(duckPath, (s) => s.all('SELECT count(*)::BIGINT AS n FROM bench_events'));
+    return { ms, maxRssKb: process.resourceUsage().maxRSS, rows: Number(n[0].n), detail: `${summary.batches} batches` };
+  }
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  const csv = join(work, 'baseline.csv');
+  const t0 = performance.now();
+  await pipeline(client.query(copyStreams.to('COPY (SELECT * FROM bench_events ORDER BY updated_at, id) TO STDOUT WITH (FORMAT csv, HEADER)')), createWriteStream(csv));
+  const copyMs = performance.now() - t0;
+  await client.end();
+  const duckPath = join(work, 'baseline.duckdb');
+  await withDuckDbFile(duckPath, (s) => s.run(`CREATE TABLE bench_events AS SELECT * FROM read_csv(${quoteLiteral(csv)})`));
+  const ms = performance.now() - t0;
+  const n = await withDuckDbFile(duckPath, (s) => s.all('SELECT count(*)::BIGINT AS n FROM bench_events'));
+  return { ms, maxRssKb: process.resourceUsage().maxRSS, rows: Number(n[0].n), detail: `COPY alone ${(copyMs / 1000).toFixed(2)} s, csv ${(statSync(csv).size / 1048576).toFixed(0)} MB` };
+}
 
-    // baseline: COPY to CSV, DuckDB read_csv
-    const csv = join(work, 'baseline.csv');
-    rss = new PeakRss();
-    t0 = performance.now();
-    await pipeline(client.query(copyStreams.to('COPY (SELECT * FROM bench_events ORDER BY updated_at, id) TO STDOUT WITH (FORMAT csv, HEADER)')), createWriteStream(csv));
-    const copyMs = performance.now() - t0;
-    await withDuckDbFile(join(work, 'baseline.duckdb'), (s) => s.run(`CREATE TABLE bench_events AS SELECT * FROM read_csv(${quoteLiteral(csv)})`));
-    const baseMs = performance.now() - t0;
-    const baseRss = rss.stop();
+async function main(): Promise<void> {
+  const work = mkdtempSync(join(tmpdir(), 'pgduck-bench-'));
+  const server = await startEmbeddedPostgres();
+  try {
+    const client = new pg.Client({ connectionString: server.url });
+    await client.connect();
+    process.stdout.write(`seeding ${ROWS.toLocaleString()} rows × 13 columns…\n`);
+    for (const stmt of SCHEMA.split(';').map((s) => s.trim()).filter(Boolean)) await client.query(stmt, stmt.includes('$1') ? [ROWS] : []);
     await client.end();
 
-    const rate = (ms: number) => Math.round(ROWS / (ms / 1000)).toLocaleString();
+    const ours = await phase('pgduck', server.url, work);
+    const base = await phase('baseline', server.url, work);
+    const rate = (r: PhaseResult) => Math.round(r.rows / (r.ms / 1000)).toLocaleString();
     const lines = [
       '',
-      `rows: ${ROWS.toLocaleString()} × 13 columns; batch ${BATCH.toLocaleString()}; synced ${String(synced[0].n)}`,
-      `pgduck bootstrap : ${(pgduckMs / 1000).toFixed(2)} s  ${rate(pgduckMs)} rows/s  peak RSS ${mb(pgduckRss)}  (${summary.batches} batches)`,
-      `COPY csv + read_csv: ${(baseMs / 1000).toFixed(2)} s  ${rate(baseMs)} rows/s  peak RSS ${mb(baseRss)}  (COPY alone ${(copyMs / 1000).toFixed(2)} s, csv ${mb(statSync(csv).size)})`,
-      `ratio pgduck / baseline: ${(pgduckMs / baseMs).toFixed(2)}× the time`,
+      `rows: ${ROWS.toLocaleString()} × 13 columns; pgduck batch size ${BATCH.toLocaleString()}`,
+      `pgduck bootstrap    : ${(ours.ms / 1000).toFixed(2)} s  ${rate(ours)} rows/s  peak RSS ${mb(ours.maxRssKb)}  (${ours.rows.toLocaleString()} rows, ${ours.detail})`,
+      `COPY csv + read_csv : ${(base.ms / 1000).toFixed(2)} s  ${rate(base)} rows/s  peak RSS ${mb(base.maxRssKb)}  (${base.rows.toLocaleString()} rows, ${base.detail})`,
+      `ratio pgduck / baseline: ${(ours.ms / base.ms).toFixed(2)}× the time`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
+    if (ours.rows !== ROWS || base.rows !== ROWS) throw new Error(`row counts differ: pgduck ${ours.rows}, baseline ${base.rows}, source ${ROWS}`);
   } finally {
     await server.stop();
     rmSync(work, { recursive: true, force: true });
   }
 }
 
-await main();
+if (process.argv[2] === '--phase') {
+  const [, , , name, url, work] = process.argv;
+  process.stdout.write(JSON.stringify(await runPhase(name, url, work)));
+} else {
+  await main();
+}
