@@ -114,7 +114,10 @@ program
   .option('--accounts <n>', 'accounts to seed (2 subscriptions, 3 invoices each)', '1000')
   .option('--out <dir>', 'where the demo writes its lake, Parquet and state (default: a new temp dir)')
   .action(async (opts: { accounts: string; out?: string }, cmd) => {
-    const { settings, log } = context(cmd);
+    const { settings } = context(cmd);
+    // The demo narrates on stdout; per-batch logs would drown it unless asked for.
+    const g = cmd.optsWithGlobals() as GlobalOpts;
+    const log = createLogger({ level: g.logLevel ?? process.env.PGDUCK_LOG_LEVEL ?? 'warn', format: g.logFormat });
     const { demoCommand } = await import('./commands/demo.js');
     exit(await demoCommand(settings, { accounts: Number(opts.accounts), out: opts.out }, log));
   });

@@ -86,6 +86,8 @@ GROUP BY a.plan ORDER BY billed DESC NULLS LAST`;
     } finally {
       store2.close();
     }
+    say('  (cursor is the commit-safe position: rows changed less than horizon.margin_ms ago, like the live');
+    say('   changes above, are already in DuckDB and are read once more by the next run, harmlessly)');
     say(`✓ demo finished in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     if (server) say(`  query it again: DUCKDB_PATH=${settings.duckdbPath} npx pgduck query "SELECT count(*) FROM invoices"`);
     return 0;

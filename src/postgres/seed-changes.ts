@@ -73,7 +73,10 @@ export async function seedChanges(client: PgClient, tables: string[] = SEED_TABL
       if (res.rows.length === 0) throw new Error(`seed-changes: ${table} has no row to change (is the database seeded?)`);
       return res.rows[0].key;
     };
-    out.push({ table, insert: await key(c.insert), update: await key(c.update), softDelete: await key(c.softDelete) });
+    // Insert last, so the update and the soft delete never pick the row just inserted.
+    const update = await key(c.update);
+    const softDelete = await key(c.softDelete);
+    out.push({ table, insert: await key(c.insert), update, softDelete });
   }
   return out;
 }

@@ -1,0 +1,22 @@
+# The syncer image: `pgduck run` over the pipelines mounted at /app/pipelines.
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+# better-sqlite3 builds from source when no prebuilt binary matches.
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
+COPY package.json package-lock.json tsconfig.json ./
+COPY src ./src
+COPY scripts ./scripts
+COPY schema ./schema
+RUN npm ci --no-audit --no-fund && npm prune --omit=dev
+
+FROM node:20-bookworm-slim
+WORKDIR /app
+ENV NODE_ENV=production
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json ./
+COPY schema ./schema
+COPY postgres ./postgres
+COPY pipelines ./pipelines
+RUN ln -s /app/dist/cli.js /usr/local/bin/pgduck && chmod +x /app/dist/cli.js && mkdir -p lake parquet state
+CMD ["node", "dist/cli.js", "run"]
