@@ -1,0 +1,79 @@
+/**
+ * `pgduck run` as a service: each pipeline on its own cron schedule (seconds field), the DuckDB file
+ * free to open between cycles, a clean stop on SIGTERM.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startPostgres, type TestPostgres } from '../support/postgres.js';
+import { applyInitScripts } from '../../src/postgres/init-scripts.js';
+import { withDuckDbFile } from '../../src/duckdb/lake.js';
+import { CLI, createWorkspace, type Workspace } from '../support/workspace.js';
+
+let pg: TestPostgres;
+let url: string;
+let ws: Workspace;
+
+before(async () => {
+  pg = await startPostgres();
+  url = await pg.createDatabase('service');
+  await applyInitScripts(url, { seedAccounts: 50 });
+  ws = createWorkspace();
+  for (const [name, schedule] of [
+    ['accounts', '* * * * * *'],
+    ['invoices', '*/2 * * * * *'],
+  ]) {
+    ws.writePipeline(name, `source:\n  table: public.${name}\n  primary_key: id\n  soft_delete: deleted_at\ntarget:\n  table: ${name}\nschedule: "${schedule}"\nhorizon:\n  margin_ms: 0\n`);
+  }
+});
+after(async () => {
+  ws?.cleanup();
+  await pg?.stop();
+});
+
+/** Reads the DuckDB file between the runner's cycles (it is locked only while a pipeline runs). */
+async function readWhenFree<T>(fn: Parameters<typeof withDuckDbFile<T>>[1]): Promise<T> {
+  for (let i = 0; ; i++) {
+    try {
+      return await withDuckDbFile(ws.duckdbPath, fn, { readOnly: true });
+    } catch (err) {
+      if (i > 200) throw err;
+      await sleep(50);
+    }
+  }
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (await check().catch(() => false)) return;
+    await sleep(200);
+  }
+  assert.fail(`timed out waiting for ${what}`);
+}
+
+test('run syncs on each schedule, picks up later changes, and stops cleanly on SIGTERM', async () => {
+  const child = spawn(process.execPath, [CLI, 'run'], { env: ws.env(url), stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  try {
+    const count = (table: string) => readWhenFree(async (s) => Number((await s.all(`SELECT count(*)::INT AS n FROM ${table}`))[0].n));
+    await waitFor('the first cycle', async () => (await count('accounts')) === 50 && (await count('invoices')) === 150);
+
+    await pg.query(url, "UPDATE public.accounts SET name = 'renamed by the test' WHERE id = 7");
+    await pg.query(url, "INSERT INTO public.invoices (account_id, number, status, currency, subtotal, tax, total, issued_on, due_on) VALUES (7, 'INV-SERVICE', 'open', 'EUR', 1, 0, 1, current_date, current_date)");
+    await waitFor('the update on a later cycle', async () =>
+      readWhenFree(async (s) => (await s.all('SELECT name FROM accounts WHERE id = 7'))[0].name === 'renamed by the test'),
+    );
+    await waitFor('the insert on a later cycle', async () => (await count('invoices')) === 151);
+
+    const scheduled = stderr.split('\n').filter((l) => l.includes('"msg":"scheduled"'));
+    assert.equal(scheduled.length, 2, 'one schedule per pipeline');
+    assert.ok(/"schedule":"\*\/2 \* \* \* \* \*"/.test(scheduled.join('\n')), 'each pipeline keeps its own cron');
+  } finally {
+    child.kill('SIGTERM');
+  }
+  assert.equal(await exited, 0, stderr.slice(-2000));
+});
