@@ -51,7 +51,8 @@ program
     const { settings } = context(cmd);
     const { runValidate } = await import('./config/validate-command.js');
     const targets = paths.length > 0 ? paths : [settings.pipelinesDir];
-    exit(await runValidate(targets, { json: !!opts.json, connect: !!opts.connect, settings } as never, process.stdout));
+    const connect = opts.connect ? { databaseUrl: settings.databaseUrl, duckdbPath: settings.duckdbPath } : undefined;
+    exit(await runValidate(targets, { json: !!opts.json, connect }, process.stdout));
   });
 
 program
