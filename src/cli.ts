@@ -57,13 +57,14 @@ program
 
 program
   .command('plan')
-  .description('print the compiled plan of each pipeline (stages, SQL, schedule): no database needed')
+  .description('print the compiled plan of each pipeline (stages with their SQL, next fire times): no database needed')
   .argument('[name]', 'one pipeline')
   .option('--json', 'the plan as JSON')
-  .action(async (name: string | undefined, opts: { json?: boolean }, cmd) => {
+  .option('--connect', 'read the live tables: row estimates, the real column type mapping, exact SQL')
+  .action(async (name: string | undefined, opts: { json?: boolean; connect?: boolean }, cmd) => {
     const { settings } = context(cmd);
     const { planCommand } = await import('./commands/plan.js');
-    exit(await planCommand(settings, name, { json: !!opts.json }));
+    exit(await planCommand(settings, name, { json: !!opts.json, connect: !!opts.connect }));
   });
 
 program

@@ -1,7 +1,8 @@
 /**
- * `pgduck validate --connect` through the real CLI against a real embedded Postgres and real DuckDB
- * files: every live problem is caught, named (pipeline and column), explained with its fix, and
- * the exit code is 1; fixing it (often by running the printed SQL) makes validate pass.
+ * `pgduck validate --connect` and `pgduck plan --connect` through the real CLI against a real
+ * embedded Postgres and real DuckDB files. validate: every live problem is caught, named (pipeline
+ * and column), explained with its fix, and the exit code is 1; fixing it (often by running the
+ * printed SQL) makes validate pass. plan: row estimates, the real column mapping, and SQL that runs.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -306,6 +307,62 @@ describe('validate --connect', () => {
     const r = await runCli(['validate', pipelines('offline', { accounts: pipeline('public.nope') })], env('postgres://nobody:x@127.0.0.1:1/none'));
     assert.equal(r.code, 0, r.stdout);
     assert.equal(r.stdout, '✓ 1 pipeline valid\n');
+  });
+});
+
+describe('plan --connect', () => {
+  const planEnv = (dir: string, databaseUrl = url) => ({ ...env(databaseUrl), PIPELINES_DIR: dir });
+
+  test('row estimate, the real column mapping, and extract SQL that runs as printed', async () => {
+    await pg.query(url, 'ANALYZE public.accounts');
+    const dir = pipelines('plan', { accounts: pipeline('public.accounts', 'id', '  soft_delete: deleted_at\n') });
+    const r = await runCli(['plan', 'accounts', '--connect', '--json'], planEnv(dir));
+    assert.equal(r.code, 0, r.stderr);
+    const plan = JSON.parse(r.stdout);
+    assert.equal(plan.columns, 'known');
+    assert.equal(plan.live.error, null);
+    assert.equal(plan.live.kind, 'table');
+    assert.equal(plan.live.rowEstimate, 3);
+    assert.match(plan.live.connection, /^postgres:\/\/postgres:\*\*\*\*@/);
+    const byName = Object.fromEntries(plan.live.columns.map((c: { name: string }) => [c.name, c]));
+    assert.deepEqual(Object.keys(byName).slice(0, 3), ['id', 'external_id', 'name']);
+    assert.deepEqual(byName.id, { name: 'id', postgres: 'bigint', duckdb: 'BIGINT', transport: 'int64', note: null, refused: null });
+    assert.equal(byName.credit_balance.duckdb, 'DECIMAL(12,2)');
+    assert.equal(byName.tags.duckdb, 'VARCHAR[]');
+    assert.equal(byName.updated_at.duckdb, 'TIMESTAMPTZ');
+    assert.match(byName.updated_at.note, /µs exact/);
+
+    const extract = plan.steps[0].sql;
+    assert.doesNotMatch(extract['next batches'], /<every column>|<type of/);
+    const rows = await pg.query(url, extract['next batches'], ['-infinity', '0', 'infinity']);
+    const count = await pg.query(url, 'SELECT count(*)::int AS n FROM public.accounts');
+    assert.equal(rows.rowCount, count.rows[0].n, 'the printed SQL reads every row after the start position');
+    assert.deepEqual(Object.keys(rows.rows[0]).slice(0, 3), ['id', 'external_id', 'name']);
+    const first = await pg.query(url, extract['first batch'], ['infinity']);
+    assert.equal(first.rowCount, count.rows[0].n);
+    assert.match(plan.steps[2].sql['first run'], /"credit_balance" DECIMAL\(12,2\),\n/);
+
+    const text = await runCli(['plan', 'accounts', '--connect'], planEnv(dir));
+    assert.equal(text.code, 0);
+    assert.match(text.stdout, /live {7}postgres:\/\/postgres:\*\*\*\*@.*: table, ~3 rows \(estimate\)/);
+    assert.match(text.stdout, /\n {4}credit_balance +numeric\(12,2\) +→ DECIMAL\(12,2\) +exact/);
+  });
+
+  test('a refused column is shown as refused and the plan exits 1; a failed connection too, redacted', async () => {
+    const dir = pipelines('plan-refused', {
+      stats: `source:\n  table: pg_catalog.pg_stats\n  primary_key: [schemaname, tablename, attname, inherited]\n  cursor: null_frac\ntarget:\n  table: stats\n`,
+    });
+    const r = await runCli(['plan', '--connect'], planEnv(dir));
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /✗ cannot sync column most_common_vals \(anyarray\): pseudo-type anyarray cannot be stored/);
+    assert.match(r.stdout, /\n {4}most_common_vals +anyarray +→ REFUSED +refused: pseudo-type anyarray cannot be stored/);
+
+    const wrong = new URL(url);
+    wrong.password = 'N0t-the-passw0rd';
+    const failed = await runCli(['plan', '--connect', '--json'], planEnv(dir, wrong.toString()));
+    assert.equal(failed.code, 1);
+    assert.ok(!failed.stdout.includes('N0t-the-passw0rd') && !failed.stderr.includes('N0t-the-passw0rd'));
+    assert.match(JSON.parse(failed.stdout)[0].live.error, /password authentication failed/);
   });
 });
 
