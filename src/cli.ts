@@ -47,6 +47,7 @@ program
   .argument('[paths...]', 'files or directories (default: the pipelines directory)')
   .option('--json', 'machine-readable records')
   .option('--connect', 'also check the live Postgres tables and the DuckDB file')
+  .addHelpText('after', '\nExit codes: 0 valid (warnings allowed), 2 invalid configuration, 1 a live check failed (--connect).')
   .action(async (paths: string[], opts: { json?: boolean; connect?: boolean }, cmd) => {
     const { settings } = context(cmd);
     const { runValidate } = await import('./config/validate-command.js');

@@ -160,6 +160,33 @@ describe('validate --connect', () => {
     assert.match(again.stdout, /✓ live checks passed for 2 pipelines/);
   });
 
+  test('which indexes serve ORDER BY (cursor, key): direction, partial, longer, invalid', async () => {
+    await pg.query(
+      url,
+      `CREATE TABLE idx_desc (id int PRIMARY KEY, updated_at timestamptz NOT NULL, v int);
+       CREATE INDEX ON idx_desc (updated_at DESC NULLS FIRST, id DESC NULLS FIRST);
+       CREATE TABLE idx_longer (id int PRIMARY KEY, updated_at timestamptz NOT NULL, v int);
+       CREATE INDEX ON idx_longer (updated_at, id, v) INCLUDE (v);
+       CREATE TABLE idx_mixed (id int PRIMARY KEY, updated_at timestamptz NOT NULL);
+       CREATE INDEX ON idx_mixed (updated_at DESC, id);
+       CREATE TABLE idx_partial (id int PRIMARY KEY, updated_at timestamptz NOT NULL);
+       CREATE INDEX ON idx_partial (updated_at, id) WHERE id > 0;
+       CREATE TABLE idx_hash (id int PRIMARY KEY, updated_at timestamptz NOT NULL);
+       CREATE INDEX ON idx_hash USING hash (updated_at);
+       CREATE TABLE idx_invalid (id int NOT NULL, updated_at timestamptz NOT NULL);
+       INSERT INTO idx_invalid VALUES (1, '2024-01-01'), (1, '2024-01-01');`,
+    );
+    // A failed CREATE INDEX CONCURRENTLY leaves an INVALID index behind: here, a unique index over duplicates.
+    await assert.rejects(pg.query(url, 'CREATE UNIQUE INDEX CONCURRENTLY idx_invalid_cursor ON idx_invalid (updated_at, id)'));
+    const names = ['idx_desc', 'idx_longer', 'idx_mixed', 'idx_partial', 'idx_hash', 'idx_invalid'];
+    const dir = pipelines('index-kinds', Object.fromEntries(names.map((n) => [n, pipeline(`public.${n}`)])));
+    const r = await validate(dir);
+    assert.equal(r.code, 1, r.stdout);
+    const failing = [...r.stdout.matchAll(/^\S+ source\.cursor: (\w+): no index on/gm)].map((m) => m[1]);
+    assert.deepEqual(failing, ['idx_hash', 'idx_mixed', 'idx_partial']);
+    assert.match(r.stdout, /idx_invalid: index "idx_invalid_cursor" on \("updated_at", "id"\) is invalid .*; rebuild it:\n {4}REINDEX INDEX CONCURRENTLY "public"\."idx_invalid_cursor";/);
+  });
+
   test('a cursor of the wrong type, a missing cursor and a missing tombstone: each named', async () => {
     const dir = pipelines('cursor', {
       text_cursor: pipeline('public.text_cursor'),
