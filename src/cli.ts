@@ -47,22 +47,25 @@ program
   .argument('[paths...]', 'files or directories (default: the pipelines directory)')
   .option('--json', 'machine-readable records')
   .option('--connect', 'also check the live Postgres tables and the DuckDB file')
+  .addHelpText('after', '\nExit codes: 0 valid (warnings allowed), 2 invalid configuration, 1 a live check failed (--connect).')
   .action(async (paths: string[], opts: { json?: boolean; connect?: boolean }, cmd) => {
     const { settings } = context(cmd);
     const { runValidate } = await import('./config/validate-command.js');
     const targets = paths.length > 0 ? paths : [settings.pipelinesDir];
-    exit(await runValidate(targets, { json: !!opts.json, connect: !!opts.connect, settings } as never, process.stdout));
+    const connect = opts.connect ? { databaseUrl: settings.databaseUrl, duckdbPath: settings.duckdbPath } : undefined;
+    exit(await runValidate(targets, { json: !!opts.json, connect }, process.stdout));
   });
 
 program
   .command('plan')
-  .description('print the compiled plan of each pipeline (stages, SQL, schedule): no database needed')
+  .description('print the compiled plan of each pipeline (stages with their SQL, next fire times): no database needed')
   .argument('[name]', 'one pipeline')
   .option('--json', 'the plan as JSON')
-  .action(async (name: string | undefined, opts: { json?: boolean }, cmd) => {
+  .option('--connect', 'read the live tables: row estimates, the real column type mapping, exact SQL')
+  .action(async (name: string | undefined, opts: { json?: boolean; connect?: boolean }, cmd) => {
     const { settings } = context(cmd);
     const { planCommand } = await import('./commands/plan.js');
-    exit(await planCommand(settings, name, { json: !!opts.json }));
+    exit(await planCommand(settings, name, { json: !!opts.json, connect: !!opts.connect }));
   });
 
 program

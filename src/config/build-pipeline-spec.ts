@@ -1,19 +1,23 @@
 import { parseTableName } from './parse-table-name.js';
-import { HorizonSchema, PipelineFileSchema, SourceSchema, type PipelineFile } from './pipeline-schema.js';
+import { schemaDefault } from './pipeline-file-schema.js';
+import type { PipelineFile } from './pipeline-schema.js';
 import type { PipelineSpec } from './pipeline-spec.js';
 
 // Defaults are read from the schema so the editor hints, ajv and the spec cannot disagree.
-const defaults = {
-  schema: SourceSchema.properties.schema.default as string,
-  cursor: SourceSchema.properties.cursor.default as string,
-  batchSize: PipelineFileSchema.properties.batch_size.default as number,
-  schedule: PipelineFileSchema.properties.schedule.default as string,
-  timezone: PipelineFileSchema.properties.timezone.default as string,
-  enabled: PipelineFileSchema.properties.enabled.default as boolean,
-  schemaEvolution: PipelineFileSchema.properties.schema_evolution.default as PipelineSpec['schemaEvolution'],
-  marginMs: HorizonSchema.properties.margin_ms.default as number,
-  lookbackSeconds: HorizonSchema.properties.lookback_seconds.default as number,
-};
+let cachedDefaults: ReturnType<typeof readDefaults> | undefined;
+function readDefaults() {
+  return {
+    schema: schemaDefault<string>(['source', 'schema']),
+    cursor: schemaDefault<string>(['source', 'cursor']),
+    batchSize: schemaDefault<number>(['batch_size']),
+    schedule: schemaDefault<string>(['schedule']),
+    timezone: schemaDefault<string>(['timezone']),
+    enabled: schemaDefault<boolean>(['enabled']),
+    schemaEvolution: schemaDefault<PipelineSpec['schemaEvolution']>(['schema_evolution']),
+    marginMs: schemaDefault<number>(['horizon', 'margin_ms']),
+    lookbackSeconds: schemaDefault<number>(['horizon', 'lookback_seconds']),
+  };
+}
 
 /**
  * Normalizes one pipeline file that passed every check into the PipelineSpec the runner consumes:
@@ -24,6 +28,7 @@ export function buildPipelineSpec(name: string, file: string, data: PipelineFile
   const parsed = parseTableName(data.source.table);
   if ('error' in parsed) throw new Error(`buildPipelineSpec: ${file}: source.table ${parsed.error} (should have been reported by semantic checks)`);
   const { source, target } = data;
+  const defaults = (cachedDefaults ??= readDefaults());
   return {
     name,
     file,

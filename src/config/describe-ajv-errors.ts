@@ -81,7 +81,9 @@ function describeError(error: ErrorObject, data: unknown, fromEnv: ReadonlyMap<s
     case 'type': {
       // `batch_size: "1000"`: the quotes make it a string; say so rather than leave the reader puzzled.
       const quoted = !env && typeof value === 'string' && looksLike(params.type, value) ? '; write it without quotes' : '';
-      return { path, at: 'value', message: `must be ${describeSchema({ type: params.type })} (${gotText(value, path, fromEnv)}${quoted})` };
+      // YAML 1.1 habits: `enabled: yes` is the string "yes" in YAML 1.2, which this parser speaks.
+      const yaml11 = !env && params.type === 'boolean' && typeof value === 'string' && /^(yes|no|on|off|y|n)$/i.test(value) ? `; YAML 1.2 reads \`${value}\` as text: write true or false` : '';
+      return { path, at: 'value', message: `must be ${describeSchema({ type: params.type })} (${gotText(value, path, fromEnv)}${quoted}${yaml11})` };
     }
     case 'minimum':
     case 'maximum':

@@ -3,6 +3,10 @@
  * generated from this (npm run schema) and a test fails when the checked-in copy is stale; the
  * TypeScript type `PipelineFile` is derived from it with `Static`, so neither can drift.
  *
+ * At run time pgduck validates against the generated file (pipeline-file-schema.ts), not this module:
+ * loading TypeBox's ~270 modules cost ~250 ms of every `pgduck validate` (measured), and the file is
+ * what editors check against anyway. Import this module only for types, the generator and tests.
+ *
  * What a JSON Schema cannot say (cron syntax, time zones, names unique across files, one writer per
  * target table, soft_delete ≠ cursor) is checked in semantic-checks.ts and check-pipeline-set.ts.
  */
@@ -18,43 +22,53 @@ export const SourceSchema = Type.Object(
       Type.String({
         minLength: 1,
         default: 'public',
-        description: 'Postgres schema of the table (default public). When `table` is schema-qualified, leave this out or give the same schema.',
+        description: 'Postgres schema of the table. When `table` is schema-qualified, leave this out or give the same schema. Default: `public`.',
       }),
     ),
     table: Type.String({
       minLength: 1,
       description:
         'Source table: `table` or `schema.table` (`public.subscriptions`). Names are used verbatim and quoted on use, so any name works; ' +
-        'double-quote a part that contains a dot: `"my.schema"."my.table"`.',
+        'double-quote a part that contains a dot: `"my.schema"."my.table"`. Required.',
     }),
     primary_key: Type.Union([Identifier('A single primary-key column.'), Type.Array(Identifier('A primary-key column.'), { minItems: 1, uniqueItems: true })], {
-      description: 'Primary-key column, or a list of columns for a composite key. Must be NOT NULL and unique in the source.',
+      description: 'Primary-key column, or a list of columns for a composite key. Must be NOT NULL and unique in the source. Required.',
     }),
     cursor: Type.Optional(
       Identifier(
-        'Column that grows on every change (timestamptz/timestamp, or an integer version). Rows are read in (cursor, key) order. May be a primary-key column.',
+        'Column that grows on every change (timestamptz/timestamp, or an integer version). Rows are read in (cursor, key) order. May be a primary-key column. Default: `updated_at`.',
         { default: 'updated_at' },
       ),
     ),
     soft_delete: Type.Optional(
-      Identifier('Tombstone column (e.g. `deleted_at`). Synced like any column; a `<target>_current` view hides tombstoned rows. Must differ from `cursor`.'),
+      Identifier(
+        'Tombstone column (e.g. `deleted_at`). Synced like any column; a `<target>_current` view hides tombstoned rows. Must differ from `cursor`. ' +
+          'Default: none (rows are only ever updated, never tombstoned).',
+      ),
     ),
     connection: Type.Optional(
       Type.String({
         minLength: 1,
-        description: 'Connection string for this pipeline only; default is DATABASE_URL. Use `${ENV_VAR}` so secrets stay out of the file.',
+        description:
+          'Connection string for this pipeline only. Use `${ENV_VAR}` so secrets stay out of the file. ' +
+          'Default: the DATABASE_URL environment variable (or POSTGRES_HOST/PORT/USER/PASSWORD/DB).',
       }),
     ),
   },
-  { additionalProperties: false, description: 'Where the rows come from.' },
+  { additionalProperties: false, description: 'Where the rows come from. Required.' },
 );
 
 export const TargetSchema = Type.Object(
   {
-    table: Type.String({ minLength: 1, description: 'DuckDB table to keep in sync (created on the first run). One pipeline per table and DuckDB file.' }),
-    duckdb_path: Type.Optional(Type.String({ minLength: 1, description: 'DuckDB file for this pipeline; default is DUCKDB_PATH (lake/warehouse.duckdb).' })),
+    table: Type.String({ minLength: 1, description: 'DuckDB table to keep in sync (created on the first run). One pipeline per table and DuckDB file. Required.' }),
+    duckdb_path: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description: 'DuckDB file for this pipeline. Default: the DUCKDB_PATH environment variable, else `lake/warehouse.duckdb`.',
+      }),
+    ),
   },
-  { additionalProperties: false, description: 'Where the rows go.' },
+  { additionalProperties: false, description: 'Where the rows go. Required.' },
 );
 
 export const HorizonSchema = Type.Object(
@@ -64,7 +78,7 @@ export const HorizonSchema = Type.Object(
         minimum: 0,
         maximum: 3_600_000,
         default: 1000,
-        description: 'Safety margin subtracted from the commit-safe horizon (milliseconds).',
+        description: 'Safety margin subtracted from the commit-safe horizon, in milliseconds (0 to 3600000). Default: 1000.',
       }),
     ),
     lookback_seconds: Type.Optional(
@@ -73,39 +87,43 @@ export const HorizonSchema = Type.Object(
         maximum: 86_400 * 7,
         default: 300,
         description:
-          'Used only when the role cannot see other sessions in pg_stat_activity: each run re-reads from checkpoint minus this window.',
+          'Used only when the role cannot see other sessions in pg_stat_activity: each run re-reads from checkpoint minus this window, in seconds (0 to 604800). Default: 300.',
       }),
     ),
   },
   // default {} lets ajv's useDefaults fill margin_ms and lookback_seconds when `horizon` is left out.
-  { additionalProperties: false, default: {}, description: 'Commit-safe horizon settings (see README, "Guarantees").' },
+  { additionalProperties: false, default: {}, description: 'Commit-safe horizon settings (see README, "Guarantees"). Default: every field at its default.' },
 );
 
 export const SchemaEvolutionSchema = Type.Unsafe<'evolve' | 'freeze' | 'fail'>({
   type: 'string',
   enum: ['evolve', 'freeze', 'fail'],
   default: 'evolve',
-  description: 'evolve: add/widen/rename columns in DuckDB; freeze: keep the target schema, ignore new columns; fail: stop on any drift.',
+  description:
+    'What to do when the source columns change. evolve: add/widen/rename columns in DuckDB; freeze: keep the target schema, ignore new columns; ' +
+    'fail: stop on any drift. Default: `evolve`.',
 });
 
 export const PipelineFileSchema = Type.Object(
   {
-    $schema: Type.Optional(Type.String({ description: 'Editor hint; ignored.' })),
+    $schema: Type.Optional(Type.String({ description: 'Editor hint (prefer the `# yaml-language-server: $schema=` comment); ignored. Default: none.' })),
     source: SourceSchema,
     target: TargetSchema,
     batch_size: Type.Optional(
       // parquet-wasm memory only grows: batches above ~200k rows make the process balloon (DESIGN.md).
-      Type.Integer({ minimum: 1, maximum: 200_000, default: 10_000, description: 'Rows per batch (one Parquet file, one DuckDB transaction), 1 to 200000.' }),
+      Type.Integer({ minimum: 1, maximum: 200_000, default: 10_000, description: 'Rows per batch (one Parquet file, one DuckDB transaction), 1 to 200000. Default: 10000.' }),
     ),
     schedule: Type.Optional(
       Type.String({
         minLength: 1,
         default: '*/30 * * * * *',
-        description: 'Cron expression: 5 fields, or 6 with seconds first (`*/30 * * * * *` = every 30 s). Read in `timezone`, exact across DST.',
+        description:
+          'Cron expression: 5 fields, or 6 with seconds first (`*/30 * * * * *` = every 30 s). Read in `timezone`, exact across DST. ' +
+          'Default: `*/30 * * * * *`.',
       }),
     ),
-    timezone: Type.Optional(Type.String({ minLength: 1, default: 'UTC', description: 'IANA time zone the schedule is read in (e.g. Europe/Berlin).' })),
-    enabled: Type.Optional(Type.Boolean({ default: true, description: 'A disabled pipeline is validated but never run.' })),
+    timezone: Type.Optional(Type.String({ minLength: 1, default: 'UTC', description: 'IANA time zone the schedule is read in (e.g. Europe/Berlin). Default: `UTC`.' })),
+    enabled: Type.Optional(Type.Boolean({ default: true, description: 'A disabled pipeline is validated but never run. Default: true.' })),
     schema_evolution: Type.Optional(SchemaEvolutionSchema),
     horizon: Type.Optional(HorizonSchema),
   },

@@ -1,12 +1,13 @@
 import { Ajv, type ValidateFunction } from 'ajv';
 import type { ConfigPath } from './config-path.js';
 import { describeAjvErrors, type SchemaIssue } from './describe-ajv-errors.js';
-import { pipelineJsonSchema } from './pipeline-json-schema.js';
+import { pipelineFileSchema } from './pipeline-file-schema.js';
 import type { PipelineFile } from './pipeline-schema.js';
 
 let compiled: ValidateFunction<PipelineFile> | undefined;
-let jsonSchema: Record<string, unknown> | undefined;
-const schema = () => (jsonSchema ??= pipelineJsonSchema());
+// A copy: ajv may annotate the object it compiles, and the checked-in schema object is shared.
+let jsonSchema: Record<string, any> | undefined;
+const schema = () => (jsonSchema ??= structuredClone(pipelineFileSchema()));
 
 /**
  * The compiled ajv validator for pipeline files. Compiled once per process (~30 ms) and shared by

@@ -1,9 +1,11 @@
 import type { ConfigProblem } from './config-problem.js';
-import { formatProblems, formatProblemsJson, formatSummary } from './format-problems.js';
+import { formatProblems, formatSummary, problemRecord } from './format-problems.js';
 import { loadPipelines } from './load-pipelines.js';
+import type { LiveFinding } from '../live/live-finding.js';
 
 /** Exit codes of `pgduck validate`. 2 is specific to configuration, as in Vector's `validate`. */
 export const EXIT_VALID = 0;
+export const EXIT_LIVE_FAILED = 1;
 export const EXIT_INVALID_CONFIG = 2;
 
 /** Where `pgduck validate` looks when given no paths. */
@@ -14,23 +16,91 @@ export interface ValidateOptions {
   json: boolean;
   /** Environment for `${VAR}` interpolation; default process.env. */
   env?: NodeJS.ProcessEnv;
+  /** `--connect`: also check the live Postgres tables and DuckDB files. Absent: no I/O beyond reading the files. */
+  connect?: {
+    /** DATABASE_URL (or POSTGRES_*), for pipelines without source.connection. */
+    databaseUrl: string | null;
+    /** DUCKDB_PATH / --duckdb, for pipelines without target.duckdb_path. */
+    duckdbPath: string;
+    connectTimeoutMs?: number;
+  };
+}
+
+/** `pgduck validate --json`: the whole validation as one record. */
+export interface ValidationReport {
+  /** True exactly when the exit code is 0 (warnings allowed). */
+  valid: boolean;
+  /** Pipeline files checked. */
+  pipelines: number;
+  /** Configuration problems (exit 2 when any). */
+  problems: ConfigProblem[];
+  /** Present with --connect. */
+  live?: {
+    /** The configuration was invalid, or nothing could be checked: no live check ran. */
+    skipped: string | null;
+    ok: boolean;
+    errors: number;
+    warnings: number;
+    /** Redacted connection strings checked. */
+    connections: string[];
+    duckdbFiles: string[];
+    findings: LiveFinding[];
+  };
 }
 
 /**
- * `pgduck validate [paths...] [--json]`: loads every pipeline file under `paths` (default
- * pipelines/), prints every problem at once and a summary, and returns the exit code: 0 when all
- * are valid, 2 when any problem was found (including a path that does not exist, or nothing to
- * check). Offline only: no database is contacted. Never prints an environment variable's value.
+ * `pgduck validate [paths...] [--json] [--connect]`: loads every pipeline file under `paths`
+ * (default pipelines/), prints every problem at once and a summary, and returns the exit code:
+ * 0 valid, 2 any configuration problem (including a path that does not exist, or nothing to check),
+ * 1 a live check failed. Without `connect` no database is contacted. With it, the live checks run
+ * only once the configuration is valid. Never prints an environment variable's value or a password.
  */
 export async function runValidate(paths: string[], opts: ValidateOptions, out: NodeJS.WritableStream): Promise<number> {
   const given = paths.length > 0 ? paths : [DEFAULT_PIPELINE_DIR];
-  const { problems, files } = loadPipelines(given, opts.env ?? process.env);
+  const { problems, files, specs } = loadPipelines(given, opts.env ?? process.env);
   const all: ConfigProblem[] =
     files.length === 0 && problems.length === 0
       ? given.map((file) => ({ file, line: 1, col: 1, path: '', message: 'no pipeline files (*.yml, *.yaml) found here' }))
       : problems;
 
-  const text = opts.json ? formatProblemsJson(all, files.length) : `${formatProblems(all)}${formatSummary(files.length, all.length)}\n`;
-  await new Promise<void>((resolve, reject) => out.write(text, (error) => (error ? reject(error) : resolve())));
-  return all.length === 0 ? EXIT_VALID : EXIT_INVALID_CONFIG;
+  const report: ValidationReport = { valid: all.length === 0, pipelines: files.length, problems: all.map(problemRecord) };
+  let text = `${formatProblems(all)}${formatSummary(files.length, all.length)}\n`;
+  let code = all.length === 0 ? EXIT_VALID : EXIT_INVALID_CONFIG;
+
+  if (opts.connect) {
+    const live: NonNullable<ValidationReport['live']> = { skipped: null, ok: false, errors: 0, warnings: 0, connections: [], duckdbFiles: [], findings: [] };
+    report.live = live;
+    if (code !== EXIT_VALID) {
+      live.skipped = 'the configuration is invalid: fix it first';
+      text += 'live checks skipped: fix the configuration first\n';
+    } else {
+      // Loaded only with --connect: pg and DuckDB cost more to import than the whole offline validation.
+      const { specsWithoutConnection } = await import('../live/inspect-pipelines.js');
+      const orphans = specsWithoutConnection(specs, opts.connect.databaseUrl);
+      if (orphans.length > 0) {
+        live.skipped = 'no database configured';
+        text +=
+          `live checks skipped: no database configured for ${orphans.map((s) => s.name).join(', ')}; ` +
+          'set DATABASE_URL (or POSTGRES_HOST/PORT/USER/PASSWORD/DB), pass --database-url, or give the pipeline a source.connection\n';
+        code = EXIT_INVALID_CONFIG;
+      } else {
+        const { runLiveChecks } = await import('../live/run-live-checks.js');
+        const { formatLiveFinding, formatLiveSummary, liveFindingRecord } = await import('../live/format-live-findings.js');
+        const result = await runLiveChecks(specs, opts.connect);
+        live.findings = result.findings.map(liveFindingRecord);
+        live.connections = result.connections;
+        live.duckdbFiles = result.duckdbFiles;
+        live.errors = result.findings.filter((f) => f.severity === 'error').length;
+        live.warnings = result.findings.length - live.errors;
+        live.ok = live.errors === 0;
+        const against = [...result.connections.map((c) => `Postgres ${c}`), ...result.duckdbFiles.map((f) => `DuckDB ${f}`)].join(', ');
+        text += `${result.findings.map(formatLiveFinding).join('')}${formatLiveSummary(result.findings, specs.length, against)}\n`;
+        if (!live.ok) code = EXIT_LIVE_FAILED;
+      }
+    }
+  }
+  report.valid = code === EXIT_VALID;
+  const output = opts.json ? `${JSON.stringify(report, null, 2)}\n` : text;
+  await new Promise<void>((resolve, reject) => out.write(output, (error) => (error ? reject(error) : resolve())));
+  return code;
 }

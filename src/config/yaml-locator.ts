@@ -39,6 +39,11 @@ export class YamlLocator {
     return offset === undefined ? { line: 1, col: 1 } : this.linePos(offset);
   }
 
+  /** Whether the file writes `path` (a scalar, a list or a mapping), as opposed to leaving it to a default. */
+  has(path: ConfigPath): boolean {
+    return this.walk(path).length === path.length + 1;
+  }
+
   /** The scalar node at `path`, when the path ends at one. */
   scalar(path: ConfigPath): Scalar | undefined {
     const steps = this.walk(path);

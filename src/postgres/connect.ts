@@ -26,6 +26,8 @@ export interface ConnectOptions {
   /** application_name suffix, visible in pg_stat_activity. */
   label?: string;
   statementTimeoutMs?: number;
+  /** Give up connecting after this long (default: pg's, which waits for the OS TCP timeout). */
+  connectTimeoutMs?: number;
 }
 
 export async function connectPostgres(url: string, opts: ConnectOptions = {}): Promise<pg.Client> {
@@ -34,7 +36,7 @@ export async function connectPostgres(url: string, opts: ConnectOptions = {}): P
   const options = Object.entries(gucs)
     .map(([k, v]) => `-c ${k}=${v.replace(/([\\ ])/g, '\\$1')}`)
     .join(' ');
-  const client = new pg.Client({ connectionString: url, types: rawTypes, options });
+  const client = new pg.Client({ connectionString: url, types: rawTypes, options, connectionTimeoutMillis: opts.connectTimeoutMs });
   try {
     await client.connect();
   } catch (err) {

@@ -12,6 +12,10 @@ import { driftCheckStage } from '../stages/drift-check.js';
 import { upsertStage } from '../stages/upsert.js';
 import { checkpointStage } from '../stages/checkpoint.js';
 import { qualified, quoteIdent } from '../sql/identifier.js';
+import { buildExtractSql } from '../stages/extract.js';
+import { buildUpsertSql } from '../stages/upsert.js';
+import type { ColumnMapping } from '../schema/column.js';
+import { basename, join } from 'node:path';
 
 export const STAGES: Record<StageName, Stage> = {
   extract: extractStage,
@@ -23,6 +27,8 @@ export const STAGES: Record<StageName, Stage> = {
 
 export interface PlanStep {
   stage: StageName;
+  /** The SQL this stage runs for a batch, when it runs any (Postgres for extract, DuckDB for drift-check and upsert). */
+  sql?: string | Record<string, string>;
   [detail: string]: unknown;
 }
 
@@ -35,17 +41,38 @@ export interface Plan {
   batchSize: number;
   schedule: { cron: string; timezone: string; next: string[] };
   schemaEvolution: PipelineSpec['schemaEvolution'];
+  /**
+   * `known`: the source columns were read from the live table (plan --connect), so every SQL text
+   * is exactly what runs. `assumed`: only the columns the pipeline file names are known, so the SQL
+   * shows those; `<every column>` stands for the rest and type casts name the column they follow.
+   */
+  columns: 'known' | 'assumed';
   steps: PlanStep[];
+}
+
+/** The live shape of the source, when known (plan --connect): makes the plan's SQL exact. */
+export interface SourceShape {
+  /** Every synced column, mapped (no refused ones). */
+  columns: ColumnMapping[];
+  /** Declared types of the cursor and key columns, as `$n::type` casts need them. */
+  cursorType: string;
+  keyTypes: string[];
+  /** Whether the cursor is a timestamp, so the commit-safe horizon applies. */
+  timeCursor: boolean;
 }
 
 export interface CompileOptions {
   duckdbPath: string;
+  /** Where Parquet batches go (PARQUET_DIR); default `parquet`. */
+  parquetDir?: string;
   now?: Date;
+  source?: SourceShape;
 }
 
 export function compile(spec: PipelineSpec, opts: CompileOptions): Plan {
   const order = [spec.source.cursor, ...spec.source.primaryKey].map(quoteIdent).join(', ');
   const stages: StageName[] = ['extract', 'parquet', 'drift-check', 'upsert', 'checkpoint'];
+  const duckdbPath = spec.target.duckdbPath ?? opts.duckdbPath;
   return {
     pipeline: spec.name,
     file: spec.file,
@@ -59,30 +86,70 @@ export function compile(spec: PipelineSpec, opts: CompileOptions): Plan {
     },
     target: {
       table: spec.target.table,
-      duckdbPath: spec.target.duckdbPath ?? opts.duckdbPath,
+      duckdbPath,
       currentView: spec.source.softDelete ? `${spec.target.table}_current` : null,
     },
     batchSize: spec.batchSize,
     schedule: { cron: spec.schedule, timezone: spec.timezone, next: nextFireTimes(spec.schedule, spec.timezone, 3, opts.now) },
     schemaEvolution: spec.schemaEvolution,
-    steps: stages.map((name) => ({ stage: name, ...describeStep(spec, name) })),
+    columns: opts.source ? 'known' : 'assumed',
+    steps: stages.map((name) => ({ stage: name, ...describeStep(spec, name, { ...opts, duckdbPath }) })),
   };
 }
 
-function describeStep(spec: PipelineSpec, name: StageName): Record<string, unknown> {
+/** The placeholder for the columns a plan without a connection cannot know. */
+export const EVERY_COLUMN = '<every column>';
+
+function describeStep(spec: PipelineSpec, name: StageName, opts: CompileOptions & { duckdbPath: string }): Record<string, unknown> {
   const base = STAGES[name].describe();
+  const { source } = opts;
+  // Without the live table, the columns the file names stand in for the rest (identity expressions, no type).
+  const named = [...new Set([spec.source.cursor, ...spec.source.primaryKey, ...(spec.source.softDelete ? [spec.source.softDelete] : [])])];
+  const columns: Pick<ColumnMapping, 'name' | 'selectExpr' | 'loadExpr' | 'duckType'>[] =
+    source?.columns ?? named.map((n) => ({ name: n, selectExpr: (c: string) => c, loadExpr: (c: string) => c, duckType: `<type of ${n}>` }));
+  const withUnknown = (sql: string) => (source ? sql : sql.replace(/(^|\n)SELECT /, `$1SELECT ${EVERY_COLUMN}, `));
+
   if (name === 'extract') {
-    const order = [spec.source.cursor, ...spec.source.primaryKey].map(quoteIdent);
+    const cursorType = source?.cursorType ?? `<type of ${spec.source.cursor}>`;
+    const keyTypes = source?.keyTypes ?? spec.source.primaryKey.map((k) => `<type of ${k}>`);
+    // Offline the cursor type is unknown: assume the usual timestamp, for which the horizon test is added.
+    const withHorizon = source?.timeCursor ?? true;
+    const build = (hasPosition: boolean) =>
+      withUnknown(buildExtractSql(spec, columns as ColumnMapping[], cursorType, keyTypes, { hasPosition, withHorizon }).sql);
     return {
       ...base,
-      sql:
-        `SELECT <columns> FROM ${qualified(spec.source.schema, spec.source.table)}\n` +
-        `WHERE (${order.join(', ')}) > ($cursor, ${spec.source.primaryKey.map((k) => `$${k}`).join(', ')})\n` +
-        `ORDER BY ${order.join(', ')}\nLIMIT ${spec.batchSize}`,
+      ...(withHorizon ? {} : { horizon: 'none: the cursor is not a timestamp' }),
+      sql: { 'first batch': build(false), 'next batches': build(true) },
     };
   }
-  if (name === 'drift-check') return { ...base, policy: spec.schemaEvolution };
+  if (name === 'drift-check') {
+    const target = `${duckCatalog(opts.duckdbPath)}.main.${quoteIdent(spec.target.table)}`;
+    const defs = [...columns.map((c) => `${quoteIdent(c.name)} ${c.duckType}`), `PRIMARY KEY (${spec.source.primaryKey.map(quoteIdent).join(', ')})`];
+    const create = `CREATE TABLE IF NOT EXISTS ${target} (\n  ${source ? '' : `${EVERY_COLUMN},\n  `}${defs.join(',\n  ')}\n)`;
+    return { ...base, policy: spec.schemaEvolution, sql: { 'first run': create, 'new source column': `ALTER TABLE ${target} ADD COLUMN <name> <type>` } };
+  }
+  if (name === 'upsert') {
+    const target = `${duckCatalog(opts.duckdbPath)}.main.${quoteIdent(spec.target.table)}`;
+    const parquet = join(opts.parquetDir ?? 'parquet', spec.name, '<batch>.parquet');
+    const sql = buildUpsertSql(target, quoteIdent('pgduck_batch'), parquet, columns, spec.source.primaryKey, spec.source.cursor);
+    return {
+      ...base,
+      sql: {
+        load: withUnknown(sql.load),
+        delete: sql.delete,
+        insert: source ? sql.insert : sql.insert.replace(/\(([^)]*)\)\nSELECT /, `(${EVERY_COLUMN}, $1)\nSELECT ${EVERY_COLUMN}, `),
+      },
+    };
+  }
   return base;
+}
+
+/**
+ * How the DuckDB file is named in SQL as a person sees it (the DuckDB CLI names a file's catalog
+ * after its stem). The runner attaches it under an internal alias; the statements are the same.
+ */
+function duckCatalog(duckdbPath: string): string {
+  return quoteIdent(basename(duckdbPath).replace(/\.[^.]*$/, ''));
 }
 
 export function nextFireTimes(cron: string, timezone: string, count: number, from?: Date): string[] {

@@ -26,6 +26,12 @@ test('the corpus covers every kind of mistake it promises', () => {
     'two-pipelines-one-target',
     '2fast.yml',
     'empty.yml',
+    'tab-indent.yml',
+    'source-not-a-mapping.yml',
+    'empty-primary-key.yml',
+    'unknown-key-no-match.yml',
+    'env-default-wrong-type.yml',
+    'many-mistakes.yml',
   ]) {
     assert.ok(entries.includes(required), `missing fixture ${required}`);
   }

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { loadPipelines } from '../../src/config/load-pipelines.js';
+import { runCli } from '../support/workspace.js';
 import { captureValidate, updateExpected, useRepoRoot } from './capture-validate.js';
 
 useRepoRoot();
@@ -56,4 +57,18 @@ test('the valid file in the directory still loads into a spec', () => {
     specs.map((s) => s.name),
     ['products'],
   );
+});
+
+test('the real CLI: the same five lines, exit 2, well under a second of work', async (t) => {
+  const env = { ...process.env };
+  delete env.PGDUCK_TEST_USERS_PASSWORD;
+  const started = performance.now();
+  const r = await runCli(['validate', dir], env);
+  const ms = performance.now() - started;
+  assert.equal(r.stdout, readFileSync(expectedFile, 'utf8'));
+  assert.equal(r.stderr, '');
+  assert.equal(r.code, 2);
+  // The whole process, Node's own start-up included (~0.1 s bare); measured 0.5 s on this 2-core machine when idle, 1–2 s with other test suites running.
+  t.diagnostic(`pgduck validate (whole process): ${ms.toFixed(0)} ms`);
+  assert.ok(ms < 5000, `validate took ${ms.toFixed(0)} ms`);
 });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { Ajv } from 'ajv';
 import { JSON_SCHEMA_DRAFT_07, renderPipelineJsonSchema } from '../../src/config/pipeline-json-schema.js';
@@ -17,4 +17,40 @@ test('the checked-in schema is a draft-07 schema with a title, and ajv compiles 
   assert.equal(schema.title, 'pgduck pipeline');
   assert.deepEqual(schema.required, ['source', 'target']);
   new Ajv({ strict: true, allErrors: true }).compile(schema);
+});
+
+test('every field has a description that states its default (or that it is required), matching the schema default', () => {
+  const schema = JSON.parse(checkedIn());
+  const fields: string[] = [];
+  const walk = (node: Record<string, any>, path: string) => {
+    const required = new Set<string>(node.required ?? []);
+    for (const [key, child] of Object.entries<Record<string, any>>(node.properties ?? {})) {
+      const at = path ? `${path}.${key}` : key;
+      fields.push(at);
+      assert.equal(typeof child.description, 'string', `${at} has no description`);
+      if (required.has(key)) {
+        assert.match(child.description, /Required\.$/, `${at} is required: its description says so`);
+        assert.ok(!('default' in child), `${at} is required and cannot have a default`);
+      } else {
+        assert.match(child.description, /Default: [^.]/, `${at} is optional: its description states the default`);
+        if ('default' in child && typeof child.default !== 'object') {
+          const shown = String(child.default);
+          assert.ok(child.description.includes(`Default: \`${shown}\``) || child.description.includes(`Default: ${shown}.`), `${at}: description and default (${shown}) agree`);
+        }
+      }
+      if (child.type === 'object') walk(child, at);
+    }
+  };
+  walk(schema, '');
+  assert.ok(fields.length >= 17, `walked ${fields.length} fields`);
+});
+
+test('every shipped pipeline file starts with the yaml-language-server $schema comment', () => {
+  const dir = new URL('pipelines/', `file://${repoRoot}`);
+  const files = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f));
+  assert.ok(files.length > 0);
+  for (const file of files) {
+    const first = readFileSync(new URL(file, dir), 'utf8').split('\n')[0];
+    assert.equal(first, '# yaml-language-server: $schema=../schema/pipeline.schema.json', `pipelines/${file}`);
+  }
 });

@@ -23,13 +23,15 @@ test('five files validate well under a second, with the schema compiled once', a
   const first = await captureValidate([dir], { json: false, env });
   const coldMs = performance.now() - cold;
   assert.equal(first.output, '✓ 5 pipelines valid\n');
-  assert.ok(coldMs < 400, `cold validate (ajv compile included) took ${coldMs.toFixed(0)} ms`);
+  // Measured ~150–250 ms on an idle 2-core machine; the bound is the issue's "under a second", kept
+  // generous because other test suites may share the CPU.
+  assert.ok(coldMs < 1000, `cold validate (ajv compile included) took ${coldMs.toFixed(0)} ms`);
 
   const validator = pipelineValidator();
   const warm = performance.now();
   await captureValidate([dir], { json: false, env });
   const warmMs = performance.now() - warm;
   assert.equal(pipelineValidator(), validator, 'the ajv schema is compiled once per process');
-  assert.ok(warmMs < 100, `warm validate took ${warmMs.toFixed(0)} ms`);
+  assert.ok(warmMs < 500, `warm validate took ${warmMs.toFixed(0)} ms`);
   t.diagnostic(`cold ${coldMs.toFixed(0)} ms, warm ${warmMs.toFixed(1)} ms`);
 });

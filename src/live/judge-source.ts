@@ -1,0 +1,292 @@
+/**
+ * The live rules for one pipeline's source relation, as a pure function of what the catalog said
+ * (inspect-source.ts): no I/O, so every rule is stated once, here, and `validate --connect` only
+ * gathers facts and prints. Each rule explains what goes wrong without it and, where SQL can fix
+ * it, gives the exact statement.
+ */
+import type { ConfigPath } from '../config/config-path.js';
+import { didYouMean } from '../config/did-you-mean.js';
+import type { PipelineSpec } from '../config/pipeline-spec.js';
+import type { SourceIndex, SourceRelation } from '../postgres/inspect-source.js';
+import type { PgColumn } from '../schema/column.js';
+import { isRefused, mapColumn } from '../schema/type-map.js';
+import { qualified, quoteIdent } from '../sql/identifier.js';
+import type { LiveIssue } from './live-finding.js';
+
+export interface SourceFacts {
+  /** null: no such relation visible to this role. */
+  relation: SourceRelation | null;
+  /** Relations in the pipeline's schema (for "did you mean"), when the relation is missing. */
+  siblings?: readonly string[];
+  /** The connected role (for GRANT statements). */
+  role: string;
+  /** For a nullable cursor: does any row have a NULL cursor now? null = could not tell in time. */
+  cursorHasNulls?: boolean | null;
+}
+
+/** Cursor types the extract stage can page by: a timestamp (with the commit-safe horizon) or an integer version. */
+const TIME_CURSOR = new Set(['timestamptz', 'timestamp']);
+const INT_CURSOR = new Set(['int2', 'int4', 'int8']);
+
+/** Every live problem of one pipeline's source, in the order a reader would fix them. */
+export function judgeSource(spec: PipelineSpec, facts: SourceFacts): LiveIssue[] {
+  const { relation } = facts;
+  const name = qualified(spec.source.schema, spec.source.table);
+  if (!relation) {
+    const hint = facts.siblings ? didYouMean(spec.source.table, facts.siblings) : undefined;
+    return [
+      {
+        check: 'table',
+        severity: 'error',
+        path: ['source', 'table'],
+        message:
+          `table ${name} does not exist, or role ${quoteIdent(facts.role)} cannot see it` +
+          (hint ? `; did you mean ${qualified(spec.source.schema, hint)}?` : ''),
+      },
+    ];
+  }
+
+  const issues: LiveIssue[] = [];
+  if (!relation.canSelect) {
+    issues.push({
+      check: 'privilege',
+      severity: 'error',
+      path: ['source', 'table'],
+      message: `role ${quoteIdent(facts.role)} may not read ${name}; grant it:`,
+      fix: `GRANT SELECT ON ${name} TO ${quoteIdent(facts.role)};`,
+    });
+  }
+  const byName = new Map(relation.columns.map((c) => [c.name, c]));
+  const missing = (column: string, role: string, path: ConfigPath): LiveIssue => {
+    const hint = didYouMean(column, byName.keys());
+    const list = relation.columns.map((c) => c.name).join(', ');
+    return {
+      check: role === 'cursor' ? 'cursor' : role === 'tombstone' ? 'soft-delete' : 'primary-key',
+      severity: 'error',
+      path,
+      column,
+      message: `${name} has no ${role} column ${quoteIdent(column)}${hint ? `; did you mean ${quoteIdent(hint)}?` : ` (it has: ${list})`}`,
+    };
+  };
+  // Views and foreign tables have no indexes or NOT NULL constraints to inspect; materialized views have indexes only.
+  const checksKeys = relation.kind === 'table' || relation.kind === 'partitioned table' || relation.kind === 'materialized view';
+  const checksNotNull = relation.kind === 'table' || relation.kind === 'partitioned table';
+
+  // Primary key: present, NOT NULL, unique.
+  const keys = spec.source.primaryKey;
+  const keyPath = (i: number): ConfigPath => (keys.length > 1 ? ['source', 'primary_key', i] : ['source', 'primary_key']);
+  keys.forEach((key, i) => {
+    const col = byName.get(key);
+    if (!col) issues.push(missing(key, 'primary-key', keyPath(i)));
+    else if (!col.notNull && checksNotNull) {
+      issues.push({
+        check: 'primary-key',
+        severity: 'error',
+        path: keyPath(i),
+        column: key,
+        message: `primary-key column ${quoteIdent(key)} is nullable: rows with a NULL key cannot be told apart in DuckDB; make it NOT NULL:`,
+        fix: `ALTER TABLE ${name} ALTER COLUMN ${quoteIdent(key)} SET NOT NULL;`,
+      });
+    }
+  });
+  const keysExist = keys.every((k) => byName.has(k));
+  if (keysExist && checksKeys) {
+    const keyList = `(${keys.map(quoteIdent).join(', ')})`;
+    if (!relation.indexes.some((ix) => guaranteesUnique(ix, keys))) {
+      const pk = relation.indexes.find((ix) => ix.primary && ix.usable);
+      const pkColumns = pk?.columns.filter((c): c is string => c !== null) ?? [];
+      const other = pk && pkColumns.length === pk.columns.length ? pkColumns : null;
+      issues.push({
+        check: 'primary-key',
+        severity: 'error',
+        path: ['source', 'primary_key'],
+        column: keys.join(', '),
+        message:
+          `${keyList} is not known to be unique: no primary key or unique index of ${name} covers it, so two rows with one key would overwrite each other in DuckDB` +
+          (other
+            ? `; the table's primary key is (${other.map(quoteIdent).join(', ')}): set source.primary_key to ${other.length === 1 ? other[0] : `[${other.join(', ')}]`}`
+            : '; if the key is unique, declare it:'),
+        ...(other
+          ? {}
+          : {
+              fix:
+                relation.kind === 'table' && !pk
+                  ? `ALTER TABLE ${name} ADD PRIMARY KEY (${keys.map(quoteIdent).join(', ')});`
+                  : `CREATE UNIQUE INDEX${relation.kind === 'partitioned table' ? '' : ' CONCURRENTLY'} ${quoteIdent(indexName(spec.source.table, keys, 'key'))} ON ${name} (${keys.map(quoteIdent).join(', ')});`,
+            }),
+      });
+    }
+  }
+  if (keysExist && !checksNotNull) {
+    const what = checksKeys ? 'never NULL' : 'unique and never NULL';
+    issues.push({
+      check: 'primary-key',
+      severity: 'warning',
+      path: ['source', 'primary_key'],
+      column: keys.join(', '),
+      message: `${name} is a ${relation.kind}: Postgres cannot say whether (${keys.map(quoteIdent).join(', ')}) is ${what} there; make sure it is, or rows will overwrite each other in DuckDB`,
+    });
+  }
+
+  // Cursor: present, a timestamp or an integer, never NULL.
+  const cursor = byName.get(spec.source.cursor);
+  const cursorPath: ConfigPath = ['source', 'cursor'];
+  if (!cursor) issues.push(missing(spec.source.cursor, 'cursor', cursorPath));
+  else issues.push(...judgeCursor(spec, name, cursor, facts.cursorHasNulls));
+
+  if (spec.source.softDelete !== undefined && !byName.has(spec.source.softDelete)) {
+    issues.push(missing(spec.source.softDelete, 'tombstone', ['source', 'soft_delete']));
+  }
+
+  // An index that serves WHERE (cursor, key…) > (…) ORDER BY cursor, key… LIMIT n.
+  if (cursor && keysExist && isCursorType(cursor)) {
+    const order = [...new Set([spec.source.cursor, ...keys])];
+    const orderList = `(${order.map(quoteIdent).join(', ')})`;
+    if (checksKeys) {
+      const serving = relation.indexes.filter((ix) => servesOrder(ix, order));
+      if (!serving.some((ix) => ix.usable)) {
+        const broken = serving[0];
+        issues.push(
+          broken
+            ? {
+                check: 'index',
+                severity: 'error',
+                path: cursorPath,
+                column: spec.source.cursor,
+                message: `index ${quoteIdent(broken.name)} on ${orderList} is invalid (an interrupted CREATE INDEX CONCURRENTLY leaves one behind), so every batch scans the table; rebuild it:`,
+                fix: `REINDEX INDEX CONCURRENTLY ${qualified(spec.source.schema, broken.name)};`,
+              }
+            : {
+                check: 'index',
+                severity: 'error',
+                path: cursorPath,
+                column: spec.source.cursor,
+                message: `no index on ${orderList}: every batch would scan and sort the whole of ${name}; create it:`,
+                fix: `CREATE INDEX${relation.kind === 'partitioned table' ? '' : ' CONCURRENTLY'} ${quoteIdent(indexName(spec.source.table, order, 'idx'))} ON ${name} ${orderList};`,
+              },
+        );
+      }
+    } else {
+      issues.push({
+        check: 'index',
+        severity: 'warning',
+        path: cursorPath,
+        column: spec.source.cursor,
+        message: `${name} is a ${relation.kind}: pgduck cannot see whether an index serves ORDER BY ${orderList}; without one every batch scans the underlying table`,
+      });
+    }
+  }
+
+  // Every column maps to a DuckDB type exactly, or the pipeline is refused up front.
+  for (const col of relation.columns) {
+    const mapped = mapColumn(col);
+    if (isRefused(mapped)) {
+      issues.push({
+        check: 'type',
+        severity: 'error',
+        path: ['source', 'table'],
+        column: col.name,
+        message: `column ${quoteIdent(col.name)} (${col.declaredType}) cannot be synced: ${mapped.reason}; pgduck syncs every column, so change its type or sync a view that casts it`,
+      });
+    }
+  }
+  return issues;
+}
+
+function judgeCursor(spec: PipelineSpec, name: string, cursor: PgColumn, hasNulls: boolean | null | undefined): LiveIssue[] {
+  const path: ConfigPath = ['source', 'cursor'];
+  const q = quoteIdent(cursor.name);
+  if (!isCursorType(cursor)) {
+    return [
+      {
+        check: 'cursor',
+        severity: 'error',
+        path,
+        column: cursor.name,
+        message:
+          `cursor column ${q} is ${cursor.declaredType}: a cursor must be a timestamp (timestamptz or timestamp) or an integer ` +
+          `(smallint, integer, bigint) that grows on every insert and update`,
+      },
+    ];
+  }
+  const issues: LiveIssue[] = [];
+  const isTime = TIME_CURSOR.has(cursor.typname);
+  if (!cursor.notNull) {
+    // What the extract stage does with NULLs: the first (bootstrap) run has no WHERE and sorts them
+    // last, so it reads them once; every later run asks for (cursor, key…) > (checkpoint), which is
+    // never true for a NULL cursor.
+    const fate = `a row whose ${q} is NULL is read by the first (bootstrap) run only and never again: NULL never compares greater than the checkpoint, so its later updates are missed`;
+    const fill = isTime ? `UPDATE ${name} SET ${q} = now() WHERE ${q} IS NULL;\n` : '';
+    const setNotNull = `ALTER TABLE ${name} ALTER COLUMN ${q} SET NOT NULL;`;
+    if (hasNulls === true) {
+      issues.push({
+        check: 'cursor',
+        severity: 'error',
+        path,
+        column: cursor.name,
+        message: `cursor column ${q} is NULL in some rows: ${fate}. Give those rows a value and forbid NULL:`,
+        fix: isTime ? `${fill}${setNotNull}` : `-- give every row a version first, then:\n${setNotNull}`,
+      });
+    } else {
+      issues.push({
+        check: 'cursor',
+        severity: 'warning',
+        path,
+        column: cursor.name,
+        message:
+          `cursor column ${q} is nullable (${hasNulls === false ? 'no row is NULL today' : 'could not tell in time whether a row is NULL'}): ${fate}. ` +
+          'Forbid NULL:',
+        fix: hasNulls === false ? setNotNull : `${fill}${setNotNull}`,
+      });
+    }
+  }
+  if (cursor.typname === 'timestamp') {
+    issues.push({
+      check: 'cursor',
+      severity: 'warning',
+      path,
+      column: cursor.name,
+      message:
+        `cursor column ${q} is timestamp without time zone: pgduck compares it with the commit-safe horizon as UTC, so if the application ` +
+        'writes local times into it the horizon is off by the UTC offset (west of UTC, rows of transactions still open can be missed); timestamptz has no such trap',
+    });
+  }
+  if (!isTime) {
+    issues.push({
+      check: 'cursor',
+      severity: 'warning',
+      path,
+      column: cursor.name,
+      message:
+        `cursor column ${q} is an integer: the commit-safe horizon only applies to timestamp cursors, so a transaction that takes a ` +
+        'version number and commits after one that took a higher number can be missed; a timestamptz cursor set by a trigger avoids that',
+    });
+  }
+  return issues;
+}
+
+function isCursorType(col: PgColumn): boolean {
+  return col.elemTypname === null && (TIME_CURSOR.has(col.typname) || INT_CURSOR.has(col.typname));
+}
+
+/** A usable, non-partial unique index on plain columns, all of them key columns: the key is unique. */
+function guaranteesUnique(ix: SourceIndex, keys: readonly string[]): boolean {
+  return (ix.unique || ix.primary) && ix.usable && !ix.partial && ix.columns.every((c) => c !== null && keys.includes(c));
+}
+
+/** A btree whose leading key columns are `order`, all sorted one way (a backward scan serves the other). */
+function servesOrder(ix: SourceIndex, order: readonly string[]): boolean {
+  if (ix.method !== 'btree' || ix.partial || ix.columns.length < order.length) return false;
+  if (!order.every((c, i) => ix.columns[i] === c)) return false;
+  const lead = order.map((_, i) => `${ix.descending[i]}/${ix.nullsFirst[i]}`);
+  // ASC NULLS LAST (the default), or DESC NULLS FIRST scanned backwards: both give ORDER BY … ASC.
+  return lead.every((d) => d === 'false/false') || lead.every((d) => d === 'true/true');
+}
+
+/** `<table>_<columns>_<suffix>`, cut to Postgres' 63-byte identifier limit. */
+export function indexName(table: string, columns: readonly string[], suffix: string): string {
+  let stem = `${table}_${columns.join('_')}`;
+  const tail = `_${suffix}`;
+  while (Buffer.byteLength(stem + tail) > 63) stem = stem.slice(0, -1);
+  return stem + tail;
+}

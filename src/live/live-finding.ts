@@ -1,0 +1,48 @@
+import type { ConfigPath } from '../config/config-path.js';
+
+/** What a live check is about; stable, for `--json` consumers. */
+export type LiveCheck =
+  | 'connect' // the connection itself
+  | 'table' // the source relation exists
+  | 'privilege' // the role may read it
+  | 'primary-key' // key columns exist, are NOT NULL and unique
+  | 'cursor' // cursor column exists, has a usable type, NULLs
+  | 'soft-delete' // tombstone column exists
+  | 'index' // an index serves ORDER BY (cursor, key…)
+  | 'type' // every column maps to DuckDB exactly or is refused
+  | 'stats' // the role sees other sessions in pg_stat_activity
+  | 'duckdb'; // the DuckDB file is writable and not locked
+
+/**
+ * A live problem before it is pinned to a line: about one pipeline (`path` is the field the fix
+ * belongs to) or about something several pipelines share (a connection, a DuckDB file).
+ */
+export interface LiveIssue {
+  check: LiveCheck;
+  /** error: the pipeline cannot sync correctly (exit 1). warning: it can, with a caveat worth reading. */
+  severity: 'error' | 'warning';
+  path: ConfigPath;
+  /** The source column the problem is about, when there is one. */
+  column?: string;
+  message: string;
+  /** SQL or an action that fixes it, to print on its own lines (copy-paste ready). */
+  fix?: string;
+}
+
+/**
+ * One finding of `pgduck validate --connect`, pinned like a config problem to `file:line:col path`
+ * (the field of the first pipeline concerned). `pipelines` names every pipeline it affects.
+ * `message` and `fix` never contain a password: connection strings are redacted.
+ */
+export interface LiveFinding {
+  check: LiveCheck;
+  severity: 'error' | 'warning';
+  pipelines: string[];
+  file: string;
+  line: number;
+  col: number;
+  path: string;
+  column: string | null;
+  message: string;
+  fix: string | null;
+}

@@ -1,0 +1,122 @@
+/**
+ * `pgduck validate --connect`: every live check of every pipeline, as findings pinned to the field
+ * of the pipeline file they concern. Runs only on a configuration that passed the offline checks.
+ * Read-only: it connects, reads the catalog, opens and closes each DuckDB file; nothing is created.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { formatConfigPath } from '../config/config-path.js';
+import { parsePipelineYaml } from '../config/parse-pipeline-yaml.js';
+import type { PipelineSpec } from '../config/pipeline-spec.js';
+import type { YamlLocator } from '../config/yaml-locator.js';
+import { checkDuckDbFile } from '../duckdb/check-duckdb-file.js';
+import { quoteIdent } from '../sql/identifier.js';
+import { inspectPipelines } from './inspect-pipelines.js';
+import { judgeSource } from './judge-source.js';
+import type { LiveFinding, LiveIssue } from './live-finding.js';
+
+export interface LiveCheckOptions {
+  /** DATABASE_URL or equivalent; every spec without source.connection needs it. */
+  databaseUrl: string | null;
+  /** DUCKDB_PATH or --duckdb: where pipelines without target.duckdb_path write. */
+  duckdbPath: string;
+  connectTimeoutMs?: number;
+}
+
+export interface LiveReport {
+  findings: LiveFinding[];
+  /** Redacted connection strings that were checked. */
+  connections: string[];
+  /** DuckDB files that were checked, as configured. */
+  duckdbFiles: string[];
+}
+
+export async function runLiveChecks(specs: readonly PipelineSpec[], opts: LiveCheckOptions): Promise<LiveReport> {
+  const locators = new Map<string, YamlLocator | null>();
+  const locate = (spec: PipelineSpec) => {
+    if (!locators.has(spec.file)) locators.set(spec.file, locatorFor(spec.file));
+    return locators.get(spec.file) ?? null;
+  };
+  const findings: LiveFinding[] = [];
+  const pin = (specsConcerned: readonly PipelineSpec[], issue: LiveIssue): LiveFinding => {
+    const first = specsConcerned[0];
+    const locator = locate(first);
+    // A connection or DuckDB file the file does not name comes from the environment: the file as a whole is the place.
+    // Any other field left out (source.cursor: updated_at by default) is pointed at through its parent (`source:`).
+    const fromEnvironment = (issue.path[1] === 'connection' || issue.path[1] === 'duckdb_path') && !locator?.has(issue.path);
+    const position = locator && !fromEnvironment ? locator.position(issue.path) : { line: 1, col: 1 };
+    return {
+      check: issue.check,
+      severity: issue.severity,
+      pipelines: specsConcerned.map((s) => s.name),
+      file: first.file,
+      ...position,
+      path: fromEnvironment ? '' : formatConfigPath(issue.path),
+      column: issue.column ?? null,
+      message: issue.message,
+      fix: issue.fix ?? null,
+    };
+  };
+
+  const { connections, pipelines } = await inspectPipelines(specs, { databaseUrl: opts.databaseUrl, connectTimeoutMs: opts.connectTimeoutMs, probeNullCursors: true });
+
+  for (const connection of connections) {
+    if (connection.error) {
+      findings.push(pin(connection.pipelines, { check: 'connect', severity: 'error', path: ['source', 'connection'], message: connection.error }));
+    }
+  }
+  for (const p of pipelines) {
+    if (p.error) findings.push(pin([p.spec], { check: 'table', severity: 'error', path: ['source', 'table'], message: p.error }));
+    if (p.source) findings.push(...judgeSource(p.spec, p.source).map((issue) => pin([p.spec], issue)));
+  }
+
+  // The commit-safe horizon needs to see every session's transaction start (DESIGN.md rule 3).
+  for (const connection of connections) {
+    if (!connection.role || connection.role.seesOtherSessions) continue;
+    const affected = connection.pipelines.filter((spec) => {
+      const cursor = pipelines.find((p) => p.spec === spec)?.source?.relation?.columns.find((c) => c.name === spec.source.cursor);
+      return cursor === undefined || cursor.typname === 'timestamptz' || cursor.typname === 'timestamp';
+    });
+    if (affected.length === 0) continue;
+    const role = quoteIdent(connection.role.role);
+    findings.push(
+      pin(affected, {
+        check: 'stats',
+        severity: 'error',
+        path: ['source', 'connection'],
+        message:
+          `role ${role} on ${connection.url} cannot see other sessions in pg_stat_activity (it is neither a superuser nor a member of pg_read_all_stats), ` +
+          'so the commit-safe horizon cannot wait for transactions still open: each run falls back to re-reading a lookback window ' +
+          '(horizon.lookback_seconds), and rows of a transaction open longer than that can be missed. As a superuser, run:',
+        fix: `GRANT pg_read_all_stats TO ${role};`,
+      }),
+    );
+  }
+
+  // One writer per DuckDB file at a time: it must be writable and not held by another process.
+  const files = new Map<string, { configured: string; specs: PipelineSpec[] }>();
+  for (const spec of specs) {
+    const configured = spec.target.duckdbPath ?? opts.duckdbPath;
+    const key = resolve(configured);
+    const entry = files.get(key) ?? { configured, specs: [] };
+    entry.specs.push(spec);
+    files.set(key, entry);
+  }
+  for (const { configured, specs: users } of files.values()) {
+    const problem = await checkDuckDbFile(configured);
+    if (!problem) continue;
+    findings.push(pin(users, { check: 'duckdb', severity: 'error', path: ['target', 'duckdb_path'], message: `DuckDB file ${configured} ${problem.message}`, fix: problem.fix }));
+  }
+
+  const order = new Map(specs.map((s, i) => [s.file, i]));
+  findings.sort((a, b) => (order.get(a.file) ?? 0) - (order.get(b.file) ?? 0) || a.line - b.line || a.col - b.col);
+  return { findings, connections: connections.map((c) => c.url), duckdbFiles: [...files.values()].map((f) => f.configured) };
+}
+
+function locatorFor(file: string): YamlLocator | null {
+  try {
+    return parsePipelineYaml(readFileSync(file, 'utf8')).locator;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * What `pgduck validate --connect` and `pgduck plan --connect` need to know about a source relation,
+ * read from the catalog in a few small queries: its kind, whether this role may read it, its
+ * columns (domains resolved, as the extract stage sees them), its indexes and a row estimate.
+ * Reads only the catalog: never the table's rows (see cursorHasNulls for the one exception).
+ *
+ * Works with a client from connectPostgres() (identity parsers: every value is text) or a default one.
+ */
+import type pg from 'pg';
+import type { PgColumn } from '../schema/column.js';
+import { qualified, quoteIdent } from '../sql/identifier.js';
+import { introspectTable } from './introspect-table.js';
+
+export type RelationKind = 'table' | 'partitioned table' | 'view' | 'materialized view' | 'foreign table';
+
+/** One index of the relation, as far as the checks care. */
+export interface SourceIndex {
+  name: string;
+  /** Access method (`btree`, `hash`, `gin`…): only a btree serves an ORDER BY. */
+  method: string;
+  primary: boolean;
+  unique: boolean;
+  /** indisvalid && indisready: a failed CREATE INDEX CONCURRENTLY leaves an index that is neither. */
+  usable: boolean;
+  /** Has a WHERE clause: covers only some rows. */
+  partial: boolean;
+  /** Key columns in index order; null for an expression. INCLUDE columns are left out. */
+  columns: (string | null)[];
+  /** Per key column: sorted descending. */
+  descending: boolean[];
+  /** Per key column: NULLS FIRST. */
+  nullsFirst: boolean[];
+}
+
+export interface SourceRelation {
+  schema: string;
+  table: string;
+  kind: RelationKind;
+  /** has_table_privilege(…, 'SELECT') for the connected role. */
+  canSelect: boolean;
+  columns: PgColumn[];
+  indexes: SourceIndex[];
+  /**
+   * pg_class.reltuples (summed over leaf partitions for a partitioned table), rounded; null when
+   * the table was never vacuumed or analyzed (Postgres 14+ says -1) or for a view.
+   */
+  rowEstimate: number | null;
+}
+
+const KINDS: Record<string, RelationKind> = {
+  r: 'table',
+  p: 'partitioned table',
+  v: 'view',
+  m: 'materialized view',
+  f: 'foreign table',
+};
+
+const RELATION_SQL = `
+SELECT c.oid::int8::text AS oid,
+       c.relkind::text AS relkind,
+       has_table_privilege(c.oid, 'SELECT')::text AS can_select,
+       CASE WHEN c.relkind = 'p' THEN
+              (SELECT CASE WHEN bool_or(l.reltuples < 0) THEN NULL ELSE sum(l.reltuples) END
+               FROM pg_catalog.pg_partition_tree(c.oid) t
+               JOIN pg_catalog.pg_class l ON l.oid = t.relid
+               WHERE t.isleaf)
+            WHEN c.relkind IN ('r', 'm') AND c.reltuples >= 0 THEN c.reltuples
+       END::float8::text AS reltuples
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p', 'v', 'm', 'f')`;
+
+// indoption bits (pg_index.h): 1 = DESC, 2 = NULLS FIRST. Arrays travel as JSON text: no array parsing.
+const INDEXES_SQL = `
+SELECT ic.relname AS name,
+       am.amname AS method,
+       i.indisprimary::text AS is_primary,
+       i.indisunique::text AS is_unique,
+       (i.indisvalid AND i.indisready)::text AS usable,
+       (i.indpred IS NOT NULL)::text AS partial,
+       (SELECT json_agg(a.attname ORDER BY k.ord)
+        FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k (attnum, ord)
+        LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum AND k.attnum > 0
+        WHERE k.ord <= i.indnkeyatts)::text AS columns,
+       (SELECT json_agg(o.opt ORDER BY o.ord)
+        FROM unnest(i.indoption::int2[]) WITH ORDINALITY AS o (opt, ord)
+        WHERE o.ord <= i.indnkeyatts)::text AS options
+FROM pg_catalog.pg_index i
+JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
+JOIN pg_catalog.pg_am am ON am.oid = ic.relam
+WHERE i.indrelid = $1::int8::oid
+ORDER BY i.indisprimary DESC, ic.relname`;
+
+type Cell = string | number | boolean | null;
+const bool = (v: Cell) => v === true || v === 't' || v === 'true';
+
+/** The relation `schema.table` as the live checks see it, or null when it does not exist (or this role cannot see it). */
+export async function inspectSource(client: pg.Client, schema: string, table: string): Promise<SourceRelation | null> {
+  const rel = await client.query<Record<string, Cell>>({ text: RELATION_SQL, values: [schema, table] });
+  if (rel.rows.length === 0) return null;
+  const row = rel.rows[0];
+  const columns = (await introspectTable(client, schema, table)) ?? [];
+  const idx = await client.query<Record<string, Cell>>({ text: INDEXES_SQL, values: [String(row.oid)] });
+  const indexes = idx.rows.map((r): SourceIndex => {
+    const options = JSON.parse(String(r.options ?? '[]')) as number[];
+    return {
+      name: String(r.name),
+      method: String(r.method),
+      primary: bool(r.is_primary),
+      unique: bool(r.is_unique),
+      usable: bool(r.usable),
+      partial: bool(r.partial),
+      columns: JSON.parse(String(r.columns ?? '[]')) as (string | null)[],
+      descending: options.map((o) => (o & 1) !== 0),
+      nullsFirst: options.map((o) => (o & 2) !== 0),
+    };
+  });
+  return {
+    schema,
+    table,
+    kind: KINDS[String(row.relkind)],
+    canSelect: bool(row.can_select),
+    columns,
+    indexes,
+    rowEstimate: row.reltuples === null ? null : Math.round(Number(row.reltuples)),
+  };
+}
+
+/**
+ * Whether any row has a NULL cursor. The one check that reads the table: with an index on the cursor
+ * it is one index probe; without one it scans, so it gives up after `timeoutMs` and answers null.
+ */
+export async function cursorHasNulls(client: pg.Client, schema: string, table: string, cursor: string, timeoutMs = 5000): Promise<boolean | null> {
+  await client.query('BEGIN READ ONLY');
+  try {
+    await client.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.floor(timeoutMs))}`);
+    const res = await client.query<Record<string, Cell>>(
+      `SELECT (EXISTS (SELECT 1 FROM ${qualified(schema, table)} WHERE ${quoteIdent(cursor)} IS NULL))::text AS has_nulls`,
+    );
+    return bool(res.rows[0].has_nulls);
+  } catch (err) {
+    if ((err as { code?: string }).code === '57014') return null; // statement_timeout
+    throw err;
+  } finally {
+    await client.query('ROLLBACK').catch(() => {});
+  }
+}
+
+/** Names of the relations a pipeline could read in `schema` (for "did you mean" when one is missing). */
+export async function relationsIn(client: pg.Client, schema: string): Promise<string[]> {
+  const res = await client.query<Record<string, Cell>>({
+    text: `SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+           WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm', 'f') ORDER BY c.relname`,
+    values: [schema],
+  });
+  return res.rows.map((r) => String(r.relname));
+}
