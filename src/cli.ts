@@ -9,7 +9,6 @@ process.env.UV_THREADPOOL_SIZE ??= '16';
 
 const { Command, Option } = await import('commander');
 const { resolveSettings } = await import('./runner/settings.js');
-const { createLogger } = await import('./runner/logger.js');
 
 type GlobalOpts = Parameters<typeof resolveSettings>[0] & { logLevel?: string; logFormat?: 'pretty' | 'json' };
 
@@ -34,7 +33,14 @@ POSTGRES_HOST/PORT/USER/PASSWORD/DB. Exit codes: 0 ok, 1 a pipeline or live chec
 
 function context(cmd: InstanceType<typeof Command>) {
   const g = cmd.optsWithGlobals() as GlobalOpts;
-  return { settings: resolveSettings(g), log: createLogger({ level: g.logLevel, format: g.logFormat }) };
+  return { settings: resolveSettings(g) };
+}
+
+/** The logger (pino, ~125 ms to load): only for the commands that log. */
+async function logger(cmd: InstanceType<typeof Command>, defaultLevel?: string) {
+  const g = cmd.optsWithGlobals() as GlobalOpts;
+  const { createLogger } = await import('./runner/logger.js');
+  return createLogger({ level: g.logLevel ?? process.env.PGDUCK_LOG_LEVEL ?? defaultLevel, format: g.logFormat });
 }
 
 function exit(code: number): void {
@@ -74,7 +80,8 @@ program
   .option('--once', 'run every pipeline until drained, then exit (non-zero if any failed)')
   .option('--only <names...>', 'only these pipelines')
   .action(async (opts: { once?: boolean; only?: string[] }, cmd) => {
-    const { settings, log } = context(cmd);
+    const { settings } = context(cmd);
+    const log = await logger(cmd);
     const { runCommand } = await import('./commands/run.js');
     exit(await runCommand(settings, { once: !!opts.once, only: opts.only }, log));
   });
@@ -119,8 +126,7 @@ program
   .action(async (opts: { accounts: string; out?: string }, cmd) => {
     const { settings } = context(cmd);
     // The demo narrates on stdout; per-batch logs would drown it unless asked for.
-    const g = cmd.optsWithGlobals() as GlobalOpts;
-    const log = createLogger({ level: g.logLevel ?? process.env.PGDUCK_LOG_LEVEL ?? 'warn', format: g.logFormat });
+    const log = await logger(cmd, 'warn');
     const { demoCommand } = await import('./commands/demo.js');
     exit(await demoCommand(settings, { accounts: Number(opts.accounts), out: opts.out }, log));
   });

@@ -1,5 +1,6 @@
 /** `pgduck run [--once] [--only name…]` */
 import { loadPipelines } from '../config/load-pipelines.js';
+import { formatProblems } from '../config/format-problems.js';
 
 import { Lake } from '../duckdb/lake.js';
 import { CheckpointStore } from '../state/checkpoint-store.js';
@@ -18,7 +19,7 @@ export interface RunOptions {
 export function selectPipelines(settings: Settings, only: string[] | undefined, err: NodeJS.WritableStream): PipelineSpec[] | null {
   const { specs, problems } = loadPipelines([settings.pipelinesDir]);
   if (problems.length > 0) {
-    for (const p of problems) err.write(`${p.file}:${p.line}:${p.col} ${p.path}: ${p.message}\n`);
+    err.write(formatProblems(problems));
     err.write(`pipeline configuration is invalid (${problems.length} problem${problems.length === 1 ? '' : 's'}): nothing was run\n`);
     return null;
   }
