@@ -2,6 +2,7 @@
 import { compile } from '../runner/compile.js';
 import type { Settings } from '../runner/settings.js';
 import { selectPipelines } from './run.js';
+import { formatTypeTable } from '../schema/column-mapping-report.js';
 
 export async function planCommand(settings: Settings, name: string | undefined, opts: { json: boolean }): Promise<number> {
   const specs = selectPipelines(settings, name ? [name] : undefined, process.stderr);
@@ -29,5 +30,7 @@ export async function planCommand(settings: Settings, name: string | undefined, 
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
   }
+  // One mapping for every pipeline (src/schema/type-map.ts): each source column arrives exactly or is refused.
+  process.stdout.write(`type mapping (Postgres → DuckDB)\n${formatTypeTable().join('\n')}\n`);
   return 0;
 }
