@@ -32,7 +32,14 @@ export async function compareTables(
       [pgTable],
     );
     columns = cols.rows;
-    const select = columns.map((c) => (c.type.endsWith('[]') ? `array_to_json(${quoteIdent(c.name)})::text` : `${quoteIdent(c.name)}::text`));
+    // char(n) keeps its padding in DuckDB (as Postgres prints it); `::text` would strip it, concat() prints it.
+    const select = columns.map((c) =>
+      c.type.endsWith('[]')
+        ? `array_to_json(${quoteIdent(c.name)})::text`
+        : c.type.startsWith('character(')
+          ? `CASE WHEN ${quoteIdent(c.name)} IS NOT NULL THEN concat(${quoteIdent(c.name)}) END`
+          : `${quoteIdent(c.name)}::text`,
+    );
     const res = await client.query<(string | null)[]>({
       text: `SELECT ${select.join(", ")} FROM ${pgTable} AS t ORDER BY ${primaryKey.map((k) => `t.${quoteIdent(k)}`).join(", ")}`,
       rowMode: 'array',
