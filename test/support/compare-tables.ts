@@ -27,8 +27,11 @@ export async function compareTables(
   try {
     await client.query("SET TimeZone = 'UTC'");
     const cols = await client.query<{ name: string; type: string }>(
-      `SELECT attname AS name, format_type(atttypid, atttypmod) AS type FROM pg_attribute
-       WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
+      // Domains are compared as their base type (a domain over text[] is an array).
+      `SELECT a.attname AS name,
+              CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) ELSE format_type(a.atttypid, a.atttypmod) END AS type
+       FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+       WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
       [pgTable],
     );
     columns = cols.rows;
