@@ -88,4 +88,19 @@ describe('every type, end to end through `pgduck run`', () => {
     assert.equal(res.code, 0, res.stderr);
     await assertSame(ROWS + 1);
   });
+
+  test('a value DuckDB cannot hold (NaN in numeric(8,2)) stops that pipeline, naming the column; the others go on', async () => {
+    await pgs.query(
+      url,
+      `CREATE TABLE prices (id int PRIMARY KEY, p numeric(8,2), updated_at timestamptz NOT NULL DEFAULT now());
+       INSERT INTO prices (id, p) VALUES (1, 1.5), (2, 'NaN'), (3, NULL);
+       UPDATE every_type SET c_int4 = 7 WHERE id = 3;`,
+    );
+    ws.writePipeline('prices', 'source:\n  table: public.prices\n  primary_key: id\ntarget:\n  table: prices\n');
+    const res = await runCli(['run', '--once'], ws.env(url));
+    assert.equal(res.code, 1);
+    assert.match(res.stdout, /✗ prices: pipeline prices failed in upsert \(batch 1\): .*column "p": numeric NaN has no DECIMAL\(8,2\) value.*checkpoint not advanced/);
+    assert.match(res.stdout, /✓ every_type: 1 rows/);
+    await assertSame(ROWS + 1);
+  });
 });
