@@ -26,7 +26,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ColumnMapping, PgColumn } from '../schema/column.js';
-import { introspectTable } from '../postgres/introspect-table.js';
+import { introspectShape } from '../postgres/introspect-table.js';
 import { qualified, quoteIdent, quoteLiteral } from '../sql/identifier.js';
 import { targetRef } from '../duckdb/target-table.js';
 import { buildArrowTable, type WireRow } from '../parquet/arrow-table.js';
@@ -157,8 +157,8 @@ async function runBackfill(ctx: StageContext, task: Backfill, columns: ColumnMap
 
 /** The read used the mapping of `watched`: if one of their types changed meanwhile, its text may not fit that mapping. */
 async function assertTypesUnchanged(ctx: StageContext, watched: PgColumn[]): Promise<void> {
-  const now = await introspectTable(ctx.pg, ctx.spec.source.schema, ctx.spec.source.table);
-  const changed = watched.filter((w) => now?.find((n) => n.attnum === w.attnum)?.baseType !== w.baseType);
+  const now = await introspectShape(ctx.pg, ctx.spec.source.schema, ctx.spec.source.table);
+  const changed = watched.filter((w) => now?.columns.find((n) => n.attnum === w.attnum)?.declaredType !== w.declaredType);
   if (changed.length > 0) {
     throw new BackfillInterrupted(
       `the source changed while a backfill batch was read (${changed.map((c) => `"${c.name}"`).join(', ')}): nothing of that batch was applied; the next run checks the drift and resumes the backfill`,

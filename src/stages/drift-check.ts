@@ -24,7 +24,7 @@
 import type { ColumnMapping, PgColumn } from '../schema/column.js';
 import { alterUsing, canWiden, isWidening, keepsText } from '../schema/type-change.js';
 import { quoteIdent } from '../sql/identifier.js';
-import { introspectPrimaryKey, introspectTable } from '../postgres/introspect-table.js';
+import { introspectShape } from '../postgres/introspect-table.js';
 import {
   addColumn,
   alterColumnType,
@@ -301,28 +301,34 @@ export const driftCheckStage: Stage = {
 
     // The batch was read with a mapping made from the catalog just before: a type changed since then may
     // have given text that mapping misreads. Refuse the batch (nothing loaded) rather than guess.
-    const now = await introspectTable(ctx.pg, spec.source.schema, spec.source.table);
+    // (A domain's base type cannot change, so the declared type is enough; one light catalog query.)
+    const shape = await introspectShape(ctx.pg, spec.source.schema, spec.source.table);
     const moved = batch.sourceColumns.filter((c) => {
-      const n = now?.find((x) => x.attnum === c.attnum);
-      return n !== undefined && n.baseType !== c.baseType;
+      const n = shape?.columns.find((x) => x.attnum === c.attnum);
+      return n !== undefined && n.declaredType !== c.declaredType;
     });
     if (moved.length > 0) {
       throw new SchemaDriftError(
         `the source changed while this batch was read (${moved.map((c) => `"${c.name}"`).join(', ')} changed type): nothing was loaded and the checkpoint did not move; the next run reads it again with the new types`,
       );
     }
-    const sourcePrimaryKey = await introspectPrimaryKey(ctx.pg, spec.source.schema, spec.source.table);
-    const snapshot = () =>
-      store.saveSourceColumns(
-        spec.name,
-        batch.sourceColumns.map((c) => ({
-          attnum: c.attnum,
-          name: c.name,
-          pgType: c.declaredType,
-          baseType: c.baseType,
-          pkPosition: sourcePrimaryKey && sourcePrimaryKey.includes(c.name) ? sourcePrimaryKey.indexOf(c.name) + 1 : null,
-        })),
-      );
+    // Key positions by attnum: the names of the batch (a key column renamed after the read is the same column).
+    const keyAttnums = (shape?.primaryKey ?? []).map((n) => shape!.columns.find((c) => c.name === n)!.attnum);
+    const sourcePrimaryKey = shape?.primaryKey
+      ? keyAttnums.map((a) => batch.sourceColumns.find((c) => c.attnum === a)?.name ?? `#${a}`)
+      : null;
+    const previous = store.sourceColumns(spec.name);
+    const snapshot = () => {
+      const now = batch.sourceColumns.map((c) => ({
+        attnum: c.attnum,
+        name: c.name,
+        pgType: c.declaredType,
+        baseType: c.baseType,
+        pkPosition: keyAttnums.includes(c.attnum) ? keyAttnums.indexOf(c.attnum) + 1 : null,
+      }));
+      // Most batches see no drift: write only when something changed.
+      if (JSON.stringify(now) !== JSON.stringify(previous)) store.saveSourceColumns(spec.name, now);
+    };
 
     const current = await describeTarget(lake, table);
     if (!current) {
@@ -344,7 +350,7 @@ export const driftCheckStage: Stage = {
         source: batch.sourceColumns,
         mapped,
         sourcePrimaryKey,
-        previous: store.sourceColumns(spec.name),
+        previous,
         target,
         targetPrimaryKey: await targetPrimaryKey(lake, table),
       });
