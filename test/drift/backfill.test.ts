@@ -42,7 +42,7 @@ describe('backfill', () => {
       assert.equal(pending.finishedAt, null);
       assert.equal(pending.rowsDone, 20);
       assert.deepEqual(pending.position, ['20']);
-      assert.deepEqual(pending.columns, [{ attnum: 9, name: 'region' }]);
+      assert.deepEqual(pending.columns, [{ attnum: 10, name: 'region' }]);
       const cp = c.checkpoint();
       assert.deepEqual([cp?.position, cp?.rowsTotal, cp?.batchesTotal], [main?.position, main?.rowsTotal, main?.batchesTotal], 'main checkpoint untouched');
       const filled = await c.duck(`SELECT count(region)::INT AS n, max(id)::INT AS upto FROM items WHERE region IS NOT NULL`);

@@ -1,6 +1,7 @@
 /**
  * A source table for drift tests and the moves around it: a fresh database and workspace per case,
- * `items` with 60 rows (distinct updated_at, in id order), a pipeline with batch_size 10, and helpers
+ * `items` with 60 rows (distinct updated_at, in id order, every tenth soft-deleted), a pipeline with
+ * batch_size 10 and a soft_delete column (so the `items_current` view lives through every change), and helpers
  * to run the real CLI, stop it mid-stream (PGDUCK_FAULT), read the state store and compare the tables.
  */
 import assert from 'node:assert/strict';
@@ -22,13 +23,15 @@ CREATE TABLE items (
   code       varchar(10),
   flag       char(5),
   at         timestamp,
-  updated_at timestamptz NOT NULL DEFAULT clock_timestamp()
+  updated_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+  deleted_at timestamptz
 );
 CREATE INDEX items_updated_at_id ON items (updated_at, id);
 CREATE TRIGGER touch BEFORE UPDATE ON items FOR EACH ROW EXECUTE FUNCTION touch();
 INSERT INTO items (id, name, qty, price, code, flag, at)
 SELECT g, 'item ' || g, g * 3, g * 1.25, 'C' || g, 'f' || (g % 7), timestamp '2024-02-29 12:00' + g * interval '1 hour 1.5 second'
-FROM generate_series(1, 60) g;`;
+FROM generate_series(1, 60) g;
+UPDATE items SET deleted_at = updated_at WHERE id % 10 = 0;`;
 
 export interface DriftCase {
   url: string;
@@ -56,7 +59,7 @@ export async function driftCase(pgs: TestPostgres, opts: { policy?: string; batc
   const ws = createWorkspace();
   ws.writePipeline(
     'items',
-    `source:\n  table: public.items\n  primary_key: id\ntarget:\n  table: items\nbatch_size: ${opts.batchSize ?? 10}\n` +
+    `source:\n  table: public.items\n  primary_key: id\n${opts.setup ? '' : '  soft_delete: deleted_at\n'}target:\n  table: items\nbatch_size: ${opts.batchSize ?? 10}\n` +
       (opts.policy ? `schema_evolution: ${opts.policy}\n` : ''),
   );
   const store = <T>(fn: (s: CheckpointStore) => T): T => {

@@ -94,10 +94,12 @@ describe('drift under schema_evolution: evolve, mid-stream', () => {
       const types = await c.duck(`SELECT column_name AS c, data_type AS t FROM information_schema.columns WHERE table_name = 'items' ORDER BY ordinal_position`);
       assert.deepEqual(
         Object.fromEntries(types.map((r) => [r.c, r.t])),
-        { id: 'BIGINT', name: 'VARCHAR', qty: 'BIGINT', price: 'DECIMAL(14,4)', code: 'VARCHAR', flag: 'VARCHAR', at: 'TIMESTAMP WITH TIME ZONE', updated_at: 'TIMESTAMP WITH TIME ZONE' },
+        { id: 'BIGINT', name: 'VARCHAR', qty: 'BIGINT', price: 'DECIMAL(14,4)', code: 'VARCHAR', flag: 'VARCHAR', at: 'TIMESTAMP WITH TIME ZONE', updated_at: 'TIMESTAMP WITH TIME ZONE', deleted_at: 'TIMESTAMP WITH TIME ZONE' },
       );
       const pk = await c.duck(`SELECT constraint_column_names AS k FROM duckdb_constraints() WHERE table_name = 'items' AND constraint_type = 'PRIMARY KEY'`);
       assert.deepEqual(pk[0].k, ['id'], 'the rebuilt table keeps its primary key');
+      const current = await c.duck(`SELECT count(*)::INT AS n, max(id)::BIGINT::VARCHAR AS top FROM items_current`);
+      assert.deepEqual(current[0], { n: 55, top: '9007199254740993' }, 'the _current view survives the rebuild');
       const kinds = c.events().map((e) => `${e.kind}: ${e.detail}`);
       assert.ok(kinds.some((e) => /^widened: column "id" widened from INTEGER to BIGINT.*key column: table rebuilt/.test(e)), kinds.join('\n'));
       assert.ok(kinds.some((e) => /^retyped: source column "flag" changed type \(character\(5\) → text\).*re-read/.test(e)), kinds.join('\n'));
@@ -144,7 +146,7 @@ describe('drift under schema_evolution: evolve, mid-stream', () => {
       assertOk(await c.run());
       await c.assertSynced();
       const cols = await c.duck(`SELECT column_name AS c FROM information_schema.columns WHERE table_name = 'items' ORDER BY ordinal_position`);
-      assert.deepEqual(cols.map((r) => r.c), ['id', 'code', 'quantity', 'price', 'name', 'flag', 'at', 'updated_at']);
+      assert.deepEqual(cols.map((r) => r.c), ['id', 'code', 'quantity', 'price', 'name', 'flag', 'at', 'updated_at', 'deleted_at']);
       const row = await c.duck(`SELECT code, quantity::INT AS quantity, name FROM items WHERE id = 1`);
       assert.deepEqual(row[0], { code: 'item 1', quantity: 3, name: 'C1' });
       assert.equal(c.events().filter((e) => e.kind === 'renamed').length, 1);
