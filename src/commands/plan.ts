@@ -12,6 +12,7 @@ import { loadPipelines } from '../config/load-pipelines.js';
 import type { PipelineSpec } from '../config/pipeline-spec.js';
 import { compile, type Plan, type SourceShape } from '../runner/compile.js';
 import type { Settings } from '../runner/settings.js';
+import { formatTypeTable } from '../schema/column-mapping-report.js';
 
 export interface PlanOptions {
   json: boolean;
@@ -86,6 +87,8 @@ export async function planCommand(settings: Settings, name: string | undefined, 
     process.stdout.write(`${JSON.stringify(name ? plans[0] : plans, null, 2)}\n`);
   } else {
     process.stdout.write(plans.map(formatPlan).join('\n'));
+    // One mapping for every pipeline (src/schema/type-map.ts): each source column arrives exactly or is refused.
+    if (!opts.connect) process.stdout.write(`\ntype mapping (Postgres → DuckDB; plan --connect shows each column)\n${formatTypeTable().join('\n')}\n`);
   }
   return code;
 }

@@ -14,8 +14,9 @@ export function statusCommand(settings: Settings, opts: { json: boolean }): numb
   try {
     const checkpoints = store.all();
     const events = store.schemaEvents();
+    const backfills = store.backfills();
     if (opts.json) {
-      process.stdout.write(`${JSON.stringify({ checkpoints, schemaEvents: events }, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ checkpoints, schemaEvents: events, backfills }, null, 2)}\n`);
       return 0;
     }
     process.stdout.write(
@@ -34,6 +35,14 @@ export function statusCommand(settings: Settings, opts: { json: boolean }): numb
       ),
     );
     if (events.length > 0) process.stdout.write(`\nschema events:\n${events.map((e) => `  ${e.at} ${e.pipeline} ${e.kind}: ${e.detail}`).join('\n')}\n`);
+    const pending = backfills.filter((b) => b.finishedAt === null);
+    if (pending.length > 0) {
+      process.stdout.write(
+        `\nbackfills in progress (resumed by the next run):\n${pending
+          .map((b) => `  ${b.pipeline} #${b.id} ${b.columns.map((c) => c.name).join(', ')}: ${b.rowsDone} rows done${b.position ? `, up to key ${b.position.join(', ')}` : ''}`)
+          .join('\n')}\n`,
+      );
+    }
     return 0;
   } finally {
     store.close();

@@ -47,3 +47,77 @@ export async function dropTarget(session: LakeSession, table: string): Promise<v
   await session.run(`DROP VIEW IF EXISTS ${session.catalog}.main.${quoteIdent(`${table}_current`)}`);
   await session.run(`DROP TABLE IF EXISTS ${targetRef(session, table)}`);
 }
+
+/** The target's primary-key columns in key order, or null when it has none (or does not exist). */
+export async function targetPrimaryKey(session: LakeSession, table: string): Promise<string[] | null> {
+  const rows = await session.all(
+    `SELECT constraint_column_names AS cols FROM duckdb_constraints()
+     WHERE database_name = ${quoteLiteral(session.catalogName)} AND schema_name = 'main' AND table_name = ${quoteLiteral(table)}
+       AND constraint_type = 'PRIMARY KEY'`,
+  );
+  return rows.length === 0 ? null : (rows[0].cols as string[]).map(String);
+}
+
+export async function addColumn(session: LakeSession, table: string, column: TargetColumn): Promise<void> {
+  await session.run(`ALTER TABLE ${targetRef(session, table)} ADD COLUMN ${quoteIdent(column.name)} ${column.type}`);
+}
+
+export async function dropColumn(session: LakeSession, table: string, column: string): Promise<void> {
+  await session.run(`ALTER TABLE ${targetRef(session, table)} DROP COLUMN ${quoteIdent(column)}`);
+}
+
+/**
+ * Rename columns in one transaction, so a swap (a → b, b → a) or a crash halfway never leaves the
+ * table with some columns renamed: every column first moves to a temporary name, then to its new one.
+ */
+export async function renameColumns(session: LakeSession, table: string, renames: { from: string; to: string }[]): Promise<void> {
+  if (renames.length === 0) return;
+  const ref = targetRef(session, table);
+  await session.transaction(async () => {
+    if (renames.length === 1) {
+      await session.run(`ALTER TABLE ${ref} RENAME COLUMN ${quoteIdent(renames[0].from)} TO ${quoteIdent(renames[0].to)}`);
+      return;
+    }
+    const tmp = (i: number) => quoteIdent(`__pgduck_rename_${i}`);
+    for (const [i, r] of renames.entries()) await session.run(`ALTER TABLE ${ref} RENAME COLUMN ${quoteIdent(r.from)} TO ${tmp(i)}`);
+    for (const [i, r] of renames.entries()) await session.run(`ALTER TABLE ${ref} RENAME COLUMN ${tmp(i)} TO ${quoteIdent(r.to)}`);
+  });
+}
+
+/**
+ * Change a column's type in place. `using` is a DuckDB expression over the quoted column when the
+ * plain cast would not do. DuckDB refuses this on key columns: use rebuildTarget for those.
+ */
+export async function alterColumnType(session: LakeSession, table: string, column: string, type: string, using?: string | null): Promise<void> {
+  await session.run(
+    `ALTER TABLE ${targetRef(session, table)} ALTER COLUMN ${quoteIdent(column)} SET DATA TYPE ${type}${using ? ` USING ${using}` : ''}`,
+  );
+}
+
+/**
+ * Rebuild the table with new column types, in one transaction: a copy with the new types and the same
+ * primary key, the old table dropped, the copy renamed. DuckDB cannot ALTER the type of a key column,
+ * so a widened key (integer → bigint) goes this way. `columns` lists every column in order, each with
+ * its (possibly new) type and the expression that fills it from the old table (default: a CAST).
+ * The `<table>_current` view is bound by name, so it survives the swap.
+ */
+export async function rebuildTarget(
+  session: LakeSession,
+  table: string,
+  columns: (TargetColumn & { using?: string | null })[],
+  primaryKey: string[],
+): Promise<void> {
+  const temp = `${table}__pgduck_rebuild`;
+  const tempRef = targetRef(session, temp);
+  const defs = columns.map((c) => `${quoteIdent(c.name)} ${c.type}`);
+  defs.push(`PRIMARY KEY (${primaryKey.map(quoteIdent).join(', ')})`);
+  await session.transaction(async () => {
+    await session.run(`DROP TABLE IF EXISTS ${tempRef}`);
+    await session.run(`CREATE TABLE ${tempRef} (\n  ${defs.join(',\n  ')}\n)`);
+    await session.run(
+      `INSERT INTO ${tempRef} SELECT ${columns.map((c) => c.using ?? `CAST(${quoteIdent(c.name)} AS ${c.type})`).join(', ')} FROM ${targetRef(session, table)}`,
+    );
+    await session.run(`DROP TABLE ${targetRef(session, table)}`);
+    await session.run(`ALTER TABLE ${tempRef} RENAME TO ${quoteIdent(table)}`);
+  });
+}

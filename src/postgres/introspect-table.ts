@@ -119,3 +119,33 @@ export async function introspectPrimaryKey(client: pg.Client, schema: string, ta
   const res = await client.query<Record<string, Cell>>({ text: PRIMARY_KEY_SQL, values: [schema, table] });
   return res.rows.length === 0 ? null : res.rows.map((r) => String(r.attname));
 }
+
+const SHAPE_SQL = `
+SELECT a.attnum, a.attname, format_type(a.atttypid, a.atttypmod) AS declared_type,
+       (SELECT array_position(i.indkey::int2[], a.attnum) FROM pg_catalog.pg_index i WHERE i.indrelid = c.oid AND i.indisprimary) AS pk_position
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+ORDER BY a.attnum`;
+
+export interface TableShape {
+  /** attnum, name and format_type of the declared type, in attnum order. */
+  columns: { attnum: number; name: string; declaredType: string }[];
+  /** The table's primary key in key order; null when it has none. */
+  primaryKey: string[] | null;
+}
+
+/**
+ * A cheap look at the table (one small catalog query, no domain resolution): enough to see whether a
+ * column's declared type changed since introspectTable() and what the primary key is now.
+ * Null when the table does not exist.
+ */
+export async function introspectShape(client: pg.Client, schema: string, table: string): Promise<TableShape | null> {
+  // Named: prepared once per connection, so the per-batch cost is the execution alone.
+  const res = await client.query<Record<string, Cell>>({ name: 'pgduck_table_shape', text: SHAPE_SQL, values: [schema, table] });
+  if (res.rows.length === 0) return null;
+  const columns = res.rows.map((r) => ({ attnum: Number(r.attnum), name: String(r.attname), declaredType: String(r.declared_type) }));
+  const keyed = res.rows.filter((r) => r.pk_position !== null).sort((a, b) => Number(a.pk_position) - Number(b.pk_position));
+  return { columns, primaryKey: keyed.length > 0 ? keyed.map((r) => String(r.attname)) : null };
+}

@@ -330,28 +330,49 @@ export interface TypeTableRow {
   note: string;
 }
 
-/** The type table `plan` prints and the README mirrors (typeTableMarkdown()). */
+/**
+ * The type table `plan` prints and the README mirrors (typeTableMarkdown(); a test fails when the README
+ * copy is stale). One row per family of the mapping above; keep them in step when the mapping changes.
+ */
 export const TYPE_TABLE: readonly TypeTableRow[] = [
-  { postgres: 'smallint, integer, bigint', transport: 'int16, int32, int64', duckdb: 'SMALLINT, INTEGER, BIGINT', note: 'int8 parsed with BigInt' },
-  { postgres: 'real, double precision', transport: 'float32, float64', duckdb: 'FLOAT, DOUBLE', note: 'NaN, ±Infinity, -0 kept; real is read as float8 text (exact)' },
+  { postgres: 'smallint, integer, bigint', transport: 'int16, int32, int64', duckdb: 'SMALLINT, INTEGER, BIGINT', note: 'every value; int8 through BigInt, never a float' },
+  { postgres: 'oid', transport: 'int64', duckdb: 'BIGINT', note: 'unsigned 32-bit, widened' },
+  { postgres: 'real, double precision', transport: 'float32, float64', duckdb: 'FLOAT, DOUBLE', note: 'NaN, ±Infinity and -0 kept; real read as its exact float8 text' },
   { postgres: 'boolean', transport: 'bool', duckdb: 'BOOLEAN', note: '' },
-  { postgres: 'numeric(p,s), p ≤ 38', transport: 'utf8', duckdb: 'DECIMAL(p,s)', note: 'exact; s < 0 → DECIMAL(p-s,0), s > p → DECIMAL(s,s); a NaN value fails the load' },
-  { postgres: 'numeric, numeric(p,s) p > 38', transport: 'utf8', duckdb: 'VARCHAR', note: 'exact text, NaN and ±Infinity included' },
-  { postgres: 'text, varchar, char(n), name, citext, enum', transport: 'utf8', duckdb: 'VARCHAR', note: 'char(n) blank-padded as printed; citext compares case-sensitively in DuckDB' },
+  {
+    postgres: 'numeric(p,s), p ≤ 38',
+    transport: 'utf8',
+    duckdb: 'DECIMAL(p,s)',
+    note: 'exact; s < 0 → DECIMAL(p-s,0), s > p → DECIMAL(s,s); a NaN value stops the pipeline naming the column (never NULL): declare the column plain numeric to keep NaN',
+  },
+  { postgres: 'numeric, numeric(p,s) p > 38', transport: 'utf8', duckdb: 'VARCHAR', note: 'exact text as Postgres prints it: every digit, NaN and ±Infinity' },
+  {
+    postgres: 'text, varchar(n), char(n), name, citext, enum',
+    transport: 'utf8',
+    duckdb: 'VARCHAR',
+    note: 'char(n) blank-padded as Postgres prints it; citext compares case-sensitively in DuckDB; an enum as its label (new labels need nothing)',
+  },
   { postgres: 'uuid', transport: 'utf8', duckdb: 'UUID', note: '' },
-  { postgres: 'json, jsonb', transport: 'utf8', duckdb: 'JSON', note: 'text verbatim (big numbers keep every digit)' },
-  { postgres: 'timestamp, timestamptz', transport: 'utf8', duckdb: 'TIMESTAMP, TIMESTAMPTZ', note: 'µs exact; ±infinity and BC kept; after 294247-01-10 fails the load' },
+  { postgres: 'json', transport: 'utf8', duckdb: 'JSON', note: 'text verbatim: whitespace, key order, duplicate keys, 20-digit numbers' },
+  { postgres: 'jsonb', transport: 'utf8', duckdb: 'JSON', note: 'text as Postgres prints it; numbers keep every digit' },
+  { postgres: 'timestamp, timestamptz', transport: 'utf8', duckdb: 'TIMESTAMP, TIMESTAMPTZ', note: 'µs exact; ±infinity and BC kept; after 294247-01-10 (DuckDB max) stops the pipeline' },
   { postgres: 'date', transport: 'utf8', duckdb: 'DATE', note: '±infinity and BC kept' },
   { postgres: 'time, timetz', transport: 'utf8', duckdb: 'TIME, TIMETZ', note: 'µs exact; 24:00:00 and offsets kept' },
-  { postgres: 'interval', transport: 'utf8', duckdb: 'INTERVAL', note: 'months/days/µs kept separately, mixed signs too; infinite intervals fail the load' },
+  { postgres: 'interval', transport: 'utf8', duckdb: 'INTERVAL', note: 'months, days and µs kept apart, mixed signs too; an infinite interval (Postgres 17+) stops the pipeline' },
   { postgres: 'bytea', transport: 'utf8 (hex)', duckdb: 'BLOB', note: 'every byte, NUL too' },
   { postgres: 'money', transport: 'utf8', duckdb: 'VARCHAR', note: 'money::numeric text (no currency symbol or grouping)' },
   { postgres: 'inet, cidr, macaddr, macaddr8, bit, varbit, xml, pg_lsn', transport: 'utf8', duckdb: 'VARCHAR', note: 'exact text' },
-  { postgres: 'tsvector, tsquery, geometric, range, multirange, extension types', transport: 'utf8', duckdb: 'VARCHAR', note: 'exact text (no DuckDB equivalent)' },
-  { postgres: 'composite (row) types, arrays of them', transport: 'utf8', duckdb: 'JSON', note: 'to_json object/array' },
-  { postgres: 'arrays of the above', transport: 'utf8 (JSON of element texts)', duckdb: 'T[] (LIST)', note: 'NULL elements and empty arrays kept; multidimensional or lower bound ≠ 1 fails the load' },
-  { postgres: 'domains', transport: 'as the base type', duckdb: 'as the base type', note: "the domain's typmod applies (numeric(12,2) domain → DECIMAL(12,2))" },
-  { postgres: 'pseudo-types', transport: '—', duckdb: 'refused', note: 'no stored value' },
+  { postgres: 'tsvector, tsquery, geometric types, ranges, extension types (hstore, vector, …)', transport: 'utf8', duckdb: 'VARCHAR', note: 'exact text: no DuckDB equivalent' },
+  { postgres: 'composite (row) types, arrays of them', transport: 'utf8', duckdb: 'JSON', note: 'to_json object / array of objects' },
+  {
+    postgres: 'arrays of the above',
+    transport: 'utf8 (JSON of element texts)',
+    duckdb: 'T[] (LIST)',
+    note: 'empty arrays, NULL elements, quotes and commas kept; a multidimensional array or lower bound ≠ 1 stops the pipeline',
+  },
+  { postgres: 'domains', transport: 'as the base type', duckdb: 'as the base type', note: "with the domain's typmod (a numeric(12,2) domain → DECIMAL(12,2)); CHECK constraints are not copied" },
+  { postgres: 'generated columns (stored, virtual)', transport: 'as their type', duckdb: 'as their type', note: 'the computed value is read like any column' },
+  { postgres: 'pseudo-types', transport: '—', duckdb: 'refused', note: 'no stored value: the column is named' },
 ];
 
 export function typeTableMarkdown(): string {

@@ -87,6 +87,13 @@ export const extractStage: Stage & { readonly kind: 'extract' } = {
   },
   async run(ctx: StageContext, batch: BatchState) {
     const { spec, pg } = ctx;
+    if (batch.from && batch.from.key.length !== spec.source.primaryKey.length) {
+      // The checkpoint was written for another key: positions of the two keys do not compare.
+      throw new Error(
+        `the primary key changed: the checkpoint holds a position on ${batch.from.key.length} key column(s), primary_key now names ${spec.source.primaryKey.length} (${spec.source.primaryKey.join(', ')}). ` +
+          `To rebuild the target on the new key: pgduck reset ${spec.name} --drop-target`,
+      );
+    }
     const source = await introspectTable(pg, spec.source.schema, spec.source.table);
     if (!source) throw new Error(`source table ${spec.source.schema}.${spec.source.table} does not exist (or this role cannot see it)`);
     const { cursor, keys } = checkKeyColumns(spec, source);

@@ -37,7 +37,43 @@ export interface SchemaEvent {
 export interface SourceColumnRecord {
   attnum: number;
   name: string;
+  /** Declared type (domain names kept), for messages. */
   pgType: string;
+  /** Base type after resolving domains (format_type): what type changes are detected on. Null in snapshots written before it existed. */
+  baseType?: string | null;
+  /** 1-based position in the source table's own primary key, null when not part of it. */
+  pkPosition?: number | null;
+}
+
+/**
+ * A backfill: existing target rows re-read from the source for some columns (a column added with a
+ * DEFAULT, a changed type), in keyset batches on the primary key. Recorded before the DDL that makes
+ * it necessary, advanced after each batch commits in DuckDB, finished at the end: a crash resumes
+ * from the last committed batch (re-applying one batch is harmless). Never touches the main checkpoint.
+ */
+export interface Backfill {
+  id: number;
+  pipeline: string;
+  /** 'added': columns new to the target; 'retyped': columns whose source type changed. */
+  reason: 'added' | 'retyped';
+  /** Columns by attnum (stable across renames) with the name they had when recorded. */
+  columns: { attnum: number; name: string }[];
+  /** Last primary key applied, as exact Postgres text; null: from the beginning. */
+  position: string[] | null;
+  rowsDone: number;
+  createdAt: string;
+  finishedAt: string | null;
+}
+
+interface BackfillRow {
+  id: number;
+  pipeline: string;
+  reason: string;
+  columns_json: string;
+  key_json: string | null;
+  rows_done: number;
+  created_at: string;
+  finished_at: string | null;
 }
 
 interface CheckpointRow {
@@ -90,7 +126,21 @@ export class CheckpointStore {
         pg_type  TEXT NOT NULL,
         PRIMARY KEY (pipeline, attnum)
       );
+      CREATE TABLE IF NOT EXISTS backfills (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        pipeline     TEXT NOT NULL,
+        reason       TEXT NOT NULL,
+        columns_json TEXT NOT NULL,
+        key_json     TEXT,
+        rows_done    INTEGER NOT NULL DEFAULT 0,
+        created_at   TEXT NOT NULL,
+        finished_at  TEXT
+      );
     `);
+    // State files written before these columns existed.
+    const have = new Set((this.db.prepare('PRAGMA table_info(source_columns)').all() as { name: string }[]).map((c) => c.name));
+    if (!have.has('base_type')) this.db.exec('ALTER TABLE source_columns ADD COLUMN base_type TEXT');
+    if (!have.has('pk_position')) this.db.exec('ALTER TABLE source_columns ADD COLUMN pk_position INTEGER');
   }
 
   get(pipeline: string): Checkpoint | null {
@@ -157,6 +207,8 @@ export class CheckpointStore {
       .prepare(`UPDATE checkpoints SET cursor = NULL, key_json = NULL, bootstrap_done = 0, rows_total = 0, last_error = NULL WHERE pipeline = ?`)
       .run(pipeline);
     this.db.prepare('DELETE FROM source_columns WHERE pipeline = ?').run(pipeline);
+    // A re-bootstrap reads every column of every row: pending backfills have nothing left to do.
+    this.db.prepare('DELETE FROM backfills WHERE pipeline = ? AND finished_at IS NULL').run(pipeline);
     return res.changes > 0;
   }
 
@@ -169,24 +221,76 @@ export class CheckpointStore {
     return (pipeline ? this.db.prepare(sql).all(pipeline) : this.db.prepare(sql).all()) as SchemaEvent[];
   }
 
+  /** The source columns as the last successful drift check saw them (empty: none recorded yet). */
   sourceColumns(pipeline: string): SourceColumnRecord[] {
     return this.db
-      .prepare('SELECT attnum, name, pg_type AS pgType FROM source_columns WHERE pipeline = ? ORDER BY attnum')
+      .prepare(
+        'SELECT attnum, name, pg_type AS pgType, base_type AS baseType, pk_position AS pkPosition FROM source_columns WHERE pipeline = ? ORDER BY attnum',
+      )
       .all(pipeline) as SourceColumnRecord[];
   }
 
   saveSourceColumns(pipeline: string, columns: SourceColumnRecord[]): void {
     const tx = this.db.transaction(() => {
       this.db.prepare('DELETE FROM source_columns WHERE pipeline = ?').run(pipeline);
-      const ins = this.db.prepare('INSERT INTO source_columns (pipeline, attnum, name, pg_type) VALUES (?, ?, ?, ?)');
-      for (const c of columns) ins.run(pipeline, c.attnum, c.name, c.pgType);
+      const ins = this.db.prepare('INSERT INTO source_columns (pipeline, attnum, name, pg_type, base_type, pk_position) VALUES (?, ?, ?, ?, ?, ?)');
+      for (const c of columns) ins.run(pipeline, c.attnum, c.name, c.pgType, c.baseType ?? null, c.pkPosition ?? null);
     });
     tx();
+  }
+
+  /** The last schema event of a pipeline, if any (to report a repeated refusal once). */
+  lastSchemaEvent(pipeline: string): SchemaEvent | null {
+    const row = this.db.prepare('SELECT pipeline, at, kind, detail FROM schema_events WHERE pipeline = ? ORDER BY id DESC LIMIT 1').get(pipeline);
+    return (row as SchemaEvent | undefined) ?? null;
+  }
+
+  /** Record a backfill to do; call before the DDL that makes it necessary. Returns its id. */
+  addBackfill(pipeline: string, reason: Backfill['reason'], columns: Backfill['columns']): number {
+    const res = this.db
+      .prepare('INSERT INTO backfills (pipeline, reason, columns_json, created_at) VALUES (?, ?, ?, ?)')
+      .run(pipeline, reason, JSON.stringify(columns), new Date().toISOString());
+    return Number(res.lastInsertRowid);
+  }
+
+  /** Unfinished backfills of a pipeline, oldest first. */
+  pendingBackfills(pipeline: string): Backfill[] {
+    return (this.db.prepare('SELECT * FROM backfills WHERE pipeline = ? AND finished_at IS NULL ORDER BY id').all(pipeline) as BackfillRow[]).map(toBackfill);
+  }
+
+  /** Every backfill (for `status`), oldest first. */
+  backfills(pipeline?: string): Backfill[] {
+    const sql = `SELECT * FROM backfills ${pipeline ? 'WHERE pipeline = ?' : ''} ORDER BY id`;
+    return ((pipeline ? this.db.prepare(sql).all(pipeline) : this.db.prepare(sql).all()) as BackfillRow[]).map(toBackfill);
+  }
+
+  /** A batch of the backfill is committed in DuckDB up to `position` (a key, exact text). Never moves backwards within a backfill. */
+  advanceBackfill(id: number, position: string[], rows: number, columns?: Backfill['columns']): void {
+    this.db
+      .prepare('UPDATE backfills SET key_json = ?, rows_done = rows_done + ?, columns_json = coalesce(?, columns_json) WHERE id = ? AND finished_at IS NULL')
+      .run(JSON.stringify(position), rows, columns ? JSON.stringify(columns) : null, id);
+  }
+
+  finishBackfill(id: number): void {
+    this.db.prepare('UPDATE backfills SET finished_at = ? WHERE id = ? AND finished_at IS NULL').run(new Date().toISOString(), id);
   }
 
   close(): void {
     this.db.close();
   }
+}
+
+function toBackfill(row: BackfillRow): Backfill {
+  return {
+    id: row.id,
+    pipeline: row.pipeline,
+    reason: row.reason as Backfill['reason'],
+    columns: JSON.parse(row.columns_json) as Backfill['columns'],
+    position: row.key_json === null ? null : (JSON.parse(row.key_json) as string[]),
+    rowsDone: row.rows_done,
+    createdAt: row.created_at,
+    finishedAt: row.finished_at,
+  };
 }
 
 function toCheckpoint(row: CheckpointRow): Checkpoint {

@@ -27,12 +27,22 @@ export async function compareTables(
   try {
     await client.query("SET TimeZone = 'UTC'");
     const cols = await client.query<{ name: string; type: string }>(
-      `SELECT attname AS name, format_type(atttypid, atttypmod) AS type FROM pg_attribute
-       WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
+      // Domains are compared as their base type (a domain over text[] is an array).
+      `SELECT a.attname AS name,
+              CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) ELSE format_type(a.atttypid, a.atttypmod) END AS type
+       FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+       WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
       [pgTable],
     );
     columns = cols.rows;
-    const select = columns.map((c) => (c.type.endsWith('[]') ? `array_to_json(${quoteIdent(c.name)})::text` : `${quoteIdent(c.name)}::text`));
+    // char(n) keeps its padding in DuckDB (as Postgres prints it); `::text` would strip it, concat() prints it.
+    const select = columns.map((c) =>
+      c.type.endsWith('[]')
+        ? `array_to_json(${quoteIdent(c.name)})::text`
+        : c.type.startsWith('character(')
+          ? `CASE WHEN ${quoteIdent(c.name)} IS NOT NULL THEN concat(${quoteIdent(c.name)}) END`
+          : `${quoteIdent(c.name)}::text`,
+    );
     const res = await client.query<(string | null)[]>({
       text: `SELECT ${select.join(", ")} FROM ${pgTable} AS t ORDER BY ${primaryKey.map((k) => `t.${quoteIdent(k)}`).join(", ")}`,
       rowMode: 'array',

@@ -1,0 +1,167 @@
+/**
+ * backfill: re-read existing rows from the source for some columns and fill them in DuckDB.
+ *
+ * Why: `ALTER TABLE … ADD COLUMN c … DEFAULT x` (or a generated column, or an ALTER … TYPE that
+ * re-prints values) changes every existing row in Postgres *without* moving its cursor, so the main
+ * stream never re-reads them. The drift check records a backfill (state store) before the DDL that
+ * makes it necessary; this module runs every pending one to the end, before the batch that found the
+ * drift is applied.
+ *
+ * How, per backfill:
+ *   SELECT key…, cursor, columns… FROM t WHERE (key…) > ($key…) ORDER BY key… LIMIT batch_size
+ *   → one Parquet file → one DuckDB statement:
+ *   UPDATE target t SET c = b.c … FROM batch b WHERE t.key = b.key AND t.cursor <= b.cursor
+ *   → the state store records the last key (the main checkpoint is never touched).
+ *
+ * Contract:
+ * - Never backwards: a target row whose cursor is *newer* than the row read was loaded by the main
+ *   stream after this read (with the column already in it) and is left alone. A target row that is
+ *   older than the row read gets the column from the newer version; the main stream delivers that
+ *   newer version in full later (its cursor is past the checkpoint), so nothing stays mixed.
+ * - Crash-safe: a crash between the DuckDB commit and the state-store update re-applies one batch,
+ *   which sets the same values again. A crash anywhere else resumes from the last recorded key.
+ * - Only key, cursor and the backfilled columns are read: cheap next to a re-bootstrap.
+ * - A column resolved by attnum: a backfilled column renamed meanwhile is followed, a dropped one is left out.
+ */
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ColumnMapping, PgColumn } from '../schema/column.js';
+import { introspectShape } from '../postgres/introspect-table.js';
+import { qualified, quoteIdent, quoteLiteral } from '../sql/identifier.js';
+import { targetRef } from '../duckdb/target-table.js';
+import { buildArrowTable, type WireRow } from '../parquet/arrow-table.js';
+import { writeParquetFile } from '../parquet/write-parquet.js';
+import { faultPoint } from '../runner/faults.js';
+import type { PipelineSpec } from '../config/pipeline-spec.js';
+import type { Backfill } from '../state/checkpoint-store.js';
+import type { StageContext } from './stage.js';
+
+export interface BackfillSql {
+  /** Postgres: the next keyset batch ($1… = the last key applied; without them, the first batch). */
+  read: (hasPosition: boolean) => string;
+  /** Indexes in each row of the exact key text, for the next position. */
+  positionIndexes: number[];
+  /** DuckDB: apply one batch file. */
+  apply: (target: string, parquetPath: string) => string;
+  /** Postgres: does any existing row hold a value in these columns at all? */
+  probe: string;
+  /** Columns in Parquet order (key…, cursor, backfilled…). */
+  carried: ColumnMapping[];
+}
+
+/** The statements of one backfill; pure, so tests and `plan` can read them. */
+export function buildBackfillSql(spec: PipelineSpec, keys: ColumnMapping[], keyTypes: string[], cursor: ColumnMapping, columns: ColumnMapping[]): BackfillSql {
+  const q = quoteIdent;
+  const carried = [...keys, cursor, ...columns];
+  const select = carried.map((c) => `${c.selectExpr(q(c.name))} AS ${q(c.name)}`);
+  const positionIndexes = keys.map((k, i) => {
+    if (k.selectExpr(q(k.name)) === q(k.name)) return i;
+    select.push(`${q(k.name)}::text`);
+    return select.length - 1;
+  });
+  const from = qualified(spec.source.schema, spec.source.table);
+  const keyList = keys.map((k) => q(k.name)).join(', ');
+  const read = (hasPosition: boolean) =>
+    [
+      `SELECT ${select.join(', ')}`,
+      `FROM ${from}`,
+      hasPosition ? `WHERE (${keyList}) > (${keyTypes.map((t, i) => `$${i + 1}::${t}`).join(', ')})` : '',
+      `ORDER BY ${keyList}`,
+      `LIMIT ${spec.batchSize}`,
+    ]
+      .filter(Boolean)
+      .join('\n');
+  const keyMatch = keys.map((k) => `t.${q(k.name)} = b.${q(k.name)}`).join(' AND ');
+  const c = q(cursor.name);
+  const apply = (target: string, parquetPath: string) =>
+    `UPDATE ${target} AS t SET ${columns.map((col) => `${q(col.name)} = b.${q(col.name)}`).join(', ')}\n` +
+    `FROM (SELECT ${carried.map((col) => `${col.loadExpr(q(col.name))} AS ${q(col.name)}`).join(', ')} FROM read_parquet(${quoteLiteral(parquetPath)})) AS b\n` +
+    `WHERE ${keyMatch} AND (t.${c} IS NULL OR t.${c} <= b.${c})`;
+  const probe = `SELECT 1 FROM ${from} WHERE ${columns.map((col) => `${q(col.name)} IS NOT NULL`).join(' OR ')} LIMIT 1`;
+  return { read, positionIndexes, apply, probe, carried };
+}
+
+/** Thrown when the source's types moved under a backfill batch: nothing of that batch is applied. */
+export class BackfillInterrupted extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BackfillInterrupted';
+  }
+}
+
+/**
+ * Run every pending backfill of the pipeline to the end. `columns`/`source` are the batch's mapped
+ * and catalog columns (the drift check has already made the target match them); `inTarget` names
+ * the columns the target holds (under `freeze`, new source columns are not there).
+ */
+export async function runPendingBackfills(ctx: StageContext, columns: ColumnMapping[], source: PgColumn[], inTarget: Set<string>): Promise<void> {
+  for (const task of ctx.store.pendingBackfills(ctx.spec.name)) await runBackfill(ctx, task, columns, source, inTarget);
+}
+
+async function runBackfill(ctx: StageContext, task: Backfill, columns: ColumnMapping[], source: PgColumn[], inTarget: Set<string>): Promise<void> {
+  const { spec, pg, lake, store, log } = ctx;
+  const byName = (name: string) => columns.find((c) => c.name === name);
+  const current = task.columns
+    .map((tc) => source.find((s) => s.attnum === tc.attnum))
+    .filter((s): s is PgColumn => s !== undefined && inTarget.has(s.name) && byName(s.name) !== undefined);
+  const record = (detail: string) => {
+    store.addSchemaEvent(spec.name, 'backfilled', detail);
+    log.info({ pipeline: spec.name, backfill: task.id }, detail);
+  };
+  const names = current.map((s) => `"${s.name}"`).join(', ');
+  if (current.length === 0) {
+    store.finishBackfill(task.id);
+    record(`backfill ${task.id} skipped: its columns (${task.columns.map((c) => `"${c.name}"`).join(', ')}) are gone from the source or the target`);
+    return;
+  }
+  const keys = spec.source.primaryKey.map((k) => byName(k));
+  const cursor = byName(spec.source.cursor);
+  if (keys.some((k) => !k) || !cursor) throw new Error(`backfill ${task.id}: key or cursor column missing from the source`);
+  const keyTypes = spec.source.primaryKey.map((k) => source.find((s) => s.name === k)!.declaredType);
+  const mapped = current.map((s) => byName(s.name)!);
+  const sql = buildBackfillSql(spec, keys as ColumnMapping[], keyTypes, cursor, mapped);
+  const currentRefs = current.map((s) => ({ attnum: s.attnum, name: s.name }));
+
+  if (task.reason === 'added' && task.position === null) {
+    const probe = await pg.query({ text: sql.probe, rowMode: 'array' });
+    if (probe.rows.length === 0) {
+      store.finishBackfill(task.id);
+      record(`backfill ${task.id} of ${names} not needed: no existing row holds a value`);
+      return;
+    }
+  }
+
+  log.info({ pipeline: spec.name, backfill: task.id, columns: currentRefs.map((c) => c.name), from: task.position }, `backfilling ${names} from the source`);
+  const file = join(ctx.parquetDir, spec.name, 'backfill', `${String(task.id).padStart(6, '0')}.parquet`);
+  const watched = [...spec.source.primaryKey, spec.source.cursor, ...current.map((s) => s.name)].map((n) => source.find((s) => s.name === n)!);
+  let position = task.position;
+  let rows = task.rowsDone;
+  for (;;) {
+    const res = await pg.query<WireRow>({ text: sql.read(position !== null), values: position ?? [], rowMode: 'array' });
+    if (res.rows.length > 0) {
+      await assertTypesUnchanged(ctx, watched);
+      writeParquetFile(file, buildArrowTable(sql.carried, res.rows));
+      await lake.run(sql.apply(targetRef(lake, spec.target.table), file));
+      const last = res.rows[res.rows.length - 1];
+      position = sql.positionIndexes.map((i) => last[i] as string);
+      rows += res.rows.length;
+      store.advanceBackfill(task.id, position, res.rows.length, currentRefs);
+      faultPoint('after-backfill-batch');
+    }
+    if (res.rows.length < spec.batchSize) break;
+  }
+  rmSync(file, { force: true });
+  store.finishBackfill(task.id);
+  record(`backfill ${task.id} of ${names} in ${spec.target.table} done: ${rows} existing rows re-read from the source`);
+}
+
+/** The read used the mapping of `watched`: if one of their types changed meanwhile, its text may not fit that mapping. */
+async function assertTypesUnchanged(ctx: StageContext, watched: PgColumn[]): Promise<void> {
+  const now = await introspectShape(ctx.pg, ctx.spec.source.schema, ctx.spec.source.table);
+  const changed = watched.filter((w) => now?.columns.find((n) => n.attnum === w.attnum)?.declaredType !== w.declaredType);
+  if (changed.length > 0) {
+    throw new BackfillInterrupted(
+      `the source changed while a backfill batch was read (${changed.map((c) => `"${c.name}"`).join(', ')}): nothing of that batch was applied; the next run checks the drift and resumes the backfill`,
+    );
+  }
+}
