@@ -13,6 +13,29 @@ import { quoteIdent, quoteLiteral } from '../sql/identifier.js';
 
 export type Row = Record<string, unknown>;
 
+/**
+ * DuckDB 1.5's RLE compression treats -0.0 and 0.0 as one value: after a checkpoint a 0 next to a -0
+ * reads back as -0 (measured; found by `pgduck verify`). Floats must arrive exactly, so RLE is off
+ * for every file pgduck writes; the other methods (bitpacking, ALP, dictionary, constant) remain.
+ */
+async function createInstance(path: string, readOnly = false): Promise<DuckDBInstance> {
+  const instance = await DuckDBInstance.create(path, readOnly ? { access_mode: 'READ_ONLY' } : {});
+  if (readOnly) return instance;
+  try {
+    // A SET, not a creation option: DuckDB 1.5 ignores this one in the instance config.
+    const c = await instance.connect();
+    try {
+      await c.run(`SET GLOBAL disabled_compression_methods = 'rle'`);
+    } finally {
+      c.closeSync();
+    }
+  } catch (err) {
+    instance.closeSync();
+    throw err;
+  }
+  return instance;
+}
+
 /** One DuckDB connection bound to an attached warehouse file (catalog alias `catalog`). */
 export interface LakeSession {
   /** Quoted catalog alias to qualify tables with: `${session.catalog}.main.${quoteIdent(t)}`. */
@@ -32,7 +55,7 @@ export class Lake {
 
   private async getInstance(): Promise<DuckDBInstance> {
     // Keep the promise, not the result: concurrent first callers must share one instance.
-    this.instance ??= DuckDBInstance.create(':memory:');
+    this.instance ??= createInstance(':memory:');
     return this.instance;
   }
 
@@ -129,7 +152,7 @@ function sessionFor(conn: DuckDBConnection, catalogName: string): LakeSession {
  * Fails clearly when another process (a running `pgduck run`) holds the lock.
  */
 export async function withDuckDbFile<T>(path: string, fn: (session: LakeSession) => Promise<T>, opts: { readOnly?: boolean } = {}): Promise<T> {
-  const instance = await DuckDBInstance.create(path, opts.readOnly ? { access_mode: 'READ_ONLY' } : {}).catch((err: Error) => {
+  const instance = await createInstance(path, opts.readOnly).catch((err: Error) => {
     throw new Error(`cannot open DuckDB file ${path}: ${err.message.split('\n')[0]}`, { cause: err });
   });
   const conn = await instance.connect();

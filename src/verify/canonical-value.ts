@@ -165,7 +165,8 @@ function pgScalar(d: Exclude<Domain, { list: Domain }>, v: string, sel: string):
       return `(${v})::text`;
     case 'text':
       // The output function (format %s), not ::text: char(n)::text drops the padding the extract sent.
-      return `CASE WHEN ${v} IS NULL THEN NULL ELSE format('%s', ${sel}) END`;
+      // Test the selected value for NULL, not the column: ROW(NULL, NULL) IS NULL is true, its to_json is not.
+      return `CASE WHEN (${sel}) IS NULL THEN NULL ELSE format('%s', ${sel}) END`;
     case 'float':
       return `CASE WHEN (${v})::float8 = 'NaN' THEN 'NaN' ELSE (('x' || encode(float8send((${v})::float8), 'hex'))::bit(64)::bigint)::text END`;
     case 'decimal':
