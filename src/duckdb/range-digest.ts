@@ -68,6 +68,14 @@ export class DuckDbRangeDigest implements RangeSide {
     return out;
   }
 
+  async count(range: KeyRange): Promise<number> {
+    const where = this.rangeWhere(range, this.keyExprs());
+    const rows = await this.session.all(
+      `SELECT count(*) AS n FROM ${targetRef(this.session, this.shape.targetTable)}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`,
+    );
+    return Number(rows[0].n);
+  }
+
   async boundaries(range: KeyRange, rows: number, parts: number): Promise<KeyTuple[]> {
     const step = Math.max(1, Math.ceil(rows / parts));
     const where = this.rangeWhere(range, this.keyExprs());

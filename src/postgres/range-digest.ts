@@ -42,7 +42,10 @@ export class PostgresRangeDigest implements RangeSide {
     const select = this.shape.keys.map((k, i) => `${k.pg} AS k${i}`);
     if (opts.display) select.push(...this.shape.keys.map((k, i) => `${k.pgDisplay} AS v${i}`));
     if (opts.columns) select.push(...this.shape.columns.map((c, i) => `${c.pg} AS c${i}`));
-    return `SELECT ${select.join(', ')} FROM ${this.shape.sourceTable}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`;
+    // OFFSET 0 keeps the planner from inlining a subquery into the one around it, which would evaluate
+    // each expression once per reference (a canonical value three times in its piece, the row digest
+    // twice): 3× slower on 1M rows.
+    return `SELECT ${select.join(', ')} FROM ${this.shape.sourceTable}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} OFFSET 0`;
   }
 
   private rangeWhere(range: KeyRange, p: Params): string[] {
@@ -71,11 +74,18 @@ export class PostgresRangeDigest implements RangeSide {
         : `CASE ${boundaries.map((b, i) => `WHEN (${this.refs()}) < (${p.tuple(b)}) THEN ${i}`).join(' ')} ELSE ${boundaries.length} END`;
     const text =
       `SELECT b, count(*)::text, sum(('x' || substr(d, 1, 15))::bit(60)::bigint)::text, sum(('x' || substr(d, 16, 15))::bit(60)::bigint)::text\n` +
-      `FROM (SELECT ${bucket} AS b, ${this.digestExpr()} AS d FROM (${this.inner(where, { columns: true })}) AS r) AS s\n` +
+      `FROM (SELECT ${bucket} AS b, ${this.digestExpr()} AS d FROM (${this.inner(where, { columns: true })}) AS r OFFSET 0) AS s\n` +
       `GROUP BY b`;
     const out: RangeDigest[] = Array.from({ length: boundaries.length + 1 }, () => ({ rows: 0, h1: '0', h2: '0' }));
     for (const [b, n, h1, h2] of await this.query(text, p.values)) out[Number(b)] = { rows: Number(n), h1: h1 ?? '0', h2: h2 ?? '0' };
     return out;
+  }
+
+  async count(range: KeyRange): Promise<number> {
+    const p = new Params(this.shape);
+    const where = this.rangeWhere(range, p);
+    const rows = await this.query(`SELECT count(*)::text FROM ${this.shape.sourceTable}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`, p.values);
+    return Number(rows[0][0]);
   }
 
   async boundaries(range: KeyRange, rows: number, parts: number): Promise<KeyTuple[]> {

@@ -46,6 +46,8 @@ export interface RangeSide {
    * bucket i = [boundaries[i-1], boundaries[i]). One pass over the range.
    */
   digest(range: KeyRange, boundaries: KeyTuple[]): Promise<RangeDigest[]>;
+  /** Rows in `range` (instant on DuckDB; a scan on Postgres, so the algorithm asks the target). */
+  count(range: KeyRange): Promise<number>;
   /** About `parts - 1` keys cutting `range` (holding about `rows` rows here) into parts of equal row count. */
   boundaries(range: KeyRange, rows: number, parts: number): Promise<KeyTuple[]>;
   /** The rows of `range` in key order, at most `limit`. */

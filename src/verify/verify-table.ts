@@ -1,10 +1,11 @@
 /**
  * Compare a source table with its target by key range, narrowing down to the differing keys.
  *
- *   1. digest the whole table on both sides (one pass each): equal → done;
- *   2. otherwise cut the range into `fanout` parts of about equal row count (boundaries taken from
- *      the side with more rows there), digest the parts on both sides (one pass over the range), and
- *      descend only into parts whose digests differ;
+ *   1. cut the whole table into `fanout` parts of about equal row count at keys taken from the target
+ *      and digest every part on both sides (one pass over each table): all equal → done;
+ *   2. cut each part whose digests differ the same way (boundaries taken from the side with more rows
+ *      there), digest its parts on both sides (one pass over the part), and descend only into parts
+ *      whose digests differ;
  *   3. a part missing on one side is reported as such (its row count, and the first keys);
  *      a part of at most `leafRows` rows is fetched from both sides (key + row digest only) and
  *      compared key by key; for a changed row the differing columns are named.
@@ -14,7 +15,7 @@
  * in which case the search stops early and the counts are lower bounds (`truncated`).
  */
 import type { VerifyShape } from './verify-shape.js';
-import { EMPTY_DIGEST, WHOLE_TABLE, sameDigest, type KeyRange, type KeyedRow, type RangeDigest, type RangeSide } from './range-side.js';
+import { EMPTY_DIGEST, WHOLE_TABLE, sameDigest, type KeyRange, type KeyTuple, type KeyedRow, type RangeDigest, type RangeSide } from './range-side.js';
 
 export interface VerifyOptions {
   /** Parts a differing range is cut into. */
@@ -63,12 +64,18 @@ export async function verifyTable(shape: VerifyShape, source: RangeSide, target:
   const opts = { ...DEFAULT_VERIFY_OPTIONS, ...options };
   const fanout = Math.max(2, opts.fanout);
   const leafRows = Math.max(1, opts.leafRows);
-  const stats = { rangesDigested: 2, rowsFetched: 0, deepestLevel: 0 };
-  const [[s], [t]] = await Promise.all([source.digest(WHOLE_TABLE, []), target.digest(WHOLE_TABLE, [])]);
+  const stats = { rangesDigested: 0, rowsFetched: 0, deepestLevel: 0 };
+  // The first cut comes from the target's keys (DuckDB counts and sorts them in a blink), so one pass
+  // over each table both answers "equal?" and, if not, already says where.
+  const targetRows = await target.count(WHOLE_TABLE);
+  const rootBoundaries = targetRows > leafRows ? await target.boundaries(WHOLE_TABLE, targetRows, fanout) : [];
+  const [sd, td] = await Promise.all([source.digest(WHOLE_TABLE, rootBoundaries), target.digest(WHOLE_TABLE, rootBoundaries)]);
+  stats.rangesDigested += 2 * (rootBoundaries.length + 1);
+  const sum = (ds: RangeDigest[]) => ds.reduce((a, d) => a + d.rows, 0);
   const verdict: TableVerdict = {
-    equal: sameDigest(s, t),
-    sourceRows: s.rows,
-    targetRows: t.rows,
+    equal: sd.every((d, i) => sameDigest(d, td[i])),
+    sourceRows: sum(sd),
+    targetRows: sum(td),
     missing: 0,
     extra: 0,
     changed: 0,
@@ -86,7 +93,7 @@ export async function verifyTable(shape: VerifyShape, source: RangeSide, target:
   };
 
   // Depth first, in key order: memory stays at one path of the range tree.
-  const stack: Pending[] = [{ range: WHOLE_TABLE, source: s, target: t, level: 0 }];
+  const stack: Pending[] = children(WHOLE_TABLE, rootBoundaries, sd, td, 1).reverse();
   while (stack.length > 0) {
     if (room() <= 0) {
       verdict.truncated = true;
@@ -106,7 +113,7 @@ export async function verifyTable(shape: VerifyShape, source: RangeSide, target:
     }
 
     const biggest = Math.max(node.source.rows, node.target.rows);
-    let boundaries: string[][] = [];
+    let boundaries: KeyTuple[] = [];
     if (biggest > leafRows) {
       boundaries = await (node.source.rows >= node.target.rows ? source : target).boundaries(node.range, biggest, fanout);
     }
@@ -114,19 +121,23 @@ export async function verifyTable(shape: VerifyShape, source: RangeSide, target:
       await compareRows(node.range);
       continue;
     }
-    const [sd, td] = await Promise.all([source.digest(node.range, boundaries), target.digest(node.range, boundaries)]);
+    const [a, b] = await Promise.all([source.digest(node.range, boundaries), target.digest(node.range, boundaries)]);
     stats.rangesDigested += 2 * (boundaries.length + 1);
-    const children: Pending[] = [];
-    for (let i = 0; i <= boundaries.length; i++) {
-      const a = sd[i] ?? EMPTY_DIGEST;
-      const b = td[i] ?? EMPTY_DIGEST;
-      if (sameDigest(a, b)) continue;
-      const range = { from: i === 0 ? node.range.from : boundaries[i - 1], to: i === boundaries.length ? node.range.to : boundaries[i] };
-      children.push({ range, source: a, target: b, level: node.level + 1 });
-    }
-    stack.push(...children.reverse());
+    stack.push(...children(node.range, boundaries, a, b, node.level + 1).reverse());
   }
   return verdict;
+
+  /** The parts of `range` cut at `boundaries` whose digests differ, in key order. */
+  function children(range: KeyRange, boundaries: KeyTuple[], a: RangeDigest[], b: RangeDigest[], level: number): Pending[] {
+    const out: Pending[] = [];
+    for (let i = 0; i <= boundaries.length; i++) {
+      const x = a[i] ?? EMPTY_DIGEST;
+      const y = b[i] ?? EMPTY_DIGEST;
+      if (sameDigest(x, y)) continue;
+      out.push({ range: { from: i === 0 ? range.from : boundaries[i - 1], to: i === boundaries.length ? range.to : boundaries[i] }, source: x, target: y, level });
+    }
+    return out;
+  }
 
   async function compareRows(range: KeyRange): Promise<void> {
     const [a, b] = await Promise.all([source.rows(range, Number.MAX_SAFE_INTEGER), target.rows(range, Number.MAX_SAFE_INTEGER)]);
