@@ -110,6 +110,7 @@ describe('commit-safe horizon', () => {
     assert.ok(loaded.includes(201) && !loaded.includes(101));
     // Only rows older than now() - 120 s are behind the checkpoint: the seeded 2024 rows.
     assert.match(readCheckpoint(ws, 'payments')?.position?.cursor ?? '', /^2024-01-01 00:00:20\+00$/);
+    assert.equal(readCheckpoint(ws, 'payments')?.bootstrapDone, true, 'the first pass reached the end: bootstrap done, checkpoint still held');
 
     await late.query('COMMIT');
     await runOnce(ws, limitedUrl.toString(), ['--only', 'payments']);
