@@ -23,7 +23,9 @@ export interface Horizon {
 }
 
 /*
- * - Only transactions of this database count: no other database's transaction can write these tables.
+ * - Only transactions of this database count: no other database's transaction can write these tables;
+ *   nor can autovacuum or a WAL sender's, so a VACUUM of a big table running for hours does not hold
+ *   the checkpoint back.
  * - pg_stat_activity shows another role's xact_start only to members of pg_read_all_stats (with its
  *   privileges, hence USAGE, not MEMBER) and to superusers (who have every privilege). Without it the
  *   other sessions read NULL and would silently look idle, so the horizon falls back to now() - lookback,
@@ -37,6 +39,7 @@ WITH me AS (
   SELECT pid, xact_start FROM pg_stat_activity
   WHERE xact_start IS NOT NULL AND pid <> pg_backend_pid()
     AND datid = (SELECT oid FROM pg_database WHERE datname = current_database())
+    AND backend_type NOT IN ('autovacuum worker', 'autovacuum launcher', 'walsender')
   ORDER BY xact_start LIMIT 1
 ), h AS (
   SELECT me.sees_all, o.pid, o.xact_start,
