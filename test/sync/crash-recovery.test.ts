@@ -75,6 +75,12 @@ describe('crash recovery under concurrent writes', () => {
     await server?.stop();
   });
 
+  test('PGDUCK_FAULT naming no fault point fails at start instead of never firing', async () => {
+    const out = await runPgduck(['run', '--once'], { ...ws.env(url), PGDUCK_FAULT: 'after-upsret' });
+    assert.equal(out.code, 1);
+    assert.match(out.stderr, /PGDUCK_FAULT=after-upsret: expected <point>\[:<nth>\] with point one of before-extract, /);
+  });
+
   test('SIGKILL at every fault point and at random moments; restart until drained; verify equal', async () => {
     const started = Date.now();
     let stop = false;
