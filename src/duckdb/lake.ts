@@ -52,6 +52,8 @@ export interface LakeSession {
 export class Lake {
   private instance: Promise<DuckDBInstance> | null = null;
   private readonly attached = new Map<string, { alias: string; users: number; attaching: Promise<void> }>();
+  /** DETACHes still running, by file: a new ATTACH of the same file must wait for its predecessor's. */
+  private readonly detaching = new Map<string, Promise<void>>();
 
   private async getInstance(): Promise<DuckDBInstance> {
     // Keep the promise, not the result: concurrent first callers must share one instance.
@@ -70,7 +72,11 @@ export class Lake {
     if (!entry) {
       mkdirSync(dirname(abs), { recursive: true });
       const alias = `lake_${createHash('sha1').update(abs).digest('hex').slice(0, 10)}`;
+      const previous = this.detaching.get(abs);
       const attaching = (async () => {
+        // The last user of the previous ATTACH may still be detaching it (more pipelines than the
+        // pool runs at once share a file): attaching the alias again before that fails.
+        await previous?.catch(() => {});
         const c = await instance.connect();
         try {
           await c.run(`ATTACH ${quoteLiteral(abs)} AS ${quoteIdent(alias)}`);
@@ -98,13 +104,22 @@ export class Lake {
       entry.users--;
       if (entry.users === 0 && this.attached.get(abs) === entry) {
         this.attached.delete(abs);
-        const c = await instance.connect();
+        const alias = entry.alias;
+        const detach = (async () => {
+          const c = await instance.connect();
+          try {
+            await c.run(`DETACH ${quoteIdent(alias)}`);
+          } catch {
+            // a failed attach has nothing to detach
+          } finally {
+            c.closeSync();
+          }
+        })();
+        this.detaching.set(abs, detach);
         try {
-          await c.run(`DETACH ${quoteIdent(entry.alias)}`);
-        } catch {
-          // a failed attach has nothing to detach
+          await detach;
         } finally {
-          c.closeSync();
+          if (this.detaching.get(abs) === detach) this.detaching.delete(abs);
         }
       }
     }
