@@ -7,7 +7,7 @@
 // concurrency or one slow query blocks the rest (DESIGN.md). Must be set before first use.
 process.env.UV_THREADPOOL_SIZE ??= '16';
 
-const { Command, Option } = await import('commander');
+const { Command, CommanderError, Option } = await import('commander');
 const { resolveSettings } = await import('./runner/settings.js');
 
 type GlobalOpts = Parameters<typeof resolveSettings>[0] & { logLevel?: string; logFormat?: 'pretty' | 'json' };
@@ -24,6 +24,8 @@ const program = new Command('pgduck')
   .option('--log-level <level>', 'trace|debug|info|warn|error (env PGDUCK_LOG_LEVEL)')
   .addOption(new Option('--log-format <format>', 'log format on stderr (env PGDUCK_LOG_FORMAT)').choices(['pretty', 'json']))
   .showHelpAfterError()
+  // Usage errors (unknown option, missing argument) exit 2 like invalid configuration, not commander's 1.
+  .exitOverride()
   .addHelpText(
     'after',
     `
@@ -97,6 +99,31 @@ program
   });
 
 program
+  .command('verify')
+  .description('compare source and DuckDB table row for row (hashed per key range, narrowed to the differing keys)')
+  .argument('[names...]', 'pipelines to verify (default: every enabled pipeline)')
+  .option('--json', 'the result as JSON')
+  .option('--limit <n>', 'stop after this many differing keys per pipeline', '100')
+  .addHelpText(
+    'after',
+    `
+Counts and hashes every row's canonical value per primary-key range on both sides (in SQL), and
+narrows down only the ranges that differ. Soft-deleted rows are compared as rows (tombstone set);
+rows deleted from the source show up as "extra". Run it while the pipeline is idle: rows changed
+since its last run show up as differences. Exit codes: 0 equal, 1 different, 2 invalid config or usage.`,
+  )
+  .action(async (names: string[], opts: { json?: boolean; limit: string }, cmd) => {
+    const { settings } = context(cmd);
+    const limit = Number(opts.limit);
+    if (!Number.isSafeInteger(limit) || limit < 1) {
+      process.stderr.write(`--limit must be a positive integer, got ${JSON.stringify(opts.limit)}\n`);
+      return exit(2);
+    }
+    const { verifyCommand } = await import('./commands/verify.js');
+    exit(await verifyCommand(settings, names, { json: !!opts.json, limit }));
+  });
+
+program
   .command('reset')
   .description("forget a pipeline's checkpoint so its next run bootstraps again (DuckDB data kept unless --drop-target)")
   .argument('<pipeline>', 'pipeline name (file stem)')
@@ -156,6 +183,10 @@ program
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
+  if (err instanceof CommanderError) {
+    // commander already printed the message (and the help after it)
+    process.exit(err.exitCode === 0 ? 0 : 2);
+  }
   process.stderr.write(`pgduck: ${(err as Error).message}\n`);
   process.exitCode = process.exitCode && process.exitCode !== 0 ? process.exitCode : 1;
 }

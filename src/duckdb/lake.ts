@@ -13,6 +13,29 @@ import { quoteIdent, quoteLiteral } from '../sql/identifier.js';
 
 export type Row = Record<string, unknown>;
 
+/**
+ * DuckDB 1.5's RLE compression treats -0.0 and 0.0 as one value: after a checkpoint a 0 next to a -0
+ * reads back as -0 (measured; found by `pgduck verify`). Floats must arrive exactly, so RLE is off
+ * for every file pgduck writes; the other methods (bitpacking, ALP, dictionary, constant) remain.
+ */
+async function createInstance(path: string, readOnly = false): Promise<DuckDBInstance> {
+  const instance = await DuckDBInstance.create(path, readOnly ? { access_mode: 'READ_ONLY' } : {});
+  if (readOnly) return instance;
+  try {
+    // A SET, not a creation option: DuckDB 1.5 ignores this one in the instance config.
+    const c = await instance.connect();
+    try {
+      await c.run(`SET GLOBAL disabled_compression_methods = 'rle'`);
+    } finally {
+      c.closeSync();
+    }
+  } catch (err) {
+    instance.closeSync();
+    throw err;
+  }
+  return instance;
+}
+
 /** One DuckDB connection bound to an attached warehouse file (catalog alias `catalog`). */
 export interface LakeSession {
   /** Quoted catalog alias to qualify tables with: `${session.catalog}.main.${quoteIdent(t)}`. */
@@ -29,10 +52,12 @@ export interface LakeSession {
 export class Lake {
   private instance: Promise<DuckDBInstance> | null = null;
   private readonly attached = new Map<string, { alias: string; users: number; attaching: Promise<void> }>();
+  /** DETACHes still running, by file: a new ATTACH of the same file must wait for its predecessor's. */
+  private readonly detaching = new Map<string, Promise<void>>();
 
   private async getInstance(): Promise<DuckDBInstance> {
     // Keep the promise, not the result: concurrent first callers must share one instance.
-    this.instance ??= DuckDBInstance.create(':memory:');
+    this.instance ??= createInstance(':memory:');
     return this.instance;
   }
 
@@ -47,7 +72,11 @@ export class Lake {
     if (!entry) {
       mkdirSync(dirname(abs), { recursive: true });
       const alias = `lake_${createHash('sha1').update(abs).digest('hex').slice(0, 10)}`;
+      const previous = this.detaching.get(abs);
       const attaching = (async () => {
+        // The last user of the previous ATTACH may still be detaching it (more pipelines than the
+        // pool runs at once share a file): attaching the alias again before that fails.
+        await previous?.catch(() => {});
         const c = await instance.connect();
         try {
           await c.run(`ATTACH ${quoteLiteral(abs)} AS ${quoteIdent(alias)}`);
@@ -75,13 +104,22 @@ export class Lake {
       entry.users--;
       if (entry.users === 0 && this.attached.get(abs) === entry) {
         this.attached.delete(abs);
-        const c = await instance.connect();
+        const alias = entry.alias;
+        const detach = (async () => {
+          const c = await instance.connect();
+          try {
+            await c.run(`DETACH ${quoteIdent(alias)}`);
+          } catch {
+            // a failed attach has nothing to detach
+          } finally {
+            c.closeSync();
+          }
+        })();
+        this.detaching.set(abs, detach);
         try {
-          await c.run(`DETACH ${quoteIdent(entry.alias)}`);
-        } catch {
-          // a failed attach has nothing to detach
+          await detach;
         } finally {
-          c.closeSync();
+          if (this.detaching.get(abs) === detach) this.detaching.delete(abs);
         }
       }
     }
@@ -129,7 +167,7 @@ function sessionFor(conn: DuckDBConnection, catalogName: string): LakeSession {
  * Fails clearly when another process (a running `pgduck run`) holds the lock.
  */
 export async function withDuckDbFile<T>(path: string, fn: (session: LakeSession) => Promise<T>, opts: { readOnly?: boolean } = {}): Promise<T> {
-  const instance = await DuckDBInstance.create(path, opts.readOnly ? { access_mode: 'READ_ONLY' } : {}).catch((err: Error) => {
+  const instance = await createInstance(path, opts.readOnly).catch((err: Error) => {
     throw new Error(`cannot open DuckDB file ${path}: ${err.message.split('\n')[0]}`, { cause: err });
   });
   const conn = await instance.connect();

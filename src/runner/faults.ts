@@ -1,13 +1,23 @@
 /**
- * Named crash points for tests (issue: crash safety). Enabled only by PGDUCK_FAULT, e.g.
+ * Named crash points for tests (crash safety, DESIGN.md rule 5). Enabled only by PGDUCK_FAULT, e.g.
  * `PGDUCK_FAULT=after-upsert` (first time reached) or `after-upsert:3` (third time); the process
- * then SIGKILLs itself, exactly like a power cut from the runner's point of view.
+ * then SIGKILLs itself, exactly like a power cut from the runner's point of view. Without the
+ * variable every point is a no-op; an unknown point name fails at start rather than never firing.
+ *
+ *   before-extract     nothing of the batch done
+ *   after-extract      rows read, no Parquet file yet
+ *   after-parquet      Parquet file written (tmp + rename), DuckDB untouched
+ *   after-drift-check  target table created/altered, batch not loaded
+ *   mid-upsert         inside the DuckDB transaction, after the DELETE, before the INSERT
+ *   after-upsert       DuckDB committed, checkpoint not yet written
+ *   after-checkpoint   batch fully done
  */
 export type FaultPoint =
   | 'before-extract'
   | 'after-extract'
   | 'after-parquet'
   | 'after-drift-check'
+  | 'mid-upsert'
   | 'after-upsert'
   | 'after-checkpoint'
   /** A backfill batch is committed in DuckDB and recorded in the state store (src/stages/backfill.ts). */
@@ -18,19 +28,28 @@ export const FAULT_POINTS: FaultPoint[] = [
   'after-extract',
   'after-parquet',
   'after-drift-check',
+  'mid-upsert',
   'after-upsert',
   'after-checkpoint',
   'after-backfill-batch',
 ];
 
-const spec = process.env.PGDUCK_FAULT;
-const [armedPoint, armedNth] = spec ? [spec.split(':')[0], Number(spec.split(':')[1] ?? 1)] : [null, 0];
+function parse(spec: string | undefined): { point: FaultPoint | null; nth: number } {
+  if (!spec) return { point: null, nth: 0 };
+  const [point, nth = '1'] = spec.split(':');
+  if (!(FAULT_POINTS as string[]).includes(point) || !/^[1-9][0-9]*$/.test(nth)) {
+    throw new Error(`PGDUCK_FAULT=${spec}: expected <point>[:<nth>] with point one of ${FAULT_POINTS.join(', ')}`);
+  }
+  return { point: point as FaultPoint, nth: Number(nth) };
+}
+
+const armed = parse(process.env.PGDUCK_FAULT);
 let hits = 0;
 
 export function faultPoint(point: FaultPoint): void {
-  if (point !== armedPoint) return;
+  if (point !== armed.point) return;
   hits++;
-  if (hits === armedNth) {
+  if (hits === armed.nth) {
     process.stderr.write(`PGDUCK_FAULT: killing at ${point} (hit ${hits})\n`);
     process.kill(process.pid, 'SIGKILL');
   }

@@ -75,8 +75,10 @@ export async function runPipeline(spec: PipelineSpec, deps: RunDeps): Promise<Ru
         if (batch.rows.length === 0) {
           // Nothing new: make sure the (possibly empty) target exists, then stop.
           await step('drift-check', 'after-drift-check');
-          if (!summary.bootstrapDone && !frozen) store.markBootstrapDone(spec.name);
-          summary.bootstrapDone = summary.bootstrapDone || !frozen;
+          // Bootstrap = the first pass reached the end of the table (rows above the horizon included:
+          // they are loaded; only the checkpoint waits), else a busy table would never finish it.
+          if (!summary.bootstrapDone) store.markBootstrapDone(spec.name);
+          summary.bootstrapDone = true;
           break;
         }
         if (frozen) batch.safe = null;
@@ -86,7 +88,7 @@ export async function runPipeline(spec: PipelineSpec, deps: RunDeps): Promise<Ru
         summary.rows += batch.rows.length;
         summary.upserted += batch.upserted ?? 0;
         if (batch.safe) summary.position = batch.safe;
-        if (batch.drained && !frozen) summary.bootstrapDone = true;
+        if (batch.drained) summary.bootstrapDone = true;
         log.info(
           { pipeline: spec.name, batch: seq, rows: batch.rows.length, upserted: batch.upserted, bytes: batch.parquetBytes, cursor: batch.last?.cursor },
           'batch applied',

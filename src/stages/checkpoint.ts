@@ -8,13 +8,13 @@ import type { BatchState, Stage, StageContext } from './stage.js';
 export const checkpointStage: Stage = {
   name: 'checkpoint',
   describe() {
-    return { writes: 'state/checkpoints.db: commit-safe (cursor, key…) as exact text, cumulative rows, bootstrap flag' };
+    return { writes: 'state/checkpoints.db: commit-safe (cursor, key…) as exact text, cumulative rows, bootstrap flag (set once a pass reached the end)' };
   },
   async run(ctx: StageContext, batch: BatchState) {
     ctx.store.advance(ctx.spec.name, {
       position: batch.safe,
       rows: batch.rows.length,
-      bootstrapDone: batch.drained && batch.allSafe,
+      bootstrapDone: batch.drained,
     });
   },
 };

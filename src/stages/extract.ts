@@ -118,6 +118,19 @@ export const extractStage: Stage & { readonly kind: 'extract' } = {
       cursor: row[positionIndexes[0]] as string,
       key: positionIndexes.slice(1).map((i) => row[i] as string),
     });
+    // (NULL, …) > (…) is never true: a row with a NULL cursor or key would be read once at bootstrap,
+    // then never again, and would leave a position nothing can resume from. Refuse it by name.
+    const nullAt = rows.findIndex((row) => positionIndexes.some((i) => row[i] === null));
+    if (nullAt >= 0) {
+      const row = rows[nullAt];
+      const names = [spec.source.cursor, ...spec.source.primaryKey];
+      const which = positionIndexes.map((i, j) => (row[i] === null ? names[j] : null)).filter((n) => n !== null);
+      throw new Error(
+        `${spec.source.schema}.${spec.source.table}: a row has NULL in ${which.join(', ')} ` +
+          `(key ${positionIndexes.slice(1).map((i, j) => `${spec.source.primaryKey[j]}=${row[i] ?? 'NULL'}`).join(', ')}); ` +
+          'the cursor and the primary key must never be NULL (declare them NOT NULL)',
+      );
+    }
     if (safeIndex === null) {
       safe = rows.length > 0 ? positionOf(rows[rows.length - 1]) : null;
     } else {
@@ -147,10 +160,10 @@ function noteHorizon(ctx: StageContext, horizon: Awaited<ReturnType<typeof readH
   if (horizon.mode === 'lookback' && !warnedLookback.has(ctx.spec.name)) {
     warnedLookback.add(ctx.spec.name);
     ctx.log.warn(
-      { pipeline: ctx.spec.name, lookbackSeconds: ctx.spec.horizon.lookbackSeconds },
-      'this role cannot see other sessions in pg_stat_activity, so transactions still open cannot be detected; ' +
-        'falling back to a lookback window (rows newer than now() - lookback are re-read every run). ' +
-        'Fix: GRANT pg_read_all_stats TO <role>;',
+      { pipeline: ctx.spec.name, role: horizon.role, lookbackSeconds: ctx.spec.horizon.lookbackSeconds },
+      `role ${horizon.role} cannot see other sessions in pg_stat_activity, so transactions still open cannot be detected; ` +
+        `falling back to horizon.lookback_seconds (${ctx.spec.horizon.lookbackSeconds} s): rows newer than now() - lookback are re-read every run, ` +
+        `and a transaction open longer than that can still be missed. Fix: GRANT pg_read_all_stats TO ${quoteIdent(horizon.role)};`,
     );
   }
   if (horizon.mode === 'activity' && horizon.lagSeconds > 600) {

@@ -1,0 +1,143 @@
+/**
+ * `pgduck verify [name…] [--json]`: compare each pipeline's source table with its DuckDB table, for
+ * real: row counts and a hash of every row's canonical value per key range, narrowed down to the
+ * differing keys (src/verify/verify-table.ts). Soft-deleted rows are rows like any other (the
+ * pipeline keeps them with the tombstone set); hard deletes in the source show up as `extra`.
+ *
+ * Exit codes: 0 every pipeline equal, 1 a difference (or a table that could not be compared),
+ * 2 invalid configuration or usage.
+ */
+import { existsSync } from 'node:fs';
+import { connectPostgres } from '../postgres/connect.js';
+import { introspectTable } from '../postgres/introspect-table.js';
+import { PostgresRangeDigest } from '../postgres/range-digest.js';
+import { withDuckDbFile } from '../duckdb/lake.js';
+import { describeTarget } from '../duckdb/target-table.js';
+import { DuckDbRangeDigest } from '../duckdb/range-digest.js';
+import { buildVerifyShape } from '../verify/verify-shape.js';
+import { verifyTable, type TableVerdict, type VerifyOptions } from '../verify/verify-table.js';
+import type { UncomparedColumn } from '../verify/canonical-value.js';
+import type { PipelineSpec } from '../config/pipeline-spec.js';
+import type { Settings } from '../runner/settings.js';
+import { selectPipelines } from './run.js';
+
+export interface PipelineVerification {
+  pipeline: string;
+  source: string;
+  target: string;
+  equal: boolean;
+  /** Why the tables could not be compared (then `verdict` is absent). */
+  error?: string;
+  verdict?: TableVerdict;
+  compared: string[];
+  uncompared: UncomparedColumn[];
+  durationMs: number;
+}
+
+export async function verifyPipeline(spec: PipelineSpec, settings: Settings, options: Partial<VerifyOptions> = {}): Promise<PipelineVerification> {
+  const started = Date.now();
+  const duckdbPath = spec.target.duckdbPath ?? settings.duckdbPath;
+  const result: PipelineVerification = {
+    pipeline: spec.name,
+    source: `${spec.source.schema}.${spec.source.table}`,
+    target: `${duckdbPath}:${spec.target.table}`,
+    equal: false,
+    compared: [],
+    uncompared: [],
+    durationMs: 0,
+  };
+  const fail = (error: string) => {
+    result.error = error;
+    result.durationMs = Date.now() - started;
+    return result;
+  };
+  if (!existsSync(duckdbPath)) return fail(`DuckDB file ${duckdbPath} does not exist (has the pipeline run?)`);
+  const url = spec.source.connection ?? settings.databaseUrl;
+  if (!url) return fail('no database configured');
+  let pg;
+  try {
+    pg = await connectPostgres(url, { label: `verify:${spec.name}` });
+  } catch (err) {
+    return fail((err as Error).message);
+  }
+  try {
+    // One snapshot for every range query of this table.
+    await pg.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    const source = await introspectTable(pg, spec.source.schema, spec.source.table);
+    if (!source) return fail(`source table ${result.source} does not exist (or this role cannot see it)`);
+    return await withDuckDbFile(
+      duckdbPath,
+      async (session) => {
+        await session.run("SET TimeZone = 'UTC'");
+        const target = await describeTarget(session, spec.target.table);
+        if (!target) return fail(`target table ${spec.target.table} does not exist in ${duckdbPath}`);
+        const shape = buildVerifyShape(spec, source, target);
+        result.compared = shape.columns.map((c) => c.name);
+        result.uncompared = shape.uncompared;
+        result.verdict = await verifyTable(shape, new PostgresRangeDigest(pg, shape), new DuckDbRangeDigest(session, shape), options);
+        result.equal = result.verdict.equal;
+        result.durationMs = Date.now() - started;
+        return result;
+      },
+      { readOnly: true },
+    );
+  } catch (err) {
+    return fail((err as Error).message);
+  } finally {
+    await pg.query('ROLLBACK').catch(() => {});
+    await pg.end().catch(() => {});
+  }
+}
+
+export function formatVerification(v: PipelineVerification): string {
+  if (v.error) return `✗ ${v.pipeline}: cannot compare: ${v.error}\n`;
+  const d = v.verdict as TableVerdict;
+  const lines: string[] = [];
+  if (d.equal) {
+    lines.push(`✓ ${v.pipeline}: equal (${d.sourceRows} rows, ${v.compared.length} columns compared)`);
+  } else {
+    const total = d.missing + d.extra + d.changed;
+    lines.push(
+      `✗ ${v.pipeline}: ${d.truncated ? 'at least ' : ''}${total} differing row${total === 1 ? '' : 's'} ` +
+        `(source ${d.sourceRows} rows, target ${d.targetRows} rows: ${d.missing} missing, ${d.extra} extra, ${d.changed} changed)`,
+    );
+    for (const diff of d.differences) {
+      const key = Object.entries(diff.key)
+        .map(([k, val]) => `${k}=${val}`)
+        .join(', ');
+      const why =
+        diff.kind === 'missing'
+          ? 'in the source, not in the target'
+          : diff.kind === 'extra'
+            ? 'in the target only (hard-deleted in the source?)'
+            : `columns differ: ${(diff.columns ?? []).join(', ') || '?'}`;
+      lines.push(`    ${diff.kind.padEnd(8)} ${key}  (${why})`);
+    }
+    const listed = d.differences.length;
+    if (listed < total) lines.push(`    … ${d.truncated ? 'and more' : `${total - listed} more`} (raise --limit to list more)`);
+  }
+  for (const u of v.uncompared) lines.push(`    not compared: ${u.name}: ${u.reason}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export async function verifyCommand(settings: Settings, names: string[], opts: { json: boolean; limit?: number }): Promise<number> {
+  const specs = selectPipelines(settings, names.length > 0 ? names : undefined, process.stderr);
+  if (!specs) return 2;
+  if (specs.length === 0) {
+    process.stderr.write(`no enabled pipelines in ${settings.pipelinesDir}\n`);
+    return 2;
+  }
+  if (!settings.databaseUrl && specs.some((s) => !s.source.connection)) {
+    process.stderr.write('no database configured: set DATABASE_URL (or POSTGRES_HOST/PORT/USER/PASSWORD/DB), or pass --database-url\n');
+    return 2;
+  }
+  const results: PipelineVerification[] = [];
+  for (const spec of specs) {
+    const v = await verifyPipeline(spec, settings, opts.limit !== undefined ? { limit: opts.limit } : {});
+    results.push(v);
+    if (!opts.json) process.stdout.write(formatVerification(v));
+  }
+  const equal = results.every((r) => r.equal);
+  if (opts.json) process.stdout.write(`${JSON.stringify({ equal, pipelines: results }, null, 2)}\n`);
+  return equal ? 0 : 1;
+}

@@ -1,0 +1,65 @@
+/**
+ * What `verify` compares for one pipeline: the key order and the canonical expressions of every
+ * column present on both sides, in source column order. Pure: built from the source catalog
+ * (introspect-table.ts) and the target's columns (target-table.ts), no I/O.
+ */
+import type { PipelineSpec } from '../config/pipeline-spec.js';
+import type { PgColumn } from '../schema/column.js';
+import { isRefused, mapColumn } from '../schema/type-map.js';
+import { qualified, quoteIdent } from '../sql/identifier.js';
+import { canonicalColumn, isUncompared, type CanonicalColumn, type UncomparedColumn } from './canonical-value.js';
+import { keyColumn, type KeyColumn } from './key-order.js';
+
+export interface VerifyShape {
+  pipeline: string;
+  /** Quoted, schema-qualified source table. */
+  sourceTable: string;
+  /** Target table name (unquoted; each side qualifies it). */
+  targetTable: string;
+  keys: KeyColumn[];
+  /** Compared columns, keys included, in source order: both sides hash them in this order. */
+  columns: CanonicalColumn[];
+  /** Columns on one side only, or whose types no longer correspond: reported, not compared. */
+  uncompared: UncomparedColumn[];
+}
+
+export function buildVerifyShape(spec: PipelineSpec, source: PgColumn[], target: { name: string; type: string }[]): VerifyShape {
+  const columns: CanonicalColumn[] = [];
+  const uncompared: UncomparedColumn[] = [];
+  for (const col of source) {
+    const t = target.find((c) => c.name === col.name);
+    if (!t) {
+      uncompared.push({ name: col.name, reason: 'in the source only (not in the target table)' });
+      continue;
+    }
+    const mapping = mapColumn(col);
+    if (isRefused(mapping)) {
+      uncompared.push({ name: col.name, reason: `source type cannot be synced: ${mapping.reason}` });
+      continue;
+    }
+    const canon = canonicalColumn(col, mapping, t.type, { pg: quoteIdent(col.name), duck: quoteIdent(col.name) });
+    if (isUncompared(canon)) uncompared.push(canon);
+    else columns.push(canon);
+  }
+  for (const t of target) {
+    if (!source.some((c) => c.name === t.name)) uncompared.push({ name: t.name, reason: 'in the target only (dropped or renamed in the source)' });
+  }
+  const keys = spec.source.primaryKey.map((name) => {
+    const col = source.find((c) => c.name === name);
+    const canon = columns.find((c) => c.name === name);
+    if (!col) throw new Error(`source table ${spec.source.schema}.${spec.source.table} has no primary-key column "${name}"`);
+    if (!canon) {
+      const why = uncompared.find((u) => u.name === name)?.reason ?? 'not comparable';
+      throw new Error(`primary-key column "${name}" cannot be compared: ${why}`);
+    }
+    return keyColumn(col, canon, { pg: quoteIdent(name), duck: quoteIdent(name) });
+  });
+  return {
+    pipeline: spec.name,
+    sourceTable: qualified(spec.source.schema, spec.source.table),
+    targetTable: spec.target.table,
+    keys,
+    columns,
+    uncompared,
+  };
+}

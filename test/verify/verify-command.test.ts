@@ -1,0 +1,137 @@
+/**
+ * `pgduck verify` through the real CLI: equal after a sync, each kind of corruption found and named
+ * by key (a changed value, a row missing from DuckDB, an extra row, a row hard-deleted in Postgres, a
+ * tombstone lost), exit codes 0 / 1 / 2, and narrowing on a 50,000-row table: one corrupted row is
+ * found by hashing ranges, fetching a few hundred rows instead of the table.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startPostgres, type TestPostgres } from '../support/postgres.js';
+import { applyInitScripts } from '../../src/postgres/init-scripts.js';
+import { createWorkspace, demoPipelines, runCli, type Workspace } from '../support/workspace.js';
+import { withDuckDbFile } from '../../src/duckdb/lake.js';
+import type { PipelineVerification } from '../../src/commands/verify.js';
+
+describe('pgduck verify', () => {
+  let pg: TestPostgres;
+  let url: string;
+  let ws: Workspace;
+
+  before(async () => {
+    pg = await startPostgres();
+    url = await pg.createDatabase('verify');
+    await applyInitScripts(url, { seedAccounts: 300 });
+    await pg.query(
+      url,
+      `CREATE TABLE big (id bigint PRIMARY KEY, note text, amount numeric(12,2), updated_at timestamptz NOT NULL DEFAULT now());
+       INSERT INTO big SELECT g, md5(g::text), g / 100.0 FROM generate_series(1, 50000) AS g;`,
+    );
+    ws = createWorkspace();
+    demoPipelines(ws, 1000);
+    ws.writePipeline('big', 'source:\n  table: public.big\n  primary_key: id\ntarget:\n  table: big\nbatch_size: 20000\n');
+    const res = await runCli(['run', '--once'], ws.env(url));
+    assert.equal(res.code, 0, res.stderr + res.stdout);
+  });
+  after(async () => {
+    ws?.cleanup();
+    await pg?.stop();
+  });
+
+  const duck = (sql: string) => withDuckDbFile(ws.duckdbPath, (s) => s.run(sql));
+
+  test('equal after a sync: exit 0, one line per pipeline', async () => {
+    const res = await runCli(['verify'], ws.env(url));
+    assert.equal(res.code, 0, res.stdout + res.stderr);
+    for (const name of ['accounts', 'subscriptions', 'invoices', 'invoice_lines', 'big']) assert.match(res.stdout, new RegExp(`✓ ${name}: equal \\(\\d+ rows`));
+    const json = await runCli(['verify', 'accounts', 'invoice_lines', '--json'], ws.env(url));
+    assert.equal(json.code, 0, json.stderr);
+    const out = JSON.parse(json.stdout) as { equal: boolean; pipelines: PipelineVerification[] };
+    assert.equal(out.equal, true);
+    assert.deepEqual(
+      out.pipelines.map((p) => [p.pipeline, p.verdict?.sourceRows, p.verdict?.targetRows]),
+      [
+        ['accounts', 300, 300],
+        ['invoice_lines', 1800, 1800],
+      ],
+    );
+  });
+
+  test('soft deletes: a tombstoned row is compared as a row; a tombstone lost in DuckDB is a changed row', async () => {
+    const seeded = await runCli(['seed-changes'], ws.env(url));
+    assert.equal(seeded.code, 0, seeded.stderr);
+    const deleted = /accounts: .*soft-deleted (\d+)/.exec(seeded.stdout)?.[1];
+    assert.ok(deleted, seeded.stdout);
+    assert.equal((await runCli(['run', '--once'], ws.env(url))).code, 0);
+    assert.equal((await runCli(['verify'], ws.env(url))).code, 0);
+    await duck(`UPDATE accounts SET deleted_at = NULL WHERE id = ${deleted}`);
+    const res = await runCli(['verify', 'accounts'], ws.env(url));
+    assert.equal(res.code, 1);
+    assert.match(res.stdout, new RegExp(`changed +id=${deleted} +\\(columns differ: deleted_at\\)`));
+    assert.equal((await runCli(['run', '--once', '--only', 'accounts'], ws.env(url))).code, 0);
+    // The row's cursor did not move, so the sync does not repair it: reset + run does.
+    assert.equal((await runCli(['verify', 'accounts'], ws.env(url))).code, 1);
+    assert.equal((await runCli(['reset', 'accounts'], ws.env(url))).code, 0);
+    assert.equal((await runCli(['run', '--once', '--only', 'accounts'], ws.env(url))).code, 0);
+    assert.equal((await runCli(['verify', 'accounts'], ws.env(url))).code, 0);
+  });
+
+  test('a changed value, a missing row, an extra row and a hard delete are each named by key: exit 1', async () => {
+    // A hard delete is invisible to the cursor: the sync keeps the row (its invoices' ON DELETE SET NULL is an update, and syncs).
+    const sub = (await pg.query(url, 'SELECT id::text AS id FROM subscriptions ORDER BY id LIMIT 1 OFFSET 7')).rows[0].id as string;
+    await pg.query(url, `DELETE FROM subscriptions WHERE id = $1`, [sub]);
+    assert.equal((await runCli(['run', '--once'], ws.env(url))).code, 0);
+    await duck(`UPDATE accounts SET name = name || ' (edited)' WHERE id = 17`);
+    await duck(`DELETE FROM invoices WHERE id = 42`);
+    await duck(`INSERT INTO invoice_lines SELECT * REPLACE (99 AS line_no) FROM invoice_lines WHERE invoice_id = 5 AND line_no = 1`);
+
+    const res = await runCli(['verify'], ws.env(url));
+    assert.equal(res.code, 1, res.stderr);
+    assert.match(res.stdout, /✗ accounts: 1 differing row .*1 changed/);
+    assert.match(res.stdout, /changed +id=17 +\(columns differ: name\)/);
+    assert.match(res.stdout, /missing +id=42 +\(in the source, not in the target\)/);
+    assert.match(res.stdout, /extra +invoice_id=5, line_no=99 +\(in the target only/);
+    assert.match(res.stdout, new RegExp(`extra +id=${sub} +\\(in the target only \\(hard-deleted in the source\\?\\)\\)`));
+    assert.match(res.stdout, /✓ big: equal/);
+
+    const json = await runCli(['verify', '--json'], ws.env(url));
+    assert.equal(json.code, 1);
+    const out = JSON.parse(json.stdout) as { equal: boolean; pipelines: PipelineVerification[] };
+    assert.equal(out.equal, false);
+    const diffs = Object.fromEntries(out.pipelines.map((p) => [p.pipeline, p.verdict?.differences]));
+    assert.deepEqual(diffs.accounts, [{ kind: 'changed', key: { id: '17' }, columns: ['name'] }]);
+    assert.deepEqual(diffs.invoices, [{ kind: 'missing', key: { id: '42' } }]);
+    assert.deepEqual(diffs.invoice_lines, [{ kind: 'extra', key: { invoice_id: '5', line_no: '99' } }]);
+    assert.deepEqual(diffs.subscriptions, [{ kind: 'extra', key: { id: sub } }]);
+    assert.deepEqual(diffs.big, []);
+  });
+
+  test('a 50,000-row table with one corrupted row: narrowed down, not dumped', async () => {
+    await duck(`UPDATE big SET amount = amount + 0.01 WHERE id = 31337`);
+    const res = await runCli(['verify', 'big', '--json'], ws.env(url));
+    assert.equal(res.code, 1, res.stderr);
+    const v = (JSON.parse(res.stdout) as { pipelines: PipelineVerification[] }).pipelines[0];
+    assert.deepEqual(v.verdict?.differences, [{ kind: 'changed', key: { id: '31337' }, columns: ['amount'] }]);
+    const stats = v.verdict?.stats;
+    assert.ok(stats);
+    // 50,000 → 32 ranges of ~1,563 → 32 of ~49 rows: one leaf of both sides fetched, plus the row's columns.
+    assert.ok(stats.deepestLevel >= 2, JSON.stringify(stats));
+    assert.ok(stats.rowsFetched <= 2 * 512, `fetched ${stats.rowsFetched} rows of 50,000`);
+    assert.ok(stats.rangesDigested <= 2 + 2 * 32 * stats.deepestLevel, JSON.stringify(stats));
+  });
+
+  test('exit 2 for usage and configuration errors', async () => {
+    const unknown = await runCli(['verify', 'no_such_pipeline'], ws.env(url));
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /unknown pipeline: no_such_pipeline/);
+    assert.equal((await runCli(['verify', '--no-such-flag'], ws.env(url))).code, 2);
+    assert.equal((await runCli(['verify', '--limit', 'many'], ws.env(url))).code, 2);
+    const brokenDir = join(ws.dir, 'broken');
+    mkdirSync(brokenDir, { recursive: true });
+    writeFileSync(join(brokenDir, 'bad.yml'), 'source:\n  table: public.accounts\ntarget:\n  table: accounts\n');
+    const broken = await runCli(['--pipelines', brokenDir, 'verify'], ws.env(url));
+    assert.equal(broken.code, 2);
+    assert.match(broken.stderr, /primary_key/);
+  });
+});
