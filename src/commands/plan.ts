@@ -88,7 +88,7 @@ export async function planCommand(settings: Settings, name: string | undefined, 
   } else {
     process.stdout.write(plans.map(formatPlan).join('\n'));
     // One mapping for every pipeline (src/schema/type-map.ts): each source column arrives exactly or is refused.
-    if (!opts.connect) process.stdout.write(`\ntype mapping (Postgres → DuckDB; plan --connect shows each column)\n${formatTypeTable().join('\n')}\n`);
+    if (!opts.connect) process.stdout.write(`\ntype mapping (Postgres → DuckDB)\n${formatTypeTable().join('\n')}\n`);
   }
   return code;
 }

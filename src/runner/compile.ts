@@ -131,7 +131,7 @@ function describeStep(spec: PipelineSpec, name: StageName, opts: CompileOptions 
   if (name === 'upsert') {
     const target = `${duckCatalog(opts.duckdbPath)}.main.${quoteIdent(spec.target.table)}`;
     const parquet = join(opts.parquetDir ?? 'parquet', spec.name, '<batch>.parquet');
-    const sql = buildUpsertSql(target, quoteIdent('pgduck_batch'), parquet, columns, spec.source.primaryKey, spec.source.cursor);
+    const sql = buildUpsertSql(target, quoteIdent('pgduck_batch'), parquet, columns, spec.source.primaryKey, spec.source.cursor, 'replace');
     return {
       ...base,
       sql: {
