@@ -135,7 +135,7 @@ function describeStep(spec: PipelineSpec, name: StageName, opts: CompileOptions 
     return {
       ...base,
       sql: {
-        load: withUnknown(sql.load),
+        ...(sql.load ? { load: withUnknown(sql.load) } : {}),
         delete: sql.delete,
         insert: source ? sql.insert : sql.insert.replace(/\(([^)]*)\)\nSELECT /, `(${EVERY_COLUMN}, $1)\nSELECT ${EVERY_COLUMN}, `),
       },

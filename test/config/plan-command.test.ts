@@ -21,8 +21,9 @@ test('plan --json: every pipeline (disabled ones too), each stage with its SQL, 
   assert.match(sql.extract['next batches'], /FROM "sales"\."orders"\nWHERE \("updated_at", "region", "id"\) > \(\$1::<type of updated_at>, \$2::<type of region>, \$3::<type of id>\)\nORDER BY "updated_at", "region", "id"\nLIMIT 250$/);
   assert.match(sql.extract['first batch'], /"updated_at" <= \$1::timestamptz\nFROM "sales"\."orders"\nORDER BY/);
   assert.match(sql['drift-check']['first run'], /CREATE TABLE IF NOT EXISTS "warehouse"\.main\."orders" \(\n  <every column>,[\s\S]*PRIMARY KEY \("region", "id"\)\n\)/);
-  assert.match(sql.upsert.delete, /DELETE FROM "warehouse"\.main\."orders" AS t USING "pgduck_batch" AS b\nWHERE t\."region" = b\."region" AND t\."id" = b\."id"/);
-  assert.match(sql.upsert.load, /read_parquet\('.*\/parquet\/orders\/<batch>\.parquet'\)/);
+  assert.match(sql.upsert.delete, /DELETE FROM "warehouse"\.main\."orders" AS t USING \(SELECT .*"region".*"id" FROM read_parquet\('.*\/parquet\/orders\/<batch>\.parquet'\)\) AS b\nWHERE t\."region" = b\."region" AND t\."id" = b\."id"/);
+  assert.match(sql.upsert.insert, /^INSERT INTO "warehouse"\.main\."orders" \(<every column>, .*\)\nSELECT <every column>, .*\nFROM read_parquet\('.*\/parquet\/orders\/<batch>\.parquet'\)$/);
+  assert.equal(sql.upsert.load, undefined, 'the runner upserts straight from the file');
   assert.equal(sql.parquet, undefined);
   assert.equal(orders.columns, 'assumed');
   assert.equal(orders.target.currentView, 'orders_current');

@@ -28,8 +28,11 @@ CREATE TABLE items (
 );
 CREATE INDEX items_updated_at_id ON items (updated_at, id);
 CREATE TRIGGER touch BEFORE UPDATE ON items FOR EACH ROW EXECUTE FUNCTION touch();
-INSERT INTO items (id, name, qty, price, code, flag, at)
-SELECT g, 'item ' || g, g * 3, g * 1.25, 'C' || g, 'f' || (g % 7), timestamp '2024-02-29 12:00' + g * interval '1 hour 1.5 second'
+-- Seeded an hour ago: below the commit-safe horizon from the first run on, so the checkpoint passes
+-- them at once and a later run never re-reads them (a test then knows which rows a drift touches).
+INSERT INTO items (id, name, qty, price, code, flag, at, updated_at)
+SELECT g, 'item ' || g, g * 3, g * 1.25, 'C' || g, 'f' || (g % 7), timestamp '2024-02-29 12:00' + g * interval '1 hour 1.5 second',
+       clock_timestamp() - interval '1 hour'
 FROM generate_series(1, 60) g;
 UPDATE items SET deleted_at = updated_at WHERE id % 10 = 0;`;
 
