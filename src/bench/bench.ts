@@ -3,16 +3,15 @@
  * same data, in the same process tree:
  *   pgduck     extract → Parquet → drift-check → upsert → checkpoint, batch by batch
  *   baseline   COPY (… ORDER BY updated_at, id) TO STDOUT CSV → file → DuckDB CTAS read_csv
- * Prints rows/s, peak RSS and the ratio. BENCH_ROWS (default 1,000,000), BENCH_BATCH (default 100,000).
+ * Prints rows/s, peak RSS and the ratio. BENCH_ROWS (default 1,000,000), BENCH_BATCH (default: a pipeline's default batch_size).
  */
 process.env.UV_THREADPOOL_SIZE ??= '16';
-import { mkdtempSync, rmSync, createWriteStream, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import pg from 'pg';
-import copyStreams from 'pg-copy-streams';
+import { copyQueryToFile, runStatements } from '../postgres/copy-to-file.js';
+import { PipelineFileSchema } from '../config/pipeline-schema.js';
 import { startEmbeddedPostgres } from '../postgres/embedded-server.js';
 import { Lake, withDuckDbFile } from '../duckdb/lake.js';
 import { CheckpointStore } from '../state/checkpoint-store.js';
@@ -22,7 +21,8 @@ import type { PipelineSpec } from '../config/pipeline-spec.js';
 import { quoteLiteral } from '../sql/identifier.js';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
-const BATCH = Number(process.env.BENCH_BATCH ?? 100_000);
+// The batch size a pipeline gets when its file says nothing: what users run.
+const BATCH = Number(process.env.BENCH_BATCH ?? (PipelineFileSchema.properties.batch_size.default as number));
 
 // 13 columns, the mix of a typical SaaS table.
 const SCHEMA = `
@@ -83,13 +83,10 @@ async function runPhase(name: string, url: string, work: string): Promise<PhaseR
     const n = await withDuckDbFile(duckPath, (s) => s.all('SELECT count(*)::BIGINT AS n FROM bench_events'));
     return { ms, maxRssKb: process.resourceUsage().maxRSS, rows: Number(n[0].n), detail: `${summary.batches} batches` };
   }
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
   const csv = join(work, 'baseline.csv');
   const t0 = performance.now();
-  await pipeline(client.query(copyStreams.to('COPY (SELECT * FROM bench_events ORDER BY updated_at, id) TO STDOUT WITH (FORMAT csv, HEADER)')), createWriteStream(csv));
+  await copyQueryToFile(url, 'SELECT * FROM bench_events ORDER BY updated_at, id', csv);
   const copyMs = performance.now() - t0;
-  await client.end();
   const duckPath = join(work, 'baseline.duckdb');
   await withDuckDbFile(duckPath, (s) => s.run(`CREATE TABLE bench_events AS SELECT * FROM read_csv(${quoteLiteral(csv)})`));
   const ms = performance.now() - t0;
@@ -101,11 +98,9 @@ async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'pgduck-bench-'));
   const server = await startEmbeddedPostgres();
   try {
-    const client = new pg.Client({ connectionString: server.url });
-    await client.connect();
     process.stdout.write(`seeding ${ROWS.toLocaleString()} rows × 13 columns…\n`);
-    for (const stmt of SCHEMA.split(';').map((s) => s.trim()).filter(Boolean)) await client.query(stmt, stmt.includes('$1') ? [ROWS] : []);
-    await client.end();
+    const statements = SCHEMA.split(';').map((s) => s.trim()).filter(Boolean);
+    await runStatements(server.url, statements.map((text) => ({ text, values: text.includes('$1') ? [ROWS] : [] })));
 
     const ours = await phase('pgduck', server.url, work);
     const base = await phase('baseline', server.url, work);
