@@ -1,0 +1,39 @@
+/**
+ * A failure in words a user can act on. Most errors already say what went wrong and are kept as
+ * they are; three causes are common in production and deserve to be named as such, wherever they
+ * sit in the cause chain: a lost Postgres connection, a full disk, a DuckDB file locked by another
+ * process. Used by StageError, so every failed batch reads the same way.
+ */
+import { isConnectionLost } from '../postgres/connection-lost.js';
+import { describeLockHolder, parseLockConflict } from '../duckdb/lock-conflict.js';
+
+/** `ENOSPC` from Node's fs, DuckDB's "No space left on device", SQLite's SQLITE_FULL. */
+const DISK_FULL_TEXT = /no space left on device|database or disk is full|ENOSPC/i;
+
+export function explainFailure(error: unknown): string {
+  const message = messageOf(error);
+  const chain = causeChain(error);
+  if (chain.some(isConnectionLost)) return `the connection to Postgres was lost (${message})`;
+  for (const e of chain) {
+    const lock = parseLockConflict(messageOf(e));
+    if (lock) {
+      const file = lock.file ? `the DuckDB file ${lock.file}` : 'the DuckDB file';
+      return `${file} is locked by ${describeLockHolder(lock)}: close it there (a DuckDB CLI, a notebook, another pgduck run) or let it finish; nothing was written`;
+    }
+  }
+  if (chain.some((e) => (e as { code?: unknown })?.code === 'ENOSPC' || (e as { code?: unknown })?.code === 'SQLITE_FULL' || DISK_FULL_TEXT.test(messageOf(e)))) {
+    return `the disk is full: ${message}; free some space, then run again`;
+  }
+  return message;
+}
+
+function messageOf(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
+
+function causeChain(error: unknown): unknown[] {
+  const chain: unknown[] = [];
+  for (let e = error; e !== undefined && e !== null && chain.length < 10; e = (e as { cause?: unknown }).cause) chain.push(e);
+  return chain;
+}
