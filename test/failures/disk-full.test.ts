@@ -109,6 +109,8 @@ describe('a full disk', { skip: existsSync(FULL) ? false : `${FULL} does not exi
       );
       const cp = readCheckpoint(ws, 'fill');
       assert.deepEqual([cp?.position, cp?.rowsTotal, cp?.batchesTotal], [before?.position, before?.rowsTotal, before?.batchesTotal], 'checkpoint unmoved');
+      assert.equal(cp?.lastStatus, 'failed');
+      assert.match(cp?.lastError ?? '', /the disk is full: .*No space left on device/);
     } finally {
       rmSync(wal, { force: true });
     }
