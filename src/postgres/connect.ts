@@ -36,7 +36,16 @@ export async function connectPostgres(url: string, opts: ConnectOptions = {}): P
   const options = Object.entries(gucs)
     .map(([k, v]) => `-c ${k}=${v.replace(/([\\ ])/g, '\\$1')}`)
     .join(' ');
-  const client = new pg.Client({ connectionString: url, types: rawTypes, options, connectionTimeoutMillis: opts.connectTimeoutMs });
+  // TCP keepalive: a peer that vanished without a reset (a dropped network, a NAT that forgot the
+  // connection) is noticed and fails the query, instead of a read that waits forever.
+  const client = new pg.Client({
+    connectionString: url,
+    types: rawTypes,
+    options,
+    connectionTimeoutMillis: opts.connectTimeoutMs,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 30_000,
+  });
   // A connection dropped while the client is idle (server restart, pg_terminate_backend, network) is
   // emitted as 'error' on the client; unheard, that event would end the whole process, every other
   // pipeline with it. Listened to before connecting: the next query on this client then fails with

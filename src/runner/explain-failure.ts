@@ -13,7 +13,8 @@ const DISK_FULL_TEXT = /no space left on device|database or disk is full|ENOSPC/
 export function explainFailure(error: unknown): string {
   const message = messageOf(error);
   const chain = causeChain(error);
-  if (chain.some(isConnectionLost)) return `the connection to Postgres was lost (${message})`;
+  // A failed connect already says so (with the reason and a hint); "lost" is for a connection that was up.
+  if (!message.startsWith('cannot connect to Postgres') && chain.some(isConnectionLost)) return `the connection to Postgres was lost (${message})`;
   for (const e of chain) {
     const lock = parseLockConflict(messageOf(e));
     if (lock) {
