@@ -103,7 +103,7 @@ async function syncAll(specs: Parameters<typeof runAllOnce>[0], deps: Parameters
   const outcomes = await runAllOnce(specs, deps, concurrency);
   for (const o of outcomes) {
     if (o.ok) say(`  ✓ ${o.pipeline.padEnd(14)} ${String(o.summary.rows).padStart(8)} rows, ${o.summary.batches} batches, ${o.summary.durationMs} ms`);
-    else say(`  ✗ ${o.pipeline}: ${o.error.message}`);
+    else say(`  ✗ ${o.pipeline}: ${o.message}`);
   }
   return outcomes.every((o) => o.ok);
 }

@@ -1,6 +1,8 @@
 /** `pgduck run [--once] [--only name…]` */
-import { loadPipelines } from '../config/load-pipelines.js';
-import { formatProblems } from '../config/format-problems.js';
+import { basename, extname } from 'node:path';
+import { loadPipelines, type ConfigProblem } from '../config/load-pipelines.js';
+import { formatProblem, formatProblems } from '../config/format-problems.js';
+import { PIPELINE_NAME } from '../config/load-pipeline-file.js';
 
 import { Lake } from '../duckdb/lake.js';
 import { CheckpointStore } from '../state/checkpoint-store.js';
@@ -15,7 +17,11 @@ export interface RunOptions {
   only?: string[];
 }
 
-/** Load, validate and select pipelines; prints problems and returns null when the config is invalid. */
+/**
+ * Load, validate and select pipelines, strictly: prints problems and returns null when any file is
+ * invalid. For the commands that act on the configuration as a whole (verify, reset, demo);
+ * `run` uses selectRunnable, which runs the valid files and reports the others.
+ */
 export function selectPipelines(settings: Settings, only: string[] | undefined, err: NodeJS.WritableStream): PipelineSpec[] | null {
   const { specs, problems } = loadPipelines([settings.pipelinesDir]);
   if (problems.length > 0) {
@@ -34,11 +40,70 @@ export function selectPipelines(settings: Settings, only: string[] | undefined, 
   return specs.filter((s) => s.enabled);
 }
 
+/** A pipeline file that will not run because it has problems of its own or loses a cross-file check. */
+export interface InvalidPipelineFile {
+  file: string;
+  /** The file stem: the pipeline name it would have. */
+  name: string;
+  problems: ConfigProblem[];
+}
+
+export interface RunnableSelection {
+  /** Valid pipelines to run. */
+  specs: PipelineSpec[];
+  /** Selected files that are invalid: reported, not run. */
+  invalid: InvalidPipelineFile[];
+  /** Invalid files left out by --only: mentioned, not counted against the run. */
+  invalidElsewhere: InvalidPipelineFile[];
+}
+
+/**
+ * What `run` runs: every valid pipeline (enabled, or named by --only), even when other files are
+ * invalid: one bad file must not stop the tables that are fine (DESIGN.md rule 9). Cross-file
+ * problems refuse only the later file, as loadPipelines does. Returns null (after saying why) for a
+ * usage error: --only names a pipeline no file defines.
+ */
+export function selectRunnable(settings: Settings, only: string[] | undefined, err: NodeJS.WritableStream): RunnableSelection | null {
+  const { specs, problems } = loadPipelines([settings.pipelinesDir]);
+  const byFile = new Map<string, InvalidPipelineFile>();
+  for (const problem of problems) {
+    const entry = byFile.get(problem.file) ?? { file: problem.file, name: basename(problem.file, extname(problem.file)), problems: [] };
+    entry.problems.push(problem);
+    byFile.set(problem.file, entry);
+  }
+  const invalid = [...byFile.values()];
+  if (!only || only.length === 0) return { specs: specs.filter((s) => s.enabled), invalid, invalidElsewhere: [] };
+  const unknown = only.filter((n) => !specs.some((s) => s.name === n) && !invalid.some((f) => f.name === n));
+  if (unknown.length > 0) {
+    const known = [...new Set([...specs.map((s) => s.name), ...invalid.map((f) => f.name)])];
+    err.write(`unknown pipeline${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')} (known: ${known.join(', ') || 'none'})\n`);
+    return null;
+  }
+  return {
+    specs: specs.filter((s) => only.includes(s.name)),
+    invalid: invalid.filter((f) => only.includes(f.name)),
+    invalidElsewhere: invalid.filter((f) => !only.includes(f.name)),
+  };
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
 export async function runCommand(settings: Settings, opts: RunOptions, log: Logger): Promise<number> {
-  const specs = selectPipelines(settings, opts.only, process.stderr);
-  if (!specs) return 2;
+  const selection = selectRunnable(settings, opts.only, process.stderr);
+  if (!selection) return 2;
+  const { specs, invalid, invalidElsewhere } = selection;
+  const problems = invalid.flatMap((f) => f.problems);
+  if (opts.once) process.stderr.write(formatProblems(problems));
+  else for (const p of problems) log.error({ file: p.file, line: p.line, col: p.col, path: p.path || undefined }, formatProblem(p));
+  if (invalidElsewhere.length > 0) {
+    process.stderr.write(`note: ${plural(invalidElsewhere.length, 'other pipeline file')} invalid (${invalidElsewhere.map((f) => f.file).join(', ')}): pgduck validate lists the problems\n`);
+  }
   if (specs.length === 0) {
-    process.stderr.write(`no enabled pipelines in ${settings.pipelinesDir}\n`);
+    process.stderr.write(
+      invalid.length > 0
+        ? `pipeline configuration is invalid (${plural(problems.length, 'problem')}): nothing was run\n`
+        : `no enabled pipelines in ${settings.pipelinesDir}\n`,
+    );
     return 2;
   }
   if (!settings.databaseUrl && specs.some((s) => !s.source.connection)) {
@@ -49,15 +114,25 @@ export async function runCommand(settings: Settings, opts: RunOptions, log: Logg
   const lake = new Lake();
   const deps = { lake, store, databaseUrl: settings.databaseUrl ?? '', duckdbPath: settings.duckdbPath, parquetDir: settings.parquetDir, log };
   try {
+    recordInvalid(store, invalid, specs, log);
     if (opts.once) {
       const outcomes = await runAllOnce(specs, deps, settings.concurrency);
       const failed = outcomes.filter((o) => !o.ok);
       for (const o of outcomes) {
         if (o.ok) process.stdout.write(`✓ ${o.pipeline}: ${o.summary.rows} rows in ${o.summary.batches} batches (${o.summary.durationMs} ms)\n`);
-        else process.stdout.write(`✗ ${o.pipeline}: ${o.error.message}\n`);
+        else process.stdout.write(`✗ ${o.pipeline}: ${o.message}\n`);
       }
-      if (failed.length > 0) process.stderr.write(`${failed.length} pipeline${failed.length > 1 ? 's' : ''} failed: ${failed.map((f) => f.pipeline).join(', ')}\n`);
-      return failed.length > 0 ? 1 : 0;
+      for (const f of invalid) process.stdout.write(`✗ ${f.file}: not run: invalid configuration (${plural(f.problems.length, 'problem')}, printed on stderr)\n`);
+      if (failed.length > 0) process.stderr.write(`${plural(failed.length, 'pipeline')} failed: ${failed.map((f) => f.pipeline).join(', ')}\n`);
+      if (invalid.length > 0) process.stderr.write(`${plural(invalid.length, 'pipeline file')} invalid, not run: ${invalid.map((f) => f.file).join(', ')}\n`);
+      return failed.length > 0 ? 1 : invalid.length > 0 ? 2 : 0;
+    }
+    if (invalid.length > 0) {
+      log.error(
+        { files: invalid.map((f) => f.file) },
+        `${plural(invalid.length, 'pipeline file')} invalid, not running: ${invalid.map((f) => f.file).join(', ')}; ` +
+          `the other ${plural(specs.length, 'pipeline')} run. Fix the files (pgduck validate) and restart pgduck run`,
+      );
     }
     const scheduler = startScheduler(specs, deps, { concurrency: settings.concurrency, runAtStart: true });
     await new Promise<void>((resolve) => {
@@ -78,5 +153,23 @@ export async function runCommand(settings: Settings, opts: RunOptions, log: Logg
   } finally {
     await lake.close();
     store.close();
+  }
+}
+
+/**
+ * `pgduck status` shows an invalid file's pipeline as failed, with its first problem (problem
+ * messages never hold an environment value). Its checkpoint is left as it was. Skipped when the
+ * stem is not a pipeline name, or is the name of a valid pipeline (a duplicate name: that row is
+ * the valid one's).
+ */
+function recordInvalid(store: CheckpointStore, invalid: InvalidPipelineFile[], specs: PipelineSpec[], log: Logger): void {
+  for (const f of invalid) {
+    if (!PIPELINE_NAME.test(f.name) || specs.some((s) => s.name === f.name)) continue;
+    const more = f.problems.length > 1 ? ` (and ${f.problems.length - 1} more: pgduck validate)` : '';
+    try {
+      store.recordRun(f.name, 'failed', `invalid configuration, not run: ${formatProblem(f.problems[0])}${more}`);
+    } catch (err) {
+      log.error({ pipeline: f.name, err: { message: (err as Error).message } }, `could not record ${f.file} as invalid in the state store`);
+    }
   }
 }

@@ -7,6 +7,7 @@
 import { DuckDBInstance } from '@duckdb/node-api';
 import { accessSync, constants, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { describeLockHolder, parseLockConflict } from './lock-conflict.js';
 
 export interface DuckDbFileProblem {
   /** `locked`: another process holds it; `unwritable`: permissions or not a file; `unreadable`: DuckDB cannot open it. */
@@ -37,13 +38,12 @@ export async function checkDuckDbFile(path: string): Promise<DuckDbFileProblem |
     return null;
   } catch (err) {
     const text = (err as Error).message.split('\n')[0];
-    const lock = /Conflicting lock is held in (.*?) \(PID (\d+)\)/.exec(text);
-    if (lock || /Could not set lock/i.test(text)) {
-      const holder = lock ? ` (${lock[1].split('/').pop()}, PID ${lock[2]})` : '';
+    const lock = parseLockConflict(text);
+    if (lock) {
       return {
         kind: 'locked',
-        message: `is locked by another process${holder}: DuckDB lets one process write a file at a time`,
-        fix: `close the other process${lock ? ` (PID ${lock[2]})` : ''}; a \`pgduck run\` holds the file only while a pipeline runs`,
+        message: `is locked by ${describeLockHolder(lock)}: DuckDB lets one process write a file at a time`,
+        fix: `close the other process${lock.pid !== null ? ` (PID ${lock.pid})` : ''}; a \`pgduck run\` holds the file only while a pipeline runs`,
       };
     }
     return { kind: 'unreadable', message: `cannot be opened by DuckDB: ${text}`, fix: 'check that it is a DuckDB database file of a version this DuckDB can read' };

@@ -4,23 +4,34 @@
  */
 import { tableToIPC, type Table } from 'apache-arrow';
 import * as parquet from 'parquet-wasm';
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 
 export function writeParquetFile(path: string, table: Table): number {
   // The wasm table is consumed by writeParquet; wasm memory only grows, so batches stay ≤ ~200k rows.
   const wasmTable = parquet.Table.fromIPCStream(tableToIPC(table, 'stream'));
   const props = new parquet.WriterPropertiesBuilder().setCompression(parquet.Compression.ZSTD).build();
   const bytes = parquet.writeParquet(wasmTable, props);
-  mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.tmp`;
-  const fd = openSync(tmp, 'w');
   try {
-    writeSync(fd, bytes);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    mkdirSync(dirname(path), { recursive: true });
+    const fd = openSync(tmp, 'w');
+    try {
+      // writeSync may write less than asked: loop, or a short write would be renamed as a whole file.
+      for (let done = 0; done < bytes.byteLength; ) done += writeSync(fd, bytes, done, bytes.byteLength - done);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+  } catch (err) {
+    // A full disk or a permission error: leave no half-written file behind, and say where it failed.
+    try {
+      rmSync(tmp, { force: true });
+    } catch {
+      // the original error is what matters
+    }
+    throw new Error(`cannot write Parquet file ${path}: ${(err as Error).message} (nothing kept: ${basename(tmp)} removed)`, { cause: err });
   }
-  renameSync(tmp, path);
   return bytes.byteLength;
 }

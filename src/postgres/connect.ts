@@ -3,7 +3,7 @@
  * wire text exact and parseable downstream: UTC timestamps, ISO dates, hex bytea, shortest-exact floats.
  */
 import pg from 'pg';
-import { redactUrl } from '../sql/redact.js';
+import { explainConnectError } from './explain-connect-error.js';
 
 /**
  * Session GUCs sent in the startup packet (no extra round trip).
@@ -36,14 +36,26 @@ export async function connectPostgres(url: string, opts: ConnectOptions = {}): P
   const options = Object.entries(gucs)
     .map(([k, v]) => `-c ${k}=${v.replace(/([\\ ])/g, '\\$1')}`)
     .join(' ');
-  const client = new pg.Client({ connectionString: url, types: rawTypes, options, connectionTimeoutMillis: opts.connectTimeoutMs });
+  // TCP keepalive: a peer that vanished without a reset (a dropped network, a NAT that forgot the
+  // connection) is noticed and fails the query, instead of a read that waits forever.
+  const client = new pg.Client({
+    connectionString: url,
+    types: rawTypes,
+    options,
+    connectionTimeoutMillis: opts.connectTimeoutMs,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 30_000,
+  });
+  // A connection dropped while the client is idle (server restart, pg_terminate_backend, network) is
+  // emitted as 'error' on the client; unheard, that event would end the whole process, every other
+  // pipeline with it. Listened to before connecting: the next query on this client then fails with
+  // its own error, which the runner reports for this pipeline only.
+  client.on('error', () => {});
   try {
     await client.connect();
   } catch (err) {
-    throw new Error(`cannot connect to Postgres at ${redactUrl(url)}: ${(err as Error).message}`, { cause: err });
+    throw new Error(explainConnectError(err, url), { cause: err });
   }
-  // A dropped connection emits 'error' on the client; without a listener that kills the process.
-  client.on('error', () => {});
   return client;
 }
 

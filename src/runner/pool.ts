@@ -4,34 +4,64 @@
  */
 import pLimit from 'p-limit';
 import type { PipelineSpec } from '../config/pipeline-spec.js';
+import { scrubPassword } from '../postgres/explain-connect-error.js';
+import { redactUrl } from '../sql/redact.js';
 import { runPipeline, type RunDeps, type RunSummary } from './run-pipeline.js';
 
-export type PipelineOutcome = { pipeline: string; ok: true; summary: RunSummary } | { pipeline: string; ok: false; error: Error };
+/** A failed pipeline carries its message already cleaned of secrets: print and record `message`, not `error.message`. */
+export type PipelineOutcome = { pipeline: string; ok: true; summary: RunSummary } | { pipeline: string; ok: false; error: Error; message: string };
 
 export function createPool(concurrency: number) {
   return pLimit(Math.max(1, concurrency));
 }
 
-/** Run one pipeline and record its outcome; never throws. */
+/**
+ * Run one pipeline and record its outcome for `pgduck status`. Never throws (not even when the
+ * state store cannot record the outcome): a scheduler fires it and forgets, and one pipeline's
+ * failure must not reach the others.
+ */
 export async function runRecorded(spec: PipelineSpec, deps: RunDeps): Promise<PipelineOutcome> {
+  let outcome: PipelineOutcome;
   try {
     const summary = await runPipeline(spec, deps);
-    deps.store.recordRun(spec.name, 'ok');
+    outcome = { pipeline: spec.name, ok: true, summary };
     deps.log.info(
       { pipeline: spec.name, batches: summary.batches, rows: summary.rows, ms: summary.durationMs, bootstrapDone: summary.bootstrapDone },
       summary.rows > 0 ? 'pipeline synced' : 'pipeline up to date',
     );
-    return { pipeline: spec.name, ok: true, summary };
   } catch (err) {
-    const error = err as Error;
-    deps.store.recordRun(spec.name, 'failed', error.message);
-    deps.log.error({ pipeline: spec.name, err: { message: error.message, cause: (error.cause as Error | undefined)?.message } }, error.message);
-    return { pipeline: spec.name, ok: false, error };
+    const error = err instanceof Error ? err : new Error(String(err));
+    const clean = (text: string) => withoutSecrets(text, [spec.source.connection, deps.databaseUrl]);
+    const message = clean(error.message);
+    outcome = { pipeline: spec.name, ok: false, error, message };
+    const cause = error.cause instanceof Error ? clean(error.cause.message) : undefined;
+    deps.log.error({ pipeline: spec.name, err: { message, cause } }, message);
   }
+  try {
+    deps.store.recordRun(spec.name, outcome.ok ? 'ok' : 'failed', outcome.ok ? undefined : outcome.message);
+  } catch (err) {
+    // The state store itself failed (a full disk, a lock held too long): say so; the run's outcome stands.
+    deps.log.error(
+      { pipeline: spec.name, err: { message: (err as Error).message } },
+      `could not record the outcome of ${spec.name} in the state store (pgduck status will not show it): ${(err as Error).message}`,
+    );
+  }
+  return outcome;
 }
 
 /** `run --once`: every pipeline until drained, `concurrency` at a time. */
 export async function runAllOnce(specs: PipelineSpec[], deps: RunDeps, concurrency: number): Promise<PipelineOutcome[]> {
   const limit = createPool(concurrency);
   return Promise.all(specs.map((spec) => limit(() => runRecorded(spec, deps))));
+}
+
+/**
+ * Messages go to stdout, logs and the state store: whatever a driver put in them, no password
+ * reaches any of the three. The known connection strings are scrubbed, then any other
+ * `scheme://user:secret@` that slipped in is redacted.
+ */
+function withoutSecrets(text: string, urls: (string | null | undefined)[]): string {
+  let out = text;
+  for (const url of urls) if (url) out = scrubPassword(out, url);
+  return out.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"'`]+@[^\s"'`]+/gi, (url) => redactUrl(url));
 }

@@ -9,7 +9,7 @@ import type { PipelineSpec } from '../config/pipeline-spec.js';
 import type { BatchState, StageContext, StageName } from '../stages/stage.js';
 import type { Lake } from '../duckdb/lake.js';
 import type { CheckpointStore, Position } from '../state/checkpoint-store.js';
-import { connectPostgres } from '../postgres/connect.js';
+import { connectPostgres, type PgClient } from '../postgres/connect.js';
 import { STAGES } from './compile.js';
 import { StageError } from './stage-error.js';
 import { faultPoint, type FaultPoint } from './faults.js';
@@ -45,16 +45,29 @@ export async function runPipeline(spec: PipelineSpec, deps: RunDeps): Promise<Ru
   const resumeFrom = checkpoint?.position ?? null;
   let pg;
   try {
-    pg = await connectPostgres(spec.source.connection ?? deps.databaseUrl, { label: spec.name });
+    // Bounded: an unreachable host would otherwise hold this pipeline (and its pool slot) for the OS TCP timeout.
+    pg = await connectPostgres(spec.source.connection ?? deps.databaseUrl, { label: spec.name, connectTimeoutMs: 30_000 });
   } catch (cause) {
     throw new StageError({ pipeline: spec.name, stage: 'setup', resumeFrom }, { cause });
   }
   const summary: RunSummary = { pipeline: spec.name, batches: 0, rows: 0, upserted: 0, durationMs: 0, position: resumeFrom, bootstrapDone: checkpoint?.bootstrapDone ?? false };
+  // Where the next run starts: the stored checkpoint, or (when the state store itself failed) the last one this run wrote.
+  const stored = (): Position | null => {
+    try {
+      return store.get(spec.name)?.position ?? null;
+    } catch {
+      return summary.position;
+    }
+  };
+  const failure = (stage: StageName | 'setup', batch: number | undefined, cause: unknown) =>
+    new StageError({ pipeline: spec.name, stage, batch, resumeFrom: stored(), committed: { batches: summary.batches, rows: summary.rows } }, { cause });
+  // Until the first batch starts, a failure is one of opening the DuckDB file (a lock held elsewhere, a full disk).
+  let stage: StageName | 'setup' = 'setup';
+  let seq = (checkpoint?.batchesTotal ?? 0) + 1;
   try {
     await deps.lake.withSession(spec.target.duckdbPath ?? deps.duckdbPath, async (lake) => {
       const ctx: StageContext = { spec, pg, lake, store, parquetDir: deps.parquetDir, log };
       let from = resumeFrom;
-      let seq = (checkpoint?.batchesTotal ?? 0) + 1;
       // Once a batch held a row above the horizon, later batches of this run cannot checkpoint:
       // a transaction committing now could still add rows between them.
       let frozen = false;
@@ -63,10 +76,11 @@ export async function runPipeline(spec: PipelineSpec, deps: RunDeps): Promise<Ru
           seq, from, sourceColumns: [], columns: [], rows: [], loadColumns: [], last: null, safe: null, allSafe: true, drained: false,
         };
         const step = async (name: StageName, fault: FaultPoint) => {
+          stage = name;
           try {
             await STAGES[name].run(ctx, batch);
           } catch (cause) {
-            throw new StageError({ pipeline: spec.name, stage: name, batch: seq, resumeFrom: store.get(spec.name)?.position ?? null }, { cause });
+            throw failure(name, seq, cause);
           }
           faultPoint(fault);
         };
@@ -77,6 +91,7 @@ export async function runPipeline(spec: PipelineSpec, deps: RunDeps): Promise<Ru
           await step('drift-check', 'after-drift-check');
           // Bootstrap = the first pass reached the end of the table (rows above the horizon included:
           // they are loaded; only the checkpoint waits), else a busy table would never finish it.
+          stage = 'checkpoint';
           if (!summary.bootstrapDone) store.markBootstrapDone(spec.name);
           summary.bootstrapDone = true;
           break;
@@ -98,9 +113,24 @@ export async function runPipeline(spec: PipelineSpec, deps: RunDeps): Promise<Ru
         seq++;
       }
     });
+  } catch (err) {
+    throw err instanceof StageError ? err : failure(stage, stage === 'setup' ? undefined : seq, err);
   } finally {
-    await pg.end().catch(() => {});
+    await closeQuietly(pg);
   }
   summary.durationMs = Date.now() - started;
   return summary;
+}
+
+/** End the session; a connection that is already lost must neither throw nor keep the run waiting. */
+async function closeQuietly(pg: PgClient): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    pg.end().catch(() => {}),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, 5_000);
+      timer.unref();
+    }),
+  ]);
+  clearTimeout(timer);
 }

@@ -158,47 +158,53 @@ export class CheckpointStore {
    */
   advance(pipeline: string, update: { position: Position | null; rows: number; bootstrapDone?: boolean }): void {
     const now = new Date().toISOString();
-    this.db
-      .prepare(
-        `INSERT INTO checkpoints (pipeline, cursor, key_json, rows_total, batches_total, bootstrap_done, updated_at)
-         VALUES (@pipeline, @cursor, @key, @rows, 1, @boot, @now)
-         ON CONFLICT (pipeline) DO UPDATE SET
-           cursor = coalesce(@cursor, cursor),
-           key_json = coalesce(@key, key_json),
-           rows_total = rows_total + @rows,
-           batches_total = batches_total + 1,
-           bootstrap_done = max(bootstrap_done, @boot),
-           updated_at = @now`,
-      )
-      .run({
-        pipeline,
-        cursor: update.position?.cursor ?? null,
-        key: update.position ? JSON.stringify(update.position.key) : null,
-        rows: update.rows,
-        boot: update.bootstrapDone ? 1 : 0,
-        now,
-      });
+    this.writing(`the checkpoint of ${pipeline}`, () =>
+      this.db
+        .prepare(
+          `INSERT INTO checkpoints (pipeline, cursor, key_json, rows_total, batches_total, bootstrap_done, updated_at)
+           VALUES (@pipeline, @cursor, @key, @rows, 1, @boot, @now)
+           ON CONFLICT (pipeline) DO UPDATE SET
+             cursor = coalesce(@cursor, cursor),
+             key_json = coalesce(@key, key_json),
+             rows_total = rows_total + @rows,
+             batches_total = batches_total + 1,
+             bootstrap_done = max(bootstrap_done, @boot),
+             updated_at = @now`,
+        )
+        .run({
+          pipeline,
+          cursor: update.position?.cursor ?? null,
+          key: update.position ? JSON.stringify(update.position.key) : null,
+          rows: update.rows,
+          boot: update.bootstrapDone ? 1 : 0,
+          now,
+        }),
+    );
   }
 
   markBootstrapDone(pipeline: string): void {
     const now = new Date().toISOString();
-    this.db
-      .prepare(
-        `INSERT INTO checkpoints (pipeline, bootstrap_done, updated_at) VALUES (?, 1, ?)
-         ON CONFLICT (pipeline) DO UPDATE SET bootstrap_done = 1`,
-      )
-      .run(pipeline, now);
+    this.writing(`the checkpoint of ${pipeline}`, () =>
+      this.db
+        .prepare(
+          `INSERT INTO checkpoints (pipeline, bootstrap_done, updated_at) VALUES (?, 1, ?)
+           ON CONFLICT (pipeline) DO UPDATE SET bootstrap_done = 1`,
+        )
+        .run(pipeline, now),
+    );
   }
 
   /** Outcome of a run, for `status`. Never touches the position. */
   recordRun(pipeline: string, status: 'ok' | 'failed', error?: string): void {
     const now = new Date().toISOString();
-    this.db
-      .prepare(
-        `INSERT INTO checkpoints (pipeline, updated_at, last_status, last_error, last_run_at) VALUES (@p, @now, @s, @e, @now)
-         ON CONFLICT (pipeline) DO UPDATE SET last_status = @s, last_error = @e, last_run_at = @now`,
-      )
-      .run({ p: pipeline, now, s: status, e: error ?? null });
+    this.writing(`the last run of ${pipeline}`, () =>
+      this.db
+        .prepare(
+          `INSERT INTO checkpoints (pipeline, updated_at, last_status, last_error, last_run_at) VALUES (@p, @now, @s, @e, @now)
+           ON CONFLICT (pipeline) DO UPDATE SET last_status = @s, last_error = @e, last_run_at = @now`,
+        )
+        .run({ p: pipeline, now, s: status, e: error ?? null }),
+    );
   }
 
   /** `reset`: forget the position so the next run bootstraps; counters of Parquet batches are kept so history files are not overwritten. */
@@ -277,6 +283,15 @@ export class CheckpointStore {
 
   close(): void {
     this.db.close();
+  }
+
+  /** A failed write names the store file (a full disk, a lock held elsewhere beyond busy_timeout): the caller's message says where. */
+  private writing<T>(what: string, write: () => T): T {
+    try {
+      return write();
+    } catch (err) {
+      throw new Error(`cannot write ${what} to ${this.path}: ${(err as Error).message}`, { cause: err });
+    }
   }
 }
 

@@ -130,6 +130,13 @@ describe('walking skeleton: demo tables synced end to end', () => {
       assert.match(res.stdout, /✗ broken: .*public\.no_such_table does not exist.*checkpoint not advanced/);
       assert.match(res.stdout, /✓ accounts/);
       await assertEqual();
+      // Recorded for `pgduck status`, with the table named, and no checkpoint for it.
+      const status = JSON.parse((await runCli(['status', '--json'], ws.env(url))).stdout) as { checkpoints: { pipeline: string; lastStatus: string; lastError: string; position: unknown }[] };
+      const broken = status.checkpoints.find((c) => c.pipeline === 'broken');
+      assert.equal(broken?.lastStatus, 'failed');
+      assert.match(broken?.lastError ?? '', /public\.no_such_table does not exist.*checkpoint not advanced; next run starts from the beginning of the table/);
+      assert.equal(broken?.position, null);
+      assert.ok(status.checkpoints.filter((c) => c.pipeline !== 'broken').every((c) => c.lastStatus === 'ok'));
     } finally {
       const { rmSync } = await import('node:fs');
       rmSync(join(ws.pipelinesDir, 'broken.yml'));
