@@ -41,6 +41,8 @@ export async function applyInitScripts(url: string, options: ApplyInitOptions = 
   }
   const files = await listInitScripts(dir);
   const client = new pg.Client({ connectionString: url });
+  // A dropped connection emits 'error' on the client; unheard, it would kill the process instead of failing the query.
+  client.on('error', () => {});
   await client.connect();
   try {
     await client.query('SET client_min_messages = warning');
