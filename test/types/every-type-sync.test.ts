@@ -100,7 +100,8 @@ describe('every type, end to end through `pgduck run`', () => {
     const res = await runCli(['run', '--once'], ws.env(url));
     assert.equal(res.code, 1);
     assert.match(res.stdout, /✗ prices: pipeline prices failed in upsert \(batch 1\): .*column "p": numeric NaN has no DECIMAL\(8,2\) value.*checkpoint not advanced/);
-    assert.match(res.stdout, /✓ every_type: 1 rows/);
+    // At least the updated row; rows changed less than horizon.margin_ms before the run are read again.
+    assert.match(res.stdout, /✓ every_type: [1-9]\d* rows/);
     await assertSame(ROWS + 1);
   });
 });
