@@ -16,7 +16,7 @@ import { describeLockHolder, parseLockConflict } from '../duckdb/lock-conflict.j
 import { listHistory } from '../parquet/history-files.js';
 import { describeHistoryFiles } from '../replay/read-history.js';
 import { planReplay, resolveFileColumns, ReplayRefused, type ReplayOptions, type ReplayPlan } from '../replay/replay-plan.js';
-import { runReplay } from '../replay/run-replay.js';
+import { ReplayIncomplete, runReplay } from '../replay/run-replay.js';
 import { CheckpointStore, type SourceColumnRecord } from '../state/checkpoint-store.js';
 import { checkpointDbPath, type Settings } from '../runner/settings.js';
 import type { PipelineSpec } from '../config/pipeline-spec.js';
@@ -52,9 +52,10 @@ export async function replayCommand(settings: Settings, name: string, opts: Repl
     }
     const tty = process.stderr.isTTY;
     const outcome = await runReplay(session!, spec, plan, tty ? (done, total) => process.stderr.write(`\r  ${done}/${total} files`) : undefined).catch((err: Error) => {
+      if (err instanceof ReplayIncomplete) throw err;
       const left = plan.buildAs
         ? `${plan.table} was left as it was (the half-built ${plan.buildAs} is dropped by the next replay)`
-        : `the files before it were applied to ${plan.table}, none of them setting a row back; replaying again is safe`;
+        : `${plan.table} was left as it was (the files are applied in one transaction)${plan.add.length > 0 ? `, apart from the columns added to it` : ''}`;
       throw new Error(`${err.message}; ${left}`, { cause: err });
     });
     if (tty) process.stderr.write('\r\x1b[K');
@@ -124,7 +125,7 @@ function describePlan(plan: ReplayPlan, parquetDir: string, duckdbPath: string, 
   const rows = plan.files.reduce((n, f) => n + f.file.rows, 0);
   const lines = [
     `replay ${plan.pipeline}: ${plan.files.length} file${plan.files.length === 1 ? '' : 's'} (${batches} batch${batches === 1 ? '' : 'es'}` +
-      `${backfills > 0 ? `, ${backfills} backfill batch${backfills === 1 ? '' : 'es'}` : ''}; ${rows} rows), seq ${plan.range.from}…${plan.range.to} ` +
+      `${backfills > 0 ? `, ${backfills} backfill batch${backfills === 1 ? '' : 'es'}` : ''}; ${rows} row${rows === 1 ? '' : 's'}), seq ${plan.range.from}…${plan.range.to} ` +
       `of ${plan.range.first}…${plan.range.last}, from ${join(parquetDir, plan.pipeline)} into ${duckdbPath} table ${plan.table}`,
     `  mode ${plan.mode}: ${plan.why}`,
   ];

@@ -13,13 +13,15 @@
  *   "Whole history" starts at the last full pass over the source: the last batch read from the
  *   beginning (the first run, or the first after a `reset`). That pass re-read every row the source
  *   then held, so older files are superseded by it (and rows hard-deleted before it stay gone).
- * - `monotonic` — everything else: onto a table that holds rows, or a subset of the history. Files
+ * - `monotonic` — everything else: onto a table that holds rows, or a part of the history. Files
  *   older than the table must not set rows back. The cursor alone cannot say which version is newer
- *   (it can go backwards), the history can: a file's row is applied only when no later batch file of
- *   the history (the files after --to included) holds its key, and then only when the table's row has
- *   a cursor <= the file's (a table newer than its history keeps its rows). A backfill batch updates
- *   a row only when no batch file from its seq on holds the key. So replaying files onto the table
- *   they were synced into changes nothing, in any order and any number of times.
+ *   (it can go backwards), the history can. A row's newest state is the last batch file holding its
+ *   key plus the backfill batches after it; a row is replayed only when that whole state lies in the
+ *   replayed range (no file after --to holds its key), and then as the runner built it: its last
+ *   batch (only where the table's row has a cursor <= the file's: a table newer than its history
+ *   keeps its rows), then those backfill updates. Every file is applied in one transaction, so an
+ *   interrupted replay changes nothing. Replaying files onto the table they were synced into
+ *   therefore changes nothing, whatever the range and however often.
  *
  * Columns: each file is read with its own columns, mapped as the runner mapped them (the catalog
  * description in the file's metadata, else the state store's snapshot, else the Parquet type). A
@@ -69,6 +71,8 @@ export interface PlannedColumn {
 }
 
 export interface PlannedFile {
+  /** Place of the file in the whole history (applied order), from 0. */
+  order: number;
   file: MappedFile;
   columns: PlannedColumn[];
   notLoaded: { parquetName: string; reason: string }[];
@@ -90,7 +94,7 @@ export interface ReplayPlan {
   add: TargetColumn[];
   /** Files applied, in order. */
   files: PlannedFile[];
-  /** `monotonic`: the batch files whose keys say which file holds each row's newest version (every one from range.from on). */
+  /** `monotonic`: the files whose keys say which files hold each row's newest state (every one from range.from on, after --to too). */
   keyFiles: PlannedFile[];
   notes: string[];
 }
@@ -171,9 +175,8 @@ export function planReplay(input: ReplayInput): ReplayPlan {
   const explicit = options.from !== undefined || options.to !== undefined;
   const from = options.from ?? passStart ?? first;
   const to = options.to ?? last;
-  if (from > to) throw new ReplayRefused(`--from ${from} is after --to ${to}`);
   const applied = files.filter((f) => f.seq >= from && f.seq <= to);
-  if (applied.length === 0) throw new ReplayRefused(`no history file of ${spec.name} between ${from} and ${to} (its history holds ${first}…${last})`);
+  if (applied.length === 0 || from > to) throw new ReplayRefused(`no history file of ${spec.name} between ${from} and ${to} (its history holds ${first}…${last})`);
   const fresh = options.dropTarget || target === null || target.rows === 0;
   const mode: ReplayMode = fresh && !explicit ? 'replace' : 'monotonic';
   const notes: string[] = [];
@@ -233,7 +236,7 @@ export function planReplay(input: ReplayInput): ReplayPlan {
   }
 
   const plan = (f: MappedFile): PlannedFile => {
-    const out: PlannedFile = { file: f, columns: [], notLoaded: [] };
+    const out: PlannedFile = { order: files.indexOf(f), file: f, columns: [], notLoaded: [] };
     for (const c of f.columns) {
       const name = columnOf(c);
       const col = name === null ? undefined : columns.find((t) => t.name === name);
@@ -261,7 +264,7 @@ export function planReplay(input: ReplayInput): ReplayPlan {
     return out;
   };
   const plannedFiles = applied.map(plan);
-  const keyFiles = mode === 'monotonic' ? files.filter((f) => f.kind === 'batch' && f.seq >= from).map((f) => plannedFiles.find((p) => p.file === f) ?? plan(f)) : [];
+  const keyFiles = mode === 'monotonic' ? files.filter((f) => f.seq >= from).map((f) => plannedFiles.find((p) => p.file === f) ?? plan(f)) : [];
 
   if (!explicit && passStart !== null && passStart > first) {
     notes.push(`files before ${passStart} are not replayed: batch ${passStart} began a new full pass over the source (a first run, or the first after a reset), which re-read every row`);
@@ -272,7 +275,7 @@ export function planReplay(input: ReplayInput): ReplayPlan {
       ? `rebuilding ${table} from its whole history (${from}…${to}): every file in sequence order, each replacing its rows as the runner applied them`
       : fresh
         ? `a part of the history (${from}…${to}) into a new table: each row as the newest file holding it has it, unless a file after ${to} holds it`
-        : `${table} holds rows: a row is applied only when no later history file holds its key and the table's row is not newer, so nothing moves backwards`;
+        : `${table} holds rows: a row is replayed only when its newest state lies in ${from}…${to} (no later history file holds its key), never over a newer cursor, all in one transaction: nothing moves backwards`;
   return {
     pipeline: spec.name,
     table,
