@@ -275,6 +275,22 @@ describe('pgduck replay', () => {
     assert.deepEqual(await snapshot(), before);
     assert.equal(readdirSync(join(ws.dir, 'lake')).filter((f) => f.includes('pgduck_replay')).length, 0);
   });
+
+  test('after reset and a run, the files before the new full pass can go: a rebuild is still exact', async () => {
+    const reset = await cli(['reset', 'events']);
+    assert.equal(reset.code, 0, reset.stderr);
+    await sql(`UPDATE events SET title = 'after reset' WHERE id = 4`);
+    await runOnce(ws, url);
+    const current = await snapshot();
+    const dry = await cli(['replay', 'events', '--drop-target', '--dry-run']);
+    const start = Number(/^    (\d{10})\.parquet  batch, \d+ rows, read from the beginning/m.exec(dry.stdout)?.[1]);
+    assert.ok(start > wFileSeq, dry.stdout);
+    assert.match(dry.stdout, new RegExp(`note: files before ${start} are not replayed: batch ${start} began a new full pass`));
+    for (const f of listHistory(ws.parquetDir, 'events').files) if (f.seq < start) rmSync(f.path);
+    const other = join(ws.dir, 'compacted.duckdb');
+    assertReplayed(await cli(['replay', 'events', '--duckdb', other]), 'replace');
+    assert.deepEqual(await snapshot(other), current);
+  });
 });
 
 function escape(s: string): string {
