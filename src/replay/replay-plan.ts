@@ -10,9 +10,10 @@
  *   a row's newest version wins even when its cursor went backwards (upsert.ts), so the result is the
  *   table the runner built. The table is built beside the old one (`<table>__pgduck_replay`) and
  *   swapped in at the end, in one transaction: until then readers see the table as it was.
- *   "Whole history" starts at the last full pass over the source: the last batch read from the
- *   beginning (the first run, or the first after a `reset`). That pass re-read every row the source
- *   then held, so older files are superseded by it (and rows hard-deleted before it stay gone).
+ *   "Whole history" starts at the last complete pass over the source: the last batch read from the
+ *   beginning (the first run, or the first after a `reset`) whose pass reached the end of the table.
+ *   That pass re-read every row the source then held, so older files are superseded by it (and rows
+ *   hard-deleted before it stay gone).
  * - `monotonic` — everything else: onto a table that holds rows, or a part of the history. Files
  *   older than the table must not set rows back. The cursor alone cannot say which version is newer
  *   (it can go backwards), the history can. A row's newest state is the last batch file holding its
@@ -167,9 +168,24 @@ export function planReplay(input: ReplayInput): ReplayPlan {
   const evolve = spec.schemaEvolution === 'evolve';
   if (files.length === 0) throw new ReplayRefused(`no Parquet history for ${spec.name}`);
 
-  // Where the last full pass over the source began: its first batch was read from no position.
+  // Where the last complete pass over the source began: its first batch was read from no position, and
+  // a later batch (before the next pass began) came back short or was read after the pass had reached
+  // the end of the table. A pass still under way (or one that failed) does not count: the table still
+  // holds rows it has not re-read. Without that proof, an earlier pass is taken: more files, same result.
   const batches = files.filter((f) => f.kind === 'batch');
-  const passStart = [...batches].reverse().find((f) => f.meta && f.meta.from === null)?.seq ?? null;
+  let passStart: number | null = null;
+  let drainedSince = false;
+  for (const f of [...batches].reverse()) {
+    if (f.meta?.drained) drainedSince = true;
+    if (f.meta && f.meta.from === null) {
+      if (drainedSince) {
+        passStart = f.seq;
+        break;
+      }
+      // Read after the previous pass had ended: proof for that one.
+      drainedSince = f.meta.passDone === true;
+    } else if (f.meta?.passDone) drainedSince = true;
+  }
   const first = files[0].seq;
   const last = files[files.length - 1].seq;
   const explicit = options.from !== undefined || options.to !== undefined;

@@ -26,6 +26,9 @@ export const parquetStage: Stage = {
       kind: 'batch',
       seq: batch.seq,
       from: batch.from,
+      drained: batch.drained,
+      // A pass whose last batch was full ends with an empty read, which writes no file: the next batch says it.
+      passDone: ctx.store.get(ctx.spec.name)?.bootstrapDone ?? false,
       source: { table: `${ctx.spec.source.schema}.${ctx.spec.source.table}`, primaryKey: ctx.spec.source.primaryKey, cursor: ctx.spec.source.cursor },
       columns: batch.columns.map((c) => batch.sourceColumns.find((s) => s.attnum === c.attnum) as PgColumn),
     });

@@ -279,12 +279,22 @@ describe('pgduck replay', () => {
   test('after reset and a run, the files before the new full pass can go: a rebuild is still exact', async () => {
     const reset = await cli(['reset', 'events']);
     assert.equal(reset.code, 0, reset.stderr);
-    await sql(`UPDATE events SET title = 'after reset' WHERE id = 4`);
+    // 71 rows: the pass ends on a short batch (a pass ending on a full one is proven by the next run's first batch).
+    await sql(`UPDATE events SET title = 'after reset' WHERE id = 4; INSERT INTO events (id, title) VALUES (71, 'one more')`);
     await runOnce(ws, url);
     const current = await snapshot();
+    // A second pass that stops after 2 batches is not complete: replay still starts at the first one.
+    assert.equal((await cli(['reset', 'events'])).code, 0);
+    const killed = await runCli(['run', '--once'], { ...ws.env(url), PGDUCK_FAULT: 'after-checkpoint:2' });
+    assert.equal(killed.signal, 'SIGKILL', killed.stdout + killed.stderr);
+    assert.deepEqual(await snapshot(), current);
+
     const dry = await cli(['replay', 'events', '--drop-target', '--dry-run']);
-    const start = Number(/^    (\d{10})\.parquet  batch, \d+ rows, read from the beginning/m.exec(dry.stdout)?.[1]);
+    const starts = [...dry.stdout.matchAll(/^    (\d{10})\.parquet  batch, \d+ rows, read from the beginning$/gm)].map((m) => Number(m[1]));
+    assert.equal(starts.length, 2, dry.stdout);
+    const start = starts[0];
     assert.ok(start > wFileSeq, dry.stdout);
+    assert.match(dry.stdout, new RegExp(`^replay events: \\d+ files .*, seq ${start}…`, 'm'));
     assert.match(dry.stdout, new RegExp(`note: files before ${start} are not replayed: batch ${start} began a new full pass`));
     for (const f of listHistory(ws.parquetDir, 'events').files) if (f.seq < start) rmSync(f.path);
     const other = join(ws.dir, 'compacted.duckdb');
