@@ -8,9 +8,9 @@
  * Exit codes: 0 replayed (or planned, --dry-run), 1 nothing to replay or the replay failed (a locked
  * DuckDB file, an unreadable file), 2 invalid configuration or usage (an unknown pipeline).
  */
-import { existsSync, mkdirSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
-import { withDuckDbFile, type LakeSession } from '../duckdb/lake.js';
+import { existsSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { Lake, withDuckDbFile, type LakeSession } from '../duckdb/lake.js';
 import { describeTarget, targetPrimaryKey, targetRef } from '../duckdb/target-table.js';
 import { describeLockHolder, parseLockConflict } from '../duckdb/lock-conflict.js';
 import { listHistory } from '../parquet/history-files.js';
@@ -69,8 +69,14 @@ export async function replayCommand(settings: Settings, name: string, opts: Repl
 
   try {
     if (opts.dryRun && !existsSync(duckdbPath)) return await withDuckDbFile(':memory:', (memory) => work(null, memory));
-    if (!opts.dryRun) mkdirSync(dirname(resolve(duckdbPath)), { recursive: true });
-    return await withDuckDbFile(duckdbPath, (session) => work(session, session), { readOnly: opts.dryRun });
+    if (opts.dryRun) return await withDuckDbFile(duckdbPath, (session) => work(session, session), { readOnly: true });
+    // Attached, as the runner holds it: its lock is the one the runner (and DuckDB clients) meet.
+    const lake = new Lake();
+    try {
+      return await lake.withSession(duckdbPath, (session) => work(session, session));
+    } finally {
+      await lake.close();
+    }
   } catch (err) {
     process.stderr.write(`✗ ${spec.name}: ${explainReplayFailure(err, duckdbPath)}\n`);
     return 1;
