@@ -47,7 +47,8 @@ export function startScheduler(specs: PipelineSpec[], deps: RunDeps, opts: { con
     async stop() {
       stopping = true;
       for (const job of jobs) job.stop();
-      limit.clearQueue();
+      // No limit.clearQueue(): p-limit drops cleared tasks without settling their promises, so the
+      // wait below would never end. A queued run sees `stopping` when its turn comes and returns at once.
       await Promise.allSettled([...inFlight]);
     },
   };

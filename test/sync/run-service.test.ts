@@ -77,3 +77,21 @@ test('run syncs on each schedule, picks up later changes, and stops cleanly on S
   }
   assert.equal(await exited, 0, stderr.slice(-2000));
 });
+
+test('SIGTERM while runs wait in the pool (more pipelines than --concurrency) still exits cleanly', async () => {
+  const child = spawn(process.execPath, [CLI, '--concurrency', '1', 'run'], { env: ws.env(url), stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  // Both pipelines fire at start: one runs, the other waits its turn. Stop right then.
+  await new Promise<void>((resolve) => {
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      if (stderr.split('"msg":"scheduled"').length - 1 === 2) resolve();
+    });
+  });
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  const code = await exited;
+  clearTimeout(timer);
+  assert.equal(code, 0, `stop hung or failed: ${stderr.slice(-2000)}`);
+});
