@@ -3,6 +3,7 @@
  */
 import { join } from 'node:path';
 import { databaseUrlFromEnv } from '../postgres/connection-url.js';
+import { UsageError } from './usage-error.js';
 
 export interface Settings {
   pipelinesDir: string;
@@ -30,10 +31,17 @@ export function resolveSettings(flags: GlobalFlags, env: NodeJS.ProcessEnv = pro
     parquetDir: flags.parquetDir ?? env.PARQUET_DIR ?? 'parquet',
     stateDir: flags.stateDir ?? env.STATE_DIR ?? 'state',
     databaseUrl: flags.databaseUrl ?? databaseUrlFromEnv(env),
-    concurrency: Number(flags.concurrency ?? env.PGDUCK_CONCURRENCY ?? 4),
+    concurrency: parseConcurrency(flags.concurrency ?? env.PGDUCK_CONCURRENCY ?? '4'),
   };
 }
 
 export function checkpointDbPath(settings: Settings): string {
   return join(settings.stateDir, 'checkpoints.db');
+}
+
+function parseConcurrency(raw: string): number {
+  if (!/^[1-9][0-9]{0,3}$/.test(raw.trim())) {
+    throw new UsageError(`--concurrency (or PGDUCK_CONCURRENCY) must be a whole number from 1 to 9999, got ${JSON.stringify(raw)}`);
+  }
+  return Number(raw);
 }
