@@ -69,7 +69,7 @@ program
     const { runValidate } = await import('./config/validate-command.js');
     const targets = paths.length > 0 ? paths : [settings.pipelinesDir];
     const connect = opts.connect ? { databaseUrl: settings.databaseUrl, duckdbPath: settings.duckdbPath } : undefined;
-    exit(await runValidate(targets, { json: !!opts.json, connect }, process.stdout));
+    exit(await runValidate(targets, { json: !!opts.json, connect, duckdbPath: settings.duckdbPath }, process.stdout));
   });
 
 program

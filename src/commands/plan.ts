@@ -49,7 +49,7 @@ export interface LivePlan {
 export type PlanWithLive = Plan & { live?: LivePlan };
 
 export async function planCommand(settings: Settings, name: string | undefined, opts: PlanOptions): Promise<number> {
-  const { specs, problems } = loadPipelines([settings.pipelinesDir]);
+  const { specs, problems } = loadPipelines([settings.pipelinesDir], process.env, settings.duckdbPath);
   if (problems.length > 0) {
     process.stderr.write(`${formatProblems(problems)}pipeline configuration is invalid: nothing to plan (pgduck validate prints the same)\n`);
     return 2;

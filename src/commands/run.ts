@@ -23,7 +23,7 @@ export interface RunOptions {
  * `run` uses selectRunnable, which runs the valid files and reports the others.
  */
 export function selectPipelines(settings: Settings, only: string[] | undefined, err: NodeJS.WritableStream): PipelineSpec[] | null {
-  const { specs, problems } = loadPipelines([settings.pipelinesDir]);
+  const { specs, problems } = loadPipelines([settings.pipelinesDir], process.env, settings.duckdbPath);
   if (problems.length > 0) {
     err.write(formatProblems(problems));
     err.write(`pipeline configuration is invalid (${problems.length} problem${problems.length === 1 ? '' : 's'}): nothing was run\n`);
@@ -64,7 +64,7 @@ export interface RunnableSelection {
  * usage error: --only names a pipeline no file defines.
  */
 export function selectRunnable(settings: Settings, only: string[] | undefined, err: NodeJS.WritableStream): RunnableSelection | null {
-  const { specs, problems } = loadPipelines([settings.pipelinesDir]);
+  const { specs, problems } = loadPipelines([settings.pipelinesDir], process.env, settings.duckdbPath);
   const byFile = new Map<string, InvalidPipelineFile>();
   for (const problem of problems) {
     const entry = byFile.get(problem.file) ?? { file: problem.file, name: basename(problem.file, extname(problem.file)), problems: [] };

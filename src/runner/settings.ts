@@ -4,6 +4,7 @@
 import { join } from 'node:path';
 import { databaseUrlFromEnv } from '../postgres/connection-url.js';
 import { UsageError } from './usage-error.js';
+import { DEFAULT_DUCKDB_PATH } from '../config/check-pipeline-set.js';
 
 export interface Settings {
   pipelinesDir: string;
@@ -27,7 +28,7 @@ export interface GlobalFlags {
 export function resolveSettings(flags: GlobalFlags, env: NodeJS.ProcessEnv = process.env): Settings {
   return {
     pipelinesDir: flags.pipelines ?? env.PIPELINES_DIR ?? 'pipelines',
-    duckdbPath: flags.duckdb ?? env.DUCKDB_PATH ?? join('lake', 'warehouse.duckdb'),
+    duckdbPath: flags.duckdb ?? env.DUCKDB_PATH ?? DEFAULT_DUCKDB_PATH,
     parquetDir: flags.parquetDir ?? env.PARQUET_DIR ?? 'parquet',
     stateDir: flags.stateDir ?? env.STATE_DIR ?? 'state',
     databaseUrl: flags.databaseUrl ?? databaseUrlFromEnv(env),
