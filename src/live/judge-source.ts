@@ -212,10 +212,9 @@ function judgeCursor(spec: PipelineSpec, name: string, cursor: PgColumn, hasNull
   const issues: LiveIssue[] = [];
   const isTime = TIME_CURSOR.has(cursor.typname);
   if (!cursor.notNull) {
-    // What the extract stage does with NULLs: the first (bootstrap) run has no WHERE and sorts them
-    // last, so it reads them once; every later run asks for (cursor, key…) > (checkpoint), which is
-    // never true for a NULL cursor.
-    const fate = `a row whose ${q} is NULL is read by the first (bootstrap) run only and never again: NULL never compares greater than the checkpoint, so its later updates are missed`;
+    // What the extract stage does with NULLs: (NULL, …) > (checkpoint) is never true, so such a row
+    // could be read once at most; extract refuses a batch holding one, naming the key.
+    const fate = `a row whose ${q} is NULL stops the pipeline when a run reaches it (a NULL cursor can never be resumed from: its later updates would be missed)`;
     const fill = isTime ? `UPDATE ${name} SET ${q} = now() WHERE ${q} IS NULL;\n` : '';
     const setNotNull = `ALTER TABLE ${name} ALTER COLUMN ${q} SET NOT NULL;`;
     if (hasNulls === true) {

@@ -44,7 +44,6 @@ import type { Backfill, SourceColumnRecord } from '../state/checkpoint-store.js'
 import { runPendingBackfills } from './backfill.js';
 import type { BatchState, Stage, StageContext } from './stage.js';
 
-export { isWidening };
 
 export class SchemaDriftError extends Error {
   constructor(message: string) {
