@@ -12,10 +12,11 @@ import { driftCheckStage } from '../stages/drift-check.js';
 import { upsertStage } from '../stages/upsert.js';
 import { checkpointStage } from '../stages/checkpoint.js';
 import { qualified, quoteIdent } from '../sql/identifier.js';
+import { catalogNameOf } from '../duckdb/catalog-name.js';
 import { buildExtractSql } from '../stages/extract.js';
 import { buildUpsertSql } from '../stages/upsert.js';
 import type { ColumnMapping } from '../schema/column.js';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 
 export const STAGES: Record<StageName, Stage> = {
   extract: extractStage,
@@ -149,7 +150,7 @@ function describeStep(spec: PipelineSpec, name: StageName, opts: CompileOptions 
  * after its stem). The runner attaches it under an internal alias; the statements are the same.
  */
 function duckCatalog(duckdbPath: string): string {
-  return quoteIdent(basename(duckdbPath).replace(/\.[^.]*$/, ''));
+  return quoteIdent(catalogNameOf(duckdbPath));
 }
 
 export function nextFireTimes(cron: string, timezone: string, count: number, from?: Date): string[] {
