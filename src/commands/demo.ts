@@ -19,7 +19,7 @@ import { runAllOnce } from '../runner/pool.js';
 import { checkpointDbPath, type Settings } from '../runner/settings.js';
 import type { Logger } from '../runner/logger.js';
 import { selectPipelines } from './run.js';
-import { renderTable } from './query.js';
+import { renderTable } from './render-table.js';
 
 export interface DemoOptions {
   accounts: number;
