@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
-import { createWorkspace, type Workspace } from '../support/workspace.js';
+import { createWorkspace, runCli, type Workspace } from '../support/workspace.js';
 import { assertVerified, readCheckpoint, runOnce } from '../support/sync-checks.js';
 import { withDuckDbFile } from '../../src/duckdb/lake.js';
 
@@ -82,7 +82,14 @@ describe('prepared transactions', () => {
     assert.match(said[0], /pgduck-test-1/);
     assert.match(said[0], /lookback_seconds \(120 s\)/);
 
+    // validate --connect says so while it is pending (a warning: nothing is wrong with the pipeline).
+    const pending = await runCli(['validate', '--connect', ws.pipelinesDir], ws.env(url));
+    assert.equal(pending.code, 0, pending.stdout);
+    assert.match(pending.stdout, /warning: orders: 1 prepared transaction \(PREPARE TRANSACTION\) pending in the database of postgres:\/\/postgres:\*\*\*\*@[^ ]+\/two_phase, the oldest \(gid "pgduck-test-1"\)/);
+
     await server.query(url, `COMMIT PREPARED 'pgduck-test-1'`);
+    const clear = await runCli(['validate', '--connect', ws.pipelinesDir], ws.env(url));
+    assert.doesNotMatch(clear.stdout, /prepared/);
     const done = await runOnce(ws, url, ['--only', 'orders']);
     assert.doesNotMatch(done.stderr, /prepared transaction/);
     const after = await ids();

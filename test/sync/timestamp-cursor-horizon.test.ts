@@ -13,8 +13,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
-import { createWorkspace, type Workspace } from '../support/workspace.js';
+import { createWorkspace, runCli, type Workspace } from '../support/workspace.js';
 import { assertVerified, readCheckpoint, runOnce } from '../support/sync-checks.js';
 import { withDuckDbFile } from '../../src/duckdb/lake.js';
 
@@ -143,5 +145,42 @@ describe('timestamp cursor: writers in America/New_York', () => {
     }
     assert.equal(readCheckpoint(ws, 'zoned')?.position?.cursor, last);
     await assertVerified(ws, url, ['zoned']);
+  });
+
+  test('validate --connect explains it: unset zone warns (14 h), a zone Postgres does not know fails, a zone on a timestamptz cursor is ignored', async () => {
+    await server.query(url, `CREATE TABLE instants (id int PRIMARY KEY, updated_at timestamptz NOT NULL); CREATE INDEX ON instants (updated_at, id);`);
+    const dir = join(ws.dir, 'validate');
+    mkdirSync(dir, { recursive: true });
+    const file = (name: string, table: string, zone?: string) =>
+      writeFileSync(
+        join(dir, `${name}.yml`),
+        `source:\n  table: public.${table}\n  primary_key: id\n${zone ? `  cursor_timezone: ${zone}\n` : ''}target:\n  table: v_${name}\n`,
+      );
+    file('unzoned', 'unzoned');
+    file('zoned', 'zoned', ZONE);
+    file('instants', 'instants', 'Europe/Berlin');
+    const env = { ...ws.env(url), DUCKDB_PATH: join(ws.dir, 'validate.duckdb') };
+    const r = await runCli(['validate', '--connect', dir], env);
+    assert.equal(r.code, 0, `warnings only: ${r.stdout}`);
+    assert.match(
+      r.stdout,
+      /unzoned\.yml:1:1 source\.cursor_timezone: warning: unzoned: cursor column "updated_at" is timestamp without time zone and source\.cursor_timezone is not set: .*held 14 h behind the horizon.*set source\.cursor_timezone to the writers' time zone/,
+    );
+    assert.doesNotMatch(r.stdout, /\/zoned\.yml.*cursor_timezone/, 'a zone that is set: nothing to say');
+    assert.match(r.stdout, /instants\.yml:4:20 source\.cursor_timezone: warning: instants: source\.cursor_timezone is ignored: cursor column "updated_at" is timestamptz/);
+
+    // Node's time-zone data still knows this retired name; Postgres' does not: every run would fail.
+    const retired = 'US/Pacific-New';
+    let nodeKnows = true;
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: retired });
+    } catch {
+      nodeKnows = false;
+    }
+    if (!nodeKnows) return;
+    file('zoned', 'zoned', retired);
+    const bad = await runCli(['validate', '--connect', dir], env);
+    assert.equal(bad.code, 1, bad.stdout);
+    assert.match(bad.stdout, /zoned\.yml:4:20 source\.cursor_timezone: zoned: Postgres does not know the time zone `US\/Pacific-New`/);
   });
 });
