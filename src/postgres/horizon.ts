@@ -74,6 +74,19 @@ const FALL_BACK_HOURS = 3;
  *   below that of the horizon: take the least of now and FALL_BACK_HOURS ahead. With no zone given,
  *   the UTC wall time minus ANY_ZONE_SHIFT_HOURS is below the wall time of the horizon in every zone.
  */
+/**
+ * SQL for the `timestamp` a timestamp cursor is compared with: the horizon `instant` (a timestamptz
+ * expression) as wall-clock time of `zone` (a text expression; NULL: unknown, any zone). Never above
+ * the wall-clock time of any later instant in that zone (any zone), so a row written after the
+ * horizon never compares as safe.
+ */
+export function wallClockBoundSql(instant: string, zone: string): string {
+  return (
+    `CASE WHEN ${zone} IS NULL THEN (${instant} AT TIME ZONE 'UTC') - interval '${ANY_ZONE_SHIFT_HOURS} hours' ` +
+    `ELSE least(${instant} AT TIME ZONE ${zone}, ((${instant} + interval '${FALL_BACK_HOURS} hours') AT TIME ZONE ${zone}) - interval '${FALL_BACK_HOURS} hours') END`
+  );
+}
+
 const HORIZON_SQL = `
 WITH me AS (
   SELECT pg_has_role('pg_read_all_stats', 'USAGE') AS sees_all, pg_is_in_recovery() AS standby
@@ -99,11 +112,7 @@ WITH me AS (
 SELECT sees_all, standby, xact_start::text AS oldest_start, pid::text AS oldest_pid,
        n::text AS prepared_count, first::text AS prepared_first, gid AS prepared_gid,
        horizon::text AS instant,
-       CASE WHEN $3::text = 'timestamptz' THEN horizon::text
-            WHEN $4::text IS NULL THEN ((horizon AT TIME ZONE 'UTC') - interval '${ANY_ZONE_SHIFT_HOURS} hours')::text
-            ELSE least(horizon AT TIME ZONE $4::text,
-                       ((horizon + interval '${FALL_BACK_HOURS} hours') AT TIME ZONE $4::text) - interval '${FALL_BACK_HOURS} hours')::text
-       END AS value,
+       CASE WHEN $3::text = 'timestamptz' THEN horizon::text ELSE (${wallClockBoundSql('horizon', '$4::text')})::text END AS value,
        extract(epoch FROM now() - horizon)::text AS lag, current_user::text AS role
 FROM h
 `;
