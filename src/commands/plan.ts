@@ -13,6 +13,7 @@ import type { PipelineSpec } from '../config/pipeline-spec.js';
 import { compile, type Plan, type SourceShape } from '../runner/compile.js';
 import type { Settings } from '../runner/settings.js';
 import { formatTypeTable } from '../schema/column-mapping-report.js';
+import { horizonType } from '../stages/extract.js';
 
 export interface PlanOptions {
   json: boolean;
@@ -126,7 +127,7 @@ async function livePlans(specs: PipelineSpec[], settings: Settings): Promise<Pla
           cursorType: cursor.declaredType,
           keyTypes: keys.map((k) => k!.declaredType),
           // The extract stage's own test (extract.ts): the horizon applies to timestamp cursors.
-          timeCursor: /^timestamp/.test(cursor.baseType),
+          horizon: horizonType(cursor),
         };
       }
     }

@@ -46,6 +46,15 @@ export const SourceSchema = Type.Object(
           'Default: none (rows are only ever updated, never tombstoned).',
       ),
     ),
+    cursor_timezone: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          'Only for a `timestamp without time zone` cursor: the IANA time zone whose wall-clock times the writers store in it ' +
+          "(their sessions' TimeZone when the column is set by now(), e.g. `UTC` or `America/New_York`). Makes the commit-safe horizon exact. " +
+          'Default: none: the zone is unknown, so the checkpoint is held 14 h behind the horizon (safe for any zone) and pgduck warns.',
+      }),
+    ),
     connection: Type.Optional(
       Type.String({
         minLength: 1,

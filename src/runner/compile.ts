@@ -58,8 +58,8 @@ export interface SourceShape {
   /** Declared types of the cursor and key columns, as `$n::type` casts need them. */
   cursorType: string;
   keyTypes: string[];
-  /** Whether the cursor is a timestamp, so the commit-safe horizon applies. */
-  timeCursor: boolean;
+  /** The cursor's timestamp type, which the commit-safe horizon is compared in (horizonType() in extract.ts); null: no horizon. */
+  horizon: 'timestamptz' | 'timestamp' | null;
 }
 
 export interface CompileOptions {
@@ -113,13 +113,13 @@ function describeStep(spec: PipelineSpec, name: StageName, opts: CompileOptions 
   if (name === 'extract') {
     const cursorType = source?.cursorType ?? `<type of ${spec.source.cursor}>`;
     const keyTypes = source?.keyTypes ?? spec.source.primaryKey.map((k) => `<type of ${k}>`);
-    // Offline the cursor type is unknown: assume the usual timestamp, for which the horizon test is added.
-    const withHorizon = source?.timeCursor ?? true;
+    // Offline the cursor type is unknown: assume the usual timestamptz, for which the horizon test is added.
+    const horizon = source ? source.horizon : 'timestamptz';
     const build = (hasPosition: boolean) =>
-      withUnknown(buildExtractSql(spec, columns as ColumnMapping[], cursorType, keyTypes, { hasPosition, withHorizon }).sql);
+      withUnknown(buildExtractSql(spec, columns as ColumnMapping[], cursorType, keyTypes, { hasPosition, horizon }).sql);
     return {
       ...base,
-      ...(withHorizon ? {} : { horizon: 'none: the cursor is not a timestamp' }),
+      ...(horizon ? {} : { horizon: 'none: the cursor is not a timestamp' }),
       sql: { 'first batch': build(false), 'next batches': build(true) },
     };
   }
