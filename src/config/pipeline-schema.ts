@@ -96,7 +96,7 @@ export const HorizonSchema = Type.Object(
         maximum: 86_400 * 7,
         default: 300,
         description:
-          'Used only when the role cannot see other sessions in pg_stat_activity: each run re-reads from checkpoint minus this window, in seconds (0 to 604800). Default: 300.',
+          'Used when open transactions cannot be seen (a role without pg_read_all_stats, a hot standby, pending prepared transactions): the checkpoint then stays at least this far behind now(), so every run re-reads the last window of changes, in seconds (0 to 604800). Default: 300.',
       }),
     ),
   },
