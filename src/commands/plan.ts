@@ -13,6 +13,7 @@ import type { PipelineSpec } from '../config/pipeline-spec.js';
 import { compile, type Plan, type SourceShape } from '../runner/compile.js';
 import type { Settings } from '../runner/settings.js';
 import { formatTypeTable } from '../schema/column-mapping-report.js';
+import { horizonType } from '../stages/extract.js';
 
 export interface PlanOptions {
   json: boolean;
@@ -49,7 +50,7 @@ export interface LivePlan {
 export type PlanWithLive = Plan & { live?: LivePlan };
 
 export async function planCommand(settings: Settings, name: string | undefined, opts: PlanOptions): Promise<number> {
-  const { specs, problems } = loadPipelines([settings.pipelinesDir]);
+  const { specs, problems } = loadPipelines([settings.pipelinesDir], process.env, settings.duckdbPath);
   if (problems.length > 0) {
     process.stderr.write(`${formatProblems(problems)}pipeline configuration is invalid: nothing to plan (pgduck validate prints the same)\n`);
     return 2;
@@ -126,7 +127,7 @@ async function livePlans(specs: PipelineSpec[], settings: Settings): Promise<Pla
           cursorType: cursor.declaredType,
           keyTypes: keys.map((k) => k!.declaredType),
           // The extract stage's own test (extract.ts): the horizon applies to timestamp cursors.
-          timeCursor: /^timestamp/.test(cursor.baseType),
+          horizon: horizonType(cursor),
         };
       }
     }

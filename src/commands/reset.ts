@@ -2,27 +2,57 @@
  * `pgduck reset <pipeline> [--drop-target]`: forget the checkpoint so the next run bootstraps
  * again. The DuckDB table stays (the re-bootstrap upserts over it) unless --drop-target is given.
  * Parquet history is never deleted.
+ *
+ * Reset is a recovery command, so it reads only the named pipeline's own file, and only what it
+ * needs (the target table, for --drop-target): another file being invalid, or this file's
+ * `${VAR}` being unset, does not block it. A run in flight when the reset lands cannot write its
+ * position back (the checkpoint's generation moves on).
  */
+import { existsSync } from 'node:fs';
+import { basename, extname } from 'node:path';
 import { CheckpointStore } from '../state/checkpoint-store.js';
 import { withDuckDbFile } from '../duckdb/lake.js';
 import { dropTarget } from '../duckdb/target-table.js';
+import { expandPipelinePaths } from '../config/expand-pipeline-paths.js';
+import { loadPipelineFile } from '../config/load-pipeline-file.js';
+import { formatProblems } from '../config/format-problems.js';
 import { checkpointDbPath, type Settings } from '../runner/settings.js';
-import { selectPipelines } from './run.js';
 
 export async function resetCommand(settings: Settings, name: string, opts: { dropTarget: boolean }): Promise<number> {
-  const specs = selectPipelines(settings, [name], process.stderr);
-  if (!specs) return 2;
-  const spec = specs[0];
+  const files = expandPipelinePaths([settings.pipelinesDir]).files.filter((f) => basename(f, extname(f)) === name);
+  const loaded = files.length === 1 ? loadPipelineFile(files[0], process.env) : null;
+  const target = loaded?.spec
+    ? { table: loaded.spec.target.table, duckdbPath: loaded.spec.target.duckdbPath }
+    : loaded?.identity.target
+      ? { table: loaded.identity.target.table, duckdbPath: loaded.identity.target.duckdbPath }
+      : null;
+  if (files.length > 1) {
+    process.stderr.write(`pipeline name ${name} is used by ${files.join(' and ')}: rename one (pgduck validate says the same)\n`);
+    return 2;
+  }
   const store = new CheckpointStore(checkpointDbPath(settings));
   try {
-    const had = store.reset(spec.name);
-    if (opts.dropTarget) {
-      await withDuckDbFile(spec.target.duckdbPath ?? settings.duckdbPath, (s) => dropTarget(s, spec.target.table));
-      store.addSchemaEvent(spec.name, 'reset', `target table ${spec.target.table} dropped by reset --drop-target`);
+    if (files.length === 0 && !store.get(name)) {
+      process.stderr.write(`unknown pipeline: ${name} (no ${name}.yml in ${settings.pipelinesDir} and no checkpoint in ${store.path})\n`);
+      return 2;
     }
+    if (opts.dropTarget && !target) {
+      const why = files.length === 0 ? `there is no ${name}.yml in ${settings.pipelinesDir}` : `${files[0]} does not name it`;
+      process.stderr.write(`--drop-target needs the pipeline's target table, and ${why}; nothing was reset\n${formatProblems(loaded?.problems ?? [])}`);
+      return 2;
+    }
+    const duckdbPath = target?.duckdbPath ?? settings.duckdbPath;
+    // A missing file has no table to drop (and opening it would create an empty one).
+    const drop = opts.dropTarget && target !== null && existsSync(duckdbPath);
+    if (drop) {
+      // First, so that a DuckDB file locked by a running `pgduck run` fails the reset before the checkpoint is touched.
+      await withDuckDbFile(duckdbPath, (s) => dropTarget(s, target.table));
+    }
+    const had = store.reset(name);
+    if (drop) store.addSchemaEvent(name, 'reset', `target table ${target!.table} dropped by reset --drop-target`);
     process.stdout.write(
-      `${had ? 'checkpoint cleared' : 'no checkpoint existed'} for ${spec.name}: the next run bootstraps from the beginning` +
-        `${opts.dropTarget ? `; DuckDB table ${spec.target.table} dropped` : '; DuckDB data kept (upserted over)'}\n`,
+      `${had ? 'checkpoint cleared' : 'no checkpoint existed'} for ${name}: the next run bootstraps from the beginning` +
+        `${drop ? `; DuckDB table ${target!.table} dropped` : opts.dropTarget ? `; ${duckdbPath} does not exist: no table to drop` : '; DuckDB data kept (upserted over)'}\n`,
     );
     return 0;
   } finally {

@@ -7,7 +7,8 @@ import { PIPELINE_NAME } from '../config/load-pipeline-file.js';
 import { Lake } from '../duckdb/lake.js';
 import { CheckpointStore } from '../state/checkpoint-store.js';
 import { runAllOnce } from '../runner/pool.js';
-import { startScheduler } from '../runner/scheduler.js';
+import { startScheduler, type Scheduler } from '../runner/scheduler.js';
+import { Writable } from 'node:stream';
 import { checkpointDbPath, type Settings } from '../runner/settings.js';
 import type { Logger } from '../runner/logger.js';
 import type { PipelineSpec } from '../config/pipeline-spec.js';
@@ -23,7 +24,7 @@ export interface RunOptions {
  * `run` uses selectRunnable, which runs the valid files and reports the others.
  */
 export function selectPipelines(settings: Settings, only: string[] | undefined, err: NodeJS.WritableStream): PipelineSpec[] | null {
-  const { specs, problems } = loadPipelines([settings.pipelinesDir]);
+  const { specs, problems } = loadPipelines([settings.pipelinesDir], process.env, settings.duckdbPath);
   if (problems.length > 0) {
     err.write(formatProblems(problems));
     err.write(`pipeline configuration is invalid (${problems.length} problem${problems.length === 1 ? '' : 's'}): nothing was run\n`);
@@ -64,7 +65,7 @@ export interface RunnableSelection {
  * usage error: --only names a pipeline no file defines.
  */
 export function selectRunnable(settings: Settings, only: string[] | undefined, err: NodeJS.WritableStream): RunnableSelection | null {
-  const { specs, problems } = loadPipelines([settings.pipelinesDir]);
+  const { specs, problems } = loadPipelines([settings.pipelinesDir], process.env, settings.duckdbPath);
   const byFile = new Map<string, InvalidPipelineFile>();
   for (const problem of problems) {
     const entry = byFile.get(problem.file) ?? { file: problem.file, name: basename(problem.file, extname(problem.file)), problems: [] };
@@ -131,10 +132,11 @@ export async function runCommand(settings: Settings, opts: RunOptions, log: Logg
       log.error(
         { files: invalid.map((f) => f.file) },
         `${plural(invalid.length, 'pipeline file')} invalid, not running: ${invalid.map((f) => f.file).join(', ')}; ` +
-          `the other ${plural(specs.length, 'pipeline')} run. Fix the files (pgduck validate) and restart pgduck run`,
+          `the other ${plural(specs.length, 'pipeline')} run. Fixed files are picked up without a restart`,
       );
     }
     const scheduler = startScheduler(specs, deps, { concurrency: settings.concurrency, runAtStart: true });
+    const reload = watchPipelines(settings, opts.only, scheduler, store, log, invalid);
     await new Promise<void>((resolve) => {
       let signals = 0;
       const onSignal = (sig: string) => {
@@ -144,6 +146,7 @@ export async function runCommand(settings: Settings, opts: RunOptions, log: Logg
           process.exit(130);
         }
         log.info({ signal: sig }, 'stopping: finishing batches in flight (send again to exit at once)');
+        reload.stop();
         void scheduler.stop().then(resolve);
       };
       process.on('SIGINT', () => onSignal('SIGINT'));
@@ -154,6 +157,54 @@ export async function runCommand(settings: Settings, opts: RunOptions, log: Logg
     await lake.close();
     store.close();
   }
+}
+
+/**
+ * The service re-reads the pipelines directory every PGDUCK_RELOAD_SECONDS (default 10; 0: never)
+ * and at once on SIGHUP: a file dropped in is scheduled (and runs), a removed one unscheduled, an
+ * edited one rescheduled; a file that turns invalid stops being scheduled and is reported (once per
+ * change). Runs in flight are never interrupted.
+ */
+function watchPipelines(
+  settings: Settings,
+  only: string[] | undefined,
+  scheduler: Scheduler,
+  store: CheckpointStore,
+  log: Logger,
+  initiallyInvalid: InvalidPipelineFile[],
+): { stop(): void } {
+  const seconds = Number(process.env.PGDUCK_RELOAD_SECONDS ?? 10);
+  let reported = JSON.stringify(initiallyInvalid.map((f) => f.problems));
+  const reload = (why: string) => {
+    const silent = new Writable({ write: (_chunk, _enc, done) => done() });
+    const selection = selectRunnable(settings, only, silent);
+    if (!selection) return;
+    const { invalid } = selection;
+    const runnable = selection.specs.filter((s) => {
+      if (s.source.connection || settings.databaseUrl) return true;
+      log.error({ pipeline: s.name }, `${s.name}: no database configured (DATABASE_URL or source.connection): not scheduled`);
+      return false;
+    });
+    const signature = JSON.stringify(invalid.map((f) => f.problems));
+    if (signature !== reported) {
+      reported = signature;
+      for (const p of invalid.flatMap((f) => f.problems)) log.error({ file: p.file, line: p.line, col: p.col, path: p.path || undefined }, formatProblem(p));
+      recordInvalid(store, invalid, runnable, log);
+    }
+    const changes = scheduler.update(runnable);
+    if (changes.added.length + changes.removed.length + changes.changed.length > 0) {
+      log.info({ ...changes, trigger: why }, `pipelines reloaded from ${settings.pipelinesDir}`);
+    }
+  };
+  const timer = Number.isFinite(seconds) && seconds > 0 ? setInterval(() => reload('interval'), seconds * 1000) : null;
+  const onHup = () => reload('SIGHUP');
+  process.on('SIGHUP', onHup);
+  return {
+    stop() {
+      if (timer) clearInterval(timer);
+      process.off('SIGHUP', onHup);
+    },
+  };
 }
 
 /**
@@ -169,7 +220,7 @@ function recordInvalid(store: CheckpointStore, invalid: InvalidPipelineFile[], s
     try {
       store.recordRun(f.name, 'failed', `invalid configuration, not run: ${formatProblem(f.problems[0])}${more}`);
     } catch (err) {
-      log.error({ pipeline: f.name, err: { message: (err as Error).message } }, `could not record ${f.file} as invalid in the state store`);
+      log.error({ pipeline: f.name, error: { message: (err as Error).message } }, `could not record ${f.file} as invalid in the state store`);
     }
   }
 }

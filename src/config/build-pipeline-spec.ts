@@ -38,6 +38,7 @@ export function buildPipelineSpec(name: string, file: string, data: PipelineFile
       primaryKey: typeof source.primary_key === 'string' ? [source.primary_key] : [...source.primary_key],
       cursor: source.cursor ?? defaults.cursor,
       ...(source.soft_delete !== undefined && { softDelete: source.soft_delete }),
+      ...(source.cursor_timezone !== undefined && { cursorTimezone: source.cursor_timezone }),
       ...(source.connection !== undefined && { connection: source.connection }),
     },
     target: {

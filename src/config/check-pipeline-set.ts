@@ -26,7 +26,7 @@ export const DEFAULT_DUCKDB_PATH = 'lake/warehouse.duckdb';
  * one table would overwrite each other's rows and drift checks. The first file (in the order
  * given) keeps its claim; each later one gets the problem.
  */
-export function checkPipelineSet(pipelines: readonly PipelineIdentity[], env: NodeJS.ProcessEnv = process.env): ConfigProblem[] {
+export function checkPipelineSet(pipelines: readonly PipelineIdentity[], defaultDuckdbPath: string = DEFAULT_DUCKDB_PATH): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   const names = new Map<string, PipelineIdentity>();
   const targets = new Map<string, PipelineIdentity>();
@@ -45,7 +45,7 @@ export function checkPipelineSet(pipelines: readonly PipelineIdentity[], env: No
     }
 
     if (!pipeline.target) continue;
-    const key = targetKey(pipeline.target.table, pipeline.target.duckdbPath ?? env.DUCKDB_PATH ?? DEFAULT_DUCKDB_PATH);
+    const key = targetKey(pipeline.target.table, pipeline.target.duckdbPath ?? defaultDuckdbPath);
     const writer = targets.get(key);
     if (writer) {
       const what = pipeline.target.fromEnv ? 'this DuckDB table' : `DuckDB table \`${pipeline.target.table}\``;

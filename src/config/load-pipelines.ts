@@ -1,4 +1,4 @@
-import { checkPipelineSet } from './check-pipeline-set.js';
+import { checkPipelineSet, DEFAULT_DUCKDB_PATH } from './check-pipeline-set.js';
 import { sortProblems, type ConfigProblem } from './config-problem.js';
 import { expandPipelinePaths } from './expand-pipeline-paths.js';
 import { loadPipelineFile } from './load-pipeline-file.js';
@@ -19,14 +19,15 @@ export interface LoadResult {
  * Loads and validates pipeline files before any I/O beyond reading them: `paths` are files or
  * directories (their *.yml / *.yaml). All problems are collected, none thrown, so a caller can
  * print every one at once. Synchronous and cheap (the ajv schema is compiled once per process).
- * Messages never contain the resolved value of an environment variable.
+ * Messages never contain the resolved value of an environment variable. `defaultDuckdbPath` is
+ * where pipelines without target.duckdb_path write (--duckdb, else DUCKDB_PATH, else the default).
  */
-export function loadPipelines(paths: string[], env: NodeJS.ProcessEnv = process.env): LoadResult {
+export function loadPipelines(paths: string[], env: NodeJS.ProcessEnv = process.env, defaultDuckdbPath?: string): LoadResult {
   const expanded = expandPipelinePaths(paths);
   const loaded = expanded.files.map((file) => loadPipelineFile(file, env));
   const crossFile = checkPipelineSet(
     loaded.map((l) => l.identity),
-    env,
+    defaultDuckdbPath ?? env.DUCKDB_PATH ?? DEFAULT_DUCKDB_PATH,
   );
   const refused = new Set(crossFile.map((p) => p.file));
   const problems = sortProblems([...expanded.problems, ...loaded.flatMap((l) => l.problems), ...crossFile], [...expanded.files, ...expanded.problems.map((p) => p.file)]);

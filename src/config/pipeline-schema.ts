@@ -46,6 +46,15 @@ export const SourceSchema = Type.Object(
           'Default: none (rows are only ever updated, never tombstoned).',
       ),
     ),
+    cursor_timezone: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          'Only for a `timestamp without time zone` cursor: the IANA time zone whose wall-clock times the writers store in it ' +
+          "(their sessions' TimeZone when the column is set by now(), e.g. `UTC` or `America/New_York`). Makes the commit-safe horizon exact. " +
+          'Default: none: the zone is unknown, so the checkpoint is held 14 h behind the horizon (safe for any zone) and pgduck warns.',
+      }),
+    ),
     connection: Type.Optional(
       Type.String({
         minLength: 1,
@@ -87,7 +96,7 @@ export const HorizonSchema = Type.Object(
         maximum: 86_400 * 7,
         default: 300,
         description:
-          'Used only when the role cannot see other sessions in pg_stat_activity: each run re-reads from checkpoint minus this window, in seconds (0 to 604800). Default: 300.',
+          'Used when open transactions cannot be seen (a role without pg_read_all_stats, a hot standby, pending prepared transactions): the checkpoint then stays at least this far behind now(), so every run re-reads the last window of changes, in seconds (0 to 604800). Default: 300.',
       }),
     ),
   },

@@ -13,6 +13,8 @@ export interface PipelineSpec {
     primaryKey: string[];
     cursor: string;
     softDelete?: string;
+    /** IANA zone of a `timestamp` cursor's wall-clock values (source.cursor_timezone); absent = unknown. */
+    cursorTimezone?: string;
     /** Connection string override (already interpolated). Never print it: use redact(). */
     connection?: string;
   };

@@ -61,18 +61,29 @@ export function semanticChecks(data: Record<string, unknown>, context: SemanticC
     issues.push({ path: ['source', 'soft_delete'], message: 'is a primary-key column; a tombstone column (NULL while the row lives) cannot be part of the key' });
   }
 
-  // Time zone first: the schedule is checked in it when it is valid.
-  const timezone = text(['timezone']);
-  const zoneOk = timezone !== undefined && isTimeZone(timezone);
-  if (timezone !== undefined && !zoneOk) {
-    const env = context.fromEnv.get('timezone');
-    const hint = env ? undefined : didYouMean(timezone, timeZoneNames());
-    const what = env ? `(value from ${env.map((n) => `\${${n}}`).join(', ')})` : `\`${timezone}\``;
+  // Time zones: the schedule's, and the one a timestamp cursor's wall-clock values are in.
+  const zoneProblem = (path: ConfigPath, namesOnly: boolean): boolean => {
+    const zone = text(path);
+    if (zone === undefined) return false;
+    const env = context.fromEnv.get(formatConfigPath(path));
+    // Postgres reads a numeric offset the POSIX way (`+05:00` is five hours *west* of UTC): only names are accepted.
+    if (namesOnly && /^[+-]|^\d/.test(zone)) {
+      issues.push({ path, message: `${show(path, zone)} is a numeric offset, which Postgres reads with the sign reversed (POSIX); use a zone name such as UTC, America/New_York or Etc/GMT+5` });
+      return true;
+    }
+    if (isTimeZone(zone)) return false;
+    const hint = env ? undefined : didYouMean(zone, timeZoneNames());
+    const what = env ? `(value from ${env.map((n) => `\${${n}}`).join(', ')})` : `\`${zone}\``;
     issues.push({
-      path: ['timezone'],
+      path,
       message: `unknown time zone ${what}${hint ? `; did you mean \`${hint}\`?` : '; use an IANA name such as UTC or Europe/Berlin'}`,
     });
-  }
+    return true;
+  };
+  zoneProblem(['source', 'cursor_timezone'], true);
+  // The schedule is checked in its time zone when that is valid.
+  const timezone = text(['timezone']);
+  const zoneOk = timezone !== undefined && !zoneProblem(['timezone'], false);
 
   const schedule = text(['schedule']);
   if (schedule !== undefined) {

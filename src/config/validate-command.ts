@@ -16,6 +16,8 @@ export interface ValidateOptions {
   json: boolean;
   /** Environment for `${VAR}` interpolation; default process.env. */
   env?: NodeJS.ProcessEnv;
+  /** Where pipelines without target.duckdb_path write (--duckdb / DUCKDB_PATH), for the one-writer-per-table check. */
+  duckdbPath?: string;
   /** `--connect`: also check the live Postgres tables and DuckDB files. Absent: no I/O beyond reading the files. */
   connect?: {
     /** DATABASE_URL (or POSTGRES_*), for pipelines without source.connection. */
@@ -57,7 +59,7 @@ export interface ValidationReport {
  */
 export async function runValidate(paths: string[], opts: ValidateOptions, out: NodeJS.WritableStream): Promise<number> {
   const given = paths.length > 0 ? paths : [DEFAULT_PIPELINE_DIR];
-  const { problems, files, specs } = loadPipelines(given, opts.env ?? process.env);
+  const { problems, files, specs } = loadPipelines(given, opts.env ?? process.env, opts.duckdbPath);
   const all: ConfigProblem[] =
     files.length === 0 && problems.length === 0
       ? given.map((file) => ({ file, line: 1, col: 1, path: '', message: 'no pipeline files (*.yml, *.yaml) found here' }))

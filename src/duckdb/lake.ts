@@ -10,6 +10,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import { quoteIdent, quoteLiteral } from '../sql/identifier.js';
+import { catalogNameOf } from './catalog-name.js';
 
 export type Row = Record<string, unknown>;
 
@@ -172,15 +173,10 @@ export async function withDuckDbFile<T>(path: string, fn: (session: LakeSession)
   });
   const conn = await instance.connect();
   try {
-    return await fn(sessionFor(conn, currentCatalogOf(path)));
+    return await fn(sessionFor(conn, catalogNameOf(path)));
   } finally {
     conn.closeSync();
     instance.closeSync();
   }
 }
 
-/** DuckDB names the catalog of an opened file after its stem. */
-function currentCatalogOf(path: string): string {
-  const base = path.split('/').pop() ?? path;
-  return base.replace(/\.[^.]*$/, '');
-}

@@ -48,6 +48,28 @@ export async function createCurrentView(session: LakeSession, table: string, sof
   }
 }
 
+/**
+ * Make `<table>_current` match the pipeline file: created when `soft_delete` is set (also when it
+ * was added to an existing pipeline, or names another column now), dropped when it was removed.
+ * Only a view of the shape createCurrentView writes is ever dropped.
+ */
+export async function syncCurrentView(session: LakeSession, table: string, softDelete: string | undefined): Promise<void> {
+  const view = `${table}_current`;
+  const rows = await session.all(
+    `SELECT sql FROM duckdb_views() WHERE database_name = ${quoteLiteral(session.catalogName)} AND schema_name = 'main' AND view_name = ${quoteLiteral(view)}`,
+  );
+  const sql = rows.length > 0 ? String(rows[0].sql) : null;
+  // DuckDB stores the view's SQL re-printed (quotes only where needed): compare without quotes.
+  const bare = (text: string) => text.replace(/"/g, '');
+  const stored = sql === null ? null : bare(sql);
+  const shape = `CREATE VIEW ${bare(view)} AS SELECT * FROM ${bare(table)} WHERE (`;
+  if (softDelete) {
+    if (stored !== `${shape}${bare(softDelete)} IS NULL);`) await createCurrentView(session, table, softDelete);
+  } else if (stored !== null && stored.startsWith(shape) && stored.endsWith(' IS NULL);')) {
+    await session.run(`DROP VIEW IF EXISTS ${session.catalog}.main.${quoteIdent(view)}`);
+  }
+}
+
 export async function dropTarget(session: LakeSession, table: string): Promise<void> {
   await session.run(`DROP VIEW IF EXISTS ${session.catalog}.main.${quoteIdent(`${table}_current`)}`);
   await session.run(`DROP TABLE IF EXISTS ${targetRef(session, table)}`);

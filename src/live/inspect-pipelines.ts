@@ -9,6 +9,7 @@ import type { PipelineSpec } from '../config/pipeline-spec.js';
 import { connectPostgres, type PgClient } from '../postgres/connect.js';
 import { explainConnectError, scrubPassword } from '../postgres/explain-connect-error.js';
 import { inspectRole, type RoleFacts } from '../postgres/inspect-role.js';
+import { inspectServer, knowsTimeZone, type ServerFacts } from '../postgres/inspect-server.js';
 import { cursorHasNulls, inspectSource, relationsIn } from '../postgres/inspect-source.js';
 import { redactUrl } from '../sql/redact.js';
 import type { SourceFacts } from './judge-source.js';
@@ -19,6 +20,8 @@ export interface ConnectionFacts {
   /** Pipelines reading through this connection, in the order given. */
   pipelines: PipelineSpec[];
   role?: RoleFacts;
+  /** Standby or primary, pending prepared transactions: what the commit-safe horizon depends on. */
+  server?: ServerFacts;
   /** Why connecting (or a catalog query) failed, redacted. */
   error?: string;
 }
@@ -62,6 +65,7 @@ export async function inspectPipelines(specs: readonly PipelineSpec[], opts: Ins
     try {
       client = await connectPostgres(url, { label: 'validate', connectTimeoutMs: opts.connectTimeoutMs ?? 10_000, statementTimeoutMs: 30_000 });
       connection.role = await inspectRole(client);
+      connection.server = await inspectServer(client);
       for (const spec of group) {
         try {
           byName.set(spec.name, { spec, connection, source: await inspectOne(client, spec, connection.role.role, opts) });
@@ -86,5 +90,7 @@ async function inspectOne(client: PgClient, spec: PipelineSpec, role: string, op
   const cursorColumn = relation.columns.find((c) => c.name === cursor);
   let nulls: boolean | null | undefined;
   if (opts.probeNullCursors && cursorColumn && !cursorColumn.notNull && relation.canSelect) nulls = await cursorHasNulls(client, schema, table, cursor);
-  return { relation, role, ...(nulls !== undefined && { cursorHasNulls: nulls }) };
+  const zone = spec.source.cursorTimezone;
+  const zoneKnown = zone !== undefined && cursorColumn?.typname === 'timestamp' ? await knowsTimeZone(client, zone) : undefined;
+  return { relation, role, ...(nulls !== undefined && { cursorHasNulls: nulls }), ...(zoneKnown !== undefined && { cursorZoneKnown: zoneKnown }) };
 }

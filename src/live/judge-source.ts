@@ -10,6 +10,7 @@ import type { PipelineSpec } from '../config/pipeline-spec.js';
 import type { SourceIndex, SourceRelation } from '../postgres/inspect-source.js';
 import type { PgColumn } from '../schema/column.js';
 import { isRefused, mapColumn } from '../schema/type-map.js';
+import { ANY_ZONE_SHIFT_HOURS } from '../postgres/horizon.js';
 import { qualified, quoteIdent } from '../sql/identifier.js';
 import type { LiveIssue } from './live-finding.js';
 
@@ -22,6 +23,8 @@ export interface SourceFacts {
   role: string;
   /** For a nullable cursor: does any row have a NULL cursor now? null = could not tell in time. */
   cursorHasNulls?: boolean | null;
+  /** Whether Postgres knows source.cursor_timezone (checked for a timestamp cursor only). */
+  cursorZoneKnown?: boolean;
 }
 
 /** Cursor types the extract stage can page by: a timestamp (with the commit-safe horizon) or an integer version. */
@@ -132,7 +135,7 @@ export function judgeSource(spec: PipelineSpec, facts: SourceFacts): LiveIssue[]
   const cursor = byName.get(spec.source.cursor);
   const cursorPath: ConfigPath = ['source', 'cursor'];
   if (!cursor) issues.push(missing(spec.source.cursor, 'cursor', cursorPath));
-  else issues.push(...judgeCursor(spec, name, cursor, facts.cursorHasNulls));
+  else issues.push(...judgeCursor(spec, name, cursor, facts));
 
   if (spec.source.softDelete !== undefined && !byName.has(spec.source.softDelete)) {
     issues.push(missing(spec.source.softDelete, 'tombstone', ['source', 'soft_delete']));
@@ -193,7 +196,8 @@ export function judgeSource(spec: PipelineSpec, facts: SourceFacts): LiveIssue[]
   return issues;
 }
 
-function judgeCursor(spec: PipelineSpec, name: string, cursor: PgColumn, hasNulls: boolean | null | undefined): LiveIssue[] {
+function judgeCursor(spec: PipelineSpec, name: string, cursor: PgColumn, facts: SourceFacts): LiveIssue[] {
+  const hasNulls = facts.cursorHasNulls;
   const path: ConfigPath = ['source', 'cursor'];
   const q = quoteIdent(cursor.name);
   if (!isCursorType(cursor)) {
@@ -212,10 +216,9 @@ function judgeCursor(spec: PipelineSpec, name: string, cursor: PgColumn, hasNull
   const issues: LiveIssue[] = [];
   const isTime = TIME_CURSOR.has(cursor.typname);
   if (!cursor.notNull) {
-    // What the extract stage does with NULLs: the first (bootstrap) run has no WHERE and sorts them
-    // last, so it reads them once; every later run asks for (cursor, key…) > (checkpoint), which is
-    // never true for a NULL cursor.
-    const fate = `a row whose ${q} is NULL is read by the first (bootstrap) run only and never again: NULL never compares greater than the checkpoint, so its later updates are missed`;
+    // What the extract stage does with NULLs: (NULL, …) > (checkpoint) is never true, so such a row
+    // could be read once at most; extract refuses a batch holding one, naming the key.
+    const fate = `a row whose ${q} is NULL stops the pipeline when a run reaches it (a NULL cursor can never be resumed from: its later updates would be missed)`;
     const fill = isTime ? `UPDATE ${name} SET ${q} = now() WHERE ${q} IS NULL;\n` : '';
     const setNotNull = `ALTER TABLE ${name} ALTER COLUMN ${q} SET NOT NULL;`;
     if (hasNulls === true) {
@@ -240,17 +243,7 @@ function judgeCursor(spec: PipelineSpec, name: string, cursor: PgColumn, hasNull
       });
     }
   }
-  if (cursor.typname === 'timestamp') {
-    issues.push({
-      check: 'cursor',
-      severity: 'warning',
-      path,
-      column: cursor.name,
-      message:
-        `cursor column ${q} is timestamp without time zone: pgduck compares it with the commit-safe horizon as UTC, so if the application ` +
-        'writes local times into it the horizon is off by the UTC offset (west of UTC, rows of transactions still open can be missed); timestamptz has no such trap',
-    });
-  }
+  issues.push(...judgeCursorZone(spec, cursor, facts.cursorZoneKnown));
   if (!isTime) {
     issues.push({
       check: 'cursor',
@@ -263,6 +256,49 @@ function judgeCursor(spec: PipelineSpec, name: string, cursor: PgColumn, hasNull
     });
   }
   return issues;
+}
+
+/**
+ * A timestamp cursor holds wall-clock times of the writers' zone; the horizon is an instant. Without
+ * source.cursor_timezone the runner holds the checkpoint ANY_ZONE_SHIFT_HOURS behind (horizon.ts).
+ */
+function judgeCursorZone(spec: PipelineSpec, cursor: PgColumn, zoneKnown: boolean | undefined): LiveIssue[] {
+  const q = quoteIdent(cursor.name);
+  const zone = spec.source.cursorTimezone;
+  const path: ConfigPath = ['source', 'cursor_timezone'];
+  if (cursor.typname !== 'timestamp') {
+    if (zone === undefined) return [];
+    const what = cursor.typname === 'timestamptz' ? 'timestamptz, which holds instants, not wall-clock times' : `${cursor.declaredType}, not a timestamp`;
+    return [{ check: 'cursor', severity: 'warning', path, column: cursor.name, message: `source.cursor_timezone is ignored: cursor column ${q} is ${what}` }];
+  }
+  if (zone === undefined) {
+    return [
+      {
+        check: 'cursor',
+        severity: 'warning',
+        path,
+        column: cursor.name,
+        message:
+          `cursor column ${q} is timestamp without time zone and source.cursor_timezone is not set: its values are wall-clock times of a zone pgduck ` +
+          `cannot know, and compared with the commit-safe horizon as if they were UTC, writers west of UTC would make rows of transactions still open look ` +
+          `safe. So the checkpoint is held ${ANY_ZONE_SHIFT_HOURS} h behind the horizon (safe whatever zone the writers use) and rows of the last ` +
+          `${ANY_ZONE_SHIFT_HOURS} h are re-read every run. For an exact horizon set source.cursor_timezone to the writers' time zone ` +
+          "(SHOW TimeZone in one of their sessions, e.g. UTC or America/New_York), or make the column timestamptz",
+      },
+    ];
+  }
+  if (zoneKnown === false) {
+    return [
+      {
+        check: 'cursor',
+        severity: 'error',
+        path,
+        column: cursor.name,
+        message: `Postgres does not know the time zone \`${zone}\` (its own time-zone database decides; see pg_timezone_names): every run would fail comparing ${q} with the horizon`,
+      },
+    ];
+  }
+  return [];
 }
 
 function isCursorType(col: PgColumn): boolean {

@@ -11,6 +11,8 @@ export type LiveCheck =
   | 'index' // an index serves ORDER BY (cursor, key…)
   | 'type' // every column maps to DuckDB exactly or is refused
   | 'stats' // the role sees other sessions in pg_stat_activity
+  | 'standby' // the server is a hot standby: its pg_stat_activity does not show the primary's sessions
+  | 'prepared' // prepared transactions are pending (pg_stat_activity does not show them)
   | 'duckdb'; // the DuckDB file is writable and not locked
 
 /**

@@ -71,12 +71,47 @@ export async function runLiveChecks(specs: readonly PipelineSpec[], opts: LiveCh
   }
 
   // The commit-safe horizon needs to see every session's transaction start (DESIGN.md rule 3).
-  for (const connection of connections) {
-    if (!connection.role || connection.role.seesOtherSessions) continue;
-    const affected = connection.pipelines.filter((spec) => {
+  const withHorizon = (connection: (typeof connections)[number]) =>
+    connection.pipelines.filter((spec) => {
       const cursor = pipelines.find((p) => p.spec === spec)?.source?.relation?.columns.find((c) => c.name === spec.source.cursor);
       return cursor === undefined || cursor.typname === 'timestamptz' || cursor.typname === 'timestamp';
     });
+  for (const connection of connections) {
+    const affected = withHorizon(connection);
+    if (affected.length === 0 || !connection.server) continue;
+    if (connection.server.standby) {
+      findings.push(
+        pin(affected, {
+          check: 'standby',
+          severity: 'warning',
+          path: ['source', 'connection'],
+          message:
+            `${connection.url} is a hot standby (pg_is_in_recovery() is true): its pg_stat_activity shows none of the primary's sessions, so the ` +
+            "commit-safe horizon cannot wait for transactions still open on the primary: each run falls back to the last replayed commit minus " +
+            'horizon.lookback_seconds, rows newer than that are re-read every run, and rows of a transaction open longer than that can be missed. ' +
+            'Connect to the primary for an exact horizon.',
+        }),
+      );
+    }
+    const prepared = connection.server.prepared;
+    if (prepared) {
+      findings.push(
+        pin(affected, {
+          check: 'prepared',
+          severity: 'warning',
+          path: ['source', 'connection'],
+          message:
+            `${prepared.count} prepared transaction${prepared.count === 1 ? '' : 's'} (PREPARE TRANSACTION) pending in the database of ${connection.url}, ` +
+            `the oldest (gid ${JSON.stringify(prepared.gid)}) for ${Math.round(prepared.ageSeconds)} s: pg_stat_activity does not show them, so pgduck holds ` +
+            "the checkpoint at the oldest one's prepare time minus horizon.lookback_seconds until it is committed or rolled back",
+        }),
+      );
+    }
+  }
+  for (const connection of connections) {
+    // On a standby the role's view of pg_stat_activity does not matter: the primary's sessions are never there.
+    if (!connection.role || connection.role.seesOtherSessions || connection.server?.standby) continue;
+    const affected = withHorizon(connection);
     if (affected.length === 0) continue;
     const role = quoteIdent(connection.role.role);
     findings.push(

@@ -3,11 +3,12 @@
  * wire text exact and parseable downstream: UTC timestamps, ISO dates, hex bytea, shortest-exact floats.
  */
 import pg from 'pg';
+import { redactUrl } from '../sql/redact.js';
 import { explainConnectError } from './explain-connect-error.js';
 
 /**
  * Session GUCs sent in the startup packet (no extra round trip).
- * IntervalStyle=postgres: DuckDB parses `1 year 2 mons -3 days +04:05:06.5` (it rejects ISO 8601 durations).
+ * IntervalStyle=iso_8601: DuckDB parses no Postgres interval text, so type-map.ts takes the ISO form apart exactly.
  */
 export const SESSION_GUCS: Record<string, string> = {
   TimeZone: 'UTC',
@@ -38,14 +39,20 @@ export async function connectPostgres(url: string, opts: ConnectOptions = {}): P
     .join(' ');
   // TCP keepalive: a peer that vanished without a reset (a dropped network, a NAT that forgot the
   // connection) is noticed and fails the query, instead of a read that waits forever.
-  const client = new pg.Client({
-    connectionString: url,
-    types: rawTypes,
-    options,
-    connectionTimeoutMillis: opts.connectTimeoutMs,
-    keepAlive: true,
-    keepAliveInitialDelayMillis: 30_000,
-  });
+  let client: pg.Client;
+  try {
+    client = new pg.Client({
+      connectionString: url,
+      types: rawTypes,
+      options,
+      connectionTimeoutMillis: opts.connectTimeoutMs,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 30_000,
+    });
+  } catch (err) {
+    // A malformed connection string (pg parses it here): say which, without echoing it.
+    throw new Error(`cannot use the Postgres connection string ${redactUrl(url)}: ${(err as Error).message}`, { cause: err });
+  }
   // A connection dropped while the client is idle (server restart, pg_terminate_backend, network) is
   // emitted as 'error' on the client; unheard, that event would end the whole process, every other
   // pipeline with it. Listened to before connecting: the next query on this client then fails with

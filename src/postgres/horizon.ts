@@ -8,19 +8,50 @@
  */
 import type { PgClient } from './connect.js';
 
+/**
+ * How the horizon is compared with the cursor column: a `timestamptz` cursor is an instant; a
+ * `timestamp` cursor holds wall-clock times of the writers' zone (`zone`, source.cursor_timezone),
+ * or of a zone nobody told pgduck (`zone: null`).
+ */
+export type HorizonCursor = { type: 'timestamptz' } | { type: 'timestamp'; zone: string | null };
+
 export interface Horizon {
-  /** Exact timestamptz text: rows with cursor <= this are safe to checkpoint. */
+  /**
+   * Exact text in the cursor's own type (`type`): rows with cursor <= this are safe to checkpoint.
+   * For a timestamptz cursor the instant itself; for a timestamp cursor the instant as wall time of
+   * the writers' zone, or, when the zone is unknown, 14 h below the instant as UTC wall time.
+   */
   value: string;
-  /** 'activity': from pg_stat_activity; 'lookback': the role cannot see other sessions. */
-  mode: 'activity' | 'lookback';
+  type: HorizonCursor['type'];
+  /** The horizon as an instant (timestamptz text), before any conversion to wall-clock time. */
+  instant: string;
+  /**
+   * 'activity': from pg_stat_activity. 'lookback': the role cannot see other sessions.
+   * 'standby': the server is a hot standby, whose pg_stat_activity shows none of the primary's
+   * sessions; the horizon is the last replayed commit minus the lookback window.
+   */
+  mode: 'activity' | 'lookback' | 'standby';
   /** Start of the oldest other open transaction (that this role can see), when there is one. */
   oldestXactStart: string | null;
   oldestPid: number | null;
-  /** How far the horizon lags now(), in seconds. */
+  /** Prepared (two-phase) transactions of this database, which pg_stat_activity does not show. */
+  prepared: { count: number; oldest: string; gid: string } | null;
+  /** How far the horizon instant lags now(), in seconds (the wall-clock shift not included). */
   lagSeconds: number;
   /** The role the pipeline connects as (for the warning that names the fix). */
   role: string;
 }
+
+/**
+ * No zone is further from UTC than 14 h (Pacific/Kiritimati is +14, the most westerly is -12): a
+ * timestamp written in any zone, read as UTC, is at most this far from its instant.
+ */
+export const ANY_ZONE_SHIFT_HOURS = 14;
+/**
+ * A zone's clock goes back at most this far at once (1 h for daylight saving, 2 h at
+ * Antarctica/Troll): the horizon looks this far ahead so a repeated hour is not checkpointed early.
+ */
+const FALL_BACK_HOURS = 3;
 
 /*
  * - Only transactions of this database count: no other database's transaction can write these tables;
@@ -30,41 +61,87 @@ export interface Horizon {
  *   privileges, hence USAGE, not MEMBER) and to superusers (who have every privilege). Without it the
  *   other sessions read NULL and would silently look idle, so the horizon falls back to now() - lookback,
  *   still held back by the sessions the role can see (its own).
+ * - On a hot standby pg_stat_activity lists the standby's own (read-only) sessions, never the
+ *   primary's. What the standby can see is what it has replayed: a transaction not replayed yet commits
+ *   after the last replayed commit, so (if it ran no longer than the lookback window) it started after
+ *   pg_last_xact_replay_timestamp() - lookback. That, not now(), also covers replication lag.
+ * - A prepared transaction (PREPARE TRANSACTION) has left its session: pg_stat_activity no longer
+ *   shows it, and pg_prepared_xacts knows only when it was prepared, not when it started. Hold the
+ *   horizon at prepared - lookback, on the same assumption as the lookback window.
  * - least() skips NULLs: no open transaction → now() - margin.
+ * - A timestamp cursor compares with wall-clock time: the instant AT TIME ZONE the writers' zone.
+ *   Where that zone's clock goes back (the autumn change), the wall time of a later instant can be
+ *   below that of the horizon: take the least of now and FALL_BACK_HOURS ahead. With no zone given,
+ *   the UTC wall time minus ANY_ZONE_SHIFT_HOURS is below the wall time of the horizon in every zone.
  */
+/**
+ * SQL for the `timestamp` a timestamp cursor is compared with: the horizon `instant` (a timestamptz
+ * expression) as wall-clock time of `zone` (a text expression; NULL: unknown, any zone). Never above
+ * the wall-clock time of any later instant in that zone (any zone), so a row written after the
+ * horizon never compares as safe.
+ */
+export function wallClockBoundSql(instant: string, zone: string): string {
+  return (
+    `CASE WHEN ${zone} IS NULL THEN (${instant} AT TIME ZONE 'UTC') - interval '${ANY_ZONE_SHIFT_HOURS} hours' ` +
+    `ELSE least(${instant} AT TIME ZONE ${zone}, ((${instant} + interval '${FALL_BACK_HOURS} hours') AT TIME ZONE ${zone}) - interval '${FALL_BACK_HOURS} hours') END`
+  );
+}
+
 const HORIZON_SQL = `
 WITH me AS (
-  SELECT pg_has_role('pg_read_all_stats', 'USAGE') AS sees_all
+  SELECT pg_has_role('pg_read_all_stats', 'USAGE') AS sees_all, pg_is_in_recovery() AS standby
 ), oldest AS (
   SELECT pid, xact_start FROM pg_stat_activity
   WHERE xact_start IS NOT NULL AND pid <> pg_backend_pid()
     AND datid = (SELECT oid FROM pg_database WHERE datname = current_database())
     AND backend_type NOT IN ('autovacuum worker', 'autovacuum launcher', 'walsender')
+    AND NOT pg_is_in_recovery()
   ORDER BY xact_start LIMIT 1
+), prepared AS (
+  SELECT count(*) AS n, min(prepared) AS first, (array_agg(gid ORDER BY prepared))[1] AS gid
+  FROM pg_prepared_xacts WHERE database = current_database()
 ), h AS (
-  SELECT me.sees_all, o.pid, o.xact_start,
-         least(now() - CASE WHEN me.sees_all THEN $1::interval ELSE greatest($1::interval, $2::interval) END,
-               o.xact_start - $1::interval) AS horizon
-  FROM me LEFT JOIN oldest o ON true
+  SELECT me.sees_all, me.standby, o.pid, o.xact_start, p.n, p.first, p.gid,
+         least(CASE WHEN me.standby
+                    THEN least(now(), coalesce(pg_last_xact_replay_timestamp(), now())) - greatest($1::interval, $2::interval)
+                    ELSE now() - CASE WHEN me.sees_all THEN $1::interval ELSE greatest($1::interval, $2::interval) END END,
+               o.xact_start - $1::interval,
+               p.first - greatest($1::interval, $2::interval)) AS horizon
+  FROM me CROSS JOIN prepared p LEFT JOIN oldest o ON true
 )
-SELECT sees_all, xact_start::text AS oldest_start, pid::text AS oldest_pid, horizon::text AS horizon,
+SELECT sees_all, standby, xact_start::text AS oldest_start, pid::text AS oldest_pid,
+       n::text AS prepared_count, first::text AS prepared_first, gid AS prepared_gid,
+       horizon::text AS instant,
+       CASE WHEN $3::text = 'timestamptz' THEN horizon::text ELSE (${wallClockBoundSql('horizon', '$4::text')})::text END AS value,
        extract(epoch FROM now() - horizon)::text AS lag, current_user::text AS role
 FROM h
 `;
 
-export async function readHorizon(client: PgClient, opts: { marginMs: number; lookbackSeconds: number }): Promise<Horizon> {
+export async function readHorizon(
+  client: PgClient,
+  opts: { marginMs: number; lookbackSeconds: number; cursor: HorizonCursor },
+): Promise<Horizon> {
   const res = await client.query({
     text: HORIZON_SQL,
-    values: [`${opts.marginMs} milliseconds`, `${opts.lookbackSeconds} seconds`],
+    values: [
+      `${opts.marginMs} milliseconds`,
+      `${opts.lookbackSeconds} seconds`,
+      opts.cursor.type,
+      opts.cursor.type === 'timestamp' ? opts.cursor.zone : null,
+    ],
   });
-  const row = res.rows[0] as { sees_all: string | boolean; oldest_start: string | null; oldest_pid: string | null; horizon: string; lag: string; role: string };
-  const seesAll = row.sees_all === 't' || row.sees_all === true;
+  const row = res.rows[0] as Record<string, string | boolean | null>;
+  const yes = (v: unknown) => v === 't' || v === true;
+  const preparedCount = Number(row.prepared_count ?? 0);
   return {
-    value: row.horizon,
-    mode: seesAll ? 'activity' : 'lookback',
-    oldestXactStart: row.oldest_start,
+    value: row.value as string,
+    type: opts.cursor.type,
+    instant: row.instant as string,
+    mode: yes(row.standby) ? 'standby' : yes(row.sees_all) ? 'activity' : 'lookback',
+    oldestXactStart: row.oldest_start as string | null,
     oldestPid: row.oldest_pid ? Number(row.oldest_pid) : null,
+    prepared: preparedCount > 0 ? { count: preparedCount, oldest: row.prepared_first as string, gid: row.prepared_gid as string } : null,
     lagSeconds: Number(row.lag),
-    role: row.role,
+    role: row.role as string,
   };
 }

@@ -62,7 +62,29 @@ const CHANGES: Record<string, TableChanges> = {
 
 export const SEED_TABLES = Object.keys(CHANGES);
 
+/** The table comment postgres/init/01-schema.sql sets on public.accounts. */
+export const DEMO_MARKER = 'pgduck demo schema';
+
+/**
+ * Throws unless the database holds the demo schema of postgres/init (its marker comment): the demo
+ * and seed-changes write rows, and must never do so in a real database that merely has an
+ * `accounts` table and happens to be named by DATABASE_URL.
+ */
+export async function assertDemoSchema(client: PgClient): Promise<void> {
+  const res = await client.query<{ comment: string | null }>(
+    `SELECT obj_description(c.oid, 'pg_class') AS comment FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE n.nspname = 'public' AND c.relname = 'accounts' AND c.relkind = 'r'`,
+  );
+  if (res.rows[0]?.comment?.startsWith(DEMO_MARKER)) return;
+  throw new Error(
+    (res.rows.length === 0 ? 'this database has no pgduck demo schema' : 'public.accounts here is not the pgduck demo table (it lacks the demo marker comment)') +
+      ': nothing was changed. The demo only writes to the schema of postgres/init (apply it with `psql -f postgres/init/01-schema.sql -f postgres/init/02-seed.sql`), ' +
+      'or run `pgduck demo` without DATABASE_URL to use an embedded Postgres.',
+  );
+}
+
 export async function seedChanges(client: PgClient, tables: string[] = SEED_TABLES): Promise<SeedChange[]> {
+  await assertDemoSchema(client);
   const unknown = tables.filter((t) => !CHANGES[t]);
   if (unknown.length > 0) throw new Error(`seed-changes knows the demo tables ${SEED_TABLES.join(', ')}; not ${unknown.join(', ')}`);
   const out: SeedChange[] = [];

@@ -12,10 +12,11 @@ import { driftCheckStage } from '../stages/drift-check.js';
 import { upsertStage } from '../stages/upsert.js';
 import { checkpointStage } from '../stages/checkpoint.js';
 import { qualified, quoteIdent } from '../sql/identifier.js';
+import { catalogNameOf } from '../duckdb/catalog-name.js';
 import { buildExtractSql } from '../stages/extract.js';
 import { buildUpsertSql } from '../stages/upsert.js';
 import type { ColumnMapping } from '../schema/column.js';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 
 export const STAGES: Record<StageName, Stage> = {
   extract: extractStage,
@@ -57,8 +58,8 @@ export interface SourceShape {
   /** Declared types of the cursor and key columns, as `$n::type` casts need them. */
   cursorType: string;
   keyTypes: string[];
-  /** Whether the cursor is a timestamp, so the commit-safe horizon applies. */
-  timeCursor: boolean;
+  /** The cursor's timestamp type, which the commit-safe horizon is compared in (horizonType() in extract.ts); null: no horizon. */
+  horizon: 'timestamptz' | 'timestamp' | null;
 }
 
 export interface CompileOptions {
@@ -112,13 +113,13 @@ function describeStep(spec: PipelineSpec, name: StageName, opts: CompileOptions 
   if (name === 'extract') {
     const cursorType = source?.cursorType ?? `<type of ${spec.source.cursor}>`;
     const keyTypes = source?.keyTypes ?? spec.source.primaryKey.map((k) => `<type of ${k}>`);
-    // Offline the cursor type is unknown: assume the usual timestamp, for which the horizon test is added.
-    const withHorizon = source?.timeCursor ?? true;
+    // Offline the cursor type is unknown: assume the usual timestamptz, for which the horizon test is added.
+    const horizon = source ? source.horizon : 'timestamptz';
     const build = (hasPosition: boolean) =>
-      withUnknown(buildExtractSql(spec, columns as ColumnMapping[], cursorType, keyTypes, { hasPosition, withHorizon }).sql);
+      withUnknown(buildExtractSql(spec, columns as ColumnMapping[], cursorType, keyTypes, { hasPosition, horizon }).sql);
     return {
       ...base,
-      ...(withHorizon ? {} : { horizon: 'none: the cursor is not a timestamp' }),
+      ...(horizon ? {} : { horizon: 'none: the cursor is not a timestamp' }),
       sql: { 'first batch': build(false), 'next batches': build(true) },
     };
   }
@@ -149,7 +150,7 @@ function describeStep(spec: PipelineSpec, name: StageName, opts: CompileOptions 
  * after its stem). The runner attaches it under an internal alias; the statements are the same.
  */
 function duckCatalog(duckdbPath: string): string {
-  return quoteIdent(basename(duckdbPath).replace(/\.[^.]*$/, ''));
+  return quoteIdent(catalogNameOf(duckdbPath));
 }
 
 export function nextFireTimes(cron: string, timezone: string, count: number, from?: Date): string[] {

@@ -4,12 +4,18 @@
  */
 import { pino, type Logger as PinoLogger } from 'pino';
 import pretty from 'pino-pretty';
+import { UsageError } from './usage-error.js';
 
 export type Logger = PinoLogger;
 
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
 export function createLogger(opts: { level?: string; format?: 'pretty' | 'json' } = {}): Logger {
   const level = opts.level ?? process.env.PGDUCK_LOG_LEVEL ?? 'info';
-  const format = opts.format ?? (process.env.PGDUCK_LOG_FORMAT === 'json' || !process.stderr.isTTY ? 'json' : 'pretty');
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new UsageError(`log level must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(level)}`);
+  const envFormat = process.env.PGDUCK_LOG_FORMAT;
+  if (!opts.format && envFormat && envFormat !== 'json' && envFormat !== 'pretty') throw new UsageError(`PGDUCK_LOG_FORMAT must be json or pretty, got ${JSON.stringify(envFormat)}`);
+  const format = opts.format ?? (envFormat === 'json' || !process.stderr.isTTY ? 'json' : envFormat === 'pretty' ? 'pretty' : 'json');
   if (format === 'json') return pino({ level, base: undefined }, pino.destination({ fd: 2, sync: true }));
   return pino({ level, base: undefined }, pretty({ destination: 2, sync: true, colorize: true, ignore: 'time' }));
 }

@@ -35,14 +35,14 @@ export async function runRecorded(spec: PipelineSpec, deps: RunDeps): Promise<Pi
     const message = clean(error.message);
     outcome = { pipeline: spec.name, ok: false, error, message };
     const cause = error.cause instanceof Error ? clean(error.cause.message) : undefined;
-    deps.log.error({ pipeline: spec.name, err: { message, cause } }, message);
+    deps.log.error({ pipeline: spec.name, error: { message, cause } }, message);
   }
   try {
     deps.store.recordRun(spec.name, outcome.ok ? 'ok' : 'failed', outcome.ok ? undefined : outcome.message);
   } catch (err) {
     // The state store itself failed (a full disk, a lock held too long): say so; the run's outcome stands.
     deps.log.error(
-      { pipeline: spec.name, err: { message: (err as Error).message } },
+      { pipeline: spec.name, error: { message: (err as Error).message } },
       `could not record the outcome of ${spec.name} in the state store (pgduck status will not show it): ${(err as Error).message}`,
     );
   }

@@ -66,7 +66,7 @@ export async function runPipeline(spec: PipelineSpec, deps: RunDeps): Promise<Ru
   let seq = (checkpoint?.batchesTotal ?? 0) + 1;
   try {
     await deps.lake.withSession(spec.target.duckdbPath ?? deps.duckdbPath, async (lake) => {
-      const ctx: StageContext = { spec, pg, lake, store, parquetDir: deps.parquetDir, log };
+      const ctx: StageContext = { spec, pg, lake, store, parquetDir: deps.parquetDir, log, generation: checkpoint?.generation ?? 0 };
       let from = resumeFrom;
       // Once a batch held a row above the horizon, later batches of this run cannot checkpoint:
       // a transaction committing now could still add rows between them.
@@ -92,7 +92,7 @@ export async function runPipeline(spec: PipelineSpec, deps: RunDeps): Promise<Ru
           // Bootstrap = the first pass reached the end of the table (rows above the horizon included:
           // they are loaded; only the checkpoint waits), else a busy table would never finish it.
           stage = 'checkpoint';
-          if (!summary.bootstrapDone) store.markBootstrapDone(spec.name);
+          if (!summary.bootstrapDone) store.markBootstrapDone(spec.name, ctx.generation);
           summary.bootstrapDone = true;
           break;
         }

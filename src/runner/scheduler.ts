@@ -1,14 +1,29 @@
 /**
  * `run` as a service: each pipeline on its own cron schedule (croner: exact across DST changes,
- * where node-cron skipped an hour — DESIGN.md), never overlapping itself (`protect`), all sharing
- * one p-limit pool. Stops cleanly: no new runs start, runs in flight finish their current batch.
+ * where node-cron skipped an hour — DESIGN.md), never overlapping itself, all sharing one p-limit
+ * pool. The set of pipelines can change while it runs (`update`: a file dropped into pipelines/ is
+ * picked up without a restart). Stops cleanly: no new runs start, runs in flight finish their
+ * current batch.
  */
 import { Cron } from 'croner';
 import type { PipelineSpec } from '../config/pipeline-spec.js';
 import { createPool, runRecorded } from './pool.js';
 import type { RunDeps } from './run-pipeline.js';
 
+export interface SchedulerChanges {
+  added: string[];
+  removed: string[];
+  /** Rescheduled with their new file; a run in flight finishes with the spec it started with. */
+  changed: string[];
+}
+
 export interface Scheduler {
+  /**
+   * Reconcile with the pipelines as the directory reads now: new ones are scheduled (and run at
+   * once when `runAtStart`), removed ones unscheduled, changed ones rescheduled. Never interrupts a
+   * run in flight. Not re-entrant with stop().
+   */
+  update(specs: PipelineSpec[]): SchedulerChanges;
   /** Resolves when every in-flight run has finished after stop(). */
   stop(): Promise<void>;
 }
@@ -18,36 +33,64 @@ export function startScheduler(specs: PipelineSpec[], deps: RunDeps, opts: { con
   const inFlight = new Set<Promise<unknown>>();
   let stopping = false;
   const runDeps: RunDeps = { ...deps, shouldStop: () => stopping };
+  const scheduled = new Map<string, { spec: PipelineSpec; job: Cron; key: string }>();
 
   // A pipeline never runs twice at once (a start-up run and a cron tick could otherwise overlap).
   const running = new Set<string>();
-  const fire = (spec: PipelineSpec) => {
-    if (stopping || running.has(spec.name)) return Promise.resolve();
-    running.add(spec.name);
+  const fire = (name: string) => {
+    const entry = scheduled.get(name);
+    if (stopping || !entry || running.has(name)) return Promise.resolve();
+    running.add(name);
     const p: Promise<unknown> = limit(async () => {
-      if (!stopping) await runRecorded(spec, runDeps);
+      // The spec as of the turn in the pool: an update while it waited counts.
+      const current = scheduled.get(name);
+      if (!stopping && current) await runRecorded(current.spec, runDeps);
     }).finally(() => {
-      running.delete(spec.name);
+      running.delete(name);
       inFlight.delete(p);
     });
     inFlight.add(p);
     return p;
   };
 
-  const jobs = specs.map((spec) => {
+  const schedule = (spec: PipelineSpec) => {
     const job = new Cron(spec.schedule, { timezone: spec.timezone, protect: true, name: spec.name }, async () => {
-      await fire(spec);
+      await fire(spec.name);
     });
+    scheduled.set(spec.name, { spec, job, key: JSON.stringify(spec) });
     deps.log.info({ pipeline: spec.name, schedule: spec.schedule, timezone: spec.timezone, next: job.nextRun()?.toISOString() }, 'scheduled');
-    return job;
-  });
-  if (opts.runAtStart) for (const spec of specs) void fire(spec);
+  };
+
+  const update = (next: PipelineSpec[]): SchedulerChanges => {
+    const changes: SchedulerChanges = { added: [], removed: [], changed: [] };
+    if (stopping) return changes;
+    const names = new Set(next.map((s) => s.name));
+    for (const [name, entry] of scheduled) {
+      if (names.has(name)) continue;
+      entry.job.stop();
+      scheduled.delete(name);
+      changes.removed.push(name);
+    }
+    for (const spec of next) {
+      const entry = scheduled.get(spec.name);
+      if (entry && entry.key === JSON.stringify(spec)) continue;
+      entry?.job.stop();
+      schedule(spec);
+      (entry ? changes.changed : changes.added).push(spec.name);
+      if (!entry && opts.runAtStart) void fire(spec.name);
+    }
+    return changes;
+  };
+
+  update(specs);
 
   return {
+    update,
     async stop() {
       stopping = true;
-      for (const job of jobs) job.stop();
-      limit.clearQueue();
+      for (const { job } of scheduled.values()) job.stop();
+      // No limit.clearQueue(): p-limit drops cleared tasks without settling their promises, so the
+      // wait below would never end. A queued run sees `stopping` when its turn comes and returns at once.
       await Promise.allSettled([...inFlight]);
     },
   };

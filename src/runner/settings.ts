@@ -3,6 +3,8 @@
  */
 import { join } from 'node:path';
 import { databaseUrlFromEnv } from '../postgres/connection-url.js';
+import { UsageError } from './usage-error.js';
+import { DEFAULT_DUCKDB_PATH } from '../config/check-pipeline-set.js';
 
 export interface Settings {
   pipelinesDir: string;
@@ -26,14 +28,21 @@ export interface GlobalFlags {
 export function resolveSettings(flags: GlobalFlags, env: NodeJS.ProcessEnv = process.env): Settings {
   return {
     pipelinesDir: flags.pipelines ?? env.PIPELINES_DIR ?? 'pipelines',
-    duckdbPath: flags.duckdb ?? env.DUCKDB_PATH ?? join('lake', 'warehouse.duckdb'),
+    duckdbPath: flags.duckdb ?? env.DUCKDB_PATH ?? DEFAULT_DUCKDB_PATH,
     parquetDir: flags.parquetDir ?? env.PARQUET_DIR ?? 'parquet',
     stateDir: flags.stateDir ?? env.STATE_DIR ?? 'state',
     databaseUrl: flags.databaseUrl ?? databaseUrlFromEnv(env),
-    concurrency: Number(flags.concurrency ?? env.PGDUCK_CONCURRENCY ?? 4),
+    concurrency: parseConcurrency(flags.concurrency ?? env.PGDUCK_CONCURRENCY ?? '4'),
   };
 }
 
 export function checkpointDbPath(settings: Settings): string {
   return join(settings.stateDir, 'checkpoints.db');
+}
+
+function parseConcurrency(raw: string): number {
+  if (!/^[1-9][0-9]{0,3}$/.test(raw.trim())) {
+    throw new UsageError(`--concurrency (or PGDUCK_CONCURRENCY) must be a whole number from 1 to 9999, got ${JSON.stringify(raw)}`);
+  }
+  return Number(raw);
 }

@@ -15,6 +15,6 @@ export const checkpointStage: Stage = {
       position: batch.safe,
       rows: batch.rows.length,
       bootstrapDone: batch.drained,
-    });
+    }, ctx.generation);
   },
 };

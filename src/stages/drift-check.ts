@@ -29,6 +29,7 @@ import {
   addColumn,
   alterColumnType,
   createCurrentView,
+  syncCurrentView,
   createTarget,
   describeTarget,
   dropColumn,
@@ -43,7 +44,6 @@ import type { Backfill, SourceColumnRecord } from '../state/checkpoint-store.js'
 import { runPendingBackfills } from './backfill.js';
 import type { BatchState, Stage, StageContext } from './stage.js';
 
-export { isWidening };
 
 export class SchemaDriftError extends Error {
   constructor(message: string) {
@@ -305,6 +305,9 @@ function driftError(spec: DriftInput['spec'], what: string): SchemaDriftError {
 
 // ---------------------------------------------------------------------------------------------------
 
+/** Sessions (one per run) whose `<table>_current` view was already checked. */
+const viewChecked = new WeakSet<object>();
+
 export const driftCheckStage: Stage = {
   name: 'drift-check',
   describe() {
@@ -362,6 +365,12 @@ export const driftCheckStage: Stage = {
       snapshot();
       batch.loadColumns = batch.columns;
       return;
+    }
+
+    // Once per run: soft_delete may have been added to (or removed from) the pipeline file since the table was made.
+    if (!viewChecked.has(lake)) {
+      viewChecked.add(lake);
+      await syncCurrentView(lake, table, spec.source.softDelete);
     }
 
     const mapped = await Promise.all(batch.columns.map(async (c) => ({ ...c, canonical: await canonicalType(lake, c.duckType) })));

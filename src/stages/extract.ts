@@ -12,13 +12,18 @@ import type { PipelineSpec } from '../config/pipeline-spec.js';
 import type { ColumnMapping, PgColumn, RefusedColumn } from "../schema/column.js";
 import { mapColumn, isRefused } from '../schema/type-map.js';
 import { introspectTable } from '../postgres/introspect-table.js';
-import { readHorizon } from '../postgres/horizon.js';
+import { readHorizon, type HorizonCursor } from '../postgres/horizon.js';
 import { qualified, quoteIdent } from '../sql/identifier.js';
 import type { Position } from '../state/checkpoint-store.js';
 import type { WireRow } from '../parquet/arrow-table.js';
 import type { BatchState, Stage, StageContext } from './stage.js';
+import { noteHorizon } from './note-horizon.js';
 
-const TIME_CURSOR = /^timestamp/;
+/** The type the horizon is compared in: a timestamp cursor's own type; null for any other cursor (no horizon). */
+export function horizonType(cursor: PgColumn): HorizonCursor['type'] | null {
+  if (cursor.elemTypname !== null) return null;
+  return cursor.typname === 'timestamptz' || cursor.typname === 'timestamp' ? cursor.typname : null;
+}
 
 /** The extract query for a column list; also what `plan` prints. */
 export function buildExtractSql(
@@ -26,7 +31,8 @@ export function buildExtractSql(
   columns: ColumnMapping[],
   cursorType: string,
   keyTypes: string[],
-  opts: { hasPosition: boolean; withHorizon: boolean },
+  /** horizon: the type the horizon parameter is compared in (see horizonType), null for none. */
+  opts: { hasPosition: boolean; horizon: HorizonCursor['type'] | null },
 ): { sql: string; positionIndexes: number[]; safeIndex: number | null } {
   const select: string[] = columns.map((c) => `${c.selectExpr(quoteIdent(c.name))} AS ${quoteIdent(c.name)}`);
   const order = [spec.source.cursor, ...spec.source.primaryKey];
@@ -38,8 +44,9 @@ export function buildExtractSql(
     return select.length - 1;
   });
   let safeIndex: number | null = null;
-  if (opts.withHorizon) {
-    select.push(`${quoteIdent(spec.source.cursor)} <= $${opts.hasPosition ? order.length + 1 : 1}::timestamptz`);
+  if (opts.horizon) {
+    // Plain timestamptz/timestamp, never the column's declared type: timestamp(0) would round the horizon up.
+    select.push(`${quoteIdent(spec.source.cursor)} <= $${opts.hasPosition ? order.length + 1 : 1}::${opts.horizon}`);
     safeIndex = select.length - 1;
   }
   const types = [cursorType, ...keyTypes];
@@ -98,13 +105,14 @@ export const extractStage: Stage & { readonly kind: 'extract' } = {
     if (!source) throw new Error(`source table ${spec.source.schema}.${spec.source.table} does not exist (or this role cannot see it)`);
     const { cursor, keys } = checkKeyColumns(spec, source);
     const columns = mapColumns(spec, source);
-    const withHorizon = TIME_CURSOR.test(cursor.baseType);
-    const horizon = withHorizon ? await readHorizon(pg, spec.horizon) : null;
+    const type = horizonType(cursor);
+    const horizonCursor: HorizonCursor | null = type === 'timestamp' ? { type, zone: spec.source.cursorTimezone ?? null } : type ? { type } : null;
+    const horizon = horizonCursor ? await readHorizon(pg, { ...spec.horizon, cursor: horizonCursor }) : null;
     if (horizon) noteHorizon(ctx, horizon);
 
     const { sql, positionIndexes, safeIndex } = buildExtractSql(spec, columns, cursor.declaredType, keys.map((k) => k.declaredType), {
       hasPosition: batch.from !== null,
-      withHorizon,
+      horizon: type,
     });
     const values: string[] = [];
     if (batch.from) values.push(batch.from.cursor, ...batch.from.key);
@@ -153,23 +161,3 @@ export const extractStage: Stage & { readonly kind: 'extract' } = {
     batch.drained = rows.length < spec.batchSize;
   },
 };
-
-const warnedLookback = new Set<string>();
-
-function noteHorizon(ctx: StageContext, horizon: Awaited<ReturnType<typeof readHorizon>>): void {
-  if (horizon.mode === 'lookback' && !warnedLookback.has(ctx.spec.name)) {
-    warnedLookback.add(ctx.spec.name);
-    ctx.log.warn(
-      { pipeline: ctx.spec.name, role: horizon.role, lookbackSeconds: ctx.spec.horizon.lookbackSeconds },
-      `role ${horizon.role} cannot see other sessions in pg_stat_activity, so transactions still open cannot be detected; ` +
-        `falling back to horizon.lookback_seconds (${ctx.spec.horizon.lookbackSeconds} s): rows newer than now() - lookback are re-read every run, ` +
-        `and a transaction open longer than that can still be missed. Fix: GRANT pg_read_all_stats TO ${quoteIdent(horizon.role)};`,
-    );
-  }
-  if (horizon.mode === 'activity' && horizon.lagSeconds > 600) {
-    ctx.log.warn(
-      { pipeline: ctx.spec.name, oldestXactStart: horizon.oldestXactStart, pid: horizon.oldestPid },
-      `an open transaction (pid ${horizon.oldestPid}) holds the commit-safe horizon ${Math.round(horizon.lagSeconds)} s behind: rows are still loaded, but the checkpoint cannot pass it`,
-    );
-  }
-}

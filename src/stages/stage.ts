@@ -25,6 +25,8 @@ export interface StageContext {
   store: CheckpointStore;
   parquetDir: string;
   log: Logger;
+  /** The checkpoint generation this run started from: the checkpoint is written only while it is current (see `reset`). */
+  generation: number;
 }
 
 /** What one batch carries from stage to stage. */

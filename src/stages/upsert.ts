@@ -96,7 +96,7 @@ export async function applyParquet(
   mode: UpsertMode,
   onlyRows?: string,
 ): Promise<number> {
-  const staging = q('pgduck_batch');
+  const staging = quoteIdent('pgduck_batch');
   const sql = buildUpsertSql(targetRef(session, table), staging, parquetPath, columns, primaryKey, cursor, mode, onlyRows);
   if (sql.load) await session.run(sql.load);
   try {
@@ -111,14 +111,10 @@ export async function applyParquet(
   }
 }
 
-function q(name: string): string {
-  return quoteIdent(name);
-}
-
 export const upsertStage: Stage = {
   name: 'upsert',
   describe() {
-    return { strategy: 'de-duplicate by key (latest cursor wins); BEGIN; DELETE the batch keys; INSERT the batch; COMMIT (the batch is the newest extraction)' };
+    return { strategy: 'BEGIN; DELETE the batch keys; INSERT the batch; COMMIT (the batch is the newest extraction; its keys are distinct: a keyset read over a unique key)' };
   },
   async run(ctx: StageContext, batch: BatchState) {
     if (!batch.parquetPath) throw new Error('upsert needs the batch Parquet file (parquet stage did not run)');

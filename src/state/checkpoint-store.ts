@@ -25,6 +25,16 @@ export interface Checkpoint {
   lastStatus: string | null;
   lastError: string | null;
   lastRunAt: string | null;
+  /** Bumped by every `reset`: a run writes its checkpoint only while the generation it started with is current. */
+  generation: number;
+}
+
+/** A run tried to write a checkpoint that `pgduck reset` cleared after the run started. */
+export class CheckpointResetError extends Error {
+  constructor(pipeline: string) {
+    super(`the checkpoint of ${pipeline} was reset while this run was in flight: the run stops without writing it back; the next run bootstraps`);
+    this.name = 'CheckpointResetError';
+  }
 }
 
 export interface SchemaEvent {
@@ -87,6 +97,7 @@ interface CheckpointRow {
   last_status: string | null;
   last_error: string | null;
   last_run_at: string | null;
+  generation: number;
 }
 
 export class CheckpointStore {
@@ -141,6 +152,8 @@ export class CheckpointStore {
     const have = new Set((this.db.prepare('PRAGMA table_info(source_columns)').all() as { name: string }[]).map((c) => c.name));
     if (!have.has('base_type')) this.db.exec('ALTER TABLE source_columns ADD COLUMN base_type TEXT');
     if (!have.has('pk_position')) this.db.exec('ALTER TABLE source_columns ADD COLUMN pk_position INTEGER');
+    const cp = new Set((this.db.prepare('PRAGMA table_info(checkpoints)').all() as { name: string }[]).map((c) => c.name));
+    if (!cp.has('generation')) this.db.exec('ALTER TABLE checkpoints ADD COLUMN generation INTEGER NOT NULL DEFAULT 0');
   }
 
   get(pipeline: string): Checkpoint | null {
@@ -156,9 +169,9 @@ export class CheckpointStore {
    * Record a committed batch. `position` is the commit-safe position (may equal the previous one when
    * every row of the batch was above the horizon); rows/batches are cumulative counters.
    */
-  advance(pipeline: string, update: { position: Position | null; rows: number; bootstrapDone?: boolean }): void {
+  advance(pipeline: string, update: { position: Position | null; rows: number; bootstrapDone?: boolean }, generation = 0): void {
     const now = new Date().toISOString();
-    this.writing(`the checkpoint of ${pipeline}`, () =>
+    const res = this.writing(`the checkpoint of ${pipeline}`, () =>
       this.db
         .prepare(
           `INSERT INTO checkpoints (pipeline, cursor, key_json, rows_total, batches_total, bootstrap_done, updated_at)
@@ -169,7 +182,8 @@ export class CheckpointStore {
              rows_total = rows_total + @rows,
              batches_total = batches_total + 1,
              bootstrap_done = max(bootstrap_done, @boot),
-             updated_at = @now`,
+             updated_at = @now
+           WHERE checkpoints.generation = @generation`,
         )
         .run({
           pipeline,
@@ -178,20 +192,23 @@ export class CheckpointStore {
           rows: update.rows,
           boot: update.bootstrapDone ? 1 : 0,
           now,
+          generation,
         }),
     );
+    if (res.changes === 0) throw new CheckpointResetError(pipeline);
   }
 
-  markBootstrapDone(pipeline: string): void {
+  markBootstrapDone(pipeline: string, generation = 0): void {
     const now = new Date().toISOString();
-    this.writing(`the checkpoint of ${pipeline}`, () =>
+    const res = this.writing(`the checkpoint of ${pipeline}`, () =>
       this.db
         .prepare(
-          `INSERT INTO checkpoints (pipeline, bootstrap_done, updated_at) VALUES (?, 1, ?)
-           ON CONFLICT (pipeline) DO UPDATE SET bootstrap_done = 1`,
+          `INSERT INTO checkpoints (pipeline, bootstrap_done, updated_at) VALUES (@pipeline, 1, @now)
+           ON CONFLICT (pipeline) DO UPDATE SET bootstrap_done = 1 WHERE checkpoints.generation = @generation`,
         )
-        .run(pipeline, now),
+        .run({ pipeline, now, generation }),
     );
+    if (res.changes === 0) throw new CheckpointResetError(pipeline);
   }
 
   /** Outcome of a run, for `status`. Never touches the position. */
@@ -210,7 +227,8 @@ export class CheckpointStore {
   /** `reset`: forget the position so the next run bootstraps; counters of Parquet batches are kept so history files are not overwritten. */
   reset(pipeline: string): boolean {
     const res = this.db
-      .prepare(`UPDATE checkpoints SET cursor = NULL, key_json = NULL, bootstrap_done = 0, rows_total = 0, last_error = NULL WHERE pipeline = ?`)
+      // generation + 1: a run still in flight (started before the reset) can no longer write its position back.
+      .prepare(`UPDATE checkpoints SET cursor = NULL, key_json = NULL, bootstrap_done = 0, rows_total = 0, last_error = NULL, generation = generation + 1 WHERE pipeline = ?`)
       .run(pipeline);
     this.db.prepare('DELETE FROM source_columns WHERE pipeline = ?').run(pipeline);
     // A re-bootstrap reads every column of every row: pending backfills have nothing left to do.
@@ -319,5 +337,6 @@ function toCheckpoint(row: CheckpointRow): Checkpoint {
     lastStatus: row.last_status,
     lastError: row.last_error,
     lastRunAt: row.last_run_at,
+    generation: row.generation ?? 0,
   };
 }

@@ -130,7 +130,7 @@ describe('invalid pipeline files among valid ones', () => {
       const logs = stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { level: number; msg: string; file?: string });
       const errors = logs.filter((l) => l.level >= 50);
       assert.ok(errors.some((l) => l.file === schemaFile && l.msg.startsWith(`${schemaFile}:4:3 source.cursr:`)), stderr.slice(0, 3000));
-      assert.ok(errors.some((l) => /3 pipeline files invalid, not running: .*gamma\.yml/.test(l.msg) && /restart pgduck run/.test(l.msg)));
+      assert.ok(errors.some((l) => /3 pipeline files invalid, not running: .*gamma\.yml/.test(l.msg) && /picked up without a restart/.test(l.msg)));
       const scheduled = logs.filter((l) => l.msg === 'scheduled');
       assert.equal(scheduled.length, 2, 'alpha and beta are scheduled, the invalid files are not');
     } finally {

@@ -13,27 +13,9 @@ import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { CLI, ROOT, createWorkspace, runCli, type Workspace } from '../support/workspace.js';
 import { assertVerified, readCheckpoint } from '../support/sync-checks.js';
 import { createTable, writeTablePipeline } from './failure-fixture.js';
+import { holdDuckDbLock } from '../support/duckdb-lock-holder.js';
 
-/** Hold the DuckDB file's lock from another process until release() is called. */
-async function holdLock(path: string): Promise<{ pid: number; release(): Promise<void> }> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/support/hold-duckdb-lock.ts'), path], {
-    cwd: ROOT,
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  const closed = new Promise<void>((resolve) => child.on('close', () => resolve()));
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => d.toString().includes('locked') && resolve());
-    child.on('error', reject);
-    child.on('close', (code) => reject(new Error(`lock holder exited with ${code}`)));
-  });
-  return {
-    pid: child.pid!,
-    async release() {
-      child.stdin!.end();
-      await closed;
-    },
-  };
-}
+const holdLock = holdDuckDbLock;
 
 describe('a DuckDB file locked by another process', () => {
   let server: TestPostgres;

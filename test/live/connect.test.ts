@@ -204,7 +204,7 @@ describe('validate --connect', () => {
     const dir = pipelines('null-cursor', { null_cursor: pipeline('public.null_cursor'), maybe: pipeline('public.maybe_null_cursor') });
     const r = await validate(dir);
     assert.equal(r.code, 1, r.stdout);
-    assert.match(r.stdout, /null_cursor: cursor column "updated_at" is NULL in some rows: a row whose "updated_at" is NULL is read by the first \(bootstrap\) run only and never again/);
+    assert.match(r.stdout, /null_cursor: cursor column "updated_at" is NULL in some rows: a row whose "updated_at" is NULL stops the pipeline when a run reaches it/);
     assert.equal(
       fixAfter(r.stdout, /null_cursor: cursor column/),
       'UPDATE "public"."null_cursor" SET "updated_at" = now() WHERE "updated_at" IS NULL;\nALTER TABLE "public"."null_cursor" ALTER COLUMN "updated_at" SET NOT NULL;',
@@ -403,7 +403,8 @@ async function holdDuckDbFile(path: string): Promise<ChildProcess> {
   const lake = new URL('dist/duckdb/lake.js', `file://${ROOT}`).href;
   const child = spawn(
     process.execPath,
-    ['--input-type=module', '-e', `import { withDuckDbFile } from ${JSON.stringify(lake)};\nawait withDuckDbFile(process.argv[1], async () => { console.log('ready'); await new Promise(() => setInterval(() => {}, 1000)); });`, path],
+    // Lake (ATTACH), as the runner holds it: a lock taken by withDuckDbFile was seen to vanish now and then (DuckDB 1.5.6).
+    ['--input-type=module', '-e', `import { Lake } from ${JSON.stringify(lake)};\nawait new Lake().withSession(process.argv[1], async () => { console.log('ready'); await new Promise(() => setInterval(() => {}, 1000)); });`, path],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   await new Promise<void>((resolve, reject) => {

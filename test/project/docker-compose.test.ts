@@ -64,5 +64,5 @@ test('the Dockerfile copies what exists and runs `pgduck run`', () => {
   for (const [, src] of dockerfile.matchAll(/^COPY (?!--from)(.+?) \S+$/gm)) {
     for (const path of src.split(' ')) assert.ok(existsSync(join(ROOT, path)), `COPY ${path}: exists`);
   }
-  assert.match(dockerfile, /^CMD \["node", "dist\/cli\.js", "run"\]$/m);
+  assert.match(dockerfile, /^CMD \["node", "bin\/pgduck\.cjs", "run"\]$/m);
 });

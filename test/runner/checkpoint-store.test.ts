@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CheckpointStore } from '../../src/state/checkpoint-store.js';
+import { CheckpointResetError, CheckpointStore } from '../../src/state/checkpoint-store.js';
 
 test('checkpoint store keeps microseconds and exact keys, accumulates counters, survives reopen', () => {
   const dir = mkdtempSync(join(tmpdir(), 'pgduck-state-'));
@@ -30,6 +30,14 @@ test('checkpoint store keeps microseconds and exact keys, accumulates counters, 
     assert.equal(reset?.position, null);
     assert.equal(reset?.bootstrapDone, false);
     assert.equal(reset?.batchesTotal, 3, 'batch counter kept so Parquet history is not overwritten');
+    assert.equal(reset?.generation, 1);
+
+    // A run that started before the reset (generation 0) cannot write its position back.
+    assert.throws(() => again.advance('a', { position: { cursor: '2026-01-03 00:00:00+00', key: ['2'] }, rows: 1 }, 0), CheckpointResetError);
+    assert.throws(() => again.markBootstrapDone('a', 0), CheckpointResetError);
+    assert.equal(again.get('a')?.position, null, 'the reset stands');
+    again.advance('a', { position: { cursor: '2026-01-03 00:00:00+00', key: ['2'] }, rows: 1 }, 1);
+    assert.equal(again.get('a')?.position?.key[0], '2', 'a run started after the reset writes as usual');
     again.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });

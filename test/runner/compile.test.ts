@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compile, nextFireTimes } from '../../src/runner/compile.js';
-import { isWidening } from '../../src/stages/drift-check.js';
+import { isWidening } from '../../src/schema/type-change.js';
 import { buildUpsertSql } from '../../src/stages/upsert.js';
 import type { PipelineSpec } from '../../src/config/pipeline-spec.js';
 

@@ -4,11 +4,12 @@
  *
  *   node --import tsx test/support/hold-duckdb-lock.ts <file>
  */
-import { withDuckDbFile } from '../../src/duckdb/lake.js';
+import { Lake } from '../../src/duckdb/lake.js';
 
 const path = process.argv[2];
 if (!path) throw new Error('usage: hold-duckdb-lock.ts <duckdb file>');
-await withDuckDbFile(path, async () => {
+// Attached, as the runner holds it: a lock taken through withDuckDbFile was seen to vanish now and then (DuckDB 1.5.6).
+await new Lake().withSession(path, async () => {
   process.stdout.write('locked\n');
   await new Promise<void>((resolve) => {
     process.stdin.on('end', resolve);

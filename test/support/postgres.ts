@@ -15,10 +15,14 @@ export interface TestPostgres {
   stop(): Promise<void>;
 }
 
-export async function startPostgres(): Promise<TestPostgres> {
+/**
+ * `postgresFlags` (server settings such as `-c max_prepared_transactions=10`) always start an
+ * embedded server of their own: an external server's settings are not ours to choose.
+ */
+export async function startPostgres(opts: { postgresFlags?: string[] } = {}): Promise<TestPostgres> {
   const external = process.env.PGDUCK_TEST_DATABASE_URL;
-  if (external) return wrap(external, async () => {});
-  const server = await startEmbeddedPostgres();
+  if (external && !opts.postgresFlags) return wrap(external, async () => {});
+  const server = await startEmbeddedPostgres({ postgresFlags: opts.postgresFlags });
   return wrap(server.url, () => server.stop());
 }
 

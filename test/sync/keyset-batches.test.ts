@@ -76,7 +76,7 @@ describe('keyset batches', () => {
     assert.match(res.stdout, /✓ micro: 300 rows in 43 batches/);
     const cp = readCheckpoint(ws, 'micro');
     assert.equal(cp?.rowsTotal, 300, 'no row read twice');
-    const last = (await pg.query(url, `SELECT updated_at::text AS c, id::text AS id FROM micro ORDER BY updated_at DESC, id DESC LIMIT 1`)).rows[0];
+    const last = (await pg.query(url, `SELECT (updated_at AT TIME ZONE 'UTC')::text || '+00' AS c, id::text AS id FROM micro ORDER BY updated_at DESC, id DESC LIMIT 1`)).rows[0];
     assert.deepEqual(cp?.position, { cursor: '2024-05-01 12:00:00.123099+00', key: [last.id] });
     assert.equal(last.c, '2024-05-01 12:00:00.123099+00');
     assert.equal((await parquetRows('micro')).reduce((a, b) => a + b, 0), 300);

@@ -77,3 +77,42 @@ test('run syncs on each schedule, picks up later changes, and stops cleanly on S
   }
   assert.equal(await exited, 0, stderr.slice(-2000));
 });
+
+test('SIGTERM while runs wait in the pool (more pipelines than --concurrency) still exits cleanly', async () => {
+  const child = spawn(process.execPath, [CLI, '--concurrency', '1', 'run'], { env: ws.env(url), stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  // Both pipelines fire at start: one runs, the other waits its turn. Stop right then.
+  await new Promise<void>((resolve) => {
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      if (stderr.split('"msg":"scheduled"').length - 1 === 2) resolve();
+    });
+  });
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  const code = await exited;
+  clearTimeout(timer);
+  assert.equal(code, 0, `stop hung or failed: ${stderr.slice(-2000)}`);
+});
+
+test('a pipeline file dropped into pipelines/ while run is up is scheduled and synced without a restart; a removed one stops', async () => {
+  const child = spawn(process.execPath, [CLI, 'run'], { env: { ...ws.env(url), PGDUCK_RELOAD_SECONDS: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  try {
+    await waitFor('the running service', async () => stderr.includes('"msg":"scheduled"'));
+    ws.writePipeline('subscriptions', 'source:\n  table: public.subscriptions\n  primary_key: id\ntarget:\n  table: subscriptions\nschedule: "* * * * * *"\n');
+    await waitFor('the new pipeline to sync', async () =>
+      readWhenFree(async (s) => Number((await s.all('SELECT count(*)::INT AS n FROM subscriptions'))[0].n) === 100),
+    );
+    assert.match(stderr, /"added":\["subscriptions"\].*pipelines reloaded/);
+    const { rmSync } = await import('node:fs');
+    rmSync(`${ws.pipelinesDir}/subscriptions.yml`);
+    await waitFor('the removal', async () => /"removed":\["subscriptions"\]/.test(stderr));
+  } finally {
+    child.kill('SIGTERM');
+  }
+  assert.equal(await exited, 0, stderr.slice(-2000));
+});
