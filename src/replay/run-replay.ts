@@ -10,7 +10,7 @@
  * deleted and inserted at most once in it (only its last batch file applies).
  */
 import type { LakeSession } from '../duckdb/lake.js';
-import { addColumn, createCurrentView, createTarget, targetRef } from '../duckdb/target-table.js';
+import { addColumn, createTarget, syncCurrentView, targetRef } from '../duckdb/target-table.js';
 import { applyParquet, buildUpsertSql } from '../stages/upsert.js';
 import { buildBackfillSql } from '../stages/backfill.js';
 import { quoteIdent, quoteLiteral } from '../sql/identifier.js';
@@ -101,12 +101,10 @@ export async function runReplay(session: LakeSession, spec: Spec, plan: ReplayPl
       await session.run(`ALTER TABLE ${targetRef(session, built)} RENAME TO ${quoteIdent(plan.table)}`);
     });
   }
-  if (spec.source.softDelete) {
-    const softDelete = spec.source.softDelete;
-    await createCurrentView(session, plan.table, softDelete).catch((err: Error) => {
-      throw new ReplayIncomplete(`${plan.table} was replayed, but its view ${plan.table}_current could not be created: ${err.message.split('\n')[0]}`, { cause: err });
-    });
-  }
+  // The view follows the pipeline file, as the runner keeps it (drift-check): created for soft_delete, dropped without it.
+  await syncCurrentView(session, plan.table, spec.source.softDelete).catch((err: Error) => {
+    throw new ReplayIncomplete(`${plan.table} was replayed, but its view ${plan.table}_current could not be brought in line with the pipeline file: ${err.message.split('\n')[0]}`, { cause: err });
+  });
   return outcome;
 }
 

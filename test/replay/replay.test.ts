@@ -11,15 +11,15 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
-import { ROOT, createWorkspace, runCli, type CliResult, type Workspace } from '../support/workspace.js';
+import { createWorkspace, runCli, type CliResult, type Workspace } from '../support/workspace.js';
 import { assertVerified, readCheckpoint, runOnce } from '../support/sync-checks.js';
 import { withDuckDbFile } from '../../src/duckdb/lake.js';
 import { listHistory } from '../../src/parquet/history-files.js';
+import { holdDuckDbLock } from '../support/duckdb-lock-holder.js';
 
 /** Postgres is never asked: every replay runs with this URL, where nothing listens. */
 const NOWHERE = 'postgres://nobody:secret@127.0.0.1:9/nowhere';
@@ -256,7 +256,7 @@ describe('pgduck replay', () => {
 
   test('(d) a DuckDB file held by another process (a running pgduck run): replay says so and writes nothing', async () => {
     const before = await snapshot();
-    const holder = await holdLock(ws.duckdbPath);
+    const holder = await holdDuckDbLock(ws.duckdbPath);
     let res: CliResult;
     try {
       res = await cli(['replay', 'events', '--drop-target']);
@@ -274,6 +274,24 @@ describe('pgduck replay', () => {
     );
     assert.deepEqual(await snapshot(), before);
     assert.equal(readdirSync(join(ws.dir, 'lake')).filter((f) => f.includes('pgduck_replay')).length, 0);
+  });
+
+  test('the events_current view follows the pipeline file, as the runner keeps it', async () => {
+    const pipeline = (softDelete: string) =>
+      ws.writePipeline('events', `source:\n  table: public.events\n  primary_key: id\n${softDelete}target:\n  table: events\nbatch_size: 7\n`);
+    const views = () =>
+      withDuckDbFile(ws.duckdbPath, (s) => s.all(`SELECT view_name FROM duckdb_views() WHERE NOT internal ORDER BY 1`), { readOnly: true });
+    const before = await snapshot();
+    try {
+      pipeline('');
+      assertReplayed(await cli(['replay', 'events', '--drop-target']), 'replace');
+      assert.deepEqual(await views(), [], 'soft_delete removed from the pipeline file: the view is dropped');
+    } finally {
+      pipeline('  soft_delete: deleted_at\n');
+    }
+    assertReplayed(await cli(['replay', 'events']), 'monotonic');
+    assert.deepEqual(await views(), [{ view_name: 'events_current' }]);
+    assert.deepEqual(await snapshot(), before);
   });
 
   test('after reset and a run, the files before the new full pass can go: a rebuild is still exact', async () => {
@@ -305,25 +323,4 @@ describe('pgduck replay', () => {
 
 function escape(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-/** Hold the DuckDB file's lock from another process (as `pgduck run` does while it syncs) until release(). */
-async function holdLock(path: string): Promise<{ pid: number; release(): Promise<void> }> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/support/hold-duckdb-lock.ts'), path], {
-    cwd: ROOT,
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  const closed = new Promise<void>((r) => child.on('close', () => r()));
-  await new Promise<void>((r, reject) => {
-    child.stdout!.on('data', (d: Buffer) => d.toString().includes('locked') && r());
-    child.on('error', reject);
-    child.on('close', (code) => reject(new Error(`lock holder exited with ${code}`)));
-  });
-  return {
-    pid: child.pid!,
-    async release() {
-      child.stdin!.end();
-      await closed;
-    },
-  };
 }
