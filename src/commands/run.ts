@@ -135,11 +135,12 @@ export async function runCommand(settings: Settings, opts: RunOptions, log: Logg
           `the other ${plural(specs.length, 'pipeline')} run. Fixed files are picked up without a restart`,
       );
     }
-    const scheduler = startScheduler(specs, deps, { concurrency: settings.concurrency, runAtStart: true });
-    const reload = watchPipelines(settings, opts.only, scheduler, store, log, invalid);
-    await new Promise<void>((resolve) => {
+    // The signal handlers go in before anything is scheduled (or logged as scheduled): a SIGTERM
+    // that arrives before them would kill the process with the default action instead of a clean stop.
+    let stopService: (sig: string) => void = () => {};
+    const stopped = new Promise<void>((resolve) => {
       let signals = 0;
-      const onSignal = (sig: string) => {
+      stopService = (sig: string) => {
         signals++;
         if (signals > 1) {
           log.warn('second signal: exiting now; the batch in flight will be re-applied on restart');
@@ -149,9 +150,13 @@ export async function runCommand(settings: Settings, opts: RunOptions, log: Logg
         reload.stop();
         void scheduler.stop().then(resolve);
       };
-      process.on('SIGINT', () => onSignal('SIGINT'));
-      process.on('SIGTERM', () => onSignal('SIGTERM'));
     });
+    process.on('SIGINT', () => stopService('SIGINT'));
+    process.on('SIGTERM', () => stopService('SIGTERM'));
+    // Signal handlers run on a later turn of the event loop: both are set by then.
+    const scheduler = startScheduler(specs, deps, { concurrency: settings.concurrency, runAtStart: true });
+    const reload = watchPipelines(settings, opts.only, scheduler, store, log, invalid);
+    await stopped;
     return 0;
   } finally {
     await lake.close();
