@@ -143,6 +143,50 @@ program
   });
 
 program
+  .command('replay')
+  .description("apply a pipeline's Parquet history to its DuckDB table again: no Postgres, checkpoint untouched")
+  .argument('<pipeline>', 'pipeline name (file stem)')
+  .option('--from <seq>', 'first batch seq to replay (default: where the last full pass over the source began)')
+  .option('--to <seq>', 'last batch seq to replay (default: the newest)')
+  .option('--drop-target', 'rebuild the table from the history: it is built beside the old one and replaces it at the end')
+  .option('--dry-run', 'print what would be replayed, and how, without writing')
+  .addHelpText(
+    'after',
+    `
+Reads parquet/<pipeline>/ (one file per batch, named by its sequence number, plus backfill/ files)
+and writes the DuckDB table (--duckdb given here wins over the pipeline's target.duckdb_path). How:
+  replace    the table is dropped (--drop-target), missing or empty, and no --from/--to is given:
+             every file from the last full pass over the source (the first run, or the first after a
+             reset) is applied in sequence order, as the runner applied it; the result is the table the
+             runner built. It is built beside the old table and swapped in at the end.
+  monotonic  otherwise (the table holds rows, or --from/--to picks part of the history): a row is
+             applied only when no later history file holds its key and the table's row is not newer,
+             so replaying old files onto a newer table changes nothing, and replaying twice is harmless.
+The runner must not write the file meanwhile: a running \`pgduck run\` holding it makes replay fail.
+Exit codes: 0 replayed (or planned), 1 no history or the replay failed, 2 invalid config or usage.`,
+  )
+  .action(async (name: string, opts: { from?: string; to?: string; dropTarget?: boolean; dryRun?: boolean }, cmd) => {
+    const { settings } = context(cmd);
+    const seq = (flag: string, v: string | undefined): number | undefined | null => {
+      if (v === undefined) return undefined;
+      const n = Number(v);
+      if (/^\d+$/.test(v) && Number.isSafeInteger(n) && n >= 1) return n;
+      process.stderr.write(`${flag} must be a batch sequence number (a positive integer), got ${JSON.stringify(v)}\n`);
+      return null;
+    };
+    const from = seq('--from', opts.from);
+    const to = seq('--to', opts.to);
+    if (from === null || to === null) return exit(2);
+    if (from !== undefined && to !== undefined && from > to) {
+      process.stderr.write(`--from ${from} is after --to ${to}\n`);
+      return exit(2);
+    }
+    const duckdbPath = (cmd.optsWithGlobals() as GlobalOpts).duckdb;
+    const { replayCommand } = await import('./commands/replay.js');
+    exit(await replayCommand(settings, name, { from, to, dropTarget: !!opts.dropTarget, dryRun: !!opts.dryRun, duckdbPath }));
+  });
+
+program
   .command('query')
   .description('run SQL against the DuckDB file (read-only) and print a table')
   .argument('<sql>', 'the query')

@@ -36,11 +36,16 @@ export async function createTarget(session: LakeSession, table: string, columns:
  * binds inside whichever catalog the file is opened as (attached by the runner, opened by a user).
  */
 export async function createCurrentView(session: LakeSession, table: string, softDelete: string): Promise<void> {
+  // Back to the session's own default afterwards: `memory` for the runner's attached files, the file itself when opened directly.
+  const [was] = await session.all('SELECT current_database() AS db, current_schema() AS s');
   await session.run(`USE ${session.catalog}.main`);
-  await session.run(
-    `CREATE OR REPLACE VIEW ${quoteIdent(`${table}_current`)} AS SELECT * FROM ${quoteIdent(table)} WHERE ${quoteIdent(softDelete)} IS NULL`,
-  );
-  await session.run('USE memory.main');
+  try {
+    await session.run(
+      `CREATE OR REPLACE VIEW ${quoteIdent(`${table}_current`)} AS SELECT * FROM ${quoteIdent(table)} WHERE ${quoteIdent(softDelete)} IS NULL`,
+    );
+  } finally {
+    await session.run(`USE ${quoteIdent(String(was.db))}.${quoteIdent(String(was.s))}`);
+  }
 }
 
 /**

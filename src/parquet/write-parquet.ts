@@ -1,16 +1,19 @@
 /**
  * Arrow table → Parquet file, atomically: written to `<file>.tmp`, fsynced, then renamed, so a
- * reader (or a crash) never sees half a file.
+ * reader (or a crash) never sees half a file. `metadata` goes into the file's key-value metadata.
  */
 import { tableToIPC, type Table } from 'apache-arrow';
 import * as parquet from 'parquet-wasm';
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 
-export function writeParquetFile(path: string, table: Table): number {
+export function writeParquetFile(path: string, table: Table, metadata: Record<string, string> = {}): number {
   // The wasm table is consumed by writeParquet; wasm memory only grows, so batches stay ≤ ~200k rows.
   const wasmTable = parquet.Table.fromIPCStream(tableToIPC(table, 'stream'));
-  const props = new parquet.WriterPropertiesBuilder().setCompression(parquet.Compression.ZSTD).build();
+  const props = new parquet.WriterPropertiesBuilder()
+    .setCompression(parquet.Compression.ZSTD)
+    .setKeyValueMetadata(new Map(Object.entries(metadata)))
+    .build();
   const bytes = parquet.writeParquet(wasmTable, props);
   const tmp = `${path}.tmp`;
   try {

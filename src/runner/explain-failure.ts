@@ -19,7 +19,7 @@ export function explainFailure(error: unknown): string {
     const lock = parseLockConflict(messageOf(e));
     if (lock) {
       const file = lock.file ? `the DuckDB file ${lock.file}` : 'the DuckDB file';
-      return `${file} is locked by ${describeLockHolder(lock)}: close it there (a DuckDB CLI, a notebook, another pgduck run) or let it finish; nothing was written`;
+      return `${file} is locked by ${describeLockHolder(lock)}: close it there (a DuckDB CLI, a notebook, another pgduck run, a pgduck replay) or let it finish; nothing was written`;
     }
   }
   if (chain.some((e) => codeOf(e) === 'SQLITE_BUSY' || codeOf(e) === 'SQLITE_LOCKED')) {

@@ -22,15 +22,18 @@
  *   which sets the same values again. A crash anywhere else resumes from the last recorded key.
  * - Only key, cursor and the backfilled columns are read: cheap next to a re-bootstrap.
  * - A column resolved by attnum: a backfilled column renamed meanwhile is followed, a dropped one is left out.
+ * - Every batch file is kept, as part of the pipeline's Parquet history (history-files.ts names it
+ *   after the batch whose drift check ran it), so `pgduck replay` applies the same UPDATEs in the
+ *   same place: without them a replayed table would miss the values Postgres filled in.
  */
-import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 import type { ColumnMapping, PgColumn } from '../schema/column.js';
 import { introspectShape } from '../postgres/introspect-table.js';
 import { qualified, quoteIdent, quoteLiteral } from '../sql/identifier.js';
 import { targetRef } from '../duckdb/target-table.js';
 import { buildArrowTable, type WireRow } from '../parquet/arrow-table.js';
 import { writeParquetFile } from '../parquet/write-parquet.js';
+import { backfillFilePath } from '../parquet/history-files.js';
+import { encodeHistoryMetadata } from '../parquet/history-metadata.js';
 import { faultPoint } from '../runner/faults.js';
 import type { PipelineSpec } from '../config/pipeline-spec.js';
 import type { Backfill } from '../state/checkpoint-store.js';
@@ -92,13 +95,14 @@ export class BackfillInterrupted extends Error {
 /**
  * Run every pending backfill of the pipeline to the end. `columns`/`source` are the batch's mapped
  * and catalog columns (the drift check has already made the target match them); `inTarget` names
- * the columns the target holds (under `freeze`, new source columns are not there).
+ * the columns the target holds (under `freeze`, new source columns are not there). `seq` is the
+ * batch whose drift check runs them: it names their history files (they apply before that batch).
  */
-export async function runPendingBackfills(ctx: StageContext, columns: ColumnMapping[], source: PgColumn[], inTarget: Set<string>): Promise<void> {
-  for (const task of ctx.store.pendingBackfills(ctx.spec.name)) await runBackfill(ctx, task, columns, source, inTarget);
+export async function runPendingBackfills(ctx: StageContext, columns: ColumnMapping[], source: PgColumn[], inTarget: Set<string>, seq = 0): Promise<void> {
+  for (const task of ctx.store.pendingBackfills(ctx.spec.name)) await runBackfill(ctx, task, columns, source, inTarget, seq);
 }
 
-async function runBackfill(ctx: StageContext, task: Backfill, columns: ColumnMapping[], source: PgColumn[], inTarget: Set<string>): Promise<void> {
+async function runBackfill(ctx: StageContext, task: Backfill, columns: ColumnMapping[], source: PgColumn[], inTarget: Set<string>, seq: number): Promise<void> {
   const { spec, pg, lake, store, log } = ctx;
   const byName = (name: string) => columns.find((c) => c.name === name);
   const current = task.columns
@@ -132,15 +136,25 @@ async function runBackfill(ctx: StageContext, task: Backfill, columns: ColumnMap
   }
 
   log.info({ pipeline: spec.name, backfill: task.id, columns: currentRefs.map((c) => c.name), from: task.position }, `backfilling ${names} from the source`);
-  const file = join(ctx.parquetDir, spec.name, 'backfill', `${String(task.id).padStart(6, '0')}.parquet`);
   const watched = [...spec.source.primaryKey, spec.source.cursor, ...current.map((s) => s.name)].map((n) => source.find((s) => s.name === n)!);
+  const carriedSource = sql.carried.map((c) => source.find((s) => s.attnum === c.attnum) as PgColumn);
   let position = task.position;
   let rows = task.rowsDone;
   for (;;) {
     const res = await pg.query<WireRow>({ text: sql.read(position !== null), values: position ?? [], rowMode: 'array' });
     if (res.rows.length > 0) {
       await assertTypesUnchanged(ctx, watched);
-      writeParquetFile(file, buildArrowTable(sql.carried, res.rows));
+      // Named by the rows done before it: a batch re-read after a crash replaces its own file, a resumed backfill adds files.
+      const file = backfillFilePath(ctx.parquetDir, spec.name, seq, task.id, rows);
+      const metadata = encodeHistoryMetadata({
+        pipeline: spec.name,
+        kind: 'backfill',
+        seq,
+        backfill: { id: task.id, reason: task.reason },
+        source: { table: `${spec.source.schema}.${spec.source.table}`, primaryKey: spec.source.primaryKey, cursor: spec.source.cursor },
+        columns: carriedSource,
+      });
+      writeParquetFile(file, buildArrowTable(sql.carried, res.rows), metadata);
       await lake.run(sql.apply(targetRef(lake, spec.target.table), file));
       const last = res.rows[res.rows.length - 1];
       position = sql.positionIndexes.map((i) => last[i] as string);
@@ -150,7 +164,6 @@ async function runBackfill(ctx: StageContext, task: Backfill, columns: ColumnMap
     }
     if (res.rows.length < spec.batchSize) break;
   }
-  rmSync(file, { force: true });
   store.finishBackfill(task.id);
   record(`backfill ${task.id} of ${names} in ${spec.target.table} done: ${rows} existing rows re-read from the source`);
 }

@@ -421,7 +421,7 @@ export const driftCheckStage: Stage = {
     snapshot();
 
     const loaded = new Set([...target.map((t) => (plan.renames.find((r) => r.from === t.name)?.to ?? t.name)), ...plan.added.map((a) => a.name)]);
-    await runPendingBackfills(ctx, batch.columns, batch.sourceColumns, loaded);
+    await runPendingBackfills(ctx, batch.columns, batch.sourceColumns, loaded, batch.seq);
     batch.loadColumns = plan.load;
   },
 };

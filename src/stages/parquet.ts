@@ -3,24 +3,36 @@
  * and the only way data reaches DuckDB. The file name is the batch's sequence number, so a batch
  * re-extracted after a crash overwrites its own unfinished predecessor instead of adding a second.
  */
-import { join } from 'node:path';
 import { buildArrowTable } from '../parquet/arrow-table.js';
 import { writeParquetFile } from '../parquet/write-parquet.js';
+import { batchFilePath } from '../parquet/history-files.js';
+import { encodeHistoryMetadata } from '../parquet/history-metadata.js';
+import type { PgColumn } from '../schema/column.js';
 import type { BatchState, Stage, StageContext } from './stage.js';
 
-export function parquetPathFor(parquetDir: string, pipeline: string, seq: number): string {
-  return join(parquetDir, pipeline, `${String(seq).padStart(10, '0')}.parquet`);
-}
+export const parquetPathFor = batchFilePath;
 
 export const parquetStage: Stage = {
   name: 'parquet',
   describe() {
-    return { writes: 'parquet/<pipeline>/<batch seq>.parquet (zstd; tmp file + fsync + rename)' };
+    return { writes: 'parquet/<pipeline>/<batch seq>.parquet (zstd; tmp file + fsync + rename; column descriptions in its key-value metadata, for pgduck replay)' };
   },
   async run(ctx: StageContext, batch: BatchState) {
     const table = buildArrowTable(batch.columns, batch.rows);
     const path = parquetPathFor(ctx.parquetDir, ctx.spec.name, batch.seq);
-    batch.parquetBytes = writeParquetFile(path, table);
+    // The catalog description of each column travels with the file: `pgduck replay` maps it without Postgres.
+    const metadata = encodeHistoryMetadata({
+      pipeline: ctx.spec.name,
+      kind: 'batch',
+      seq: batch.seq,
+      from: batch.from,
+      drained: batch.drained,
+      // A pass whose last batch was full ends with an empty read, which writes no file: the next batch says it.
+      passDone: ctx.store.get(ctx.spec.name)?.bootstrapDone ?? false,
+      source: { table: `${ctx.spec.source.schema}.${ctx.spec.source.table}`, primaryKey: ctx.spec.source.primaryKey, cursor: ctx.spec.source.cursor },
+      columns: batch.columns.map((c) => batch.sourceColumns.find((s) => s.attnum === c.attnum) as PgColumn),
+    });
+    batch.parquetBytes = writeParquetFile(path, table, metadata);
     batch.parquetPath = path;
   },
 };

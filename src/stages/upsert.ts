@@ -13,7 +13,8 @@
  *   would then refuse T's, newer, version forever (test/sync/repeated-updates.test.ts shows it).
  * - `monotonic` (replaying a file from parquet/, which may be older than the table): a target row
  *   is replaced only when its cursor is <= the file's, so an older batch never overwrites a row
- *   with a newer cursor.
+ *   with a newer cursor. A row whose cursor went backwards defeats the cursor alone: `pgduck replay`
+ *   also passes `onlyRows`, keeping the rows no later history file holds (src/replay/replay-plan.ts).
  *
  * `replace`: in one transaction, DELETE the batch's keys, INSERT the file. `monotonic`: load the file
  * into a temp table de-duplicated by key (latest cursor wins; INSERT OR REPLACE / ON CONFLICT would
@@ -46,6 +47,8 @@ export function buildUpsertSql(
   primaryKey: string[],
   cursor: string,
   mode: UpsertMode = 'monotonic',
+  /** `monotonic` only: a condition on a loaded row (its columns as `b.<name>`) for it to be applied at all. */
+  onlyRows?: string,
 ): UpsertSql {
   const q = quoteIdent;
   const file = `read_parquet(${quoteLiteral(parquetPath)})`;
@@ -71,8 +74,9 @@ export function buildUpsertSql(
   return {
     load:
       `CREATE OR REPLACE TEMP TABLE ${staging} AS\n` +
-      `SELECT ${columns.map(load).join(', ')}\n` +
-      `FROM ${file}\n` +
+      (onlyRows
+        ? `SELECT * FROM (SELECT ${columns.map(load).join(', ')} FROM ${file}) AS b\nWHERE ${onlyRows}\n`
+        : `SELECT ${columns.map(load).join(', ')}\nFROM ${file}\n`) +
       `QUALIFY row_number() OVER (PARTITION BY ${primaryKey.map(q).join(', ')} ORDER BY ${q(cursor)} DESC) = 1`,
     delete: `DELETE FROM ${target} AS t USING ${staging} AS b\n` + `WHERE ${keyMatch} AND (t.${q(cursor)} IS NULL OR t.${q(cursor)} <= b.${q(cursor)})`,
     insert:
@@ -90,9 +94,10 @@ export async function applyParquet(
   primaryKey: string[],
   cursor: string,
   mode: UpsertMode,
+  onlyRows?: string,
 ): Promise<number> {
   const staging = quoteIdent('pgduck_batch');
-  const sql = buildUpsertSql(targetRef(session, table), staging, parquetPath, columns, primaryKey, cursor, mode);
+  const sql = buildUpsertSql(targetRef(session, table), staging, parquetPath, columns, primaryKey, cursor, mode, onlyRows);
   if (sql.load) await session.run(sql.load);
   try {
     return await session.transaction(async () => {

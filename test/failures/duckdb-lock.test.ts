@@ -56,7 +56,7 @@ describe('a DuckDB file locked by another process', () => {
         res.stdout,
         new RegExp(
           `^✗ ${name}: pipeline ${name} failed in setup: the DuckDB file ${resolvePath(ws.duckdbPath)} is locked by another process \\(node, PID ${holder.pid}\\): ` +
-            'close it there \\(a DuckDB CLI, a notebook, another pgduck run\\) or let it finish; nothing was written — checkpoint not advanced; next run re-reads from .+ / 150$',
+            'close it there \\(a DuckDB CLI, a notebook, another pgduck run, a pgduck replay\\) or let it finish; nothing was written — checkpoint not advanced; next run re-reads from .+ / 150$',
           'm',
         ),
       );

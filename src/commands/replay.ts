@@ -1,0 +1,175 @@
+/**
+ * `pgduck replay <pipeline> [--from <seq>] [--to <seq>] [--drop-target] [--dry-run]`: apply the
+ * pipeline's Parquet history (parquet/<pipeline>/) to its DuckDB table again. Needs no Postgres and
+ * never touches the checkpoint: every column mapping comes from the files themselves (or, for files
+ * older than their metadata, from the state store's snapshot). What it applies, how and why:
+ * src/replay/replay-plan.ts.
+ *
+ * Exit codes: 0 replayed (or planned, --dry-run), 1 nothing to replay or the replay failed (a locked
+ * DuckDB file, an unreadable file), 2 invalid configuration or usage (an unknown pipeline).
+ */
+import { existsSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { Lake, withDuckDbFile, type LakeSession } from '../duckdb/lake.js';
+import { describeTarget, targetPrimaryKey, targetRef } from '../duckdb/target-table.js';
+import { describeLockHolder, parseLockConflict } from '../duckdb/lock-conflict.js';
+import { listHistory } from '../parquet/history-files.js';
+import { describeHistoryFiles } from '../replay/read-history.js';
+import { planReplay, resolveFileColumns, ReplayRefused, type ReplayOptions, type ReplayPlan } from '../replay/replay-plan.js';
+import { ReplayIncomplete, runReplay } from '../replay/run-replay.js';
+import { CheckpointStore, type SourceColumnRecord } from '../state/checkpoint-store.js';
+import { checkpointDbPath, type Settings } from '../runner/settings.js';
+import type { PipelineSpec } from '../config/pipeline-spec.js';
+import { selectPipelines } from './run.js';
+
+export interface ReplayCommandOptions extends ReplayOptions {
+  dryRun: boolean;
+  /** --duckdb given on the command line: wins over the pipeline file's target.duckdb_path (replay into another file). */
+  duckdbPath?: string;
+}
+
+export async function replayCommand(settings: Settings, name: string, opts: ReplayCommandOptions): Promise<number> {
+  const specs = selectPipelines(settings, [name], process.stderr);
+  if (!specs) return 2;
+  const spec = specs[0];
+  const duckdbPath = opts.duckdbPath ?? spec.target.duckdbPath ?? settings.duckdbPath;
+  const history = listHistory(settings.parquetDir, spec.name);
+  if (history.files.length === 0) {
+    process.stderr.write(
+      `no Parquet history for ${spec.name}: ${history.dir} ${existsSync(history.dir) ? 'holds no batch files' : 'does not exist'} ` +
+        `(has the pipeline run? is --parquet-dir / PARQUET_DIR the one it wrote to?); nothing was replayed\n`,
+    );
+    return 1;
+  }
+
+  const started = Date.now();
+  const work = async (session: LakeSession | null, memory: LakeSession): Promise<number> => {
+    const plan = await makePlan(settings, spec, history.files, session, memory, opts);
+    process.stdout.write(describePlan(plan, settings.parquetDir, duckdbPath, opts.dryRun));
+    if (opts.dryRun) {
+      process.stdout.write('dry run: nothing was written\n');
+      return 0;
+    }
+    const tty = process.stderr.isTTY;
+    const outcome = await runReplay(session!, spec, plan, tty ? (done, total) => process.stderr.write(`\r  ${done}/${total} files`) : undefined).catch((err: Error) => {
+      if (err instanceof ReplayIncomplete) throw err;
+      const left = plan.buildAs
+        ? `${plan.table} was left as it was (the half-built ${plan.buildAs} is dropped by the next replay)`
+        : `${plan.table} was left as it was (the files are applied in one transaction)${plan.add.length > 0 ? `, apart from the columns added to it` : ''}`;
+      throw new Error(`${err.message}; ${left}`, { cause: err });
+    });
+    if (tty) process.stderr.write('\r\x1b[K');
+    const updated = outcome.backfills > 0 ? `, ${outcome.rowsUpdated} updated by ${outcome.backfills} backfill batch${outcome.backfills === 1 ? '' : 'es'}` : '';
+    process.stdout.write(
+      `✓ ${spec.name}: ${outcome.files} file${outcome.files === 1 ? '' : 's'} replayed (${outcome.rowsWritten} rows written${updated}) in ${Date.now() - started} ms; ` +
+        `${plan.buildAs ? `${plan.table} rebuilt` : `${plan.table} updated in place`}; Postgres and the checkpoint untouched\n`,
+    );
+    return 0;
+  };
+
+  try {
+    if (opts.dryRun && !existsSync(duckdbPath)) return await withDuckDbFile(':memory:', (memory) => work(null, memory));
+    if (opts.dryRun) return await withDuckDbFile(duckdbPath, (session) => work(session, session), { readOnly: true });
+    // Attached, as the runner holds it: its lock is the one the runner (and DuckDB clients) meet.
+    const lake = new Lake();
+    try {
+      return await lake.withSession(duckdbPath, (session) => work(session, session));
+    } finally {
+      await lake.close();
+    }
+  } catch (err) {
+    process.stderr.write(`✗ ${spec.name}: ${explainReplayFailure(err, duckdbPath)}\n`);
+    return 1;
+  }
+}
+
+async function makePlan(
+  settings: Settings,
+  spec: PipelineSpec,
+  files: ReturnType<typeof listHistory>['files'],
+  session: LakeSession | null,
+  memory: LakeSession,
+  opts: ReplayOptions,
+): Promise<ReplayPlan> {
+  const described = await describeHistoryFiles(memory, files);
+  const snapshot = described.some((f) => !f.meta) ? readSnapshot(settings, spec.name) : [];
+  const mapped = described.map((f) => ({ ...f, columns: resolveFileColumns(f, snapshot) }));
+  let target = null;
+  if (session) {
+    const columns = await describeTarget(session, spec.target.table);
+    if (columns) {
+      const rows = await session.all(`SELECT count(*)::BIGINT AS n FROM ${targetRef(session, spec.target.table)}`);
+      target = { columns, primaryKey: await targetPrimaryKey(session, spec.target.table), rows: Number(rows[0].n) };
+    }
+  }
+  const types = [...new Set([...mapped.flatMap((f) => f.columns.map((c) => c.mapping.duckType)), ...(target?.columns.map((c) => c.type) ?? [])])];
+  const canonical = new Map<string, string>();
+  if (types.length > 0) {
+    const row = (await memory.all(`SELECT ${types.map((t, i) => `typeof(CAST(NULL AS ${t})) AS c${i}`).join(', ')}`))[0];
+    types.forEach((t, i) => canonical.set(t, String(row[`c${i}`])));
+  }
+  const canon = (t: string) => canonical.get(t) ?? t;
+  if (target) target.columns = target.columns.map((c) => ({ name: c.name, type: canon(c.type) }));
+  return planReplay({ spec, files: mapped, target, options: opts, canonical: canon });
+}
+
+/** The state store's snapshot of the source columns: only for history files older than their metadata. */
+function readSnapshot(settings: Settings, pipeline: string): SourceColumnRecord[] {
+  const path = checkpointDbPath(settings);
+  if (!existsSync(path)) return [];
+  const store = new CheckpointStore(path);
+  try {
+    return store.sourceColumns(pipeline);
+  } finally {
+    store.close();
+  }
+}
+
+function describePlan(plan: ReplayPlan, parquetDir: string, duckdbPath: string, full: boolean): string {
+  const batches = plan.files.filter((f) => f.file.kind === 'batch').length;
+  const backfills = plan.files.length - batches;
+  const rows = plan.files.reduce((n, f) => n + f.file.rows, 0);
+  const lines = [
+    `replay ${plan.pipeline}: ${plan.files.length} file${plan.files.length === 1 ? '' : 's'} (${batches} batch${batches === 1 ? '' : 'es'}` +
+      `${backfills > 0 ? `, ${backfills} backfill batch${backfills === 1 ? '' : 'es'}` : ''}; ${rows} row${rows === 1 ? '' : 's'}), seq ${plan.range.from}…${plan.range.to} ` +
+      `of ${plan.range.first}…${plan.range.last}, from ${join(parquetDir, plan.pipeline)} into ${duckdbPath} table ${plan.table}`,
+    `  mode ${plan.mode}: ${plan.why}`,
+  ];
+  if (plan.buildAs) {
+    lines.push(
+      `  ${plan.table} is built as ${plan.buildAs}, then swapped in${plan.dropTarget ? ' (replacing the table: --drop-target)' : ''}: ` +
+        plan.create!.map((c) => `${c.name} ${c.type}`).join(', '),
+    );
+  }
+  if (plan.add.length > 0) lines.push(`  columns added to ${plan.table}: ${plan.add.map((c) => `${c.name} ${c.type}`).join(', ')}`);
+  for (const n of plan.notes) lines.push(`  note: ${n}`);
+  if (full) {
+    lines.push('  files, in the order they are applied:');
+    for (const f of plan.files) {
+      const at = relative(join(parquetDir, plan.pipeline), f.file.path);
+      const what = f.file.kind === 'batch' ? `batch, ${f.file.rows} rows${f.file.meta?.from === null ? ', read from the beginning' : ''}` : `backfill #${f.file.backfillId}, ${f.file.rows} rows: ${f.columns.map((c) => c.target).join(', ')}`;
+      const renamed = f.columns.filter((c) => c.parquetName !== c.target).map((c) => `${c.parquetName} → ${c.target}`);
+      const skipped = f.notLoaded.map((n) => `${n.parquetName} not loaded (${n.reason})`);
+      const via = f.file.meta ? '' : '; columns mapped from the state store (file predates column metadata)';
+      lines.push(`    ${at}  ${what}${renamed.length ? `; ${renamed.join(', ')}` : ''}${skipped.length ? `; ${skipped.join('; ')}` : ''}${via}`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function explainReplayFailure(err: unknown, duckdbPath: string): string {
+  const chain: unknown[] = [];
+  for (let e = err; e && chain.length < 10; e = (e as { cause?: unknown }).cause) chain.push(e);
+  for (const e of chain) {
+    const lock = parseLockConflict((e as Error)?.message ?? String(e));
+    if (lock) {
+      return (
+        `the DuckDB file ${lock.file ?? resolve(duckdbPath)} is locked by ${describeLockHolder(lock)}: a running \`pgduck run\` (or a DuckDB CLI, a notebook) has it open. ` +
+        'Stop it, then replay again (replay and the runner must not write one file at once); nothing was replayed'
+      );
+    }
+  }
+  const message = (err as Error)?.message ?? String(err);
+  if (err instanceof ReplayRefused) return `${message}; nothing was replayed`;
+  return `${message}; the checkpoint and Postgres were not touched`;
+}

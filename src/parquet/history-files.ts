@@ -1,0 +1,73 @@
+/**
+ * The Parquet history of a pipeline: which files exist under parquet/<pipeline>/, what each one is,
+ * and in which order they were applied to the DuckDB table. Names only: no file is opened here.
+ *
+ *   <seq 10 digits>.parquet                       one extracted batch (every column of its rows),
+ *                                                 applied by DELETE + INSERT of its keys
+ *   backfill/<seq>.<backfill id 6>.<offset 12>.parquet
+ *                                                 one batch of a backfill (key, cursor and the
+ *                                                 backfilled columns of existing rows), applied as an
+ *                                                 UPDATE, during the drift check of batch <seq>: after
+ *                                                 batch <seq>-1 and before batch <seq> itself
+ *
+ * `seq` is the pipeline's batch counter: it never restarts (a `reset` keeps it), so sorting by it is
+ * the order the runner applied the files. A batch whose run failed keeps its seq and is written
+ * again by the next run under the same name, so one seq is one file. `offset` is the number of rows
+ * of that backfill done before the batch, so a resumed backfill adds files instead of replacing them.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface HistoryFile {
+  path: string;
+  /** `batch`: rows of the source (replace their keys); `backfill`: columns of existing rows (UPDATE). */
+  kind: 'batch' | 'backfill';
+  /** The batch seq; for a backfill file, the batch whose drift check ran it (it applies before that batch). */
+  seq: number;
+  backfillId: number | null;
+  offset: number | null;
+}
+
+const BATCH = /^(\d{10})\.parquet$/;
+const BACKFILL = /^(\d{10})\.(\d{6})\.(\d{12})\.parquet$/;
+
+export function batchFilePath(parquetDir: string, pipeline: string, seq: number): string {
+  return join(parquetDir, pipeline, `${String(seq).padStart(10, '0')}.parquet`);
+}
+
+export function backfillFilePath(parquetDir: string, pipeline: string, seq: number, backfillId: number, offset: number): string {
+  return join(parquetDir, pipeline, 'backfill', `${String(seq).padStart(10, '0')}.${String(backfillId).padStart(6, '0')}.${String(offset).padStart(12, '0')}.parquet`);
+}
+
+/**
+ * Every history file of a pipeline in the order it was applied; `ignored` lists other files found
+ * there (`*.tmp` of an interrupted write, backfill files named before backfills were kept).
+ */
+export function listHistory(parquetDir: string, pipeline: string): { dir: string; files: HistoryFile[]; ignored: string[] } {
+  const dir = join(parquetDir, pipeline);
+  const files: HistoryFile[] = [];
+  const ignored: string[] = [];
+  if (!existsSync(dir)) return { dir, files, ignored };
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.isDirectory() && entry.name === 'backfill') {
+      for (const name of readdirSync(join(dir, 'backfill'))) {
+        const m = BACKFILL.exec(name);
+        if (m) files.push({ path: join(dir, 'backfill', name), kind: 'backfill', seq: Number(m[1]), backfillId: Number(m[2]), offset: Number(m[3]) });
+        else ignored.push(join(dir, 'backfill', name));
+      }
+      continue;
+    }
+    const m = BATCH.exec(entry.name);
+    if (m && entry.isFile()) files.push({ path: join(dir, entry.name), kind: 'batch', seq: Number(m[1]), backfillId: null, offset: null });
+    else ignored.push(join(dir, entry.name));
+  }
+  files.sort(compareHistoryFiles);
+  return { dir, files, ignored };
+}
+
+/** Applied order: by seq; within one seq, its backfill batches (by backfill, then offset) before the batch. */
+export function compareHistoryFiles(a: HistoryFile, b: HistoryFile): number {
+  if (a.seq !== b.seq) return a.seq - b.seq;
+  if (a.kind !== b.kind) return a.kind === 'backfill' ? -1 : 1;
+  return (a.backfillId ?? 0) - (b.backfillId ?? 0) || (a.offset ?? 0) - (b.offset ?? 0);
+}

@@ -1,0 +1,309 @@
+/**
+ * replay-plan: what `pgduck replay` will do, as data. Pure (no I/O): `--dry-run` prints it, tests
+ * assert on it, and run-replay.ts executes it.
+ *
+ * Two ways to apply history files, chosen here:
+ *
+ * - `replace` — rebuilding the table from its whole history (the table is dropped, missing or
+ *   empty, and no --from/--to narrows the history). Every file is applied in sequence order, a batch
+ *   replacing its keys and a backfill batch updating its columns, exactly as the runner applied them:
+ *   a row's newest version wins even when its cursor went backwards (upsert.ts), so the result is the
+ *   table the runner built. The table is built beside the old one (`<table>__pgduck_replay`) and
+ *   swapped in at the end, in one transaction: until then readers see the table as it was.
+ *   "Whole history" starts at the last complete pass over the source: the last batch read from the
+ *   beginning (the first run, or the first after a `reset`) whose pass reached the end of the table.
+ *   That pass re-read every row the source then held, so older files are superseded by it (and rows
+ *   hard-deleted before it stay gone).
+ * - `monotonic` — everything else: onto a table that holds rows, or a part of the history. Files
+ *   older than the table must not set rows back. The cursor alone cannot say which version is newer
+ *   (it can go backwards), the history can. A row's newest state is the last batch file holding its
+ *   key plus the backfill batches after it; a row is replayed only when that whole state lies in the
+ *   replayed range (no file after --to holds its key), and then as the runner built it: its last
+ *   batch (only where the table's row has a cursor <= the file's: a table newer than its history
+ *   keeps its rows), then those backfill updates. Every file is applied in one transaction, so an
+ *   interrupted replay changes nothing. Replaying files onto the table they were synced into
+ *   therefore changes nothing, whatever the range and however often.
+ *
+ * Columns: each file is read with its own columns, mapped as the runner mapped them (the catalog
+ * description in the file's metadata, else the state store's snapshot, else the Parquet type). A
+ * column is known by its attnum across renames; its name and type are those of the newest file that
+ * has it. Under `evolve` the table holds every column the replayed files have (a column dropped from
+ * the source stays, NULL for later rows; one dropped and added again under the same name is the newer
+ * one); under `freeze`/`fail`, the columns of the first replayed batch. An existing table keeps every
+ * column it has (replay never drops or retypes one) and gains the columns it lacks (`evolve`). A value
+ * whose file type differs from the table's column (an older file, before a widening) is cast.
+ */
+import type { PipelineSpec } from '../config/pipeline-spec.js';
+import type { TargetColumn } from '../duckdb/target-table.js';
+import type { ColumnMapping } from '../schema/column.js';
+import { isRefused, mapColumn } from '../schema/type-map.js';
+import { pgColumnFromFormatType } from '../schema/pg-column-from-format-type.js';
+import { alterUsing } from '../schema/type-change.js';
+import { quoteIdent } from '../sql/identifier.js';
+import type { SourceColumnRecord } from '../state/checkpoint-store.js';
+import type { DescribedFile } from './read-history.js';
+
+export type ReplayMode = 'replace' | 'monotonic';
+
+export interface ReplayOptions {
+  from?: number;
+  to?: number;
+  dropTarget: boolean;
+}
+
+/** One column of a history file, mapped. */
+export interface FileColumn {
+  parquetName: string;
+  /** `a:<attnum>` (stable across renames) or, for an old file of a column the state store does not know, `n:<name>`. */
+  identity: string;
+  mapping: ColumnMapping;
+  /** Where the mapping came from: the file's own metadata, the state store's snapshot, or only the Parquet type. */
+  via: 'metadata' | 'state store' | 'Parquet type';
+}
+
+export type MappedFile = DescribedFile & { columns: FileColumn[] };
+
+export interface PlannedColumn {
+  parquetName: string;
+  /** The table's column it fills. */
+  target: string;
+  /** DuckDB expression over the Parquet column giving the table column's value. */
+  expr: string;
+}
+
+export interface PlannedFile {
+  /** Place of the file in the whole history (applied order), from 0. */
+  order: number;
+  file: MappedFile;
+  columns: PlannedColumn[];
+  notLoaded: { parquetName: string; reason: string }[];
+}
+
+export interface ReplayPlan {
+  pipeline: string;
+  table: string;
+  mode: ReplayMode;
+  /** Why this mode, in words. */
+  why: string;
+  /** The table is built beside the old one under this name and swapped in at the end; null: applied in place. */
+  buildAs: string | null;
+  dropTarget: boolean;
+  range: { from: number; to: number; explicit: boolean; passStart: number | null; first: number; last: number };
+  /** The table's columns when it is built (buildAs), in order. */
+  create: TargetColumn[] | null;
+  /** Columns added to the existing table (in place). */
+  add: TargetColumn[];
+  /** Files applied, in order. */
+  files: PlannedFile[];
+  /** `monotonic`: the files whose keys say which files hold each row's newest state (every one from range.from on, after --to too). */
+  keyFiles: PlannedFile[];
+  notes: string[];
+}
+
+export interface ReplayInput {
+  spec: Pick<PipelineSpec, 'name' | 'source' | 'target' | 'schemaEvolution'>;
+  /** Every history file of the pipeline, in applied order, mapped. */
+  files: MappedFile[];
+  /** The table as it is now (canonical types), null when it does not exist. */
+  target: { columns: TargetColumn[]; primaryKey: string[] | null; rows: number } | null;
+  options: ReplayOptions;
+  /** DuckDB's own spelling of a type (`TIMESTAMPTZ` → `TIMESTAMP WITH TIME ZONE`). */
+  canonical: (duckType: string) => string;
+}
+
+export class ReplayRefused extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ReplayRefused';
+  }
+}
+
+const TRANSPORT_PG_TYPE: Record<string, string> = {
+  int16: 'smallint',
+  int32: 'integer',
+  int64: 'bigint',
+  float32: 'real',
+  float64: 'double precision',
+  bool: 'boolean',
+  utf8: 'text',
+};
+
+/** Map each column of a file as the runner did: from its metadata; for older files, from the state store's snapshot or the Parquet type. */
+export function resolveFileColumns(file: DescribedFile, snapshot: SourceColumnRecord[]): FileColumn[] {
+  if (file.meta) {
+    return file.meta.columns.map((pg) => {
+      const m = mapColumn(pg);
+      if (isRefused(m)) throw new ReplayRefused(`${file.path}: column "${pg.name}" (${pg.declaredType}) has no mapping: ${m.reason}`);
+      return { parquetName: pg.name, identity: `a:${pg.attnum}`, mapping: m, via: 'metadata' as const };
+    });
+  }
+  return file.parquetColumns.map((pc) => {
+    const snap = snapshot.find((s) => s.name === pc.name);
+    if (snap) {
+      const m = mapColumn(pgColumnFromFormatType(pc.name, snap.attnum, snap.baseType ?? snap.pgType, snap.pgType));
+      if (!isRefused(m) && (pc.transport === null || m.transport === pc.transport)) {
+        return { parquetName: pc.name, identity: `a:${snap.attnum}`, mapping: m, via: 'state store' as const };
+      }
+    }
+    const m = mapColumn(pgColumnFromFormatType(pc.name, snap?.attnum ?? 0, TRANSPORT_PG_TYPE[pc.transport ?? 'utf8']));
+    if (isRefused(m)) throw new ReplayRefused(`${file.path}: column "${pc.name}" cannot be read`);
+    return { parquetName: pc.name, identity: snap ? `a:${snap.attnum}` : `n:${pc.name}`, mapping: m, via: 'Parquet type' as const };
+  });
+}
+
+interface Identity {
+  id: string;
+  firstOrder: number;
+  lastOrder: number;
+  /** Name and canonical type in the newest file that has it. */
+  name: string;
+  type: string;
+}
+
+export function planReplay(input: ReplayInput): ReplayPlan {
+  const { spec, files, target, options, canonical } = input;
+  const table = spec.target.table;
+  const keys = spec.source.primaryKey;
+  const cursor = spec.source.cursor;
+  const evolve = spec.schemaEvolution === 'evolve';
+  if (files.length === 0) throw new ReplayRefused(`no Parquet history for ${spec.name}`);
+
+  // Where the last complete pass over the source began: its first batch was read from no position, and
+  // a later batch (before the next pass began) came back short or was read after the pass had reached
+  // the end of the table. A pass still under way (or one that failed) does not count: the table still
+  // holds rows it has not re-read. Without that proof, an earlier pass is taken: more files, same result.
+  const batches = files.filter((f) => f.kind === 'batch');
+  let passStart: number | null = null;
+  let drainedSince = false;
+  for (const f of [...batches].reverse()) {
+    if (f.meta?.drained) drainedSince = true;
+    if (f.meta && f.meta.from === null) {
+      if (drainedSince) {
+        passStart = f.seq;
+        break;
+      }
+      // Read after the previous pass had ended: proof for that one.
+      drainedSince = f.meta.passDone === true;
+    } else if (f.meta?.passDone) drainedSince = true;
+  }
+  const first = files[0].seq;
+  const last = files[files.length - 1].seq;
+  const explicit = options.from !== undefined || options.to !== undefined;
+  const from = options.from ?? passStart ?? first;
+  const to = options.to ?? last;
+  const applied = files.filter((f) => f.seq >= from && f.seq <= to);
+  if (applied.length === 0 || from > to) throw new ReplayRefused(`no history file of ${spec.name} between ${from} and ${to} (its history holds ${first}…${last})`);
+  const fresh = options.dropTarget || target === null || target.rows === 0;
+  const mode: ReplayMode = fresh && !explicit ? 'replace' : 'monotonic';
+  const notes: string[] = [];
+
+  // Each column's identity across the whole history: its newest name and type, and who owns a name.
+  const idents = new Map<string, Identity>();
+  let order = 0;
+  for (const f of files) {
+    for (const c of f.columns) {
+      order++;
+      const type = canonical(c.mapping.duckType);
+      const e = idents.get(c.identity);
+      if (!e) idents.set(c.identity, { id: c.identity, firstOrder: order, lastOrder: order, name: c.mapping.name, type });
+      else Object.assign(e, { lastOrder: order, name: c.mapping.name, type });
+    }
+  }
+  const owners = new Map<string, Identity>();
+  for (const i of idents.values()) {
+    const o = owners.get(i.name);
+    if (!o || o.lastOrder < i.lastOrder) owners.set(i.name, i);
+  }
+  const columnOf = (c: FileColumn): string | null => {
+    if (!evolve) return c.parquetName;
+    const i = idents.get(c.identity)!;
+    return owners.get(i.name) === i ? i.name : null;
+  };
+
+  // The columns the replayed files bring, in the order they first appear.
+  const appliedIdents = new Set(applied.flatMap((f) => f.columns.map((c) => c.identity)));
+  const historyColumns: TargetColumn[] = evolve
+    ? [...idents.values()]
+        .filter((i) => appliedIdents.has(i.id) && owners.get(i.name) === i)
+        .sort((a, b) => a.firstOrder - b.firstOrder)
+        .map((i) => ({ name: i.name, type: i.type }))
+    : (applied.find((f) => f.kind === 'batch') ?? applied[0]).columns.map((c) => ({ name: c.parquetName, type: canonical(c.mapping.duckType) }));
+
+  let create: TargetColumn[] | null = null;
+  let add: TargetColumn[] = [];
+  let columns: TargetColumn[];
+  if (fresh) {
+    // A table kept (not dropped, but empty) keeps its columns; --drop-target starts from the history alone.
+    const kept = !options.dropTarget && target ? target.columns : [];
+    create = [...kept, ...historyColumns.filter((h) => !kept.some((k) => k.name === h.name))];
+    columns = create;
+  } else {
+    const t = target!;
+    if (t.primaryKey && t.primaryKey.join('\u0000') !== keys.join('\u0000')) {
+      throw new ReplayRefused(
+        `${table} is keyed on (${t.primaryKey.join(', ')}), the pipeline on (${keys.join(', ')}): rebuild it with pgduck replay ${spec.name} --drop-target`,
+      );
+    }
+    if (evolve) add = historyColumns.filter((h) => !t.columns.some((c) => c.name === h.name));
+    columns = [...t.columns, ...add];
+  }
+  for (const k of [...keys, cursor]) {
+    if (!columns.some((c) => c.name === k)) throw new ReplayRefused(`the history of ${spec.name} has no column "${k}" (primary key or cursor of the pipeline)`);
+  }
+
+  const plan = (f: MappedFile): PlannedFile => {
+    const out: PlannedFile = { order: files.indexOf(f), file: f, columns: [], notLoaded: [] };
+    for (const c of f.columns) {
+      const name = columnOf(c);
+      const col = name === null ? undefined : columns.find((t) => t.name === name);
+      if (!col) {
+        out.notLoaded.push({
+          parquetName: c.parquetName,
+          reason: name === null ? 'a newer column of the same name replaced it' : `${table} has no such column (schema_evolution: ${spec.schemaEvolution})`,
+        });
+        continue;
+      }
+      const fileType = canonical(c.mapping.duckType);
+      const base = c.mapping.loadExpr(quoteIdent(c.parquetName));
+      const expr = fileType === col.type ? base : (alterUsing(base, fileType, col.type) ?? `CAST(${base} AS ${col.type})`);
+      out.columns.push({ parquetName: c.parquetName, target: col.name, expr });
+    }
+    for (const k of [...keys, cursor]) {
+      if (!out.columns.some((c) => c.target === k)) throw new ReplayRefused(`${f.path} has no column for "${k}" (primary key or cursor): it cannot be replayed`);
+    }
+    const guessed = f.columns.filter((c) => c.via === 'Parquet type' && c.mapping.transport === 'utf8');
+    if (guessed.length > 0) {
+      notes.push(
+        `${f.path} predates column metadata and the state store does not describe ${guessed.map((c) => `"${c.parquetName}"`).join(', ')}: read as text and cast to the table's type`,
+      );
+    }
+    return out;
+  };
+  const plannedFiles = applied.map(plan);
+  const keyFiles = mode === 'monotonic' ? files.filter((f) => f.seq >= from).map((f) => plannedFiles.find((p) => p.file === f) ?? plan(f)) : [];
+
+  if (!explicit && passStart !== null && passStart > first) {
+    notes.push(`files before ${passStart} are not replayed: batch ${passStart} began a new full pass over the source (a first run, or the first after a reset), which re-read every row`);
+  }
+  if (options.dropTarget && explicit) notes.push(`the rebuilt table holds only rows of files ${from}…${to}`);
+  const why =
+    mode === 'replace'
+      ? `rebuilding ${table} from its whole history (${from}…${to}): every file in sequence order, each replacing its rows as the runner applied them`
+      : fresh
+        ? `a part of the history (${from}…${to}) into a new table: each row as the newest file holding it has it, unless a file after ${to} holds it`
+        : `${table} holds rows: a row is replayed only when its newest state lies in ${from}…${to} (no later history file holds its key), never over a newer cursor, all in one transaction: nothing moves backwards`;
+  return {
+    pipeline: spec.name,
+    table,
+    mode,
+    why,
+    buildAs: fresh ? `${table}__pgduck_replay` : null,
+    dropTarget: options.dropTarget,
+    range: { from, to, explicit, passStart, first, last },
+    create,
+    add,
+    files: plannedFiles,
+    keyFiles,
+    notes: [...new Set(notes)],
+  };
+}

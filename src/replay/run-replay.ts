@@ -1,0 +1,180 @@
+/**
+ * Execute a replay plan (replay-plan.ts) on an open DuckDB file. Reads only Parquet files; never
+ * Postgres, never the state store.
+ *
+ * `replace` (rebuild): the table is built beside the old one, one transaction per file as the runner
+ * applied them, then swapped in (DROP + RENAME in one transaction); an interruption leaves the old
+ * table as it was (and the half-built one, which the next replay drops). `monotonic`: columns the
+ * table lacks are added first (DDL commits on its own: DuckDB 1.5 mis-checks keys when ALTER and
+ * DELETE + INSERT share a transaction), then every file in one transaction: all or nothing. A key is
+ * deleted and inserted at most once in it (only its last batch file applies).
+ */
+import type { LakeSession } from '../duckdb/lake.js';
+import { addColumn, createTarget, syncCurrentView, targetRef } from '../duckdb/target-table.js';
+import { applyParquet, buildUpsertSql } from '../stages/upsert.js';
+import { buildBackfillSql } from '../stages/backfill.js';
+import { quoteIdent, quoteLiteral } from '../sql/identifier.js';
+import type { PipelineSpec } from '../config/pipeline-spec.js';
+import type { ColumnMapping } from '../schema/column.js';
+import type { PlannedFile, ReplayPlan } from './replay-plan.js';
+
+export interface ReplayOutcome {
+  files: number;
+  batches: number;
+  backfills: number;
+  /** Rows written by batch files (in `monotonic`, those that passed its filter), rows updated by backfill files. */
+  rowsWritten: number;
+  rowsUpdated: number;
+}
+
+/** The table is replayed, a step after it failed: the caller must not say the table was left as it was. */
+export class ReplayIncomplete extends Error {
+  constructor(message: string, options: { cause: unknown }) {
+    super(message, options);
+    this.name = 'ReplayIncomplete';
+  }
+}
+
+type Spec = Pick<PipelineSpec, 'name' | 'source' | 'target'>;
+
+const LATEST = quoteIdent('pgduck_replay_latest');
+const STAGING = quoteIdent('pgduck_batch');
+
+export async function runReplay(session: LakeSession, spec: Spec, plan: ReplayPlan, onFile?: (done: number, total: number) => void): Promise<ReplayOutcome> {
+  const outcome: ReplayOutcome = { files: 0, batches: 0, backfills: 0, rowsWritten: 0, rowsUpdated: 0 };
+  const count = (f: PlannedFile, rows: number) => {
+    if (f.file.kind === 'batch') {
+      outcome.batches++;
+      outcome.rowsWritten += rows;
+    } else {
+      outcome.backfills++;
+      outcome.rowsUpdated += rows;
+    }
+    outcome.files++;
+    onFile?.(outcome.files, plan.files.length);
+  };
+
+  if (plan.mode === 'replace') {
+    const built = plan.buildAs ?? plan.table;
+    if (plan.buildAs) {
+      await session.run(`DROP TABLE IF EXISTS ${targetRef(session, plan.buildAs)}`);
+      await createTarget(session, plan.buildAs, plan.create ?? [], spec.source.primaryKey);
+    }
+    for (const f of plan.files) {
+      const columns = asMappings(f);
+      const rows =
+        f.file.kind === 'batch'
+          ? await applyParquet(session, built, f.file.path, columns, spec.source.primaryKey, spec.source.cursor, 'replace').catch(fileFailed(f))
+          : await updateFrom(session, built, f, columns, spec, null).catch(fileFailed(f));
+      count(f, rows);
+    }
+  } else {
+    const table = plan.buildAs ?? plan.table;
+    if (plan.buildAs) {
+      await session.run(`DROP TABLE IF EXISTS ${targetRef(session, plan.buildAs)}`);
+      await createTarget(session, plan.buildAs, plan.create ?? [], spec.source.primaryKey);
+    }
+    for (const c of plan.add) await addColumn(session, plan.table, c);
+    await buildLatest(session, plan, spec.source.primaryKey);
+    const toOrder = Math.max(...plan.files.map((f) => f.order));
+    try {
+      await session.transaction(async () => {
+        for (const f of plan.files) {
+          const columns = asMappings(f);
+          const rows =
+            f.file.kind === 'batch'
+              ? await upsertLatest(session, table, f, columns, spec, toOrder).catch(fileFailed(f))
+              : await updateFrom(session, table, f, columns, spec, toOrder).catch(fileFailed(f));
+          count(f, rows);
+        }
+      });
+    } finally {
+      await session.run(`DROP TABLE IF EXISTS ${LATEST}`).catch(() => {});
+      await session.run(`DROP TABLE IF EXISTS ${STAGING}`).catch(() => {});
+    }
+  }
+
+  if (plan.buildAs) {
+    const built = plan.buildAs;
+    await session.transaction(async () => {
+      await session.run(`DROP TABLE IF EXISTS ${targetRef(session, plan.table)}`);
+      await session.run(`ALTER TABLE ${targetRef(session, built)} RENAME TO ${quoteIdent(plan.table)}`);
+    });
+  }
+  // The view follows the pipeline file, as the runner keeps it (drift-check): created for soft_delete, dropped without it.
+  await syncCurrentView(session, plan.table, spec.source.softDelete).catch((err: Error) => {
+    throw new ReplayIncomplete(`${plan.table} was replayed, but its view ${plan.table}_current could not be brought in line with the pipeline file: ${err.message.split('\n')[0]}`, { cause: err });
+  });
+  return outcome;
+}
+
+/** Planned columns as the mappings applyParquet and the backfill's UPDATE take: the table's name, the file's expression. */
+function asMappings(f: PlannedFile): ColumnMapping[] {
+  return f.columns.map((c) => {
+    const original = f.file.columns.find((fc) => fc.parquetName === c.parquetName)!.mapping;
+    return { ...original, name: c.target, loadExpr: () => c.expr };
+  });
+}
+
+function keyMatch(keys: string[], a: string, b: string): string {
+  return keys.map((k) => `${a}.${quoteIdent(k)} = ${b}.${quoteIdent(k)}`).join(' AND ');
+}
+
+/**
+ * `monotonic`: for every key in the files from range.from on (those after --to too), the place of
+ * the last batch file holding it and of the last file of any kind holding it.
+ */
+async function buildLatest(session: LakeSession, plan: ReplayPlan, keys: string[]): Promise<void> {
+  const all = quoteIdent('pgduck_replay_keys');
+  await session.run(`DROP TABLE IF EXISTS ${all}`);
+  try {
+    let created = false;
+    for (const f of plan.keyFiles) {
+      const exprs = keys.map((k) => `${f.columns.find((c) => c.target === k)!.expr} AS ${quoteIdent(k)}`);
+      const select = `SELECT ${exprs.join(', ')}, ${f.order}::BIGINT AS ord, ${f.file.kind === 'batch'} AS batch FROM read_parquet(${quoteLiteral(f.file.path)})`;
+      await session.run(created ? `INSERT INTO ${all} ${select}` : `CREATE TEMP TABLE ${all} AS ${select}`).catch(fileFailed(f));
+      created = true;
+    }
+    await session.run(
+      `CREATE OR REPLACE TEMP TABLE ${LATEST} AS SELECT ${keys.map(quoteIdent).join(', ')}, max(ord) FILTER (WHERE batch) AS batch_ord, max(ord) AS touch_ord FROM ${all} GROUP BY ALL`,
+    );
+  } finally {
+    await session.run(`DROP TABLE IF EXISTS ${all}`);
+  }
+}
+
+/** `monotonic`, a batch file: the rows whose last batch is this file and whose later files all lie in the range; never over a newer cursor. */
+async function upsertLatest(session: LakeSession, table: string, f: PlannedFile, columns: ColumnMapping[], spec: Spec, toOrder: number): Promise<number> {
+  const keys = spec.source.primaryKey;
+  const only = `EXISTS (SELECT 1 FROM ${LATEST} AS l WHERE ${keyMatch(keys, 'l', 'b')} AND l.batch_ord = ${f.order} AND l.touch_ord <= ${toOrder})`;
+  const sql = buildUpsertSql(targetRef(session, table), STAGING, f.file.path, columns, keys, spec.source.cursor, 'monotonic', only);
+  await session.run(sql.load!);
+  await session.run(sql.delete);
+  const inserted = await session.all(sql.insert);
+  return Number(inserted[0]?.Count ?? 0);
+}
+
+/**
+ * A backfill batch: its columns set on the rows the table holds, with the backfill's own UPDATE (never
+ * over a newer cursor); in `monotonic` (toOrder given) only on rows whose last batch came before it
+ * and whose later files all lie in the range.
+ */
+async function updateFrom(session: LakeSession, table: string, f: PlannedFile, columns: ColumnMapping[], spec: Spec, toOrder: number | null): Promise<number> {
+  const keys = spec.source.primaryKey;
+  const byName = (n: string) => columns.find((c) => c.name === n)!;
+  const filled = columns.filter((c) => !keys.includes(c.name) && c.name !== spec.source.cursor);
+  if (filled.length === 0) return 0;
+  const sql = buildBackfillSql(spec as PipelineSpec, keys.map(byName), [], byName(spec.source.cursor), filled);
+  let update = sql.apply(targetRef(session, table), f.file.path);
+  if (toOrder !== null) {
+    update += ` AND EXISTS (SELECT 1 FROM ${LATEST} AS l WHERE ${keyMatch(keys, 'l', 'b')} AND (l.batch_ord IS NULL OR l.batch_ord < ${f.order}) AND l.touch_ord <= ${toOrder})`;
+  }
+  const res = await session.all(update);
+  return Number(res[0]?.Count ?? 0);
+}
+
+function fileFailed(f: PlannedFile) {
+  return (err: unknown): never => {
+    throw new Error(`replaying ${f.file.path} failed: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+  };
+}
