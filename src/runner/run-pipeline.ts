@@ -67,28 +67,38 @@ export async function runPipeline(spec: PipelineSpec, deps: RunDeps): Promise<Ru
   try {
     await deps.lake.withSession(spec.target.duckdbPath ?? deps.duckdbPath, async (lake) => {
       const ctx: StageContext = { spec, pg, lake, store, parquetDir: deps.parquetDir, log, generation: checkpoint?.generation ?? 0 };
-      let from = resumeFrom;
       // Once a batch held a row above the horizon, later batches of this run cannot checkpoint:
       // a transaction committing now could still add rows between them.
       let frozen = false;
-      for (;;) {
+      const step = async (name: StageName, batch: BatchState) => {
+        stage = name;
+        try {
+          await STAGES[name].run(ctx, batch);
+        } catch (cause) {
+          throw failure(name, batch.seq, cause);
+        }
+        faultPoint(`after-${name}` as FaultPoint);
+      };
+      // extract only reads Postgres; nothing else in a batch touches it after drift-check.
+      const extract = async (at: number, from: Position | null): Promise<BatchState> => {
         const batch: BatchState = {
-          seq, from, sourceColumns: [], columns: [], rows: [], loadColumns: [], last: null, safe: null, allSafe: true, drained: false,
-        };
-        const step = async (name: StageName, fault: FaultPoint) => {
-          stage = name;
-          try {
-            await STAGES[name].run(ctx, batch);
-          } catch (cause) {
-            throw failure(name, seq, cause);
-          }
-          faultPoint(fault);
+          seq: at, from, sourceColumns: [], columns: [], rows: [], loadColumns: [], last: null, safe: null, allSafe: true, drained: false,
         };
         faultPoint('before-extract');
-        await step('extract', 'after-extract');
+        await STAGES.extract.run(ctx, batch);
+        faultPoint('after-extract');
+        return batch;
+      };
+      // The failure is described when it is thrown: by then the batch before it may have been checkpointed.
+      const extracted = (at: number, reading: Promise<BatchState>) => reading.catch((cause: unknown) => {
+        throw failure('extract', at, cause);
+      });
+      stage = 'extract';
+      let batch = await extracted(seq, extract(seq, resumeFrom));
+      for (;;) {
         if (batch.rows.length === 0) {
           // Nothing new: make sure the (possibly empty) target exists, then stop.
-          await step('drift-check', 'after-drift-check');
+          await step('drift-check', batch);
           // Bootstrap = the first pass reached the end of the table (rows above the horizon included:
           // they are loaded; only the checkpoint waits), else a busy table would never finish it.
           stage = 'checkpoint';
@@ -98,7 +108,22 @@ export async function runPipeline(spec: PipelineSpec, deps: RunDeps): Promise<Ru
         }
         if (frozen) batch.safe = null;
         if (!batch.allSafe) frozen = true;
-        for (const name of ORDER.slice(1)) await step(name, `after-${name}` as FaultPoint);
+        await step('parquet', batch);
+        await step('drift-check', batch);
+        // The next batch starts after this one's last row, so it can be read from Postgres while this
+        // one is applied to DuckDB (upsert and checkpoint run on other threads and never touch
+        // Postgres). Reading early is safe: it is what a slower DuckDB would have made a sequential
+        // run do, and nothing of the next batch is kept until its own stages run.
+        const from = batch.last;
+        const next = batch.drained || deps.shouldStop?.() ? null : extract(seq + 1, from);
+        next?.catch(() => {}); // awaited below; a failure surfaces after this batch is checkpointed
+        try {
+          await step('upsert', batch);
+          await step('checkpoint', batch);
+        } catch (err) {
+          await next?.catch(() => {});
+          throw err;
+        }
         summary.batches++;
         summary.rows += batch.rows.length;
         summary.upserted += batch.upserted ?? 0;
@@ -108,9 +133,13 @@ export async function runPipeline(spec: PipelineSpec, deps: RunDeps): Promise<Ru
           { pipeline: spec.name, batch: seq, rows: batch.rows.length, upserted: batch.upserted, bytes: batch.parquetBytes, cursor: batch.last?.cursor },
           'batch applied',
         );
-        if (batch.drained || deps.shouldStop?.()) break;
-        from = batch.last;
+        if (!next || deps.shouldStop?.()) {
+          await next?.catch(() => {});
+          break;
+        }
+        stage = 'extract';
         seq++;
+        batch = await extracted(seq, next);
       }
     });
   } catch (err) {
