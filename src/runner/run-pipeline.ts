@@ -82,7 +82,7 @@ export async function runPipeline(spec: PipelineSpec, deps: RunDeps): Promise<Ru
       // extract only reads Postgres; nothing else in a batch touches it after drift-check.
       const extract = async (at: number, from: Position | null): Promise<BatchState> => {
         const batch: BatchState = {
-          seq: at, from, sourceColumns: [], columns: [], rows: [], loadColumns: [], last: null, safe: null, allSafe: true, drained: false,
+          seq: at, from, sourceColumns: [], columns: [], rows: [], rowCount: 0, loadColumns: [], last: null, safe: null, allSafe: true, drained: false,
         };
         faultPoint('before-extract');
         await STAGES.extract.run(ctx, batch);
@@ -96,7 +96,7 @@ export async function runPipeline(spec: PipelineSpec, deps: RunDeps): Promise<Ru
       stage = 'extract';
       let batch = await extracted(seq, extract(seq, resumeFrom));
       for (;;) {
-        if (batch.rows.length === 0) {
+        if (batch.rowCount === 0) {
           // Nothing new: make sure the (possibly empty) target exists, then stop.
           await step('drift-check', batch);
           // Bootstrap = the first pass reached the end of the table (rows above the horizon included:
@@ -109,6 +109,8 @@ export async function runPipeline(spec: PipelineSpec, deps: RunDeps): Promise<Ru
         if (frozen) batch.safe = null;
         if (!batch.allSafe) frozen = true;
         await step('parquet', batch);
+        // From here on the file holds the rows: let them go before the next batch is read.
+        batch.rows = [];
         await step('drift-check', batch);
         // The next batch starts after this one's last row, so it can be read from Postgres while this
         // one is applied to DuckDB (upsert and checkpoint run on other threads and never touch
@@ -125,12 +127,12 @@ export async function runPipeline(spec: PipelineSpec, deps: RunDeps): Promise<Ru
           throw err;
         }
         summary.batches++;
-        summary.rows += batch.rows.length;
+        summary.rows += batch.rowCount;
         summary.upserted += batch.upserted ?? 0;
         if (batch.safe) summary.position = batch.safe;
         if (batch.drained) summary.bootstrapDone = true;
         log.info(
-          { pipeline: spec.name, batch: seq, rows: batch.rows.length, upserted: batch.upserted, bytes: batch.parquetBytes, cursor: batch.last?.cursor },
+          { pipeline: spec.name, batch: seq, rows: batch.rowCount, upserted: batch.upserted, bytes: batch.parquetBytes, cursor: batch.last?.cursor },
           'batch applied',
         );
         if (!next || deps.shouldStop?.()) {

@@ -13,7 +13,7 @@ export const checkpointStage: Stage = {
   async run(ctx: StageContext, batch: BatchState) {
     ctx.store.advance(ctx.spec.name, {
       position: batch.safe,
-      rows: batch.rows.length,
+      rows: batch.rowCount,
       bootstrapDone: batch.drained,
     }, ctx.generation);
   },

@@ -155,6 +155,7 @@ export const extractStage: Stage & { readonly kind: 'extract' } = {
     batch.columns = columns;
     // Trailing position/horizon columns stay in the row arrays: the Parquet stage reads columns by index.
     batch.rows = rows;
+    batch.rowCount = rows.length;
     batch.last = rows.length > 0 ? positionOf(rows[rows.length - 1]) : batch.from;
     batch.safe = safe;
     batch.allSafe = allSafe;

@@ -39,7 +39,10 @@ export interface BatchState {
   sourceColumns: PgColumn[];
   /** Columns carried in this batch, in Parquet order. */
   columns: ColumnMapping[];
+  /** The rows read, as wire text; emptied once the Parquet file holds them (the upsert reads the file). */
   rows: WireRow[];
+  /** How many rows were read (rows.length before it was emptied). */
+  rowCount: number;
   /** Columns that go into the target (set by drift-check: under `freeze`, new source columns are left out). */
   loadColumns: ColumnMapping[];
   /** Position of the last row read: the next batch of this cycle starts after it. */

@@ -44,7 +44,7 @@ test('a type changed while the batch was read: refused, nothing created or loade
     const columns = mapColumns(spec, sourceColumns);
     await pgs.query(url, `ALTER TABLE t ALTER COLUMN n TYPE text USING 'five'`); // after the catalog read, before the data
     const batch: BatchState = {
-      seq: 1, from: null, sourceColumns, columns, rows: [['1', 'five', '2025-01-01 00:00:00+00']], loadColumns: [], last: null, safe: null, allSafe: true, drained: true,
+      seq: 1, from: null, sourceColumns, columns, rows: [['1', 'five', '2025-01-01 00:00:00+00']], rowCount: 1, loadColumns: [], last: null, safe: null, allSafe: true, drained: true,
     };
     await lake.withSession(join(dir, 'lake.duckdb'), async (session) => {
       const ctx = { spec, pg, lake: session, store, parquetDir: dir, log: createLogger({ level: 'silent', format: 'json' }) };
