@@ -61,7 +61,7 @@ export async function demoCommand(base: Settings, opts: DemoOptions, log: Logger
     }
     const url = settings.databaseUrl as string;
     const store = new CheckpointStore(checkpointDbPath(settings));
-    const lake = new Lake();
+    const lake = new Lake({ memoryLimit: settings.duckdbMemoryLimit });
     const deps = { lake, store, databaseUrl: url, duckdbPath: settings.duckdbPath, parquetDir: settings.parquetDir, log };
     try {
       say(`▶ bootstrap: ${specs.map((s) => s.name).join(', ')}`);

@@ -71,7 +71,7 @@ export async function replayCommand(settings: Settings, name: string, opts: Repl
     if (opts.dryRun && !existsSync(duckdbPath)) return await withDuckDbFile(':memory:', (memory) => work(null, memory));
     if (opts.dryRun) return await withDuckDbFile(duckdbPath, (session) => work(session, session), { readOnly: true });
     // Attached, as the runner holds it: its lock is the one the runner (and DuckDB clients) meet.
-    const lake = new Lake();
+    const lake = new Lake({ memoryLimit: settings.duckdbMemoryLimit });
     try {
       return await lake.withSession(duckdbPath, (session) => work(session, session));
     } finally {

@@ -112,7 +112,7 @@ export async function runCommand(settings: Settings, opts: RunOptions, log: Logg
     return 2;
   }
   const store = new CheckpointStore(checkpointDbPath(settings));
-  const lake = new Lake();
+  const lake = new Lake({ memoryLimit: settings.duckdbMemoryLimit });
   const deps = { lake, store, databaseUrl: settings.databaseUrl ?? '', duckdbPath: settings.duckdbPath, parquetDir: settings.parquetDir, log };
   try {
     recordInvalid(store, invalid, specs, log);

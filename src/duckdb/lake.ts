@@ -19,7 +19,7 @@ export type Row = Record<string, unknown>;
  * reads back as -0 (measured; found by `pgduck verify`). Floats must arrive exactly, so RLE is off
  * for every file pgduck writes; the other methods (bitpacking, ALP, dictionary, constant) remain.
  */
-async function createInstance(path: string, readOnly = false): Promise<DuckDBInstance> {
+async function createInstance(path: string, readOnly = false, memoryLimit: string | null = null): Promise<DuckDBInstance> {
   const instance = await DuckDBInstance.create(path, readOnly ? { access_mode: 'READ_ONLY' } : {});
   if (readOnly) return instance;
   try {
@@ -27,6 +27,7 @@ async function createInstance(path: string, readOnly = false): Promise<DuckDBIns
     const c = await instance.connect();
     try {
       await c.run(`SET GLOBAL disabled_compression_methods = 'rle'`);
+      if (memoryLimit) await c.run(`SET GLOBAL memory_limit = ${quoteLiteral(memoryLimit)}`);
     } finally {
       c.closeSync();
     }
@@ -56,9 +57,18 @@ export class Lake {
   /** DETACHes still running, by file: a new ATTACH of the same file must wait for its predecessor's. */
   private readonly detaching = new Map<string, Promise<void>>();
 
+  /**
+   * memoryLimit: DuckDB's memory_limit for this instance (PGDUCK_DUCKDB_MEMORY_LIMIT), e.g. '512MB'.
+   * DuckDB's default is 80% of RAM, and it keeps a written table's blocks cached up to it (about
+   * 40 MB per million rows measured here); a limit evicts them (they are on disk) and spills
+   * large operations to DuckDB's temp directory. Too low a limit fails big batches with
+   * "Out of Memory" (48MB failed a 666k-key delete here).
+   */
+  constructor(private readonly opts: { memoryLimit?: string | null } = {}) {}
+
   private async getInstance(): Promise<DuckDBInstance> {
     // Keep the promise, not the result: concurrent first callers must share one instance.
-    this.instance ??= createInstance(':memory:');
+    this.instance ??= createInstance(':memory:', false, this.opts.memoryLimit ?? null);
     return this.instance;
   }
 

@@ -14,6 +14,8 @@ export interface Settings {
   /** null when nothing is configured (the demo then starts an embedded Postgres). */
   databaseUrl: string | null;
   concurrency: number;
+  /** DuckDB memory_limit for the runner's DuckDB instance; null: DuckDB's default (80% of RAM). */
+  duckdbMemoryLimit: string | null;
 }
 
 export interface GlobalFlags {
@@ -33,6 +35,7 @@ export function resolveSettings(flags: GlobalFlags, env: NodeJS.ProcessEnv = pro
     stateDir: flags.stateDir ?? env.STATE_DIR ?? 'state',
     databaseUrl: flags.databaseUrl ?? databaseUrlFromEnv(env),
     concurrency: parseConcurrency(flags.concurrency ?? env.PGDUCK_CONCURRENCY ?? '4'),
+    duckdbMemoryLimit: parseMemoryLimit(env.PGDUCK_DUCKDB_MEMORY_LIMIT),
   };
 }
 
@@ -45,4 +48,11 @@ function parseConcurrency(raw: string): number {
     throw new UsageError(`--concurrency (or PGDUCK_CONCURRENCY) must be a whole number from 1 to 9999, got ${JSON.stringify(raw)}`);
   }
   return Number(raw);
+}
+
+function parseMemoryLimit(raw: string | undefined): string | null {
+  if (raw === undefined || raw.trim() === '') return null;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$/i.exec(raw);
+  if (!m) throw new UsageError(`PGDUCK_DUCKDB_MEMORY_LIMIT must be a size such as 512MB or 2GiB, got ${JSON.stringify(raw)}`);
+  return `${m[1]}${m[2]}`;
 }
