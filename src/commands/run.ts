@@ -137,22 +137,20 @@ export async function runCommand(settings: Settings, opts: RunOptions, log: Logg
     }
     // The signal handlers go in before anything is scheduled (or logged as scheduled): a SIGTERM
     // that arrives before them would kill the process with the default action instead of a clean stop.
-    let stopService: (sig: string) => void = () => {};
-    const stopped = new Promise<void>((resolve) => {
-      let signals = 0;
-      stopService = (sig: string) => {
-        signals++;
-        if (signals > 1) {
-          log.warn('second signal: exiting now; the batch in flight will be re-applied on restart');
-          process.exit(130);
-        }
-        log.info({ signal: sig }, 'stopping: finishing batches in flight (send again to exit at once)');
-        reload.stop();
-        void scheduler.stop().then(resolve);
-      };
-    });
-    process.on('SIGINT', () => stopService('SIGINT'));
-    process.on('SIGTERM', () => stopService('SIGTERM'));
+    let markStopped!: () => void;
+    const stopped = new Promise<void>((resolve) => (markStopped = resolve));
+    let signals = 0;
+    const onSignal = (sig: string) => {
+      if (++signals > 1) {
+        log.warn('second signal: exiting now; the batch in flight will be re-applied on restart');
+        process.exit(130);
+      }
+      log.info({ signal: sig }, 'stopping: finishing batches in flight (send again to exit at once)');
+      reload.stop();
+      void scheduler.stop().then(markStopped);
+    };
+    process.on('SIGINT', () => onSignal('SIGINT'));
+    process.on('SIGTERM', () => onSignal('SIGTERM'));
     // Signal handlers run on a later turn of the event loop: both are set by then.
     const scheduler = startScheduler(specs, deps, { concurrency: settings.concurrency, runAtStart: true });
     const reload = watchPipelines(settings, opts.only, scheduler, store, log, invalid);

@@ -116,8 +116,7 @@ export async function runPipeline(spec: PipelineSpec, deps: RunDeps): Promise<Ru
         // one is applied to DuckDB (upsert and checkpoint run on other threads and never touch
         // Postgres). Reading early is safe: it is what a slower DuckDB would have made a sequential
         // run do, and nothing of the next batch is kept until its own stages run.
-        const from = batch.last;
-        const next = batch.drained || deps.shouldStop?.() ? null : extract(seq + 1, from);
+        const next = batch.drained || deps.shouldStop?.() ? null : extract(seq + 1, batch.last);
         next?.catch(() => {}); // awaited below; a failure surfaces after this batch is checkpointed
         try {
           await step('upsert', batch);
