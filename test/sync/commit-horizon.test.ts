@@ -7,10 +7,9 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import pg from 'pg';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { createWorkspace, type Workspace } from '../support/workspace.js';
-import { assertVerified, readCheckpoint, runOnce } from '../support/sync-checks.js';
+import { assertVerified, duckIds, readCheckpoint, runOnce, TestClients } from '../support/sync-checks.js';
 import { withDuckDbFile } from '../../src/duckdb/lake.js';
 
 const TABLE = (name: string) => `
@@ -22,16 +21,9 @@ describe('commit-safe horizon', () => {
   let server: TestPostgres;
   let url: string;
   let ws: Workspace;
-  const clients: pg.Client[] = [];
-
-  const connect = async (u: string) => {
-    const c = new pg.Client({ connectionString: u });
-    await c.connect();
-    clients.push(c);
-    return c;
-  };
-  const ids = (table: string) =>
-    withDuckDbFile(ws.duckdbPath, async (s) => (await s.all(`SELECT list(id ORDER BY id) AS ids FROM ${table}`))[0].ids as number[], { readOnly: true });
+  const clients = new TestClients();
+  const connect = (u: string) => clients.connect(u);
+  const ids = (table: string) => duckIds(ws, table);
 
   before(async () => {
     server = await startPostgres();
@@ -40,7 +32,7 @@ describe('commit-safe horizon', () => {
     ws = createWorkspace();
   });
   after(async () => {
-    for (const c of clients) await c.end().catch(() => {});
+    await clients.endAll();
     ws?.cleanup();
     await server?.stop();
   });

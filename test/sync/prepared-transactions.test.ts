@@ -10,24 +10,16 @@ import assert from 'node:assert/strict';
 import pg from 'pg';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { createWorkspace, runCli, type Workspace } from '../support/workspace.js';
-import { assertVerified, readCheckpoint, runOnce } from '../support/sync-checks.js';
+import { assertVerified, duckIds, readCheckpoint, runOnce, TestClients } from '../support/sync-checks.js';
 import { withDuckDbFile } from '../../src/duckdb/lake.js';
 
 describe('prepared transactions', () => {
   let server: TestPostgres;
   let url: string;
   let ws: Workspace;
-  const clients: pg.Client[] = [];
-
-  const connect = async () => {
-    const c = new pg.Client({ connectionString: url });
-    c.on('error', () => {});
-    await c.connect();
-    clients.push(c);
-    return c;
-  };
-  const ids = () =>
-    withDuckDbFile(ws.duckdbPath, async (s) => (await s.all(`SELECT list(id ORDER BY id) AS ids FROM orders`))[0].ids as number[], { readOnly: true });
+  const clients = new TestClients();
+  const connect = () => clients.connect(url);
+  const ids = () => duckIds(ws, 'orders');
 
   before(async () => {
     // Off by default (max_prepared_transactions = 0): a server of our own with it on.
@@ -47,7 +39,7 @@ describe('prepared transactions', () => {
     // A prepared transaction outlives its session: roll back any a failed test left behind.
     const left = await server?.query(url, `SELECT gid FROM pg_prepared_xacts WHERE database = current_database()`).catch(() => null);
     for (const row of left?.rows ?? []) await server.query(url, `ROLLBACK PREPARED '${row.gid}'`).catch(() => {});
-    for (const c of clients) await c.end().catch(() => {});
+    await clients.endAll();
     ws?.cleanup();
     await server?.stop();
   });

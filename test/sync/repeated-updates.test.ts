@@ -7,11 +7,10 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import pg from 'pg';
 import { spawn } from 'node:child_process';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { CLI, createWorkspace, type Workspace } from '../support/workspace.js';
-import { assertVerified, runOnce } from '../support/sync-checks.js';
+import { assertVerified, runOnce, TestClients } from '../support/sync-checks.js';
 import { withDuckDbFile } from '../../src/duckdb/lake.js';
 import { connectPostgres } from '../../src/postgres/connect.js';
 import { introspectTable } from '../../src/postgres/introspect-table.js';
@@ -23,13 +22,8 @@ describe('repeated updates', () => {
   let server: TestPostgres;
   let url: string;
   let ws: Workspace;
-  const clients: pg.Client[] = [];
-  const connect = async () => {
-    const c = new pg.Client({ connectionString: url });
-    await c.connect();
-    clients.push(c);
-    return c;
-  };
+  const clients = new TestClients();
+  const connect = () => clients.connect(url);
   /** id → version in DuckDB. */
   const duckVersions = () =>
     withDuckDbFile(
@@ -54,7 +48,7 @@ describe('repeated updates', () => {
     ws.writePipeline('hot', 'source:\n  table: public.hot\n  primary_key: id\n  soft_delete: deleted_at\ntarget:\n  table: hot\nbatch_size: 50\n');
   });
   after(async () => {
-    for (const c of clients) await c.end().catch(() => {});
+    await clients.endAll();
     ws?.cleanup();
     await server?.stop();
   });

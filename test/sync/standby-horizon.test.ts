@@ -12,7 +12,7 @@ import pg from 'pg';
 import { startEmbeddedPostgres, type EmbeddedServer } from '../../src/postgres/embedded-server.js';
 import { startStandby, type Standby } from '../support/standby.js';
 import { createWorkspace, runCli, type Workspace } from '../support/workspace.js';
-import { assertVerified, readCheckpoint, runOnce } from '../support/sync-checks.js';
+import { assertVerified, duckIds, readCheckpoint, runOnce, TestClients } from '../support/sync-checks.js';
 import { withDuckDbFile } from '../../src/duckdb/lake.js';
 
 const WARNING = /hot standby/;
@@ -23,17 +23,9 @@ describe('hot standby', () => {
   let primaryUrl: string;
   let standbyUrl: string;
   let ws: Workspace;
-  const clients: pg.Client[] = [];
-
-  const onPrimary = async () => {
-    const c = new pg.Client({ connectionString: primaryUrl });
-    c.on('error', () => {});
-    await c.connect();
-    clients.push(c);
-    return c;
-  };
-  const ids = () =>
-    withDuckDbFile(ws.duckdbPath, async (s) => (await s.all(`SELECT list(id ORDER BY id) AS ids FROM orders`))[0].ids as number[], { readOnly: true });
+  const clients = new TestClients();
+  const onPrimary = () => clients.connect(primaryUrl);
+  const ids = () => duckIds(ws, 'orders');
   const warnings = (stderr: string) => stderr.split('\n').filter((l) => WARNING.test(l));
 
   before(async () => {
@@ -60,7 +52,7 @@ describe('hot standby', () => {
     ws = createWorkspace();
   });
   after(async () => {
-    for (const c of clients) await c.end().catch(() => {});
+    await clients.endAll();
     ws?.cleanup();
     await standby?.stop();
     await primary?.stop();

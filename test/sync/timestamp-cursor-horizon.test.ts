@@ -12,12 +12,11 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import pg from 'pg';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { createWorkspace, runCli, type Workspace } from '../support/workspace.js';
-import { assertVerified, readCheckpoint, runOnce } from '../support/sync-checks.js';
+import { assertVerified, duckIds, readCheckpoint, runOnce, TestClients } from '../support/sync-checks.js';
 import { withDuckDbFile } from '../../src/duckdb/lake.js';
 
 const ZONE = 'America/New_York';
@@ -33,18 +32,11 @@ describe('timestamp cursor: writers in America/New_York', () => {
   let server: TestPostgres;
   let url: string;
   let ws: Workspace;
-  const clients: pg.Client[] = [];
+  const clients = new TestClients();
 
   /** A writer session in New York: now() stores New York wall-clock times. */
-  const writer = async () => {
-    const c = new pg.Client({ connectionString: url, options: `-c TimeZone=${ZONE}` });
-    c.on('error', () => {});
-    await c.connect();
-    clients.push(c);
-    return c;
-  };
-  const ids = (table: string) =>
-    withDuckDbFile(ws.duckdbPath, async (s) => (await s.all(`SELECT list(id ORDER BY id) AS ids FROM ${table}`))[0].ids as number[], { readOnly: true });
+  const writer = () => clients.connect({ connectionString: url, options: `-c TimeZone=${ZONE}` });
+  const ids = (table: string) => duckIds(ws, table);
   const newest = async (table: string) =>
     (await server.query(url, `SELECT updated_at::text AS c FROM ${table} ORDER BY updated_at DESC, id DESC LIMIT 1`)).rows[0].c as string;
   const warnings = (stderr: string) => stderr.split('\n').filter((l) => WARNING.test(l));
@@ -73,7 +65,7 @@ describe('timestamp cursor: writers in America/New_York', () => {
     ws = createWorkspace();
   });
   after(async () => {
-    for (const c of clients) await c.end().catch(() => {});
+    await clients.endAll();
     ws?.cleanup();
     await server?.stop();
   });
