@@ -12,7 +12,7 @@ RUN npm ci --no-audit --no-fund && npm prune --omit=dev
 FROM node:20-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
-# bin/pgduck.cjs sets it too; here it also covers `node dist/cli.js`.
+# bin/process-tuning.cjs (run first by bin/pgduck.cjs) sets it too; here it also covers `node dist/cli.js`.
 ENV UV_THREADPOOL_SIZE=16
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist

@@ -55,9 +55,9 @@ interface PhaseResult {
 async function phase(name: 'pgduck' | 'baseline', url: string, work: string): Promise<PhaseResult> {
   const { spawn } = await import('node:child_process');
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--phase', name, url, work], {
-      // Sized in the environment, as bin/pgduck.cjs does: an ESM module is too late to set it.
-      env: { ...process.env, UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE || '16' },
+    // Both phases start as `pgduck` does: process-tuning.cjs runs before anything loads (an ESM module is too late).
+    const tuning = fileURLToPath(new URL('../../bin/process-tuning.cjs', import.meta.url));
+    const child = spawn(process.execPath, ['--require', tuning, fileURLToPath(import.meta.url), '--phase', name, url, work], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';

@@ -27,6 +27,8 @@ async function createInstance(path: string, readOnly = false, memoryLimit: strin
     const c = await instance.connect();
     try {
       await c.run(`SET GLOBAL disabled_compression_methods = 'rle'`);
+      // Every Parquet file is read once (its upsert): caching it only grows memory with the history.
+      await c.run(`SET GLOBAL enable_external_file_cache = false`);
       if (memoryLimit) await c.run(`SET GLOBAL memory_limit = ${quoteLiteral(memoryLimit)}`);
     } finally {
       c.closeSync();
@@ -53,6 +55,10 @@ export interface LakeSession {
 
 export class Lake {
   private instance: Promise<DuckDBInstance> | null = null;
+  /** Sessions in progress, over all files. When it drops to 0 the instance is closed (see release). */
+  private active = 0;
+  /** The idle instance being closed: a session beginning meanwhile waits for it, then opens a new one. */
+  private closing: Promise<void> | null = null;
   private readonly attached = new Map<string, { alias: string; users: number; attaching: Promise<void> }>();
   /** DETACHes still running, by file: a new ATTACH of the same file must wait for its predecessor's. */
   private readonly detaching = new Map<string, Promise<void>>();
@@ -77,7 +83,37 @@ export class Lake {
    * Concurrent callers share one ATTACH; the last one out DETACHes, releasing the file lock.
    */
   async withSession<T>(path: string, fn: (session: LakeSession) => Promise<T>): Promise<T> {
-    const abs = resolve(path);
+    while (this.closing) await this.closing;
+    this.active++;
+    try {
+      return await this.attachedSession(resolve(path), fn);
+    } finally {
+      this.release();
+    }
+  }
+
+  /**
+   * The last session out closes the instance. DuckDB returns most of its memory only then: the
+   * written tables' cached blocks and, above all, what its threads' malloc arenas keep (measured:
+   * 1M rows bootstrapped, 160–180 MB freed by the close, ~40 MB by a DETACH alone). A long run
+   * therefore ends its session now and then (see runPipeline), and an idle service holds no DuckDB
+   * memory between cycles. Opening again costs a few milliseconds.
+   */
+  private release(): void {
+    this.active--;
+    if (this.active > 0 || !this.instance) return;
+    const instance = this.instance;
+    this.instance = null;
+    const closing: Promise<void> = instance
+      .then((i) => i.closeSync())
+      .catch(() => {}) // it never opened, or is gone already: nothing more to free
+      .finally(() => {
+        if (this.closing === closing) this.closing = null;
+      });
+    this.closing = closing;
+  }
+
+  private async attachedSession<T>(abs: string, fn: (session: LakeSession) => Promise<T>): Promise<T> {
     const instance = await this.getInstance();
     let entry = this.attached.get(abs);
     if (!entry) {
@@ -139,6 +175,7 @@ export class Lake {
   async close(): Promise<void> {
     const instance = this.instance;
     this.instance = null;
+    await this.closing;
     if (instance) (await instance).closeSync();
   }
 }

@@ -24,7 +24,16 @@ export interface RunDeps {
   log: Logger;
   /** Checked between batches: a shutdown finishes the batch in flight, then stops cleanly. */
   shouldStop?: () => boolean;
+  /** Rows after which a long run ends its DuckDB session and opens a new one (default SESSION_ROWS). */
+  sessionRows?: number;
 }
+
+/**
+ * A run ends its DuckDB session after this many rows and opens a new one, so a long bootstrap does not
+ * keep DuckDB's memory for the whole table (Lake closes its instance when the last session ends).
+ * Measured on 1M rows in 10k batches: 200k rows per session, 492 → 427 MB peak RSS, ~1 s slower.
+ */
+export const SESSION_ROWS = 200_000;
 
 export interface RunSummary {
   pipeline: string;
@@ -65,84 +74,96 @@ export async function runPipeline(spec: PipelineSpec, deps: RunDeps): Promise<Ru
   let stage: StageName | 'setup' = 'setup';
   let seq = (checkpoint?.batchesTotal ?? 0) + 1;
   try {
-    await deps.lake.withSession(spec.target.duckdbPath ?? deps.duckdbPath, async (lake) => {
-      const ctx: StageContext = { spec, pg, lake, store, parquetDir: deps.parquetDir, log, generation: checkpoint?.generation ?? 0 };
-      // Once a batch held a row above the horizon, later batches of this run cannot checkpoint:
-      // a transaction committing now could still add rows between them.
-      let frozen = false;
-      const step = async (name: StageName, batch: BatchState) => {
-        stage = name;
-        try {
-          await STAGES[name].run(ctx, batch);
-        } catch (cause) {
-          throw failure(name, batch.seq, cause);
-        }
-        faultPoint(`after-${name}` as FaultPoint);
-      };
-      // extract only reads Postgres; nothing else in a batch touches it after drift-check.
-      const extract = async (at: number, from: Position | null): Promise<BatchState> => {
-        const batch: BatchState = {
-          seq: at, from, sourceColumns: [], columns: [], rows: [], rowCount: 0, loadColumns: [], last: null, safe: null, allSafe: true, drained: false,
-        };
-        faultPoint('before-extract');
-        await STAGES.extract.run(ctx, batch);
-        faultPoint('after-extract');
-        return batch;
-      };
-      // The failure is described when it is thrown: by then the batch before it may have been checkpointed.
-      const extracted = (at: number, reading: Promise<BatchState>) => reading.catch((cause: unknown) => {
-        throw failure('extract', at, cause);
-      });
-      stage = 'extract';
-      let batch = await extracted(seq, extract(seq, resumeFrom));
-      for (;;) {
-        if (batch.rowCount === 0) {
-          // Nothing new: make sure the (possibly empty) target exists, then stop.
-          await step('drift-check', batch);
-          // Bootstrap = the first pass reached the end of the table (rows above the horizon included:
-          // they are loaded; only the checkpoint waits), else a busy table would never finish it.
-          stage = 'checkpoint';
-          if (!summary.bootstrapDone) store.markBootstrapDone(spec.name, ctx.generation);
-          summary.bootstrapDone = true;
-          break;
-        }
-        if (frozen) batch.safe = null;
-        if (!batch.allSafe) frozen = true;
-        await step('parquet', batch);
-        // From here on the file holds the rows: let them go before the next batch is read.
-        batch.rows = [];
-        await step('drift-check', batch);
-        // The next batch starts after this one's last row, so it can be read from Postgres while this
-        // one is applied to DuckDB (upsert and checkpoint run on other threads and never touch
-        // Postgres). Reading early is safe: it is what a slower DuckDB would have made a sequential
-        // run do, and nothing of the next batch is kept until its own stages run.
-        const next = batch.drained || deps.shouldStop?.() ? null : extract(seq + 1, batch.last);
-        next?.catch(() => {}); // awaited below; a failure surfaces after this batch is checkpointed
-        try {
-          await step('upsert', batch);
-          await step('checkpoint', batch);
-        } catch (err) {
-          await next?.catch(() => {});
-          throw err;
-        }
-        summary.batches++;
-        summary.rows += batch.rowCount;
-        summary.upserted += batch.upserted ?? 0;
-        if (batch.safe) summary.position = batch.safe;
-        if (batch.drained) summary.bootstrapDone = true;
-        log.info(
-          { pipeline: spec.name, batch: seq, rows: batch.rowCount, upserted: batch.upserted, bytes: batch.parquetBytes, cursor: batch.last?.cursor },
-          'batch applied',
-        );
-        if (!next || deps.shouldStop?.()) {
-          await next?.catch(() => {});
-          break;
-        }
-        stage = 'extract';
-        seq++;
-        batch = await extracted(seq, next);
+    // Set at each session's start; extract (the only stage running across a session's end) never uses it.
+    const ctx: StageContext = { spec, pg, lake: null as unknown as StageContext['lake'], store, parquetDir: deps.parquetDir, log, generation: checkpoint?.generation ?? 0 };
+    // Once a batch held a row above the horizon, later batches of this run cannot checkpoint:
+    // a transaction committing now could still add rows between them.
+    let frozen = false;
+    const step = async (name: StageName, batch: BatchState) => {
+      stage = name;
+      try {
+        await STAGES[name].run(ctx, batch);
+      } catch (cause) {
+        throw failure(name, batch.seq, cause);
       }
+      faultPoint(`after-${name}` as FaultPoint);
+    };
+    // extract only reads Postgres; nothing else in a batch touches it after drift-check.
+    const extract = async (at: number, from: Position | null): Promise<BatchState> => {
+      const batch: BatchState = {
+        seq: at, from, sourceColumns: [], columns: [], rows: [], rowCount: 0, loadColumns: [], last: null, safe: null, allSafe: true, drained: false,
+      };
+      faultPoint('before-extract');
+      await STAGES.extract.run(ctx, batch);
+      faultPoint('after-extract');
+      return batch;
+    };
+    // The failure is described when it is thrown: by then the batch before it may have been checkpointed.
+    const extracted = (at: number, reading: Promise<BatchState>) => reading.catch((cause: unknown) => {
+      throw failure('extract', at, cause);
     });
+    const sessionRows = deps.sessionRows ?? SESSION_ROWS;
+    stage = 'extract';
+    let batch: BatchState | null = await extracted(seq, extract(seq, resumeFrom));
+    while (batch) {
+      stage = 'setup';
+      await deps.lake.withSession(spec.target.duckdbPath ?? deps.duckdbPath, async (lake) => {
+        ctx.lake = lake;
+        let rowsInSession = 0;
+        while (batch) {
+          if (batch.rowCount === 0) {
+            // Nothing new: make sure the (possibly empty) target exists, then stop.
+            await step('drift-check', batch);
+            // Bootstrap = the first pass reached the end of the table (rows above the horizon included:
+            // they are loaded; only the checkpoint waits), else a busy table would never finish it.
+            stage = 'checkpoint';
+            if (!summary.bootstrapDone) store.markBootstrapDone(spec.name, ctx.generation);
+            summary.bootstrapDone = true;
+            batch = null;
+            return;
+          }
+          if (frozen) batch.safe = null;
+          if (!batch.allSafe) frozen = true;
+          await step('parquet', batch);
+          // From here on the file holds the rows: let them go before the next batch is read.
+          batch.rows = [];
+          await step('drift-check', batch);
+          // The next batch starts after this one's last row, so it can be read from Postgres while this
+          // one is applied to DuckDB (upsert and checkpoint run on other threads and never touch
+          // Postgres). Reading early is safe: it is what a slower DuckDB would have made a sequential
+          // run do, and nothing of the next batch is kept until its own stages run.
+          const next = batch.drained || deps.shouldStop?.() ? null : extract(seq + 1, batch.last);
+          next?.catch(() => {}); // awaited below; a failure surfaces after this batch is checkpointed
+          try {
+            await step('upsert', batch);
+            await step('checkpoint', batch);
+          } catch (err) {
+            await next?.catch(() => {});
+            throw err;
+          }
+          summary.batches++;
+          summary.rows += batch.rowCount;
+          summary.upserted += batch.upserted ?? 0;
+          rowsInSession += batch.rowCount;
+          if (batch.safe) summary.position = batch.safe;
+          if (batch.drained) summary.bootstrapDone = true;
+          log.info(
+            { pipeline: spec.name, batch: seq, rows: batch.rowCount, upserted: batch.upserted, bytes: batch.parquetBytes, cursor: batch.last?.cursor },
+            'batch applied',
+          );
+          if (!next || deps.shouldStop?.()) {
+            await next?.catch(() => {});
+            batch = null;
+            return;
+          }
+          stage = 'extract';
+          seq++;
+          batch = await extracted(seq, next);
+          // A new session for the next rows: the instance closes in between, freeing DuckDB's memory.
+          if (rowsInSession >= sessionRows) return;
+        }
+      });
+    }
   } catch (err) {
     throw err instanceof StageError ? err : failure(stage, stage === 'setup' ? undefined : seq, err);
   } finally {

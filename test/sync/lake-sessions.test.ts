@@ -40,3 +40,30 @@ test('sessions that start while the file is being detached still attach it', asy
   assert.deepEqual(n, [{ n: 120 }]);
   rmSync(dir, { recursive: true, force: true });
 });
+
+test('the last session out closes the instance; overlapping sessions share it', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pgduck-lake-'));
+  const path = join(dir, 'w.duckdb');
+  const lake = new Lake();
+  const order = async (s: { all(sql: string): Promise<Record<string, unknown>[]> }) =>
+    String((await s.all("SELECT current_setting('default_order') AS o"))[0].o).toUpperCase();
+  try {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let seenByFirst = '';
+    const first = lake.withSession(path, async (s) => {
+      await held;
+      seenByFirst = await order(s);
+    });
+    // A global setting made in a second session while the first is open: one instance, both see it.
+    await lake.withSession(path, (s) => s.run("SET GLOBAL default_order = 'DESC'"));
+    release();
+    await first;
+    assert.match(seenByFirst, /^DESC/);
+    // Both ended: the instance was closed, so the next session runs on a new one with the defaults.
+    assert.match(await lake.withSession(path, order), /^ASC/);
+  } finally {
+    await lake.close();
+  }
+  rmSync(dir, { recursive: true, force: true });
+});
