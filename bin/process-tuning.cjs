@@ -10,8 +10,9 @@ process.env.UV_THREADPOOL_SIZE = process.env.UV_THREADPOOL_SIZE || '16';
 // by default lets grow to several times the live heap before collecting it, and the young generation
 // itself grows to 2 x 16 MB. Measured here on 1M rows bootstrapped in 10k batches: old generation
 // grown 20% at a time, 420 → 375 MB peak RSS at the same speed; young generation kept at its initial
-// size, another 15–35 MB for ~1 s more (npm run bench: 17.1 → 17.7–19.0 s). V8 reads both at each collection, so setting them now, before anything is
-// allocated, takes effect. The same flag given to node itself wins.
+// size, another 15–35 MB for ~1 s more (npm run bench: 17.1 → 17.7–19.0 s). V8 reads both at each
+// collection, so setting them now, before anything is allocated, takes effect. The same flag given to
+// node itself wins.
 const given = `${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`;
 for (const flag of ['--heap-growing-percent=20', '--semi-space-growth-factor=1']) {
   if (!given.includes(flag.split('=')[0])) require('node:v8').setFlagsFromString(flag);

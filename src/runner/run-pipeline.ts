@@ -45,8 +45,6 @@ export interface RunSummary {
   bootstrapDone: boolean;
 }
 
-const ORDER: StageName[] = ['extract', 'parquet', 'drift-check', 'upsert', 'checkpoint'];
-
 export async function runPipeline(spec: PipelineSpec, deps: RunDeps): Promise<RunSummary> {
   const started = Date.now();
   const { store, log } = deps;
