@@ -14,6 +14,8 @@ WORKDIR /app
 ENV NODE_ENV=production
 # bin/process-tuning.cjs (run first by bin/pgduck.cjs) sets it too; here it also covers `node dist/cli.js`.
 ENV UV_THREADPOOL_SIZE=16
+# What bin/pgduck.cjs's shell line sets; here it also covers `node bin/pgduck.cjs` and `node dist/cli.js`.
+ENV MALLOC_ARENA_MAX=2
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./

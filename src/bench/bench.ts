@@ -57,8 +57,11 @@ async function phase(name: 'pgduck' | 'baseline', url: string, work: string): Pr
   return new Promise((resolve, reject) => {
     // Both phases start as `pgduck` does: process-tuning.cjs runs before anything loads (an ESM module is too late).
     const tuning = fileURLToPath(new URL('../../bin/process-tuning.cjs', import.meta.url));
+    // …and with the glibc arena limit the `pgduck` launcher's shell line sets (bin/pgduck.cjs), unless given.
+    const env = { ...process.env, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' };
     const child = spawn(process.execPath, ['--require', tuning, fileURLToPath(import.meta.url), '--phase', name, url, work], {
       stdio: ['ignore', 'pipe', 'inherit'],
+      env,
     });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
