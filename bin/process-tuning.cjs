@@ -10,9 +10,9 @@ process.env.UV_THREADPOOL_SIZE = process.env.UV_THREADPOOL_SIZE || '16';
 // 1 s, then 1 s more as MADV_FREE pages, which still count in RSS; a batch's upsert frees and
 // reallocates faster than that, so they pile up. Returned at once instead. Measured on 1M-row
 // bootstraps (with the launcher's MALLOC_ARENA_MAX=2): bench 232–243 → 209–217 MB peak RSS,
-// invoices (18 columns) ~294 → 244–248 MB, for 20–30% more time (bench 19–22 → 25.5 s). Memory
-// is what a long-lived syncer next to a production database is sized by, and a bootstrap happens
-// once; `DUCKDB_JE_MALLOC_CONF=dirty_decay_ms:1000,muzzy_decay_ms:1000` (DuckDB's own) takes the
+// invoices (18 columns) ~294 → 244–248 MB, for 20–45% more time (bench 19–22 → 25.5 s, invoices
+// 34–35 → 46–50 s). Memory is what a long-lived syncer next to a production database is sized
+// by, and a bootstrap happens once; `DUCKDB_JE_MALLOC_CONF=dirty_decay_ms:1000,muzzy_decay_ms:1000` (DuckDB's own) takes the
 // speed back (README "Memory"). jemalloc reads this variable (the `duckdb_je_` build's name for
 // MALLOC_CONF) at DuckDB's first allocation, after this line. One given in the environment wins.
 // Elsewhere (macOS, Windows) DuckDB uses the system allocator and nothing reads it.

@@ -3,8 +3,9 @@
  * pgduck's command line: thin commands over src/commands/*. Every command has --help.
  * Exit codes: 0 ok, 1 a pipeline or live check failed, 2 invalid configuration or usage.
  */
-// Started through bin/pgduck.cjs, whose process-tuning.cjs sizes libuv's thread pool (and V8's heap
-// growth) before this ESM module loads.
+// Started through bin/pgduck.cjs (whose shell line limits glibc's malloc arenas), then its
+// process-tuning.cjs sizes libuv's thread pool, DuckDB's allocator and V8's heap growth before this
+// ESM module loads.
 
 const { Command, CommanderError, InvalidArgumentError, Option } = await import('commander');
 const { resolveSettings } = await import('./runner/settings.js');
