@@ -12,10 +12,11 @@ process.env.UV_THREADPOOL_SIZE = process.env.UV_THREADPOOL_SIZE || '16';
 // bootstraps (with the launcher's MALLOC_ARENA_MAX=2): bench 232–243 → 209–217 MB peak RSS,
 // invoices (18 columns) ~294 → 244–248 MB, for 20–45% more time (bench 19–22 → 25.5 s, invoices
 // 34–35 → 46–50 s). Memory is what a long-lived syncer next to a production database is sized
-// by, and a bootstrap happens once; `DUCKDB_JE_MALLOC_CONF=dirty_decay_ms:1000,muzzy_decay_ms:1000` (DuckDB's own) takes the
-// speed back (README "Memory"). jemalloc reads this variable (the `duckdb_je_` build's name for
-// MALLOC_CONF) at DuckDB's first allocation, after this line. One given in the environment wins.
-// Elsewhere (macOS, Windows) DuckDB uses the system allocator and nothing reads it.
+// by, and a bootstrap happens once; DuckDB's own values take the speed back (README "Memory"):
+// DUCKDB_JE_MALLOC_CONF=dirty_decay_ms:1000,muzzy_decay_ms:1000. jemalloc reads this variable
+// (the `duckdb_je_` build's name for MALLOC_CONF) at DuckDB's first allocation, after this line.
+// One given in the environment wins. Elsewhere (macOS, Windows) DuckDB uses the system allocator
+// and nothing reads it.
 process.env.DUCKDB_JE_MALLOC_CONF = process.env.DUCKDB_JE_MALLOC_CONF || 'dirty_decay_ms:0,muzzy_decay_ms:0';
 
 // A batch's rows outlive V8's young generation, so each batch leaves garbage in the old one, which V8

@@ -16,7 +16,10 @@ const dir = mkdtempSync(join(tmpdir(), 'pgduck-launcher-'));
 const probe = join(dir, 'probe.cjs');
 writeFileSync(
   probe,
-  `process.on('exit', () => process.stderr.write('PROBE ' + JSON.stringify({ pid: process.pid, arena: process.env.MALLOC_ARENA_MAX ?? null, je: process.env.DUCKDB_JE_MALLOC_CONF ?? null }) + '\\n'));\n`,
+  `process.on('exit', () => {
+    const seen = { pid: process.pid, arena: process.env.MALLOC_ARENA_MAX ?? null, je: process.env.DUCKDB_JE_MALLOC_CONF ?? null };
+    process.stderr.write('PROBE ' + JSON.stringify(seen) + '\\n');
+  });\n`,
 );
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
