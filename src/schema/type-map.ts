@@ -1,10 +1,11 @@
 /**
  * Postgres column → (Postgres SELECT expression, Arrow/Parquet transport, DuckDB load expression, DuckDB type).
  *
- * Rule (docs/architecture.md, rule 10 "Types: exact or refused"): every value arrives exactly, or the column is refused up
- * front with a reason. Where a *value* has no DuckDB equivalent although the type does (numeric NaN in a
- * DECIMAL column, an infinite interval, a multidimensional array, a timestamp past DuckDB's year 294247),
- * the load fails with an error naming the column and the value; nothing is rounded, clamped or dropped.
+ * Rule (docs/architecture.md, rule 10 "Types: exact or refused"): every value arrives exactly, or the
+ * column is refused up front with a reason. Where a *value* has no DuckDB equivalent although the type
+ * does (numeric NaN in a DECIMAL column, an infinite interval, a multidimensional array, a timestamp
+ * past DuckDB's year 294247), the load fails with an error naming the column and the value; nothing is
+ * rounded, clamped or dropped.
  *
  * Everything here is pure: `plan` prints it, the extract stage builds its SELECT from `selectExpr`, the
  * upsert stage reads the Parquet file through `loadExpr`.
@@ -226,7 +227,7 @@ function decimalScalar(duck: string): Scalar {
 
 const ENUM_TEXT: Scalar = text('the label as text (new labels need nothing)');
 
-const RANGE_TEXT: Scalar = text('exact text of the range (DuckDB has no range type)');
+const RANGE_TEXT: Scalar = text('exact text (DuckDB has no range type)');
 
 const COMPOSITE: Scalar = {
   duck: 'JSON',
