@@ -109,12 +109,12 @@ const viaOutputFunction = (c: string) => `array_to_json(${c})`;
 
 const text = (note?: string): Scalar => ({ duck: 'VARCHAR', transport: 'utf8', load: identity, elem: null, note });
 
-const int = (duck: string, transport: Transport, note?: string): Scalar => ({ duck, transport, load: cast(duck), elem: checkedCast(duck), note });
+const int = (duck: string, transport: Transport): Scalar => ({ duck, transport, load: cast(duck), elem: checkedCast(duck) });
 
 const SCALARS: Record<string, Scalar> = {
   int2: int('SMALLINT', 'int16'),
   int4: int('INTEGER', 'int32'),
-  int8: int('BIGINT', 'int64', 'every value: read through BigInt, never a float'),
+  int8: int('BIGINT', 'int64'),
   oid: { ...int('BIGINT', 'int64'), note: 'unsigned 32-bit, widened to BIGINT' },
   float4: {
     duck: 'FLOAT',
