@@ -2,7 +2,7 @@
 // bin/pgduck.cjs, and preloaded (node --require) by the benchmark's phases so they measure the same.
 //
 // DuckDB queries run on libuv's thread pool (4 threads by default), which must stay above the pipeline
-// concurrency or one slow query blocks the rest (DESIGN.md). Node's ESM loader already uses that pool
+// concurrency or one slow query blocks the rest (docs/architecture.md#facts-duckdb). Node's ESM loader already uses that pool
 // before an ESM entry's first line runs, so the size can only be set here.
 process.env.UV_THREADPOOL_SIZE = process.env.UV_THREADPOOL_SIZE || '16';
 

@@ -1,7 +1,7 @@
 /**
- * Rewrite the type table in README.md from TYPE_TABLE (src/schema/type-map.ts), between the
- * `<!-- types:begin … -->` and `<!-- types:end -->` markers. test/types/readme-types.test.ts fails
- * when the README copy differs. Run: npx tsx scripts/readme-types.ts
+ * Rewrite the type table in README.md from TYPE_TABLE (src/schema/type-map.ts, read from the type
+ * mapping itself), between the `<!-- types:begin … -->` and `<!-- types:end -->` markers.
+ * test/types/type-table.test.ts fails when the README copy differs. Run: npx tsx scripts/readme-types.ts
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

@@ -60,7 +60,7 @@ export interface RunnableSelection {
 
 /**
  * What `run` runs: every valid pipeline (enabled, or named by --only), even when other files are
- * invalid: one bad file must not stop the tables that are fine (DESIGN.md rule 9). Cross-file
+ * invalid: one bad file must not stop the tables that are fine (docs/architecture.md, rule 9). Cross-file
  * problems refuse only the later file, as loadPipelines does. Returns null (after saying why) for a
  * usage error: --only names a pipeline no file defines.
  */

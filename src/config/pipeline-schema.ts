@@ -119,7 +119,7 @@ export const PipelineFileSchema = Type.Object(
     source: SourceSchema,
     target: TargetSchema,
     batch_size: Type.Optional(
-      // parquet-wasm memory only grows: batches above ~200k rows make the process balloon (DESIGN.md).
+      // parquet-wasm memory only grows: batches above ~200k rows make the process balloon (docs/architecture.md#facts-parquet-and-arrow).
       Type.Integer({ minimum: 1, maximum: 200_000, default: 10_000, description: 'Rows per batch (one Parquet file, one DuckDB transaction), 1 to 200000. Default: 10000.' }),
     ),
     schedule: Type.Optional(

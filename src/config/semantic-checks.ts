@@ -101,7 +101,7 @@ export function cronProblem(expression: string, timezone: string, hideValue = fa
   }
   let job: Cron | undefined;
   try {
-    // The scheduler runs croner too (node-cron skipped an hour across DST, see DESIGN.md), so what parses here runs there.
+    // The scheduler runs croner too (node-cron skipped an hour across DST, see docs/architecture.md#facts-scheduling), so what parses here runs there.
     job = new Cron(expression, { timezone, paused: true, mode: '5-or-6-parts' });
     if (job.nextRun() === null) return 'never fires: no date matches it (e.g. 30 February)';
     return undefined;

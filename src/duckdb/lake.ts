@@ -3,7 +3,7 @@
  *
  * A long-lived in-memory DuckDB instance ATTACHes each warehouse file while at least one pipeline
  * is using it and DETACHes it when the last one is done: the file lock is released between cycles,
- * so people can query the file while the runner idles (DESIGN.md, measured).
+ * so people can query the file while the runner idles (measured: docs/architecture.md#facts-duckdb).
  */
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { mkdirSync } from 'node:fs';

@@ -1,6 +1,6 @@
 /**
  * DDL and catalog reads for a synced DuckDB table. Synced tables carry the primary key and no
- * secondary index: DuckDB's ALTER TYPE fails on tables with any index besides it (DESIGN.md).
+ * secondary index: DuckDB's ALTER TYPE fails on tables with any index besides it (docs/architecture.md#facts-duckdb).
  */
 import { quoteIdent, quoteLiteral } from '../sql/identifier.js';
 import type { LakeSession } from './lake.js';

@@ -70,7 +70,7 @@ export async function runLiveChecks(specs: readonly PipelineSpec[], opts: LiveCh
     if (p.source) findings.push(...judgeSource(p.spec, p.source).map((issue) => pin([p.spec], issue)));
   }
 
-  // The commit-safe horizon needs to see every session's transaction start (DESIGN.md rule 3).
+  // The commit-safe horizon needs to see every session's transaction start (docs/architecture.md, rule 3).
   const withHorizon = (connection: (typeof connections)[number]) =>
     connection.pipelines.filter((spec) => {
       const cursor = pipelines.find((p) => p.spec === spec)?.source?.relation?.columns.find((c) => c.name === spec.source.cursor);

@@ -1,6 +1,6 @@
 /**
  * Rows of Postgres wire text → an Arrow table, column by column, from typed arrays.
- * Arrow's per-value builders are slow and take milliseconds for timestamps (DESIGN.md); building
+ * Arrow's per-value builders are slow and take milliseconds for timestamps (docs/architecture.md#facts-parquet-and-arrow); building
  * each vector's buffers directly keeps a 100k-row batch well under a second.
  */
 import { Bool, Float32, Float64, Int16, Int32, Int64, Table, Utf8, makeData, makeVector, type DataType, type Vector } from 'apache-arrow';

@@ -20,7 +20,7 @@ export const SESSION_GUCS: Record<string, string> = {
 };
 
 // Identity parsers: every value arrives as the server's text. ~2.5x faster than pg's default parsing
-// (measured, DESIGN.md) and exact: no Date (milliseconds), no float for int8/numeric.
+// (measured: docs/architecture.md#facts-postgres) and exact: no Date (milliseconds), no float for int8/numeric.
 const rawTypes = { getTypeParser: () => (value: string) => value } as unknown as pg.CustomTypesConfig;
 
 export interface ConnectOptions {

@@ -1,5 +1,5 @@
 /**
- * The commit-safe horizon (DESIGN.md rule 3). `updated_at = now()` is a transaction's *start* time,
+ * The commit-safe horizon (docs/architecture.md, rule 3). `updated_at = now()` is a transaction's *start* time,
  * so a transaction still open can later commit rows older than anything read so far. The checkpoint
  * never passes least(now(), oldest open transaction start) - margin.
  *

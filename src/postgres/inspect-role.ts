@@ -1,5 +1,5 @@
 /**
- * The connected role as the commit-safe horizon needs it (DESIGN.md rule 3): can it see the
+ * The connected role as the commit-safe horizon needs it (docs/architecture.md, rule 3): can it see the
  * transactions of other sessions in pg_stat_activity? Without superuser or pg_read_all_stats, the
  * xact_start of other roles' sessions reads NULL and the horizon silently becomes now().
  */

@@ -1,5 +1,5 @@
 /**
- * What the commit-safe horizon (DESIGN.md rule 3, horizon.ts) needs to know about the server and
+ * What the commit-safe horizon (docs/architecture.md, rule 3; horizon.ts) needs to know about the server and
  * database a pipeline reads, beyond the role (inspect-role.ts): is it a hot standby (whose
  * pg_stat_activity shows none of the primary's sessions), and are prepared transactions pending
  * (which pg_stat_activity does not show either). The runner reads the same facts in horizon.ts.

@@ -1,5 +1,5 @@
 /**
- * Named crash points for tests (crash safety, DESIGN.md rule 5). Enabled only by PGDUCK_FAULT, e.g.
+ * Named crash points for tests (crash safety, docs/architecture.md, rule 5). Enabled only by PGDUCK_FAULT, e.g.
  * `PGDUCK_FAULT=after-upsert` (first time reached) or `after-upsert:3` (third time); the process
  * then SIGKILLs itself, exactly like a power cut from the runner's point of view. Without the
  * variable every point is a no-op; an unknown point name fails at start rather than never firing.

@@ -1,6 +1,6 @@
 /**
  * `run` as a service: each pipeline on its own cron schedule (croner: exact across DST changes,
- * where node-cron skipped an hour — DESIGN.md), never overlapping itself, all sharing one p-limit
+ * where node-cron skipped an hour — docs/architecture.md#facts-scheduling), never overlapping itself, all sharing one p-limit
  * pool. The set of pipelines can change while it runs (`update`: a file dropped into pipelines/ is
  * picked up without a restart). Stops cleanly: no new runs start, runs in flight finish their
  * current batch.

@@ -1,10 +1,11 @@
 /**
  * Postgres column → (Postgres SELECT expression, Arrow/Parquet transport, DuckDB load expression, DuckDB type).
  *
- * Rule (DESIGN.md "Types: exact or refused"): every value arrives exactly, or the column is refused up
- * front with a reason. Where a *value* has no DuckDB equivalent although the type does (numeric NaN in a
- * DECIMAL column, an infinite interval, a multidimensional array, a timestamp past DuckDB's year 294247),
- * the load fails with an error naming the column and the value; nothing is rounded, clamped or dropped.
+ * Rule (docs/architecture.md, rule 10 "Types: exact or refused"): every value arrives exactly, or the
+ * column is refused up front with a reason. Where a *value* has no DuckDB equivalent although the type
+ * does (numeric NaN in a DECIMAL column, an infinite interval, a multidimensional array, a timestamp
+ * past DuckDB's year 294247), the load fails with an error naming the column and the value; nothing is
+ * rounded, clamped or dropped.
  *
  * Everything here is pure: `plan` prints it, the extract stage builds its SELECT from `selectExpr`, the
  * upsert stage reads the Parquet file through `loadExpr`.
@@ -123,7 +124,7 @@ const SCALARS: Record<string, Scalar> = {
     load: cast('FLOAT'),
     arrayJson: (c) => `array_to_json(${c}::float8[]::text[])`,
     elem: (x, column) => `CAST(${castOrFail(x, 'DOUBLE', column)} AS FLOAT)`,
-    note: 'NaN, ±Infinity and -0 kept',
+    note: 'NaN, ±Infinity and -0 kept; read as its exact float8 text',
   },
   float8: { duck: 'DOUBLE', transport: 'float64', load: cast('DOUBLE'), elem: checkedCast('DOUBLE'), note: 'NaN, ±Infinity and -0 kept' },
   bool: { duck: 'BOOLEAN', transport: 'bool', load: cast('BOOLEAN'), elem: checkedCast('BOOLEAN') },
@@ -221,31 +222,42 @@ function decimalScalar(duck: string): Scalar {
   const load: Load = (x, column) =>
     `CASE WHEN ${x} = 'NaN' THEN ${fail(column, `numeric NaN has no ${duck} value (declare the column as plain numeric to sync it as exact text)`)} ` +
     `ELSE ${castOrFail(x, duck, column)} END`;
-  return { duck, transport: 'utf8', load, elem: load, note: 'exact (from text); a NaN value fails the load' };
+  return { duck, transport: 'utf8', load, elem: load, note: 'exact (from text); a NaN value fails the load: declare the column plain numeric to sync NaN as text' };
 }
+
+const ENUM_TEXT: Scalar = text('the label as text (new labels need nothing)');
+
+const RANGE_TEXT: Scalar = text('exact text (DuckDB has no range type)');
+
+const COMPOSITE: Scalar = {
+  duck: 'JSON',
+  transport: 'utf8',
+  select: (c) => `to_json(${c})`,
+  load: checkedCast('JSON'),
+  arrayJson: undefined,
+  elem: null,
+  note: 'composite value as a JSON object (to_json): field names kept, field values in Postgres JSON form',
+};
+
+/** A base type with no entry in SCALARS (an extension's type: hstore, vector, …). */
+const otherType = (typname: string): Scalar => text(`exact text of ${typname} (no DuckDB equivalent)`);
+
+const pseudoType = (typname: string) => `pseudo-type ${typname} cannot be stored`;
 
 /** The scalar mapping of a non-array, non-domain type, or a refusal reason. */
 function scalarFor(typname: string, typtype: string, precision: number | null, scale: number | null): Scalar | string {
   switch (typtype) {
     case 'p':
-      return `pseudo-type ${typname} cannot be stored`;
+      return pseudoType(typname);
     case 'd':
       return `domain ${typname} was not resolved to its base type`;
     case 'e':
-      return text('enum label');
+      return ENUM_TEXT;
     case 'r':
     case 'm':
-      return text(`exact text of the ${typtype === 'r' ? 'range' : 'multirange'} (DuckDB has no range type)`);
+      return RANGE_TEXT;
     case 'c':
-      return {
-        duck: 'JSON',
-        transport: 'utf8',
-        select: (c) => `to_json(${c})`,
-        load: checkedCast('JSON'),
-        arrayJson: undefined,
-        elem: null,
-        note: 'composite value as a JSON object (to_json): field names kept, field values in Postgres JSON form',
-      };
+      return COMPOSITE;
     case 'b':
       break;
     default:
@@ -255,10 +267,17 @@ function scalarFor(typname: string, typtype: string, precision: number | null, s
     const duck = decimalType(precision, scale);
     return duck ? decimalScalar(duck) : NUMERIC_TEXT;
   }
-  return SCALARS[typname] ?? text(`exact text of ${typname} (no DuckDB equivalent)`);
+  return SCALARS[typname] ?? otherType(typname);
 }
 
 // ---------------------------------------------------------------------------------------------------
+
+const COMPOSITE_ARRAY_NOTE = 'array of composites as a JSON array of objects (to_json); array lower bounds are not kept';
+
+const ARRAY_NOTE = 'one-dimensional, lower bound 1; other arrays fail the load';
+
+/** Arrays travel as a JSON array of their elements' Postgres texts (strings, so DuckDB never re-prints a number). */
+const ARRAY_TRANSPORT = 'utf8 (JSON of element texts)';
 
 function isArray(col: PgColumn): boolean {
   return col.elemTypname !== null && col.typname.startsWith('_');
@@ -293,13 +312,12 @@ export function mapColumn(col: PgColumn): ColumnMapping | RefusedColumn {
       transport: 'utf8',
       selectExpr: (c) => `to_json(${c})`,
       loadExpr: (c) => castOrFail(c, 'JSON', col.name),
-      note: 'array of composites as a JSON array of objects (to_json); array lower bounds are not kept',
+      note: COMPOSITE_ARRAY_NOTE,
     };
   }
 
   const arrayJson = e.arrayJson ?? ((c: string) => `array_to_json(${c}::text[])`);
   const elem = e.elem;
-  const arrayNote = 'one-dimensional, lower bound 1; other arrays fail the load';
   return {
     ...base,
     duckType: `${e.duck}[]`,
@@ -317,7 +335,7 @@ export function mapColumn(col: PgColumn): ColumnMapping | RefusedColumn {
         `ELSE ${value} END`
       );
     },
-    note: e.note ? `${arrayNote}; elements: ${e.note}` : arrayNote,
+    note: e.note ? `${ARRAY_NOTE}; elements: ${e.note}` : ARRAY_NOTE,
   };
 }
 
@@ -331,49 +349,82 @@ export interface TypeTableRow {
 }
 
 /**
- * The type table `plan` prints and the README mirrors (typeTableMarkdown(); a test fails when the README
- * copy is stale). One row per family of the mapping above; keep them in step when the mapping changes.
+ * How the type table (README, `plan`) groups the mapping: one row per family, each type under the name
+ * people write. A row's transport, DuckDB type and notes are read from the mapping itself (SCALARS and
+ * the rules above), so the table cannot say other than the code does; a test fails when a SCALARS type
+ * is in no family.
  */
-export const TYPE_TABLE: readonly TypeTableRow[] = [
-  { postgres: 'smallint, integer, bigint', transport: 'int16, int32, int64', duckdb: 'SMALLINT, INTEGER, BIGINT', note: 'every value; int8 through BigInt, never a float' },
-  { postgres: 'oid', transport: 'int64', duckdb: 'BIGINT', note: 'unsigned 32-bit, widened' },
-  { postgres: 'real, double precision', transport: 'float32, float64', duckdb: 'FLOAT, DOUBLE', note: 'NaN, ±Infinity and -0 kept; real read as its exact float8 text' },
-  { postgres: 'boolean', transport: 'bool', duckdb: 'BOOLEAN', note: '' },
-  {
-    postgres: 'numeric(p,s), p ≤ 38',
-    transport: 'utf8',
-    duckdb: 'DECIMAL(p,s)',
-    note: 'exact; s < 0 → DECIMAL(p-s,0), s > p → DECIMAL(s,s); a NaN value stops the pipeline naming the column (never NULL): declare the column plain numeric to keep NaN',
-  },
-  { postgres: 'numeric, numeric(p,s) p > 38', transport: 'utf8', duckdb: 'VARCHAR', note: 'exact text as Postgres prints it: every digit, NaN and ±Infinity' },
-  {
-    postgres: 'text, varchar(n), char(n), name, citext, enum',
-    transport: 'utf8',
-    duckdb: 'VARCHAR',
-    note: 'char(n) blank-padded as Postgres prints it; citext compares case-sensitively in DuckDB; an enum as its label (new labels need nothing)',
-  },
-  { postgres: 'uuid', transport: 'utf8', duckdb: 'UUID', note: '' },
-  { postgres: 'json', transport: 'utf8', duckdb: 'JSON', note: 'text verbatim: whitespace, key order, duplicate keys, 20-digit numbers' },
-  { postgres: 'jsonb', transport: 'utf8', duckdb: 'JSON', note: 'text as Postgres prints it; numbers keep every digit' },
-  { postgres: 'timestamp, timestamptz', transport: 'utf8', duckdb: 'TIMESTAMP, TIMESTAMPTZ', note: 'µs exact; ±infinity and BC kept; after 294247-01-10 (DuckDB max) stops the pipeline' },
-  { postgres: 'date', transport: 'utf8', duckdb: 'DATE', note: '±infinity and BC kept' },
-  { postgres: 'time, timetz', transport: 'utf8', duckdb: 'TIME, TIMETZ', note: 'µs exact; 24:00:00 and offsets kept' },
-  { postgres: 'interval', transport: 'utf8', duckdb: 'INTERVAL', note: 'months, days and µs kept apart, mixed signs too; an infinite interval (Postgres 17+) stops the pipeline' },
-  { postgres: 'bytea', transport: 'utf8 (hex)', duckdb: 'BLOB', note: 'every byte, NUL too' },
-  { postgres: 'money', transport: 'utf8', duckdb: 'VARCHAR', note: 'money::numeric text (no currency symbol or grouping)' },
-  { postgres: 'inet, cidr, macaddr, macaddr8, bit, varbit, xml, pg_lsn', transport: 'utf8', duckdb: 'VARCHAR', note: 'exact text' },
-  { postgres: 'tsvector, tsquery, geometric types, ranges, extension types (hstore, vector, …)', transport: 'utf8', duckdb: 'VARCHAR', note: 'exact text: no DuckDB equivalent' },
-  { postgres: 'composite (row) types, arrays of them', transport: 'utf8', duckdb: 'JSON', note: 'to_json object / array of objects' },
-  {
-    postgres: 'arrays of the above',
-    transport: 'utf8 (JSON of element texts)',
-    duckdb: 'T[] (LIST)',
-    note: 'empty arrays, NULL elements, quotes and commas kept; a multidimensional array or lower bound ≠ 1 stops the pipeline',
-  },
-  { postgres: 'domains', transport: 'as the base type', duckdb: 'as the base type', note: "with the domain's typmod (a numeric(12,2) domain → DECIMAL(12,2)); CHECK constraints are not copied" },
-  { postgres: 'generated columns (stored, virtual)', transport: 'as their type', duckdb: 'as their type', note: 'the computed value is read like any column' },
-  { postgres: 'pseudo-types', transport: '—', duckdb: 'refused', note: 'no stored value: the column is named' },
+const FAMILIES: readonly Record<string, Scalar>[] = [
+  { smallint: SCALARS.int2, integer: SCALARS.int4, bigint: SCALARS.int8 },
+  { oid: SCALARS.oid },
+  { real: SCALARS.float4, 'double precision': SCALARS.float8 },
+  { boolean: SCALARS.bool },
+  { 'numeric(p,s), p ≤ 38 (s < 0: DECIMAL(p-s,0); s > p: DECIMAL(s,s))': decimalScalar('DECIMAL(p,s)') },
+  { 'numeric, numeric(p,s) p > 38': NUMERIC_TEXT },
+  { text: SCALARS.text, 'varchar(n)': SCALARS.varchar, name: SCALARS.name, 'char(n)': SCALARS.bpchar, '"char"': SCALARS.char },
+  { citext: SCALARS.citext },
+  { enum: ENUM_TEXT },
+  { uuid: SCALARS.uuid },
+  { json: SCALARS.json },
+  { jsonb: SCALARS.jsonb },
+  { timestamp: SCALARS.timestamp },
+  { timestamptz: SCALARS.timestamptz },
+  { date: SCALARS.date },
+  { time: SCALARS.time },
+  { timetz: SCALARS.timetz },
+  { interval: SCALARS.interval },
+  { bytea: SCALARS.bytea },
+  { money: SCALARS.money },
+  { inet: SCALARS.inet, cidr: SCALARS.cidr },
+  { macaddr: SCALARS.macaddr, macaddr8: SCALARS.macaddr8, xml: SCALARS.xml, pg_lsn: SCALARS.pg_lsn },
+  { bit: SCALARS.bit, varbit: SCALARS.varbit },
+  { tsvector: SCALARS.tsvector, tsquery: SCALARS.tsquery },
+  { point: SCALARS.point, line: SCALARS.line, lseg: SCALARS.lseg, box: SCALARS.box, path: SCALARS.path, polygon: SCALARS.polygon, circle: SCALARS.circle },
+  { regclass: SCALARS.regclass, regtype: SCALARS.regtype, regproc: SCALARS.regproc },
+  { 'range, multirange': RANGE_TEXT },
+  { 'any other type (extensions: hstore, vector, …)': otherType('the type') },
+  { 'composite (row) types': COMPOSITE },
 ];
+
+const distinct = (xs: string[]) => [...new Set(xs)];
+
+function familyRow(family: Record<string, Scalar>): TypeTableRow {
+  const members = Object.entries(family);
+  const notes = distinct(members.flatMap(([, s]) => (s.note ? [s.note] : [])));
+  // A note every member shares is said once; any other is said with the names it applies to.
+  const shared = notes.length === 1 && members.every(([, s]) => s.note === notes[0]);
+  return {
+    postgres: members.map(([name]) => name).join(', '),
+    transport: distinct(members.map(([, s]) => s.transport)).join(', '),
+    duckdb: distinct(members.map(([, s]) => s.duck)).join(', '),
+    note: shared
+      ? notes[0]
+      : notes.map((n) => `${members.filter(([, s]) => s.note === n).map(([name]) => name).join(', ')}: ${n}`).join('; '),
+  };
+}
+
+/** Rows for what is decided around the scalar mapping: arrays, domains, generated columns, refusals. */
+const RULE_ROWS: readonly TypeTableRow[] = [
+  { postgres: 'arrays of the above', transport: ARRAY_TRANSPORT, duckdb: 'T[] (LIST)', note: `${ARRAY_NOTE}; empty arrays and NULL elements kept` },
+  { postgres: 'arrays of composite types', transport: 'utf8', duckdb: 'JSON', note: COMPOSITE_ARRAY_NOTE },
+  {
+    postgres: 'domains',
+    transport: 'as the base type',
+    duckdb: 'as the base type',
+    note: "resolved to the base type with the domain's typmod (a numeric(12,2) domain → DECIMAL(12,2)); CHECK constraints are not copied",
+  },
+  { postgres: 'generated columns (stored, virtual)', transport: 'as their type', duckdb: 'as their type', note: 'the computed value is read like any column' },
+  { postgres: 'pseudo-types', transport: '—', duckdb: 'refused', note: `no stored value: refused up front, naming the column (${pseudoType('<type>')})` },
+];
+
+/** The type table `plan` prints and the README carries (scripts/readme-types.ts; a test fails when the README copy is stale). */
+export const TYPE_TABLE: readonly TypeTableRow[] = [...FAMILIES.map(familyRow), ...RULE_ROWS];
+
+/** SCALARS types the table shows in no row (empty, or the table hides a mapping). */
+export function typesMissingFromTable(): string[] {
+  const shown = new Set(FAMILIES.flatMap((f) => Object.values(f)));
+  return Object.keys(SCALARS).filter((typname) => !shown.has(SCALARS[typname]));
+}
 
 export function typeTableMarkdown(): string {
   const rows = TYPE_TABLE.map((r) => `| ${r.postgres} | ${r.transport} | ${r.duckdb} | ${r.note} |`);

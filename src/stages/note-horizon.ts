@@ -1,5 +1,5 @@
 /**
- * What the extract stage says about the commit-safe horizon it read (DESIGN.md rule 3). Anything that
+ * What the extract stage says about the commit-safe horizon it read (docs/architecture.md, rule 3). Anything that
  * makes the horizon a fallback instead of exact (a role that cannot see other sessions, a hot standby,
  * a timestamp cursor whose zone is unknown) is said once per pipeline per process, with its fix; a
  * transaction that holds the checkpoint back is said when it does.

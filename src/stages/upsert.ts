@@ -20,7 +20,7 @@
  * into a temp table de-duplicated by key (latest cursor wins; INSERT OR REPLACE / ON CONFLICT would
  * keep the first: several replayed files may hold one key), then in one transaction DELETE the target
  * rows it may replace and INSERT the batch rows whose key is free. DELETE + INSERT: 4–6× faster than
- * MERGE / INSERT OR REPLACE / ON CONFLICT on DuckDB 1.5 (DESIGN.md).
+ * MERGE / INSERT OR REPLACE / ON CONFLICT on DuckDB 1.5 (docs/architecture.md#facts-duckdb).
  */
 import { quoteIdent, quoteLiteral } from '../sql/identifier.js';
 import { targetRef } from '../duckdb/target-table.js';

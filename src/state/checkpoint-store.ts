@@ -107,7 +107,7 @@ export class CheckpointStore {
     mkdirSync(dirname(path), { recursive: true });
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
-    // ~0.3 ms a commit here (DESIGN.md); a checkpoint that is not durable is not a checkpoint.
+    // ~0.3 ms a commit here (docs/architecture.md#facts-sqlite); a checkpoint that is not durable is not a checkpoint.
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(`

@@ -1,5 +1,5 @@
 /**
- * A bad pipeline file among good ones (DESIGN.md rule 9): `run --once` runs the valid pipelines,
+ * A bad pipeline file among good ones (docs/architecture.md, rule 9): `run --once` runs the valid pipelines,
  * prints every problem of the invalid files as `file:line:col path: message`, names each invalid
  * file as not run, and exits 1 if a valid pipeline failed, else 2 if a file was invalid, else 0.
  * `run` (service) starts the valid pipelines and logs the invalid files; `validate` stays strict.

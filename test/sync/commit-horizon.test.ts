@@ -1,5 +1,5 @@
 /**
- * The commit-safe horizon (DESIGN.md rule 3), through the real CLI. A transaction opened before a
+ * The commit-safe horizon (docs/architecture.md, rule 3), through the real CLI. A transaction opened before a
  * sync and committed after it carries updated_at = its start, older than rows committed meanwhile:
  * the sync loads the newer rows but does not checkpoint past the open transaction, so the next cycle
  * reads the late rows. Then the same with a role that cannot see other sessions (no

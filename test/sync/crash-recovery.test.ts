@@ -1,5 +1,5 @@
 /**
- * Crash safety (DESIGN.md rule 5), the hard way: `pgduck run` processes are SIGKILLed at every named
+ * Crash safety (docs/architecture.md, rule 5), the hard way: `pgduck run` processes are SIGKILLed at every named
  * fault point (PGDUCK_FAULT) and at random moments — more than 20 kills — while writers keep
  * inserting, updating, soft-deleting and reviving rows, some in transactions that stay open across a
  * sync. Then the writers stop, one clean run drains the source, and `pgduck verify` must report both

@@ -1,5 +1,5 @@
 /**
- * Keyset batches on (cursor, key…), DESIGN.md rules 1, 2 and 6, through the real CLI:
+ * Keyset batches on (cursor, key…), docs/architecture.md, rules 1, 2 and 6, through the real CLI:
  * - 25,000 rows sharing one updated_at, batch size 10,000: every row arrives exactly once;
  * - cursors that differ only in microseconds: all arrive, none twice, the checkpoint keeps the µs;
  * - a composite primary key, and int8 keys beyond 2^53 (exact in the position and the target).

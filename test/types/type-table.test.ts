@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, createWorkspace, runCli } from '../support/workspace.js';
 import { readTypeTable } from '../../src/schema/readme-type-table.js';
-import { TYPE_TABLE, typeTableMarkdown } from '../../src/schema/type-map.js';
+import { TYPE_TABLE, typeTableMarkdown, typesMissingFromTable } from '../../src/schema/type-map.js';
 import { columnMappingRows, formatColumnMapping, formatTypeTable } from '../../src/schema/column-mapping-report.js';
 
 test('README "Types" table matches TYPE_TABLE (regenerate: npx tsx scripts/readme-types.ts)', () => {
@@ -14,6 +14,15 @@ test('README "Types" table matches TYPE_TABLE (regenerate: npx tsx scripts/readm
   // The sections sit after "Pipeline files", in this order.
   const at = (h: string) => readme.indexOf(`\n## ${h}\n`);
   assert.ok(at('Pipeline files') < at('Types') && at('Types') < at('Schema drift') && at('Schema drift') < at('Configuration: environment and flags'));
+});
+
+test('the type table shows every type the mapping knows by name, and what the mapping does with it', () => {
+  assert.deepEqual(typesMissingFromTable(), []);
+  const row = (postgres: string) => TYPE_TABLE.find((r) => r.postgres.split(', ').includes(postgres));
+  // Read from the mapping itself: the rows say what mapColumn does, not a second copy of it.
+  assert.deepEqual(row('bigint'), { postgres: 'smallint, integer, bigint', transport: 'int16, int32, int64', duckdb: 'SMALLINT, INTEGER, BIGINT', note: '' });
+  assert.equal(row('lseg')?.note, 'exact text (no DuckDB geometric type)');
+  assert.match(row('char(n)')?.note ?? '', /^char\(n\): blank-padded/);
 });
 
 test('plan prints one line per TYPE_TABLE row', () => {
