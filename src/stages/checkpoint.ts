@@ -15,7 +15,11 @@ export const checkpointStage: Stage = {
   writes: [],
   postgres: false,
   describe() {
-    return { writes: 'state/checkpoints.db: commit-safe (cursor, key…) as exact text, cumulative rows, bootstrap flag (set once a pass reached the end)' };
+    return {
+      writes: 'state/checkpoints.db: commit-safe (cursor, key…) as exact text, cumulative rows, bootstrap flag (set once a pass reached the end)',
+      'empty batch': 'marks the bootstrap done (the pass reached the end); the position does not move',
+      frozen: 'a batch after one that held rows above the commit-safe horizon keeps the position where it was',
+    };
   },
   async run(ctx: StageContext, batch: BatchState) {
     const { spec, store, generation } = ctx;

@@ -18,7 +18,8 @@ export const parquetStage: Stage = {
   writes: ['parquetPath', 'parquetBytes', 'rows'],
   postgres: false,
   describe() {
-    return { writes: 'parquet/<pipeline>/<batch seq>.parquet (zstd; tmp file + fsync + rename; column descriptions in its key-value metadata, for pgduck replay)' };
+    return {
+      when: 'the batch has rows', writes: 'parquet/<pipeline>/<batch seq>.parquet (zstd; tmp file + fsync + rename; column descriptions in its key-value metadata, for pgduck replay)' };
   },
   async run(ctx: StageContext, batch: BatchState) {
     // Nothing new: no file (a history file always holds rows).

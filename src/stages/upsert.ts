@@ -126,6 +126,7 @@ export const upsertStage: Stage = {
     const parquet = join(inputs.parquetDir, spec.name, '<batch>.parquet');
     const sql = buildUpsertSql(target, quoteIdent('pgduck_batch'), parquet, columns, spec.source.primaryKey, spec.source.cursor, 'replace');
     return {
+      when: 'the batch has rows',
       strategy: 'BEGIN; DELETE the batch keys; INSERT the batch; COMMIT (the batch is the newest extraction; its keys are distinct: a keyset read over a unique key)',
       sql: {
         ...(sql.load ? { load: withUnknown(sql.load) } : {}),
