@@ -81,7 +81,7 @@ export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary
 
   const run: ReadContext = { spec, pg, store, parquetDir: deps.parquetDir, log, generation: checkpoint?.generation ?? 0, memory: newRunMemory() };
   // One step of one batch; the failure names the step that threw.
-  const step = async (stage: Stage<ReadContext> | Stage, ctx: StageContext, batch: BatchState) => {
+  const step = async (stage: Stage, ctx: StageContext, batch: BatchState) => {
     deps.onStep?.(stage.name, batch.seq);
     try {
       await stage.run(ctx, batch);
@@ -90,35 +90,42 @@ export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary
     }
     faultPoint(`after-${stage.name}` as FaultPoint);
   };
-  // The plan's first step: it produces the batch, outside any DuckDB session. The failure is
-  // described when it is thrown: by then the batch before it may have been checkpointed.
-  const read = async (seq: number, from: Position | null): Promise<BatchState> => {
+  // The plan's first step: it produces the batch, outside any DuckDB session.
+  const extract = async (seq: number, from: Position | null): Promise<BatchState> => {
     const batch: BatchState = {
       seq, from, sourceColumns: [], columns: [], rows: [], rowCount: 0, loadColumns: [], targetColumns: [], last: null, safe: null, allSafe: true, drained: false,
     };
     faultPoint('before-extract');
     deps.onStep?.('extract', seq);
-    try {
-      await STAGES.extract.run(run, batch);
-    } catch (cause) {
-      throw failure('extract', seq, cause);
-    }
+    await STAGES.extract.run(run, batch);
     faultPoint('after-extract');
     return batch;
+  };
+  // A read's failure is described when it is awaited, not when it happens: by then the batch before
+  // it (read ahead of) has been checkpointed, and the message counts it.
+  const read = (seq: number, from: Position | null) => {
+    const reading = extract(seq, from);
+    reading.catch(() => {}); // awaited below, possibly after the current batch's last steps
+    return {
+      batch: () =>
+        reading.catch((cause: unknown) => {
+          throw failure('extract', seq, cause);
+        }),
+      settled: () => reading.then(() => {}, () => {}),
+    };
   };
 
   const ahead = readAhead(steps);
   const rotation = new SessionRotation(deps.sessionRows ?? SESSION_ROWS);
   const freeze = new HorizonFreeze();
-  // The rest of one batch's steps, inside a session. Returns the next batch's read, if there is a
-  // next batch (wrapped: an async function would otherwise wait for it).
-  const finish = async (ctx: StageContext, batch: BatchState): Promise<{ next: Promise<BatchState> | null }> => {
+  // The rest of one batch's steps, inside a session. Returns the next batch's read, if there is a next batch.
+  type Read = ReturnType<typeof read>;
+  const finish = async (ctx: StageContext, batch: BatchState): Promise<Read | null> => {
     freeze.apply(batch);
-    let next: Promise<BatchState> | null = null;
+    let next: Read | null = null;
     const readNext = () => {
       if (next || batch.drained || deps.shouldStop?.()) return;
       next = read(batch.seq + 1, batch.last);
-      next.catch(() => {}); // awaited by the caller; a failure surfaces after this batch is checkpointed
     };
     try {
       for (const [i, stage] of steps.entries()) {
@@ -126,21 +133,22 @@ export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary
         await step(stage, ctx, batch);
       }
     } catch (err) {
-      await (next as Promise<BatchState> | null)?.catch(() => {});
+      // The read ahead must not outlive the run's Postgres session; its outcome no longer matters.
+      await (next as Read | null)?.settled();
       throw err;
     }
     readNext();
-    return { next };
+    return next;
   };
 
   try {
-    let batch: BatchState | null = await read((checkpoint?.batchesTotal ?? 0) + 1, resumeFrom);
+    let batch: BatchState | null = await read((checkpoint?.batchesTotal ?? 0) + 1, resumeFrom).batch();
     while (batch) {
       await withSession(deps.lake, plan.target.duckdbPath, failure, async (lake) => {
         const ctx: StageContext = { ...run, lake };
         rotation.begin();
         while (batch) {
-          const { next } = await finish(ctx, batch);
+          const next = await finish(ctx, batch);
           if (batch.rowCount > 0) {
             summary.batches++;
             summary.rows += batch.rowCount;
@@ -154,11 +162,11 @@ export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary
           }
           if (batch.drained) summary.bootstrapDone = true;
           if (!next || deps.shouldStop?.()) {
-            await next?.catch(() => {});
+            await next?.settled();
             batch = null;
             return;
           }
-          batch = await next;
+          batch = await next.batch();
           // A new session for the next rows: the instance closes in between, freeing DuckDB's memory.
           if (rotation.due) return;
         }

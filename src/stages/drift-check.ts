@@ -24,7 +24,6 @@
  * What changes is decided by planDrift (src/schema/plan-drift.ts, pure); this stage reads its inputs
  * and applies its plan. The backfills it records are run by the next step of the plan (backfill.ts).
  */
-import type { ColumnMapping } from '../schema/column.js';
 import { alterUsing } from '../schema/type-change.js';
 import { planDrift, type DriftEvent, type DriftPlan } from '../schema/plan-drift.js';
 import { SchemaDriftError } from '../schema/schema-drift-error.js';
