@@ -16,6 +16,7 @@ import { Lake } from '../duckdb/lake.js';
 import { withDuckDbFile } from '../duckdb/lake.js';
 import { CheckpointStore } from '../state/checkpoint-store.js';
 import { runAllOnce } from '../runner/pool.js';
+import { compile } from '../runner/compile.js';
 import { checkpointDbPath, type Settings } from '../runner/settings.js';
 import type { Logger } from '../runner/logger.js';
 import { selectPipelines } from './run.js';
@@ -63,9 +64,10 @@ export async function demoCommand(base: Settings, opts: DemoOptions, log: Logger
     const store = new CheckpointStore(checkpointDbPath(settings));
     const lake = new Lake({ memoryLimit: settings.duckdbMemoryLimit });
     const deps = { lake, store, databaseUrl: url, duckdbPath: settings.duckdbPath, parquetDir: settings.parquetDir, log };
+    const plans = specs.map((s) => compile(s, { duckdbPath: deps.duckdbPath, parquetDir: deps.parquetDir }));
     try {
       say(`▶ bootstrap: ${specs.map((s) => s.name).join(', ')}`);
-      if (!(await syncAll(specs, deps, settings.concurrency))) return 1;
+      if (!(await syncAll(plans, deps, settings.concurrency))) return 1;
 
       say('▶ live changes in Postgres (pgduck seed-changes):');
       const pg = await connectPostgres(url, { label: 'demo' });
@@ -75,7 +77,7 @@ export async function demoCommand(base: Settings, opts: DemoOptions, log: Logger
         await pg.end();
       }
       say('▶ incremental sync:');
-      if (!(await syncAll(specs, deps, settings.concurrency))) return 1;
+      if (!(await syncAll(plans, deps, settings.concurrency))) return 1;
     } finally {
       await lake.close();
       store.close();
@@ -110,8 +112,8 @@ GROUP BY a.plan ORDER BY billed DESC NULLS LAST`;
   }
 }
 
-async function syncAll(specs: Parameters<typeof runAllOnce>[0], deps: Parameters<typeof runAllOnce>[1], concurrency: number): Promise<boolean> {
-  const outcomes = await runAllOnce(specs, deps, concurrency);
+async function syncAll(plans: Parameters<typeof runAllOnce>[0], deps: Parameters<typeof runAllOnce>[1], concurrency: number): Promise<boolean> {
+  const outcomes = await runAllOnce(plans, deps, concurrency);
   for (const o of outcomes) {
     if (o.ok) say(`  ✓ ${o.pipeline.padEnd(14)} ${String(o.summary.rows).padStart(8)} rows, ${o.summary.batches} batches, ${o.summary.durationMs} ms`);
     else say(`  ✗ ${o.pipeline}: ${o.message}`);

@@ -49,6 +49,12 @@ export interface LivePlan {
 
 export type PlanWithLive = Plan & { live?: LivePlan };
 
+/** The plan as `plan --json` prints it: everything compile() made but the spec it was made from (it holds the connection string). */
+export function printedPlan(p: PlanWithLive): Omit<PlanWithLive, 'spec'> {
+  const { spec: _spec, ...printed } = p;
+  return printed;
+}
+
 export async function planCommand(settings: Settings, name: string | undefined, opts: PlanOptions): Promise<number> {
   const { specs, problems } = loadPipelines([settings.pipelinesDir], process.env, settings.duckdbPath);
   if (problems.length > 0) {
@@ -85,7 +91,7 @@ export async function planCommand(settings: Settings, name: string | undefined, 
   }
 
   if (opts.json) {
-    process.stdout.write(`${JSON.stringify(name ? plans[0] : plans, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(name ? printedPlan(plans[0]) : plans.map(printedPlan), null, 2)}\n`);
   } else {
     process.stdout.write(plans.map(formatPlan).join('\n'));
     // One mapping for every pipeline (src/schema/type-map.ts): each source column arrives exactly or is refused.
@@ -135,7 +141,8 @@ async function livePlans(specs: PipelineSpec[], settings: Settings): Promise<Pla
   });
 }
 
-function formatPlan(p: PlanWithLive): string {
+/** The plan as `plan` prints it (text). */
+export function formatPlan(p: PlanWithLive): string {
   const indent = (text: string, pad: string) => text.split('\n').map((l) => `${pad}${l}`).join('\n');
   const lines = [
     `pipeline ${p.pipeline}  (${p.file})${p.enabled ? '' : '  [disabled: validated, never run]'}`,

@@ -7,6 +7,7 @@ import { PIPELINE_NAME } from '../config/load-pipeline-file.js';
 import { Lake } from '../duckdb/lake.js';
 import { CheckpointStore } from '../state/checkpoint-store.js';
 import { runAllOnce } from '../runner/pool.js';
+import { compile } from '../runner/compile.js';
 import { startScheduler, type Scheduler } from '../runner/scheduler.js';
 import { Writable } from 'node:stream';
 import { checkpointDbPath, type Settings } from '../runner/settings.js';
@@ -117,7 +118,8 @@ export async function runCommand(settings: Settings, opts: RunOptions, log: Logg
   try {
     recordInvalid(store, invalid, specs, log);
     if (opts.once) {
-      const outcomes = await runAllOnce(specs, deps, settings.concurrency);
+      const plans = specs.map((s) => compile(s, { duckdbPath: deps.duckdbPath, parquetDir: deps.parquetDir }));
+      const outcomes = await runAllOnce(plans, deps, settings.concurrency);
       const failed = outcomes.filter((o) => !o.ok);
       for (const o of outcomes) {
         if (o.ok) process.stdout.write(`✓ ${o.pipeline}: ${o.summary.rows} rows in ${o.summary.batches} batches (${o.summary.durationMs} ms)\n`);

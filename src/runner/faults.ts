@@ -7,7 +7,8 @@
  *   before-extract     nothing of the batch done
  *   after-extract      rows read, no Parquet file yet
  *   after-parquet      Parquet file written (tmp + rename), DuckDB untouched
- *   after-drift-check  target table created/altered, batch not loaded
+ *   after-drift-check  target table created/altered (backfills recorded), batch not loaded
+ *   after-backfill     pending backfills done, batch not loaded
  *   mid-upsert         inside the DuckDB transaction, after the DELETE, before the INSERT
  *   after-upsert       DuckDB committed, checkpoint not yet written
  *   after-checkpoint   batch fully done
@@ -17,6 +18,7 @@ export type FaultPoint =
   | 'after-extract'
   | 'after-parquet'
   | 'after-drift-check'
+  | 'after-backfill'
   | 'mid-upsert'
   | 'after-upsert'
   | 'after-checkpoint'
@@ -28,6 +30,7 @@ export const FAULT_POINTS: FaultPoint[] = [
   'after-extract',
   'after-parquet',
   'after-drift-check',
+  'after-backfill',
   'mid-upsert',
   'after-upsert',
   'after-checkpoint',

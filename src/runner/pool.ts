@@ -3,7 +3,7 @@
  * recorded, and the others go on (rule 9).
  */
 import pLimit from 'p-limit';
-import type { PipelineSpec } from '../config/pipeline-spec.js';
+import type { Plan } from './compile.js';
 import { scrubPassword } from '../postgres/explain-connect-error.js';
 import { redactUrl } from '../sql/redact.js';
 import { runPipeline, type RunDeps, type RunSummary } from './run-pipeline.js';
@@ -20,10 +20,11 @@ export function createPool(concurrency: number) {
  * state store cannot record the outcome): a scheduler fires it and forgets, and one pipeline's
  * failure must not reach the others.
  */
-export async function runRecorded(spec: PipelineSpec, deps: RunDeps): Promise<PipelineOutcome> {
+export async function runRecorded(plan: Plan, deps: RunDeps): Promise<PipelineOutcome> {
+  const { spec } = plan;
   let outcome: PipelineOutcome;
   try {
-    const summary = await runPipeline(spec, deps);
+    const summary = await runPipeline(plan, deps);
     outcome = { pipeline: spec.name, ok: true, summary };
     deps.log.info(
       { pipeline: spec.name, batches: summary.batches, rows: summary.rows, ms: summary.durationMs, bootstrapDone: summary.bootstrapDone },
@@ -49,10 +50,10 @@ export async function runRecorded(spec: PipelineSpec, deps: RunDeps): Promise<Pi
   return outcome;
 }
 
-/** `run --once`: every pipeline until drained, `concurrency` at a time. */
-export async function runAllOnce(specs: PipelineSpec[], deps: RunDeps, concurrency: number): Promise<PipelineOutcome[]> {
+/** `run --once`: every compiled pipeline until drained, `concurrency` at a time. */
+export async function runAllOnce(plans: Plan[], deps: RunDeps, concurrency: number): Promise<PipelineOutcome[]> {
   const limit = createPool(concurrency);
-  return Promise.all(specs.map((spec) => limit(() => runRecorded(spec, deps))));
+  return Promise.all(plans.map((plan) => limit(() => runRecorded(plan, deps))));
 }
 
 /**

@@ -1,24 +1,37 @@
 /**
- * Run one pipeline until its source is drained: batch after batch through the plan's stages.
+ * Run one compiled pipeline until its source is drained: batch after batch through the plan's steps.
+ *
+ * Each batch runs `plan.steps` in order, each step being the stage of that name in the one registry
+ * (src/stages/registry.ts): what `pgduck plan` prints is what runs. Three runner policies shape the
+ * loop, each in its own file: read-ahead (the next batch is read while this one finishes),
+ * session rotation (the DuckDB session ends every SESSION_ROWS rows) and the horizon freeze
+ * (after a batch with rows above the horizon, later batches of the run do not checkpoint).
  *
  * Bootstrap is just the first incremental run from an empty checkpoint (rule 6), so an interrupted
- * bootstrap resumes where it stopped. A failure in any stage stops this pipeline only, with a
- * StageError saying where the checkpoint was left; nothing else is touched.
+ * bootstrap resumes where it stopped. A failure in any step stops this pipeline only, with a
+ * StageError naming that step and saying where the checkpoint was left; nothing else is touched.
  */
-import type { PipelineSpec } from '../config/pipeline-spec.js';
-import type { BatchState, StageContext, StageName } from '../stages/stage.js';
+import type { BatchState, ReadContext, Stage, StageContext, StageName } from '../stages/stage.js';
+import { STAGES } from '../stages/registry.js';
+import { newRunMemory } from '../stages/run-memory.js';
 import type { Lake } from '../duckdb/lake.js';
 import type { CheckpointStore, Position } from '../state/checkpoint-store.js';
 import { connectPostgres, type PgClient } from '../postgres/connect.js';
-import { STAGES } from './compile.js';
+import type { Plan } from './compile.js';
 import { StageError } from './stage-error.js';
 import { faultPoint, type FaultPoint } from './faults.js';
+import { readAhead } from './read-ahead.js';
+import { SessionRotation, SESSION_ROWS } from './session-rotation.js';
+import { HorizonFreeze } from './horizon-freeze.js';
 import type { Logger } from './logger.js';
+
+export { SESSION_ROWS };
 
 export interface RunDeps {
   lake: Lake;
   store: CheckpointStore;
   databaseUrl: string;
+  /** The default DuckDB file (what a pipeline without target.duckdb_path is compiled with). */
   duckdbPath: string;
   parquetDir: string;
   log: Logger;
@@ -26,14 +39,9 @@ export interface RunDeps {
   shouldStop?: () => boolean;
   /** Rows after which a long run ends its DuckDB session and opens a new one (default SESSION_ROWS). */
   sessionRows?: number;
+  /** Told of every step as it starts, with the batch it runs for (tests compare them with plan.steps). */
+  onStep?: (stage: StageName, batch: number) => void;
 }
-
-/**
- * A run ends its DuckDB session after this many rows and opens a new one, so a long bootstrap does not
- * keep DuckDB's memory for the whole table (Lake closes its instance when the last session ends).
- * Measured on 1M rows in 10k batches: 200k rows per session, 492 → 427 MB peak RSS, ~1 s slower.
- */
-export const SESSION_ROWS = 200_000;
 
 export interface RunSummary {
   pipeline: string;
@@ -45,9 +53,11 @@ export interface RunSummary {
   bootstrapDone: boolean;
 }
 
-export async function runPipeline(spec: PipelineSpec, deps: RunDeps): Promise<RunSummary> {
+export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary> {
   const started = Date.now();
+  const { spec } = plan;
   const { store, log } = deps;
+  const steps = stagesOf(plan);
   const checkpoint = store.get(spec.name);
   const resumeFrom = checkpoint?.position ?? null;
   let pg;
@@ -68,107 +78,130 @@ export async function runPipeline(spec: PipelineSpec, deps: RunDeps): Promise<Ru
   };
   const failure = (stage: StageName | 'setup', batch: number | undefined, cause: unknown) =>
     new StageError({ pipeline: spec.name, stage, batch, resumeFrom: stored(), committed: { batches: summary.batches, rows: summary.rows } }, { cause });
-  // Until the first batch starts, a failure is one of opening the DuckDB file (a lock held elsewhere, a full disk).
-  let stage: StageName | 'setup' = 'setup';
-  let seq = (checkpoint?.batchesTotal ?? 0) + 1;
-  try {
-    // Set at each session's start; extract (the only stage running across a session's end) never uses it.
-    const ctx: StageContext = { spec, pg, lake: null as unknown as StageContext['lake'], store, parquetDir: deps.parquetDir, log, generation: checkpoint?.generation ?? 0 };
-    // Once a batch held a row above the horizon, later batches of this run cannot checkpoint:
-    // a transaction committing now could still add rows between them.
-    let frozen = false;
-    const step = async (name: StageName, batch: BatchState) => {
-      stage = name;
-      try {
-        await STAGES[name].run(ctx, batch);
-      } catch (cause) {
-        throw failure(name, batch.seq, cause);
+
+  const run: ReadContext = { spec, pg, store, parquetDir: deps.parquetDir, log, generation: checkpoint?.generation ?? 0, memory: newRunMemory() };
+  // One step of one batch; the failure names the step that threw.
+  const step = async (stage: Stage, ctx: StageContext, batch: BatchState) => {
+    deps.onStep?.(stage.name, batch.seq);
+    try {
+      await stage.run(ctx, batch);
+    } catch (cause) {
+      throw failure(stage.name, batch.seq, cause);
+    }
+    faultPoint(`after-${stage.name}` as FaultPoint);
+  };
+  // The plan's first step: it produces the batch, outside any DuckDB session.
+  const extract = async (seq: number, from: Position | null): Promise<BatchState> => {
+    const batch: BatchState = {
+      seq, from, sourceColumns: [], columns: [], rows: [], rowCount: 0, loadColumns: [], targetColumns: [], last: null, safe: null, allSafe: true, drained: false,
+    };
+    faultPoint('before-extract');
+    deps.onStep?.('extract', seq);
+    await STAGES.extract.run(run, batch);
+    faultPoint('after-extract');
+    return batch;
+  };
+  // A read's failure is described when it is awaited, not when it happens: by then the batch before
+  // it (read ahead of) has been checkpointed, and the message counts it.
+  const read = (seq: number, from: Position | null) => {
+    const reading = extract(seq, from);
+    reading.catch(() => {}); // awaited below, possibly after the current batch's last steps
+    return {
+      batch: () =>
+        reading.catch((cause: unknown) => {
+          throw failure('extract', seq, cause);
+        }),
+      settled: () => reading.then(() => {}, () => {}),
+    };
+  };
+
+  const ahead = readAhead(steps);
+  const rotation = new SessionRotation(deps.sessionRows ?? SESSION_ROWS);
+  const freeze = new HorizonFreeze();
+  // The rest of one batch's steps, inside a session. Returns the next batch's read, if there is a next batch.
+  type Read = ReturnType<typeof read>;
+  const finish = async (ctx: StageContext, batch: BatchState): Promise<Read | null> => {
+    freeze.apply(batch);
+    let next: Read | null = null;
+    const readNext = () => {
+      if (next || batch.drained || deps.shouldStop?.()) return;
+      next = read(batch.seq + 1, batch.last);
+    };
+    try {
+      for (const [i, stage] of steps.entries()) {
+        if (i === ahead.startsBefore) readNext();
+        await step(stage, ctx, batch);
       }
-      faultPoint(`after-${name}` as FaultPoint);
-    };
-    // extract only reads Postgres; nothing else in a batch touches it after drift-check.
-    const extract = async (at: number, from: Position | null): Promise<BatchState> => {
-      const batch: BatchState = {
-        seq: at, from, sourceColumns: [], columns: [], rows: [], rowCount: 0, loadColumns: [], last: null, safe: null, allSafe: true, drained: false,
-      };
-      faultPoint('before-extract');
-      await STAGES.extract.run(ctx, batch);
-      faultPoint('after-extract');
-      return batch;
-    };
-    // The failure is described when it is thrown: by then the batch before it may have been checkpointed.
-    const extracted = (at: number, reading: Promise<BatchState>) => reading.catch((cause: unknown) => {
-      throw failure('extract', at, cause);
-    });
-    const sessionRows = deps.sessionRows ?? SESSION_ROWS;
-    stage = 'extract';
-    let batch: BatchState | null = await extracted(seq, extract(seq, resumeFrom));
+    } catch (err) {
+      // The read ahead must not outlive the run's Postgres session; its outcome no longer matters.
+      await (next as Read | null)?.settled();
+      throw err;
+    }
+    readNext();
+    return next;
+  };
+
+  try {
+    let batch: BatchState | null = await read((checkpoint?.batchesTotal ?? 0) + 1, resumeFrom).batch();
     while (batch) {
-      stage = 'setup';
-      await deps.lake.withSession(spec.target.duckdbPath ?? deps.duckdbPath, async (lake) => {
-        ctx.lake = lake;
-        let rowsInSession = 0;
+      await withSession(deps.lake, plan.target.duckdbPath, failure, async (lake) => {
+        const ctx: StageContext = { ...run, lake };
+        rotation.begin();
         while (batch) {
-          if (batch.rowCount === 0) {
-            // Nothing new: make sure the (possibly empty) target exists, then stop.
-            await step('drift-check', batch);
-            // Bootstrap = the first pass reached the end of the table (rows above the horizon included:
-            // they are loaded; only the checkpoint waits), else a busy table would never finish it.
-            stage = 'checkpoint';
-            if (!summary.bootstrapDone) store.markBootstrapDone(spec.name, ctx.generation);
-            summary.bootstrapDone = true;
-            batch = null;
-            return;
+          const next = await finish(ctx, batch);
+          if (batch.rowCount > 0) {
+            summary.batches++;
+            summary.rows += batch.rowCount;
+            summary.upserted += batch.upserted ?? 0;
+            rotation.applied(batch.rowCount);
+            if (batch.safe) summary.position = batch.safe;
+            log.info(
+              { pipeline: spec.name, batch: batch.seq, rows: batch.rowCount, upserted: batch.upserted, bytes: batch.parquetBytes, cursor: batch.last?.cursor },
+              'batch applied',
+            );
           }
-          if (frozen) batch.safe = null;
-          if (!batch.allSafe) frozen = true;
-          await step('parquet', batch);
-          // From here on the file holds the rows: let them go before the next batch is read.
-          batch.rows = [];
-          await step('drift-check', batch);
-          // The next batch starts after this one's last row, so it can be read from Postgres while this
-          // one is applied to DuckDB (upsert and checkpoint run on other threads and never touch
-          // Postgres). Reading early is safe: it is what a slower DuckDB would have made a sequential
-          // run do, and nothing of the next batch is kept until its own stages run.
-          const next = batch.drained || deps.shouldStop?.() ? null : extract(seq + 1, batch.last);
-          next?.catch(() => {}); // awaited below; a failure surfaces after this batch is checkpointed
-          try {
-            await step('upsert', batch);
-            await step('checkpoint', batch);
-          } catch (err) {
-            await next?.catch(() => {});
-            throw err;
-          }
-          summary.batches++;
-          summary.rows += batch.rowCount;
-          summary.upserted += batch.upserted ?? 0;
-          rowsInSession += batch.rowCount;
-          if (batch.safe) summary.position = batch.safe;
           if (batch.drained) summary.bootstrapDone = true;
-          log.info(
-            { pipeline: spec.name, batch: seq, rows: batch.rowCount, upserted: batch.upserted, bytes: batch.parquetBytes, cursor: batch.last?.cursor },
-            'batch applied',
-          );
           if (!next || deps.shouldStop?.()) {
-            await next?.catch(() => {});
+            await next?.settled();
             batch = null;
             return;
           }
-          stage = 'extract';
-          seq++;
-          batch = await extracted(seq, next);
+          batch = await next.batch();
           // A new session for the next rows: the instance closes in between, freeing DuckDB's memory.
-          if (rowsInSession >= sessionRows) return;
+          if (rotation.due) return;
         }
       });
     }
-  } catch (err) {
-    throw err instanceof StageError ? err : failure(stage, stage === 'setup' ? undefined : seq, err);
   } finally {
     await closeQuietly(pg);
   }
   summary.durationMs = Date.now() - started;
   return summary;
+}
+
+/** The stages of the plan's steps after the first, which must be the read (extract). Checked before any I/O. */
+function stagesOf(plan: Plan): Stage[] {
+  const [first, ...rest] = plan.steps.map((s) => s.stage);
+  if (first !== 'extract') throw new Error(`plan of ${plan.pipeline}: the first step must be extract (it produces the batch), not ${first ?? 'nothing'}`);
+  return rest.map((name) => {
+    const stage = (STAGES as Record<string, Stage | undefined>)[name];
+    if (!stage) throw new Error(`plan of ${plan.pipeline}: no stage named ${JSON.stringify(name)}`);
+    return stage;
+  });
+}
+
+/** A session of the DuckDB file; failing to open or close it (a lock held elsewhere, a full disk) is a failure of `setup`. */
+async function withSession(
+  lake: Lake,
+  path: string,
+  failure: (stage: 'setup', batch: undefined, cause: unknown) => StageError,
+  fn: (session: StageContext['lake']) => Promise<void>,
+): Promise<void> {
+  try {
+    await lake.withSession(path, fn);
+  } catch (err) {
+    throw err instanceof StageError ? err : failure('setup', undefined, err);
+  }
 }
 
 /** End the session; a connection that is already lost must neither throw nor keep the run waiting. */

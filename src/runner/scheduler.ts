@@ -8,6 +8,7 @@
 import { Cron } from 'croner';
 import type { PipelineSpec } from '../config/pipeline-spec.js';
 import { createPool, runRecorded } from './pool.js';
+import { compile } from './compile.js';
 import type { RunDeps } from './run-pipeline.js';
 
 export interface SchedulerChanges {
@@ -44,7 +45,7 @@ export function startScheduler(specs: PipelineSpec[], deps: RunDeps, opts: { con
     const p: Promise<unknown> = limit(async () => {
       // The spec as of the turn in the pool: an update while it waited counts.
       const current = scheduled.get(name);
-      if (!stopping && current) await runRecorded(current.spec, runDeps);
+      if (!stopping && current) await runRecorded(compile(current.spec, { duckdbPath: deps.duckdbPath, parquetDir: deps.parquetDir }), runDeps);
     }).finally(() => {
       running.delete(name);
       inFlight.delete(p);

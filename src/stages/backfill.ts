@@ -4,8 +4,9 @@
  * Why: `ALTER TABLE … ADD COLUMN c … DEFAULT x` (or a generated column, or an ALTER … TYPE that
  * re-prints values) changes every existing row in Postgres *without* moving its cursor, so the main
  * stream never re-reads them. The drift check records a backfill (state store) before the DDL that
- * makes it necessary; this module runs every pending one to the end, before the batch that found the
- * drift is applied.
+ * makes it necessary; this stage, the plan's step after drift-check, runs every pending one to the
+ * end, before the batch that found the drift is applied. On every other batch it finds none pending
+ * and returns after one state-store read.
  *
  * How, per backfill:
  *   SELECT key…, cursor, columns… FROM t WHERE (key…) > ($key…) ORDER BY key… LIMIT batch_size
@@ -30,6 +31,7 @@ import type { ColumnMapping, PgColumn } from '../schema/column.js';
 import { introspectShape } from '../postgres/introspect-table.js';
 import { qualified, quoteIdent, quoteLiteral } from '../sql/identifier.js';
 import { targetRef } from '../duckdb/target-table.js';
+import { catalogNameOf } from '../duckdb/catalog-name.js';
 import { buildArrowTable, type WireRow } from '../parquet/arrow-table.js';
 import { writeParquetFile } from '../parquet/write-parquet.js';
 import { backfillFilePath } from '../parquet/history-files.js';
@@ -37,9 +39,10 @@ import { encodeHistoryMetadata } from '../parquet/history-metadata.js';
 import { faultPoint } from '../runner/faults.js';
 import type { PipelineSpec } from '../config/pipeline-spec.js';
 import type { Backfill } from '../state/checkpoint-store.js';
-import type { StageContext } from './stage.js';
+import { plannedColumns } from './plan-step.js';
+import type { Stage, StageContext } from './stage.js';
 
-export interface BackfillSql {
+export interface BackfillSql<C = ColumnMapping> {
   /** Postgres: the next keyset batch ($1… = the last key applied; without them, the first batch). */
   read: (hasPosition: boolean) => string;
   /** Indexes in each row of the exact key text, for the next position. */
@@ -49,11 +52,17 @@ export interface BackfillSql {
   /** Postgres: does any existing row hold a value in these columns at all? */
   probe: string;
   /** Columns in Parquet order (key…, cursor, backfilled…). */
-  carried: ColumnMapping[];
+  carried: C[];
 }
 
 /** The statements of one backfill; pure, so tests and `plan` can read them. */
-export function buildBackfillSql(spec: PipelineSpec, keys: ColumnMapping[], keyTypes: string[], cursor: ColumnMapping, columns: ColumnMapping[]): BackfillSql {
+export function buildBackfillSql<C extends Pick<ColumnMapping, 'name' | 'selectExpr' | 'loadExpr'>>(
+  spec: PipelineSpec,
+  keys: C[],
+  keyTypes: string[],
+  cursor: C,
+  columns: C[],
+): BackfillSql<C> {
   const q = quoteIdent;
   const carried = [...keys, cursor, ...columns];
   const select = carried.map((c) => `${c.selectExpr(q(c.name))} AS ${q(c.name)}`);
@@ -83,6 +92,33 @@ export function buildBackfillSql(spec: PipelineSpec, keys: ColumnMapping[], keyT
   const probe = `SELECT 1 FROM ${from} WHERE ${columns.map((col) => `${q(col.name)} IS NOT NULL`).join(' OR ')} LIMIT 1`;
   return { read, positionIndexes, apply, probe, carried };
 }
+
+export const backfillStage: Stage = {
+  name: 'backfill',
+  reads: ['columns', 'sourceColumns', 'targetColumns', 'seq'],
+  writes: [],
+  postgres: true,
+  describe(spec, inputs) {
+    const { columns } = plannedColumns(spec, inputs);
+    const byName = (n: string) => columns.find((c) => c.name === n)!;
+    const filled = { name: '<backfilled column>', selectExpr: (c: string) => c, loadExpr: (c: string) => c, duckType: '<its type>' };
+    const keyTypes = inputs.source?.keyTypes ?? spec.source.primaryKey.map((k) => `<type of ${k}>`);
+    const sql = buildBackfillSql(spec, spec.source.primaryKey.map(byName), keyTypes, byName(spec.source.cursor), [filled]);
+    const target = `${quoteIdent(catalogNameOf(inputs.duckdbPath))}.main.${quoteIdent(spec.target.table)}`;
+    return {
+      when: 'a backfill is pending: drift-check recorded columns to re-read for existing rows (added, or retyped so their values may change), or an earlier run stopped during one',
+      does: 're-reads key, cursor and those columns for every existing row, keyset on the primary key, one Parquet file per batch; updates only target rows whose cursor is not newer',
+      sql: {
+        'probe (added columns)': sql.probe,
+        read: sql.read(true),
+        apply: sql.apply(target, backfillFilePath(inputs.parquetDir, spec.name, 0, 0, 0).replace(/0+\.0+\.0+\.parquet$/, '<batch>.<backfill>.<rows done>.parquet')),
+      },
+    };
+  },
+  async run(ctx: StageContext, batch) {
+    await runPendingBackfills(ctx, batch.columns, batch.sourceColumns, new Set(batch.targetColumns), batch.seq);
+  },
+};
 
 /** Thrown when the source's types moved under a backfill batch: nothing of that batch is applied. */
 export class BackfillInterrupted extends Error {

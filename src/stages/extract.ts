@@ -16,7 +16,8 @@ import { readHorizon, type HorizonCursor } from '../postgres/horizon.js';
 import { qualified, quoteIdent } from '../sql/identifier.js';
 import type { Position } from '../state/checkpoint-store.js';
 import type { WireRow } from '../parquet/arrow-table.js';
-import type { BatchState, Stage, StageContext } from './stage.js';
+import type { BatchState, ReadContext, Stage } from './stage.js';
+import { plannedColumns } from './plan-step.js';
 import { noteHorizon } from './note-horizon.js';
 
 /** The type the horizon is compared in: a timestamp cursor's own type; null for any other cursor (no horizon). */
@@ -28,7 +29,7 @@ export function horizonType(cursor: PgColumn): HorizonCursor['type'] | null {
 /** The extract query for a column list; also what `plan` prints. */
 export function buildExtractSql(
   spec: PipelineSpec,
-  columns: ColumnMapping[],
+  columns: Pick<ColumnMapping, 'name' | 'selectExpr'>[],
   cursorType: string,
   keyTypes: string[],
   /** horizon: the type the horizon parameter is compared in (see horizonType), null for none. */
@@ -86,13 +87,27 @@ export function checkKeyColumns(spec: PipelineSpec, source: PgColumn[]): { curso
   return { cursor: find(spec.source.cursor, 'cursor'), keys: spec.source.primaryKey.map((k) => find(k, 'primary-key')) };
 }
 
-export const extractStage: Stage & { readonly kind: 'extract' } = {
+export const extractStage: Stage<ReadContext> & { readonly kind: 'extract' } = {
   name: 'extract',
   kind: 'extract',
-  describe() {
-    return { reads: 'keyset batch ordered by (cursor, primary key…)', horizon: 'read from pg_stat_activity before every batch' };
+  reads: ['from'],
+  writes: ['sourceColumns', 'columns', 'rows', 'rowCount', 'last', 'safe', 'allSafe', 'drained'],
+  postgres: true,
+  describe(spec, inputs) {
+    const { source } = inputs;
+    const { columns, withUnknown } = plannedColumns(spec, inputs);
+    const cursorType = source?.cursorType ?? `<type of ${spec.source.cursor}>`;
+    const keyTypes = source?.keyTypes ?? spec.source.primaryKey.map((k) => `<type of ${k}>`);
+    // Offline the cursor type is unknown: assume the usual timestamptz, for which the horizon test is added.
+    const horizon = source ? source.horizon : 'timestamptz';
+    const build = (hasPosition: boolean) => withUnknown(buildExtractSql(spec, columns, cursorType, keyTypes, { hasPosition, horizon }).sql);
+    return {
+      reads: 'keyset batch ordered by (cursor, primary key…)',
+      horizon: horizon ? 'read from pg_stat_activity before every batch' : 'none: the cursor is not a timestamp',
+      sql: { 'first batch': build(false), 'next batches': build(true) },
+    };
   },
-  async run(ctx: StageContext, batch: BatchState) {
+  async run(ctx: ReadContext, batch: BatchState) {
     const { spec, pg } = ctx;
     if (batch.from && batch.from.key.length !== spec.source.primaryKey.length) {
       // The checkpoint was written for another key: positions of the two keys do not compare.

@@ -7,7 +7,7 @@
 import type { Horizon } from '../postgres/horizon.js';
 import { ANY_ZONE_SHIFT_HOURS } from '../postgres/horizon.js';
 import { quoteIdent } from '../sql/identifier.js';
-import type { StageContext } from './stage.js';
+import type { ReadContext } from './stage.js';
 
 const warned = new Map<string, Set<string>>();
 /** Per pipeline: the oldest prepared transaction last reported, so a new one is said and a lasting one is not repeated. */
@@ -21,7 +21,7 @@ function once(pipeline: string, what: string): boolean {
   return true;
 }
 
-export function noteHorizon(ctx: StageContext, horizon: Horizon): void {
+export function noteHorizon(ctx: ReadContext, horizon: Horizon): void {
   const { spec, log } = ctx;
   const lookback = spec.horizon.lookbackSeconds;
   if (horizon.mode === 'standby' && once(spec.name, 'standby')) {

@@ -14,10 +14,16 @@ export const parquetPathFor = batchFilePath;
 
 export const parquetStage: Stage = {
   name: 'parquet',
+  reads: ['columns', 'rows', 'rowCount', 'seq', 'from', 'drained', 'sourceColumns'],
+  writes: ['parquetPath', 'parquetBytes', 'rows'],
+  postgres: false,
   describe() {
-    return { writes: 'parquet/<pipeline>/<batch seq>.parquet (zstd; tmp file + fsync + rename; column descriptions in its key-value metadata, for pgduck replay)' };
+    return {
+      when: 'the batch has rows', writes: 'parquet/<pipeline>/<batch seq>.parquet (zstd; tmp file + fsync + rename; column descriptions in its key-value metadata, for pgduck replay)' };
   },
   async run(ctx: StageContext, batch: BatchState) {
+    // Nothing new: no file (a history file always holds rows).
+    if (batch.rowCount === 0) return;
     const table = buildArrowTable(batch.columns, batch.rows);
     const path = parquetPathFor(ctx.parquetDir, ctx.spec.name, batch.seq);
     // The catalog description of each column travels with the file: `pgduck replay` maps it without Postgres.
@@ -34,5 +40,7 @@ export const parquetStage: Stage = {
     });
     batch.parquetBytes = writeParquetFile(path, table, metadata);
     batch.parquetPath = path;
+    // From here on the file holds the rows: let them go before the next batch is read.
+    batch.rows = [];
   },
 };

@@ -1,12 +1,28 @@
 /**
- * The contract every stage implements. A run of a plan is a loop of batches; each batch passes
- * through the stages in plan order, sharing one BatchState.
+ * The contract every stage implements. A run executes its plan's steps (src/runner/compile.ts) in
+ * order for each batch, every step on every batch; the steps share one BatchState. The stages come
+ * from one registry (registry.ts); each describes itself for `plan` and runs for the runner.
  *
- * - `describe()` needs no I/O: `plan` and `validate` print it.
- * - `run()` must be safe to repeat after a crash at any point (at-least-once delivery: the upsert
- *   tolerates a batch applied twice, and the checkpoint is written last).
- * - A stage throws to fail the batch; the runner wraps the error in a StageError naming the
- *   pipeline, stage and batch, and the checkpoint does not move.
+ * What the runner guarantees a stage:
+ * - The steps of one batch run one after the other, in plan order, never two at once. The plan's
+ *   first step (extract) produces the batch: it runs without a DuckDB session (ReadContext), and the
+ *   next batch's extract may run while this batch's trailing steps run, but only while none of those
+ *   touches Postgres (`postgres: false`; src/runner/read-ahead.ts). Every other step runs inside a
+ *   DuckDB session, which the runner may end and reopen between two batches (session rotation).
+ * - A stage reads only the BatchState fields it lists in `reads` (written by an earlier step) and
+ *   writes only those it lists in `writes`. An empty batch (rowCount 0: nothing new) goes through
+ *   every step too; a stage with nothing to do for it returns at once.
+ *
+ * What a stage guarantees the runner:
+ * - `describe()` does no I/O and returns the step as the plan prints it, including the SQL it runs
+ *   and (`when`) the condition under which it acts, if it does not act on every batch.
+ * - `run()` is safe to repeat after a crash at any point: delivery is at-least-once (the upsert
+ *   tolerates a batch applied twice, the checkpoint is written last, a backfill resumes from its
+ *   recorded key), and a batch re-read after a crash overwrites its own Parquet file.
+ * - A stage throws to fail the batch. The runner then stops this pipeline (no later step of the batch
+ *   runs, no later batch is read), wraps the error in a StageError naming the pipeline, the step and
+ *   the batch, and the checkpoint is not advanced past the last batch whose checkpoint step finished;
+ *   the next run re-reads from there. Other pipelines are not affected.
  */
 import type { PipelineSpec } from '../config/pipeline-spec.js';
 import type { ColumnMapping, PgColumn } from '../schema/column.js';
@@ -15,18 +31,28 @@ import type { PgClient } from '../postgres/connect.js';
 import type { LakeSession } from '../duckdb/lake.js';
 import type { CheckpointStore, Position } from '../state/checkpoint-store.js';
 import type { Logger } from '../runner/logger.js';
+import type { DescribeInputs, PlanStep } from './plan-step.js';
+import type { RunMemory } from './run-memory.js';
 
-export type StageName = 'extract' | 'parquet' | 'drift-check' | 'upsert' | 'checkpoint';
+export type StageName = 'extract' | 'parquet' | 'drift-check' | 'backfill' | 'upsert' | 'checkpoint';
 
-export interface StageContext {
+/** What every step of a run may use, made once per run. */
+export interface ReadContext {
   spec: PipelineSpec;
+  /** The run's one Postgres session; only stages with `postgres: true` use it. */
   pg: PgClient;
-  lake: LakeSession;
   store: CheckpointStore;
   parquetDir: string;
   log: Logger;
   /** The checkpoint generation this run started from: the checkpoint is written only while it is current (see `reset`). */
   generation: number;
+  /** What stages keep between the batches of this run (never shared between runs). */
+  memory: RunMemory;
+}
+
+/** A step inside a DuckDB session: every step but the plan's first (the read). */
+export interface StageContext extends ReadContext {
+  lake: LakeSession;
 }
 
 /** What one batch carries from stage to stage. */
@@ -45,13 +71,15 @@ export interface BatchState {
   rowCount: number;
   /** Columns that go into the target (set by drift-check: under `freeze`, new source columns are left out). */
   loadColumns: ColumnMapping[];
+  /** Names of the target's columns once drift-check has altered it (what a backfill may fill). */
+  targetColumns: string[];
   /** Position of the last row read: the next batch of this cycle starts after it. */
   last: Position | null;
   /** Last position at or below the commit-safe horizon: what the checkpoint may advance to. */
   safe: Position | null;
   /** True when every row read was at or below the horizon. */
   allSafe: boolean;
-  /** The source is drained when a batch comes back short. */
+  /** The source is drained when a batch comes back short (an empty batch is drained). */
   drained: boolean;
   parquetPath?: string;
   parquetBytes?: number;
@@ -59,9 +87,15 @@ export interface BatchState {
   upserted?: number;
 }
 
-export interface Stage {
+export interface Stage<Context extends ReadContext = StageContext> {
   readonly name: StageName;
-  /** Pure description for `plan`: what this stage will do, including the SQL it runs. */
-  describe(): Record<string, unknown>;
-  run(ctx: StageContext, batch: BatchState): Promise<void>;
+  /** BatchState fields this stage reads: an earlier step of the plan writes each of them. */
+  readonly reads: readonly (keyof BatchState)[];
+  /** BatchState fields this stage sets. */
+  readonly writes: readonly (keyof BatchState)[];
+  /** May query Postgres. While a step that does runs, the next batch is not read (one Postgres session per run). */
+  readonly postgres: boolean;
+  /** Pure: this stage as the plan shows it (what it does, its SQL, when it acts). */
+  describe(spec: PipelineSpec, inputs: DescribeInputs): Omit<PlanStep, 'stage'>;
+  run(ctx: Context, batch: BatchState): Promise<void>;
 }

@@ -26,6 +26,9 @@ import { quoteIdent, quoteLiteral } from '../sql/identifier.js';
 import { targetRef } from '../duckdb/target-table.js';
 import type { LakeSession } from '../duckdb/lake.js';
 import type { ColumnMapping } from '../schema/column.js';
+import { catalogNameOf } from '../duckdb/catalog-name.js';
+import { join } from 'node:path';
+import { EVERY_COLUMN, plannedColumns } from './plan-step.js';
 import type { BatchState, Stage, StageContext } from './stage.js';
 import { faultPoint } from '../runner/faults.js';
 
@@ -113,10 +116,30 @@ export async function applyParquet(
 
 export const upsertStage: Stage = {
   name: 'upsert',
-  describe() {
-    return { strategy: 'BEGIN; DELETE the batch keys; INSERT the batch; COMMIT (the batch is the newest extraction; its keys are distinct: a keyset read over a unique key)' };
+  reads: ['parquetPath', 'loadColumns', 'rowCount'],
+  writes: ['upserted'],
+  postgres: false,
+  describe(spec, inputs) {
+    const { columns, withUnknown } = plannedColumns(spec, inputs);
+    // How a person names the file's catalog (the DuckDB CLI names it after the file's stem); the runner attaches it under an alias.
+    const target = `${quoteIdent(catalogNameOf(inputs.duckdbPath))}.main.${quoteIdent(spec.target.table)}`;
+    const parquet = join(inputs.parquetDir, spec.name, '<batch>.parquet');
+    const sql = buildUpsertSql(target, quoteIdent('pgduck_batch'), parquet, columns, spec.source.primaryKey, spec.source.cursor, 'replace');
+    return {
+      when: 'the batch has rows',
+      strategy: 'BEGIN; DELETE the batch keys; INSERT the batch; COMMIT (the batch is the newest extraction; its keys are distinct: a keyset read over a unique key)',
+      sql: {
+        ...(sql.load ? { load: withUnknown(sql.load) } : {}),
+        delete: sql.delete,
+        insert: inputs.source ? sql.insert : sql.insert.replace(/\(([^)]*)\)\nSELECT /, `(${EVERY_COLUMN}, $1)\nSELECT ${EVERY_COLUMN}, `),
+      },
+    };
   },
   async run(ctx: StageContext, batch: BatchState) {
+    if (batch.rowCount === 0) {
+      batch.upserted = 0;
+      return;
+    }
     if (!batch.parquetPath) throw new Error('upsert needs the batch Parquet file (parquet stage did not run)');
     batch.upserted = await applyParquet(ctx.lake, ctx.spec.target.table, batch.parquetPath, batch.loadColumns, ctx.spec.source.primaryKey, ctx.spec.source.cursor, 'replace');
   },

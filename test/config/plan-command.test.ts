@@ -16,7 +16,8 @@ test('plan --json: every pipeline (disabled ones too), each stage with its SQL, 
   const plans = JSON.parse(r.stdout);
   assert.deepEqual(plans.map((p: { pipeline: string; enabled: boolean }) => [p.pipeline, p.enabled]), [['archive', false], ['orders', true]]);
   const orders = plans[1];
-  assert.deepEqual(orders.steps.map((s: { stage: string }) => s.stage), ['extract', 'parquet', 'drift-check', 'upsert', 'checkpoint']);
+  assert.deepEqual(orders.steps.map((s: { stage: string }) => s.stage), ['extract', 'parquet', 'drift-check', 'backfill', 'upsert', 'checkpoint']);
+  assert.equal(orders.spec, undefined, 'the spec a plan was compiled from (with its connection string) is not printed');
   const sql = Object.fromEntries(orders.steps.map((s: { stage: string; sql?: unknown }) => [s.stage, s.sql]));
   assert.match(sql.extract['next batches'], /FROM "sales"\."orders"\nWHERE \("updated_at", "region", "id"\) > \(\$1::<type of updated_at>, \$2::<type of region>, \$3::<type of id>\)\nORDER BY "updated_at", "region", "id"\nLIMIT 250$/);
   assert.match(sql.extract['first batch'], /"updated_at" <= \$1::timestamptz\nFROM "sales"\."orders"\nORDER BY/);

@@ -4,7 +4,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { planDrift, type DriftInput } from '../../src/stages/drift-check.js';
+import { planDrift, type DriftInput } from '../../src/schema/plan-drift.js';
 import { canWiden, isWidening, keepsText, alterUsing } from '../../src/schema/type-change.js';
 import { mapColumn, isRefused } from '../../src/schema/type-map.js';
 import type { PgColumn } from '../../src/schema/column.js';

@@ -17,6 +17,7 @@ import { Lake } from '../../src/duckdb/lake.js';
 import { describeTarget } from '../../src/duckdb/target-table.js';
 import { CheckpointStore } from '../../src/state/checkpoint-store.js';
 import { createLogger } from '../../src/runner/logger.js';
+import { newRunMemory } from '../../src/stages/run-memory.js';
 import type { PipelineSpec } from '../../src/config/pipeline-spec.js';
 import type { BatchState } from '../../src/stages/stage.js';
 
@@ -44,10 +45,10 @@ test('a type changed while the batch was read: refused, nothing created or loade
     const columns = mapColumns(spec, sourceColumns);
     await pgs.query(url, `ALTER TABLE t ALTER COLUMN n TYPE text USING 'five'`); // after the catalog read, before the data
     const batch: BatchState = {
-      seq: 1, from: null, sourceColumns, columns, rows: [['1', 'five', '2025-01-01 00:00:00+00']], rowCount: 1, loadColumns: [], last: null, safe: null, allSafe: true, drained: true,
+      seq: 1, from: null, sourceColumns, columns, rows: [['1', 'five', '2025-01-01 00:00:00+00']], rowCount: 1, loadColumns: [], targetColumns: [], last: null, safe: null, allSafe: true, drained: true,
     };
     await lake.withSession(join(dir, 'lake.duckdb'), async (session) => {
-      const ctx = { spec, pg, lake: session, store, parquetDir: dir, log: createLogger({ level: 'silent', format: 'json' }) };
+      const ctx = { spec, pg, lake: session, store, parquetDir: dir, log: createLogger({ level: 'silent', format: 'json' }), generation: 0, memory: newRunMemory() };
       await assert.rejects(driftCheckStage.run(ctx, batch), /the source changed while this batch was read \("n" changed type\): nothing was loaded/);
       assert.equal(await describeTarget(session, 't'), null);
     });

@@ -14,6 +14,7 @@ import { compareTables } from '../support/compare-tables.js';
 import { Lake, type LakeSession } from '../../src/duckdb/lake.js';
 import { CheckpointStore } from '../../src/state/checkpoint-store.js';
 import { runPipeline } from '../../src/runner/run-pipeline.js';
+import { compile } from '../../src/runner/compile.js';
 import { createLogger } from '../../src/runner/logger.js';
 import type { PipelineSpec } from '../../src/config/pipeline-spec.js';
 
@@ -52,7 +53,8 @@ test('a run split into DuckDB sessions every 300 rows loads every row once and c
   };
   const deps = { lake, store, databaseUrl: url, duckdbPath, parquetDir: join(dir, 'parquet'), log: createLogger({ level: 'silent', format: 'json' }), sessionRows: 300 };
   try {
-    const first = await runPipeline(spec, deps);
+    const plan = compile(spec, { duckdbPath, parquetDir: deps.parquetDir });
+    const first = await runPipeline(plan, deps);
     assert.equal(first.rows, 2500);
     assert.equal(first.batches, 25);
     assert.equal(first.bootstrapDone, true);
@@ -66,7 +68,7 @@ test('a run split into DuckDB sessions every 300 rows loads every row once and c
     // Incremental: 700 changed rows (7 batches) across three sessions.
     await pgs.query(url, `UPDATE events SET note = 'changed ' || id, updated_at = timestamptz '2025-02-01 00:00:00+00' + id * interval '1 microsecond' WHERE id % 5 = 0 OR id > 2300`);
     lake.sessions = 0;
-    const second = await runPipeline(spec, deps);
+    const second = await runPipeline(plan, deps);
     const changed = Number((await pgs.query(url, `SELECT count(*) AS n FROM events WHERE note LIKE 'changed %'`)).rows[0].n);
     assert.equal(second.rows, changed);
     assert.equal(lake.sessions, Math.ceil(changed / 300));
