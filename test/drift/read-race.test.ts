@@ -47,7 +47,7 @@ test('a type changed while the batch was read: refused, nothing created or loade
       seq: 1, from: null, sourceColumns, columns, rows: [['1', 'five', '2025-01-01 00:00:00+00']], rowCount: 1, loadColumns: [], last: null, safe: null, allSafe: true, drained: true,
     };
     await lake.withSession(join(dir, 'lake.duckdb'), async (session) => {
-      const ctx = { spec, pg, lake: session, store, parquetDir: dir, log: createLogger({ level: 'silent', format: 'json' }) };
+      const ctx = { spec, pg, lake: session, store, parquetDir: dir, log: createLogger({ level: 'silent', format: 'json' }), generation: 0 };
       await assert.rejects(driftCheckStage.run(ctx, batch), /the source changed while this batch was read \("n" changed type\): nothing was loaded/);
       assert.equal(await describeTarget(session, 't'), null);
     });
