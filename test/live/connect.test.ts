@@ -262,7 +262,7 @@ describe('validate --connect', () => {
     try {
       const r = await validate(dir, env(url, lake));
       assert.equal(r.code, 1, r.stdout);
-      assert.match(r.stdout, new RegExp(`accounts\\.yml:1:1: accounts: DuckDB file ${escape(lake)} is locked by another process \\(node, PID ${holder.pid}\\)`));
+      assert.match(r.stdout, new RegExp(`accounts\\.yml:1:1: accounts: DuckDB file ${escapeRegExp(lake)} is locked by another process \\(node, PID ${holder.pid}\\)`));
     } finally {
       await release(holder);
     }
@@ -393,7 +393,7 @@ describe('plan --connect', () => {
   });
 });
 
-function escape(text: string): string {
+function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 

@@ -39,7 +39,11 @@ export async function startPostgres(opts: { postgresFlags?: string[]; ownServer?
   const shared = process.env[SHARED_URL_VARIABLE];
   if (shared && !opts.postgresFlags && !opts.ownServer) return sharedServer(shared);
   const server = await startEmbeddedPostgres({ postgresFlags: opts.postgresFlags });
-  return handle(server.url, (name) => name, () => server.stop());
+  return handle(
+    server.url,
+    (name) => name,
+    () => server.stop(),
+  );
 }
 
 let handles = 0;
