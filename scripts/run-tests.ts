@@ -29,6 +29,16 @@ function testFiles(path: string): string[] {
     .sort();
 }
 
+/*
+ * node --test starts files in the order given. The run ends with its longest file, so start the long
+ * ones first: integration files by size (a fair proxy for how many CLI runs they make), the unit
+ * files (each a second or two) last, filling the gaps.
+ */
+function longestFirst(files: string[]): string[] {
+  const weight = (f: string) => (f.endsWith(UNIT_SUFFIX) ? 0 : statSync(f).size);
+  return [...files].sort((a, b) => weight(b) - weight(a) || a.localeCompare(b));
+}
+
 function parseArgs(argv: string[]): { unit: boolean; concurrency: number; paths: string[] } {
   let unit = false;
   let concurrency = Number(process.env.PGDUCK_TEST_CONCURRENCY ?? DEFAULT_CONCURRENCY);
@@ -66,7 +76,7 @@ function runNodeTest(files: string[], concurrency: number, env: NodeJS.ProcessEn
 
 async function main(): Promise<number> {
   const { unit, concurrency, paths } = parseArgs(process.argv.slice(2));
-  const files = paths.flatMap(testFiles).filter((f) => !unit || f.endsWith(UNIT_SUFFIX));
+  const files = longestFirst(paths.flatMap(testFiles).filter((f) => !unit || f.endsWith(UNIT_SUFFIX)));
   if (files.length === 0) {
     console.error(`no test files under ${paths.join(' ')}`);
     return 1;
