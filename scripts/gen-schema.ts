@@ -1,6 +1,6 @@
 /**
  * Writes schema/pipeline.schema.json from the TypeBox schema in src/config/pipeline-schema.ts.
- * Run after any change to that file: `npm run schema`. test/config/schema-fresh.test.ts fails
+ * Run after any change to that file: `npm run schema`. test/config/schema-fresh.unit.test.ts fails
  * while the checked-in copy is stale. `--check` only compares (exit 1 when stale), for CI.
  */
 import { readFileSync, writeFileSync } from 'node:fs';

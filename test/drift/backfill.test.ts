@@ -93,7 +93,7 @@ describe('backfill', () => {
              (3, 'c0', TIMESTAMPTZ '2024-12-31 00:00:00+00', NULL)      -- an older version (the main stream brings the newer one)`,
         );
         store.addBackfill('t', 'added', [{ attnum: 4, name: 'extra' }]);
-        const ctx = { spec, pg, lake: session, store, parquetDir: join(dir, 'parquet'), log: createLogger({ level: 'silent', format: 'json' }) };
+        const ctx = { spec, pg, lake: session, store, parquetDir: join(dir, 'parquet'), log: createLogger({ level: 'silent', format: 'json' }), generation: 0 };
         await runPendingBackfills(ctx, columns, source, new Set(['id', 'v', 'updated_at', 'extra']));
       });
       await lake.close();

@@ -88,7 +88,7 @@ describe('a dropped Postgres connection', () => {
       let pid: number | null = null;
       await waitFor('big waiting on the lock', async () => {
         const r = await locker.query(
-          "SELECT pid FROM pg_stat_activity WHERE application_name = 'pgduck:big' AND wait_event_type = 'Lock'",
+          "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'pgduck:big' AND wait_event_type = 'Lock'",
         );
         pid = r.rows[0]?.pid ?? null;
         return pid !== null;
@@ -131,7 +131,7 @@ describe('a dropped Postgres connection', () => {
     await waitFor('big idle', async () => {
       const r = await server.query(
         url,
-        "SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity WHERE application_name = 'pgduck:big' AND state = 'idle'",
+        "SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'pgduck:big' AND state = 'idle'",
       );
       return r.rows.some((row) => row.done === true);
     });
@@ -150,7 +150,7 @@ describe('a dropped Postgres connection', () => {
   test('in process: an idle client whose backend is terminated emits no fatal error; its next query says the connection was lost', async () => {
     const client = await connectPostgres(url, { label: 'idle-probe' });
     try {
-      const r = await server.query(url, "SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity WHERE application_name = 'pgduck:idle-probe'");
+      const r = await server.query(url, "SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'pgduck:idle-probe'");
       assert.equal(r.rows[0]?.done, true);
       await sleep(300); // the 'error' event arrives while nobody is querying: an unheard one would end this process
       const err = await client.query('SELECT 1').then(

@@ -267,7 +267,7 @@ describe('pgduck replay', () => {
     assert.match(
       res.stderr,
       new RegExp(
-        `^✗ events: the DuckDB file ${escape(resolve(ws.duckdbPath))} is locked by another process \\(node, PID ${holder.pid}\\): a running \`pgduck run\` \\(or a DuckDB CLI, a notebook\\) has it open\\. ` +
+        `^✗ events: the DuckDB file ${escapeRegExp(resolve(ws.duckdbPath))} is locked by another process \\(node, PID ${holder.pid}\\): a running \`pgduck run\` \\(or a DuckDB CLI, a notebook\\) has it open\\. ` +
           'Stop it, then replay again \\(replay and the runner must not write one file at once\\); nothing was replayed$',
         'm',
       ),
@@ -321,6 +321,6 @@ describe('pgduck replay', () => {
   });
 });
 
-function escape(s: string): string {
+function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

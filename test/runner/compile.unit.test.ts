@@ -58,6 +58,7 @@ test('widening is allowed only where every value survives', () => {
 
 test('upsert SQL de-duplicates by key (latest cursor) and never overwrites a newer row', () => {
   const sql = buildUpsertSql('"lake"."main"."t"', '"b"', "/tmp/it's.parquet", [{ name: 'id', loadExpr: (c) => c }, { name: 'updated_at', loadExpr: (c) => c }], ['id'], 'updated_at');
+  assert.ok(sql.load, 'monotonic mode loads the file into a temp table first');
   assert.match(sql.load, /read_parquet\('\/tmp\/it''s\.parquet'\)/);
   assert.match(sql.load, /QUALIFY row_number\(\) OVER \(PARTITION BY "id" ORDER BY "updated_at" DESC\) = 1/);
   assert.match(sql.delete, /t\."updated_at" <= b\."updated_at"/);
