@@ -20,6 +20,7 @@ import { Lake, withDuckDbFile } from '../../src/duckdb/lake.js';
 import { CheckpointStore } from '../../src/state/checkpoint-store.js';
 import { createLogger } from '../../src/runner/logger.js';
 import type { PipelineSpec } from '../../src/config/pipeline-spec.js';
+import { newRunMemory } from '../../src/stages/run-memory.js';
 
 describe('backfill', () => {
   let pgs: TestPostgres;
@@ -93,7 +94,7 @@ describe('backfill', () => {
              (3, 'c0', TIMESTAMPTZ '2024-12-31 00:00:00+00', NULL)      -- an older version (the main stream brings the newer one)`,
         );
         store.addBackfill('t', 'added', [{ attnum: 4, name: 'extra' }]);
-        const ctx = { spec, pg, lake: session, store, parquetDir: join(dir, 'parquet'), log: createLogger({ level: 'silent', format: 'json' }), generation: 0 };
+        const ctx = { spec, pg, lake: session, store, parquetDir: join(dir, 'parquet'), log: createLogger({ level: 'silent', format: 'json' }), generation: 0, memory: newRunMemory() };
         await runPendingBackfills(ctx, columns, source, new Set(['id', 'v', 'updated_at', 'extra']));
       });
       await lake.close();
