@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { ROOT } from '../support/workspace.js';
+import { fileURLToPath } from 'node:url';
 
 const DOC = 'docs/architecture.md';
 
@@ -57,7 +58,7 @@ function anchorCitations(file: string, text: string): (Citation & { anchor: stri
 
 const CODE = ['src', 'test', 'scripts', 'bin'].flatMap((d) => filesUnder(join(ROOT, d))).filter((f) => /\.(ts|cjs|js)$/.test(f));
 /** This file names the patterns it looks for: it is not a citation. */
-const SELF = 'test/project/docs-citations.test.ts';
+const SELF = relative(ROOT, fileURLToPath(import.meta.url));
 const sources = CODE.map((f) => ({ file: relative(ROOT, f), text: readFileSync(f, 'utf8') })).filter((s) => s.file !== SELF);
 
 test('the page has every rule 1…10, once, and the sections code cites by anchor', () => {
