@@ -104,6 +104,7 @@ export function judgeSource(spec: PipelineSpec, facts: SourceFacts): LiveIssue[]
         severity: 'error',
         path: ['source', 'primary_key'],
         column: keys.join(', '),
+        blocksRun: true,
         message:
           `${keyList} is not known to be unique: no primary key or unique index of ${name} covers it, so two rows with one key would overwrite each other in DuckDB` +
           (other

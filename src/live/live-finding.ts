@@ -29,6 +29,11 @@ export interface LiveIssue {
   message: string;
   /** SQL or an action that fixes it, to print on its own lines (copy-paste ready). */
   fix?: string;
+  /**
+   * `pgduck run` refuses the pipeline too, before it reads (src/runner/source-guard.ts): syncing
+   * anyway would silently lose, collapse or mix rows. Only errors carry it.
+   */
+  blocksRun?: true;
 }
 
 /**

@@ -12,6 +12,7 @@ import type { CheckpointStore, Position } from '../state/checkpoint-store.js';
 import { connectPostgres, type PgClient } from '../postgres/connect.js';
 import { STAGES } from './compile.js';
 import { StageError } from './stage-error.js';
+import { guardSource } from './source-guard.js';
 import { faultPoint, type FaultPoint } from './faults.js';
 import type { Logger } from './logger.js';
 
@@ -72,6 +73,8 @@ export async function runPipeline(spec: PipelineSpec, deps: RunDeps): Promise<Ru
   let stage: StageName | 'setup' = 'setup';
   let seq = (checkpoint?.batchesTotal ?? 0) + 1;
   try {
+    // Before any row is read: a source that would lose or mix rows stops here, the checkpoint untouched.
+    await guardSource(spec, pg);
     // Set at each session's start; extract (the only stage running across a session's end) never uses it.
     const ctx: StageContext = { spec, pg, lake: null as unknown as StageContext['lake'], store, parquetDir: deps.parquetDir, log, generation: checkpoint?.generation ?? 0 };
     // Once a batch held a row above the horizon, later batches of this run cannot checkpoint:
