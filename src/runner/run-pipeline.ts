@@ -74,7 +74,7 @@ export async function runPipeline(spec: PipelineSpec, deps: RunDeps): Promise<Ru
   let seq = (checkpoint?.batchesTotal ?? 0) + 1;
   try {
     // Before any row is read: a source that would lose or mix rows stops here, the checkpoint untouched.
-    await guardSource(spec, pg);
+    await guardSource(spec, pg, store, log);
     // Set at each session's start; extract (the only stage running across a session's end) never uses it.
     const ctx: StageContext = { spec, pg, lake: null as unknown as StageContext['lake'], store, parquetDir: deps.parquetDir, log, generation: checkpoint?.generation ?? 0 };
     // Once a batch held a row above the horizon, later batches of this run cannot checkpoint:
