@@ -291,9 +291,13 @@ export function mapColumn(col: PgColumn): ColumnMapping | RefusedColumn {
       ...base,
       duckType: 'JSON',
       transport: 'utf8',
-      selectExpr: (c) => `to_json(${c})`,
-      loadExpr: (c) => castOrFail(c, 'JSON', col.name),
-      note: 'array of composites as a JSON array of objects (to_json); array lower bounds are not kept',
+      // to_json drops lower bounds, as array_to_json does for other arrays: a non-1 lower bound is
+      // sent as `!<bound>` (no JSON text starts so) and stops the load, as it does for int[].
+      selectExpr: (c) => `CASE WHEN array_lower(${c}, 1) <> 1 THEN '!' || array_lower(${c}, 1) ELSE to_json(${c})::text END`,
+      loadExpr: (c) =>
+        `CASE WHEN starts_with(${c}, '!') THEN ${fail(col.name, 'array lower bound is not 1 (the bound would be lost)', `substr(${c}, 2)`)} ` +
+        `ELSE ${castOrFail(c, 'JSON', col.name)} END`,
+      note: 'array of composites as a JSON array of objects (to_json); a lower bound ≠ 1 stops the pipeline',
     };
   }
 
@@ -363,7 +367,7 @@ export const TYPE_TABLE: readonly TypeTableRow[] = [
   { postgres: 'money', transport: 'utf8', duckdb: 'VARCHAR', note: 'money::numeric text (no currency symbol or grouping)' },
   { postgres: 'inet, cidr, macaddr, macaddr8, bit, varbit, xml, pg_lsn', transport: 'utf8', duckdb: 'VARCHAR', note: 'exact text' },
   { postgres: 'tsvector, tsquery, geometric types, ranges, extension types (hstore, vector, …)', transport: 'utf8', duckdb: 'VARCHAR', note: 'exact text: no DuckDB equivalent' },
-  { postgres: 'composite (row) types, arrays of them', transport: 'utf8', duckdb: 'JSON', note: 'to_json object / array of objects' },
+  { postgres: 'composite (row) types, arrays of them', transport: 'utf8', duckdb: 'JSON', note: 'to_json object / array of objects; an array with a lower bound ≠ 1 stops the pipeline' },
   {
     postgres: 'arrays of the above',
     transport: 'utf8 (JSON of element texts)',
