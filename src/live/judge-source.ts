@@ -104,6 +104,7 @@ export function judgeSource(spec: PipelineSpec, facts: SourceFacts): LiveIssue[]
         severity: 'error',
         path: ['source', 'primary_key'],
         column: keys.join(', '),
+        blocksRun: true,
         message:
           `${keyList} is not known to be unique: no primary key or unique index of ${name} covers it, so two rows with one key would overwrite each other in DuckDB` +
           (other
@@ -180,6 +181,8 @@ export function judgeSource(spec: PipelineSpec, facts: SourceFacts): LiveIssue[]
     }
   }
 
+  issues.push(...judgeColumnNames(name, relation.columns));
+
   // Every column maps to a DuckDB type exactly, or the pipeline is refused up front.
   for (const col of relation.columns) {
     const mapped = mapColumn(col);
@@ -192,6 +195,40 @@ export function judgeSource(spec: PipelineSpec, facts: SourceFacts): LiveIssue[]
         message: `column ${quoteIdent(col.name)} (${col.declaredType}) cannot be synced: ${mapped.reason}; pgduck syncs every column, so change its type or sync a view that casts it`,
       });
     }
+  }
+  return issues;
+}
+
+/**
+ * DuckDB identifiers ignore case (ASCII letters only: DuckDB folds no other), so "MyColumn" and
+ * "mycolumn" cannot both be columns of the target: every run would fail creating or altering it.
+ */
+function judgeColumnNames(name: string, columns: readonly PgColumn[]): LiveIssue[] {
+  const fold = (n: string) => n.replace(/[A-Z]+/g, (m) => m.toLowerCase());
+  const groups = new Map<string, string[]>();
+  for (const c of columns) groups.set(fold(c.name), [...(groups.get(fold(c.name)) ?? []), c.name]);
+  const taken = new Set(columns.map((c) => fold(c.name)));
+  const issues: LiveIssue[] = [];
+  for (const same of groups.values()) {
+    if (same.length < 2) continue;
+    const list = same.map(quoteIdent);
+    const renames = same.slice(1).map((n, i) => {
+      let to = `${n}_${i + 2}`;
+      while (taken.has(fold(to))) to = `${to}_`;
+      taken.add(fold(to));
+      return `ALTER TABLE ${name} RENAME COLUMN ${quoteIdent(n)} TO ${quoteIdent(to)};`;
+    });
+    issues.push({
+      check: 'column-name',
+      severity: 'error',
+      path: ['source', 'table'],
+      column: same.join(', '),
+      blocksRun: true,
+      message:
+        `columns ${list.slice(0, -1).join(', ')} and ${list[list.length - 1]} of ${name} are one name to DuckDB, whose identifiers ignore case: ` +
+        'its table cannot hold them all; rename all but one (or sync a view that does):',
+      fix: renames.join('\n'),
+    });
   }
   return issues;
 }

@@ -10,6 +10,7 @@ export type LiveCheck =
   | 'soft-delete' // tombstone column exists
   | 'index' // an index serves ORDER BY (cursor, key…)
   | 'type' // every column maps to DuckDB exactly or is refused
+  | 'column-name' // no two columns are one name to DuckDB (its identifiers ignore case)
   | 'stats' // the role sees other sessions in pg_stat_activity
   | 'standby' // the server is a hot standby: its pg_stat_activity does not show the primary's sessions
   | 'prepared' // prepared transactions are pending (pg_stat_activity does not show them)
@@ -29,6 +30,11 @@ export interface LiveIssue {
   message: string;
   /** SQL or an action that fixes it, to print on its own lines (copy-paste ready). */
   fix?: string;
+  /**
+   * `pgduck run` refuses the pipeline too, before it reads (src/runner/source-guard.ts): syncing
+   * anyway would silently lose, collapse or mix rows. Only errors carry it.
+   */
+  blocksRun?: true;
 }
 
 /**

@@ -12,7 +12,7 @@
 import type { LakeSession } from '../duckdb/lake.js';
 import { addColumn, createTarget, syncCurrentView, targetRef } from '../duckdb/target-table.js';
 import { applyParquet, buildUpsertSql } from '../stages/upsert.js';
-import { buildBackfillSql } from '../stages/backfill.js';
+import { applyBackfillFile, buildBackfillSql } from '../stages/backfill.js';
 import { quoteIdent, quoteLiteral } from '../sql/identifier.js';
 import type { PipelineSpec } from '../config/pipeline-spec.js';
 import type { ColumnMapping } from '../schema/column.js';
@@ -108,7 +108,7 @@ export async function runReplay(session: LakeSession, spec: Spec, plan: ReplayPl
   return outcome;
 }
 
-/** Planned columns as the mappings applyParquet and the backfill's UPDATE take: the table's name, the file's expression. */
+/** Planned columns as the mappings applyParquet and the backfill take: the table's name, the file's expression. */
 function asMappings(f: PlannedFile): ColumnMapping[] {
   return f.columns.map((c) => {
     const original = f.file.columns.find((fc) => fc.parquetName === c.parquetName)!.mapping;
@@ -155,7 +155,7 @@ async function upsertLatest(session: LakeSession, table: string, f: PlannedFile,
 }
 
 /**
- * A backfill batch: its columns set on the rows the table holds, with the backfill's own UPDATE (never
+ * A backfill batch: its columns set on the rows the table holds, with the backfill's own DELETE + INSERT (never
  * over a newer cursor); in `monotonic` (toOrder given) only on rows whose last batch came before it
  * and whose later files all lie in the range.
  */
@@ -165,12 +165,12 @@ async function updateFrom(session: LakeSession, table: string, f: PlannedFile, c
   const filled = columns.filter((c) => !keys.includes(c.name) && c.name !== spec.source.cursor);
   if (filled.length === 0) return 0;
   const sql = buildBackfillSql(spec as PipelineSpec, keys.map(byName), [], byName(spec.source.cursor), filled);
-  let update = sql.apply(targetRef(session, table), f.file.path);
-  if (toOrder !== null) {
-    update += ` AND EXISTS (SELECT 1 FROM ${LATEST} AS l WHERE ${keyMatch(keys, 'l', 'b')} AND (l.batch_ord IS NULL OR l.batch_ord < ${f.order}) AND l.touch_ord <= ${toOrder})`;
-  }
-  const res = await session.all(update);
-  return Number(res[0]?.Count ?? 0);
+  const where =
+    toOrder === null
+      ? undefined
+      : `EXISTS (SELECT 1 FROM ${LATEST} AS l WHERE ${keyMatch(keys, 'l', 'b')} AND (l.batch_ord IS NULL OR l.batch_ord < ${f.order}) AND l.touch_ord <= ${toOrder})`;
+  // In monotonic mode every file applies inside one transaction the caller holds.
+  return applyBackfillFile(session, sql, targetRef(session, table), f.file.path, { where, inTransaction: toOrder !== null });
 }
 
 function fileFailed(f: PlannedFile) {

@@ -19,6 +19,7 @@ import type { CheckpointStore, Position } from '../state/checkpoint-store.js';
 import { connectPostgres, type PgClient } from '../postgres/connect.js';
 import type { Plan } from './compile.js';
 import { StageError } from './stage-error.js';
+import { guardSource } from './source-guard.js';
 import { faultPoint, type FaultPoint } from './faults.js';
 import { readAhead } from './read-ahead.js';
 import { SessionRotation, SESSION_ROWS } from './session-rotation.js';
@@ -142,6 +143,12 @@ export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary
   };
 
   try {
+    // Before any row is read: a source that would lose or mix rows stops here, the checkpoint untouched.
+    try {
+      await guardSource(spec, pg, store, log);
+    } catch (cause) {
+      throw failure('setup', undefined, cause);
+    }
     let batch: BatchState | null = await read((checkpoint?.batchesTotal ?? 0) + 1, resumeFrom).batch();
     while (batch) {
       await withSession(deps.lake, plan.target.duckdbPath, failure, async (lake) => {

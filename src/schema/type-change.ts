@@ -60,10 +60,14 @@ export function canWiden(from: string, to: string): boolean {
 
 /**
  * The USING expression for `ALTER … SET DATA TYPE to` when DuckDB's plain cast would print a value
- * differently from Postgres: DECIMAL(5,5) casts to `.00099` where Postgres prints `0.00099`.
+ * differently from Postgres: DECIMAL(5,5) casts to `.00099` where Postgres prints `0.00099`, and
+ * DECIMAL(1,1)[] to `[.1, -.1]`, element by element, where Postgres prints `{0.1,-0.1}`.
  */
 export function alterUsing(quotedColumn: string, from: string, to: string): string | null {
-  if (to === 'VARCHAR' && DECIMAL.test(from)) return `regexp_replace(CAST(${quotedColumn} AS VARCHAR), '^(-?)\\.', '\\10.')`;
+  const leadingZero = (x: string) => `regexp_replace(CAST(${x} AS VARCHAR), '^(-?)\\.', '\\10.')`;
+  if (to === 'VARCHAR' && DECIMAL.test(from)) return leadingZero(quotedColumn);
+  const fe = listElement(from);
+  if (to === 'VARCHAR[]' && fe !== null && DECIMAL.test(fe)) return `list_transform(${quotedColumn}, lambda pgduck_e: ${leadingZero('pgduck_e')})`;
   return null;
 }
 

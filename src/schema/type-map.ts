@@ -272,7 +272,7 @@ function scalarFor(typname: string, typtype: string, precision: number | null, s
 
 // ---------------------------------------------------------------------------------------------------
 
-const COMPOSITE_ARRAY_NOTE = 'array of composites as a JSON array of objects (to_json); array lower bounds are not kept';
+const COMPOSITE_ARRAY_NOTE = 'array of composites as a JSON array of objects (to_json); a lower bound ≠ 1 stops the pipeline (the bound would be lost)';
 
 const ARRAY_NOTE = 'one-dimensional, lower bound 1; other arrays fail the load';
 
@@ -310,8 +310,12 @@ export function mapColumn(col: PgColumn): ColumnMapping | RefusedColumn {
       ...base,
       duckType: 'JSON',
       transport: 'utf8',
-      selectExpr: (c) => `to_json(${c})`,
-      loadExpr: (c) => castOrFail(c, 'JSON', col.name),
+      // to_json drops lower bounds, as array_to_json does for other arrays: a non-1 lower bound is
+      // sent as `!<bound>` (no JSON text starts so) and stops the load, as it does for int[].
+      selectExpr: (c) => `CASE WHEN array_lower(${c}, 1) <> 1 THEN '!' || array_lower(${c}, 1) ELSE to_json(${c})::text END`,
+      loadExpr: (c) =>
+        `CASE WHEN starts_with(${c}, '!') THEN ${fail(col.name, 'array lower bound is not 1 (the bound would be lost)', `substr(${c}, 2)`)} ` +
+        `ELSE ${castOrFail(c, 'JSON', col.name)} END`,
       note: COMPOSITE_ARRAY_NOTE,
     };
   }

@@ -10,9 +10,13 @@
  *
  * How, per backfill:
  *   SELECT key…, cursor, columns… FROM t WHERE (key…) > ($key…) ORDER BY key… LIMIT batch_size
- *   → one Parquet file → one DuckDB statement:
- *   UPDATE target t SET c = b.c … FROM batch b WHERE t.key = b.key AND t.cursor <= b.cursor
+ *   → one Parquet file → the target rows it matches, with its columns in place, staged in a temp
+ *   table (WHERE t.key = b.key AND t.cursor <= b.cursor), then DELETEd and INSERTed in one transaction
  *   → the state store records the last key (the main checkpoint is never touched).
+ *
+ * Not an UPDATE: DuckDB's UPDATE keeps a value that compares equal to the new one, and some differ
+ * while comparing equal (INTERVAL '42 days' = '1 month 12 days'), so a justified interval would be
+ * lost. DELETE + INSERT writes every value as read, as the upsert does.
  *
  * Contract:
  * - Never backwards: a target row whose cursor is *newer* than the row read was loaded by the main
@@ -41,14 +45,19 @@ import type { PipelineSpec } from '../config/pipeline-spec.js';
 import type { Backfill } from '../state/checkpoint-store.js';
 import { plannedColumns } from './plan-step.js';
 import type { Stage, StageContext } from './stage.js';
+import type { LakeSession } from '../duckdb/lake.js';
 
 export interface BackfillSql<C = ColumnMapping> {
   /** Postgres: the next keyset batch ($1… = the last key applied; without them, the first batch). */
   read: (hasPosition: boolean) => string;
   /** Indexes in each row of the exact key text, for the next position. */
   positionIndexes: number[];
-  /** DuckDB: apply one batch file. */
-  apply: (target: string, parquetPath: string) => string;
+  /**
+   * DuckDB: apply one batch file, in order: `stage` (outside a transaction), then `delete` and `insert`
+   * in one transaction (the insert's count is the rows changed), then `drop`. `where`: a further
+   * condition on the target row `t` and the file's row `b`.
+   */
+  apply: (target: string, parquetPath: string, where?: string) => { stage: string; delete: string; insert: string; drop: string };
   /** Postgres: does any existing row hold a value in these columns at all? */
   probe: string;
   /** Columns in Parquet order (key…, cursor, backfilled…). */
@@ -85,10 +94,18 @@ export function buildBackfillSql<C extends Pick<ColumnMapping, 'name' | 'selectE
       .join('\n');
   const keyMatch = keys.map((k) => `t.${q(k.name)} = b.${q(k.name)}`).join(' AND ');
   const c = q(cursor.name);
-  const apply = (target: string, parquetPath: string) =>
-    `UPDATE ${target} AS t SET ${columns.map((col) => `${q(col.name)} = b.${q(col.name)}`).join(', ')}\n` +
-    `FROM (SELECT ${carried.map((col) => `${col.loadExpr(q(col.name))} AS ${q(col.name)}`).join(', ')} FROM read_parquet(${quoteLiteral(parquetPath)})) AS b\n` +
-    `WHERE ${keyMatch} AND (t.${c} IS NULL OR t.${c} <= b.${c})`;
+  const staging = q('pgduck_backfill_rows');
+  const apply = (target: string, parquetPath: string, where?: string) => ({
+    stage:
+      `CREATE OR REPLACE TEMP TABLE ${staging} AS\n` +
+      `SELECT t.* REPLACE (${columns.map((col) => `b.${q(col.name)} AS ${q(col.name)}`).join(', ')})\n` +
+      `FROM ${target} AS t JOIN (SELECT ${carried.map((col) => `${col.loadExpr(q(col.name))} AS ${q(col.name)}`).join(', ')} FROM read_parquet(${quoteLiteral(parquetPath)})) AS b\n` +
+      `ON ${keyMatch}\nWHERE (t.${c} IS NULL OR t.${c} <= b.${c})${where ? ` AND ${where}` : ''}`,
+    delete: `DELETE FROM ${target} AS t USING ${staging} AS b WHERE ${keyMatch}`,
+    // t.* keeps the target's column order, so the staged rows insert as they are.
+    insert: `INSERT INTO ${target} SELECT * FROM ${staging}`,
+    drop: `DROP TABLE IF EXISTS ${staging}`,
+  });
   const probe = `SELECT 1 FROM ${from} WHERE ${columns.map((col) => `${q(col.name)} IS NOT NULL`).join(' OR ')} LIMIT 1`;
   return { read, positionIndexes, apply, probe, carried };
 }
@@ -107,11 +124,15 @@ export const backfillStage: Stage = {
     const target = `${quoteIdent(catalogNameOf(inputs.duckdbPath))}.main.${quoteIdent(spec.target.table)}`;
     return {
       when: 'a backfill is pending: drift-check recorded columns to re-read for existing rows (added, or retyped so their values may change), or an earlier run stopped during one',
-      does: 're-reads key, cursor and those columns for every existing row, keyset on the primary key, one Parquet file per batch; updates only target rows whose cursor is not newer',
+      does: 're-reads key, cursor and those columns for every existing row, keyset on the primary key, one Parquet file per batch; replaces (DELETE+INSERT in one transaction, never UPDATE: DuckDB keeps an interval that compares equal) only target rows whose cursor is not newer',
       sql: {
         'probe (added columns)': sql.probe,
         read: sql.read(true),
-        apply: sql.apply(target, backfillFilePath(inputs.parquetDir, spec.name, 0, 0, 0).replace(/0+\.0+\.0+\.parquet$/, '<batch>.<backfill>.<rows done>.parquet')),
+        ...Object.fromEntries(
+          Object.entries(sql.apply(target, backfillFilePath(inputs.parquetDir, spec.name, 0, 0, 0).replace(/0+\.0+\.0+\.parquet$/, '<batch>.<backfill>.<rows done>.parquet'))).map(
+            ([part, text]) => [`apply: ${part}`, text],
+          ),
+        ),
       },
     };
   },
@@ -119,6 +140,31 @@ export const backfillStage: Stage = {
     await runPendingBackfills(ctx, batch.columns, batch.sourceColumns, new Set(batch.targetColumns), batch.seq);
   },
 };
+
+/**
+ * Apply one backfill batch file (see BackfillSql.apply); returns the rows changed. `inTransaction`:
+ * the caller holds a transaction already (replay: every file in one), so none is opened here.
+ */
+export async function applyBackfillFile(
+  session: LakeSession,
+  sql: BackfillSql,
+  target: string,
+  parquetPath: string,
+  opts: { where?: string; inTransaction?: boolean } = {},
+): Promise<number> {
+  const steps = sql.apply(target, parquetPath, opts.where);
+  const replace = async () => {
+    await session.run(steps.delete);
+    const inserted = await session.all(steps.insert);
+    return Number(inserted[0]?.Count ?? 0);
+  };
+  await session.run(steps.stage);
+  try {
+    return await (opts.inTransaction ? replace() : session.transaction(replace));
+  } finally {
+    await session.run(steps.drop);
+  }
+}
 
 /** Thrown when the source's types moved under a backfill batch: nothing of that batch is applied. */
 export class BackfillInterrupted extends Error {
@@ -191,7 +237,7 @@ async function runBackfill(ctx: StageContext, task: Backfill, columns: ColumnMap
         columns: carriedSource,
       });
       writeParquetFile(file, buildArrowTable(sql.carried, res.rows), metadata);
-      await lake.run(sql.apply(targetRef(lake, spec.target.table), file));
+      await applyBackfillFile(lake, sql, targetRef(lake, spec.target.table), file);
       const last = res.rows[res.rows.length - 1];
       position = sql.positionIndexes.map((i) => last[i] as string);
       rows += res.rows.length;

@@ -8,6 +8,8 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { migrateStateStore } from './migrate-state-store.js';
+import type { SourceIdentity } from '../postgres/source-identity.js';
 
 /** A keyset position: the last (cursor, key…) applied, as exact Postgres text. */
 export interface Position {
@@ -64,8 +66,11 @@ export interface SourceColumnRecord {
 export interface Backfill {
   id: number;
   pipeline: string;
-  /** 'added': columns new to the target; 'retyped': columns whose source type changed. */
-  reason: 'added' | 'retyped';
+  /**
+   * 'added': columns new to the target; 'retyped': columns whose source type changed; 'rewritten':
+   * the table was rewritten (its relfilenode moved) since the last run, so any column may hold new values.
+   */
+  reason: 'added' | 'retyped' | 'rewritten';
   /** Columns by attnum (stable across renames) with the name they had when recorded. */
   columns: { attnum: number; name: string }[];
   /** Last primary key applied, as exact Postgres text; null: from the beginning. */
@@ -110,50 +115,7 @@ export class CheckpointStore {
     // ~0.3 ms a commit here (docs/architecture.md#facts-sqlite); a checkpoint that is not durable is not a checkpoint.
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 5000');
-    this.db.exec(`
-      CREATE TABLE IF NOT EXISTS checkpoints (
-        pipeline       TEXT PRIMARY KEY,
-        cursor         TEXT,
-        key_json       TEXT,
-        rows_total     INTEGER NOT NULL DEFAULT 0,
-        batches_total  INTEGER NOT NULL DEFAULT 0,
-        bootstrap_done INTEGER NOT NULL DEFAULT 0,
-        updated_at     TEXT NOT NULL,
-        last_status    TEXT,
-        last_error     TEXT,
-        last_run_at    TEXT
-      );
-      CREATE TABLE IF NOT EXISTS schema_events (
-        id       INTEGER PRIMARY KEY AUTOINCREMENT,
-        pipeline TEXT NOT NULL,
-        at       TEXT NOT NULL,
-        kind     TEXT NOT NULL,
-        detail   TEXT NOT NULL
-      );
-      CREATE TABLE IF NOT EXISTS source_columns (
-        pipeline TEXT NOT NULL,
-        attnum   INTEGER NOT NULL,
-        name     TEXT NOT NULL,
-        pg_type  TEXT NOT NULL,
-        PRIMARY KEY (pipeline, attnum)
-      );
-      CREATE TABLE IF NOT EXISTS backfills (
-        id           INTEGER PRIMARY KEY AUTOINCREMENT,
-        pipeline     TEXT NOT NULL,
-        reason       TEXT NOT NULL,
-        columns_json TEXT NOT NULL,
-        key_json     TEXT,
-        rows_done    INTEGER NOT NULL DEFAULT 0,
-        created_at   TEXT NOT NULL,
-        finished_at  TEXT
-      );
-    `);
-    // State files written before these columns existed.
-    const have = new Set((this.db.prepare('PRAGMA table_info(source_columns)').all() as { name: string }[]).map((c) => c.name));
-    if (!have.has('base_type')) this.db.exec('ALTER TABLE source_columns ADD COLUMN base_type TEXT');
-    if (!have.has('pk_position')) this.db.exec('ALTER TABLE source_columns ADD COLUMN pk_position INTEGER');
-    const cp = new Set((this.db.prepare('PRAGMA table_info(checkpoints)').all() as { name: string }[]).map((c) => c.name));
-    if (!cp.has('generation')) this.db.exec('ALTER TABLE checkpoints ADD COLUMN generation INTEGER NOT NULL DEFAULT 0');
+    migrateStateStore(this.db, path);
   }
 
   get(pipeline: string): Checkpoint | null {
@@ -224,16 +186,65 @@ export class CheckpointStore {
     );
   }
 
-  /** `reset`: forget the position so the next run bootstraps; counters of Parquet batches are kept so history files are not overwritten. */
+  /**
+   * `reset`: forget the position so the next run bootstraps; counters of Parquet batches are kept so history files are not overwritten.
+   * The source's identity is forgotten too: the next run adopts whatever it then reads. One transaction.
+   */
   reset(pipeline: string): boolean {
-    const res = this.db
-      // generation + 1: a run still in flight (started before the reset) can no longer write its position back.
-      .prepare(`UPDATE checkpoints SET cursor = NULL, key_json = NULL, bootstrap_done = 0, rows_total = 0, last_error = NULL, generation = generation + 1 WHERE pipeline = ?`)
-      .run(pipeline);
-    this.db.prepare('DELETE FROM source_columns WHERE pipeline = ?').run(pipeline);
-    // A re-bootstrap reads every column of every row: pending backfills have nothing left to do.
-    this.db.prepare('DELETE FROM backfills WHERE pipeline = ? AND finished_at IS NULL').run(pipeline);
-    return res.changes > 0;
+    const tx = this.db.transaction(() => {
+      const res = this.db
+        // generation + 1: a run still in flight (started before the reset) can no longer write its position back.
+        .prepare(`UPDATE checkpoints SET cursor = NULL, key_json = NULL, bootstrap_done = 0, rows_total = 0, last_error = NULL, generation = generation + 1 WHERE pipeline = ?`)
+        .run(pipeline);
+      this.db.prepare('DELETE FROM source_columns WHERE pipeline = ?').run(pipeline);
+      // A re-bootstrap reads every column of every row: pending backfills have nothing left to do.
+      this.db.prepare('DELETE FROM backfills WHERE pipeline = ? AND finished_at IS NULL').run(pipeline);
+      this.db.prepare('DELETE FROM source_identity WHERE pipeline = ?').run(pipeline);
+      return res.changes > 0;
+    });
+    return this.writing(`the reset of ${pipeline}`, () => tx.immediate());
+  }
+
+  /** The source this pipeline was synced from, as recorded (null: never recorded, or reset since). */
+  sourceIdentity(pipeline: string): (SourceIdentity & { recordedAt: string }) | null {
+    const row = this.db
+      .prepare('SELECT system_id AS systemId, database, table_oid AS tableOid, relfilenode, recorded_at AS recordedAt FROM source_identity WHERE pipeline = ?')
+      .get(pipeline);
+    return (row as (SourceIdentity & { recordedAt: string }) | undefined) ?? null;
+  }
+
+  saveSourceIdentity(pipeline: string, identity: SourceIdentity): void {
+    this.writing(`the source identity of ${pipeline}`, () => this.upsertIdentity(pipeline, identity));
+  }
+
+  /**
+   * The table was rewritten: record a backfill of `columns` (those not already pending) and the new
+   * relfilenode, in one transaction, so a crash cannot keep the one without the other.
+   */
+  recordRewrite(pipeline: string, identity: SourceIdentity, columns: Backfill['columns']): void {
+    const tx = this.db.transaction(() => {
+      const pending = new Set(this.pendingBackfills(pipeline).flatMap((b) => b.columns.map((c) => c.attnum)));
+      const fresh = columns.filter((c) => !pending.has(c.attnum));
+      if (fresh.length > 0) this.addBackfill(pipeline, 'rewritten', fresh);
+      this.upsertIdentity(pipeline, identity);
+    });
+    this.writing(`the rewrite of ${pipeline}'s source`, () => tx.immediate());
+  }
+
+  private upsertIdentity(pipeline: string, identity: SourceIdentity): void {
+    this.db
+      .prepare(
+        `INSERT INTO source_identity (pipeline, system_id, database, table_oid, relfilenode, recorded_at) VALUES (@pipeline, @systemId, @database, @tableOid, @relfilenode, @now)
+         ON CONFLICT (pipeline) DO UPDATE SET system_id = @systemId, database = @database, table_oid = @tableOid, relfilenode = @relfilenode, recorded_at = @now`,
+      )
+      .run({
+        pipeline,
+        systemId: identity.systemId,
+        database: identity.database,
+        tableOid: identity.tableOid,
+        relfilenode: identity.relfilenode,
+        now: new Date().toISOString(),
+      });
   }
 
   addSchemaEvent(pipeline: string, kind: string, detail: string): void {

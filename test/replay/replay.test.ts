@@ -140,7 +140,20 @@ describe('pgduck replay', () => {
     assert.equal(m.kind, 'backfill');
     assert.deepEqual(
       m.columns.map((c: { name: string; baseType: string }) => `${c.name} ${c.baseType}`),
-      ['id integer', 'updated_at timestamp with time zone', "region text"],
+      // qty integer → bigint rewrote the table (its relfilenode moved): the re-read covers every column, region included.
+      [
+        'id integer',
+        'updated_at timestamp with time zone',
+        'title text',
+        'qty bigint',
+        'price numeric(10,2)',
+        'tags text[]',
+        'at timestamp without time zone',
+        'payload jsonb',
+        'blob bytea',
+        'deleted_at timestamp with time zone',
+        'region text',
+      ],
     );
   });
 
@@ -215,7 +228,7 @@ describe('pgduck replay', () => {
     assert.equal(res.code, 0, res.stderr);
     assert.match(res.stdout, /^  mode replace: rebuilding events from its whole history/m);
     assert.match(res.stdout, /events is built as events__pgduck_replay, then swapped in \(replacing the table: --drop-target\): id INTEGER, title VARCHAR, qty BIGINT/);
-    assert.match(res.stdout, /^    backfill\/\d{10}\.000001\.000000000000\.parquet  backfill #1, 7 rows: id, updated_at, region$/m);
+    assert.match(res.stdout, /^    backfill\/\d{10}\.000001\.000000000000\.parquet  backfill #1, 7 rows: id, updated_at, title, qty, price, tags, at, payload, blob, deleted_at, region$/m);
     assert.match(res.stdout, /^    0000000001\.parquet  batch, 7 rows, read from the beginning; name → title$/m);
     assert.match(res.stdout, /^dry run: nothing was written$/m);
     assert.equal(statSync(ws.duckdbPath).mtimeMs, mtime);

@@ -1,0 +1,53 @@
+/**
+ * Which source a pipeline reads, as Postgres itself names it: the cluster (pg_control_system()'s
+ * system_identifier, made by initdb and kept by physical copies of the cluster), the database, and
+ * the table's oid (new for a re-created or restored table). Plus the table's relfilenode: a
+ * rewriting ALTER TABLE moves it, so values changed without touching the cursor can be noticed.
+ */
+import type pg from 'pg';
+
+export interface SourceIdentity {
+  /** pg_control_system().system_identifier; null where the role may not call it. */
+  systemId: string | null;
+  database: string;
+  tableOid: string;
+  /**
+   * pg_class.relfilenode, or for a partitioned table its leaves' relfilenodes (by leaf oid, joined
+   * with commas: attaching or detaching a partition moves it too); null for a view or foreign table,
+   * whose rewrites cannot be seen here.
+   */
+  relfilenode: string | null;
+}
+
+const IDENTITY_SQL = `
+SELECT current_database() AS database,
+       c.oid::int8::text AS table_oid,
+       CASE WHEN c.relkind IN ('r', 'm') THEN c.relfilenode::int8::text
+            WHEN c.relkind = 'p' THEN
+              (SELECT string_agg(l.relfilenode::int8::text, ',' ORDER BY l.oid)
+               FROM pg_catalog.pg_partition_tree(c.oid) t
+               JOIN pg_catalog.pg_class l ON l.oid = t.relid
+               WHERE t.isleaf AND l.relkind IN ('r', 'm'))
+       END AS relfilenode
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p', 'v', 'm', 'f')`;
+
+/** The identity of `schema.table`, or null when it does not exist (or this role cannot see it). */
+export async function readSourceIdentity(client: pg.Client, schema: string, table: string): Promise<SourceIdentity | null> {
+  const res = await client.query<Record<string, string | null>>({ text: IDENTITY_SQL, values: [schema, table] });
+  if (res.rows.length === 0) return null;
+  const row = res.rows[0];
+  return { systemId: await systemIdentifier(client), database: String(row.database), tableOid: String(row.table_oid), relfilenode: row.relfilenode };
+}
+
+/** Callable by any role by default; a server that revoked it gives null rather than failing every run. */
+async function systemIdentifier(client: pg.Client): Promise<string | null> {
+  try {
+    const res = await client.query<{ id: string }>('SELECT system_identifier::text AS id FROM pg_catalog.pg_control_system()');
+    return res.rows[0]?.id ?? null;
+  } catch (err) {
+    if ((err as { code?: string }).code === '42501') return null; // insufficient_privilege
+    throw err;
+  }
+}

@@ -1,0 +1,38 @@
+import type { SourceIdentity } from '../postgres/source-identity.js';
+
+/**
+ * The source a pipeline reads is not the one its DuckDB table was synced from: another cluster,
+ * another database, or the table dropped and re-created (or restored). Syncing on would mix two
+ * sources' rows in one table (and keep rows the new source never had), so the run stops before
+ * reading; nothing is written and the checkpoint does not move. A "needs-action" error: it repeats
+ * on every run until someone rebuilds the table (`fix`) or points the pipeline back.
+ */
+export class SourceChangedError extends Error {
+  readonly pipeline: string;
+  readonly was: SourceIdentity;
+  readonly now: SourceIdentity;
+  /** What changed, one phrase each. */
+  readonly changes: readonly string[];
+  /** The command that rebuilds the table from the new source. */
+  readonly fix: string;
+
+  constructor(pipeline: string, table: string, target: string, was: SourceIdentity, now: SourceIdentity, changes: readonly string[]) {
+    const fix = `pgduck reset ${pipeline} --drop-target`;
+    super(
+      `the source of ${pipeline} changed since it was last synced: ${changes.join('; ')} ` +
+        `(was ${describe(was, table)}; now ${describe(now, table)}). Syncing on would mix two sources' rows in the DuckDB table ${target}: ` +
+        `nothing was read or written and the checkpoint did not move. If the new source is the right one, rebuild the table from it: ${fix}; ` +
+        'otherwise point DATABASE_URL (or source.connection) back at the old one',
+    );
+    this.name = 'SourceChangedError';
+    this.pipeline = pipeline;
+    this.was = was;
+    this.now = now;
+    this.changes = changes;
+    this.fix = fix;
+  }
+}
+
+function describe(id: SourceIdentity, table: string): string {
+  return `cluster ${id.systemId ?? 'unknown'}, database ${id.database}, table ${table} oid ${id.tableOid}`;
+}

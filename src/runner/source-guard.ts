@@ -1,0 +1,77 @@
+/**
+ * The checks every run of a pipeline makes before it reads a row, each stopping a sync that would
+ * otherwise silently lose or mix rows:
+ *
+ * - the live rules judge-source.ts marks `blocksRun` (a key no unique index covers, two columns one
+ *   DuckDB name), with the very words `validate --connect` prints;
+ * - the source's identity (source-identity.ts) against the one recorded at the last run: another
+ *   cluster, database or table (re-created, restored) is refused (SourceChangedError);
+ * - the table's relfilenode: when a rewrite moved it since the last run (an ALTER … TYPE that
+ *   re-rounds values, or two that cancel out in the catalog), every existing row is re-read.
+ *
+ * A few catalog queries per run, not per batch.
+ */
+import type { PipelineSpec } from '../config/pipeline-spec.js';
+import { judgeSource } from '../live/judge-source.js';
+import type { PgClient } from '../postgres/connect.js';
+import { inspectSource } from '../postgres/inspect-source.js';
+import { readSourceIdentity, type SourceIdentity } from '../postgres/source-identity.js';
+import { qualified } from '../sql/identifier.js';
+import type { CheckpointStore } from '../state/checkpoint-store.js';
+import type { Logger } from './logger.js';
+import { SourceChangedError } from './source-changed-error.js';
+import { SourceRefusedError } from './source-refused-error.js';
+
+/**
+ * Throws SourceRefusedError or SourceChangedError (nothing written but the identity a pipeline
+ * without one adopts); may record a backfill. A missing table is left to the extract (it says so itself).
+ */
+export async function guardSource(spec: PipelineSpec, pg: PgClient, store: CheckpointStore, log: Logger): Promise<void> {
+  const { schema, table } = spec.source;
+  const relation = await inspectSource(pg, schema, table);
+  if (!relation) return;
+  const role = String((await pg.query<{ role: string }>('SELECT current_user AS role')).rows[0].role);
+  const blocking = judgeSource(spec, { relation, role }).filter((issue) => issue.blocksRun && issue.severity === 'error');
+  if (blocking.length > 0) throw new SourceRefusedError(spec.name, blocking);
+
+  const now = await readSourceIdentity(pg, schema, table);
+  if (!now) return;
+  const was = store.sourceIdentity(spec.name);
+  // First run, after a reset, or a checkpoint written before identities were recorded: adopt this one.
+  if (!was) {
+    store.saveSourceIdentity(spec.name, now);
+    return;
+  }
+  const changes = identityChanges(was, now, qualified(schema, table));
+  if (changes.length > 0) throw new SourceChangedError(spec.name, qualified(schema, table), spec.target.table, was, now, changes);
+  if (was.relfilenode === now.relfilenode) return;
+
+  const checkpoint = store.get(spec.name);
+  const loaded = checkpoint !== null && (checkpoint.rowsTotal > 0 || checkpoint.position !== null || checkpoint.bootstrapDone);
+  if (was.relfilenode === null || !loaded) {
+    store.saveSourceIdentity(spec.name, now);
+    return;
+  }
+  // Which columns a rewrite changed cannot be known (the catalog may look as it did: numeric(5,2) →
+  // numeric(6,1) → numeric(5,2) re-rounds every value), so every column but the key and the cursor
+  // (which order and identify rows; a change of theirs is the drift check's) is re-read, by key ranges
+  // (backfill.ts). VACUUM FULL, CLUSTER and TRUNCATE move the relfilenode too: the re-read is then
+  // harmless but costs one pass over the table (nothing for a truncated one).
+  const columns = relation.columns
+    .filter((c) => !spec.source.primaryKey.includes(c.name) && c.name !== spec.source.cursor)
+    .map((c) => ({ attnum: c.attnum, name: c.name }));
+  store.recordRewrite(spec.name, now, columns);
+  log.warn(
+    { pipeline: spec.name, relfilenode: { was: was.relfilenode, now: now.relfilenode } },
+    `${qualified(schema, table)} was rewritten since the last run (ALTER TABLE … TYPE, VACUUM FULL, CLUSTER or TRUNCATE): its existing rows are re-read`,
+  );
+}
+
+function identityChanges(was: SourceIdentity, now: SourceIdentity, table: string): string[] {
+  if (was.systemId !== null && now.systemId !== null && was.systemId !== now.systemId) {
+    return [`the connection now reaches another Postgres cluster (system_identifier ${now.systemId}, was ${was.systemId})`];
+  }
+  if (was.database !== now.database) return [`the connection now reaches database ${now.database} (was ${was.database})`];
+  if (was.tableOid !== now.tableOid) return [`${table} was dropped and re-created, or its database restored (table oid ${now.tableOid}, was ${was.tableOid})`];
+  return [];
+}

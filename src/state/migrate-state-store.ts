@@ -1,0 +1,99 @@
+/**
+ * The state store's schema, as numbered migrations recorded in `PRAGMA user_version`.
+ *
+ * Contract: migration n takes a file at version n-1 to version n; each runs in one IMMEDIATE
+ * transaction together with its user_version, so a crash leaves the file at the old version or the
+ * new one, and two processes opening one file at once migrate it once (the second re-reads the
+ * version under the lock). Append migrations; never edit one that has shipped.
+ */
+import type Database from 'better-sqlite3';
+
+type Migration = (db: Database.Database) => void;
+
+const MIGRATIONS: readonly Migration[] = [
+  // 1: the schema as it stood before versioning. Files written then are all at user_version 0 and
+  // differ in which later columns they have, so this one step probes table_info; no later one does.
+  (db) => {
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS checkpoints (
+        pipeline       TEXT PRIMARY KEY,
+        cursor         TEXT,
+        key_json       TEXT,
+        rows_total     INTEGER NOT NULL DEFAULT 0,
+        batches_total  INTEGER NOT NULL DEFAULT 0,
+        bootstrap_done INTEGER NOT NULL DEFAULT 0,
+        updated_at     TEXT NOT NULL,
+        last_status    TEXT,
+        last_error     TEXT,
+        last_run_at    TEXT
+      );
+      CREATE TABLE IF NOT EXISTS schema_events (
+        id       INTEGER PRIMARY KEY AUTOINCREMENT,
+        pipeline TEXT NOT NULL,
+        at       TEXT NOT NULL,
+        kind     TEXT NOT NULL,
+        detail   TEXT NOT NULL
+      );
+      CREATE TABLE IF NOT EXISTS source_columns (
+        pipeline TEXT NOT NULL,
+        attnum   INTEGER NOT NULL,
+        name     TEXT NOT NULL,
+        pg_type  TEXT NOT NULL,
+        PRIMARY KEY (pipeline, attnum)
+      );
+      CREATE TABLE IF NOT EXISTS backfills (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        pipeline     TEXT NOT NULL,
+        reason       TEXT NOT NULL,
+        columns_json TEXT NOT NULL,
+        key_json     TEXT,
+        rows_done    INTEGER NOT NULL DEFAULT 0,
+        created_at   TEXT NOT NULL,
+        finished_at  TEXT
+      );
+    `);
+    const columns = (table: string) => new Set((db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name));
+    const sc = columns('source_columns');
+    if (!sc.has('base_type')) db.exec('ALTER TABLE source_columns ADD COLUMN base_type TEXT');
+    if (!sc.has('pk_position')) db.exec('ALTER TABLE source_columns ADD COLUMN pk_position INTEGER');
+    if (!columns('checkpoints').has('generation')) db.exec('ALTER TABLE checkpoints ADD COLUMN generation INTEGER NOT NULL DEFAULT 0');
+  },
+  // 2: which cluster, database and table a pipeline reads (source-identity.ts), and the table's
+  // relfilenode as of the last re-read (a rewrite moves it).
+  (db) => {
+    db.exec(`
+      CREATE TABLE source_identity (
+        pipeline    TEXT PRIMARY KEY,
+        system_id   TEXT,
+        database    TEXT NOT NULL,
+        table_oid   TEXT NOT NULL,
+        relfilenode TEXT,
+        recorded_at TEXT NOT NULL
+      );
+    `);
+  },
+];
+
+/** The version this code writes. */
+export const STATE_STORE_VERSION = MIGRATIONS.length;
+
+/** Bring the open file to STATE_STORE_VERSION; refuses a file written by a newer pgduck. */
+export function migrateStateStore(db: Database.Database, path: string): void {
+  const version = () => Number(db.pragma('user_version', { simple: true }));
+  if (version() === STATE_STORE_VERSION) return;
+  for (;;) {
+    const done = db
+      .transaction(() => {
+        const at = version();
+        if (at > STATE_STORE_VERSION) {
+          throw new Error(`the state store ${path} is at schema version ${at}, newer than this pgduck knows (${STATE_STORE_VERSION}): run a newer pgduck`);
+        }
+        if (at === STATE_STORE_VERSION) return true;
+        MIGRATIONS[at](db);
+        db.pragma(`user_version = ${at + 1}`);
+        return false;
+      })
+      .immediate();
+    if (done) return;
+  }
+}

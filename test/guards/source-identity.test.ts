@@ -1,0 +1,126 @@
+/**
+ * The source's identity: a workspace synced from one cluster, database or table is never silently
+ * filled from another. DATABASE_URL pointed at a second cluster holding the same table, or the table
+ * dropped and re-created: the run stops before reading, says what changed and what to run, and the
+ * DuckDB rows and the checkpoint stay as they were. A pipeline checkpointed before identities were
+ * recorded adopts the current one.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { startPostgres, type TestPostgres } from '../support/postgres.js';
+import { createWorkspace, runCli, type Workspace } from '../support/workspace.js';
+import { withDuckDbFile } from '../../src/duckdb/lake.js';
+import { CheckpointStore } from '../../src/state/checkpoint-store.js';
+
+const itemsSql = (n: number, label: string) => `
+CREATE TABLE items (id int PRIMARY KEY, v text, updated_at timestamptz NOT NULL DEFAULT clock_timestamp() - interval '1 hour');
+CREATE INDEX items_updated_at_id ON items (updated_at, id);
+INSERT INTO items (id, v) SELECT g, '${label}' || g FROM generate_series(1, ${n}) g;`;
+
+const PIPELINE = 'source:\n  table: public.items\n  primary_key: id\ntarget:\n  table: items\nbatch_size: 7\n';
+
+const duckRows = (ws: Workspace) =>
+  withDuckDbFile(ws.duckdbPath, (s) => s.all(`SELECT count(*)::INT AS n, string_agg(v, ',' ORDER BY id) AS vs FROM items`), { readOnly: true });
+
+function store<T>(ws: Workspace, fn: (s: CheckpointStore) => T): T {
+  const s = new CheckpointStore(join(ws.stateDir, 'checkpoints.db'));
+  try {
+    return fn(s);
+  } finally {
+    s.close();
+  }
+}
+
+describe('source identity', () => {
+  let first: TestPostgres;
+  let second: TestPostgres;
+  before(async () => {
+    // Two embedded clusters of their own (an empty flag list never reuses an external server): two system identifiers.
+    [first, second] = await Promise.all([startPostgres({ postgresFlags: [] }), startPostgres({ postgresFlags: [] })]);
+  });
+  after(async () => {
+    await Promise.all([first?.stop(), second?.stop()]);
+  });
+
+  test('another cluster with the same database and table: refused, DuckDB rows and checkpoint unchanged; reset --drop-target rebuilds', async () => {
+    const a = await first.createDatabase('shop');
+    const b = await second.createDatabase('shop');
+    await first.query(a, itemsSql(20, 'a'));
+    await second.query(b, itemsSql(5, 'b'));
+    const ws = createWorkspace();
+    try {
+      ws.writePipeline('items', PIPELINE);
+      let res = await runCli(['run', '--once'], ws.env(a));
+      assert.equal(res.code, 0, res.stdout + res.stderr);
+      const synced = await duckRows(ws);
+      assert.equal(synced[0].n, 20);
+      const before = store(ws, (s) => s.get('items'));
+
+      for (let i = 0; i < 2; i++) {
+        res = await runCli(['run', '--once'], ws.env(b));
+        assert.equal(res.code, 1, res.stdout + res.stderr);
+        assert.match(res.stdout, /✗ items: .*the source of items changed since it was last synced: the connection now reaches another Postgres cluster \(system_identifier \d+, was \d+\)/);
+        assert.match(res.stdout, /nothing was read or written and the checkpoint did not move.*pgduck reset items --drop-target/);
+        assert.deepEqual(await duckRows(ws), synced, 'DuckDB keeps the first cluster rows only');
+        const cp = store(ws, (s) => s.get('items'));
+        assert.deepEqual(cp?.position, before?.position);
+        assert.equal(cp?.rowsTotal, before?.rowsTotal);
+      }
+      // Back on the first cluster: syncs as before.
+      res = await runCli(['run', '--once'], ws.env(a));
+      assert.equal(res.code, 0, res.stdout + res.stderr);
+
+      res = await runCli(['reset', 'items', '--drop-target'], ws.env(b));
+      assert.equal(res.code, 0, res.stdout + res.stderr);
+      res = await runCli(['run', '--once'], ws.env(b));
+      assert.equal(res.code, 0, res.stdout + res.stderr);
+      assert.deepEqual(await duckRows(ws), [{ n: 5, vs: 'b1,b2,b3,b4,b5' }]);
+    } finally {
+      ws.cleanup();
+    }
+  });
+
+  test('the table dropped and re-created: refused with both oids', async () => {
+    const url = await first.createDatabase('recreated');
+    await first.query(url, itemsSql(10, 'old'));
+    const ws = createWorkspace();
+    try {
+      ws.writePipeline('items', PIPELINE);
+      let res = await runCli(['run', '--once'], ws.env(url));
+      assert.equal(res.code, 0, res.stdout + res.stderr);
+      const synced = await duckRows(ws);
+      await first.query(url, `DROP TABLE items; ${itemsSql(3, 'new')}`);
+      res = await runCli(['run', '--once'], ws.env(url));
+      assert.equal(res.code, 1, res.stdout + res.stderr);
+      assert.match(res.stdout, /✗ items: .*"public"\."items" was dropped and re-created, or its database restored \(table oid \d+, was \d+\).*pgduck reset items --drop-target/);
+      assert.deepEqual(await duckRows(ws), synced);
+    } finally {
+      ws.cleanup();
+    }
+  });
+
+  test('a checkpoint without a recorded identity (written before it existed) adopts the current one', async () => {
+    const url = await first.createDatabase('adopt');
+    await first.query(url, itemsSql(4, 'x'));
+    const ws = createWorkspace();
+    try {
+      ws.writePipeline('items', PIPELINE);
+      let res = await runCli(['run', '--once'], ws.env(url));
+      assert.equal(res.code, 0, res.stdout + res.stderr);
+      const db = new Database(join(ws.stateDir, 'checkpoints.db'));
+      db.exec('DELETE FROM source_identity');
+      db.close();
+      await first.query(url, `UPDATE items SET v = 'y', updated_at = clock_timestamp() WHERE id = 2`);
+      res = await runCli(['run', '--once'], ws.env(url));
+      assert.equal(res.code, 0, res.stdout + res.stderr);
+      assert.deepEqual(await duckRows(ws), [{ n: 4, vs: 'x1,y,x3,x4' }]);
+      const id = store(ws, (s) => s.sourceIdentity('items'));
+      assert.equal(id?.database, 'adopt');
+      assert.match(id?.systemId ?? '', /^\d+$/);
+    } finally {
+      ws.cleanup();
+    }
+  });
+});

@@ -1,0 +1,129 @@
+/**
+ * State files written before the store was versioned (user_version 0, tables made by the old
+ * `CREATE TABLE IF NOT EXISTS` + `PRAGMA table_info` probes) open, migrate once and keep their
+ * checkpoints; a file from a newer pgduck is refused; reset is one transaction.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { CheckpointStore } from '../../src/state/checkpoint-store.js';
+import { STATE_STORE_VERSION } from '../../src/state/migrate-state-store.js';
+
+// The DDL of the store before this change, as the oldest released code wrote it (no base_type,
+// pk_position or generation: those were added by table_info probes later).
+const OLD_DDL = `
+CREATE TABLE checkpoints (
+  pipeline TEXT PRIMARY KEY, cursor TEXT, key_json TEXT, rows_total INTEGER NOT NULL DEFAULT 0,
+  batches_total INTEGER NOT NULL DEFAULT 0, bootstrap_done INTEGER NOT NULL DEFAULT 0,
+  updated_at TEXT NOT NULL, last_status TEXT, last_error TEXT, last_run_at TEXT);
+CREATE TABLE schema_events (id INTEGER PRIMARY KEY AUTOINCREMENT, pipeline TEXT NOT NULL, at TEXT NOT NULL, kind TEXT NOT NULL, detail TEXT NOT NULL);
+CREATE TABLE source_columns (pipeline TEXT NOT NULL, attnum INTEGER NOT NULL, name TEXT NOT NULL, pg_type TEXT NOT NULL, PRIMARY KEY (pipeline, attnum));
+CREATE TABLE backfills (id INTEGER PRIMARY KEY AUTOINCREMENT, pipeline TEXT NOT NULL, reason TEXT NOT NULL, columns_json TEXT NOT NULL,
+  key_json TEXT, rows_done INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL, finished_at TEXT);
+INSERT INTO checkpoints (pipeline, cursor, key_json, rows_total, batches_total, bootstrap_done, updated_at)
+VALUES ('orders', '2026-01-01 00:00:00.000001+00', '["42"]', 100, 3, 1, '2026-01-01T00:00:00Z');
+INSERT INTO source_columns VALUES ('orders', 1, 'id', 'integer');
+INSERT INTO backfills (pipeline, reason, columns_json, created_at) VALUES ('orders', 'added', '[{"attnum":2,"name":"v"}]', '2026-01-01T00:00:00Z');`;
+
+function withDir(fn: (dir: string) => void): void {
+  const dir = mkdtempSync(join(tmpdir(), 'pgduck-state-'));
+  try {
+    fn(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const version = (path: string) => {
+  const db = new Database(path, { readonly: true });
+  try {
+    return Number(db.pragma('user_version', { simple: true }));
+  } finally {
+    db.close();
+  }
+};
+
+test('a state file of the old schema opens, migrates to the current version and keeps its rows', () =>
+  withDir((dir) => {
+    const path = join(dir, 'checkpoints.db');
+    const old = new Database(path);
+    old.exec(OLD_DDL);
+    old.close();
+    assert.equal(version(path), 0);
+
+    const store = new CheckpointStore(path);
+    try {
+      const cp = store.get('orders');
+      assert.deepEqual(cp?.position, { cursor: '2026-01-01 00:00:00.000001+00', key: ['42'] });
+      assert.equal(cp?.rowsTotal, 100);
+      assert.equal(cp?.generation, 0);
+      assert.deepEqual(store.sourceColumns('orders'), [{ attnum: 1, name: 'id', pgType: 'integer', baseType: null, pkPosition: null }]);
+      assert.equal(store.pendingBackfills('orders').length, 1);
+      assert.equal(store.sourceIdentity('orders'), null, 'no identity recorded before: the next run adopts one');
+      store.saveSourceIdentity('orders', { systemId: '7', database: 'shop', tableOid: '16384', relfilenode: '16384' });
+      assert.equal(store.sourceIdentity('orders')?.tableOid, '16384');
+    } finally {
+      store.close();
+    }
+    assert.equal(version(path), STATE_STORE_VERSION);
+    // Opening again migrates nothing and loses nothing.
+    const again = new CheckpointStore(path);
+    try {
+      assert.equal(again.get('orders')?.rowsTotal, 100);
+      assert.equal(again.sourceIdentity('orders')?.database, 'shop');
+      // reset: position, snapshot, pending backfills and identity go together.
+      assert.equal(again.reset('orders'), true);
+      assert.equal(again.get('orders')?.position, null);
+      assert.deepEqual(again.sourceColumns('orders'), []);
+      assert.deepEqual(again.pendingBackfills('orders'), []);
+      assert.equal(again.sourceIdentity('orders'), null);
+    } finally {
+      again.close();
+    }
+  }));
+
+test('a state file of the intermediate unversioned schema (probed columns present) migrates too', () =>
+  withDir((dir) => {
+    const path = join(dir, 'checkpoints.db');
+    const old = new Database(path);
+    old.exec(OLD_DDL);
+    old.exec('ALTER TABLE source_columns ADD COLUMN base_type TEXT; ALTER TABLE source_columns ADD COLUMN pk_position INTEGER');
+    old.exec('ALTER TABLE checkpoints ADD COLUMN generation INTEGER NOT NULL DEFAULT 0; UPDATE checkpoints SET generation = 4');
+    old.close();
+    const store = new CheckpointStore(path);
+    try {
+      assert.equal(store.get('orders')?.generation, 4);
+    } finally {
+      store.close();
+    }
+    assert.equal(version(path), STATE_STORE_VERSION);
+  }));
+
+test('a state file written by a newer pgduck is refused, untouched', () =>
+  withDir((dir) => {
+    const path = join(dir, 'checkpoints.db');
+    const db = new Database(path);
+    db.pragma(`user_version = ${STATE_STORE_VERSION + 1}`);
+    db.close();
+    assert.throws(() => new CheckpointStore(path), /schema version \d+, newer than this pgduck knows/);
+    assert.equal(version(path), STATE_STORE_VERSION + 1);
+  }));
+
+test('a rewrite records its backfill and the new relfilenode together, skipping columns already pending', () =>
+  withDir((dir) => {
+    const store = new CheckpointStore(join(dir, 'checkpoints.db'));
+    try {
+      const id = { systemId: '7', database: 'shop', tableOid: '1', relfilenode: '10' };
+      store.saveSourceIdentity('p', id);
+      store.addBackfill('p', 'retyped', [{ attnum: 2, name: 'a' }]);
+      store.recordRewrite('p', { ...id, relfilenode: '11' }, [{ attnum: 2, name: 'a' }, { attnum: 3, name: 'b' }]);
+      assert.equal(store.sourceIdentity('p')?.relfilenode, '11');
+      const pending = store.pendingBackfills('p');
+      assert.deepEqual(pending.map((b) => [b.reason, b.columns.map((c) => c.name)]), [['retyped', ['a']], ['rewritten', ['b']]]);
+    } finally {
+      store.close();
+    }
+  }));
