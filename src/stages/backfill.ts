@@ -123,7 +123,7 @@ export const backfillStage: Stage = {
     const sql = buildBackfillSql(spec, spec.source.primaryKey.map(byName), keyTypes, byName(spec.source.cursor), [filled]);
     const target = `${quoteIdent(catalogNameOf(inputs.duckdbPath))}.main.${quoteIdent(spec.target.table)}`;
     return {
-      when: 'a backfill is pending: drift-check recorded columns to re-read for existing rows (added, or retyped so their values may change), or an earlier run stopped during one',
+      when: 'a backfill is pending: drift-check recorded columns to re-read for existing rows (added, retyped so their values may change, or every non-key column after the table was rewritten: its relfilenode moved), or an earlier run stopped during one',
       does: 're-reads key, cursor and those columns for every existing row, keyset on the primary key, one Parquet file per batch; replaces (DELETE+INSERT in one transaction, never UPDATE: DuckDB keeps an interval that compares equal) only target rows whose cursor is not newer',
       sql: {
         'probe (added columns)': sql.probe,
