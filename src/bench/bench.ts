@@ -15,7 +15,8 @@ import { startEmbeddedPostgres } from '../postgres/embedded-server.js';
 import { Lake, withDuckDbFile } from '../duckdb/lake.js';
 import { CheckpointStore } from '../state/checkpoint-store.js';
 import { runPipeline } from '../runner/run-pipeline.js';
-import { createLogger } from '../runner/logger.js';
+import { resolvePipeline } from '../config/resolved-pipeline.js';
+import { createLogger } from '../log/logger.js';
 import type { PipelineSpec } from '../config/pipeline-spec.js';
 import { quoteLiteral } from '../sql/identifier.js';
 
@@ -82,7 +83,8 @@ async function runPhase(name: string, url: string, work: string): Promise<PhaseR
     const lake = new Lake();
     const duckPath = join(work, 'pgduck.duckdb');
     const t0 = performance.now();
-    const summary = await runPipeline(spec, { lake, store, databaseUrl: url, duckdbPath: duckPath, parquetDir: join(work, 'parquet'), log: createLogger({ level: 'warn', format: 'json' }) });
+    const pipeline = resolvePipeline(spec, { databaseUrl: url, duckdbPath: duckPath, parquetDir: join(work, 'parquet') });
+    const summary = await runPipeline(pipeline, { lake, store, log: createLogger({ level: 'warn', format: 'json' }) });
     const ms = performance.now() - t0;
     await lake.close();
     store.close();

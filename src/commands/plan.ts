@@ -4,9 +4,10 @@
  * `--connect` the live table adds a row estimate and the real column mapping (column → Postgres
  * type → DuckDB type, notes), and the SQL becomes exact (every column, real casts).
  *
- * Exit codes: 0 printed; 2 invalid configuration, unknown pipeline or no database configured for
- * --connect; 1 the live table could not be read or cannot be synced as it is (run validate --connect).
+ * Exit codes: 0 printed; 2 an unknown pipeline; 3 invalid configuration, or no database configured
+ * for --connect; 1 the live table could not be read or cannot be synced as it is (run validate --connect).
  */
+import { KIND_OUTCOMES } from '../errors/exit-codes.js';
 import { formatProblems } from '../config/format-problems.js';
 import { loadPipelines } from '../config/load-pipelines.js';
 import type { PipelineSpec } from '../config/pipeline-spec.js';
@@ -53,7 +54,7 @@ export async function planCommand(settings: Settings, name: string | undefined, 
   const { specs, problems } = loadPipelines([settings.pipelinesDir], process.env, settings.duckdbPath);
   if (problems.length > 0) {
     process.stderr.write(`${formatProblems(problems)}pipeline configuration is invalid: nothing to plan (pgduck validate prints the same)\n`);
-    return 2;
+    return KIND_OUTCOMES.config.exitCode;
   }
   // A plan of everything includes disabled pipelines (marked): it is what the files say, not what runs now.
   const selected = name === undefined ? specs : specs.filter((s) => s.name === name);
@@ -63,7 +64,7 @@ export async function planCommand(settings: Settings, name: string | undefined, 
         ? `no pipelines in ${settings.pipelinesDir}\n`
         : `unknown pipeline: ${name} (known: ${specs.map((s) => s.name).join(', ') || 'none'})\n`,
     );
-    return 2;
+    return name === undefined ? KIND_OUTCOMES.config.exitCode : KIND_OUTCOMES.usage.exitCode;
   }
 
   let code = 0;
@@ -76,7 +77,7 @@ export async function planCommand(settings: Settings, name: string | undefined, 
         `no database configured for ${orphans.map((s) => s.name).join(', ')}: set DATABASE_URL (or POSTGRES_HOST/PORT/USER/PASSWORD/DB), ` +
           'pass --database-url, or give the pipeline a source.connection\n',
       );
-      return 2;
+      return KIND_OUTCOMES.config.exitCode;
     }
     plans = await livePlans(selected, settings);
     if (plans.some((p) => p.live?.error)) code = 1;

@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { CheckpointStore } from '../state/checkpoint-store.js';
 import { checkpointDbPath, type Settings } from '../runner/settings.js';
-import { renderTable } from './render-table.js';
+import { renderTable } from '../report/render-table.js';
 
 export function statusCommand(settings: Settings, opts: { json: boolean }): number {
   const path = checkpointDbPath(settings);

@@ -5,22 +5,19 @@
  * bootstrap resumes where it stopped. A failure in any stage stops this pipeline only, with a
  * StageError saying where the checkpoint was left; nothing else is touched.
  */
-import type { PipelineSpec } from '../config/pipeline-spec.js';
+import type { ResolvedPipeline } from '../config/resolved-pipeline.js';
 import type { BatchState, StageContext, StageName } from '../stages/stage.js';
 import type { Lake } from '../duckdb/lake.js';
 import type { CheckpointStore, Position } from '../state/checkpoint-store.js';
 import { connectPostgres, type PgClient } from '../postgres/connect.js';
 import { STAGES } from './compile.js';
 import { StageError } from './stage-error.js';
-import { faultPoint, type FaultPoint } from './faults.js';
-import type { Logger } from './logger.js';
+import { faultPoint, type FaultPoint } from '../faults/fault-point.js';
+import type { Logger } from '../log/logger.js';
 
 export interface RunDeps {
   lake: Lake;
   store: CheckpointStore;
-  databaseUrl: string;
-  duckdbPath: string;
-  parquetDir: string;
   log: Logger;
   /** Checked between batches: a shutdown finishes the batch in flight, then stops cleanly. */
   shouldStop?: () => boolean;
@@ -45,7 +42,8 @@ export interface RunSummary {
   bootstrapDone: boolean;
 }
 
-export async function runPipeline(spec: PipelineSpec, deps: RunDeps): Promise<RunSummary> {
+export async function runPipeline(pipeline: ResolvedPipeline, deps: RunDeps): Promise<RunSummary> {
+  const { spec } = pipeline;
   const started = Date.now();
   const { store, log } = deps;
   const checkpoint = store.get(spec.name);
@@ -53,7 +51,7 @@ export async function runPipeline(spec: PipelineSpec, deps: RunDeps): Promise<Ru
   let pg;
   try {
     // Bounded: an unreachable host would otherwise hold this pipeline (and its pool slot) for the OS TCP timeout.
-    pg = await connectPostgres(spec.source.connection ?? deps.databaseUrl, { label: spec.name, connectTimeoutMs: 30_000 });
+    pg = await connectPostgres(pipeline.connection ?? '', { label: spec.name, connectTimeoutMs: 30_000 });
   } catch (cause) {
     throw new StageError({ pipeline: spec.name, stage: 'setup', resumeFrom }, { cause });
   }
@@ -73,7 +71,7 @@ export async function runPipeline(spec: PipelineSpec, deps: RunDeps): Promise<Ru
   let seq = (checkpoint?.batchesTotal ?? 0) + 1;
   try {
     // Set at each session's start; extract (the only stage running across a session's end) never uses it.
-    const ctx: StageContext = { spec, pg, lake: null as unknown as StageContext['lake'], store, parquetDir: deps.parquetDir, log, generation: checkpoint?.generation ?? 0 };
+    const ctx: StageContext = { spec, pg, lake: null as unknown as StageContext['lake'], store, parquetDir: pipeline.parquetDir, log, generation: checkpoint?.generation ?? 0 };
     // Once a batch held a row above the horizon, later batches of this run cannot checkpoint:
     // a transaction committing now could still add rows between them.
     let frozen = false;
@@ -105,7 +103,7 @@ export async function runPipeline(spec: PipelineSpec, deps: RunDeps): Promise<Ru
     let batch: BatchState | null = await extracted(seq, extract(seq, resumeFrom));
     while (batch) {
       stage = 'setup';
-      await deps.lake.withSession(spec.target.duckdbPath ?? deps.duckdbPath, async (lake) => {
+      await deps.lake.withSession(pipeline.duckdbPath, async (lake) => {
         ctx.lake = lake;
         let rowsInSession = 0;
         while (batch) {

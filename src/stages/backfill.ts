@@ -34,10 +34,11 @@ import { buildArrowTable, type WireRow } from '../parquet/arrow-table.js';
 import { writeParquetFile } from '../parquet/write-parquet.js';
 import { backfillFilePath } from '../parquet/history-files.js';
 import { encodeHistoryMetadata } from '../parquet/history-metadata.js';
-import { faultPoint } from '../runner/faults.js';
+import { faultPoint } from '../faults/fault-point.js';
 import type { PipelineSpec } from '../config/pipeline-spec.js';
 import type { Backfill } from '../state/checkpoint-store.js';
 import type { StageContext } from './stage.js';
+import { PgduckError } from '../errors/pgduck-error.js';
 
 export interface BackfillSql {
   /** Postgres: the next keyset batch ($1… = the last key applied; without them, the first batch). */
@@ -85,9 +86,10 @@ export function buildBackfillSql(spec: PipelineSpec, keys: ColumnMapping[], keyT
 }
 
 /** Thrown when the source's types moved under a backfill batch: nothing of that batch is applied. */
-export class BackfillInterrupted extends Error {
+export class BackfillInterrupted extends PgduckError {
   constructor(message: string) {
-    super(message);
+    // The next run re-reads the batch with the new types.
+    super(message, { kind: 'transient', code: 'DRIFT_DURING_READ' });
     this.name = 'BackfillInterrupted';
   }
 }

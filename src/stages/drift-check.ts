@@ -43,11 +43,13 @@ import type { PipelineSpec } from '../config/pipeline-spec.js';
 import type { Backfill, SourceColumnRecord } from '../state/checkpoint-store.js';
 import { runPendingBackfills } from './backfill.js';
 import type { BatchState, Stage, StageContext } from './stage.js';
+import { PgduckError, type PgduckErrorDetails } from '../errors/pgduck-error.js';
 
 
-export class SchemaDriftError extends Error {
-  constructor(message: string) {
-    super(message);
+/** Drift the pipeline cannot follow: needs-action (rebuild the table), or transient when the source moved under a batch. */
+export class SchemaDriftError extends PgduckError {
+  constructor(message: string, details: Omit<PgduckErrorDetails, 'cause'> = { kind: 'needs-action', code: 'DRIFT_INCOMPATIBLE' }) {
+    super(message, details);
     this.name = 'SchemaDriftError';
   }
 }
@@ -300,6 +302,7 @@ function driftError(spec: DriftInput['spec'], what: string): SchemaDriftError {
     `schema drift in ${spec.source.schema}.${spec.source.table}: ${what}. ` +
       `The DuckDB table ${spec.target.table} was left unchanged and the checkpoint did not move. ` +
       `To recover, rebuild the table from the source: pgduck reset ${spec.name} --drop-target`,
+    { kind: 'needs-action', code: 'DRIFT_INCOMPATIBLE', fix: `pgduck reset ${spec.name} --drop-target` },
   );
 }
 
@@ -336,6 +339,7 @@ export const driftCheckStage: Stage = {
     if (moved.length > 0) {
       throw new SchemaDriftError(
         `the source changed while this batch was read (${moved.map((c) => `"${c.name}"`).join(', ')} changed type): nothing was loaded and the checkpoint did not move; the next run reads it again with the new types`,
+        { kind: 'transient', code: 'DRIFT_DURING_READ' },
       );
     }
     // Key positions by attnum: the names of the batch (a key column renamed after the read is the same column).

@@ -27,7 +27,7 @@ import { targetRef } from '../duckdb/target-table.js';
 import type { LakeSession } from '../duckdb/lake.js';
 import type { ColumnMapping } from '../schema/column.js';
 import type { BatchState, Stage, StageContext } from './stage.js';
-import { faultPoint } from '../runner/faults.js';
+import { faultPoint } from '../faults/fault-point.js';
 
 export type UpsertMode = 'replace' | 'monotonic';
 

@@ -14,7 +14,7 @@ import { compareTables } from '../support/compare-tables.js';
 import { Lake, type LakeSession } from '../../src/duckdb/lake.js';
 import { CheckpointStore } from '../../src/state/checkpoint-store.js';
 import { runPipeline } from '../../src/runner/run-pipeline.js';
-import { createLogger } from '../../src/runner/logger.js';
+import { createLogger } from '../../src/log/logger.js';
 import type { PipelineSpec } from '../../src/config/pipeline-spec.js';
 
 /** Counts the sessions the runner opens; the sessions themselves are the Lake's, unchanged. */

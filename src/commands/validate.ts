@@ -1,12 +1,13 @@
-import type { ConfigProblem } from './config-problem.js';
-import { formatProblems, formatSummary, problemRecord } from './format-problems.js';
-import { loadPipelines } from './load-pipelines.js';
+import type { ConfigProblem } from '../config/config-problem.js';
+import { formatProblems, formatSummary, problemRecord } from '../config/format-problems.js';
+import { loadPipelines } from '../config/load-pipelines.js';
 import type { LiveFinding } from '../live/live-finding.js';
+import { KIND_OUTCOMES } from '../errors/exit-codes.js';
 
-/** Exit codes of `pgduck validate`. 2 is specific to configuration, as in Vector's `validate`. */
+/** Exit codes of `pgduck validate`: configuration has a code of its own (src/errors/exit-codes.ts), as in Vector's `validate`. */
 export const EXIT_VALID = 0;
 export const EXIT_LIVE_FAILED = 1;
-export const EXIT_INVALID_CONFIG = 2;
+export const EXIT_INVALID_CONFIG = KIND_OUTCOMES.config.exitCode;
 
 /** Where `pgduck validate` looks when given no paths. */
 export const DEFAULT_PIPELINE_DIR = 'pipelines';
@@ -34,7 +35,7 @@ export interface ValidationReport {
   valid: boolean;
   /** Pipeline files checked. */
   pipelines: number;
-  /** Configuration problems (exit 2 when any). */
+  /** Configuration problems (exit 3 when any). */
   problems: ConfigProblem[];
   /** Present with --connect. */
   live?: {
@@ -53,7 +54,7 @@ export interface ValidationReport {
 /**
  * `pgduck validate [paths...] [--json] [--connect]`: loads every pipeline file under `paths`
  * (default pipelines/), prints every problem at once and a summary, and returns the exit code:
- * 0 valid, 2 any configuration problem (including a path that does not exist, or nothing to check),
+ * 0 valid, 3 any configuration problem (including a path that does not exist, or nothing to check),
  * 1 a live check failed. Without `connect` no database is contacted. With it, the live checks run
  * only once the configuration is valid. Never prints an environment variable's value or a password.
  */
