@@ -22,7 +22,8 @@ export function classifyFailure(error: unknown): PgduckError {
   for (const e of causeChain(error)) {
     for (const classify of CLASSIFIERS) {
       const found = classify(e, said);
-      if (found) return found;
+      // The whole chain stays the cause: the wrappers on the way up say where it happened.
+      if (found) return e === error ? found : new PgduckError(found.message, { kind: found.kind, code: found.code, fix: found.fix, cause: error });
     }
   }
   return new PgduckError(said, { kind: 'internal', code: 'INTERNAL', cause: error });

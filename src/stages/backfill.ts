@@ -122,7 +122,9 @@ async function runBackfill(ctx: StageContext, task: Backfill, columns: ColumnMap
   }
   const keys = spec.source.primaryKey.map((k) => byName(k));
   const cursor = byName(spec.source.cursor);
-  if (keys.some((k) => !k) || !cursor) throw new Error(`backfill ${task.id}: key or cursor column missing from the source`);
+  if (keys.some((k) => !k) || !cursor) {
+    throw new PgduckError(`backfill ${task.id}: key or cursor column missing from the source`, { kind: 'needs-action', code: 'SOURCE_COLUMN_MISSING' });
+  }
   const keyTypes = spec.source.primaryKey.map((k) => source.find((s) => s.name === k)!.declaredType);
   const mapped = current.map((s) => byName(s.name)!);
   const sql = buildBackfillSql(spec, keys as ColumnMapping[], keyTypes, cursor, mapped);
