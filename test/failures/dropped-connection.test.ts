@@ -17,8 +17,8 @@ import { createWorkspace, runCli, type CliResult, type Workspace } from '../supp
 import { assertVerified, readCheckpoint } from '../support/sync-checks.js';
 import { withDuckDbFile } from '../../src/duckdb/lake.js';
 import { connectPostgres } from '../../src/postgres/connect.js';
-import { isConnectionLost } from '../../src/postgres/connection-lost.js';
-import { explainFailure } from '../../src/runner/explain-failure.js';
+import { isConnectionLost } from '../../src/postgres/classify-postgres-error.js';
+import { classifyFailure } from '../../src/runner/classify-failure.js';
 import { createTable, writeTablePipeline } from './failure-fixture.js';
 
 const ROWS = 40_000;
@@ -159,7 +159,9 @@ describe('a dropped Postgres connection', () => {
       );
       assert.ok(err, 'the query on a dead connection fails');
       assert.ok(isConnectionLost(err), String(err));
-      assert.match(explainFailure(err), /^the connection to Postgres was lost \(/);
+      const failure = classifyFailure(err);
+      assert.match(failure.message, /^the connection to Postgres was lost \(/);
+      assert.deepEqual([failure.kind, failure.code], ['transient', 'PG_CONNECTION_LOST']);
     } finally {
       await client.end().catch(() => {});
     }

@@ -4,6 +4,7 @@
  * boundary (the next one is read from Postgres while the session ends) must all land once, with the
  * checkpoint after the last one, bootstrap and incremental alike.
  */
+import { resolvePipeline } from '../../src/config/resolved-pipeline.js';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -50,9 +51,10 @@ test('a run split into DuckDB sessions every 300 rows loads every row once and c
     name: 'events', file: 'events.yml', source: { schema: 'public', table: 'events', primaryKey: ['id'], cursor: 'updated_at' }, target: { table: 'events' },
     batchSize: 100, schedule: '* * * * *', timezone: 'UTC', enabled: true, schemaEvolution: 'evolve', horizon: { marginMs: 0, lookbackSeconds: 0 },
   };
-  const deps = { lake, store, databaseUrl: url, duckdbPath, parquetDir: join(dir, 'parquet'), log: createLogger({ level: 'silent', format: 'json' }), sessionRows: 300 };
+  const pipeline = resolvePipeline(spec, { databaseUrl: url, duckdbPath, parquetDir: join(dir, 'parquet') });
+  const deps = { lake, store, log: createLogger({ level: 'silent', format: 'json' }), sessionRows: 300 };
   try {
-    const first = await runPipeline(spec, deps);
+    const first = await runPipeline(pipeline, deps);
     assert.equal(first.rows, 2500);
     assert.equal(first.batches, 25);
     assert.equal(first.bootstrapDone, true);
@@ -66,7 +68,7 @@ test('a run split into DuckDB sessions every 300 rows loads every row once and c
     // Incremental: 700 changed rows (7 batches) across three sessions.
     await pgs.query(url, `UPDATE events SET note = 'changed ' || id, updated_at = timestamptz '2025-02-01 00:00:00+00' + id * interval '1 microsecond' WHERE id % 5 = 0 OR id > 2300`);
     lake.sessions = 0;
-    const second = await runPipeline(spec, deps);
+    const second = await runPipeline(pipeline, deps);
     const changed = Number((await pgs.query(url, `SELECT count(*) AS n FROM events WHERE note LIKE 'changed %'`)).rows[0].n);
     assert.equal(second.rows, changed);
     assert.equal(lake.sessions, Math.ceil(changed / 300));
