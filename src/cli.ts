@@ -74,7 +74,7 @@ program
     const { settings } = context(cmd);
     const { runValidate } = await import('./commands/validate.js');
     const targets = paths.length > 0 ? paths : [settings.pipelinesDir];
-    const connect = opts.connect ? { databaseUrl: settings.databaseUrl, duckdbPath: settings.duckdbPath } : undefined;
+    const connect = opts.connect ? { databaseUrl: settings.databaseUrl, duckdbPath: settings.duckdbPath, parquetDir: settings.parquetDir } : undefined;
     exit(await runValidate(targets, { json: !!opts.json, connect, duckdbPath: settings.duckdbPath }, process.stdout));
   });
 

@@ -7,10 +7,10 @@
  * Exit codes: 0 printed; 2 an unknown pipeline; 3 invalid configuration, or no database configured
  * for --connect; 1 the live table could not be read or cannot be synced as it is (run validate --connect).
  */
+import { resolvePipeline, type ResolvedPipeline } from '../config/resolved-pipeline.js';
 import { KIND_OUTCOMES } from '../errors/exit-codes.js';
 import { formatProblems } from '../config/format-problems.js';
 import { loadPipelines } from '../config/load-pipelines.js';
-import type { PipelineSpec } from '../config/pipeline-spec.js';
 import { compile, type Plan, type SourceShape } from '../runner/compile.js';
 import type { Settings } from '../runner/settings.js';
 import { formatTypeTable } from '../schema/column-mapping-report.js';
@@ -67,11 +67,12 @@ export async function planCommand(settings: Settings, name: string | undefined, 
     return name === undefined ? KIND_OUTCOMES.config.exitCode : KIND_OUTCOMES.usage.exitCode;
   }
 
+  const pipelines = selected.map((s) => resolvePipeline(s, settings));
   let code = 0;
   let plans: PlanWithLive[];
   if (opts.connect) {
-    const { specsWithoutConnection } = await import('../live/inspect-pipelines.js');
-    const orphans = specsWithoutConnection(selected, settings.databaseUrl);
+    const { withoutConnection } = await import('../live/inspect-pipelines.js');
+    const orphans = withoutConnection(pipelines);
     if (orphans.length > 0) {
       process.stderr.write(
         `no database configured for ${orphans.map((s) => s.name).join(', ')}: set DATABASE_URL (or POSTGRES_HOST/PORT/USER/PASSWORD/DB), ` +
@@ -79,10 +80,10 @@ export async function planCommand(settings: Settings, name: string | undefined, 
       );
       return KIND_OUTCOMES.config.exitCode;
     }
-    plans = await livePlans(selected, settings);
+    plans = await livePlans(pipelines);
     if (plans.some((p) => p.live?.error)) code = 1;
   } else {
-    plans = selected.map((s) => compile(s, { duckdbPath: settings.duckdbPath, parquetDir: settings.parquetDir }));
+    plans = pipelines.map((p) => compile(p.spec, { duckdbPath: p.duckdbPath, parquetDir: p.parquetDir }));
   }
 
   if (opts.json) {
@@ -95,11 +96,11 @@ export async function planCommand(settings: Settings, name: string | undefined, 
   return code;
 }
 
-async function livePlans(specs: PipelineSpec[], settings: Settings): Promise<PlanWithLive[]> {
+async function livePlans(resolved: ResolvedPipeline[]): Promise<PlanWithLive[]> {
   const { inspectPipelines } = await import('../live/inspect-pipelines.js');
   const { isRefused, mapColumn } = await import('../schema/type-map.js');
-  const { pipelines } = await inspectPipelines(specs, { databaseUrl: settings.databaseUrl });
-  return pipelines.map(({ spec, connection, source, error }) => {
+  const { pipelines } = await inspectPipelines(resolved, {});
+  return pipelines.map(({ spec, connection, source, error }, i) => {
     const live: LivePlan = { connection: connection.url, rowEstimate: null, kind: null, columns: [], error: connection.error ?? error ?? null };
     let shape: SourceShape | undefined;
     const relation = source?.relation;
@@ -132,7 +133,7 @@ async function livePlans(specs: PipelineSpec[], settings: Settings): Promise<Pla
         };
       }
     }
-    return { ...compile(spec, { duckdbPath: settings.duckdbPath, parquetDir: settings.parquetDir, source: shape }), live };
+    return { ...compile(spec, { duckdbPath: resolved[i].duckdbPath, parquetDir: resolved[i].parquetDir, source: shape }), live };
   });
 }
 

@@ -1,4 +1,5 @@
 import type { ConfigProblem } from '../config/config-problem.js';
+import { resolvePipeline, type PipelineDefaults } from '../config/resolved-pipeline.js';
 import { formatProblems, formatSummary, problemRecord } from '../config/format-problems.js';
 import { loadPipelines } from '../config/load-pipelines.js';
 import type { LiveFinding } from '../live/live-finding.js';
@@ -20,11 +21,7 @@ export interface ValidateOptions {
   /** Where pipelines without target.duckdb_path write (--duckdb / DUCKDB_PATH), for the one-writer-per-table check. */
   duckdbPath?: string;
   /** `--connect`: also check the live Postgres tables and DuckDB files. Absent: no I/O beyond reading the files. */
-  connect?: {
-    /** DATABASE_URL (or POSTGRES_*), for pipelines without source.connection. */
-    databaseUrl: string | null;
-    /** DUCKDB_PATH / --duckdb, for pipelines without target.duckdb_path. */
-    duckdbPath: string;
+  connect?: PipelineDefaults & {
     connectTimeoutMs?: number;
   };
 }
@@ -78,8 +75,9 @@ export async function runValidate(paths: string[], opts: ValidateOptions, out: N
       text += 'live checks skipped: fix the configuration first\n';
     } else {
       // Loaded only with --connect: pg and DuckDB cost more to import than the whole offline validation.
-      const { specsWithoutConnection } = await import('../live/inspect-pipelines.js');
-      const orphans = specsWithoutConnection(specs, opts.connect.databaseUrl);
+      const { withoutConnection } = await import('../live/inspect-pipelines.js');
+      const pipelines = specs.map((s) => resolvePipeline(s, opts.connect!));
+      const orphans = withoutConnection(pipelines);
       if (orphans.length > 0) {
         live.skipped = 'no database configured';
         text +=
@@ -89,7 +87,7 @@ export async function runValidate(paths: string[], opts: ValidateOptions, out: N
       } else {
         const { runLiveChecks } = await import('../live/run-live-checks.js');
         const { formatLiveFinding, formatLiveSummary, liveFindingRecord } = await import('../live/format-live-findings.js');
-        const result = await runLiveChecks(specs, opts.connect);
+        const result = await runLiveChecks(pipelines, { connectTimeoutMs: opts.connect.connectTimeoutMs });
         live.findings = result.findings.map(liveFindingRecord);
         live.connections = result.connections;
         live.duckdbFiles = result.duckdbFiles;

@@ -77,7 +77,7 @@ describe('crash recovery under concurrent writes', () => {
 
   test('PGDUCK_FAULT naming no fault point fails at start instead of never firing', async () => {
     const out = await runPgduck(['run', '--once'], { ...ws.env(url), PGDUCK_FAULT: 'after-upsret' });
-    assert.equal(out.code, 1);
+    assert.equal(out.code, 2, 'an unknown fault point is a usage error');
     assert.match(out.stderr, /PGDUCK_FAULT=after-upsret: expected <point>\[:<nth>\] with point one of before-extract, /);
   });
 
