@@ -28,7 +28,7 @@ const program = new Command('pgduck')
   .showHelpAfterError()
   // Every subcommand's --help lists the global flags (and their environment variables) too.
   .configureHelp({ showGlobalOptions: true })
-  // Usage errors (unknown option, missing argument) exit 2 like invalid configuration, not commander's 1.
+  // Usage errors (unknown option, missing argument) exit 2 (kind usage), not commander's 1.
   .exitOverride()
   .addHelpText(
     'after',
