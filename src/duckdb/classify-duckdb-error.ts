@@ -20,6 +20,15 @@ export function classifyDuckDbError(error: unknown, said: string = messageOf(err
   if (/No space left on device/i.test(text)) {
     return new PgduckError(`the disk is full: ${said}; free some space, then run again`, { kind: 'needs-action', code: 'DISK_FULL', fix: 'free some space, then run again', cause: error });
   }
+  // pgduck's own casts refuse a value they cannot carry exactly with DuckDB's error() (src/schema/type-map.ts).
+  if (/pgduck: column "[^"]*": /.test(text)) {
+    return new PgduckError(said, {
+      kind: 'needs-action',
+      code: 'VALUE_REFUSED',
+      fix: 'change the value in the source, or the column type (README "Types" says which types carry which values)',
+      cause: error,
+    });
+  }
   if (/^Out of Memory Error/i.test(text)) {
     return new PgduckError(said, {
       kind: 'needs-action',

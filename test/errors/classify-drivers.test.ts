@@ -236,3 +236,18 @@ describe('SQLite errors, triggered for real', () => {
     assert.equal(classifySqliteError(new Error('not sqlite')), null);
   });
 });
+
+test("a value pgduck's own cast refuses (DuckDB's error() in the load SQL): needs-action VALUE_REFUSED", async () => {
+  const instance = await DuckDBInstance.create(':memory:');
+  const conn = await instance.connect();
+  try {
+    const err = await conn.run(`SELECT CASE WHEN 'NaN' = 'NaN' THEN error('pgduck: column "p": numeric NaN has no DECIMAL(8,2) value') END`).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    assert.deepEqual(kindOf(classifyDuckDbError(err)), ['needs-action', 'VALUE_REFUSED']);
+  } finally {
+    conn.closeSync();
+    instance.closeSync();
+  }
+});
