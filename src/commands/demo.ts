@@ -18,9 +18,11 @@ import { CheckpointStore } from '../state/checkpoint-store.js';
 import { runAllOnce } from '../runner/pool.js';
 import { compile } from '../runner/compile.js';
 import { checkpointDbPath, type Settings } from '../runner/settings.js';
-import type { Logger } from '../runner/logger.js';
-import { selectPipelines } from './run.js';
-import { renderTable } from './render-table.js';
+import type { Logger } from '../log/logger.js';
+import { selectPipelines } from '../config/select-pipelines.js';
+import { resolvePipeline } from '../config/resolved-pipeline.js';
+import { KIND_OUTCOMES, exitCodeFor } from '../errors/exit-codes.js';
+import { renderTable } from '../report/render-table.js';
 
 export interface DemoOptions {
   accounts: number;
@@ -31,8 +33,8 @@ export interface DemoOptions {
 const say = (line = '') => process.stdout.write(`${line}\n`);
 
 export async function demoCommand(base: Settings, opts: DemoOptions, log: Logger): Promise<number> {
-  const specs = selectPipelines(base, undefined, process.stderr);
-  if (!specs) return 2;
+  const selected = selectPipelines(base, undefined, process.stderr);
+  if ('refused' in selected) return KIND_OUTCOMES[selected.refused].exitCode;
   let server: EmbeddedServer | null = null;
   let settings = base;
   const t0 = Date.now();
@@ -61,13 +63,15 @@ export async function demoCommand(base: Settings, opts: DemoOptions, log: Logger
       say(`  demo output in ${out}`);
     }
     const url = settings.databaseUrl as string;
+    // Resolved again: the demo writes to its own lake, Parquet and state, and reads the server it chose.
+    const pipelines = selected.map((p) => resolvePipeline(p.spec, settings));
     const store = new CheckpointStore(checkpointDbPath(settings));
     const lake = new Lake({ memoryLimit: settings.duckdbMemoryLimit });
-    const deps = { lake, store, databaseUrl: url, duckdbPath: settings.duckdbPath, parquetDir: settings.parquetDir, log };
-    const plans = specs.map((s) => compile(s, { duckdbPath: deps.duckdbPath, parquetDir: deps.parquetDir }));
+    const deps = { lake, store, log };
     try {
-      say(`▶ bootstrap: ${specs.map((s) => s.name).join(', ')}`);
-      if (!(await syncAll(plans, deps, settings.concurrency))) return 1;
+      say(`▶ bootstrap: ${pipelines.map((p) => p.spec.name).join(', ')}`);
+      let failed = await syncAll(pipelines, deps, settings.concurrency);
+      if (failed !== 0) return failed;
 
       say('▶ live changes in Postgres (pgduck seed-changes):');
       const pg = await connectPostgres(url, { label: 'demo' });
@@ -77,7 +81,8 @@ export async function demoCommand(base: Settings, opts: DemoOptions, log: Logger
         await pg.end();
       }
       say('▶ incremental sync:');
-      if (!(await syncAll(plans, deps, settings.concurrency))) return 1;
+      failed = await syncAll(pipelines, deps, settings.concurrency);
+      if (failed !== 0) return failed;
     } finally {
       await lake.close();
       store.close();
@@ -112,11 +117,12 @@ GROUP BY a.plan ORDER BY billed DESC NULLS LAST`;
   }
 }
 
-async function syncAll(plans: Parameters<typeof runAllOnce>[0], deps: Parameters<typeof runAllOnce>[1], concurrency: number): Promise<boolean> {
-  const outcomes = await runAllOnce(plans, deps, concurrency);
+/** 0 when every pipeline synced, else the exit code of the failures' kinds. */
+async function syncAll(pipelines: Parameters<typeof runAllOnce>[0], deps: Parameters<typeof runAllOnce>[1], concurrency: number): Promise<number> {
+  const outcomes = await runAllOnce(pipelines, deps, concurrency);
   for (const o of outcomes) {
     if (o.ok) say(`  ✓ ${o.pipeline.padEnd(14)} ${String(o.summary.rows).padStart(8)} rows, ${o.summary.batches} batches, ${o.summary.durationMs} ms`);
     else say(`  ✗ ${o.pipeline}: ${o.message}`);
   }
-  return outcomes.every((o) => o.ok);
+  return exitCodeFor(outcomes.flatMap((o) => (o.ok ? [] : [o.kind])));
 }

@@ -4,13 +4,14 @@
  * `--connect` the live table adds a row estimate and the real column mapping (column → Postgres
  * type → DuckDB type, notes), and the SQL becomes exact (every column, real casts).
  *
- * Exit codes: 0 printed; 2 invalid configuration, unknown pipeline or no database configured for
- * --connect; 1 the live table could not be read or cannot be synced as it is (run validate --connect).
+ * Exit codes: 0 printed; 2 an unknown pipeline; 3 invalid configuration, or no database configured
+ * for --connect; 1 the live table could not be read or cannot be synced as it is (run validate --connect).
  */
+import { resolvePipeline, type ResolvedPipeline } from '../config/resolved-pipeline.js';
+import { KIND_OUTCOMES } from '../errors/exit-codes.js';
 import { formatProblems } from '../config/format-problems.js';
 import { loadPipelines } from '../config/load-pipelines.js';
-import type { PipelineSpec } from '../config/pipeline-spec.js';
-import { compile, type Plan, type SourceShape } from '../runner/compile.js';
+import { compilePipeline, type Plan, type SourceShape } from '../runner/compile.js';
 import type { Settings } from '../runner/settings.js';
 import { formatTypeTable } from '../schema/column-mapping-report.js';
 import { horizonType } from '../stages/extract.js';
@@ -50,8 +51,8 @@ export interface LivePlan {
 export type PlanWithLive = Plan & { live?: LivePlan };
 
 /** The plan as `plan --json` prints it: everything compile() made but the spec it was made from (it holds the connection string). */
-export function printedPlan(p: PlanWithLive): Omit<PlanWithLive, 'spec'> {
-  const { spec: _spec, ...printed } = p;
+export function printedPlan(p: PlanWithLive): Omit<PlanWithLive, 'spec' | 'connection'> {
+  const { spec: _spec, connection: _connection, ...printed } = p;
   return printed;
 }
 
@@ -59,7 +60,7 @@ export async function planCommand(settings: Settings, name: string | undefined, 
   const { specs, problems } = loadPipelines([settings.pipelinesDir], process.env, settings.duckdbPath);
   if (problems.length > 0) {
     process.stderr.write(`${formatProblems(problems)}pipeline configuration is invalid: nothing to plan (pgduck validate prints the same)\n`);
-    return 2;
+    return KIND_OUTCOMES.config.exitCode;
   }
   // A plan of everything includes disabled pipelines (marked): it is what the files say, not what runs now.
   const selected = name === undefined ? specs : specs.filter((s) => s.name === name);
@@ -69,25 +70,26 @@ export async function planCommand(settings: Settings, name: string | undefined, 
         ? `no pipelines in ${settings.pipelinesDir}\n`
         : `unknown pipeline: ${name} (known: ${specs.map((s) => s.name).join(', ') || 'none'})\n`,
     );
-    return 2;
+    return name === undefined ? KIND_OUTCOMES.config.exitCode : KIND_OUTCOMES.usage.exitCode;
   }
 
+  const pipelines = selected.map((s) => resolvePipeline(s, settings));
   let code = 0;
   let plans: PlanWithLive[];
   if (opts.connect) {
-    const { specsWithoutConnection } = await import('../live/inspect-pipelines.js');
-    const orphans = specsWithoutConnection(selected, settings.databaseUrl);
+    const { withoutConnection } = await import('../live/inspect-pipelines.js');
+    const orphans = withoutConnection(pipelines);
     if (orphans.length > 0) {
       process.stderr.write(
         `no database configured for ${orphans.map((s) => s.name).join(', ')}: set DATABASE_URL (or POSTGRES_HOST/PORT/USER/PASSWORD/DB), ` +
           'pass --database-url, or give the pipeline a source.connection\n',
       );
-      return 2;
+      return KIND_OUTCOMES.config.exitCode;
     }
-    plans = await livePlans(selected, settings);
+    plans = await livePlans(pipelines);
     if (plans.some((p) => p.live?.error)) code = 1;
   } else {
-    plans = selected.map((s) => compile(s, { duckdbPath: settings.duckdbPath, parquetDir: settings.parquetDir }));
+    plans = pipelines.map((p) => compilePipeline(p));
   }
 
   if (opts.json) {
@@ -100,11 +102,11 @@ export async function planCommand(settings: Settings, name: string | undefined, 
   return code;
 }
 
-async function livePlans(specs: PipelineSpec[], settings: Settings): Promise<PlanWithLive[]> {
+async function livePlans(resolved: ResolvedPipeline[]): Promise<PlanWithLive[]> {
   const { inspectPipelines } = await import('../live/inspect-pipelines.js');
   const { isRefused, mapColumn } = await import('../schema/type-map.js');
-  const { pipelines } = await inspectPipelines(specs, { databaseUrl: settings.databaseUrl });
-  return pipelines.map(({ spec, connection, source, error }) => {
+  const { pipelines } = await inspectPipelines(resolved, {});
+  return pipelines.map(({ spec, connection, source, error }, i) => {
     const live: LivePlan = { connection: connection.url, rowEstimate: null, kind: null, columns: [], error: connection.error ?? error ?? null };
     let shape: SourceShape | undefined;
     const relation = source?.relation;
@@ -137,7 +139,7 @@ async function livePlans(specs: PipelineSpec[], settings: Settings): Promise<Pla
         };
       }
     }
-    return { ...compile(spec, { duckdbPath: settings.duckdbPath, parquetDir: settings.parquetDir, source: shape }), live };
+    return { ...compilePipeline(resolved[i], { source: shape }), live };
   });
 }
 

@@ -5,8 +5,9 @@
  * older than their metadata, from the state store's snapshot). What it applies, how and why:
  * src/replay/replay-plan.ts.
  *
- * Exit codes: 0 replayed (or planned, --dry-run), 1 nothing to replay or the replay failed (a locked
- * DuckDB file, an unreadable file), 2 invalid configuration or usage (an unknown pipeline).
+ * Exit codes derive from the failure's kind (src/errors/exit-codes.ts): 0 replayed (or planned,
+ * --dry-run), 75 the DuckDB file is locked (try again), 4 nothing to replay or a history that cannot
+ * be replayed, 1 an unforeseen failure, 2 usage (an unknown pipeline), 3 invalid configuration.
  */
 import { existsSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
@@ -20,7 +21,9 @@ import { ReplayIncomplete, runReplay } from '../replay/run-replay.js';
 import { CheckpointStore, type SourceColumnRecord } from '../state/checkpoint-store.js';
 import { checkpointDbPath, type Settings } from '../runner/settings.js';
 import type { PipelineSpec } from '../config/pipeline-spec.js';
-import { selectPipelines } from './run.js';
+import { selectPipelines } from '../config/select-pipelines.js';
+import { KIND_OUTCOMES } from '../errors/exit-codes.js';
+import { classifyFailure } from '../runner/classify-failure.js';
 
 export interface ReplayCommandOptions extends ReplayOptions {
   dryRun: boolean;
@@ -29,17 +32,18 @@ export interface ReplayCommandOptions extends ReplayOptions {
 }
 
 export async function replayCommand(settings: Settings, name: string, opts: ReplayCommandOptions): Promise<number> {
-  const specs = selectPipelines(settings, [name], process.stderr);
-  if (!specs) return 2;
-  const spec = specs[0];
-  const duckdbPath = opts.duckdbPath ?? spec.target.duckdbPath ?? settings.duckdbPath;
+  const selected = selectPipelines(settings, [name], process.stderr);
+  if ('refused' in selected) return KIND_OUTCOMES[selected.refused].exitCode;
+  const { spec } = selected[0];
+  // --duckdb given to replay wins over the file's target.duckdb_path (replay into another file).
+  const duckdbPath = opts.duckdbPath ?? selected[0].duckdbPath;
   const history = listHistory(settings.parquetDir, spec.name);
   if (history.files.length === 0) {
     process.stderr.write(
       `no Parquet history for ${spec.name}: ${history.dir} ${existsSync(history.dir) ? 'holds no batch files' : 'does not exist'} ` +
         `(has the pipeline run? is --parquet-dir / PARQUET_DIR the one it wrote to?); nothing was replayed\n`,
     );
-    return 1;
+    return KIND_OUTCOMES['needs-action'].exitCode;
   }
 
   const started = Date.now();
@@ -79,7 +83,7 @@ export async function replayCommand(settings: Settings, name: string, opts: Repl
     }
   } catch (err) {
     process.stderr.write(`✗ ${spec.name}: ${explainReplayFailure(err, duckdbPath)}\n`);
-    return 1;
+    return KIND_OUTCOMES[classifyFailure(err).kind].exitCode;
   }
 }
 

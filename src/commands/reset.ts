@@ -8,6 +8,7 @@
  * `${VAR}` being unset, does not block it. A run in flight when the reset lands cannot write its
  * position back (the checkpoint's generation moves on).
  */
+import { KIND_OUTCOMES } from '../errors/exit-codes.js';
 import { existsSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { CheckpointStore } from '../state/checkpoint-store.js';
@@ -28,18 +29,18 @@ export async function resetCommand(settings: Settings, name: string, opts: { dro
       : null;
   if (files.length > 1) {
     process.stderr.write(`pipeline name ${name} is used by ${files.join(' and ')}: rename one (pgduck validate says the same)\n`);
-    return 2;
+    return KIND_OUTCOMES.config.exitCode;
   }
   const store = new CheckpointStore(checkpointDbPath(settings));
   try {
     if (files.length === 0 && !store.get(name)) {
       process.stderr.write(`unknown pipeline: ${name} (no ${name}.yml in ${settings.pipelinesDir} and no checkpoint in ${store.path})\n`);
-      return 2;
+      return KIND_OUTCOMES.usage.exitCode;
     }
     if (opts.dropTarget && !target) {
       const why = files.length === 0 ? `there is no ${name}.yml in ${settings.pipelinesDir}` : `${files[0]} does not name it`;
       process.stderr.write(`--drop-target needs the pipeline's target table, and ${why}; nothing was reset\n${formatProblems(loaded?.problems ?? [])}`);
-      return 2;
+      return KIND_OUTCOMES.usage.exitCode;
     }
     const duckdbPath = target?.duckdbPath ?? settings.duckdbPath;
     // A missing file has no table to drop (and opening it would create an empty one).

@@ -1,8 +1,14 @@
-/** `pgduck status`: one line per pipeline from the checkpoint store. */
+/**
+ * `pgduck status`: one line per pipeline from the checkpoint store. A failed run shows its kind
+ * (transient: will heal by itself; needs action; config…) and its stable code, read back from the
+ * recorded error (src/errors/recorded-failure.ts).
+ */
 import { existsSync } from 'node:fs';
 import { CheckpointStore } from '../state/checkpoint-store.js';
 import { checkpointDbPath, type Settings } from '../runner/settings.js';
-import { renderTable } from './render-table.js';
+import { renderTable } from '../report/render-table.js';
+import { decodeFailure } from '../errors/recorded-failure.js';
+import { KIND_OUTCOMES } from '../errors/exit-codes.js';
 
 export function statusCommand(settings: Settings, opts: { json: boolean }): number {
   const path = checkpointDbPath(settings);
@@ -12,7 +18,10 @@ export function statusCommand(settings: Settings, opts: { json: boolean }): numb
   }
   const store = new CheckpointStore(path);
   try {
-    const checkpoints = store.all();
+    const checkpoints = store.all().map((c) => {
+      const failure = c.lastError === null ? null : decodeFailure(c.lastError);
+      return { ...c, lastError: failure?.message ?? null, lastErrorKind: failure?.kind ?? null, lastErrorCode: failure?.code ?? null };
+    });
     const events = store.schemaEvents();
     const backfills = store.backfills();
     if (opts.json) {
@@ -29,7 +38,8 @@ export function statusCommand(settings: Settings, opts: { json: boolean }): numb
           rows: c.rowsTotal,
           batches: c.batchesTotal,
           last_run: c.lastRunAt,
-          status: c.lastStatus,
+          status: c.lastStatus === 'failed' && c.lastErrorKind ? KIND_OUTCOMES[c.lastErrorKind].status : c.lastStatus,
+          code: c.lastErrorCode,
           error: c.lastError,
         })),
       ),

@@ -5,7 +5,7 @@
  * pipeline keeps them with the tombstone set); hard deletes in the source show up as `extra`.
  *
  * Exit codes: 0 every pipeline equal, 1 a difference (or a table that could not be compared),
- * 2 invalid configuration or usage.
+ * 2 usage, 3 invalid configuration (src/errors/exit-codes.ts).
  */
 import { existsSync } from 'node:fs';
 import { connectPostgres } from '../postgres/connect.js';
@@ -17,9 +17,10 @@ import { DuckDbRangeDigest } from '../duckdb/range-digest.js';
 import { buildVerifyShape } from '../verify/verify-shape.js';
 import { verifyTable, type TableVerdict, type VerifyOptions } from '../verify/verify-table.js';
 import type { UncomparedColumn } from '../verify/canonical-value.js';
-import type { PipelineSpec } from '../config/pipeline-spec.js';
 import type { Settings } from '../runner/settings.js';
-import { selectPipelines } from './run.js';
+import { selectPipelines } from '../config/select-pipelines.js';
+import type { ResolvedPipeline } from '../config/resolved-pipeline.js';
+import { KIND_OUTCOMES } from '../errors/exit-codes.js';
 
 export interface PipelineVerification {
   pipeline: string;
@@ -34,9 +35,9 @@ export interface PipelineVerification {
   durationMs: number;
 }
 
-export async function verifyPipeline(spec: PipelineSpec, settings: Settings, options: Partial<VerifyOptions> = {}): Promise<PipelineVerification> {
+export async function verifyPipeline(pipeline: ResolvedPipeline, options: Partial<VerifyOptions> = {}): Promise<PipelineVerification> {
   const started = Date.now();
-  const duckdbPath = spec.target.duckdbPath ?? settings.duckdbPath;
+  const { spec, duckdbPath } = pipeline;
   const result: PipelineVerification = {
     pipeline: spec.name,
     source: `${spec.source.schema}.${spec.source.table}`,
@@ -52,7 +53,7 @@ export async function verifyPipeline(spec: PipelineSpec, settings: Settings, opt
     return result;
   };
   if (!existsSync(duckdbPath)) return fail(`DuckDB file ${duckdbPath} does not exist (has the pipeline run?)`);
-  const url = spec.source.connection ?? settings.databaseUrl;
+  const url = pipeline.connection;
   if (!url) return fail('no database configured');
   let pg;
   try {
@@ -121,19 +122,19 @@ export function formatVerification(v: PipelineVerification): string {
 }
 
 export async function verifyCommand(settings: Settings, names: string[], opts: { json: boolean; limit?: number }): Promise<number> {
-  const specs = selectPipelines(settings, names.length > 0 ? names : undefined, process.stderr);
-  if (!specs) return 2;
-  if (specs.length === 0) {
+  const pipelines = selectPipelines(settings, names.length > 0 ? names : undefined, process.stderr);
+  if ('refused' in pipelines) return KIND_OUTCOMES[pipelines.refused].exitCode;
+  if (pipelines.length === 0) {
     process.stderr.write(`no enabled pipelines in ${settings.pipelinesDir}\n`);
-    return 2;
+    return KIND_OUTCOMES.config.exitCode;
   }
-  if (!settings.databaseUrl && specs.some((s) => !s.source.connection)) {
+  if (pipelines.some((p) => !p.connection)) {
     process.stderr.write('no database configured: set DATABASE_URL (or POSTGRES_HOST/PORT/USER/PASSWORD/DB), or pass --database-url\n');
-    return 2;
+    return KIND_OUTCOMES.config.exitCode;
   }
   const results: PipelineVerification[] = [];
-  for (const spec of specs) {
-    const v = await verifyPipeline(spec, settings, opts.limit !== undefined ? { limit: opts.limit } : {});
+  for (const pipeline of pipelines) {
+    const v = await verifyPipeline(pipeline, opts.limit !== undefined ? { limit: opts.limit } : {});
     results.push(v);
     if (!opts.json) process.stdout.write(formatVerification(v));
   }

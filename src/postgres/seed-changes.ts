@@ -2,6 +2,8 @@
  * The seed's live-change helper (`pgduck seed-changes`, the demo): on each demo table, insert one
  * row, update one, soft-delete one, and say which keys. Knows the schema in postgres/init/.
  */
+import { PgduckError } from '../errors/pgduck-error.js';
+import { UsageError } from '../errors/usage-error.js';
 import type { PgClient } from './connect.js';
 
 export interface SeedChange {
@@ -76,23 +78,24 @@ export async function assertDemoSchema(client: PgClient): Promise<void> {
      WHERE n.nspname = 'public' AND c.relname = 'accounts' AND c.relkind = 'r'`,
   );
   if (res.rows[0]?.comment?.startsWith(DEMO_MARKER)) return;
-  throw new Error(
+  throw new PgduckError(
     (res.rows.length === 0 ? 'this database has no pgduck demo schema' : 'public.accounts here is not the pgduck demo table (it lacks the demo marker comment)') +
       ': nothing was changed. The demo only writes to the schema of postgres/init (apply it with `psql -f postgres/init/01-schema.sql -f postgres/init/02-seed.sql`), ' +
       'or run `pgduck demo` without DATABASE_URL to use an embedded Postgres.',
+    { kind: 'needs-action', code: 'DEMO_SCHEMA_MISSING' },
   );
 }
 
 export async function seedChanges(client: PgClient, tables: string[] = SEED_TABLES): Promise<SeedChange[]> {
   await assertDemoSchema(client);
   const unknown = tables.filter((t) => !CHANGES[t]);
-  if (unknown.length > 0) throw new Error(`seed-changes knows the demo tables ${SEED_TABLES.join(', ')}; not ${unknown.join(', ')}`);
+  if (unknown.length > 0) throw new UsageError(`seed-changes knows the demo tables ${SEED_TABLES.join(', ')}; not ${unknown.join(', ')}`);
   const out: SeedChange[] = [];
   for (const table of tables) {
     const c = CHANGES[table];
     const key = async (sql: string) => {
       const res = await client.query<{ key: string }>(sql);
-      if (res.rows.length === 0) throw new Error(`seed-changes: ${table} has no row to change (is the database seeded?)`);
+      if (res.rows.length === 0) throw new PgduckError(`seed-changes: ${table} has no row to change (is the database seeded?)`, { kind: 'needs-action', code: 'DEMO_SCHEMA_MISSING' });
       return res.rows[0].key;
     };
     // Insert last, so the update and the soft delete never pick the row just inserted.

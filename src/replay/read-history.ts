@@ -3,6 +3,7 @@
  * row: its row count, its `pgduck` key-value metadata and, for a file written before files carried
  * metadata, its Parquet columns.
  */
+import { PgduckError } from '../errors/pgduck-error.js';
 import type { LakeSession } from '../duckdb/lake.js';
 import { quoteLiteral } from '../sql/identifier.js';
 import type { HistoryFile } from '../parquet/history-files.js';
@@ -59,10 +60,14 @@ function parseMetadata(path: string, text: string | undefined): HistoryMetadata 
   try {
     meta = JSON.parse(text) as HistoryMetadata;
   } catch {
-    throw new Error(`${path}: its ${HISTORY_METADATA_KEY} metadata is not JSON`);
+    throw new PgduckError(`${path}: its ${HISTORY_METADATA_KEY} metadata is not JSON`, { kind: 'needs-action', code: 'HISTORY_UNREADABLE' });
   }
   if (meta.format !== HISTORY_METADATA_FORMAT || !Array.isArray(meta.columns)) {
-    throw new Error(`${path} was written by another version of pgduck (metadata format ${JSON.stringify(meta.format)}; this one reads ${HISTORY_METADATA_FORMAT})`);
+    throw new PgduckError(`${path} was written by another version of pgduck (metadata format ${JSON.stringify(meta.format)}; this one reads ${HISTORY_METADATA_FORMAT})`, {
+      kind: 'needs-action',
+      code: 'HISTORY_UNREADABLE',
+      fix: 'replay it with the pgduck version that wrote it',
+    });
   }
   return meta;
 }

@@ -33,6 +33,7 @@
  * column it has (replay never drops or retypes one) and gains the columns it lacks (`evolve`). A value
  * whose file type differs from the table's column (an older file, before a widening) is cast.
  */
+import { PgduckError } from '../errors/pgduck-error.js';
 import type { PipelineSpec } from '../config/pipeline-spec.js';
 import type { TargetColumn } from '../duckdb/target-table.js';
 import type { ColumnMapping } from '../schema/column.js';
@@ -111,9 +112,10 @@ export interface ReplayInput {
   canonical: (duckType: string) => string;
 }
 
-export class ReplayRefused extends Error {
+/** The history cannot be replayed as asked: nothing was written. */
+export class ReplayRefused extends PgduckError {
   constructor(message: string) {
-    super(message);
+    super(message, { kind: 'needs-action', code: 'REPLAY_REFUSED' });
     this.name = 'ReplayRefused';
   }
 }

@@ -9,6 +9,7 @@
  * DELETE + INSERT share a transaction), then every file in one transaction: all or nothing. A key is
  * deleted and inserted at most once in it (only its last batch file applies).
  */
+import { PgduckError } from '../errors/pgduck-error.js';
 import type { LakeSession } from '../duckdb/lake.js';
 import { addColumn, createTarget, syncCurrentView, targetRef } from '../duckdb/target-table.js';
 import { applyParquet, buildUpsertSql } from '../stages/upsert.js';
@@ -28,9 +29,9 @@ export interface ReplayOutcome {
 }
 
 /** The table is replayed, a step after it failed: the caller must not say the table was left as it was. */
-export class ReplayIncomplete extends Error {
+export class ReplayIncomplete extends PgduckError {
   constructor(message: string, options: { cause: unknown }) {
-    super(message, options);
+    super(message, { kind: 'needs-action', code: 'REPLAY_INCOMPLETE', cause: options.cause });
     this.name = 'ReplayIncomplete';
   }
 }

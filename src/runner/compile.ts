@@ -7,6 +7,7 @@
  */
 import { Cron } from 'croner';
 import type { PipelineSpec } from '../config/pipeline-spec.js';
+import type { ResolvedPipeline } from '../config/resolved-pipeline.js';
 import { STAGE_ORDER, STAGES } from '../stages/registry.js';
 import type { DescribeInputs, PlanStep, SourceShape } from '../stages/plan-step.js';
 import { qualified, quoteIdent } from '../sql/identifier.js';
@@ -22,6 +23,10 @@ export interface Plan {
   enabled: boolean;
   source: { table: string; primaryKey: string[]; cursor: string; softDelete: string | null; order: string };
   target: { table: string; duckdbPath: string; currentView: string | null };
+  /** Where this pipeline's Parquet history goes (PARQUET_DIR). */
+  parquetDir: string;
+  /** The Postgres it reads (source.connection, else DATABASE_URL). Not printed: it may hold a password. */
+  connection: string | null;
   batchSize: number;
   schedule: { cron: string; timezone: string; next: string[] };
   schemaEvolution: PipelineSpec['schemaEvolution'];
@@ -38,14 +43,22 @@ export interface CompileOptions {
   duckdbPath: string;
   /** Where Parquet batches go (PARQUET_DIR); default `parquet`. */
   parquetDir?: string;
+  /** The Postgres the run reads; plans that are only printed may leave it out. */
+  connection?: string | null;
   now?: Date;
   source?: SourceShape;
+}
+
+/** The plan of a pipeline whose defaults are settled (what the runner executes). */
+export function compilePipeline(pipeline: ResolvedPipeline, opts: Pick<CompileOptions, 'now' | 'source'> = {}): Plan {
+  return compile(pipeline.spec, { ...opts, duckdbPath: pipeline.duckdbPath, parquetDir: pipeline.parquetDir, connection: pipeline.connection });
 }
 
 export function compile(spec: PipelineSpec, opts: CompileOptions): Plan {
   const order = [spec.source.cursor, ...spec.source.primaryKey].map(quoteIdent).join(', ');
   const duckdbPath = spec.target.duckdbPath ?? opts.duckdbPath;
-  const inputs: DescribeInputs = { duckdbPath, parquetDir: opts.parquetDir ?? 'parquet', source: opts.source };
+  const parquetDir = opts.parquetDir ?? 'parquet';
+  const inputs: DescribeInputs = { duckdbPath, parquetDir, source: opts.source };
   return {
     pipeline: spec.name,
     spec,
@@ -63,6 +76,8 @@ export function compile(spec: PipelineSpec, opts: CompileOptions): Plan {
       duckdbPath,
       currentView: spec.source.softDelete ? `${spec.target.table}_current` : null,
     },
+    parquetDir,
+    connection: opts.connection ?? null,
     batchSize: spec.batchSize,
     schedule: { cron: spec.schedule, timezone: spec.timezone, next: nextFireTimes(spec.schedule, spec.timezone, 3, opts.now) },
     schemaEvolution: spec.schemaEvolution,

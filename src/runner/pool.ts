@@ -3,13 +3,22 @@
  * recorded, and the others go on (rule 9).
  */
 import pLimit from 'p-limit';
-import type { Plan } from './compile.js';
+import type { ResolvedPipeline } from '../config/resolved-pipeline.js';
 import { scrubPassword } from '../postgres/explain-connect-error.js';
 import { redactUrl } from '../sql/redact.js';
+import type { ErrorCode, ErrorKind, PgduckError } from '../errors/pgduck-error.js';
+import { encodeFailure } from '../errors/recorded-failure.js';
+import { classifyFailure } from './classify-failure.js';
 import { runPipeline, type RunDeps, type RunSummary } from './run-pipeline.js';
+import { compilePipeline } from './compile.js';
 
-/** A failed pipeline carries its message already cleaned of secrets: print and record `message`, not `error.message`. */
-export type PipelineOutcome = { pipeline: string; ok: true; summary: RunSummary } | { pipeline: string; ok: false; error: Error; message: string };
+/**
+ * A failed pipeline carries its message already cleaned of secrets: print and record `message`, not
+ * `error.message`. Its kind decides the exit code of `run --once` (src/errors/exit-codes.ts).
+ */
+export type PipelineOutcome =
+  | { pipeline: string; ok: true; summary: RunSummary }
+  | { pipeline: string; ok: false; error: PgduckError; message: string; kind: ErrorKind; code: ErrorCode };
 
 export function createPool(concurrency: number) {
   return pLimit(Math.max(1, concurrency));
@@ -20,26 +29,27 @@ export function createPool(concurrency: number) {
  * state store cannot record the outcome): a scheduler fires it and forgets, and one pipeline's
  * failure must not reach the others.
  */
-export async function runRecorded(plan: Plan, deps: RunDeps): Promise<PipelineOutcome> {
-  const { spec } = plan;
+export async function runRecorded(pipeline: ResolvedPipeline, deps: RunDeps): Promise<PipelineOutcome> {
+  const { spec } = pipeline;
   let outcome: PipelineOutcome;
   try {
-    const summary = await runPipeline(plan, deps);
+    // Compiled per run: what runs is the plan `pgduck plan` prints for this file as it is now.
+    const summary = await runPipeline(compilePipeline(pipeline), deps);
     outcome = { pipeline: spec.name, ok: true, summary };
     deps.log.info(
       { pipeline: spec.name, batches: summary.batches, rows: summary.rows, ms: summary.durationMs, bootstrapDone: summary.bootstrapDone },
       summary.rows > 0 ? 'pipeline synced' : 'pipeline up to date',
     );
   } catch (err) {
-    const error = err instanceof Error ? err : new Error(String(err));
-    const clean = (text: string) => withoutSecrets(text, [spec.source.connection, deps.databaseUrl]);
+    const error = classifyFailure(err);
+    const clean = (text: string) => withoutSecrets(text, [pipeline.connection]);
     const message = clean(error.message);
-    outcome = { pipeline: spec.name, ok: false, error, message };
+    outcome = { pipeline: spec.name, ok: false, error, message, kind: error.kind, code: error.code };
     const cause = error.cause instanceof Error ? clean(error.cause.message) : undefined;
-    deps.log.error({ pipeline: spec.name, error: { message, cause } }, message);
+    deps.log.error({ pipeline: spec.name, error: { message, cause, kind: error.kind, code: error.code, fix: error.fix } }, message);
   }
   try {
-    deps.store.recordRun(spec.name, outcome.ok ? 'ok' : 'failed', outcome.ok ? undefined : outcome.message);
+    deps.store.recordRun(spec.name, outcome.ok ? 'ok' : 'failed', outcome.ok ? undefined : encodeFailure(outcome));
   } catch (err) {
     // The state store itself failed (a full disk, a lock held too long): say so; the run's outcome stands.
     deps.log.error(
@@ -50,10 +60,10 @@ export async function runRecorded(plan: Plan, deps: RunDeps): Promise<PipelineOu
   return outcome;
 }
 
-/** `run --once`: every compiled pipeline until drained, `concurrency` at a time. */
-export async function runAllOnce(plans: Plan[], deps: RunDeps, concurrency: number): Promise<PipelineOutcome[]> {
+/** `run --once`: every pipeline until drained, `concurrency` at a time. */
+export async function runAllOnce(pipelines: ResolvedPipeline[], deps: RunDeps, concurrency: number): Promise<PipelineOutcome[]> {
   const limit = createPool(concurrency);
-  return Promise.all(plans.map((plan) => limit(() => runRecorded(plan, deps))));
+  return Promise.all(pipelines.map((pipeline) => limit(() => runRecorded(pipeline, deps))));
 }
 
 /**

@@ -20,21 +20,17 @@ import { connectPostgres, type PgClient } from '../postgres/connect.js';
 import type { Plan } from './compile.js';
 import { StageError } from './stage-error.js';
 import { guardSource } from './source-guard.js';
-import { faultPoint, type FaultPoint } from './faults.js';
+import { faultPoint, type FaultPoint } from '../faults/fault-point.js';
 import { readAhead } from './read-ahead.js';
 import { SessionRotation, SESSION_ROWS } from './session-rotation.js';
 import { HorizonFreeze } from './horizon-freeze.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../log/logger.js';
 
 export { SESSION_ROWS };
 
 export interface RunDeps {
   lake: Lake;
   store: CheckpointStore;
-  databaseUrl: string;
-  /** The default DuckDB file (what a pipeline without target.duckdb_path is compiled with). */
-  duckdbPath: string;
-  parquetDir: string;
   log: Logger;
   /** Checked between batches: a shutdown finishes the batch in flight, then stops cleanly. */
   shouldStop?: () => boolean;
@@ -64,7 +60,7 @@ export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary
   let pg;
   try {
     // Bounded: an unreachable host would otherwise hold this pipeline (and its pool slot) for the OS TCP timeout.
-    pg = await connectPostgres(spec.source.connection ?? deps.databaseUrl, { label: spec.name, connectTimeoutMs: 30_000 });
+    pg = await connectPostgres(plan.connection ?? '', { label: spec.name, connectTimeoutMs: 30_000 });
   } catch (cause) {
     throw new StageError({ pipeline: spec.name, stage: 'setup', resumeFrom }, { cause });
   }
@@ -80,7 +76,7 @@ export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary
   const failure = (stage: StageName | 'setup', batch: number | undefined, cause: unknown) =>
     new StageError({ pipeline: spec.name, stage, batch, resumeFrom: stored(), committed: { batches: summary.batches, rows: summary.rows } }, { cause });
 
-  const run: ReadContext = { spec, pg, store, parquetDir: deps.parquetDir, log, generation: checkpoint?.generation ?? 0, memory: newRunMemory() };
+  const run: ReadContext = { spec, pg, store, parquetDir: plan.parquetDir, log, generation: checkpoint?.generation ?? 0, memory: newRunMemory() };
   // One step of one batch; the failure names the step that threw.
   const step = async (stage: Stage, ctx: StageContext, batch: BatchState) => {
     deps.onStep?.(stage.name, batch.seq);

@@ -6,7 +6,7 @@
  * current batch.
  */
 import { Cron } from 'croner';
-import type { PipelineSpec } from '../config/pipeline-spec.js';
+import type { ResolvedPipeline } from '../config/resolved-pipeline.js';
 import { createPool, runRecorded } from './pool.js';
 import { compile } from './compile.js';
 import type { RunDeps } from './run-pipeline.js';
@@ -24,17 +24,17 @@ export interface Scheduler {
    * once when `runAtStart`), removed ones unscheduled, changed ones rescheduled. Never interrupts a
    * run in flight. Not re-entrant with stop().
    */
-  update(specs: PipelineSpec[]): SchedulerChanges;
+  update(pipelines: ResolvedPipeline[]): SchedulerChanges;
   /** Resolves when every in-flight run has finished after stop(). */
   stop(): Promise<void>;
 }
 
-export function startScheduler(specs: PipelineSpec[], deps: RunDeps, opts: { concurrency: number; runAtStart: boolean }): Scheduler {
+export function startScheduler(pipelines: ResolvedPipeline[], deps: RunDeps, opts: { concurrency: number; runAtStart: boolean }): Scheduler {
   const limit = createPool(opts.concurrency);
   const inFlight = new Set<Promise<unknown>>();
   let stopping = false;
   const runDeps: RunDeps = { ...deps, shouldStop: () => stopping };
-  const scheduled = new Map<string, { spec: PipelineSpec; job: Cron; key: string }>();
+  const scheduled = new Map<string, { pipeline: ResolvedPipeline; job: Cron; key: string }>();
 
   // A pipeline never runs twice at once (a start-up run and a cron tick could otherwise overlap).
   const running = new Set<string>();
@@ -45,7 +45,7 @@ export function startScheduler(specs: PipelineSpec[], deps: RunDeps, opts: { con
     const p: Promise<unknown> = limit(async () => {
       // The spec as of the turn in the pool: an update while it waited counts.
       const current = scheduled.get(name);
-      if (!stopping && current) await runRecorded(compile(current.spec, { duckdbPath: deps.duckdbPath, parquetDir: deps.parquetDir }), runDeps);
+      if (!stopping && current) await runRecorded(current.pipeline, runDeps);
     }).finally(() => {
       running.delete(name);
       inFlight.delete(p);
@@ -54,36 +54,38 @@ export function startScheduler(specs: PipelineSpec[], deps: RunDeps, opts: { con
     return p;
   };
 
-  const schedule = (spec: PipelineSpec) => {
+  const schedule = (pipeline: ResolvedPipeline) => {
+    const { spec } = pipeline;
     const job = new Cron(spec.schedule, { timezone: spec.timezone, protect: true, name: spec.name }, async () => {
       await fire(spec.name);
     });
-    scheduled.set(spec.name, { spec, job, key: JSON.stringify(spec) });
+    scheduled.set(spec.name, { pipeline, job, key: JSON.stringify(pipeline) });
     deps.log.info({ pipeline: spec.name, schedule: spec.schedule, timezone: spec.timezone, next: job.nextRun()?.toISOString() }, 'scheduled');
   };
 
-  const update = (next: PipelineSpec[]): SchedulerChanges => {
+  const update = (next: ResolvedPipeline[]): SchedulerChanges => {
     const changes: SchedulerChanges = { added: [], removed: [], changed: [] };
     if (stopping) return changes;
-    const names = new Set(next.map((s) => s.name));
+    const names = new Set(next.map((p) => p.spec.name));
     for (const [name, entry] of scheduled) {
       if (names.has(name)) continue;
       entry.job.stop();
       scheduled.delete(name);
       changes.removed.push(name);
     }
-    for (const spec of next) {
-      const entry = scheduled.get(spec.name);
-      if (entry && entry.key === JSON.stringify(spec)) continue;
+    for (const pipeline of next) {
+      const { name } = pipeline.spec;
+      const entry = scheduled.get(name);
+      if (entry && entry.key === JSON.stringify(pipeline)) continue;
       entry?.job.stop();
-      schedule(spec);
-      (entry ? changes.changed : changes.added).push(spec.name);
-      if (!entry && opts.runAtStart) void fire(spec.name);
+      schedule(pipeline);
+      (entry ? changes.changed : changes.added).push(name);
+      if (!entry && opts.runAtStart) void fire(name);
     }
     return changes;
   };
 
-  update(specs);
+  update(pipelines);
 
   return {
     update,

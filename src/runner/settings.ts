@@ -3,7 +3,7 @@
  */
 import { join } from 'node:path';
 import { databaseUrlFromEnv } from '../postgres/connection-url.js';
-import { UsageError } from './usage-error.js';
+import { UsageError } from '../errors/usage-error.js';
 import { DEFAULT_DUCKDB_PATH } from '../config/check-pipeline-set.js';
 
 export interface Settings {

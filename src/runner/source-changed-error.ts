@@ -1,4 +1,5 @@
 import type { SourceIdentity } from '../postgres/source-identity.js';
+import { PgduckError } from '../errors/pgduck-error.js';
 
 /**
  * The source a pipeline reads is not the one its DuckDB table was synced from: another cluster,
@@ -7,14 +8,12 @@ import type { SourceIdentity } from '../postgres/source-identity.js';
  * reading; nothing is written and the checkpoint does not move. A "needs-action" error: it repeats
  * on every run until someone rebuilds the table (`fix`) or points the pipeline back.
  */
-export class SourceChangedError extends Error {
+export class SourceChangedError extends PgduckError {
   readonly pipeline: string;
   readonly was: SourceIdentity;
   readonly now: SourceIdentity;
   /** What changed, one phrase each. */
   readonly changes: readonly string[];
-  /** The command that rebuilds the table from the new source. */
-  readonly fix: string;
 
   constructor(pipeline: string, table: string, target: string, was: SourceIdentity, now: SourceIdentity, changes: readonly string[]) {
     const fix = `pgduck reset ${pipeline} --drop-target`;
@@ -23,13 +22,13 @@ export class SourceChangedError extends Error {
         `(was ${describe(was, table)}; now ${describe(now, table)}). Syncing on would mix two sources' rows in the DuckDB table ${target}: ` +
         `nothing was read or written and the checkpoint did not move. If the new source is the right one, rebuild the table from it: ${fix}; ` +
         'otherwise point DATABASE_URL (or source.connection) back at the old one',
+      { kind: 'needs-action', code: 'SOURCE_CHANGED', fix },
     );
     this.name = 'SourceChangedError';
     this.pipeline = pipeline;
     this.was = was;
     this.now = now;
     this.changes = changes;
-    this.fix = fix;
   }
 }
 

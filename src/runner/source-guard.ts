@@ -18,7 +18,7 @@ import { inspectSource } from '../postgres/inspect-source.js';
 import { readSourceIdentity, type SourceIdentity } from '../postgres/source-identity.js';
 import { qualified } from '../sql/identifier.js';
 import type { CheckpointStore } from '../state/checkpoint-store.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../log/logger.js';
 import { SourceChangedError } from './source-changed-error.js';
 import { SourceRefusedError } from './source-refused-error.js';
 

@@ -1,6 +1,8 @@
 /**
- * One error type for a failed batch: where it failed and what state it left. The runner never
- * moves the checkpoint after one of these.
+ * A failed batch: where it failed and what state it left. The runner never moves the checkpoint
+ * after one of these. Its kind, code and fix are those of its cause (classified by
+ * classifyFailure), so a dropped connection stays transient and an incompatible drift stays
+ * needs-action however many layers wrap them.
  *
  *   pipeline orders failed in extract (batch 7): the connection to Postgres was lost (…) — 6 batches
  *   of this run are committed (3000 rows); checkpoint not advanced past them; next run re-reads from
@@ -8,7 +10,8 @@
  */
 import type { StageName } from '../stages/stage.js';
 import type { Position } from '../state/checkpoint-store.js';
-import { explainFailure } from './explain-failure.js';
+import { PgduckError } from '../errors/pgduck-error.js';
+import { classifyFailure } from './classify-failure.js';
 
 export interface StageErrorContext {
   pipeline: string;
@@ -21,7 +24,7 @@ export interface StageErrorContext {
   committed?: { batches: number; rows: number };
 }
 
-export class StageError extends Error {
+export class StageError extends PgduckError {
   readonly context: StageErrorContext;
 
   constructor(context: StageErrorContext, options: { cause: unknown }) {
@@ -32,7 +35,13 @@ export class StageError extends Error {
     const committed = context.committed?.batches
       ? `${context.committed.batches} batch${context.committed.batches === 1 ? '' : 'es'} of this run committed (${context.committed.rows} rows); checkpoint not advanced past them`
       : 'checkpoint not advanced';
-    super(`pipeline ${context.pipeline} failed in ${where}: ${explainFailure(options.cause)} — ${committed}; ${resume}`, options);
+    const cause = classifyFailure(options.cause);
+    super(`pipeline ${context.pipeline} failed in ${where}: ${cause.message} — ${committed}; ${resume}`, {
+      kind: cause.kind,
+      code: cause.code,
+      fix: cause.fix,
+      cause: options.cause,
+    });
     this.name = 'StageError';
     this.context = context;
   }

@@ -220,5 +220,6 @@ function driftError(spec: DriftInput['spec'], what: string): SchemaDriftError {
     `schema drift in ${spec.source.schema}.${spec.source.table}: ${what}. ` +
       `The DuckDB table ${spec.target.table} was left unchanged and the checkpoint did not move. ` +
       `To recover, rebuild the table from the source: pgduck reset ${spec.name} --drop-target`,
+    { kind: 'needs-action', code: 'DRIFT_INCOMPATIBLE', fix: `pgduck reset ${spec.name} --drop-target` },
   );
 }

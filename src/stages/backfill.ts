@@ -40,12 +40,13 @@ import { buildArrowTable, type WireRow } from '../parquet/arrow-table.js';
 import { writeParquetFile } from '../parquet/write-parquet.js';
 import { backfillFilePath } from '../parquet/history-files.js';
 import { encodeHistoryMetadata } from '../parquet/history-metadata.js';
-import { faultPoint } from '../runner/faults.js';
+import { faultPoint } from '../faults/fault-point.js';
 import type { PipelineSpec } from '../config/pipeline-spec.js';
 import type { Backfill } from '../state/checkpoint-store.js';
 import { plannedColumns } from './plan-step.js';
 import type { Stage, StageContext } from './stage.js';
 import type { LakeSession } from '../duckdb/lake.js';
+import { PgduckError } from '../errors/pgduck-error.js';
 
 export interface BackfillSql<C = ColumnMapping> {
   /** Postgres: the next keyset batch ($1… = the last key applied; without them, the first batch). */
@@ -167,9 +168,10 @@ export async function applyBackfillFile(
 }
 
 /** Thrown when the source's types moved under a backfill batch: nothing of that batch is applied. */
-export class BackfillInterrupted extends Error {
+export class BackfillInterrupted extends PgduckError {
   constructor(message: string) {
-    super(message);
+    // The next run re-reads the batch with the new types.
+    super(message, { kind: 'transient', code: 'DRIFT_DURING_READ' });
     this.name = 'BackfillInterrupted';
   }
 }
@@ -202,7 +204,9 @@ async function runBackfill(ctx: StageContext, task: Backfill, columns: ColumnMap
   }
   const keys = spec.source.primaryKey.map((k) => byName(k));
   const cursor = byName(spec.source.cursor);
-  if (keys.some((k) => !k) || !cursor) throw new Error(`backfill ${task.id}: key or cursor column missing from the source`);
+  if (keys.some((k) => !k) || !cursor) {
+    throw new PgduckError(`backfill ${task.id}: key or cursor column missing from the source`, { kind: 'needs-action', code: 'SOURCE_COLUMN_MISSING' });
+  }
   const keyTypes = spec.source.primaryKey.map((k) => source.find((s) => s.name === k)!.declaredType);
   const mapped = current.map((s) => byName(s.name)!);
   const sql = buildBackfillSql(spec, keys as ColumnMapping[], keyTypes, cursor, mapped);

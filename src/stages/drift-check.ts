@@ -46,6 +46,7 @@ import type { LakeSession } from '../duckdb/lake.js';
 import type { RunMemory } from './run-memory.js';
 import { EVERY_COLUMN, plannedColumns } from './plan-step.js';
 import type { BatchState, Stage, StageContext } from './stage.js';
+import { PgduckError, type PgduckErrorDetails } from '../errors/pgduck-error.js';
 
 // Re-exported: callers knew them from here before the planner moved to src/schema/.
 export { planDrift, SchemaDriftError };
@@ -109,6 +110,7 @@ export const driftCheckStage: Stage = {
     if (moved.length > 0) {
       throw new SchemaDriftError(
         `the source changed while this batch was read (${moved.map((c) => `"${c.name}"`).join(', ')} changed type): nothing was loaded and the checkpoint did not move; the next run reads it again with the new types`,
+        { kind: 'transient', code: 'DRIFT_DURING_READ' },
       );
     }
     // Key positions by attnum: the names of the batch (a key column renamed after the read is the same column).

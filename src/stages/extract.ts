@@ -8,6 +8,7 @@
  * (identity parsers), so the cursor and keys never pass through a JS Date or float.
  * Repeatable: it only reads.
  */
+import { PgduckError } from '../errors/pgduck-error.js';
 import type { PipelineSpec } from '../config/pipeline-spec.js';
 import type { ColumnMapping, PgColumn, RefusedColumn } from "../schema/column.js";
 import { mapColumn, isRefused } from '../schema/type-map.js';
@@ -71,8 +72,9 @@ export function mapColumns(spec: PipelineSpec, source: PgColumn[]): ColumnMappin
   const mapped: (ColumnMapping | RefusedColumn)[] = source.map(mapColumn);
   const refused = mapped.filter(isRefused);
   if (refused.length > 0) {
-    throw new Error(
+    throw new PgduckError(
       `${spec.source.schema}.${spec.source.table}: cannot sync ${refused.map((r) => `column ${r.name} (${r.pgType}): ${r.reason}`).join('; ')}`,
+      { kind: 'needs-action', code: 'TYPE_REFUSED', fix: 'change the column to a type pgduck maps exactly (README "Types"), or sync a view that casts it' },
     );
   }
   return mapped as ColumnMapping[];
@@ -81,7 +83,13 @@ export function mapColumns(spec: PipelineSpec, source: PgColumn[]): ColumnMappin
 export function checkKeyColumns(spec: PipelineSpec, source: PgColumn[]): { cursor: PgColumn; keys: PgColumn[] } {
   const find = (name: string, role: string) => {
     const col = source.find((c) => c.name === name);
-    if (!col) throw new Error(`${spec.source.schema}.${spec.source.table} has no ${role} column "${name}" (columns: ${source.map((c) => c.name).join(', ')})`);
+    if (!col) {
+      throw new PgduckError(`${spec.source.schema}.${spec.source.table} has no ${role} column "${name}" (columns: ${source.map((c) => c.name).join(', ')})`, {
+        kind: 'needs-action',
+        code: 'SOURCE_COLUMN_MISSING',
+        fix: `restore the column, or name an existing one in ${spec.file} (source.cursor / source.primary_key)`,
+      });
+    }
     return col;
   };
   return { cursor: find(spec.source.cursor, 'cursor'), keys: spec.source.primaryKey.map((k) => find(k, 'primary-key')) };
@@ -111,13 +119,20 @@ export const extractStage: Stage<ReadContext> & { readonly kind: 'extract' } = {
     const { spec, pg } = ctx;
     if (batch.from && batch.from.key.length !== spec.source.primaryKey.length) {
       // The checkpoint was written for another key: positions of the two keys do not compare.
-      throw new Error(
+      throw new PgduckError(
         `the primary key changed: the checkpoint holds a position on ${batch.from.key.length} key column(s), primary_key now names ${spec.source.primaryKey.length} (${spec.source.primaryKey.join(', ')}). ` +
           `To rebuild the target on the new key: pgduck reset ${spec.name} --drop-target`,
+        { kind: 'needs-action', code: 'PRIMARY_KEY_CHANGED', fix: `pgduck reset ${spec.name} --drop-target` },
       );
     }
     const source = await introspectTable(pg, spec.source.schema, spec.source.table);
-    if (!source) throw new Error(`source table ${spec.source.schema}.${spec.source.table} does not exist (or this role cannot see it)`);
+    if (!source) {
+      throw new PgduckError(`source table ${spec.source.schema}.${spec.source.table} does not exist (or this role cannot see it)`, {
+        kind: 'needs-action',
+        code: 'SOURCE_TABLE_MISSING',
+        fix: `create the table, grant this role access to it, or correct source.table in ${spec.file}`,
+      });
+    }
     const { cursor, keys } = checkKeyColumns(spec, source);
     const columns = mapColumns(spec, source);
     const type = horizonType(cursor);
@@ -148,10 +163,11 @@ export const extractStage: Stage<ReadContext> & { readonly kind: 'extract' } = {
       const row = rows[nullAt];
       const names = [spec.source.cursor, ...spec.source.primaryKey];
       const which = positionIndexes.map((i, j) => (row[i] === null ? names[j] : null)).filter((n) => n !== null);
-      throw new Error(
+      throw new PgduckError(
         `${spec.source.schema}.${spec.source.table}: a row has NULL in ${which.join(', ')} ` +
           `(key ${positionIndexes.slice(1).map((i, j) => `${spec.source.primaryKey[j]}=${row[i] ?? 'NULL'}`).join(', ')}); ` +
           'the cursor and the primary key must never be NULL (declare them NOT NULL)',
+        { kind: 'needs-action', code: 'SOURCE_NULL_KEY', fix: 'set the NULL values, then declare the cursor and key columns NOT NULL' },
       );
     }
     if (safeIndex === null) {

@@ -30,7 +30,7 @@ import type { WireRow } from '../parquet/arrow-table.js';
 import type { PgClient } from '../postgres/connect.js';
 import type { LakeSession } from '../duckdb/lake.js';
 import type { CheckpointStore, Position } from '../state/checkpoint-store.js';
-import type { Logger } from '../runner/logger.js';
+import type { Logger } from '../log/logger.js';
 import type { DescribeInputs, PlanStep } from './plan-step.js';
 import type { RunMemory } from './run-memory.js';
 

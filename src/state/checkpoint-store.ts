@@ -10,6 +10,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { migrateStateStore } from './migrate-state-store.js';
 import type { SourceIdentity } from '../postgres/source-identity.js';
+import { PgduckError } from '../errors/pgduck-error.js';
 
 /** A keyset position: the last (cursor, key…) applied, as exact Postgres text. */
 export interface Position {
@@ -32,9 +33,12 @@ export interface Checkpoint {
 }
 
 /** A run tried to write a checkpoint that `pgduck reset` cleared after the run started. */
-export class CheckpointResetError extends Error {
+export class CheckpointResetError extends PgduckError {
   constructor(pipeline: string) {
-    super(`the checkpoint of ${pipeline} was reset while this run was in flight: the run stops without writing it back; the next run bootstraps`);
+    super(`the checkpoint of ${pipeline} was reset while this run was in flight: the run stops without writing it back; the next run bootstraps`, {
+      kind: 'transient',
+      code: 'CHECKPOINT_RESET_DURING_RUN',
+    });
     this.name = 'CheckpointResetError';
   }
 }

@@ -45,7 +45,7 @@ for (const entry of entries) {
     const { code, output } = await captureValidate([`${dir}/${entry}`], { json: false, env: {} });
     if (updateExpected || !existsSync(expectedFile)) writeFileSync(expectedFile, output);
     assert.equal(output, readFileSync(expectedFile, 'utf8'));
-    assert.equal(code, 2, 'a broken config exits 2');
+    assert.equal(code, 3, 'a broken config exits 3 (kind config)');
     assert.doesNotMatch(output, /✓/);
   });
 }

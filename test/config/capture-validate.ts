@@ -1,7 +1,7 @@
 // Shared by the config tests (not a test itself): run `validate` in-process and capture its output.
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { runValidate, type ValidateOptions } from '../../src/config/validate-command.js';
+import { runValidate, type ValidateOptions } from '../../src/commands/validate.js';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 

@@ -1,5 +1,5 @@
 // One directory, five different mistakes in two files (plus one valid file): all five are reported
-// at once, each at its exact line:col, and validate exits 2.
+// at once, each at its exact line:col, and validate exits 3 (kind config).
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { test } from 'node:test';
@@ -11,11 +11,11 @@ useRepoRoot();
 const dir = 'test/fixtures/config/multi';
 const expectedFile = 'test/fixtures/config/multi.expected.txt';
 
-test('validate lists all five mistakes with their positions and exits 2', async () => {
+test('validate lists all five mistakes with their positions and exits 3', async () => {
   const { code, output } = await captureValidate([dir], { json: false, env: {} });
   if (updateExpected) writeFileSync(expectedFile, output);
   assert.equal(output, readFileSync(expectedFile, 'utf8'));
-  assert.equal(code, 2);
+  assert.equal(code, 3);
 
   const lines = output.trimEnd().split('\n');
   assert.deepEqual(
@@ -35,7 +35,7 @@ test('validate lists all five mistakes with their positions and exits 2', async 
 
 test('the JSON form carries the same five records', async () => {
   const { code, output } = await captureValidate([dir], { json: true, env: {} });
-  assert.equal(code, 2);
+  assert.equal(code, 3);
   const report = JSON.parse(output);
   assert.equal(report.valid, false);
   assert.equal(report.pipelines, 3);
@@ -59,7 +59,7 @@ test('the valid file in the directory still loads into a spec', () => {
   );
 });
 
-test('the real CLI: the same five lines, exit 2, well under a second of work', async (t) => {
+test('the real CLI: the same five lines, exit 3, well under a second of work', async (t) => {
   const env = { ...process.env };
   delete env.PGDUCK_TEST_USERS_PASSWORD;
   const started = performance.now();
@@ -67,7 +67,7 @@ test('the real CLI: the same five lines, exit 2, well under a second of work', a
   const ms = performance.now() - started;
   assert.equal(r.stdout, readFileSync(expectedFile, 'utf8'));
   assert.equal(r.stderr, '');
-  assert.equal(r.code, 2);
+  assert.equal(r.code, 3);
   // The whole process, Node's own start-up included (~0.1 s bare); measured 0.5 s on this 2-core machine when idle, 1–2 s with other test suites running.
   t.diagnostic(`pgduck validate (whole process): ${ms.toFixed(0)} ms`);
   assert.ok(ms < 5000, `validate took ${ms.toFixed(0)} ms`);

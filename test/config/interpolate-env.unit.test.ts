@@ -77,7 +77,7 @@ test('a secret from the environment never appears in any message, text or JSON',
   const other = write('other.yml', 'source: {table: t, primary_key: id}\ntarget: {table: "${S}"}\n');
   for (const json of [false, true]) {
     const { code, output } = await captureValidate([file, other], { json, env: { S: SECRET } });
-    assert.equal(code, 2);
+    assert.equal(code, 3);
     assert.ok(!output.includes(SECRET) && !output.includes('hunter2'), `secret leaked:\n${output}`);
     assert.match(output, /\$\{S\}/, 'messages name the variable instead');
   }
@@ -86,7 +86,7 @@ test('a secret from the environment never appears in any message, text or JSON',
 test('a missing variable is reported, the others resolve, and nothing resolved is echoed', async () => {
   const file = write('partial.yml', 'source:\n  table: t\n  primary_key: id\n  connection: postgres://${U}:${P}@${H}/db\ntarget:\n  table: t\n');
   const { code, output } = await captureValidate([file], { json: false, env: { U: 'app-user', P: SECRET } });
-  assert.equal(code, 2);
+  assert.equal(code, 3);
   assert.equal(output.trim().split('\n').length, 2, output);
   assert.match(output, /:4:36 source\.connection: environment variable H is not set/);
   assert.ok(!output.includes(SECRET) && !output.includes('app-user'));

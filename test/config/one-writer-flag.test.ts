@@ -11,7 +11,7 @@ test('two pipelines writing one table of the --duckdb file are refused, as with 
     const env = { ...ws.env('') };
     delete env.DUCKDB_PATH;
     const viaFlag = await runCli(['--duckdb', 'x.duckdb', 'validate', ws.pipelinesDir], env);
-    assert.equal(viaFlag.code, 2, viaFlag.stdout);
+    assert.equal(viaFlag.code, 3, viaFlag.stdout);
     assert.match(viaFlag.stdout, /b\.yml:\d+:\d+ target\.table: DuckDB table `t` is already written by pipeline `a`/);
     const viaEnv = await runCli(['validate', ws.pipelinesDir], { ...env, DUCKDB_PATH: 'x.duckdb' });
     assert.equal(viaEnv.stdout, viaFlag.stdout);

@@ -49,7 +49,7 @@ test('plan <name> --json is one plan object; plan <name> prints it as text', asy
   assert.doesNotMatch(text.stdout + text.stderr, /secret/);
 });
 
-test('an unknown pipeline, or an invalid configuration, exits 2 and plans nothing', async () => {
+test('an unknown pipeline, or an invalid configuration, exits 2 (usage) or 3 (config) and plans nothing', async () => {
   const unknown = await runCli(['plan', 'nope'], env);
   assert.equal(unknown.code, 2);
   assert.equal(unknown.stdout, '');
@@ -57,6 +57,6 @@ test('an unknown pipeline, or an invalid configuration, exits 2 and plans nothin
 
   ws.writePipeline('broken', `source:\n  table: public.broken\n  primary_key: id\ntarget:\n  tabel: broken\n`);
   const broken = await runCli(['plan', 'orders'], env);
-  assert.equal(broken.code, 2);
+  assert.equal(broken.code, 3);
   assert.match(broken.stderr, /broken\.yml:5:3 target\.tabel: unknown key `tabel`; did you mean `table`\?/);
 });

@@ -58,11 +58,11 @@ test('with DATABASE_URL: refuses a database without the demo schema and changes 
   const url = await pg.createDatabase('not_demo');
   await pg.query(url, "CREATE TABLE accounts (id int PRIMARY KEY, plan text); INSERT INTO accounts VALUES (2, 'free')");
   const res = await runCli(['demo'], env(url));
-  assert.equal(res.code, 1);
+  assert.equal(res.code, 4, 'needs action: apply the demo schema');
   assert.match(res.stderr, /public\.accounts here is not the pgduck demo table.*nothing was changed/);
   assert.deepEqual((await pg.query(url, 'SELECT id, plan FROM accounts')).rows, [{ id: 2, plan: 'free' }]);
   const seeded = await runCli(['seed-changes'], env(url));
-  assert.equal(seeded.code, 1);
+  assert.equal(seeded.code, 4);
   assert.deepEqual((await pg.query(url, 'SELECT id, plan FROM accounts')).rows, [{ id: 2, plan: 'free' }]);
 });
 

@@ -18,7 +18,7 @@ import { mapColumns } from '../../src/stages/extract.js';
 import { runPendingBackfills } from '../../src/stages/backfill.js';
 import { Lake, withDuckDbFile } from '../../src/duckdb/lake.js';
 import { CheckpointStore } from '../../src/state/checkpoint-store.js';
-import { createLogger } from '../../src/runner/logger.js';
+import { createLogger } from '../../src/log/logger.js';
 import type { PipelineSpec } from '../../src/config/pipeline-spec.js';
 import { newRunMemory } from '../../src/stages/run-memory.js';
 

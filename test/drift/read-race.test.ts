@@ -16,7 +16,7 @@ import { driftCheckStage } from '../../src/stages/drift-check.js';
 import { Lake } from '../../src/duckdb/lake.js';
 import { describeTarget } from '../../src/duckdb/target-table.js';
 import { CheckpointStore } from '../../src/state/checkpoint-store.js';
-import { createLogger } from '../../src/runner/logger.js';
+import { createLogger } from '../../src/log/logger.js';
 import { newRunMemory } from '../../src/stages/run-memory.js';
 import type { PipelineSpec } from '../../src/config/pipeline-spec.js';
 import type { BatchState } from '../../src/stages/stage.js';

@@ -39,7 +39,7 @@ describe('incompatible drift and the strict policies', () => {
       await c.sql(`ALTER TABLE items ALTER COLUMN code TYPE integer USING length(code); UPDATE other SET v = 'changed' WHERE id = 3`);
       for (let i = 0; i < 2; i++) {
         const res = await c.run();
-        assert.equal(res.code, 1);
+        assert.equal(res.code, 4, 'incompatible drift needs action (exit 4)');
         assert.match(
           res.stdout,
           /✗ items: .*column "code" changed type \(character varying\(10\) → integer\): items has VARCHAR, which cannot become INTEGER.*checkpoint did not move.*pgduck reset items --drop-target/,
@@ -71,7 +71,7 @@ describe('incompatible drift and the strict policies', () => {
       const before = c.checkpoint();
       await c.sql(`ALTER TABLE items DROP CONSTRAINT items_pkey; UPDATE items SET code = 'dup' WHERE id IN (1, 2); ALTER TABLE items ADD PRIMARY KEY (id, code)`);
       let res = await c.run();
-      assert.equal(res.code, 1);
+      assert.equal(res.code, 4, 'a refused source needs action (exit 4)');
       // The run's guard sees it first: the declared key (id) is no longer covered by a unique index.
       assert.match(res.stdout, /✗ items: .*\("id"\) is not known to be unique: .*the table's primary key is \("id", "code"\): set source\.primary_key to \[id, code\]/);
       assert.match(res.stdout, /✓ other: /);
@@ -79,7 +79,7 @@ describe('incompatible drift and the strict policies', () => {
 
       c.ws.writePipeline('items', 'source:\n  table: public.items\n  primary_key: [id, code]\ntarget:\n  table: items\nbatch_size: 10\n');
       res = await c.run(['--only', 'items']);
-      assert.equal(res.code, 1);
+      assert.equal(res.code, 4, 'incompatible drift needs action (exit 4)');
       assert.match(res.stdout, /✗ items: .*the primary key changed.*pgduck reset items --drop-target/);
       assert.deepEqual(c.checkpoint()?.position, before?.position);
 
@@ -112,7 +112,7 @@ describe('incompatible drift and the strict policies', () => {
       await c.sql(`ALTER TABLE items ALTER COLUMN qty TYPE bigint; UPDATE items SET qty = 1099511627776 WHERE id = 2`);
       const before = c.checkpoint();
       const res = await c.run();
-      assert.equal(res.code, 1);
+      assert.equal(res.code, 4, 'incompatible drift needs action (exit 4)');
       assert.match(res.stdout, /column "qty" changed type \(integer → bigint\): items has INTEGER, which cannot become BIGINT \(schema_evolution: freeze keeps the target's types\).*pgduck reset items --drop-target/);
       assert.deepEqual(c.checkpoint()?.position, before?.position);
     } finally {
@@ -140,7 +140,7 @@ describe('incompatible drift and the strict policies', () => {
       const shapeBefore = await shape(c);
       await c.sql(`ALTER TABLE items ADD COLUMN region text DEFAULT 'eu'`);
       const res = await c.run();
-      assert.equal(res.code, 1);
+      assert.equal(res.code, 4, 'incompatible drift needs action (exit 4)');
       assert.match(res.stdout, /✗ items: .*new source column "region" \(text\) \(schema_evolution: fail stops on any drift\).*pgduck reset items --drop-target/);
       assert.match(res.stdout, /✓ other: /);
       assert.deepEqual(c.checkpoint()?.position, before?.position);

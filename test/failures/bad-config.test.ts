@@ -1,7 +1,7 @@
 /**
  * A bad pipeline file among good ones (docs/architecture.md, rule 9): `run --once` runs the valid pipelines,
  * prints every problem of the invalid files as `file:line:col path: message`, names each invalid
- * file as not run, and exits 1 if a valid pipeline failed, else 2 if a file was invalid, else 0.
+ * file as not run, and exits with the failure's kind if a valid pipeline failed (4: needs action), else 3 if a file was invalid, else 0.
  * `run` (service) starts the valid pipelines and logs the invalid files; `validate` stays strict.
  */
 import { after, before, describe, test } from 'node:test';
@@ -45,9 +45,9 @@ describe('invalid pipeline files among valid ones', () => {
 
   const count = (table: string) => withDuckDbFile(ws.duckdbPath, async (s) => Number((await s.all(`SELECT count(*)::INT AS n FROM ${table}`))[0].n), { readOnly: true });
 
-  test('run --once runs the valid pipelines, prints every problem, names the invalid files, exits 2', async () => {
+  test('run --once runs the valid pipelines, prints every problem, names the invalid files, exits 3', async () => {
     const res = await runCli(['run', '--once'], ws.env(url));
-    assert.equal(res.code, 2, `${res.stdout}\n${res.stderr}`);
+    assert.equal(res.code, 3, `${res.stdout}\n${res.stderr}`);
     assert.match(res.stdout, /^✓ alpha: 300 rows in 3 batches/m);
     assert.match(res.stdout, /^✓ beta: 200 rows in 1 batches/m);
     assert.equal(await count('alpha'), 300);
@@ -62,7 +62,7 @@ describe('invalid pipeline files among valid ones', () => {
     assert.ok(problemLines.some((l) => l.startsWith(`${clashFile}:5:10 target.table: DuckDB table \`beta\` is already written by pipeline \`beta\``)), res.stderr);
     // The same problems validate prints (it stays the strict gate).
     const validate = await runCli(['validate'], ws.env(url));
-    assert.equal(validate.code, 2);
+    assert.equal(validate.code, 3);
     assert.deepEqual(problemLines, validate.stdout.split('\n').filter((l) => l.startsWith(ws.pipelinesDir)));
 
     for (const file of [syntaxFile, schemaFile, clashFile]) assert.match(res.stdout, new RegExp(`^✗ ${file}: not run: invalid configuration`, 'm'));
@@ -79,12 +79,12 @@ describe('invalid pipeline files among valid ones', () => {
     assert.equal(rows.find((r) => r.pipeline === 'alpha')?.lastStatus, 'ok');
   });
 
-  test('a valid pipeline that fails makes the exit code 1; the others still run', async () => {
+  test('a valid pipeline that fails makes the exit code that of its kind (a missing table: 4, needs action); the others still run', async () => {
     const broken = writeTablePipeline(ws, 'omega', 'no_such_table');
     try {
       await pg.query(url, "UPDATE public.alpha SET name = 'changed' WHERE id = 5");
       const res = await runCli(['run', '--once'], ws.env(url));
-      assert.equal(res.code, 1, `${res.stdout}\n${res.stderr}`);
+      assert.equal(res.code, 4, `${res.stdout}\n${res.stderr}`);
       assert.match(res.stdout, /^✗ omega: pipeline omega failed in extract \(batch 1\): source table public\.no_such_table does not exist/m);
       assert.match(res.stdout, /^✓ alpha: 1 rows/m);
       assert.match(res.stdout, new RegExp(`^✗ ${syntaxFile}: not run`, 'm'));
@@ -94,9 +94,9 @@ describe('invalid pipeline files among valid ones', () => {
     }
   });
 
-  test('--only: a named invalid file is not run (exit 2); invalid files not named are only mentioned', async () => {
+  test('--only: a named invalid file is not run (exit 3); invalid files not named are only mentioned', async () => {
     const named = await runCli(['run', '--once', '--only', 'beta', 'gamma'], ws.env(url));
-    assert.equal(named.code, 2, named.stderr);
+    assert.equal(named.code, 3, named.stderr);
     assert.match(named.stdout, /^✓ beta/m);
     assert.match(named.stdout, new RegExp(`^✗ ${syntaxFile}: not run`, 'm'));
     assert.doesNotMatch(named.stdout + named.stderr, /delta\.yml:\d/, 'problems of files not named are not printed');
@@ -111,9 +111,9 @@ describe('invalid pipeline files among valid ones', () => {
     assert.match(unknown.stderr, /unknown pipeline: nope \(known: alpha, beta, delta, gamma, zeta\)/);
   });
 
-  test('only invalid files: nothing runs, exit 2, no database touched', async () => {
+  test('only invalid files: nothing runs, exit 3, no database touched', async () => {
     const res = await runCli(['run', '--once', '--only', 'gamma', 'delta'], { ...ws.env(url), DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' });
-    assert.equal(res.code, 2);
+    assert.equal(res.code, 3);
     assert.match(res.stderr, /pipeline configuration is invalid \(\d+ problems\): nothing was run/);
   });
 

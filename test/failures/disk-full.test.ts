@@ -62,7 +62,7 @@ describe('a full disk', { skip: existsSync(FULL) ? false : `${FULL} does not exi
     mkdirSync(join(ws.parquetDir, 'fill'), { recursive: true });
     symlinkSync(FULL, `${third}.tmp`);
     const res = await runCli(['run', '--once'], ws.env(url));
-    assert.equal(res.code, 1, `${res.stdout}\n${res.stderr}`);
+    assert.equal(res.code, 4, 'a full disk needs action\n' + `${res.stdout}\n${res.stderr}`);
     assert.match(res.stdout, /^✓ other: 200 rows in 2 batches/m);
     const line = res.stdout.split('\n').find((l) => l.startsWith('✗ fill:')) ?? '';
     assert.equal(
@@ -97,7 +97,7 @@ describe('a full disk', { skip: existsSync(FULL) ? false : `${FULL} does not exi
     symlinkSync(FULL, wal);
     try {
       const res = await runCli(['run', '--once'], ws.env(url));
-      assert.equal(res.code, 1, `${res.stdout}\n${res.stderr}`);
+      assert.equal(res.code, 4, 'a full disk needs action\n' + `${res.stdout}\n${res.stderr}`);
       assert.match(res.stdout, /^✓ other: 10 rows/m);
       assert.match(
         res.stdout,

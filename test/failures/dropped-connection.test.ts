@@ -6,6 +6,7 @@
  * committed data; the next run completes and `pgduck verify` is equal. A connection dropped while
  * the client is idle never takes the process down.
  */
+import { decodeFailure } from '../../src/errors/recorded-failure.js';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
@@ -17,8 +18,8 @@ import { createWorkspace, runCli, type CliResult, type Workspace } from '../supp
 import { assertVerified, readCheckpoint } from '../support/sync-checks.js';
 import { withDuckDbFile } from '../../src/duckdb/lake.js';
 import { connectPostgres } from '../../src/postgres/connect.js';
-import { isConnectionLost } from '../../src/postgres/connection-lost.js';
-import { explainFailure } from '../../src/runner/explain-failure.js';
+import { isConnectionLost } from '../../src/postgres/classify-postgres-error.js';
+import { classifyFailure } from '../../src/runner/classify-failure.js';
 import { createTable, writeTablePipeline } from './failure-fixture.js';
 
 const ROWS = 40_000;
@@ -99,7 +100,7 @@ describe('a dropped Postgres connection', () => {
       await locker.end();
     }
     result = await run;
-    assert.equal(result.code, 1, `${result.stdout}\n${result.stderr}`);
+    assert.equal(result.code, 75, 'a lost connection is transient (EX_TEMPFAIL)\n\n' + `${result.stdout}\n${result.stderr}`);
     assert.match(result.stdout, /^✓ small: 300 rows in 3 batches/m);
     const line = result.stdout.split('\n').find((l) => l.startsWith('✗ big:')) ?? '';
     const m = /^✗ big: pipeline big failed in extract \(batch (\d+)\): the connection to Postgres was lost \(.+\) — (\d+) batches of this run committed \((\d+) rows\); checkpoint not advanced past them; next run re-reads from (.+) \/ (\d+)$/.exec(line);
@@ -112,6 +113,7 @@ describe('a dropped Postgres connection', () => {
     assert.equal(cp?.batchesTotal, Number(committed));
     assert.equal(cp?.lastStatus, 'failed');
     assert.match(cp?.lastError ?? '', /the connection to Postgres was lost/);
+    assert.deepEqual([decodeFailure(cp?.lastError ?? '').kind, decodeFailure(cp?.lastError ?? '').code], ['transient', 'PG_CONNECTION_LOST']);
     await assertCheckpointCovered();
 
     const again = await runCli(['run', '--once'], ws.env(url));
@@ -136,7 +138,7 @@ describe('a dropped Postgres connection', () => {
       return r.rows.some((row) => row.done === true);
     });
     const result = await run;
-    assert.equal(result.code, 1, `${result.stdout}\n${result.stderr}`);
+    assert.equal(result.code, 75, 'transient\n\n' + `${result.stdout}\n${result.stderr}`);
     assert.equal(result.signal, null);
     assert.doesNotMatch(result.stderr, /Unhandled|at Client\.|node:events/, 'no crash');
     assert.match(result.stdout, /^✓ small: 1 rows/m);
@@ -159,7 +161,9 @@ describe('a dropped Postgres connection', () => {
       );
       assert.ok(err, 'the query on a dead connection fails');
       assert.ok(isConnectionLost(err), String(err));
-      assert.match(explainFailure(err), /^the connection to Postgres was lost \(/);
+      const failure = classifyFailure(err);
+      assert.match(failure.message, /^the connection to Postgres was lost \(/);
+      assert.deepEqual([failure.kind, failure.code], ['transient', 'PG_CONNECTION_LOST']);
     } finally {
       await client.end().catch(() => {});
     }

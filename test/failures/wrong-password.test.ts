@@ -1,7 +1,7 @@
 /**
  * A pipeline with its own `source.connection` and a wrong password, next to pipelines on
  * DATABASE_URL: it fails with a message that says the password was refused, the others go on,
- * exit 1, and the password appears nowhere: not on stdout, stderr or the logs, not in the state
+ * exit 3 (kind config), and the password appears nowhere: not on stdout, stderr or the logs, not in the state
  * store, not in `pgduck status` (text or JSON).
  */
 import { after, before, describe, test } from 'node:test';
@@ -55,9 +55,9 @@ describe('a wrong password in one pipeline', () => {
     for (const secret of [WRONG, encodeURIComponent(WRONG), RIGHT]) assert.ok(!text.includes(secret), `a password was printed or stored:\n${text.slice(0, 4000)}`);
   };
 
-  test('the pipeline fails saying the password was refused; the others sync; exit 1; no password anywhere', async () => {
+  test('the pipeline fails saying the password was refused; the others sync; exit 3 (config); no password anywhere', async () => {
     const res = await runCli(['run', '--once'], ws.env(url));
-    assert.equal(res.code, 1, `${res.stdout}\n${res.stderr}`);
+    assert.equal(res.code, 3, `${res.stdout}\n${res.stderr}`);
     assert.match(
       res.stdout,
       /^✗ refunds: pipeline refunds failed in setup: cannot connect to Postgres at postgres:\/\/app:\*\*\*\*@[^:]+:\d+\/wrong_password\w*: password authentication failed for user "app"; the password was refused.* — checkpoint not advanced; next run starts from the beginning of the table$/m,
@@ -71,16 +71,20 @@ describe('a wrong password in one pipeline', () => {
 
     const status = await runCli(['status', '--json'], ws.env(url));
     const statusText = await runCli(['status'], ws.env(url));
-    const refunds = (JSON.parse(status.stdout).checkpoints as { pipeline: string; lastStatus: string; lastError: string }[]).find((c) => c.pipeline === 'refunds');
+    const refunds = (JSON.parse(status.stdout).checkpoints as { pipeline: string; lastStatus: string; lastError: string; lastErrorKind: string; lastErrorCode: string }[]).find(
+      (c) => c.pipeline === 'refunds',
+    );
     assert.equal(refunds?.lastStatus, 'failed');
+    assert.deepEqual([refunds?.lastErrorKind, refunds?.lastErrorCode], ['config', 'AUTH_FAILED']);
+    assert.match(refunds?.lastError ?? '', /^pipeline refunds failed in setup: cannot connect/, 'the kind prefix is not part of the error shown');
     assert.match(refunds?.lastError ?? '', /postgres:\/\/app:\*\*\*\*@.*password authentication failed/);
-    assert.match(statusText.stdout, /refunds/);
+    assert.match(statusText.stdout, /refunds .*failed \(config\) .*AUTH_FAILED/);
     assertNoSecret(everything(res.stdout, res.stderr, status.stdout, status.stderr, statusText.stdout, statusText.stderr));
   });
 
   test('a second failing run keeps the checkpoint where it was; fixed, the pipeline catches up and verify is equal', async () => {
     const again = await runCli(['run', '--once', '--only', 'refunds'], ws.env(url));
-    assert.equal(again.code, 1);
+    assert.equal(again.code, 3);
     assertNoSecret(everything(again.stdout, again.stderr));
     writeTablePipeline(ws, 'refunds', 'refunds', { connection: wrongUrl.replace(encodeURIComponent(WRONG), encodeURIComponent(RIGHT)) });
     const fixed = await runCli(['run', '--once'], ws.env(url));

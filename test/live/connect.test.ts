@@ -320,13 +320,13 @@ describe('validate --connect', () => {
   test('an invalid configuration exits 2 and skips the live checks; so does a missing DATABASE_URL', async () => {
     const broken = pipelines('broken', { accounts: `source:\n  table: public.accounts\n  primary_key: id\ntarget:\n  table: accounts\nbatch_size: lots\n` });
     const r = await validate(broken, env('postgres://nobody:x@127.0.0.1:1/none'));
-    assert.equal(r.code, 2);
+    assert.equal(r.code, 3);
     assert.match(r.stdout, /batch_size: must be a whole number/);
     assert.match(r.stdout, /live checks skipped: fix the configuration first\n$/);
     assert.doesNotMatch(r.stdout, /cannot connect/, 'no connection was attempted');
 
     const noUrl = await validate(pipelines('no-url', { accounts: pipeline('public.accounts') }), env(null));
-    assert.equal(noUrl.code, 2);
+    assert.equal(noUrl.code, 3);
     assert.match(noUrl.stdout, /live checks skipped: no database configured for accounts; set DATABASE_URL/);
   });
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { Lake, withDuckDbFile } from '../../src/duckdb/lake.js';
 import { resolveSettings } from '../../src/runner/settings.js';
-import { UsageError } from '../../src/runner/usage-error.js';
+import { UsageError } from '../../src/errors/usage-error.js';
 import { applyInitScripts } from '../../src/postgres/init-scripts.js';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { createWorkspace, demoPipelines, runCli, type Workspace } from '../support/workspace.js';

@@ -15,7 +15,7 @@ import { Lake, withDuckDbFile } from '../../src/duckdb/lake.js';
 import { CheckpointStore } from '../../src/state/checkpoint-store.js';
 import { runPipeline, type RunDeps } from '../../src/runner/run-pipeline.js';
 import { compile, type Plan } from '../../src/runner/compile.js';
-import { createLogger } from '../../src/runner/logger.js';
+import { createLogger } from '../../src/log/logger.js';
 import type { PipelineSpec } from '../../src/config/pipeline-spec.js';
 import type { StageName } from '../../src/stages/stage.js';
 
@@ -52,8 +52,8 @@ test('every batch runs exactly the plan steps; the backfill step acts only after
     name: 'items', file: 'items.yml', source: { schema: 'public', table: 'items', primaryKey: ['id'], cursor: 'updated_at' }, target: { table: 'items' },
     batchSize: 100, schedule: '* * * * *', timezone: 'UTC', enabled: true, schemaEvolution: 'evolve', horizon: { marginMs: 0, lookbackSeconds: 0 },
   };
-  const deps = { lake, store, databaseUrl: url, duckdbPath, parquetDir: join(dir, 'parquet'), log: createLogger({ level: 'silent', format: 'json' }) };
-  const plan = compile(spec, { duckdbPath, parquetDir: deps.parquetDir });
+  const deps = { lake, store, log: createLogger({ level: 'silent', format: 'json' }) };
+  const plan = compile(spec, { duckdbPath, parquetDir: join(dir, 'parquet'), connection: url });
   const planned = plan.steps.map((s) => s.stage);
   assert.deepEqual(planned, ['extract', 'parquet', 'drift-check', 'backfill', 'upsert', 'checkpoint']);
   try {

@@ -12,7 +12,7 @@ import pg from 'pg';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { CLI, createWorkspace, type Workspace } from '../support/workspace.js';
 import { assertVerified, runOnce } from '../support/sync-checks.js';
-import { FAULT_POINTS } from '../../src/runner/faults.js';
+import { FAULT_POINTS } from '../../src/faults/fault-point.js';
 import { withDuckDbFile } from '../../src/duckdb/lake.js';
 
 interface Outcome {
@@ -77,7 +77,7 @@ describe('crash recovery under concurrent writes', () => {
 
   test('PGDUCK_FAULT naming no fault point fails at start instead of never firing', async () => {
     const out = await runPgduck(['run', '--once'], { ...ws.env(url), PGDUCK_FAULT: 'after-upsret' });
-    assert.equal(out.code, 1);
+    assert.equal(out.code, 2, 'an unknown fault point is a usage error');
     assert.match(out.stderr, /PGDUCK_FAULT=after-upsret: expected <point>\[:<nth>\] with point one of before-extract, /);
   });
 

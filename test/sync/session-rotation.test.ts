@@ -4,6 +4,7 @@
  * boundary (the next one is read from Postgres while the session ends) must all land once, with the
  * checkpoint after the last one, bootstrap and incremental alike.
  */
+import { resolvePipeline } from '../../src/config/resolved-pipeline.js';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -14,8 +15,8 @@ import { compareTables } from '../support/compare-tables.js';
 import { Lake, type LakeSession } from '../../src/duckdb/lake.js';
 import { CheckpointStore } from '../../src/state/checkpoint-store.js';
 import { runPipeline } from '../../src/runner/run-pipeline.js';
-import { compile } from '../../src/runner/compile.js';
-import { createLogger } from '../../src/runner/logger.js';
+import { compilePipeline } from '../../src/runner/compile.js';
+import { createLogger } from '../../src/log/logger.js';
 import type { PipelineSpec } from '../../src/config/pipeline-spec.js';
 
 /** Counts the sessions the runner opens; the sessions themselves are the Lake's, unchanged. */
@@ -51,10 +52,10 @@ test('a run split into DuckDB sessions every 300 rows loads every row once and c
     name: 'events', file: 'events.yml', source: { schema: 'public', table: 'events', primaryKey: ['id'], cursor: 'updated_at' }, target: { table: 'events' },
     batchSize: 100, schedule: '* * * * *', timezone: 'UTC', enabled: true, schemaEvolution: 'evolve', horizon: { marginMs: 0, lookbackSeconds: 0 },
   };
-  const deps = { lake, store, databaseUrl: url, duckdbPath, parquetDir: join(dir, 'parquet'), log: createLogger({ level: 'silent', format: 'json' }), sessionRows: 300 };
+  const pipeline = resolvePipeline(spec, { databaseUrl: url, duckdbPath, parquetDir: join(dir, 'parquet') });
+  const deps = { lake, store, log: createLogger({ level: 'silent', format: 'json' }), sessionRows: 300 };
   try {
-    const plan = compile(spec, { duckdbPath, parquetDir: deps.parquetDir });
-    const first = await runPipeline(plan, deps);
+    const first = await runPipeline(compilePipeline(pipeline), deps);
     assert.equal(first.rows, 2500);
     assert.equal(first.batches, 25);
     assert.equal(first.bootstrapDone, true);
@@ -68,7 +69,7 @@ test('a run split into DuckDB sessions every 300 rows loads every row once and c
     // Incremental: 700 changed rows (7 batches) across three sessions.
     await pgs.query(url, `UPDATE events SET note = 'changed ' || id, updated_at = timestamptz '2025-02-01 00:00:00+00' + id * interval '1 microsecond' WHERE id % 5 = 0 OR id > 2300`);
     lake.sessions = 0;
-    const second = await runPipeline(plan, deps);
+    const second = await runPipeline(compilePipeline(pipeline), deps);
     const changed = Number((await pgs.query(url, `SELECT count(*) AS n FROM events WHERE note LIKE 'changed %'`)).rows[0].n);
     assert.equal(second.rows, changed);
     assert.equal(lake.sessions, Math.ceil(changed / 300));

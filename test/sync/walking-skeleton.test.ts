@@ -126,14 +126,17 @@ describe('walking skeleton: demo tables synced end to end', () => {
     try {
       await pg.query(url, "UPDATE public.accounts SET name = name || ' (renamed)' WHERE id = 1");
       const res = await runCli(['run', '--once'], ws.env(url));
-      assert.equal(res.code, 1);
+      assert.equal(res.code, 4, 'a missing source table needs action');
       assert.match(res.stdout, /✗ broken: .*public\.no_such_table does not exist.*checkpoint not advanced/);
       assert.match(res.stdout, /✓ accounts/);
       await assertEqual();
       // Recorded for `pgduck status`, with the table named, and no checkpoint for it.
-      const status = JSON.parse((await runCli(['status', '--json'], ws.env(url))).stdout) as { checkpoints: { pipeline: string; lastStatus: string; lastError: string; position: unknown }[] };
+      const status = JSON.parse((await runCli(['status', '--json'], ws.env(url))).stdout) as {
+        checkpoints: { pipeline: string; lastStatus: string; lastError: string; lastErrorKind: string; lastErrorCode: string; position: unknown }[];
+      };
       const broken = status.checkpoints.find((c) => c.pipeline === 'broken');
       assert.equal(broken?.lastStatus, 'failed');
+      assert.deepEqual([broken?.lastErrorKind, broken?.lastErrorCode], ['needs-action', 'SOURCE_TABLE_MISSING']);
       assert.match(broken?.lastError ?? '', /public\.no_such_table does not exist.*checkpoint not advanced; next run starts from the beginning of the table/);
       assert.equal(broken?.position, null);
       assert.ok(status.checkpoints.filter((c) => c.pipeline !== 'broken').every((c) => c.lastStatus === 'ok'));

@@ -6,6 +6,7 @@
  * (-0 and 0, 1.10 and 1.1 as exact numeric text, one microsecond, 1 mon and 30 days, json whitespace,
  * '' and NULL, '{}' and '{NULL}' …): a canonical form that loses a distinction would miss a column.
  */
+import { resolvePipeline } from '../../src/config/resolved-pipeline.js';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
@@ -133,7 +134,7 @@ describe('verify: canonical values of every type agree across Postgres and DuckD
 
   const verify = async () => {
     const { specs } = loadPipelines([ws.pipelinesDir]);
-    return verifyPipeline(specs[0], resolveSettings({}, ws.env(url)), { leafRows: 4, fanout: 2 });
+    return verifyPipeline(resolvePipeline(specs[0], resolveSettings({}, ws.env(url))), { leafRows: 4, fanout: 2 });
   };
 
   test('every column is compared, and the synced table is equal', async () => {

@@ -8,6 +8,7 @@
  * engines ordered a key differently, rows would fall into different ranges and show up as spurious
  * missing/extra pairs.
  */
+import { resolvePipeline } from '../../src/config/resolved-pipeline.js';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
@@ -115,7 +116,7 @@ describe('verify: key ranges agree across Postgres and DuckDB for every kind of 
       const spec = specs.find((s) => s.name === c.table);
       assert.ok(spec);
       const settings = resolveSettings({}, ws.env(url));
-      const clean = await verifyPipeline(spec, settings, { leafRows: 16, fanout: 4, limit: 10_000 });
+      const clean = await verifyPipeline(resolvePipeline(spec, settings), { leafRows: 16, fanout: 4, limit: 10_000 });
       assert.equal(clean.error, undefined);
       assert.equal(clean.equal, true, JSON.stringify(clean.verdict?.differences.slice(0, 5)));
 
@@ -145,7 +146,7 @@ describe('verify: key ranges agree across Postgres and DuckDB for every kind of 
       });
       assert.equal(extraDisplay.length, c.extras.length, 'every extra key is new');
 
-      const v = await verifyPipeline(spec, settings, { leafRows: 16, fanout: 4, limit: 10_000 });
+      const v = await verifyPipeline(resolvePipeline(spec, settings), { leafRows: 16, fanout: 4, limit: 10_000 });
       assert.equal(v.equal, false);
       const d = v.verdict;
       assert.ok(d);

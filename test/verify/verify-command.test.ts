@@ -147,7 +147,7 @@ describe('pgduck verify', () => {
     mkdirSync(brokenDir, { recursive: true });
     writeFileSync(join(brokenDir, 'bad.yml'), 'source:\n  table: public.accounts\ntarget:\n  table: accounts\n');
     const broken = await runCli(['--pipelines', brokenDir, 'verify'], ws.env(url));
-    assert.equal(broken.code, 2);
+    assert.equal(broken.code, 3, 'invalid configuration');
     assert.match(broken.stderr, /primary_key/);
   });
 });

@@ -1,12 +1,14 @@
-import type { ConfigProblem } from './config-problem.js';
-import { formatProblems, formatSummary, problemRecord } from './format-problems.js';
-import { loadPipelines } from './load-pipelines.js';
+import type { ConfigProblem } from '../config/config-problem.js';
+import { resolvePipeline, type PipelineDefaults } from '../config/resolved-pipeline.js';
+import { formatProblems, formatSummary, problemRecord } from '../config/format-problems.js';
+import { loadPipelines } from '../config/load-pipelines.js';
 import type { LiveFinding } from '../live/live-finding.js';
+import { KIND_OUTCOMES } from '../errors/exit-codes.js';
 
-/** Exit codes of `pgduck validate`. 2 is specific to configuration, as in Vector's `validate`. */
+/** Exit codes of `pgduck validate`: configuration has a code of its own (src/errors/exit-codes.ts), as in Vector's `validate`. */
 export const EXIT_VALID = 0;
 export const EXIT_LIVE_FAILED = 1;
-export const EXIT_INVALID_CONFIG = 2;
+export const EXIT_INVALID_CONFIG = KIND_OUTCOMES.config.exitCode;
 
 /** Where `pgduck validate` looks when given no paths. */
 export const DEFAULT_PIPELINE_DIR = 'pipelines';
@@ -19,11 +21,7 @@ export interface ValidateOptions {
   /** Where pipelines without target.duckdb_path write (--duckdb / DUCKDB_PATH), for the one-writer-per-table check. */
   duckdbPath?: string;
   /** `--connect`: also check the live Postgres tables and DuckDB files. Absent: no I/O beyond reading the files. */
-  connect?: {
-    /** DATABASE_URL (or POSTGRES_*), for pipelines without source.connection. */
-    databaseUrl: string | null;
-    /** DUCKDB_PATH / --duckdb, for pipelines without target.duckdb_path. */
-    duckdbPath: string;
+  connect?: PipelineDefaults & {
     connectTimeoutMs?: number;
   };
 }
@@ -34,7 +32,7 @@ export interface ValidationReport {
   valid: boolean;
   /** Pipeline files checked. */
   pipelines: number;
-  /** Configuration problems (exit 2 when any). */
+  /** Configuration problems (exit 3 when any). */
   problems: ConfigProblem[];
   /** Present with --connect. */
   live?: {
@@ -53,7 +51,7 @@ export interface ValidationReport {
 /**
  * `pgduck validate [paths...] [--json] [--connect]`: loads every pipeline file under `paths`
  * (default pipelines/), prints every problem at once and a summary, and returns the exit code:
- * 0 valid, 2 any configuration problem (including a path that does not exist, or nothing to check),
+ * 0 valid, 3 any configuration problem (including a path that does not exist, or nothing to check),
  * 1 a live check failed. Without `connect` no database is contacted. With it, the live checks run
  * only once the configuration is valid. Never prints an environment variable's value or a password.
  */
@@ -77,8 +75,9 @@ export async function runValidate(paths: string[], opts: ValidateOptions, out: N
       text += 'live checks skipped: fix the configuration first\n';
     } else {
       // Loaded only with --connect: pg and DuckDB cost more to import than the whole offline validation.
-      const { specsWithoutConnection } = await import('../live/inspect-pipelines.js');
-      const orphans = specsWithoutConnection(specs, opts.connect.databaseUrl);
+      const { withoutConnection } = await import('../live/inspect-pipelines.js');
+      const pipelines = specs.map((s) => resolvePipeline(s, opts.connect!));
+      const orphans = withoutConnection(pipelines);
       if (orphans.length > 0) {
         live.skipped = 'no database configured';
         text +=
@@ -88,7 +87,7 @@ export async function runValidate(paths: string[], opts: ValidateOptions, out: N
       } else {
         const { runLiveChecks } = await import('../live/run-live-checks.js');
         const { formatLiveFinding, formatLiveSummary, liveFindingRecord } = await import('../live/format-live-findings.js');
-        const result = await runLiveChecks(specs, opts.connect);
+        const result = await runLiveChecks(pipelines, { connectTimeoutMs: opts.connect.connectTimeoutMs });
         live.findings = result.findings.map(liveFindingRecord);
         live.connections = result.connections;
         live.duckdbFiles = result.duckdbFiles;

@@ -13,6 +13,7 @@
  *   after-upsert       DuckDB committed, checkpoint not yet written
  *   after-checkpoint   batch fully done
  */
+import { UsageError } from '../errors/usage-error.js';
 export type FaultPoint =
   | 'before-extract'
   | 'after-extract'
@@ -41,7 +42,7 @@ function parse(spec: string | undefined): { point: FaultPoint | null; nth: numbe
   if (!spec) return { point: null, nth: 0 };
   const [point, nth = '1'] = spec.split(':');
   if (!(FAULT_POINTS as string[]).includes(point) || !/^[1-9][0-9]*$/.test(nth)) {
-    throw new Error(`PGDUCK_FAULT=${spec}: expected <point>[:<nth>] with point one of ${FAULT_POINTS.join(', ')}`);
+    throw new UsageError(`PGDUCK_FAULT=${spec}: expected <point>[:<nth>] with point one of ${FAULT_POINTS.join(', ')}`);
   }
   return { point: point as FaultPoint, nth: Number(nth) };
 }

@@ -1,0 +1,90 @@
+/**
+ * Which pipelines a command acts on: loaded, validated, chosen by name (or every enabled one), and
+ * resolved against the command's defaults. Problems are written to `err` in the usual
+ * `file:line:col path: reason` form; a refusal comes back as the kind of error it is, so the
+ * command's exit code derives from it (src/errors/exit-codes.ts).
+ */
+import { basename, extname } from 'node:path';
+import { loadPipelines, type ConfigProblem } from './load-pipelines.js';
+import { formatProblems } from './format-problems.js';
+import { resolvePipeline, type PipelineDefaults, type ResolvedPipeline } from './resolved-pipeline.js';
+import type { ErrorKind } from '../errors/pgduck-error.js';
+
+export interface PipelineSource extends PipelineDefaults {
+  pipelinesDir: string;
+}
+
+/** Refused: what was wrong is already written to `err`. */
+export interface SelectionRefused {
+  refused: Extract<ErrorKind, 'usage' | 'config'>;
+}
+
+/**
+ * Strict: any invalid file refuses the whole selection (`config`), as does a name no file defines
+ * (`usage`). For the commands that act on the configuration as a whole (verify, replay, demo);
+ * `run` uses selectRunnable, which runs the valid files and reports the others.
+ */
+export function selectPipelines(source: PipelineSource, only: string[] | undefined, err: NodeJS.WritableStream): ResolvedPipeline[] | SelectionRefused {
+  const { specs, problems } = loadPipelines([source.pipelinesDir], process.env, source.duckdbPath);
+  if (problems.length > 0) {
+    err.write(formatProblems(problems));
+    err.write(`pipeline configuration is invalid (${problems.length} problem${problems.length === 1 ? '' : 's'}): nothing was run\n`);
+    return { refused: 'config' };
+  }
+  if (only && only.length > 0) {
+    const unknown = only.filter((n) => !specs.some((s) => s.name === n));
+    if (unknown.length > 0) {
+      err.write(`unknown pipeline${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')} (known: ${specs.map((s) => s.name).join(', ') || 'none'})\n`);
+      return { refused: 'usage' };
+    }
+    return specs.filter((s) => only.includes(s.name)).map((s) => resolvePipeline(s, source));
+  }
+  return specs.filter((s) => s.enabled).map((s) => resolvePipeline(s, source));
+}
+
+/** A pipeline file that will not run because it has problems of its own or loses a cross-file check. */
+export interface InvalidPipelineFile {
+  file: string;
+  /** The file stem: the pipeline name it would have. */
+  name: string;
+  problems: ConfigProblem[];
+}
+
+export interface RunnableSelection {
+  /** Valid pipelines to run. */
+  pipelines: ResolvedPipeline[];
+  /** Selected files that are invalid: reported, not run. */
+  invalid: InvalidPipelineFile[];
+  /** Invalid files left out by --only: mentioned, not counted against the run. */
+  invalidElsewhere: InvalidPipelineFile[];
+}
+
+/**
+ * What `run` runs: every valid pipeline (enabled, or named by --only), even when other files are
+ * invalid: one bad file must not stop the tables that are fine. Cross-file
+ * problems refuse only the later file, as loadPipelines does. Refused (`usage`, after saying why)
+ * when --only names a pipeline no file defines.
+ */
+export function selectRunnable(source: PipelineSource, only: string[] | undefined, err: NodeJS.WritableStream): RunnableSelection | SelectionRefused {
+  const { specs, problems } = loadPipelines([source.pipelinesDir], process.env, source.duckdbPath);
+  const byFile = new Map<string, InvalidPipelineFile>();
+  for (const problem of problems) {
+    const entry = byFile.get(problem.file) ?? { file: problem.file, name: basename(problem.file, extname(problem.file)), problems: [] };
+    entry.problems.push(problem);
+    byFile.set(problem.file, entry);
+  }
+  const invalid = [...byFile.values()];
+  const resolved = (chosen: typeof specs) => chosen.map((s) => resolvePipeline(s, source));
+  if (!only || only.length === 0) return { pipelines: resolved(specs.filter((s) => s.enabled)), invalid, invalidElsewhere: [] };
+  const unknown = only.filter((n) => !specs.some((s) => s.name === n) && !invalid.some((f) => f.name === n));
+  if (unknown.length > 0) {
+    const known = [...new Set([...specs.map((s) => s.name), ...invalid.map((f) => f.name)])];
+    err.write(`unknown pipeline${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')} (known: ${known.join(', ') || 'none'})\n`);
+    return { refused: 'usage' };
+  }
+  return {
+    pipelines: resolved(specs.filter((s) => only.includes(s.name))),
+    invalid: invalid.filter((f) => only.includes(f.name)),
+    invalidElsewhere: invalid.filter((f) => !only.includes(f.name)),
+  };
+}
