@@ -37,7 +37,7 @@ describe('column names DuckDB cannot tell apart', () => {
       assert.ok(validate.stdout.includes(fix), validate.stdout);
 
       const res = await runCli(['run', '--once'], ws.env(url));
-      assert.equal(res.code, 1, res.stdout + res.stderr);
+      assert.equal(res.code, 4, res.stdout + res.stderr);
       assert.ok(res.stdout.includes(`✗ mixed: `) && res.stdout.includes(message) && res.stdout.includes(fix), res.stdout);
       assert.doesNotMatch(res.stdout, /already exists/);
       const tables = await withDuckDbFile(ws.duckdbPath, (s) => s.all(`SELECT count(*)::INT AS n FROM duckdb_tables()`), { readOnly: true }).catch(() => [{ n: 0 }]);

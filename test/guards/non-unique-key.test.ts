@@ -44,7 +44,7 @@ describe('run refuses a key no unique index covers', () => {
 
       for (let i = 0; i < 2; i++) {
         const res = await runCli(['run', '--once'], ws.env(url));
-        assert.equal(res.code, 1, res.stdout + res.stderr);
+        assert.equal(res.code, 4, res.stdout + res.stderr);
         const failed = res.stdout.split('\n').find((l) => l.startsWith('✗ events: ')) ?? '';
         assert.ok(failed.includes(message), `run prints validate's message:\n${res.stdout}\nvalidate said:\n${message}`);
         assert.ok(res.stdout.includes(fix), res.stdout);
