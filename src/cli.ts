@@ -23,7 +23,9 @@ const program = new Command('pgduck')
   .option('--state-dir <dir>', 'checkpoint state directory (env STATE_DIR)', undefined)
   .option('--database-url <url>', 'Postgres connection string (env DATABASE_URL; prefer the env var: flags are visible in ps)')
   .option('--concurrency <n>', 'pipelines run at once (env PGDUCK_CONCURRENCY)', undefined)
-  .addOption(new Option('--log-level <level>', 'log level (env PGDUCK_LOG_LEVEL; default info)').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']))
+  .addOption(
+    new Option('--log-level <level>', 'log level (env PGDUCK_LOG_LEVEL; default info)').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
+  )
   .addOption(new Option('--log-format <format>', 'log format on stderr (env PGDUCK_LOG_FORMAT)').choices(['pretty', 'json']))
   .showHelpAfterError()
   // Every subcommand's --help lists the global flags (and their environment variables) too.

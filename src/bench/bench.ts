@@ -75,10 +75,16 @@ async function phase(name: 'pgduck' | 'baseline', url: string, work: string): Pr
 async function runPhase(name: string, url: string, work: string): Promise<PhaseResult> {
   if (name === 'pgduck') {
     const spec: PipelineSpec = {
-      name: 'bench_events', file: '(bench)',
+      name: 'bench_events',
+      file: '(bench)',
       source: { schema: 'public', table: 'bench_events', primaryKey: ['id'], cursor: 'updated_at' },
-      target: { table: 'bench_events' }, batchSize: BATCH, schedule: '* * * * *', timezone: 'UTC', enabled: true,
-      schemaEvolution: 'evolve', horizon: { marginMs: 1000, lookbackSeconds: 300 },
+      target: { table: 'bench_events' },
+      batchSize: BATCH,
+      schedule: '* * * * *',
+      timezone: 'UTC',
+      enabled: true,
+      schemaEvolution: 'evolve',
+      horizon: { marginMs: 1000, lookbackSeconds: 300 },
     };
     const store = new CheckpointStore(join(work, 'state', 'checkpoints.db'));
     const lake = new Lake();
@@ -101,7 +107,12 @@ async function runPhase(name: string, url: string, work: string): Promise<PhaseR
   await withDuckDbFile(duckPath, (s) => s.run(`CREATE TABLE bench_events AS SELECT * FROM read_csv(${quoteLiteral(csv)})`));
   const ms = performance.now() - t0;
   const n = await withDuckDbFile(duckPath, (s) => s.all('SELECT count(*)::BIGINT AS n FROM bench_events'));
-  return { ms, maxRssKb: process.resourceUsage().maxRSS, rows: Number(n[0].n), detail: `COPY alone ${(copyMs / 1000).toFixed(2)} s, csv ${(statSync(csv).size / 1048576).toFixed(0)} MB` };
+  return {
+    ms,
+    maxRssKb: process.resourceUsage().maxRSS,
+    rows: Number(n[0].n),
+    detail: `COPY alone ${(copyMs / 1000).toFixed(2)} s, csv ${(statSync(csv).size / 1048576).toFixed(0)} MB`,
+  };
 }
 
 async function main(): Promise<void> {
@@ -109,8 +120,13 @@ async function main(): Promise<void> {
   const server = await startEmbeddedPostgres();
   try {
     process.stdout.write(`seeding ${ROWS.toLocaleString()} rows × 13 columns…\n`);
-    const statements = SCHEMA.split(';').map((s) => s.trim()).filter(Boolean);
-    await runStatements(server.url, statements.map((text) => ({ text, values: text.includes('$1') ? [ROWS] : [] })));
+    const statements = SCHEMA.split(';')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    await runStatements(
+      server.url,
+      statements.map((text) => ({ text, values: text.includes('$1') ? [ROWS] : [] })),
+    );
 
     const ours = await phase('pgduck', server.url, work);
     const base = await phase('baseline', server.url, work);

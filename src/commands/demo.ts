@@ -45,7 +45,13 @@ export async function demoCommand(base: Settings, opts: DemoOptions, log: Logger
       server = await startEmbeddedPostgres();
       // A fresh server has no history: keep its lake, Parquet and state apart from any real ones.
       const out = opts.out ?? mkdtempSync(join(tmpdir(), 'pgduck-demo-'));
-      settings = { ...base, databaseUrl: server.url, duckdbPath: join(out, 'lake', 'warehouse.duckdb'), parquetDir: join(out, 'parquet'), stateDir: join(out, 'state') };
+      settings = {
+        ...base,
+        databaseUrl: server.url,
+        duckdbPath: join(out, 'lake', 'warehouse.duckdb'),
+        parquetDir: join(out, 'parquet'),
+        stateDir: join(out, 'state'),
+      };
       say(`  Postgres on 127.0.0.1:${server.port}; demo output in ${out}`);
       say(`▶ applying postgres/init/ (schema, triggers, ${opts.accounts} seeded accounts)…`);
       await applyInitScripts(server.url, { seedAccounts: opts.accounts });
@@ -92,14 +98,28 @@ export async function demoCommand(base: Settings, opts: DemoOptions, log: Logger
     const sql = `SELECT a.plan, count(DISTINCT a.id) AS accounts, count(i.id) AS invoices, sum(i.total) AS billed
 FROM accounts_current a LEFT JOIN invoices_current i ON i.account_id = a.id
 GROUP BY a.plan ORDER BY billed DESC NULLS LAST`;
-    say(sql.split('\n').map((l) => `  ${l}`).join('\n'));
+    say(
+      sql
+        .split('\n')
+        .map((l) => `  ${l}`)
+        .join('\n'),
+    );
     const rows = await withDuckDbFile(settings.duckdbPath, (s) => s.all(sql), { readOnly: true });
     process.stdout.write(renderTable(rows));
     say('▶ checkpoints (state/checkpoints.db):');
     const store2 = new CheckpointStore(checkpointDbPath(settings));
     try {
       process.stdout.write(
-        renderTable(store2.all().map((c) => ({ pipeline: c.pipeline, cursor: c.position?.cursor ?? null, key: c.position?.key.join(', ') ?? null, rows: c.rowsTotal, batches: c.batchesTotal, bootstrap: c.bootstrapDone ? 'done' : 'running' }))),
+        renderTable(
+          store2.all().map((c) => ({
+            pipeline: c.pipeline,
+            cursor: c.position?.cursor ?? null,
+            key: c.position?.key.join(', ') ?? null,
+            rows: c.rowsTotal,
+            batches: c.batchesTotal,
+            bootstrap: c.bootstrapDone ? 'done' : 'running',
+          })),
+        ),
       );
     } finally {
       store2.close();

@@ -145,7 +145,11 @@ async function livePlans(resolved: ResolvedPipeline[]): Promise<PlanWithLive[]> 
 
 /** The plan as `plan` prints it (text). */
 export function formatPlan(p: PlanWithLive): string {
-  const indent = (text: string, pad: string) => text.split('\n').map((l) => `${pad}${l}`).join('\n');
+  const indent = (text: string, pad: string) =>
+    text
+      .split('\n')
+      .map((l) => `${pad}${l}`)
+      .join('\n');
   const lines = [
     `pipeline ${p.pipeline}  (${p.file})${p.enabled ? '' : '  [disabled: validated, never run]'}`,
     `  source     ${p.source.table}  key (${p.source.primaryKey.join(', ')})  cursor ${p.source.cursor}${p.source.softDelete ? `  tombstone ${p.source.softDelete}` : ''}`,
@@ -155,7 +159,8 @@ export function formatPlan(p: PlanWithLive): string {
   ];
   if (p.live) {
     const { live } = p;
-    const estimate = live.rowEstimate === null ? 'row estimate unknown (never analyzed, or a view)' : `~${live.rowEstimate.toLocaleString('en-US')} rows (estimate)`;
+    const estimate =
+      live.rowEstimate === null ? 'row estimate unknown (never analyzed, or a view)' : `~${live.rowEstimate.toLocaleString('en-US')} rows (estimate)`;
     lines.push(`  live       ${live.connection}${live.kind ? `: ${live.kind}, ${estimate}` : ''}`);
     if (live.error) lines.push(`  ✗ ${live.error}`);
     if (live.columns.length > 0) {
@@ -164,7 +169,7 @@ export function formatPlan(p: PlanWithLive): string {
       const w3 = Math.max(...live.columns.map((c) => (c.duckdb ?? 'REFUSED').length));
       lines.push('  columns    name → Postgres type → DuckDB type  (notes)');
       for (const c of live.columns) {
-        const note = c.refused ? `refused: ${c.refused}` : c.note ?? '';
+        const note = c.refused ? `refused: ${c.refused}` : (c.note ?? '');
         lines.push(`    ${c.name.padEnd(w1)}  ${c.postgres.padEnd(w2)}  → ${(c.duckdb ?? 'REFUSED').padEnd(w3)}${note ? `  ${note}` : ''}`.trimEnd());
       }
     }

@@ -55,15 +55,18 @@ export async function replayCommand(settings: Settings, name: string, opts: Repl
       return 0;
     }
     const tty = process.stderr.isTTY;
-    const outcome = await runReplay(session!, spec, plan, tty ? (done, total) => process.stderr.write(`\r  ${done}/${total} files`) : undefined).catch((err: Error) => {
-      if (err instanceof ReplayIncomplete) throw err;
-      const left = plan.buildAs
-        ? `${plan.table} was left as it was (the half-built ${plan.buildAs} is dropped by the next replay)`
-        : `${plan.table} was left as it was (the files are applied in one transaction)${plan.add.length > 0 ? `, apart from the columns added to it` : ''}`;
-      throw new Error(`${err.message}; ${left}`, { cause: err });
-    });
+    const outcome = await runReplay(session!, spec, plan, tty ? (done, total) => process.stderr.write(`\r  ${done}/${total} files`) : undefined).catch(
+      (err: Error) => {
+        if (err instanceof ReplayIncomplete) throw err;
+        const left = plan.buildAs
+          ? `${plan.table} was left as it was (the half-built ${plan.buildAs} is dropped by the next replay)`
+          : `${plan.table} was left as it was (the files are applied in one transaction)${plan.add.length > 0 ? `, apart from the columns added to it` : ''}`;
+        throw new Error(`${err.message}; ${left}`, { cause: err });
+      },
+    );
     if (tty) process.stderr.write('\r\x1b[K');
-    const updated = outcome.backfills > 0 ? `, ${outcome.rowsUpdated} updated by ${outcome.backfills} backfill batch${outcome.backfills === 1 ? '' : 'es'}` : '';
+    const updated =
+      outcome.backfills > 0 ? `, ${outcome.rowsUpdated} updated by ${outcome.backfills} backfill batch${outcome.backfills === 1 ? '' : 'es'}` : '';
     process.stdout.write(
       `✓ ${spec.name}: ${outcome.files} file${outcome.files === 1 ? '' : 's'} replayed (${outcome.rowsWritten} rows written${updated}) in ${Date.now() - started} ms; ` +
         `${plan.buildAs ? `${plan.table} rebuilt` : `${plan.table} updated in place`}; Postgres and the checkpoint untouched\n`,
@@ -151,7 +154,10 @@ function describePlan(plan: ReplayPlan, parquetDir: string, duckdbPath: string, 
     lines.push('  files, in the order they are applied:');
     for (const f of plan.files) {
       const at = relative(join(parquetDir, plan.pipeline), f.file.path);
-      const what = f.file.kind === 'batch' ? `batch, ${f.file.rows} rows${f.file.meta?.from === null ? ', read from the beginning' : ''}` : `backfill #${f.file.backfillId}, ${f.file.rows} rows: ${f.columns.map((c) => c.target).join(', ')}`;
+      const what =
+        f.file.kind === 'batch'
+          ? `batch, ${f.file.rows} rows${f.file.meta?.from === null ? ', read from the beginning' : ''}`
+          : `backfill #${f.file.backfillId}, ${f.file.rows} rows: ${f.columns.map((c) => c.target).join(', ')}`;
       const renamed = f.columns.filter((c) => c.parquetName !== c.target).map((c) => `${c.parquetName} → ${c.target}`);
       const skipped = f.notLoaded.map((n) => `${n.parquetName} not loaded (${n.reason})`);
       const via = f.file.meta ? '' : '; columns mapped from the state store (file predates column metadata)';

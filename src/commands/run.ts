@@ -30,7 +30,9 @@ export async function runCommand(settings: Settings, opts: RunOptions, log: Logg
   if (opts.once) process.stderr.write(formatProblems(problems));
   else for (const p of problems) log.error({ file: p.file, line: p.line, col: p.col, path: p.path || undefined }, formatProblem(p));
   if (invalidElsewhere.length > 0) {
-    process.stderr.write(`note: ${plural(invalidElsewhere.length, 'other pipeline file')} invalid (${invalidElsewhere.map((f) => f.file).join(', ')}): pgduck validate lists the problems\n`);
+    process.stderr.write(
+      `note: ${plural(invalidElsewhere.length, 'other pipeline file')} invalid (${invalidElsewhere.map((f) => f.file).join(', ')}): pgduck validate lists the problems\n`,
+    );
   }
   if (pipelines.length === 0) {
     process.stderr.write(
@@ -56,7 +58,8 @@ export async function runCommand(settings: Settings, opts: RunOptions, log: Logg
         if (o.ok) process.stdout.write(`✓ ${o.pipeline}: ${o.summary.rows} rows in ${o.summary.batches} batches (${o.summary.durationMs} ms)\n`);
         else process.stdout.write(`✗ ${o.pipeline}: ${o.message}\n`);
       }
-      for (const f of invalid) process.stdout.write(`✗ ${f.file}: not run: invalid configuration (${plural(f.problems.length, 'problem')}, printed on stderr)\n`);
+      for (const f of invalid)
+        process.stdout.write(`✗ ${f.file}: not run: invalid configuration (${plural(f.problems.length, 'problem')}, printed on stderr)\n`);
       if (failed.length > 0) process.stderr.write(`${plural(failed.length, 'pipeline')} failed: ${failed.map((f) => f.pipeline).join(', ')}\n`);
       if (invalid.length > 0) process.stderr.write(`${plural(invalid.length, 'pipeline file')} invalid, not run: ${invalid.map((f) => f.file).join(', ')}\n`);
       if (failed.length > 0) return exitCodeFor(failed.map((f) => f.kind));

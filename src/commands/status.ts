@@ -49,7 +49,10 @@ export function statusCommand(settings: Settings, opts: { json: boolean }): numb
     if (pending.length > 0) {
       process.stdout.write(
         `\nbackfills in progress (resumed by the next run):\n${pending
-          .map((b) => `  ${b.pipeline} #${b.id} ${b.columns.map((c) => c.name).join(', ')}: ${b.rowsDone} rows done${b.position ? `, up to key ${b.position.join(', ')}` : ''}`)
+          .map(
+            (b) =>
+              `  ${b.pipeline} #${b.id} ${b.columns.map((c) => c.name).join(', ')}: ${b.rowsDone} rows done${b.position ? `, up to key ${b.position.join(', ')}` : ''}`,
+          )
           .join('\n')}\n`,
       );
     }

@@ -27,7 +27,11 @@ function readDefaults() {
  */
 export function buildPipelineSpec(name: string, file: string, data: PipelineFile): PipelineSpec {
   const parsed = parseTableName(data.source.table);
-  if ('error' in parsed) throw new PgduckError(`buildPipelineSpec: ${file}: source.table ${parsed.error} (should have been reported by semantic checks)`, { kind: 'internal', code: 'INTERNAL' });
+  if ('error' in parsed)
+    throw new PgduckError(`buildPipelineSpec: ${file}: source.table ${parsed.error} (should have been reported by semantic checks)`, {
+      kind: 'internal',
+      code: 'INTERNAL',
+    });
   const { source, target } = data;
   const defaults = (cachedDefaults ??= readDefaults());
   return {

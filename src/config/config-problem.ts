@@ -17,10 +17,6 @@ export function sortProblems(problems: readonly ConfigProblem[], fileOrder: read
   const rank = new Map(fileOrder.map((file, i) => [file, i]));
   const fileRank = (file: string) => rank.get(file) ?? Number.MAX_SAFE_INTEGER;
   return [...problems].sort(
-    (a, b) =>
-      fileRank(a.file) - fileRank(b.file) ||
-      (a.file < b.file ? -1 : a.file > b.file ? 1 : 0) ||
-      a.line - b.line ||
-      a.col - b.col,
+    (a, b) => fileRank(a.file) - fileRank(b.file) || (a.file < b.file ? -1 : a.file > b.file ? 1 : 0) || a.line - b.line || a.col - b.col,
   );
 }

@@ -82,7 +82,10 @@ function describeError(error: ErrorObject, data: unknown, fromEnv: ReadonlyMap<s
       // `batch_size: "1000"`: the quotes make it a string; say so rather than leave the reader puzzled.
       const quoted = !env && typeof value === 'string' && looksLike(params.type, value) ? '; write it without quotes' : '';
       // YAML 1.1 habits: `enabled: yes` is the string "yes" in YAML 1.2, which this parser speaks.
-      const yaml11 = !env && params.type === 'boolean' && typeof value === 'string' && /^(yes|no|on|off|y|n)$/i.test(value) ? `; YAML 1.2 reads \`${value}\` as text: write true or false` : '';
+      const yaml11 =
+        !env && params.type === 'boolean' && typeof value === 'string' && /^(yes|no|on|off|y|n)$/i.test(value)
+          ? `; YAML 1.2 reads \`${value}\` as text: write true or false`
+          : '';
       return { path, at: 'value', message: `must be ${describeSchema({ type: params.type })} (${gotText(value, path, fromEnv)}${quoted}${yaml11})` };
     }
     case 'minimum':
@@ -96,7 +99,11 @@ function describeError(error: ErrorObject, data: unknown, fromEnv: ReadonlyMap<s
       return { path, at: 'value', message: `must be ${range} (${shown(value)})` };
     }
     case 'minLength':
-      return { path, at: 'value', message: params.limit === 1 ? `must not be empty${env ? ` (${shown(value)})` : ''}` : `must be at least ${params.limit} characters` };
+      return {
+        path,
+        at: 'value',
+        message: params.limit === 1 ? `must not be empty${env ? ` (${shown(value)})` : ''}` : `must be at least ${params.limit} characters`,
+      };
     case 'maxLength':
       return { path, at: 'value', message: `must be at most ${params.limit} characters${env ? '' : ` (got ${String(value).length})`}` };
     case 'enum': {
@@ -209,7 +216,7 @@ function looksLike(type: unknown, text: string): boolean {
 }
 
 function literal(value: unknown): string {
-  return typeof value === 'string' ? `\`${value}\`` : JSON.stringify(value) ?? String(value);
+  return typeof value === 'string' ? `\`${value}\`` : (JSON.stringify(value) ?? String(value));
 }
 
 function dedupe(issues: SchemaIssue[]): SchemaIssue[] {

@@ -30,7 +30,10 @@ export function loadPipelines(paths: string[], env: NodeJS.ProcessEnv = process.
     defaultDuckdbPath ?? env.DUCKDB_PATH ?? DEFAULT_DUCKDB_PATH,
   );
   const refused = new Set(crossFile.map((p) => p.file));
-  const problems = sortProblems([...expanded.problems, ...loaded.flatMap((l) => l.problems), ...crossFile], [...expanded.files, ...expanded.problems.map((p) => p.file)]);
+  const problems = sortProblems(
+    [...expanded.problems, ...loaded.flatMap((l) => l.problems), ...crossFile],
+    [...expanded.files, ...expanded.problems.map((p) => p.file)],
+  );
   const specs = loaded.flatMap((l) => (l.spec && !refused.has(l.spec.file) ? [l.spec] : []));
   return { specs, problems, files: expanded.files };
 }

@@ -13,8 +13,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 
 /** Postgres truncates identifiers to 63 bytes (NAMEDATALEN - 1); a longer name would silently mean another column. */
-const Identifier = (description: string, options: { default?: string } = {}) =>
-  Type.String({ minLength: 1, maxLength: 63, description, ...options });
+const Identifier = (description: string, options: { default?: string } = {}) => Type.String({ minLength: 1, maxLength: 63, description, ...options });
 
 export const SourceSchema = Type.Object(
   {
@@ -69,7 +68,10 @@ export const SourceSchema = Type.Object(
 
 export const TargetSchema = Type.Object(
   {
-    table: Type.String({ minLength: 1, description: 'DuckDB table to keep in sync (created on the first run). One pipeline per table and DuckDB file. Required.' }),
+    table: Type.String({
+      minLength: 1,
+      description: 'DuckDB table to keep in sync (created on the first run). One pipeline per table and DuckDB file. Required.',
+    }),
     duckdb_path: Type.Optional(
       Type.String({
         minLength: 1,
@@ -120,7 +122,12 @@ export const PipelineFileSchema = Type.Object(
     target: TargetSchema,
     batch_size: Type.Optional(
       // parquet-wasm memory only grows: batches above ~200k rows make the process balloon (docs/architecture.md#facts-parquet-and-arrow).
-      Type.Integer({ minimum: 1, maximum: 200_000, default: 10_000, description: 'Rows per batch (one Parquet file, one DuckDB transaction), 1 to 200000. Default: 10000.' }),
+      Type.Integer({
+        minimum: 1,
+        maximum: 200_000,
+        default: 10_000,
+        description: 'Rows per batch (one Parquet file, one DuckDB transaction), 1 to 200000. Default: 10000.',
+      }),
     ),
     schedule: Type.Optional(
       Type.String({
@@ -131,7 +138,9 @@ export const PipelineFileSchema = Type.Object(
           'Default: `*/30 * * * * *`.',
       }),
     ),
-    timezone: Type.Optional(Type.String({ minLength: 1, default: 'UTC', description: 'IANA time zone the schedule is read in (e.g. Europe/Berlin). Default: `UTC`.' })),
+    timezone: Type.Optional(
+      Type.String({ minLength: 1, default: 'UTC', description: 'IANA time zone the schedule is read in (e.g. Europe/Berlin). Default: `UTC`.' }),
+    ),
     enabled: Type.Optional(Type.Boolean({ default: true, description: 'A disabled pipeline is validated but never run. Default: true.' })),
     schema_evolution: Type.Optional(SchemaEvolutionSchema),
     horizon: Type.Optional(HorizonSchema),

@@ -58,7 +58,10 @@ export function semanticChecks(data: Record<string, unknown>, context: SemanticC
       message: `is the same column as source.cursor; the cursor must change on every update, a tombstone is set once on delete`,
     });
   } else if (softDelete !== undefined && keyColumns.includes(softDelete)) {
-    issues.push({ path: ['source', 'soft_delete'], message: 'is a primary-key column; a tombstone column (NULL while the row lives) cannot be part of the key' });
+    issues.push({
+      path: ['source', 'soft_delete'],
+      message: 'is a primary-key column; a tombstone column (NULL while the row lives) cannot be part of the key',
+    });
   }
 
   // Time zones: the schedule's, and the one a timestamp cursor's wall-clock values are in.
@@ -68,7 +71,10 @@ export function semanticChecks(data: Record<string, unknown>, context: SemanticC
     const env = context.fromEnv.get(formatConfigPath(path));
     // Postgres reads a numeric offset the POSIX way (`+05:00` is five hours *west* of UTC): only names are accepted.
     if (namesOnly && /^[+-]|^\d/.test(zone)) {
-      issues.push({ path, message: `${show(path, zone)} is a numeric offset, which Postgres reads with the sign reversed (POSIX); use a zone name such as UTC, America/New_York or Etc/GMT+5` });
+      issues.push({
+        path,
+        message: `${show(path, zone)} is a numeric offset, which Postgres reads with the sign reversed (POSIX); use a zone name such as UTC, America/New_York or Etc/GMT+5`,
+      });
       return true;
     }
     if (isTimeZone(zone)) return false;

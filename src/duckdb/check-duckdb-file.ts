@@ -46,7 +46,11 @@ export async function checkDuckDbFile(path: string): Promise<DuckDbFileProblem |
         fix: `close the other process${lock.pid !== null ? ` (PID ${lock.pid})` : ''}; a \`pgduck run\` holds the file only while a pipeline runs`,
       };
     }
-    return { kind: 'unreadable', message: `cannot be opened by DuckDB: ${text}`, fix: 'check that it is a DuckDB database file of a version this DuckDB can read' };
+    return {
+      kind: 'unreadable',
+      message: `cannot be opened by DuckDB: ${text}`,
+      fix: 'check that it is a DuckDB database file of a version this DuckDB can read',
+    };
   } finally {
     instance?.closeSync();
   }
@@ -62,10 +66,18 @@ function checkCreatable(abs: string): DuckDbFileProblem | null {
   }
   const stats = statOrNull(dir);
   if (!stats?.isDirectory()) {
-    return { kind: 'unwritable', message: `cannot be created: ${dir} is not a directory`, fix: 'point DUCKDB_PATH (or target.duckdb_path) at a path inside a directory' };
+    return {
+      kind: 'unwritable',
+      message: `cannot be created: ${dir} is not a directory`,
+      fix: 'point DUCKDB_PATH (or target.duckdb_path) at a path inside a directory',
+    };
   }
   if (!canAccess(dir, constants.W_OK | constants.X_OK)) {
-    return { kind: 'unwritable', message: `cannot be created: directory ${dir} is not writable by this user`, fix: `give this user write access to ${dir}, or choose another path` };
+    return {
+      kind: 'unwritable',
+      message: `cannot be created: directory ${dir} is not writable by this user`,
+      fix: `give this user write access to ${dir}, or choose another path`,
+    };
   }
   return null;
 }

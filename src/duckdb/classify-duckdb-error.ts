@@ -18,7 +18,12 @@ export function classifyDuckDbError(error: unknown, said: string = messageOf(err
     return new PgduckError(`${file} is locked by ${describeLockHolder(lock)}: ${fix}`, { kind: 'transient', code: 'DUCKDB_LOCKED', fix, cause: error });
   }
   if (/No space left on device/i.test(text)) {
-    return new PgduckError(`the disk is full: ${said}; free some space, then run again`, { kind: 'needs-action', code: 'DISK_FULL', fix: 'free some space, then run again', cause: error });
+    return new PgduckError(`the disk is full: ${said}; free some space, then run again`, {
+      kind: 'needs-action',
+      code: 'DISK_FULL',
+      fix: 'free some space, then run again',
+      cause: error,
+    });
   }
   // pgduck's own casts refuse a value they cannot carry exactly with DuckDB's error() (src/schema/type-map.ts).
   if (/pgduck: column "[^"]*": /.test(text)) {
@@ -39,7 +44,12 @@ export function classifyDuckDbError(error: unknown, said: string = messageOf(err
   }
   if (/^IO Error/i.test(text)) {
     if (/Permission denied|read-only file system/i.test(text)) {
-      return new PgduckError(said, { kind: 'needs-action', code: 'PERMISSION_DENIED', fix: 'make the DuckDB file and its directory writable by this user', cause: error });
+      return new PgduckError(said, {
+        kind: 'needs-action',
+        code: 'PERMISSION_DENIED',
+        fix: 'make the DuckDB file and its directory writable by this user',
+        cause: error,
+      });
     }
     return new PgduckError(said, { kind: 'needs-action', code: 'DUCKDB_IO', cause: error });
   }

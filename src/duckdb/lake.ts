@@ -226,4 +226,3 @@ export async function withDuckDbFile<T>(path: string, fn: (session: LakeSession)
     instance.closeSync();
   }
 }
-

@@ -40,9 +40,7 @@ export async function createCurrentView(session: LakeSession, table: string, sof
   const [was] = await session.all('SELECT current_database() AS db, current_schema() AS s');
   await session.run(`USE ${session.catalog}.main`);
   try {
-    await session.run(
-      `CREATE OR REPLACE VIEW ${quoteIdent(`${table}_current`)} AS SELECT * FROM ${quoteIdent(table)} WHERE ${quoteIdent(softDelete)} IS NULL`,
-    );
+    await session.run(`CREATE OR REPLACE VIEW ${quoteIdent(`${table}_current`)} AS SELECT * FROM ${quoteIdent(table)} WHERE ${quoteIdent(softDelete)} IS NULL`);
   } finally {
     await session.run(`USE ${quoteIdent(String(was.db))}.${quoteIdent(String(was.s))}`);
   }
@@ -116,9 +114,7 @@ export async function renameColumns(session: LakeSession, table: string, renames
  * plain cast would not do. DuckDB refuses this on key columns: use rebuildTarget for those.
  */
 export async function alterColumnType(session: LakeSession, table: string, column: string, type: string, using?: string | null): Promise<void> {
-  await session.run(
-    `ALTER TABLE ${targetRef(session, table)} ALTER COLUMN ${quoteIdent(column)} SET DATA TYPE ${type}${using ? ` USING ${using}` : ''}`,
-  );
+  await session.run(`ALTER TABLE ${targetRef(session, table)} ALTER COLUMN ${quoteIdent(column)} SET DATA TYPE ${type}${using ? ` USING ${using}` : ''}`);
 }
 
 /**

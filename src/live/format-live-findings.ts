@@ -7,7 +7,12 @@ import type { LiveFinding } from './live-finding.js';
 export function formatLiveFinding(finding: LiveFinding): string {
   const where = `${finding.file}:${finding.line}:${finding.col}${finding.path ? ` ${finding.path}` : ''}`;
   const head = `${where}: ${finding.severity === 'warning' ? 'warning: ' : ''}${finding.pipelines.join(', ')}: ${finding.message}`;
-  const fix = finding.fix ? finding.fix.split('\n').map((line) => `\n    ${line}`).join('') : '';
+  const fix = finding.fix
+    ? finding.fix
+        .split('\n')
+        .map((line) => `\n    ${line}`)
+        .join('')
+    : '';
   return `${head}${fix}\n`;
 }
 

@@ -48,10 +48,17 @@ export function withoutConnection(pipelines: readonly ResolvedPipeline[]): Pipel
   return pipelines.filter((p) => !p.connection).map((p) => p.spec);
 }
 
-export async function inspectPipelines(pipelines: readonly ResolvedPipeline[], opts: InspectOptions): Promise<{ connections: ConnectionFacts[]; pipelines: PipelineFacts[] }> {
+export async function inspectPipelines(
+  pipelines: readonly ResolvedPipeline[],
+  opts: InspectOptions,
+): Promise<{ connections: ConnectionFacts[]; pipelines: PipelineFacts[] }> {
   const groups = new Map<string, PipelineSpec[]>();
   for (const { spec, connection: url } of pipelines) {
-    if (!url) throw new PgduckError(`inspectPipelines: pipeline ${spec.name} has no connection (check withoutConnection first)`, { kind: 'internal', code: 'INTERNAL' });
+    if (!url)
+      throw new PgduckError(`inspectPipelines: pipeline ${spec.name} has no connection (check withoutConnection first)`, {
+        kind: 'internal',
+        code: 'INTERNAL',
+      });
     groups.set(url, [...(groups.get(url) ?? []), spec]);
   }
   const connections: ConnectionFacts[] = [];

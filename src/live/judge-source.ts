@@ -320,7 +320,7 @@ function judgeCursorZone(spec: PipelineSpec, cursor: PgColumn, zoneKnown: boolea
           `cannot know, and compared with the commit-safe horizon as if they were UTC, writers west of UTC would make rows of transactions still open look ` +
           `safe. So the checkpoint is held ${ANY_ZONE_SHIFT_HOURS} h behind the horizon (safe whatever zone the writers use) and rows of the last ` +
           `${ANY_ZONE_SHIFT_HOURS} h are re-read every run. For an exact horizon set source.cursor_timezone to the writers' time zone ` +
-          "(SHOW TimeZone in one of their sessions, e.g. UTC or America/New_York), or make the column timestamptz",
+          '(SHOW TimeZone in one of their sessions, e.g. UTC or America/New_York), or make the column timestamptz',
       },
     ];
   }

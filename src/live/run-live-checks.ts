@@ -85,7 +85,7 @@ export async function runLiveChecks(resolved: readonly ResolvedPipeline[], opts:
           path: ['source', 'connection'],
           message:
             `${connection.url} is a hot standby (pg_is_in_recovery() is true): its pg_stat_activity shows none of the primary's sessions, so the ` +
-            "commit-safe horizon cannot wait for transactions still open on the primary: each run falls back to the last replayed commit minus " +
+            'commit-safe horizon cannot wait for transactions still open on the primary: each run falls back to the last replayed commit minus ' +
             'horizon.lookback_seconds, rows newer than that are re-read every run, and rows of a transaction open longer than that can be missed. ' +
             'Connect to the primary for an exact horizon.',
         }),
@@ -137,7 +137,15 @@ export async function runLiveChecks(resolved: readonly ResolvedPipeline[], opts:
   for (const { configured, specs: users } of files.values()) {
     const problem = await checkDuckDbFile(configured);
     if (!problem) continue;
-    findings.push(pin(users, { check: 'duckdb', severity: 'error', path: ['target', 'duckdb_path'], message: `DuckDB file ${configured} ${problem.message}`, fix: problem.fix }));
+    findings.push(
+      pin(users, {
+        check: 'duckdb',
+        severity: 'error',
+        path: ['target', 'duckdb_path'],
+        message: `DuckDB file ${configured} ${problem.message}`,
+        fix: problem.fix,
+      }),
+    );
   }
 
   const order = new Map(specs.map((s, i) => [s.file, i]));

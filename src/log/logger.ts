@@ -12,9 +12,11 @@ export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', '
 
 export function createLogger(opts: { level?: string; format?: 'pretty' | 'json' } = {}): Logger {
   const level = opts.level ?? process.env.PGDUCK_LOG_LEVEL ?? 'info';
-  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new UsageError(`log level must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(level)}`);
+  if (!(LOG_LEVELS as readonly string[]).includes(level))
+    throw new UsageError(`log level must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(level)}`);
   const envFormat = process.env.PGDUCK_LOG_FORMAT;
-  if (!opts.format && envFormat && envFormat !== 'json' && envFormat !== 'pretty') throw new UsageError(`PGDUCK_LOG_FORMAT must be json or pretty, got ${JSON.stringify(envFormat)}`);
+  if (!opts.format && envFormat && envFormat !== 'json' && envFormat !== 'pretty')
+    throw new UsageError(`PGDUCK_LOG_FORMAT must be json or pretty, got ${JSON.stringify(envFormat)}`);
   const format = opts.format ?? (envFormat === 'json' || !process.stderr.isTTY ? 'json' : envFormat === 'pretty' ? 'pretty' : 'json');
   if (format === 'json') return pino({ level, base: undefined }, pino.destination({ fd: 2, sync: true }));
   return pino({ level, base: undefined }, pretty({ destination: 2, sync: true, colorize: true, ignore: 'time' }));

@@ -67,7 +67,7 @@ function buildVector(transport: Transport, rows: WireRow[], index: number): Vect
       const data = Buffer.allocUnsafe(total);
       for (let i = 0; i < n; i++) {
         const v = rows[i][index];
-        if (v !== null) data.write(v, offsets[i], "utf8");
+        if (v !== null) data.write(v, offsets[i], 'utf8');
       }
       const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
       return makeVector(makeData({ type: new Utf8(), length: n, nullCount, nullBitmap, valueOffsets: offsets, data: bytes }));

@@ -36,7 +36,12 @@ export function batchFilePath(parquetDir: string, pipeline: string, seq: number)
 }
 
 export function backfillFilePath(parquetDir: string, pipeline: string, seq: number, backfillId: number, offset: number): string {
-  return join(parquetDir, pipeline, 'backfill', `${String(seq).padStart(10, '0')}.${String(backfillId).padStart(6, '0')}.${String(offset).padStart(12, '0')}.parquet`);
+  return join(
+    parquetDir,
+    pipeline,
+    'backfill',
+    `${String(seq).padStart(10, '0')}.${String(backfillId).padStart(6, '0')}.${String(offset).padStart(12, '0')}.parquet`,
+  );
 }
 
 /**

@@ -33,4 +33,3 @@ export interface HistoryMetadata {
 export function encodeHistoryMetadata(meta: Omit<HistoryMetadata, 'format'>): Record<string, string> {
   return { [HISTORY_METADATA_KEY]: JSON.stringify({ format: HISTORY_METADATA_FORMAT, ...meta }) };
 }
-

@@ -14,7 +14,12 @@ interface Rule {
   lost?: boolean;
 }
 
-const LOST: Rule = { lost: true, kind: 'transient', code: 'PG_CONNECTION_LOST', fix: 'nothing to repair: the next run resumes from the checkpoint (if it keeps happening, look at the server log and the network)' };
+const LOST: Rule = {
+  lost: true,
+  kind: 'transient',
+  code: 'PG_CONNECTION_LOST',
+  fix: 'nothing to repair: the next run resumes from the checkpoint (if it keeps happening, look at the server log and the network)',
+};
 
 const BY_CODE: Record<string, Rule> = {
   // Class 08 (connection exception), admin_shutdown (pg_terminate_backend, fast shutdown),
@@ -31,26 +36,43 @@ const BY_CODE: Record<string, Rule> = {
   EPIPE: LOST,
   ETIMEDOUT: LOST,
   ECONNABORTED: LOST,
-  '53300': { kind: 'transient', code: 'PG_TOO_MANY_CONNECTIONS', fix: 'the server has no free connection slots: lower PGDUCK_CONCURRENCY or raise max_connections' },
+  '53300': {
+    kind: 'transient',
+    code: 'PG_TOO_MANY_CONNECTIONS',
+    fix: 'the server has no free connection slots: lower PGDUCK_CONCURRENCY or raise max_connections',
+  },
   '40001': { kind: 'transient', code: 'PG_SERIALIZATION' },
   '40P01': { kind: 'transient', code: 'PG_SERIALIZATION' },
-  '57014': { kind: 'transient', code: 'PG_TIMEOUT', fix: 'the query was cancelled (statement_timeout or an operator): run again; if it recurs, lower batch_size' },
+  '57014': {
+    kind: 'transient',
+    code: 'PG_TIMEOUT',
+    fix: 'the query was cancelled (statement_timeout or an operator): run again; if it recurs, lower batch_size',
+  },
   ECONNREFUSED: { kind: 'transient', code: 'PG_UNREACHABLE', fix: 'nothing is listening there: is Postgres running, and are the host and port right?' },
   EHOSTUNREACH: { kind: 'transient', code: 'PG_UNREACHABLE' },
   ENETUNREACH: { kind: 'transient', code: 'PG_UNREACHABLE' },
   EAI_AGAIN: { kind: 'transient', code: 'PG_UNREACHABLE', fix: 'the host name could not be resolved (DNS): check the host in the connection string' },
   ENOTFOUND: { kind: 'config', code: 'HOST_UNKNOWN', fix: 'the host name does not resolve: check the host in the connection string' },
   '28P01': { kind: 'config', code: 'AUTH_FAILED', fix: 'check the password in the connection string (DATABASE_URL, POSTGRES_PASSWORD or source.connection)' },
-  '28000': { kind: 'config', code: 'AUTH_FAILED', fix: 'the server refused this role, user or client address: check pg_hba.conf and that the role exists and can log in' },
+  '28000': {
+    kind: 'config',
+    code: 'AUTH_FAILED',
+    fix: 'the server refused this role, user or client address: check pg_hba.conf and that the role exists and can log in',
+  },
   '3D000': { kind: 'config', code: 'DATABASE_MISSING', fix: 'check the database name in the connection string' },
   '42P01': { kind: 'needs-action', code: 'SOURCE_TABLE_MISSING', fix: 'create the table, grant this role access to it, or correct source.table' },
-  '42703': { kind: 'needs-action', code: 'SOURCE_COLUMN_MISSING', fix: 'a column the pipeline reads is gone: restore it, or correct source.cursor / source.primary_key' },
+  '42703': {
+    kind: 'needs-action',
+    code: 'SOURCE_COLUMN_MISSING',
+    fix: 'a column the pipeline reads is gone: restore it, or correct source.cursor / source.primary_key',
+  },
   '42501': { kind: 'needs-action', code: 'PERMISSION_DENIED', fix: 'grant this role SELECT on the table (and USAGE on its schema)' },
   '53100': { kind: 'needs-action', code: 'DISK_FULL', fix: "the Postgres server's disk is full: free space there" },
 };
 
 // What pg says when the socket closed under a query, or when a query is sent on a client whose connection already failed.
-const LOST_TEXT = /Connection terminated|connection error and is not queryable|Client was closed and is not queryable|server closed the connection unexpectedly|terminating connection due to/i;
+const LOST_TEXT =
+  /Connection terminated|connection error and is not queryable|Client was closed and is not queryable|server closed the connection unexpectedly|terminating connection due to/i;
 
 /**
  * Classify one error (not its causes). `said` is how the failure reads so far (the outermost

@@ -57,7 +57,11 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions = {}): Promise
     await server.start();
   } catch (err) {
     rmSync(dir, { recursive: true, force: true });
-    throw new PgduckError(`could not start embedded Postgres: ${(err as Error).message}`, { kind: 'needs-action', code: 'EMBEDDED_POSTGRES_FAILED', cause: err });
+    throw new PgduckError(`could not start embedded Postgres: ${(err as Error).message}`, {
+      kind: 'needs-action',
+      code: 'EMBEDDED_POSTGRES_FAILED',
+      cause: err,
+    });
   }
   let stopped = false;
   return {

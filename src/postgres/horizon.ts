@@ -117,18 +117,10 @@ SELECT sees_all, standby, xact_start::text AS oldest_start, pid::text AS oldest_
 FROM h
 `;
 
-export async function readHorizon(
-  client: PgClient,
-  opts: { marginMs: number; lookbackSeconds: number; cursor: HorizonCursor },
-): Promise<Horizon> {
+export async function readHorizon(client: PgClient, opts: { marginMs: number; lookbackSeconds: number; cursor: HorizonCursor }): Promise<Horizon> {
   const res = await client.query({
     text: HORIZON_SQL,
-    values: [
-      `${opts.marginMs} milliseconds`,
-      `${opts.lookbackSeconds} seconds`,
-      opts.cursor.type,
-      opts.cursor.type === 'timestamp' ? opts.cursor.zone : null,
-    ],
+    values: [`${opts.marginMs} milliseconds`, `${opts.lookbackSeconds} seconds`, opts.cursor.type, opts.cursor.type === 'timestamp' ? opts.cursor.zone : null],
   });
   const row = res.rows[0] as Record<string, string | boolean | null>;
   const yes = (v: unknown) => v === 't' || v === true;

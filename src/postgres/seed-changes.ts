@@ -79,7 +79,9 @@ export async function assertDemoSchema(client: PgClient): Promise<void> {
   );
   if (res.rows[0]?.comment?.startsWith(DEMO_MARKER)) return;
   throw new PgduckError(
-    (res.rows.length === 0 ? 'this database has no pgduck demo schema' : 'public.accounts here is not the pgduck demo table (it lacks the demo marker comment)') +
+    (res.rows.length === 0
+      ? 'this database has no pgduck demo schema'
+      : 'public.accounts here is not the pgduck demo table (it lacks the demo marker comment)') +
       ': nothing was changed. The demo only writes to the schema of postgres/init (apply it with `psql -f postgres/init/01-schema.sql -f postgres/init/02-seed.sql`), ' +
       'or run `pgduck demo` without DATABASE_URL to use an embedded Postgres.',
     { kind: 'needs-action', code: 'DEMO_SCHEMA_MISSING' },
@@ -95,7 +97,8 @@ export async function seedChanges(client: PgClient, tables: string[] = SEED_TABL
     const c = CHANGES[table];
     const key = async (sql: string) => {
       const res = await client.query<{ key: string }>(sql);
-      if (res.rows.length === 0) throw new PgduckError(`seed-changes: ${table} has no row to change (is the database seeded?)`, { kind: 'needs-action', code: 'DEMO_SCHEMA_MISSING' });
+      if (res.rows.length === 0)
+        throw new PgduckError(`seed-changes: ${table} has no row to change (is the database seeded?)`, { kind: 'needs-action', code: 'DEMO_SCHEMA_MISSING' });
       return res.rows[0].key;
     };
     // Insert last, so the update and the soft delete never pick the row just inserted.

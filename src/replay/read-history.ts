@@ -31,8 +31,12 @@ export async function describeHistoryFiles(session: LakeSession, files: HistoryF
   const rows = new Map<string, number>();
   const metas = new Map<string, string>();
   for (let i = 0; i < files.length; i += CHUNK) {
-    const list = `[${files.slice(i, i + CHUNK).map((f) => quoteLiteral(f.path)).join(', ')}]`;
-    for (const r of await readOrSay(session, `SELECT file_name, num_rows FROM parquet_file_metadata(${list})`)) rows.set(String(r.file_name), Number(r.num_rows));
+    const list = `[${files
+      .slice(i, i + CHUNK)
+      .map((f) => quoteLiteral(f.path))
+      .join(', ')}]`;
+    for (const r of await readOrSay(session, `SELECT file_name, num_rows FROM parquet_file_metadata(${list})`))
+      rows.set(String(r.file_name), Number(r.num_rows));
     for (const r of await readOrSay(
       session,
       `SELECT file_name, decode(value) AS value FROM parquet_kv_metadata(${list}) WHERE decode(key) = ${quoteLiteral(HISTORY_METADATA_KEY)}`,
@@ -63,11 +67,14 @@ function parseMetadata(path: string, text: string | undefined): HistoryMetadata 
     throw new PgduckError(`${path}: its ${HISTORY_METADATA_KEY} metadata is not JSON`, { kind: 'needs-action', code: 'HISTORY_UNREADABLE' });
   }
   if (meta.format !== HISTORY_METADATA_FORMAT || !Array.isArray(meta.columns)) {
-    throw new PgduckError(`${path} was written by another version of pgduck (metadata format ${JSON.stringify(meta.format)}; this one reads ${HISTORY_METADATA_FORMAT})`, {
-      kind: 'needs-action',
-      code: 'HISTORY_UNREADABLE',
-      fix: 'replay it with the pgduck version that wrote it',
-    });
+    throw new PgduckError(
+      `${path} was written by another version of pgduck (metadata format ${JSON.stringify(meta.format)}; this one reads ${HISTORY_METADATA_FORMAT})`,
+      {
+        kind: 'needs-action',
+        code: 'HISTORY_UNREADABLE',
+        fix: 'replay it with the pgduck version that wrote it',
+      },
+    );
   }
   return meta;
 }

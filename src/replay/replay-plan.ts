@@ -194,7 +194,8 @@ export function planReplay(input: ReplayInput): ReplayPlan {
   const from = options.from ?? passStart ?? first;
   const to = options.to ?? last;
   const applied = files.filter((f) => f.seq >= from && f.seq <= to);
-  if (applied.length === 0 || from > to) throw new ReplayRefused(`no history file of ${spec.name} between ${from} and ${to} (its history holds ${first}…${last})`);
+  if (applied.length === 0 || from > to)
+    throw new ReplayRefused(`no history file of ${spec.name} between ${from} and ${to} (its history holds ${first}…${last})`);
   const fresh = options.dropTarget || target === null || target.rows === 0;
   const mode: ReplayMode = fresh && !explicit ? 'replace' : 'monotonic';
   const notes: string[] = [];
@@ -271,7 +272,8 @@ export function planReplay(input: ReplayInput): ReplayPlan {
       out.columns.push({ parquetName: c.parquetName, target: col.name, expr });
     }
     for (const k of [...keys, cursor]) {
-      if (!out.columns.some((c) => c.target === k)) throw new ReplayRefused(`${f.path} has no column for "${k}" (primary key or cursor): it cannot be replayed`);
+      if (!out.columns.some((c) => c.target === k))
+        throw new ReplayRefused(`${f.path} has no column for "${k}" (primary key or cursor): it cannot be replayed`);
     }
     const guessed = f.columns.filter((c) => c.via === 'Parquet type' && c.mapping.transport === 'utf8');
     if (guessed.length > 0) {
@@ -285,7 +287,9 @@ export function planReplay(input: ReplayInput): ReplayPlan {
   const keyFiles = mode === 'monotonic' ? files.filter((f) => f.seq >= from).map((f) => plannedFiles.find((p) => p.file === f) ?? plan(f)) : [];
 
   if (!explicit && passStart !== null && passStart > first) {
-    notes.push(`files before ${passStart} are not replayed: batch ${passStart} began a new full pass over the source (a first run, or the first after a reset), which re-read every row`);
+    notes.push(
+      `files before ${passStart} are not replayed: batch ${passStart} began a new full pass over the source (a first run, or the first after a reset), which re-read every row`,
+    );
   }
   if (options.dropTarget && explicit) notes.push(`the rebuilt table holds only rows of files ${from}…${to}`);
   const why =

@@ -104,7 +104,10 @@ export async function runReplay(session: LakeSession, spec: Spec, plan: ReplayPl
   }
   // The view follows the pipeline file, as the runner keeps it (drift-check): created for soft_delete, dropped without it.
   await syncCurrentView(session, plan.table, spec.source.softDelete).catch((err: Error) => {
-    throw new ReplayIncomplete(`${plan.table} was replayed, but its view ${plan.table}_current could not be brought in line with the pipeline file: ${err.message.split('\n')[0]}`, { cause: err });
+    throw new ReplayIncomplete(
+      `${plan.table} was replayed, but its view ${plan.table}_current could not be brought in line with the pipeline file: ${err.message.split('\n')[0]}`,
+      { cause: err },
+    );
   });
   return outcome;
 }

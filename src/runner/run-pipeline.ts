@@ -64,7 +64,15 @@ export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary
   } catch (cause) {
     throw new StageError({ pipeline: spec.name, stage: 'setup', resumeFrom }, { cause });
   }
-  const summary: RunSummary = { pipeline: spec.name, batches: 0, rows: 0, upserted: 0, durationMs: 0, position: resumeFrom, bootstrapDone: checkpoint?.bootstrapDone ?? false };
+  const summary: RunSummary = {
+    pipeline: spec.name,
+    batches: 0,
+    rows: 0,
+    upserted: 0,
+    durationMs: 0,
+    position: resumeFrom,
+    bootstrapDone: checkpoint?.bootstrapDone ?? false,
+  };
   // Where the next run starts: the stored checkpoint, or (when the state store itself failed) the last one this run wrote.
   const stored = (): Position | null => {
     try {
@@ -90,7 +98,18 @@ export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary
   // The plan's first step: it produces the batch, outside any DuckDB session.
   const extract = async (seq: number, from: Position | null): Promise<BatchState> => {
     const batch: BatchState = {
-      seq, from, sourceColumns: [], columns: [], rows: [], rowCount: 0, loadColumns: [], targetColumns: [], last: null, safe: null, allSafe: true, drained: false,
+      seq,
+      from,
+      sourceColumns: [],
+      columns: [],
+      rows: [],
+      rowCount: 0,
+      loadColumns: [],
+      targetColumns: [],
+      last: null,
+      safe: null,
+      allSafe: true,
+      drained: false,
     };
     faultPoint('before-extract');
     deps.onStep?.('extract', seq);
@@ -108,7 +127,11 @@ export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary
         reading.catch((cause: unknown) => {
           throw failure('extract', seq, cause);
         }),
-      settled: () => reading.then(() => {}, () => {}),
+      settled: () =>
+        reading.then(
+          () => {},
+          () => {},
+        ),
     };
   };
 

@@ -11,11 +11,25 @@ export class SourceRefusedError extends PgduckError {
   readonly issues: readonly LiveIssue[];
 
   constructor(pipeline: string, issues: readonly LiveIssue[]) {
-    const each = issues.map((i) => `${i.message}${i.fix ? i.fix.split('\n').map((line) => `\n    ${line}`).join('') : ''}`);
+    const each = issues.map(
+      (i) =>
+        `${i.message}${
+          i.fix
+            ? i.fix
+                .split('\n')
+                .map((line) => `\n    ${line}`)
+                .join('')
+            : ''
+        }`,
+    );
     super(`${pipeline} was not synced (nothing read or written): ${each.join('\n')}`, {
       kind: 'needs-action',
       code: 'SOURCE_REFUSED',
-      fix: issues.map((i) => i.fix).filter(Boolean).join('\n') || undefined,
+      fix:
+        issues
+          .map((i) => i.fix)
+          .filter(Boolean)
+          .join('\n') || undefined,
     });
     this.name = 'SourceRefusedError';
     this.issues = issues;

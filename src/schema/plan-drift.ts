@@ -96,11 +96,16 @@ export function planDrift(input: DriftInput): DriftPlan {
     const what = list.map((r) => `"${r.from}" → "${r.to}"`).join(', ');
     if (policy === 'fail') onDrift(`source column${list.length > 1 ? 's' : ''} renamed: ${what}`);
     else if (policy === 'freeze') {
-      plan.events.push({ kind: 'ignored', detail: `source column${list.length > 1 ? 's' : ''} renamed (${what}): not renamed in ${table} (schema_evolution: freeze); the old column gets NULL from now on` });
+      plan.events.push({
+        kind: 'ignored',
+        detail: `source column${list.length > 1 ? 's' : ''} renamed (${what}): not renamed in ${table} (schema_evolution: freeze); the old column gets NULL from now on`,
+      });
     } else {
       for (const r of list) {
         if (inTarget.has(r.to) && !renamed.has(r.to)) {
-          incompatible.push(`source column "${r.from}" was renamed to "${r.to}", but ${table} already has a column "${r.to}" (kept from a dropped source column)`);
+          incompatible.push(
+            `source column "${r.from}" was renamed to "${r.to}", but ${table} already has a column "${r.to}" (kept from a dropped source column)`,
+          );
         }
       }
       plan.renames = list;
@@ -129,7 +134,8 @@ export function planDrift(input: DriftInput): DriftPlan {
         continue;
       }
       if (policy === 'freeze') {
-        if (!known || !prev) plan.events.push({ kind: 'ignored', detail: `new source column "${m.name}" (${m.pgType}) not added to ${table} (schema_evolution: freeze)` });
+        if (!known || !prev)
+          plan.events.push({ kind: 'ignored', detail: `new source column "${m.name}" (${m.pgType}) not added to ${table} (schema_evolution: freeze)` });
         continue;
       }
       if (keys.includes(m.name)) {
@@ -157,7 +163,9 @@ export function planDrift(input: DriftInput): DriftPlan {
     // Key and cursor values identify and order rows (keyset, checkpoint, never-backwards): they may
     // only change in ways that keep every value.
     if (!exact && (keys.includes(m.name) || m.name === spec.source.cursor)) {
-      incompatible.push(`${keys.includes(m.name) ? 'primary-key' : 'cursor'} column "${m.name}" changed type (${typeChange}) in a way that can change its values`);
+      incompatible.push(
+        `${keys.includes(m.name) ? 'primary-key' : 'cursor'} column "${m.name}" changed type (${typeChange}) in a way that can change its values`,
+      );
       continue;
     }
 
@@ -195,7 +203,10 @@ export function planDrift(input: DriftInput): DriftPlan {
       // The target is already wide enough for every new value (a narrowed source, or freeze).
       if (!exact) retype();
       if (pgChanged) {
-        plan.events.push({ kind: 'retyped', detail: `source column "${m.name}" changed type (${typeChange}); ${table} keeps ${have}, which holds every value` });
+        plan.events.push({
+          kind: 'retyped',
+          detail: `source column "${m.name}" changed type (${typeChange}); ${table} keeps ${have}, which holds every value`,
+        });
       }
       plan.load.push(m);
       continue;

@@ -47,12 +47,7 @@ function castOrFail(x: string, duckType: string, column: string, valueExpr: stri
 /** Postgres prints BC dates as `0044-03-15 BC` / `0044-03-15 12:00:00+00 BC`; DuckDB wants `0044-03-15 (BC) …`. */
 function temporal(duckType: string) {
   return (x: string, column: string) =>
-    castOrFail(
-      `CASE WHEN ends_with(${x}, ' BC') THEN regexp_replace(${x}, '^(\\d+-\\d+-\\d+)(.*) BC$', '\\1 (BC)\\2') ELSE ${x} END`,
-      duckType,
-      column,
-      x,
-    );
+    castOrFail(`CASE WHEN ends_with(${x}, ' BC') THEN regexp_replace(${x}, '^(\\d+-\\d+-\\d+)(.*) BC$', '\\1 (BC)\\2') ELSE ${x} END`, duckType, column, x);
 }
 
 /** Postgres IntervalStyle=iso_8601 output: every field signed separately, zero fields omitted (`PT0S` for zero). */
@@ -64,8 +59,7 @@ function intervalLoad(x: string, column: string): string {
   const months = `CAST(${part(1, 'BIGINT')} * 12 + ${part(2, 'BIGINT')} AS INTEGER)`;
   const days = `CAST(${part(3, 'BIGINT')} AS INTEGER)`;
   const micros =
-    `CAST(${part(4, 'HUGEINT')} * 3600000000 + ${part(5, 'HUGEINT')} * 60000000 + ` +
-    `CAST(${part(6, 'DECIMAL(18,6)')} * 1000000 AS HUGEINT) AS BIGINT)`;
+    `CAST(${part(4, 'HUGEINT')} * 3600000000 + ${part(5, 'HUGEINT')} * 60000000 + ` + `CAST(${part(6, 'DECIMAL(18,6)')} * 1000000 AS HUGEINT) AS BIGINT)`;
   return (
     `CASE WHEN ${x} IS NULL THEN NULL ` +
     `WHEN ${x} IN ('infinity', '-infinity') THEN ${fail(column, 'DuckDB INTERVAL has no infinity', x)} ` +
@@ -144,7 +138,13 @@ const SCALARS: Record<string, Scalar> = {
     elem: checkedCast('JSON'),
     note: 'text kept verbatim (whitespace, key order, duplicate keys, big numbers); a lone \\ud800-style escape, which Postgres json accepts, fails the load',
   },
-  jsonb: { duck: 'JSON', transport: 'utf8', load: checkedCast('JSON'), elem: checkedCast('JSON'), note: 'text as Postgres prints it; numbers keep every digit' },
+  jsonb: {
+    duck: 'JSON',
+    transport: 'utf8',
+    load: checkedCast('JSON'),
+    elem: checkedCast('JSON'),
+    note: 'text as Postgres prints it; numbers keep every digit',
+  },
 
   timestamp: {
     duck: 'TIMESTAMP',
@@ -189,8 +189,8 @@ const SCALARS: Record<string, Scalar> = {
   cidr: { ...text('exact text (DuckDB has no built-in inet type)'), arrayJson: viaOutputFunction },
   macaddr: text('exact text'),
   macaddr8: text('exact text'),
-  bit: text("exact text of 0/1 digits"),
-  varbit: text("exact text of 0/1 digits"),
+  bit: text('exact text of 0/1 digits'),
+  varbit: text('exact text of 0/1 digits'),
   xml: text('exact text'),
   tsvector: text('exact text (no DuckDB equivalent)'),
   tsquery: text('exact text (no DuckDB equivalent)'),
@@ -222,7 +222,13 @@ function decimalScalar(duck: string): Scalar {
   const load: Load = (x, column) =>
     `CASE WHEN ${x} = 'NaN' THEN ${fail(column, `numeric NaN has no ${duck} value (declare the column as plain numeric to sync it as exact text)`)} ` +
     `ELSE ${castOrFail(x, duck, column)} END`;
-  return { duck, transport: 'utf8', load, elem: load, note: 'exact (from text); a NaN value fails the load: declare the column plain numeric to sync NaN as text' };
+  return {
+    duck,
+    transport: 'utf8',
+    load,
+    elem: load,
+    note: 'exact (from text); a NaN value fails the load: declare the column plain numeric to sync NaN as text',
+  };
 }
 
 const ENUM_TEXT: Scalar = text('the label as text (new labels need nothing)');
@@ -403,7 +409,15 @@ function familyRow(family: Record<string, Scalar>): TypeTableRow {
     duckdb: distinct(members.map(([, s]) => s.duck)).join(', '),
     note: shared
       ? notes[0]
-      : notes.map((n) => `${members.filter(([, s]) => s.note === n).map(([name]) => name).join(', ')}: ${n}`).join('; '),
+      : notes
+          .map(
+            (n) =>
+              `${members
+                .filter(([, s]) => s.note === n)
+                .map(([name]) => name)
+                .join(', ')}: ${n}`,
+          )
+          .join('; '),
   };
 }
 

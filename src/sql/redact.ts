@@ -13,7 +13,5 @@ export function redactUrl(url: string): string {
   }
   const keywords = url.replace(/(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)/gi, '$1****');
   // Up to the last `@`: a password with spaces or an unencoded `@` (which URL parsing rejects) is masked whole.
-  return url.includes('://')
-    ? keywords.replace(/(:\/\/[^:/@]*:).*@(?=[^@]*$)/s, '$1****@')
-    : keywords.replace(/^([^:/@\s]+:).*@(?=[^@]*$)/s, '$1****@');
+  return url.includes('://') ? keywords.replace(/(:\/\/[^:/@]*:).*@(?=[^@]*$)/s, '$1****@') : keywords.replace(/^([^:/@\s]+:).*@(?=[^@]*$)/s, '$1****@');
 }

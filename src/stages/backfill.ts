@@ -130,9 +130,12 @@ export const backfillStage: Stage = {
         'probe (added columns)': sql.probe,
         read: sql.read(true),
         ...Object.fromEntries(
-          Object.entries(sql.apply(target, backfillFilePath(inputs.parquetDir, spec.name, 0, 0, 0).replace(/0+\.0+\.0+\.parquet$/, '<batch>.<backfill>.<rows done>.parquet'))).map(
-            ([part, text]) => [`apply: ${part}`, text],
-          ),
+          Object.entries(
+            sql.apply(
+              target,
+              backfillFilePath(inputs.parquetDir, spec.name, 0, 0, 0).replace(/0+\.0+\.0+\.parquet$/, '<batch>.<backfill>.<rows done>.parquet'),
+            ),
+          ).map(([part, text]) => [`apply: ${part}`, text]),
         ),
       },
     };

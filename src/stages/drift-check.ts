@@ -68,7 +68,10 @@ async function targetShape(session: LakeSession, memory: RunMemory, table: strin
   if (memory.target) return memory.target;
   const columns = await describeTarget(session, table);
   if (!columns) return null;
-  const shape = { columns: await Promise.all(columns.map(async (t) => ({ name: t.name, type: await canonicalType(session, memory, t.type) }))), primaryKey: await targetPrimaryKey(session, table) };
+  const shape = {
+    columns: await Promise.all(columns.map(async (t) => ({ name: t.name, type: await canonicalType(session, memory, t.type) }))),
+    primaryKey: await targetPrimaryKey(session, table),
+  };
   memory.target = shape;
   return shape;
 }
@@ -115,9 +118,7 @@ export const driftCheckStage: Stage = {
     }
     // Key positions by attnum: the names of the batch (a key column renamed after the read is the same column).
     const keyAttnums = (shape?.primaryKey ?? []).map((n) => shape!.columns.find((c) => c.name === n)!.attnum);
-    const sourcePrimaryKey = shape?.primaryKey
-      ? keyAttnums.map((a) => batch.sourceColumns.find((c) => c.attnum === a)?.name ?? `#${a}`)
-      : null;
+    const sourcePrimaryKey = shape?.primaryKey ? keyAttnums.map((a) => batch.sourceColumns.find((c) => c.attnum === a)?.name ?? `#${a}`) : null;
     const previous = store.sourceColumns(spec.name);
     const snapshot = () => {
       const now = batch.sourceColumns.map((c) => ({
@@ -133,7 +134,12 @@ export const driftCheckStage: Stage = {
 
     const current = await targetShape(lake, memory, table);
     if (!current) {
-      await createTarget(lake, table, batch.columns.map((c) => ({ name: c.name, type: c.duckType })), spec.source.primaryKey);
+      await createTarget(
+        lake,
+        table,
+        batch.columns.map((c) => ({ name: c.name, type: c.duckType })),
+        spec.source.primaryKey,
+      );
       if (spec.source.softDelete) await createCurrentView(lake, table, spec.source.softDelete);
       // A new table is filled with every column of every row: older backfills have nothing left to do.
       for (const b of store.pendingBackfills(spec.name)) store.finishBackfill(b.id);
@@ -189,7 +195,9 @@ export const driftCheckStage: Stage = {
       const shape = (await describeTarget(lake, table)) ?? [];
       const columns = shape.map((t) => {
         const w = keyWidened.find((x) => x.column.name === t.name);
-        return w ? { name: t.name, type: w.to, using: alterUsing(quoteIdent(t.name), w.from, w.to) } : { name: t.name, type: t.type, using: quoteIdent(t.name) };
+        return w
+          ? { name: t.name, type: w.to, using: alterUsing(quoteIdent(t.name), w.from, w.to) }
+          : { name: t.name, type: t.type, using: quoteIdent(t.name) };
       });
       await rebuildTarget(lake, table, columns, spec.source.primaryKey);
     }

@@ -10,7 +10,7 @@
  */
 import { PgduckError } from '../errors/pgduck-error.js';
 import type { PipelineSpec } from '../config/pipeline-spec.js';
-import type { ColumnMapping, PgColumn, RefusedColumn } from "../schema/column.js";
+import type { ColumnMapping, PgColumn, RefusedColumn } from '../schema/column.js';
 import { mapColumn, isRefused } from '../schema/type-map.js';
 import { introspectTable } from '../postgres/introspect-table.js';
 import { readHorizon, type HorizonCursor } from '../postgres/horizon.js';
@@ -52,9 +52,7 @@ export function buildExtractSql(
     safeIndex = select.length - 1;
   }
   const types = [cursorType, ...keyTypes];
-  const where = opts.hasPosition
-    ? `WHERE (${order.map(quoteIdent).join(', ')}) > (${types.map((t, i) => `$${i + 1}::${t}`).join(', ')})`
-    : '';
+  const where = opts.hasPosition ? `WHERE (${order.map(quoteIdent).join(', ')}) > (${types.map((t, i) => `$${i + 1}::${t}`).join(', ')})` : '';
   const sql = [
     `SELECT ${select.join(', ')}`,
     `FROM ${qualified(spec.source.schema, spec.source.table)}`,
@@ -140,10 +138,16 @@ export const extractStage: Stage<ReadContext> & { readonly kind: 'extract' } = {
     const horizon = horizonCursor ? await readHorizon(pg, { ...spec.horizon, cursor: horizonCursor }) : null;
     if (horizon) noteHorizon(ctx, horizon);
 
-    const { sql, positionIndexes, safeIndex } = buildExtractSql(spec, columns, cursor.declaredType, keys.map((k) => k.declaredType), {
-      hasPosition: batch.from !== null,
-      horizon: type,
-    });
+    const { sql, positionIndexes, safeIndex } = buildExtractSql(
+      spec,
+      columns,
+      cursor.declaredType,
+      keys.map((k) => k.declaredType),
+      {
+        hasPosition: batch.from !== null,
+        horizon: type,
+      },
+    );
     const values: string[] = [];
     if (batch.from) values.push(batch.from.cursor, ...batch.from.key);
     if (horizon) values.push(horizon.value);
@@ -165,7 +169,10 @@ export const extractStage: Stage<ReadContext> & { readonly kind: 'extract' } = {
       const which = positionIndexes.map((i, j) => (row[i] === null ? names[j] : null)).filter((n) => n !== null);
       throw new PgduckError(
         `${spec.source.schema}.${spec.source.table}: a row has NULL in ${which.join(', ')} ` +
-          `(key ${positionIndexes.slice(1).map((i, j) => `${spec.source.primaryKey[j]}=${row[i] ?? 'NULL'}`).join(', ')}); ` +
+          `(key ${positionIndexes
+            .slice(1)
+            .map((i, j) => `${spec.source.primaryKey[j]}=${row[i] ?? 'NULL'}`)
+            .join(', ')}); ` +
           'the cursor and the primary key must never be NULL (declare them NOT NULL)',
         { kind: 'needs-action', code: 'SOURCE_NULL_KEY', fix: 'set the NULL values, then declare the cursor and key columns NOT NULL' },
       );

@@ -27,7 +27,7 @@ export function noteHorizon(ctx: ReadContext, horizon: Horizon): void {
   if (horizon.mode === 'standby' && once(spec.name, 'standby')) {
     log.warn(
       { pipeline: spec.name, lookbackSeconds: lookback },
-      'the source is a hot standby (pg_is_in_recovery() is true): its pg_stat_activity shows none of the primary\'s sessions, so transactions still open ' +
+      "the source is a hot standby (pg_is_in_recovery() is true): its pg_stat_activity shows none of the primary's sessions, so transactions still open " +
         `on the primary cannot be detected; falling back to the last replayed commit minus horizon.lookback_seconds (${lookback} s): rows newer than that ` +
         'are re-read every run, and a transaction open longer than that can be missed. Connect to the primary for an exact horizon.',
     );
@@ -46,7 +46,7 @@ export function noteHorizon(ctx: ReadContext, horizon: Horizon): void {
       `cursor column ${quoteIdent(spec.source.cursor)} is timestamp without time zone and source.cursor_timezone is not set: its values are wall-clock ` +
         `times of a zone pgduck does not know, so the checkpoint is held ${ANY_ZONE_SHIFT_HOURS} h behind the commit-safe horizon (safe whatever zone ` +
         `the writers use); rows of the last ${ANY_ZONE_SHIFT_HOURS} h are re-read every run. Fix: set source.cursor_timezone to the writers' time zone ` +
-        "(what SHOW TimeZone says in their sessions, e.g. UTC or America/New_York) for an exact horizon.",
+        '(what SHOW TimeZone says in their sessions, e.g. UTC or America/New_York) for an exact horizon.',
     );
   }
   if (horizon.prepared && preparedSaid.get(spec.name) !== horizon.prepared.gid) {

@@ -19,7 +19,9 @@ export const parquetStage: Stage = {
   postgres: false,
   describe() {
     return {
-      when: 'the batch has rows', writes: 'parquet/<pipeline>/<batch seq>.parquet (zstd; tmp file + fsync + rename; column descriptions in its key-value metadata, for pgduck replay)' };
+      when: 'the batch has rows',
+      writes: 'parquet/<pipeline>/<batch seq>.parquet (zstd; tmp file + fsync + rename; column descriptions in its key-value metadata, for pgduck replay)',
+    };
   },
   async run(ctx: StageContext, batch: BatchState) {
     // Nothing new: no file (a history file always holds rows).

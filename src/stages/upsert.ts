@@ -128,7 +128,8 @@ export const upsertStage: Stage = {
     const sql = buildUpsertSql(target, quoteIdent('pgduck_batch'), parquet, columns, spec.source.primaryKey, spec.source.cursor, 'replace');
     return {
       when: 'the batch has rows',
-      strategy: 'BEGIN; DELETE the batch keys; INSERT the batch; COMMIT (the batch is the newest extraction; its keys are distinct: a keyset read over a unique key)',
+      strategy:
+        'BEGIN; DELETE the batch keys; INSERT the batch; COMMIT (the batch is the newest extraction; its keys are distinct: a keyset read over a unique key)',
       sql: {
         ...(sql.load ? { load: withUnknown(sql.load) } : {}),
         delete: sql.delete,
@@ -142,6 +143,14 @@ export const upsertStage: Stage = {
       return;
     }
     if (!batch.parquetPath) throw new PgduckError('upsert needs the batch Parquet file (parquet stage did not run)', { kind: 'internal', code: 'INTERNAL' });
-    batch.upserted = await applyParquet(ctx.lake, ctx.spec.target.table, batch.parquetPath, batch.loadColumns, ctx.spec.source.primaryKey, ctx.spec.source.cursor, 'replace');
+    batch.upserted = await applyParquet(
+      ctx.lake,
+      ctx.spec.target.table,
+      batch.parquetPath,
+      batch.loadColumns,
+      ctx.spec.source.primaryKey,
+      ctx.spec.source.cursor,
+      'replace',
+    );
   },
 };

@@ -198,7 +198,9 @@ export class CheckpointStore {
     const tx = this.db.transaction(() => {
       const res = this.db
         // generation + 1: a run still in flight (started before the reset) can no longer write its position back.
-        .prepare(`UPDATE checkpoints SET cursor = NULL, key_json = NULL, bootstrap_done = 0, rows_total = 0, last_error = NULL, generation = generation + 1 WHERE pipeline = ?`)
+        .prepare(
+          `UPDATE checkpoints SET cursor = NULL, key_json = NULL, bootstrap_done = 0, rows_total = 0, last_error = NULL, generation = generation + 1 WHERE pipeline = ?`,
+        )
         .run(pipeline);
       this.db.prepare('DELETE FROM source_columns WHERE pipeline = ?').run(pipeline);
       // A re-bootstrap reads every column of every row: pending backfills have nothing left to do.

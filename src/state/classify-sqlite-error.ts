@@ -20,13 +20,28 @@ export function classifySqliteError(error: unknown, said: string = messageOf(err
         cause: error,
       });
     case 'SQLITE_FULL':
-      return new PgduckError(`the disk is full: ${said}; free some space, then run again`, { kind: 'needs-action', code: 'DISK_FULL', fix: 'free some space, then run again', cause: error });
+      return new PgduckError(`the disk is full: ${said}; free some space, then run again`, {
+        kind: 'needs-action',
+        code: 'DISK_FULL',
+        fix: 'free some space, then run again',
+        cause: error,
+      });
     case 'SQLITE_CANTOPEN':
-      return new PgduckError(said, { kind: 'config', code: 'STATE_CANTOPEN', fix: 'point STATE_DIR (or --state-dir) at a directory this user can create files in', cause: error });
+      return new PgduckError(said, {
+        kind: 'config',
+        code: 'STATE_CANTOPEN',
+        fix: 'point STATE_DIR (or --state-dir) at a directory this user can create files in',
+        cause: error,
+      });
     case 'SQLITE_READONLY':
     case 'SQLITE_PERM':
     case 'SQLITE_AUTH':
-      return new PgduckError(said, { kind: 'config', code: 'STATE_READONLY', fix: 'make the state store file and its directory writable by this user', cause: error });
+      return new PgduckError(said, {
+        kind: 'config',
+        code: 'STATE_READONLY',
+        fix: 'make the state store file and its directory writable by this user',
+        cause: error,
+      });
     case 'SQLITE_CORRUPT':
     case 'SQLITE_NOTADB':
       return new PgduckError(said, {

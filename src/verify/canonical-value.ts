@@ -49,7 +49,21 @@ export type Domain =
   | { list: Domain };
 
 const INT_TYPES = new Set([
-  'TINYINT', 'SMALLINT', 'INTEGER', 'INT', 'BIGINT', 'HUGEINT', 'UTINYINT', 'USMALLINT', 'UINTEGER', 'UBIGINT', 'UHUGEINT', 'INT1', 'INT2', 'INT4', 'INT8',
+  'TINYINT',
+  'SMALLINT',
+  'INTEGER',
+  'INT',
+  'BIGINT',
+  'HUGEINT',
+  'UTINYINT',
+  'USMALLINT',
+  'UINTEGER',
+  'UBIGINT',
+  'UHUGEINT',
+  'INT1',
+  'INT2',
+  'INT4',
+  'INT8',
 ]);
 const SIMPLE: Record<string, Domain> = {
   FLOAT: 'float',
@@ -228,8 +242,7 @@ export function pgCanonicalOf(d: Domain, v: string, sel: string): string {
   if (typeof d === 'string') return pgScalar(d, v, sel);
   // Elements exactly as the extract sent them (a JSON array of element texts); arrays the load refuses
   // (multidimensional, lower bound ≠ 1) get a text no DuckDB list has.
-  const elements =
-    `SELECT ${pgElement(d.list, 'u.e')} AS c, u.o FROM json_array_elements_text((${sel})::json) WITH ORDINALITY AS u (e, o)`;
+  const elements = `SELECT ${pgElement(d.list, 'u.e')} AS c, u.o FROM json_array_elements_text((${sel})::json) WITH ORDINALITY AS u (e, o)`;
   return (
     `CASE WHEN ${v} IS NULL THEN NULL WHEN array_ndims(${v}) > 1 OR array_lower(${v}, 1) <> 1 THEN '!unsyncable array' ` +
     `ELSE '[' || coalesce((SELECT string_agg(${pgPiece('z.c')}, ',' ORDER BY z.o) FROM (${elements}) AS z), '') || ']' END`
@@ -260,11 +273,17 @@ function isNumericSource(col: PgColumn): boolean {
  * The canonical expressions for one column present on both sides, or why it cannot be compared
  * (the source type no longer maps to the target column's kind of value).
  */
-export function canonicalColumn(source: PgColumn, mapping: ColumnMapping, targetType: string, quoted: { pg: string; duck: string }): CanonicalColumn | UncomparedColumn {
+export function canonicalColumn(
+  source: PgColumn,
+  mapping: ColumnMapping,
+  targetType: string,
+  quoted: { pg: string; duck: string },
+): CanonicalColumn | UncomparedColumn {
   const target = domainOfDuckType(targetType);
   const natural = domainOfDuckType(mapping.duckType);
   // numeric may land as DECIMAL or as exact text: compare in whichever the target holds.
-  const numericEither = isNumericSource(source) && ['decimal', 'text'].includes(typeof target === 'string' ? target : typeof target.list === 'string' ? target.list : '');
+  const numericEither =
+    isNumericSource(source) && ['decimal', 'text'].includes(typeof target === 'string' ? target : typeof target.list === 'string' ? target.list : '');
   if (!sameDomain(target, natural) && !numericEither) {
     return {
       name: source.name,

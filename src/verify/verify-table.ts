@@ -134,7 +134,12 @@ export async function verifyTable(shape: VerifyShape, source: RangeSide, target:
       const x = a[i] ?? EMPTY_DIGEST;
       const y = b[i] ?? EMPTY_DIGEST;
       if (sameDigest(x, y)) continue;
-      out.push({ range: { from: i === 0 ? range.from : boundaries[i - 1], to: i === boundaries.length ? range.to : boundaries[i] }, source: x, target: y, level });
+      out.push({
+        range: { from: i === 0 ? range.from : boundaries[i - 1], to: i === boundaries.length ? range.to : boundaries[i] },
+        source: x,
+        target: y,
+        level,
+      });
     }
     return out;
   }

@@ -14,7 +14,11 @@ const env = { ...ws.env('postgres://nowhere.invalid/db') };
 const seedState = async () => {
   mkdirSync(join(ws.dir, 'lake'), { recursive: true });
   const store = new CheckpointStore(join(ws.stateDir, 'checkpoints.db'));
-  store.advance('orders', { position: { cursor: '2026-01-01 00:00:00.123456+00', key: ['7'] }, rows: 7, bootstrapDone: true }, store.get('orders')?.generation ?? 0);
+  store.advance(
+    'orders',
+    { position: { cursor: '2026-01-01 00:00:00.123456+00', key: ['7'] }, rows: 7, bootstrapDone: true },
+    store.get('orders')?.generation ?? 0,
+  );
   store.close();
   await withDuckDbFile(ws.duckdbPath, (s) => s.run('CREATE OR REPLACE TABLE orders_copy (id INT PRIMARY KEY); INSERT INTO orders_copy VALUES (1)'));
 };

@@ -16,7 +16,10 @@ test('${VAR} and ${VAR:-default}, as in the shell', () => {
   assert.equal(interpolateString('${EMPTY}', env).value, '');
   assert.equal(interpolateString('${EMPTY:-}', env).value, '');
   assert.equal(interpolateString('pa$$word $5 $${HOST}', env).value, 'pa$$word $5 ${HOST}', 'a lone $ is literal; $${ escapes');
-  assert.deepEqual(interpolateString('${A}${B:-b}${C}', {}).missing.map((r) => r.name), ['A', 'C']);
+  assert.deepEqual(
+    interpolateString('${A}${B:-b}${C}', {}).missing.map((r) => r.name),
+    ['A', 'C'],
+  );
   assert.deepEqual(interpolateString('${1X} ${ok', {}).invalid, ['${1X}', '${ok']);
 });
 
@@ -93,7 +96,10 @@ test('a missing variable is reported, the others resolve, and nothing resolved i
 });
 
 test('the resolved value reaches the spec (and only the spec)', () => {
-  const file = write('ok.yml', 'source:\n  table: t\n  primary_key: id\n  connection: postgres://app:${P}@db/app\ntarget:\n  table: t\nbatch_size: ${B:-777}\n');
+  const file = write(
+    'ok.yml',
+    'source:\n  table: t\n  primary_key: id\n  connection: postgres://app:${P}@db/app\ntarget:\n  table: t\nbatch_size: ${B:-777}\n',
+  );
   const { specs, problems } = loadPipelines([file], { P: SECRET });
   assert.deepEqual(problems, []);
   assert.equal(specs[0].source.connection, `postgres://app:${SECRET}@db/app`);

@@ -5,7 +5,10 @@ import { createWorkspace, runCli } from '../support/workspace.js';
 
 const ws = createWorkspace();
 after(() => ws.cleanup());
-ws.writePipeline('orders', `source:\n  table: sales.orders\n  primary_key: [region, id]\n  soft_delete: deleted_at\ntarget:\n  table: orders\nbatch_size: 250\nschedule: "0 */5 * * * *"\ntimezone: Europe/Berlin\n`);
+ws.writePipeline(
+  'orders',
+  `source:\n  table: sales.orders\n  primary_key: [region, id]\n  soft_delete: deleted_at\ntarget:\n  table: orders\nbatch_size: 250\nschedule: "0 */5 * * * *"\ntimezone: Europe/Berlin\n`,
+);
 ws.writePipeline('archive', `source:\n  table: public.archive\n  primary_key: id\n  cursor: version\ntarget:\n  table: archive\nenabled: false\n`);
 // Nothing listens here: plan must not try.
 const env = { ...ws.env('postgres://nobody:secret@127.0.0.1:1/none') };
@@ -14,16 +17,37 @@ test('plan --json: every pipeline (disabled ones too), each stage with its SQL, 
   const r = await runCli(['plan', '--json'], env);
   assert.equal(r.code, 0, r.stderr);
   const plans = JSON.parse(r.stdout);
-  assert.deepEqual(plans.map((p: { pipeline: string; enabled: boolean }) => [p.pipeline, p.enabled]), [['archive', false], ['orders', true]]);
+  assert.deepEqual(
+    plans.map((p: { pipeline: string; enabled: boolean }) => [p.pipeline, p.enabled]),
+    [
+      ['archive', false],
+      ['orders', true],
+    ],
+  );
   const orders = plans[1];
-  assert.deepEqual(orders.steps.map((s: { stage: string }) => s.stage), ['extract', 'parquet', 'drift-check', 'backfill', 'upsert', 'checkpoint']);
+  assert.deepEqual(
+    orders.steps.map((s: { stage: string }) => s.stage),
+    ['extract', 'parquet', 'drift-check', 'backfill', 'upsert', 'checkpoint'],
+  );
   assert.equal(orders.spec, undefined, 'the spec a plan was compiled from (with its connection string) is not printed');
   const sql = Object.fromEntries(orders.steps.map((s: { stage: string; sql?: unknown }) => [s.stage, s.sql]));
-  assert.match(sql.extract['next batches'], /FROM "sales"\."orders"\nWHERE \("updated_at", "region", "id"\) > \(\$1::<type of updated_at>, \$2::<type of region>, \$3::<type of id>\)\nORDER BY "updated_at", "region", "id"\nLIMIT 250$/);
+  assert.match(
+    sql.extract['next batches'],
+    /FROM "sales"\."orders"\nWHERE \("updated_at", "region", "id"\) > \(\$1::<type of updated_at>, \$2::<type of region>, \$3::<type of id>\)\nORDER BY "updated_at", "region", "id"\nLIMIT 250$/,
+  );
   assert.match(sql.extract['first batch'], /"updated_at" <= \$1::timestamptz\nFROM "sales"\."orders"\nORDER BY/);
-  assert.match(sql['drift-check']['first run'], /CREATE TABLE IF NOT EXISTS "warehouse"\.main\."orders" \(\n  <every column>,[\s\S]*PRIMARY KEY \("region", "id"\)\n\)/);
-  assert.match(sql.upsert.delete, /DELETE FROM "warehouse"\.main\."orders" AS t USING \(SELECT .*"region".*"id" FROM read_parquet\('.*\/parquet\/orders\/<batch>\.parquet'\)\) AS b\nWHERE t\."region" = b\."region" AND t\."id" = b\."id"/);
-  assert.match(sql.upsert.insert, /^INSERT INTO "warehouse"\.main\."orders" \(<every column>, .*\)\nSELECT <every column>, .*\nFROM read_parquet\('.*\/parquet\/orders\/<batch>\.parquet'\)$/);
+  assert.match(
+    sql['drift-check']['first run'],
+    /CREATE TABLE IF NOT EXISTS "warehouse"\.main\."orders" \(\n  <every column>,[\s\S]*PRIMARY KEY \("region", "id"\)\n\)/,
+  );
+  assert.match(
+    sql.upsert.delete,
+    /DELETE FROM "warehouse"\.main\."orders" AS t USING \(SELECT .*"region".*"id" FROM read_parquet\('.*\/parquet\/orders\/<batch>\.parquet'\)\) AS b\nWHERE t\."region" = b\."region" AND t\."id" = b\."id"/,
+  );
+  assert.match(
+    sql.upsert.insert,
+    /^INSERT INTO "warehouse"\.main\."orders" \(<every column>, .*\)\nSELECT <every column>, .*\nFROM read_parquet\('.*\/parquet\/orders\/<batch>\.parquet'\)$/,
+  );
   assert.equal(sql.upsert.load, undefined, 'the runner upserts straight from the file');
   assert.equal(sql.parquet, undefined);
   assert.equal(orders.columns, 'assumed');

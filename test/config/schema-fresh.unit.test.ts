@@ -35,7 +35,10 @@ test('every field has a description that states its default (or that it is requi
         assert.match(child.description, /Default: [^.]/, `${at} is optional: its description states the default`);
         if ('default' in child && typeof child.default !== 'object') {
           const shown = String(child.default);
-          assert.ok(child.description.includes(`Default: \`${shown}\``) || child.description.includes(`Default: ${shown}.`), `${at}: description and default (${shown}) agree`);
+          assert.ok(
+            child.description.includes(`Default: \`${shown}\``) || child.description.includes(`Default: ${shown}.`),
+            `${at}: description and default (${shown}) agree`,
+          );
         }
       }
       if (child.type === 'object') walk(child, at);

@@ -38,7 +38,9 @@ test('embedded: starts Postgres, syncs, applies live changes, prints a DuckDB qu
   assert.match(res.stdout, /│ plan\s+│ accounts │ invoices │ billed/);
   assert.match(res.stdout, /embedded Postgres stopped/);
   const counts = await withDuckDbFile(join(out, 'lake', 'warehouse.duckdb'), (s) =>
-    s.all('SELECT (SELECT count(*) FROM accounts)::INT AS a, (SELECT count(*) FROM accounts_current)::INT AS live, (SELECT count(*) FROM invoice_lines)::INT AS l'),
+    s.all(
+      'SELECT (SELECT count(*) FROM accounts)::INT AS a, (SELECT count(*) FROM accounts_current)::INT AS live, (SELECT count(*) FROM invoice_lines)::INT AS l',
+    ),
   );
   // 60 seeded + 1 inserted by the live changes; one soft-deleted (and any the seed tombstoned) hidden by the view.
   assert.equal(counts[0].a, 61);

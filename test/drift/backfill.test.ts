@@ -79,8 +79,16 @@ describe('backfill', () => {
     const store = new CheckpointStore(join(dir, 'state.db'));
     try {
       const spec: PipelineSpec = {
-        name: 't', file: 't.yml', source: { schema: 'public', table: 't', primaryKey: ['id'], cursor: 'updated_at' }, target: { table: 't' },
-        batchSize: 2, schedule: '* * * * *', timezone: 'UTC', enabled: true, schemaEvolution: 'evolve', horizon: { marginMs: 0, lookbackSeconds: 0 },
+        name: 't',
+        file: 't.yml',
+        source: { schema: 'public', table: 't', primaryKey: ['id'], cursor: 'updated_at' },
+        target: { table: 't' },
+        batchSize: 2,
+        schedule: '* * * * *',
+        timezone: 'UTC',
+        enabled: true,
+        schemaEvolution: 'evolve',
+        horizon: { marginMs: 0, lookbackSeconds: 0 },
       };
       const source = (await introspectTable(pg, 'public', 't'))!;
       const columns = mapColumns(spec, source);
@@ -94,17 +102,33 @@ describe('backfill', () => {
              (3, 'c0', TIMESTAMPTZ '2024-12-31 00:00:00+00', NULL)      -- an older version (the main stream brings the newer one)`,
         );
         store.addBackfill('t', 'added', [{ attnum: 4, name: 'extra' }]);
-        const ctx = { spec, pg, lake: session, store, parquetDir: join(dir, 'parquet'), log: createLogger({ level: 'silent', format: 'json' }), generation: 0, memory: newRunMemory() };
+        const ctx = {
+          spec,
+          pg,
+          lake: session,
+          store,
+          parquetDir: join(dir, 'parquet'),
+          log: createLogger({ level: 'silent', format: 'json' }),
+          generation: 0,
+          memory: newRunMemory(),
+        };
         await runPendingBackfills(ctx, columns, source, new Set(['id', 'v', 'updated_at', 'extra']));
       });
       await lake.close();
       const rows = await withDuckDbFile(duckPath, (s) => s.all('SELECT id, v, extra FROM t ORDER BY id'));
-      assert.deepEqual(rows, [
-        { id: 1, v: 'a2', extra: 'newer' },
-        { id: 2, v: 'b', extra: 'from source' },
-        { id: 3, v: 'c0', extra: 'from source' },
-      ], 'row 4 is not inserted: a backfill only fills rows the target already has');
-      assert.deepEqual(store.backfills('t').map((b) => [b.rowsDone, b.position, b.finishedAt !== null]), [[4, ['4'], true]]);
+      assert.deepEqual(
+        rows,
+        [
+          { id: 1, v: 'a2', extra: 'newer' },
+          { id: 2, v: 'b', extra: 'from source' },
+          { id: 3, v: 'c0', extra: 'from source' },
+        ],
+        'row 4 is not inserted: a backfill only fills rows the target already has',
+      );
+      assert.deepEqual(
+        store.backfills('t').map((b) => [b.rowsDone, b.position, b.finishedAt !== null]),
+        [[4, ['4'], true]],
+      );
     } finally {
       await pg.end();
       await lake.close();

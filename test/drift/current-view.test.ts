@@ -26,8 +26,7 @@ after(async () => {
 
 const pipeline = (softDelete: string) =>
   ws.writePipeline('items', `source:\n  table: public."Order Items"\n  primary_key: id\n${softDelete}target:\n  table: order items\n`);
-const views = () =>
-  withDuckDbFile(ws.duckdbPath, (s) => s.all(`SELECT view_name FROM duckdb_views() WHERE NOT internal ORDER BY 1`), { readOnly: true });
+const views = () => withDuckDbFile(ws.duckdbPath, (s) => s.all(`SELECT view_name FROM duckdb_views() WHERE NOT internal ORDER BY 1`), { readOnly: true });
 
 test('soft_delete added to an existing pipeline creates the view; removed, it drops it', async () => {
   pipeline('');

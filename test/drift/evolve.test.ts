@@ -29,12 +29,20 @@ describe('drift under schema_evolution: evolve, mid-stream', () => {
       await c.sql(`UPDATE items SET region = 'us', memo = 'moved' WHERE id IN (5, 45)`);
       assertOk(await c.run());
       await c.assertSynced();
-      const rows = await c.duck(`SELECT count(*) FILTER (region = 'eu')::INT AS eu, count(*) FILTER (tier = 7)::INT AS t7, count(memo)::INT AS memos FROM items`);
+      const rows = await c.duck(
+        `SELECT count(*) FILTER (region = 'eu')::INT AS eu, count(*) FILTER (tier = 7)::INT AS t7, count(memo)::INT AS memos FROM items`,
+      );
       assert.deepEqual(rows[0], { eu: 58, t7: 60, memos: 2 });
       const kinds = c.events().map((e) => e.kind);
       assert.equal(kinds.filter((k) => k === 'added').length, 3, 'each added column reported once');
-      assert.ok(c.events().some((e) => e.kind === 'backfilled' && /"region", "tier"/.test(e.detail) && /re-read/.test(e.detail)), JSON.stringify(c.events()));
-      assert.deepEqual(c.backfills().map((b) => b.finishedAt !== null), [true]);
+      assert.ok(
+        c.events().some((e) => e.kind === 'backfilled' && /"region", "tier"/.test(e.detail) && /re-read/.test(e.detail)),
+        JSON.stringify(c.events()),
+      );
+      assert.deepEqual(
+        c.backfills().map((b) => b.finishedAt !== null),
+        [true],
+      );
       // Nothing more to do: a second run changes nothing.
       assertOk(await c.run());
       await c.assertSynced();
@@ -91,19 +99,37 @@ describe('drift under schema_evolution: evolve, mid-stream', () => {
                    INSERT INTO items (id, name, qty) VALUES (9007199254740993, 'big key', -9007199254740993)`);
       assertOk(await c.run());
       await c.assertSynced();
-      const types = await c.duck(`SELECT column_name AS c, data_type AS t FROM information_schema.columns WHERE table_name = 'items' ORDER BY ordinal_position`);
-      assert.deepEqual(
-        Object.fromEntries(types.map((r) => [r.c, r.t])),
-        { id: 'BIGINT', name: 'VARCHAR', qty: 'BIGINT', price: 'DECIMAL(14,4)', code: 'VARCHAR', flag: 'VARCHAR', at: 'TIMESTAMP WITH TIME ZONE', updated_at: 'TIMESTAMP WITH TIME ZONE', deleted_at: 'TIMESTAMP WITH TIME ZONE' },
+      const types = await c.duck(
+        `SELECT column_name AS c, data_type AS t FROM information_schema.columns WHERE table_name = 'items' ORDER BY ordinal_position`,
       );
+      assert.deepEqual(Object.fromEntries(types.map((r) => [r.c, r.t])), {
+        id: 'BIGINT',
+        name: 'VARCHAR',
+        qty: 'BIGINT',
+        price: 'DECIMAL(14,4)',
+        code: 'VARCHAR',
+        flag: 'VARCHAR',
+        at: 'TIMESTAMP WITH TIME ZONE',
+        updated_at: 'TIMESTAMP WITH TIME ZONE',
+        deleted_at: 'TIMESTAMP WITH TIME ZONE',
+      });
       const pk = await c.duck(`SELECT constraint_column_names AS k FROM duckdb_constraints() WHERE table_name = 'items' AND constraint_type = 'PRIMARY KEY'`);
       assert.deepEqual(pk[0].k, ['id'], 'the rebuilt table keeps its primary key');
       const current = await c.duck(`SELECT count(*)::INT AS n, max(id)::BIGINT::VARCHAR AS top FROM items_current`);
       assert.deepEqual(current[0], { n: 55, top: '9007199254740993' }, 'the _current view survives the rebuild');
       const kinds = c.events().map((e) => `${e.kind}: ${e.detail}`);
-      assert.ok(kinds.some((e) => /^widened: column "id" widened from INTEGER to BIGINT.*key column: table rebuilt/.test(e)), kinds.join('\n'));
-      assert.ok(kinds.some((e) => /^retyped: source column "flag" changed type \(character\(5\) → text\).*re-read/.test(e)), kinds.join('\n'));
-      assert.ok(kinds.some((e) => /^retyped: source column "code"/.test(e)), 'varchar(10) → text reported, nothing to re-read');
+      assert.ok(
+        kinds.some((e) => /^widened: column "id" widened from INTEGER to BIGINT.*key column: table rebuilt/.test(e)),
+        kinds.join('\n'),
+      );
+      assert.ok(
+        kinds.some((e) => /^retyped: source column "flag" changed type \(character\(5\) → text\).*re-read/.test(e)),
+        kinds.join('\n'),
+      );
+      assert.ok(
+        kinds.some((e) => /^retyped: source column "code"/.test(e)),
+        'varchar(10) → text reported, nothing to re-read',
+      );
       assertOk(await c.run());
       await c.assertSynced();
     } finally {
@@ -146,7 +172,10 @@ describe('drift under schema_evolution: evolve, mid-stream', () => {
       assertOk(await c.run());
       await c.assertSynced();
       const cols = await c.duck(`SELECT column_name AS c FROM information_schema.columns WHERE table_name = 'items' ORDER BY ordinal_position`);
-      assert.deepEqual(cols.map((r) => r.c), ['id', 'code', 'quantity', 'price', 'name', 'flag', 'at', 'updated_at', 'deleted_at']);
+      assert.deepEqual(
+        cols.map((r) => r.c),
+        ['id', 'code', 'quantity', 'price', 'name', 'flag', 'at', 'updated_at', 'deleted_at'],
+      );
       const row = await c.duck(`SELECT code, quantity::INT AS quantity, name FROM items WHERE id = 1`);
       assert.deepEqual(row[0], { code: 'item 1', quantity: 3, name: 'C1' });
       assert.equal(c.events().filter((e) => e.kind === 'renamed').length, 1);

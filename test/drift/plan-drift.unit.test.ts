@@ -28,8 +28,18 @@ function col(attnum: number, name: string, baseType: string): PgColumn {
   const [typname] = TYPES[baseType];
   const num = /^numeric\((\d+),(\d+)\)$/.exec(baseType);
   return {
-    name, attnum, declaredType: baseType, baseType, typname, typtype: 'b', elemTypname: null, elemTyptype: null,
-    numericPrecision: num ? Number(num[1]) : null, numericScale: num ? Number(num[2]) : null, notNull: false, generated: false,
+    name,
+    attnum,
+    declaredType: baseType,
+    baseType,
+    typname,
+    typtype: 'b',
+    elemTypname: null,
+    elemTyptype: null,
+    numericPrecision: num ? Number(num[1]) : null,
+    numericScale: num ? Number(num[2]) : null,
+    notNull: false,
+    generated: false,
   };
 }
 
@@ -54,13 +64,19 @@ function input(opts: {
 }): DriftInput {
   const source = (opts.source ?? BASE).map(([a, n, t]) => col(a, n, t));
   const previous: SourceColumnRecord[] = (opts.previous ?? BASE).map(([attnum, name, baseType]) => ({
-    attnum, name, pgType: baseType, baseType, pkPosition: (opts.previousPk ?? [1]).indexOf(attnum) + 1 || null,
+    attnum,
+    name,
+    pgType: baseType,
+    baseType,
+    pkPosition: (opts.previousPk ?? [1]).indexOf(attnum) + 1 || null,
   }));
   return {
     spec: {
-      name: 'items', file: 'pipelines/items.yml',
+      name: 'items',
+      file: 'pipelines/items.yml',
       source: { schema: 'public', table: 'items', primaryKey: opts.key ?? ['id'], cursor: 'updated_at', softDelete: opts.softDelete },
-      target: { table: 'items' }, schemaEvolution: opts.policy ?? 'evolve',
+      target: { table: 'items' },
+      schemaEvolution: opts.policy ?? 'evolve',
     },
     source,
     mapped: source.map((c) => {
@@ -81,7 +97,10 @@ describe('planDrift', () => {
   test('no drift: nothing to do, every column loaded', () => {
     const plan = planDrift(input({}));
     assert.deepEqual([plan.renames, plan.added, plan.widened, plan.backfills, plan.events], [[], [], [], [], []]);
-    assert.deepEqual(plan.load.map((c) => c.name), ['id', 'name', 'qty', 'flag', 'updated_at']);
+    assert.deepEqual(
+      plan.load.map((c) => c.name),
+      ['id', 'name', 'qty', 'flag', 'updated_at'],
+    );
   });
 
   test('first run after a reset (no snapshot): nothing reported', () => {
@@ -90,21 +109,51 @@ describe('planDrift', () => {
 
   test('added columns: added, one backfill for all of them, reported', () => {
     const plan = planDrift(input({ source: [...BASE, [6, 'region', 'text'], [7, 'tier', 'integer']] }));
-    assert.deepEqual(plan.added.map((c) => c.name), ['region', 'tier']);
-    assert.deepEqual(plan.backfills, [{ reason: 'added', columns: [{ attnum: 6, name: 'region' }, { attnum: 7, name: 'tier' }] }]);
-    assert.deepEqual(plan.events.map((e) => e.kind), ['added', 'added']);
+    assert.deepEqual(
+      plan.added.map((c) => c.name),
+      ['region', 'tier'],
+    );
+    assert.deepEqual(plan.backfills, [
+      {
+        reason: 'added',
+        columns: [
+          { attnum: 6, name: 'region' },
+          { attnum: 7, name: 'tier' },
+        ],
+      },
+    ]);
+    assert.deepEqual(
+      plan.events.map((e) => e.kind),
+      ['added', 'added'],
+    );
     assert.ok(plan.load.some((c) => c.name === 'region'));
   });
 
   test('renames by attnum, a swap included; a taken new name is refused', () => {
-    const swapped: [number, string, string][] = [[1, 'id', 'integer'], [2, 'flag', 'text'], [3, 'quantity', 'integer'], [4, 'name', 'character(5)'], [5, 'updated_at', 'timestamp with time zone']];
+    const swapped: [number, string, string][] = [
+      [1, 'id', 'integer'],
+      [2, 'flag', 'text'],
+      [3, 'quantity', 'integer'],
+      [4, 'name', 'character(5)'],
+      [5, 'updated_at', 'timestamp with time zone'],
+    ];
     const plan = planDrift(input({ source: swapped }));
-    assert.deepEqual(plan.renames, [{ from: 'name', to: 'flag' }, { from: 'qty', to: 'quantity' }, { from: 'flag', to: 'name' }]);
+    assert.deepEqual(plan.renames, [
+      { from: 'name', to: 'flag' },
+      { from: 'qty', to: 'quantity' },
+      { from: 'flag', to: 'name' },
+    ]);
     assert.deepEqual(plan.added, []);
-    assert.deepEqual(plan.events.map((e) => e.kind), ['renamed']);
+    assert.deepEqual(
+      plan.events.map((e) => e.kind),
+      ['renamed'],
+    );
     // "qty" renamed to "old", while the target still has "old" from a dropped column.
     assert.throws(
-      () => planDrift(input({ source: [...without('qty'), [3, 'old', 'integer']], target: [...BASE.map(([, n, t]) => [n, t] as [string, string]), ['old', 'text']] })),
+      () =>
+        planDrift(
+          input({ source: [...without('qty'), [3, 'old', 'integer']], target: [...BASE.map(([, n, t]) => [n, t] as [string, string]), ['old', 'text']] }),
+        ),
       /"qty" was renamed to "old", but items already has a column "old".*pgduck reset items --drop-target/,
     );
   });
@@ -115,14 +164,29 @@ describe('planDrift', () => {
     assert.deepEqual(planDrift(input({ source: without('name'), previous: without('name') })).events, []);
     const readded = planDrift(input({ source: [...without('name'), [9, 'name', 'integer']] }));
     assert.deepEqual(readded.replaced, ['name']);
-    assert.deepEqual(readded.added.map((c) => c.name), ['name']);
+    assert.deepEqual(
+      readded.added.map((c) => c.name),
+      ['name'],
+    );
     assert.deepEqual(readded.events.map((e) => e.kind).sort(), ['added', 'dropped']);
   });
 
   test('widened: int → bigint in place, no re-read; on the key: table rebuilt', () => {
-    const src: [number, string, string][] = [[1, 'id', 'bigint'], [2, 'name', 'text'], [3, 'qty', 'bigint'], [4, 'flag', 'character(5)'], [5, 'updated_at', 'timestamp with time zone']];
+    const src: [number, string, string][] = [
+      [1, 'id', 'bigint'],
+      [2, 'name', 'text'],
+      [3, 'qty', 'bigint'],
+      [4, 'flag', 'character(5)'],
+      [5, 'updated_at', 'timestamp with time zone'],
+    ];
     const plan = planDrift(input({ source: src }));
-    assert.deepEqual(plan.widened.map((w) => [w.column.name, w.from, w.to, w.key]), [['id', 'INTEGER', 'BIGINT', true], ['qty', 'INTEGER', 'BIGINT', false]]);
+    assert.deepEqual(
+      plan.widened.map((w) => [w.column.name, w.from, w.to, w.key]),
+      [
+        ['id', 'INTEGER', 'BIGINT', true],
+        ['qty', 'INTEGER', 'BIGINT', false],
+      ],
+    );
     assert.deepEqual(plan.backfills, []);
   });
 
@@ -136,19 +200,37 @@ describe('planDrift', () => {
   });
 
   test('incompatible: text → integer; a retyped cursor; a changed source key; the target keyed otherwise; a gone soft-delete column', () => {
-    assert.throws(() => planDrift(input({ source: [...without('name'), [2, 'name', 'integer']] })), (err: Error) => {
-      assert.equal(err.name, 'SchemaDriftError');
-      assert.match(err.message, /^schema drift in public\.items: column "name" changed type \(text → integer\): items has VARCHAR, which cannot become INTEGER\. The DuckDB table items was left unchanged and the checkpoint did not move\. To recover, rebuild the table from the source: pgduck reset items --drop-target$/);
-      return true;
-    });
     assert.throws(
-      () => planDrift(input({ previous: [...without('updated_at'), [5, 'updated_at', 'timestamp without time zone']], target: [...without('updated_at').map(([, n, t]) => [n, t] as [string, string]), ['updated_at', 'timestamp without time zone']] })),
+      () => planDrift(input({ source: [...without('name'), [2, 'name', 'integer']] })),
+      (err: Error) => {
+        assert.equal(err.name, 'SchemaDriftError');
+        assert.match(
+          err.message,
+          /^schema drift in public\.items: column "name" changed type \(text → integer\): items has VARCHAR, which cannot become INTEGER\. The DuckDB table items was left unchanged and the checkpoint did not move\. To recover, rebuild the table from the source: pgduck reset items --drop-target$/,
+        );
+        return true;
+      },
+    );
+    assert.throws(
+      () =>
+        planDrift(
+          input({
+            previous: [...without('updated_at'), [5, 'updated_at', 'timestamp without time zone']],
+            target: [...without('updated_at').map(([, n, t]) => [n, t] as [string, string]), ['updated_at', 'timestamp without time zone']],
+          }),
+        ),
       /cursor column "updated_at" changed type \(timestamp without time zone → timestamp with time zone\)/,
     );
     assert.throws(() => planDrift(input({ sourcePk: ['id', 'name'] })), /the primary key of public\.items changed from \(id\) to \(id, name\)/);
     assert.throws(() => planDrift(input({ sourcePk: null })), /changed from \(id\) to \(none\)/);
-    assert.throws(() => planDrift(input({ key: ['id', 'name'], sourcePk: ['id', 'name'], previousPk: [1, 2] })), /items is keyed on \(id\), the pipeline now on \(id, name\)/);
-    assert.throws(() => planDrift(input({ softDelete: 'deleted_at' })), /soft_delete column "deleted_at" is gone from the source.*update soft_delete in pipelines\/items\.yml/);
+    assert.throws(
+      () => planDrift(input({ key: ['id', 'name'], sourcePk: ['id', 'name'], previousPk: [1, 2] })),
+      /items is keyed on \(id\), the pipeline now on \(id, name\)/,
+    );
+    assert.throws(
+      () => planDrift(input({ softDelete: 'deleted_at' })),
+      /soft_delete column "deleted_at" is gone from the source.*update soft_delete in pipelines\/items\.yml/,
+    );
   });
 
   test('a narrowed source type loads into the wider target column', () => {
@@ -160,12 +242,24 @@ describe('planDrift', () => {
   test('freeze: new columns and renames ignored and reported, types kept', () => {
     const plan = planDrift(input({ policy: 'freeze', source: [...without('qty'), [3, 'quantity', 'integer'], [6, 'region', 'text']] }));
     assert.deepEqual([plan.added, plan.renames], [[], []]);
-    assert.deepEqual(plan.events.map((e) => e.kind), ['ignored', 'ignored']);
+    assert.deepEqual(
+      plan.events.map((e) => e.kind),
+      ['ignored', 'ignored'],
+    );
     assert.ok(!plan.load.some((c) => c.name === 'region' || c.name === 'quantity'));
     // Reported once: the next snapshot lists them.
-    const again = planDrift(input({ policy: 'freeze', source: [...without('qty'), [3, 'quantity', 'integer'], [6, 'region', 'text']], previous: [...without('qty'), [3, 'quantity', 'integer'], [6, 'region', 'text']] }));
+    const again = planDrift(
+      input({
+        policy: 'freeze',
+        source: [...without('qty'), [3, 'quantity', 'integer'], [6, 'region', 'text']],
+        previous: [...without('qty'), [3, 'quantity', 'integer'], [6, 'region', 'text']],
+      }),
+    );
     assert.deepEqual(again.events, []);
-    assert.throws(() => planDrift(input({ policy: 'freeze', source: [...without('qty'), [3, 'qty', 'bigint']] })), /items has INTEGER, which cannot become BIGINT \(schema_evolution: freeze/);
+    assert.throws(
+      () => planDrift(input({ policy: 'freeze', source: [...without('qty'), [3, 'qty', 'bigint']] })),
+      /items has INTEGER, which cannot become BIGINT \(schema_evolution: freeze/,
+    );
   });
 
   test('fail: every drift is listed in one refusal', () => {
@@ -179,33 +273,74 @@ describe('planDrift', () => {
 
 describe('type-change rules', () => {
   test('isWidening: only where every value survives as the same number', () => {
-    for (const [a, b] of [['INTEGER', 'BIGINT'], ['SMALLINT', 'DOUBLE'], ['INTEGER', 'DOUBLE'], ['FLOAT', 'DOUBLE'], ['DECIMAL(10,2)', 'DECIMAL(14,4)'], ['INTEGER', 'DECIMAL(12,2)'], ['INTEGER[]', 'BIGINT[]']]) {
+    for (const [a, b] of [
+      ['INTEGER', 'BIGINT'],
+      ['SMALLINT', 'DOUBLE'],
+      ['INTEGER', 'DOUBLE'],
+      ['FLOAT', 'DOUBLE'],
+      ['DECIMAL(10,2)', 'DECIMAL(14,4)'],
+      ['INTEGER', 'DECIMAL(12,2)'],
+      ['INTEGER[]', 'BIGINT[]'],
+    ]) {
       assert.ok(isWidening(a, b), `${a} → ${b}`);
     }
-    for (const [a, b] of [['BIGINT', 'DOUBLE'], ['DECIMAL(12,2)', 'DECIMAL(12,3)'], ['BIGINT', 'DECIMAL(18,0)'], ['VARCHAR', 'INTEGER'], ['INTEGER', 'VARCHAR'], ['INTEGER[]', 'BIGINT']]) {
+    for (const [a, b] of [
+      ['BIGINT', 'DOUBLE'],
+      ['DECIMAL(12,2)', 'DECIMAL(12,3)'],
+      ['BIGINT', 'DECIMAL(18,0)'],
+      ['VARCHAR', 'INTEGER'],
+      ['INTEGER', 'VARCHAR'],
+      ['INTEGER[]', 'BIGINT'],
+    ]) {
       assert.ok(!isWidening(a, b), `${a} ↛ ${b}`);
     }
   });
 
   test('canWiden: widenings, anything to VARCHAR, timestamp ↔ timestamptz; never VARCHAR to anything else', () => {
-    for (const [a, b] of [['INTEGER', 'BIGINT'], ['UUID', 'VARCHAR'], ['INTEGER[]', 'VARCHAR'], ['TIMESTAMP', 'TIMESTAMP WITH TIME ZONE'], ['TIMESTAMP WITH TIME ZONE', 'TIMESTAMP'], ['DATE', 'TIMESTAMP']]) {
+    for (const [a, b] of [
+      ['INTEGER', 'BIGINT'],
+      ['UUID', 'VARCHAR'],
+      ['INTEGER[]', 'VARCHAR'],
+      ['TIMESTAMP', 'TIMESTAMP WITH TIME ZONE'],
+      ['TIMESTAMP WITH TIME ZONE', 'TIMESTAMP'],
+      ['DATE', 'TIMESTAMP'],
+    ]) {
       assert.ok(canWiden(a, b), `${a} → ${b}`);
     }
-    for (const [a, b] of [['VARCHAR', 'INTEGER'], ['VARCHAR', 'JSON'], ['BIGINT', 'INTEGER'], ['TIMESTAMP', 'DATE']]) {
+    for (const [a, b] of [
+      ['VARCHAR', 'INTEGER'],
+      ['VARCHAR', 'JSON'],
+      ['BIGINT', 'INTEGER'],
+      ['TIMESTAMP', 'DATE'],
+    ]) {
       assert.ok(!canWiden(a, b), `${a} ↛ ${b}`);
     }
   });
 
   test('keepsText: which Postgres ALTER … TYPE leaves every value as it was', () => {
     for (const [a, b] of [
-      ['integer', 'bigint'], ['character varying(10)', 'text'], ['text', 'character varying(20)'], ['numeric(10,2)', 'numeric(14,2)'], ['numeric(10,2)', 'numeric'],
-      ['numeric(10,2)', 'numeric(14,4)'], ['integer', 'numeric(12,2)'], ['real', 'double precision'], ['timestamp(3) with time zone', 'timestamp with time zone'], ['integer[]', 'bigint[]'],
+      ['integer', 'bigint'],
+      ['character varying(10)', 'text'],
+      ['text', 'character varying(20)'],
+      ['numeric(10,2)', 'numeric(14,2)'],
+      ['numeric(10,2)', 'numeric'],
+      ['numeric(10,2)', 'numeric(14,4)'],
+      ['integer', 'numeric(12,2)'],
+      ['real', 'double precision'],
+      ['timestamp(3) with time zone', 'timestamp with time zone'],
+      ['integer[]', 'bigint[]'],
     ]) {
       assert.ok(keepsText(a, b), `${a} → ${b}`);
     }
     for (const [a, b] of [
-      ['character(5)', 'text'], ['timestamp without time zone', 'timestamp with time zone'], ['json', 'jsonb'], ['numeric', 'numeric(10,2)'], ['numeric(14,4)', 'numeric(14,2)'],
-      ['numeric(10,2)', 'numeric(50,4)'], ['timestamp with time zone', 'timestamp(3) with time zone'], ['integer', 'text'],
+      ['character(5)', 'text'],
+      ['timestamp without time zone', 'timestamp with time zone'],
+      ['json', 'jsonb'],
+      ['numeric', 'numeric(10,2)'],
+      ['numeric(14,4)', 'numeric(14,2)'],
+      ['numeric(10,2)', 'numeric(50,4)'],
+      ['timestamp with time zone', 'timestamp(3) with time zone'],
+      ['integer', 'text'],
     ]) {
       assert.ok(!keepsText(a, b), `${a} ↛ ${b}`);
     }

@@ -38,17 +38,45 @@ test('a type changed while the batch was read: refused, nothing created or loade
   const store = new CheckpointStore(join(dir, 'state.db'));
   try {
     const spec: PipelineSpec = {
-      name: 't', file: 't.yml', source: { schema: 'public', table: 't', primaryKey: ['id'], cursor: 'updated_at' }, target: { table: 't' },
-      batchSize: 10, schedule: '* * * * *', timezone: 'UTC', enabled: true, schemaEvolution: 'evolve', horizon: { marginMs: 0, lookbackSeconds: 0 },
+      name: 't',
+      file: 't.yml',
+      source: { schema: 'public', table: 't', primaryKey: ['id'], cursor: 'updated_at' },
+      target: { table: 't' },
+      batchSize: 10,
+      schedule: '* * * * *',
+      timezone: 'UTC',
+      enabled: true,
+      schemaEvolution: 'evolve',
+      horizon: { marginMs: 0, lookbackSeconds: 0 },
     };
     const sourceColumns = (await introspectTable(pg, 'public', 't'))!;
     const columns = mapColumns(spec, sourceColumns);
     await pgs.query(url, `ALTER TABLE t ALTER COLUMN n TYPE text USING 'five'`); // after the catalog read, before the data
     const batch: BatchState = {
-      seq: 1, from: null, sourceColumns, columns, rows: [['1', 'five', '2025-01-01 00:00:00+00']], rowCount: 1, loadColumns: [], targetColumns: [], last: null, safe: null, allSafe: true, drained: true,
+      seq: 1,
+      from: null,
+      sourceColumns,
+      columns,
+      rows: [['1', 'five', '2025-01-01 00:00:00+00']],
+      rowCount: 1,
+      loadColumns: [],
+      targetColumns: [],
+      last: null,
+      safe: null,
+      allSafe: true,
+      drained: true,
     };
     await lake.withSession(join(dir, 'lake.duckdb'), async (session) => {
-      const ctx = { spec, pg, lake: session, store, parquetDir: dir, log: createLogger({ level: 'silent', format: 'json' }), generation: 0, memory: newRunMemory() };
+      const ctx = {
+        spec,
+        pg,
+        lake: session,
+        store,
+        parquetDir: dir,
+        log: createLogger({ level: 'silent', format: 'json' }),
+        generation: 0,
+        memory: newRunMemory(),
+      };
       await assert.rejects(driftCheckStage.run(ctx, batch), /the source changed while this batch was read \("n" changed type\): nothing was loaded/);
       assert.equal(await describeTarget(session, 't'), null);
     });

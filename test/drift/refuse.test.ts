@@ -19,7 +19,8 @@ async function withOther(pgs: TestPostgres, policy?: string): Promise<DriftCase>
   return c;
 }
 
-const shape = (c: DriftCase) => c.duck(`SELECT column_name AS c, data_type AS t FROM information_schema.columns WHERE table_name = 'items' ORDER BY ordinal_position`);
+const shape = (c: DriftCase) =>
+  c.duck(`SELECT column_name AS c, data_type AS t FROM information_schema.columns WHERE table_name = 'items' ORDER BY ordinal_position`);
 
 describe('incompatible drift and the strict policies', () => {
   let pgs: TestPostgres;
@@ -69,11 +70,16 @@ describe('incompatible drift and the strict policies', () => {
     try {
       await c.runUntilKilled('after-checkpoint:3', ['--only', 'items']);
       const before = c.checkpoint();
-      await c.sql(`ALTER TABLE items DROP CONSTRAINT items_pkey; UPDATE items SET code = 'dup' WHERE id IN (1, 2); ALTER TABLE items ADD PRIMARY KEY (id, code)`);
+      await c.sql(
+        `ALTER TABLE items DROP CONSTRAINT items_pkey; UPDATE items SET code = 'dup' WHERE id IN (1, 2); ALTER TABLE items ADD PRIMARY KEY (id, code)`,
+      );
       let res = await c.run();
       assert.equal(res.code, 4, 'a refused source needs action (exit 4)');
       // The run's guard sees it first: the declared key (id) is no longer covered by a unique index.
-      assert.match(res.stdout, /✗ items: .*\("id"\) is not known to be unique: .*the table's primary key is \("id", "code"\): set source\.primary_key to \[id, code\]/);
+      assert.match(
+        res.stdout,
+        /✗ items: .*\("id"\) is not known to be unique: .*the table's primary key is \("id", "code"\): set source\.primary_key to \[id, code\]/,
+      );
       assert.match(res.stdout, /✓ other: /);
       assert.deepEqual(c.checkpoint()?.position, before?.position);
 
@@ -103,7 +109,10 @@ describe('incompatible drift and the strict policies', () => {
       assert.deepEqual(await shape(c), shapeBefore, 'the target keeps its columns');
       const rows = await c.duck(`SELECT count(*)::INT AS n, count(*) FILTER (qty = 1000)::INT AS q FROM items`);
       assert.deepEqual(rows[0], { n: 60, q: 1 });
-      const ignored = c.events().filter((e) => e.kind === 'ignored').map((e) => e.detail);
+      const ignored = c
+        .events()
+        .filter((e) => e.kind === 'ignored')
+        .map((e) => e.detail);
       assert.equal(ignored.length, 2, ignored.join('\n'));
       assert.ok(ignored.some((d) => /new source column "region" \(text\) not added to items \(schema_evolution: freeze\)/.test(d)));
       assert.ok(ignored.some((d) => /renamed \("flag" → "badge"\)/.test(d)));
@@ -113,7 +122,10 @@ describe('incompatible drift and the strict policies', () => {
       const before = c.checkpoint();
       const res = await c.run();
       assert.equal(res.code, 4, 'incompatible drift needs action (exit 4)');
-      assert.match(res.stdout, /column "qty" changed type \(integer → bigint\): items has INTEGER, which cannot become BIGINT \(schema_evolution: freeze keeps the target's types\).*pgduck reset items --drop-target/);
+      assert.match(
+        res.stdout,
+        /column "qty" changed type \(integer → bigint\): items has INTEGER, which cannot become BIGINT \(schema_evolution: freeze keeps the target's types\).*pgduck reset items --drop-target/,
+      );
       assert.deepEqual(c.checkpoint()?.position, before?.position);
     } finally {
       c.cleanup();
@@ -141,7 +153,10 @@ describe('incompatible drift and the strict policies', () => {
       await c.sql(`ALTER TABLE items ADD COLUMN region text DEFAULT 'eu'`);
       const res = await c.run();
       assert.equal(res.code, 4, 'incompatible drift needs action (exit 4)');
-      assert.match(res.stdout, /✗ items: .*new source column "region" \(text\) \(schema_evolution: fail stops on any drift\).*pgduck reset items --drop-target/);
+      assert.match(
+        res.stdout,
+        /✗ items: .*new source column "region" \(text\) \(schema_evolution: fail stops on any drift\).*pgduck reset items --drop-target/,
+      );
       assert.match(res.stdout, /✓ other: /);
       assert.deepEqual(c.checkpoint()?.position, before?.position);
       assert.equal(c.checkpoint()?.rowsTotal, before?.rowsTotal);

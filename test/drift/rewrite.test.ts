@@ -66,7 +66,11 @@ describe('rewrites the cursor does not see', () => {
       assert.equal(rewritten.length, 1);
       assert.equal(rewritten[0].rowsDone, 25);
       assert.ok(rewritten[0].finishedAt);
-      assert.deepEqual(rewritten[0].columns.map((col) => col.name), ['num_val', 'iv', 'label'], 'every column but key and cursor');
+      assert.deepEqual(
+        rewritten[0].columns.map((col) => col.name),
+        ['num_val', 'iv', 'label'],
+        'every column but key and cursor',
+      );
       // The re-read is recorded with the relfilenode: the next run does not read again.
       assertOk(await c.run());
       assert.equal(c.backfills().length, 1);

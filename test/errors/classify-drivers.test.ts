@@ -96,10 +96,12 @@ describe('DuckDB errors, triggered for real', () => {
     const holder = await holdDuckDbLock(file);
     const lake = new Lake();
     try {
-      const err = await lake.withSession(file, async () => null).then(
-        () => null,
-        (e: unknown) => e,
-      );
+      const err = await lake
+        .withSession(file, async () => null)
+        .then(
+          () => null,
+          (e: unknown) => e,
+        );
       assert.ok(err, 'opening a locked file fails');
       const classified = classifyFailure(err);
       assert.deepEqual([classified.kind, classified.code], ['transient', 'DUCKDB_LOCKED']);
@@ -110,7 +112,7 @@ describe('DuckDB errors, triggered for real', () => {
     }
   });
 
-  test("a write to a full device (the WAL on /dev/full): needs-action DISK_FULL", async (t) => {
+  test('a write to a full device (the WAL on /dev/full): needs-action DISK_FULL', async (t) => {
     if (!existsSync('/dev/full')) return t.skip('no /dev/full here');
     const file = join(dir, 'full.duckdb');
     const setup = await DuckDBInstance.create(file);

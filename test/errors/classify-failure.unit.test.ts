@@ -51,7 +51,13 @@ test('a failed connect classified where it was thrown keeps its kind and words t
 });
 
 test('a StageError takes its kind from its cause: a dropped connection heals, an incompatible drift needs action', () => {
-  const at = { pipeline: 'orders', stage: 'extract' as const, batch: 7, resumeFrom: { cursor: '2026-01-05 10:31:12.004113+00', key: ['2100'] }, committed: { batches: 6, rows: 3000 } };
+  const at = {
+    pipeline: 'orders',
+    stage: 'extract' as const,
+    batch: 7,
+    resumeFrom: { cursor: '2026-01-05 10:31:12.004113+00', key: ['2100'] },
+    committed: { batches: 6, rows: 3000 },
+  };
   const dropped = new StageError(at, { cause: coded('terminating connection due to administrator command', '57P01') });
   assert.deepEqual([dropped.kind, dropped.code], ['transient', 'PG_CONNECTION_LOST']);
   assert.equal(
@@ -59,29 +65,41 @@ test('a StageError takes its kind from its cause: a dropped connection heals, an
     'pipeline orders failed in extract (batch 7): the connection to Postgres was lost (terminating connection due to administrator command) — ' +
       '6 batches of this run committed (3000 rows); checkpoint not advanced past them; next run re-reads from 2026-01-05 10:31:12.004113+00 / 2100',
   );
-  const drift = new PgduckError('schema drift in public.orders: …', { kind: 'needs-action', code: 'DRIFT_INCOMPATIBLE', fix: 'pgduck reset orders --drop-target' });
+  const drift = new PgduckError('schema drift in public.orders: …', {
+    kind: 'needs-action',
+    code: 'DRIFT_INCOMPATIBLE',
+    fix: 'pgduck reset orders --drop-target',
+  });
   const failed = new StageError({ ...at, stage: 'drift-check' }, { cause: drift });
   assert.deepEqual([failed.kind, failed.code, failed.fix], ['needs-action', 'DRIFT_INCOMPATIBLE', 'pgduck reset orders --drop-target']);
   assert.equal(classifyFailure(failed), failed);
 });
 
 test('a full disk is named whatever reported it; the message keeps where it happened', () => {
-  const fs = new Error('cannot write Parquet file p/1.parquet: ENOSPC: no space left on device, write', { cause: coded('ENOSPC: no space left on device, write', 'ENOSPC') });
+  const fs = new Error('cannot write Parquet file p/1.parquet: ENOSPC: no space left on device, write', {
+    cause: coded('ENOSPC: no space left on device, write', 'ENOSPC'),
+  });
   const full = classifyFailure(fs);
   assert.match(full.message, /^the disk is full: cannot write Parquet file p\/1\.parquet: .*; free some space, then run again$/);
   assert.deepEqual([full.kind, full.code], ['needs-action', 'DISK_FULL']);
-  const sqlite = new Error('cannot write the checkpoint of a to s/checkpoints.db: database or disk is full', { cause: coded('database or disk is full', 'SQLITE_FULL') });
+  const sqlite = new Error('cannot write the checkpoint of a to s/checkpoints.db: database or disk is full', {
+    cause: coded('database or disk is full', 'SQLITE_FULL'),
+  });
   assert.match(classifyFailure(sqlite).message, /^the disk is full: cannot write the checkpoint of a to s\/checkpoints\.db/);
   assert.match(classifyFailure(new Error('IO Error: Could not write file "/l/w.duckdb.wal": No space left on device')).message, /^the disk is full: IO Error/);
 });
 
 test('a DuckDB lock names the file and the holder when DuckDB does: transient', () => {
-  const text = 'IO Error: Could not set lock on file "/l/w.duckdb": Conflicting lock is held in /usr/local/bin/duckdb (PID 4242) by user ann. See also https://duckdb.org/docs/stable/connect/concurrency';
+  const text =
+    'IO Error: Could not set lock on file "/l/w.duckdb": Conflicting lock is held in /usr/local/bin/duckdb (PID 4242) by user ann. See also https://duckdb.org/docs/stable/connect/concurrency';
   assert.deepEqual(parseLockConflict(text), { file: '/l/w.duckdb', program: 'duckdb', pid: 4242 });
   const locked = classifyFailure(new Error(`cannot open DuckDB file /l/w.duckdb: ${text}`));
   assert.match(locked.message, /^the DuckDB file \/l\/w\.duckdb is locked by another process \(duckdb, PID 4242\): close it there/);
   assert.deepEqual([locked.kind, locked.code], ['transient', 'DUCKDB_LOCKED']);
-  assert.match(classifyFailure(new Error('IO Error: Could not set lock on file "/l/w.duckdb"')).message, /^the DuckDB file \/l\/w\.duckdb is locked by another process: /);
+  assert.match(
+    classifyFailure(new Error('IO Error: Could not set lock on file "/l/w.duckdb"')).message,
+    /^the DuckDB file \/l\/w\.duckdb is locked by another process: /,
+  );
   assert.equal(parseLockConflict('IO Error: Cannot open file "/l/w.duckdb": Permission denied'), null);
 });
 

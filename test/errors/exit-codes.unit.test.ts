@@ -38,8 +38,16 @@ test('README "Exit codes" lists every kind with its code', () => {
 });
 
 test("a failure's kind and code travel in the state store's error text, and old text reads back without them", () => {
-  const text = encodeFailure({ kind: 'transient', code: 'PG_CONNECTION_LOST', message: 'pipeline a failed in extract (batch 2): the connection to Postgres was lost (x)' });
-  assert.deepEqual(decodeFailure(text), { kind: 'transient', code: 'PG_CONNECTION_LOST', message: 'pipeline a failed in extract (batch 2): the connection to Postgres was lost (x)' });
+  const text = encodeFailure({
+    kind: 'transient',
+    code: 'PG_CONNECTION_LOST',
+    message: 'pipeline a failed in extract (batch 2): the connection to Postgres was lost (x)',
+  });
+  assert.deepEqual(decodeFailure(text), {
+    kind: 'transient',
+    code: 'PG_CONNECTION_LOST',
+    message: 'pipeline a failed in extract (batch 2): the connection to Postgres was lost (x)',
+  });
   assert.deepEqual(decodeFailure('[not a kind X] y'), { kind: null, code: null, message: '[not a kind X] y' });
   assert.deepEqual(decodeFailure('written before kinds'), { kind: null, code: null, message: 'written before kinds' });
 });

@@ -34,7 +34,10 @@ describe('invalid pipeline files among valid ones', () => {
     writeTablePipeline(ws, 'beta', 'beta');
     // A YAML syntax error (unclosed flow sequence), and a file that parses but breaks the schema twice.
     syntaxFile = ws.writePipeline('gamma', 'source:\n  table: public.alpha\n  primary_key: [id\ntarget:\n  table: gamma\n');
-    schemaFile = ws.writePipeline('delta', 'source:\n  table: public.beta\n  primary_key: id\n  cursr: updated_at\ntarget:\n  table: delta\nbatch_size: "ten"\n');
+    schemaFile = ws.writePipeline(
+      'delta',
+      'source:\n  table: public.beta\n  primary_key: id\n  cursr: updated_at\ntarget:\n  table: delta\nbatch_size: "ten"\n',
+    );
     // Valid on its own, but writes beta's DuckDB table: a cross-file problem refuses only this later file.
     clashFile = ws.writePipeline('zeta', 'source:\n  table: public.alpha\n  primary_key: id\ntarget:\n  table: beta\n');
   });
@@ -43,7 +46,8 @@ describe('invalid pipeline files among valid ones', () => {
     await pg?.stop();
   });
 
-  const count = (table: string) => withDuckDbFile(ws.duckdbPath, async (s) => Number((await s.all(`SELECT count(*)::INT AS n FROM ${table}`))[0].n), { readOnly: true });
+  const count = (table: string) =>
+    withDuckDbFile(ws.duckdbPath, async (s) => Number((await s.all(`SELECT count(*)::INT AS n FROM ${table}`))[0].n), { readOnly: true });
 
   test('run --once runs the valid pipelines, prints every problem, names the invalid files, exits 3', async () => {
     const res = await runCli(['run', '--once'], ws.env(url));
@@ -56,14 +60,29 @@ describe('invalid pipeline files among valid ones', () => {
     // Every problem, in the validate format: file:line:col path: message.
     const problemLines = res.stderr.split('\n').filter((l) => l.startsWith(ws.pipelinesDir));
     for (const line of problemLines) assert.match(line, /^\S+\.yml:\d+:\d+( [\w.[\]]+)?: .+/, line);
-    assert.ok(problemLines.some((l) => l.startsWith(`${syntaxFile}:4:1: YAML syntax error`)), res.stderr);
-    assert.ok(problemLines.some((l) => l.startsWith(`${schemaFile}:4:3 source.cursr: unknown key`)), res.stderr);
-    assert.ok(problemLines.some((l) => l.startsWith(`${schemaFile}:7:13 batch_size: must be a whole number`)), res.stderr);
-    assert.ok(problemLines.some((l) => l.startsWith(`${clashFile}:5:10 target.table: DuckDB table \`beta\` is already written by pipeline \`beta\``)), res.stderr);
+    assert.ok(
+      problemLines.some((l) => l.startsWith(`${syntaxFile}:4:1: YAML syntax error`)),
+      res.stderr,
+    );
+    assert.ok(
+      problemLines.some((l) => l.startsWith(`${schemaFile}:4:3 source.cursr: unknown key`)),
+      res.stderr,
+    );
+    assert.ok(
+      problemLines.some((l) => l.startsWith(`${schemaFile}:7:13 batch_size: must be a whole number`)),
+      res.stderr,
+    );
+    assert.ok(
+      problemLines.some((l) => l.startsWith(`${clashFile}:5:10 target.table: DuckDB table \`beta\` is already written by pipeline \`beta\``)),
+      res.stderr,
+    );
     // The same problems validate prints (it stays the strict gate).
     const validate = await runCli(['validate'], ws.env(url));
     assert.equal(validate.code, 3);
-    assert.deepEqual(problemLines, validate.stdout.split('\n').filter((l) => l.startsWith(ws.pipelinesDir)));
+    assert.deepEqual(
+      problemLines,
+      validate.stdout.split('\n').filter((l) => l.startsWith(ws.pipelinesDir)),
+    );
 
     for (const file of [syntaxFile, schemaFile, clashFile]) assert.match(res.stdout, new RegExp(`^✗ ${file}: not run: invalid configuration`, 'm'));
     assert.match(res.stderr, /3 pipeline files invalid, not run: /);
@@ -127,9 +146,15 @@ describe('invalid pipeline files among valid ones', () => {
       const until = Date.now() + 30_000;
       while (!/"pipeline":"beta".*"msg":"pipeline synced"/.test(stderr) && Date.now() < until) await sleep(100);
       assert.match(stderr, /"pipeline":"beta".*"msg":"pipeline synced"/, stderr.slice(-3000));
-      const logs = stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { level: number; msg: string; file?: string });
+      const logs = stderr
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as { level: number; msg: string; file?: string });
       const errors = logs.filter((l) => l.level >= 50);
-      assert.ok(errors.some((l) => l.file === schemaFile && l.msg.startsWith(`${schemaFile}:4:3 source.cursr:`)), stderr.slice(0, 3000));
+      assert.ok(
+        errors.some((l) => l.file === schemaFile && l.msg.startsWith(`${schemaFile}:4:3 source.cursr:`)),
+        stderr.slice(0, 3000),
+      );
       assert.ok(errors.some((l) => /3 pipeline files invalid, not running: .*gamma\.yml/.test(l.msg) && /picked up without a restart/.test(l.msg)));
       const scheduled = logs.filter((l) => l.msg === 'scheduled');
       assert.equal(scheduled.length, 2, 'alpha and beta are scheduled, the invalid files are not');

@@ -114,7 +114,8 @@ describe('a full disk', { skip: existsSync(FULL) ? false : `${FULL} does not exi
     } finally {
       rmSync(wal, { force: true });
     }
-    const changed = () => withDuckDbFile(ws.duckdbPath, async (s) => Number((await s.all("SELECT count(*)::INT AS n FROM fill WHERE name = 'changed'"))[0].n), { readOnly: true });
+    const changed = () =>
+      withDuckDbFile(ws.duckdbPath, async (s) => Number((await s.all("SELECT count(*)::INT AS n FROM fill WHERE name = 'changed'"))[0].n), { readOnly: true });
     assert.equal(await changed(), 0, 'DuckDB kept its previous state');
     const again = await runCli(['run', '--once'], ws.env(url));
     assert.equal(again.code, 0, again.stdout + again.stderr);

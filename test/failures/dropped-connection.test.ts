@@ -103,7 +103,10 @@ describe('a dropped Postgres connection', () => {
     assert.equal(result.code, 75, 'a lost connection is transient (EX_TEMPFAIL)\n\n' + `${result.stdout}\n${result.stderr}`);
     assert.match(result.stdout, /^✓ small: 300 rows in 3 batches/m);
     const line = result.stdout.split('\n').find((l) => l.startsWith('✗ big:')) ?? '';
-    const m = /^✗ big: pipeline big failed in extract \(batch (\d+)\): the connection to Postgres was lost \(.+\) — (\d+) batches of this run committed \((\d+) rows\); checkpoint not advanced past them; next run re-reads from (.+) \/ (\d+)$/.exec(line);
+    const m =
+      /^✗ big: pipeline big failed in extract \(batch (\d+)\): the connection to Postgres was lost \(.+\) — (\d+) batches of this run committed \((\d+) rows\); checkpoint not advanced past them; next run re-reads from (.+) \/ (\d+)$/.exec(
+        line,
+      );
     assert.ok(m, `unexpected message:\n${result.stdout}\n${result.stderr.slice(-2000)}`);
     const [, batch, committed, rows, cursor, key] = m;
     assert.equal(Number(batch), Number(committed) + 1, 'the failed batch is the one after the last committed');
@@ -152,7 +155,10 @@ describe('a dropped Postgres connection', () => {
   test('in process: an idle client whose backend is terminated emits no fatal error; its next query says the connection was lost', async () => {
     const client = await connectPostgres(url, { label: 'idle-probe' });
     try {
-      const r = await server.query(url, "SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'pgduck:idle-probe'");
+      const r = await server.query(
+        url,
+        "SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'pgduck:idle-probe'",
+      );
       assert.equal(r.rows[0]?.done, true);
       await sleep(300); // the 'error' event arrives while nobody is querying: an unheard one would end this process
       const err = await client.query('SELECT 1').then(

@@ -22,7 +22,8 @@ const PYTHON = spawnSync('python3', ['-c', 'import sqlite3'], { stdio: 'ignore' 
 
 /** Another process holding SQLite's write lock on `path` (BEGIN IMMEDIATE) until release(). */
 async function holdWriteLock(path: string): Promise<{ release(): Promise<void> }> {
-  const script = 'import sqlite3, sys\nc = sqlite3.connect(sys.argv[1], isolation_level=None)\nc.execute("BEGIN IMMEDIATE")\nprint("locked", flush=True)\nsys.stdin.read()\nc.execute("ROLLBACK")\n';
+  const script =
+    'import sqlite3, sys\nc = sqlite3.connect(sys.argv[1], isolation_level=None)\nc.execute("BEGIN IMMEDIATE")\nprint("locked", flush=True)\nsys.stdin.read()\nc.execute("ROLLBACK")\n';
   const child = spawn('python3', ['-c', script, path], { stdio: ['pipe', 'pipe', 'inherit'] });
   const closed = new Promise<void>((resolve) => child.on('close', () => resolve()));
   await new Promise<void>((resolve, reject) => {
@@ -79,7 +80,8 @@ describe('the state store locked by another process', { skip: PYTHON ? false : '
     assert.match(res.stderr, /could not record the outcome of ledger in the state store/);
     const cp = readCheckpoint(ws, 'ledger');
     assert.deepEqual([cp?.position, cp?.rowsTotal, cp?.batchesTotal], [before?.position, before?.rowsTotal, before?.batchesTotal]);
-    const late = () => withDuckDbFile(ws.duckdbPath, async (s) => Number((await s.all("SELECT count(*)::INT AS n FROM ledger WHERE name = 'late'"))[0].n), { readOnly: true });
+    const late = () =>
+      withDuckDbFile(ws.duckdbPath, async (s) => Number((await s.all("SELECT count(*)::INT AS n FROM ledger WHERE name = 'late'"))[0].n), { readOnly: true });
     assert.equal(await late(), 20, 'DuckDB committed the batch: it is one batch ahead of the checkpoint');
 
     const again = await runCli(['run', '--once'], ws.env(url));

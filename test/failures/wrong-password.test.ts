@@ -52,7 +52,8 @@ describe('a wrong password in one pipeline', () => {
     return [...outputs, ...state].join('\n');
   };
   const assertNoSecret = (text: string) => {
-    for (const secret of [WRONG, encodeURIComponent(WRONG), RIGHT]) assert.ok(!text.includes(secret), `a password was printed or stored:\n${text.slice(0, 4000)}`);
+    for (const secret of [WRONG, encodeURIComponent(WRONG), RIGHT])
+      assert.ok(!text.includes(secret), `a password was printed or stored:\n${text.slice(0, 4000)}`);
   };
 
   test('the pipeline fails saying the password was refused; the others sync; exit 3 (config); no password anywhere', async () => {
@@ -71,9 +72,9 @@ describe('a wrong password in one pipeline', () => {
 
     const status = await runCli(['status', '--json'], ws.env(url));
     const statusText = await runCli(['status'], ws.env(url));
-    const refunds = (JSON.parse(status.stdout).checkpoints as { pipeline: string; lastStatus: string; lastError: string; lastErrorKind: string; lastErrorCode: string }[]).find(
-      (c) => c.pipeline === 'refunds',
-    );
+    const refunds = (
+      JSON.parse(status.stdout).checkpoints as { pipeline: string; lastStatus: string; lastError: string; lastErrorKind: string; lastErrorCode: string }[]
+    ).find((c) => c.pipeline === 'refunds');
     assert.equal(refunds?.lastStatus, 'failed');
     assert.deepEqual([refunds?.lastErrorKind, refunds?.lastErrorCode], ['config', 'AUTH_FAILED']);
     assert.match(refunds?.lastError ?? '', /^pipeline refunds failed in setup: cannot connect/, 'the kind prefix is not part of the error shown');
@@ -90,7 +91,11 @@ describe('a wrong password in one pipeline', () => {
     const fixed = await runCli(['run', '--once'], ws.env(url));
     assert.equal(fixed.code, 0, fixed.stdout + fixed.stderr);
     assert.match(fixed.stdout, /^✓ refunds: 120 rows/m);
-    const after = JSON.parse((await runCli(['status', '--json'], ws.env(url))).stdout).checkpoints as { pipeline: string; lastStatus: string; lastError: string | null }[];
+    const after = JSON.parse((await runCli(['status', '--json'], ws.env(url))).stdout).checkpoints as {
+      pipeline: string;
+      lastStatus: string;
+      lastError: string | null;
+    }[];
     assert.deepEqual(
       after.filter((c) => c.pipeline === 'refunds').map((c) => [c.lastStatus, c.lastError]),
       [['ok', null]],

@@ -40,7 +40,9 @@ describe('column names DuckDB cannot tell apart', () => {
       assert.equal(res.code, 4, res.stdout + res.stderr);
       assert.ok(res.stdout.includes(`✗ mixed: `) && res.stdout.includes(message) && res.stdout.includes(fix), res.stdout);
       assert.doesNotMatch(res.stdout, /already exists/);
-      const tables = await withDuckDbFile(ws.duckdbPath, (s) => s.all(`SELECT count(*)::INT AS n FROM duckdb_tables()`), { readOnly: true }).catch(() => [{ n: 0 }]);
+      const tables = await withDuckDbFile(ws.duckdbPath, (s) => s.all(`SELECT count(*)::INT AS n FROM duckdb_tables()`), { readOnly: true }).catch(() => [
+        { n: 0 },
+      ]);
       assert.deepEqual(tables, [{ n: 0 }]);
 
       await pgs.query(url, `ALTER TABLE mixed RENAME COLUMN mycolumn TO mycolumn_2`);

@@ -60,7 +60,11 @@ describe('run refuses a key no unique index covers', () => {
         store.close();
       }
       const tables = await withDuckDbFile(ws.duckdbPath, (s) => s.all(`SELECT table_name AS t FROM duckdb_tables() ORDER BY 1`), { readOnly: true });
-      assert.deepEqual(tables.map((r) => r.t), ['fine'], 'nothing of events was written');
+      assert.deepEqual(
+        tables.map((r) => r.t),
+        ['fine'],
+        'nothing of events was written',
+      );
       const fine = await withDuckDbFile(ws.duckdbPath, (s) => s.all(`SELECT count(*)::INT AS n FROM fine`), { readOnly: true });
       assert.equal(fine[0].n, 5);
 
@@ -69,7 +73,10 @@ describe('run refuses a key no unique index covers', () => {
       const res = await runCli(['run', '--once'], ws.env(url));
       assert.equal(res.code, 0, res.stdout + res.stderr);
       const rows = await withDuckDbFile(ws.duckdbPath, (s) => s.all(`SELECT id, v FROM events ORDER BY id`), { readOnly: true });
-      assert.deepEqual(rows, [{ id: 1, v: 'b' }, { id: 2, v: 'c' }]);
+      assert.deepEqual(rows, [
+        { id: 1, v: 'b' },
+        { id: 2, v: 'c' },
+      ]);
     } finally {
       ws.cleanup();
     }

@@ -61,7 +61,10 @@ describe('source identity', () => {
       for (let i = 0; i < 2; i++) {
         res = await runCli(['run', '--once'], ws.env(b));
         assert.equal(res.code, 4, res.stdout + res.stderr);
-        assert.match(res.stdout, /✗ items: .*the source of items changed since it was last synced: the connection now reaches another Postgres cluster \(system_identifier \d+, was \d+\)/);
+        assert.match(
+          res.stdout,
+          /✗ items: .*the source of items changed since it was last synced: the connection now reaches another Postgres cluster \(system_identifier \d+, was \d+\)/,
+        );
         assert.match(res.stdout, /nothing was read or written and the checkpoint did not move.*pgduck reset items --drop-target/);
         assert.deepEqual(await duckRows(ws), synced, 'DuckDB keeps the first cluster rows only');
         const cp = store(ws, (s) => s.get('items'));
@@ -94,7 +97,10 @@ describe('source identity', () => {
       await first.query(url, `DROP TABLE items; ${itemsSql(3, 'new')}`);
       res = await runCli(['run', '--once'], ws.env(url));
       assert.equal(res.code, 4, res.stdout + res.stderr);
-      assert.match(res.stdout, /✗ items: .*"public"\."items" was dropped and re-created, or its database restored \(table oid \d+, was \d+\).*pgduck reset items --drop-target/);
+      assert.match(
+        res.stdout,
+        /✗ items: .*"public"\."items" was dropped and re-created, or its database restored \(table oid \d+, was \d+\).*pgduck reset items --drop-target/,
+      );
       assert.deepEqual(await duckRows(ws), synced);
     } finally {
       ws.cleanup();

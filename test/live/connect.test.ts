@@ -64,7 +64,8 @@ function pipelines(dir: string, files: Record<string, string>): string {
   return path;
 }
 
-const pipeline = (table: string, key = 'id', extra = '') => `source:\n  table: ${table}\n  primary_key: ${key}\n${extra}target:\n  table: t_${table.replace(/\W/g, '_')}\n`;
+const pipeline = (table: string, key = 'id', extra = '') =>
+  `source:\n  table: ${table}\n  primary_key: ${key}\n${extra}target:\n  table: t_${table.replace(/\W/g, '_')}\n`;
 
 function env(databaseUrl: string | null = url, duckdbPath = ws.duckdbPath): NodeJS.ProcessEnv {
   const e: NodeJS.ProcessEnv = { ...process.env, DUCKDB_PATH: duckdbPath, PGDUCK_LOG_FORMAT: 'json' };
@@ -101,7 +102,10 @@ describe('validate --connect', () => {
     const dir = pipelines('missing', { orders: pipeline('public.acounts') });
     const r = await validate(dir);
     assert.equal(r.code, 1, r.stdout);
-    assert.match(r.stdout, /orders\.yml:2:10 source\.table: orders: table "public"\."acounts" does not exist, or role "postgres" cannot see it; did you mean "public"\."accounts"\?/);
+    assert.match(
+      r.stdout,
+      /orders\.yml:2:10 source\.table: orders: table "public"\."acounts" does not exist, or role "postgres" cannot see it; did you mean "public"\."accounts"\?/,
+    );
     assert.match(r.stdout, /live checks failed for 1 pipeline .*: 1 error\n$/);
   });
 
@@ -122,7 +126,10 @@ describe('validate --connect', () => {
     const dir = pipelines('tenant', { tenant_rows: pipeline('public.tenant_rows', 'id', '  cursor: updated_at\n') });
     const r = await validate(dir);
     assert.equal(r.code, 1, r.stdout);
-    assert.match(r.stdout, /tenant_rows: \("id"\) is not known to be unique: .*the table's primary key is \("tenant", "id"\): set source\.primary_key to \[tenant, id\]/);
+    assert.match(
+      r.stdout,
+      /tenant_rows: \("id"\) is not known to be unique: .*the table's primary key is \("tenant", "id"\): set source\.primary_key to \[tenant, id\]/,
+    );
     writeFileSync(join(dir, 'tenant_rows.yml'), pipeline('public.tenant_rows', '[tenant, id]'));
     const fixed = await validate(dir);
     assert.equal(fixed.code, 0, fixed.stdout);
@@ -184,7 +191,10 @@ describe('validate --connect', () => {
     assert.equal(r.code, 1, r.stdout);
     const failing = [...r.stdout.matchAll(/^\S+ source\.cursor: (\w+): no index on/gm)].map((m) => m[1]);
     assert.deepEqual(failing, ['idx_hash', 'idx_mixed', 'idx_partial']);
-    assert.match(r.stdout, /idx_invalid: index "idx_invalid_cursor" on \("updated_at", "id"\) is invalid .*; rebuild it:\n {4}REINDEX INDEX CONCURRENTLY "public"\."idx_invalid_cursor";/);
+    assert.match(
+      r.stdout,
+      /idx_invalid: index "idx_invalid_cursor" on \("updated_at", "id"\) is invalid .*; rebuild it:\n {4}REINDEX INDEX CONCURRENTLY "public"\."idx_invalid_cursor";/,
+    );
   });
 
   test('a cursor of the wrong type, a missing cursor and a missing tombstone: each named', async () => {
@@ -195,8 +205,14 @@ describe('validate --connect', () => {
     const r = await validate(dir);
     assert.equal(r.code, 1, r.stdout);
     assert.match(r.stdout, /no_cursor\.yml:4:11 source\.cursor: no_cursor: "public"\."no_index" has no cursor column "updated"; did you mean "updated_at"\?/);
-    assert.match(r.stdout, /no_cursor\.yml:5:16 source\.soft_delete: no_cursor: "public"\."no_index" has no tombstone column "removed_at" \(it has: id, updated_at, v\)/);
-    assert.match(r.stdout, /text_cursor\.yml:1:1 source\.cursor: text_cursor: cursor column "updated_at" is text: a cursor must be a timestamp .* or an integer/);
+    assert.match(
+      r.stdout,
+      /no_cursor\.yml:5:16 source\.soft_delete: no_cursor: "public"\."no_index" has no tombstone column "removed_at" \(it has: id, updated_at, v\)/,
+    );
+    assert.match(
+      r.stdout,
+      /text_cursor\.yml:1:1 source\.cursor: text_cursor: cursor column "updated_at" is text: a cursor must be a timestamp .* or an integer/,
+    );
     assert.doesNotMatch(r.stdout, /text_cursor: no index/, 'no index advice for a cursor that cannot work');
   });
 
@@ -204,7 +220,10 @@ describe('validate --connect', () => {
     const dir = pipelines('null-cursor', { null_cursor: pipeline('public.null_cursor'), maybe: pipeline('public.maybe_null_cursor') });
     const r = await validate(dir);
     assert.equal(r.code, 1, r.stdout);
-    assert.match(r.stdout, /null_cursor: cursor column "updated_at" is NULL in some rows: a row whose "updated_at" is NULL stops the pipeline when a run reaches it/);
+    assert.match(
+      r.stdout,
+      /null_cursor: cursor column "updated_at" is NULL in some rows: a row whose "updated_at" is NULL stops the pipeline when a run reaches it/,
+    );
     assert.equal(
       fixAfter(r.stdout, /null_cursor: cursor column/),
       'UPDATE "public"."null_cursor" SET "updated_at" = now() WHERE "updated_at" IS NULL;\nALTER TABLE "public"."null_cursor" ALTER COLUMN "updated_at" SET NOT NULL;',
@@ -224,7 +243,10 @@ describe('validate --connect', () => {
     });
     const r = await validate(dir);
     assert.equal(r.code, 1, r.stdout);
-    assert.match(r.stdout, /stats\.yml:2:10 source\.table: stats: column "most_common_vals" \(anyarray\) cannot be synced: pseudo-type anyarray cannot be stored/);
+    assert.match(
+      r.stdout,
+      /stats\.yml:2:10 source\.table: stats: column "most_common_vals" \(anyarray\) cannot be synced: pseudo-type anyarray cannot be stored/,
+    );
     assert.match(r.stdout, /stats: cursor column "null_frac" is real: a cursor must be/);
     assert.match(r.stdout, /warning: stats: "pg_catalog"\."pg_stats" is a view: Postgres cannot say whether/);
   });
@@ -236,7 +258,10 @@ describe('validate --connect', () => {
     const dir = pipelines('role', { accounts: pipeline('public.accounts') });
     const r = await validate(dir, env(roleUrl.toString()));
     assert.equal(r.code, 1, r.stdout);
-    assert.match(r.stdout, new RegExp(`accounts\\.yml:1:1: accounts: role "${role}" on postgres://${role}:\\*\\*\\*\\*@.* cannot see other sessions in pg_stat_activity`));
+    assert.match(
+      r.stdout,
+      new RegExp(`accounts\\.yml:1:1: accounts: role "${role}" on postgres://${role}:\\*\\*\\*\\*@.* cannot see other sessions in pg_stat_activity`),
+    );
     const fix = fixAfter(r.stdout, /cannot see other sessions/);
     assert.equal(fix, `GRANT pg_read_all_stats TO "${role}";`);
     assert.ok(!r.stdout.includes(rolePassword) && !r.stderr.includes(rolePassword), 'the password is never printed');
@@ -252,7 +277,10 @@ describe('validate --connect', () => {
     roleUrl.password = rolePassword;
     const r = await validate(pipelines('privilege', { secret_rows: pipeline('public.secret_rows') }), env(roleUrl.toString()));
     assert.equal(r.code, 1, r.stdout);
-    assert.match(r.stdout, new RegExp(`secret_rows: role "${role}" may not read "public"\\."secret_rows"; grant it:\\n    GRANT SELECT ON "public"\\."secret_rows" TO "${role}";`));
+    assert.match(
+      r.stdout,
+      new RegExp(`secret_rows: role "${role}" may not read "public"\\."secret_rows"; grant it:\\n    GRANT SELECT ON "public"\\."secret_rows" TO "${role}";`),
+    );
   });
 
   test('a DuckDB file locked by another process fails; released, it passes', async () => {
@@ -262,7 +290,10 @@ describe('validate --connect', () => {
     try {
       const r = await validate(dir, env(url, lake));
       assert.equal(r.code, 1, r.stdout);
-      assert.match(r.stdout, new RegExp(`accounts\\.yml:1:1: accounts: DuckDB file ${escapeRegExp(lake)} is locked by another process \\(node, PID ${holder.pid}\\)`));
+      assert.match(
+        r.stdout,
+        new RegExp(`accounts\\.yml:1:1: accounts: DuckDB file ${escapeRegExp(lake)} is locked by another process \\(node, PID ${holder.pid}\\)`),
+      );
     } finally {
       await release(holder);
     }
@@ -279,7 +310,10 @@ describe('validate --connect', () => {
       assert.equal(r.code, 1, r.stdout);
       const all = r.stdout + r.stderr;
       assert.ok(!all.includes('Wr0ng-Passw0rd-xyz'), `password printed:\n${all}`);
-      assert.match(all, /cannot connect to Postgres at postgres:\/\/postgres:\*\*\*\*@127\.0\.0\.1:\d+\/live_checks\w*: password authentication failed for user \\?"postgres\\?"; the password was refused/);
+      assert.match(
+        all,
+        /cannot connect to Postgres at postgres:\/\/postgres:\*\*\*\*@127\.0\.0\.1:\d+\/live_checks\w*: password authentication failed for user \\?"postgres\\?"; the password was refused/,
+      );
     }
   });
 
@@ -287,7 +321,10 @@ describe('validate --connect', () => {
     const port = await freePort();
     const r = await validate(pipelines('unreachable', { accounts: pipeline('public.accounts') }), env(`postgres://app:Secr3t-here@127.0.0.1:${port}/app`));
     assert.equal(r.code, 1, r.stdout);
-    assert.match(r.stdout, new RegExp(`cannot connect to Postgres at postgres://app:\\*\\*\\*\\*@127\\.0\\.0\\.1:${port}/app: connect ECONNREFUSED .*nothing is listening there`));
+    assert.match(
+      r.stdout,
+      new RegExp(`cannot connect to Postgres at postgres://app:\\*\\*\\*\\*@127\\.0\\.0\\.1:${port}/app: connect ECONNREFUSED .*nothing is listening there`),
+    );
     assert.ok(!r.stdout.includes('Secr3t-here'));
   });
 
@@ -404,7 +441,12 @@ async function holdDuckDbFile(path: string): Promise<ChildProcess> {
   const child = spawn(
     process.execPath,
     // Lake (ATTACH), as the runner holds it: a lock taken by withDuckDbFile was seen to vanish now and then (DuckDB 1.5.6).
-    ['--input-type=module', '-e', `import { Lake } from ${JSON.stringify(lake)};\nawait new Lake().withSession(process.argv[1], async () => { console.log('ready'); await new Promise(() => setInterval(() => {}, 1000)); });`, path],
+    [
+      '--input-type=module',
+      '-e',
+      `import { Lake } from ${JSON.stringify(lake)};\nawait new Lake().withSession(process.argv[1], async () => { console.log('ready'); await new Promise(() => setInterval(() => {}, 1000)); });`,
+      path,
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   await new Promise<void>((resolve, reject) => {

@@ -33,7 +33,9 @@ test('the postgres service runs the same init scripts the demo and tests apply',
   assert.ok(scripts.length >= 2, 'schema and seed scripts');
   for (const f of scripts) {
     // docker-entrypoint runs them with psql, the embedded path as one simple query: no psql meta-commands.
-    const meta = readFileSync(join(hostDir, f), 'utf8').split('\n').filter((l) => /^\s*\\/.test(l));
+    const meta = readFileSync(join(hostDir, f), 'utf8')
+      .split('\n')
+      .filter((l) => /^\s*\\/.test(l));
     assert.deepEqual(meta, [], `${f} has psql meta-commands`);
   }
   assert.match(substitute(pg.environment?.PGOPTIONS ?? ''), /^-c pgduck\.seed_accounts=\d+$/, 'the seed size reaches 02-seed.sql');

@@ -42,18 +42,20 @@ interface Citation {
 
 /** "rule 5", "rules 1, 2 and 6", "Rule 9" in every line of the file. */
 function ruleCitations(file: string, text: string): (Citation & { rule: number })[] {
-  return text.split('\n').flatMap((line, i) =>
-    [...line.matchAll(/\brules? (\d+(?:(?:, | and )\d+)*)/gi)].flatMap((m) =>
-      m[1].split(/, | and /).map((n) => ({ at: `${file}:${i + 1}`, text: m[0], rule: Number(n) })),
-    ),
-  );
+  return text
+    .split('\n')
+    .flatMap((line, i) =>
+      [...line.matchAll(/\brules? (\d+(?:(?:, | and )\d+)*)/gi)].flatMap((m) =>
+        m[1].split(/, | and /).map((n) => ({ at: `${file}:${i + 1}`, text: m[0], rule: Number(n) })),
+      ),
+    );
 }
 
 /** `docs/architecture.md#anchor` in every line of the file. */
 function anchorCitations(file: string, text: string): (Citation & { anchor: string })[] {
-  return text.split('\n').flatMap((line, i) =>
-    [...line.matchAll(/docs\/architecture\.md#([\w-]+)/g)].map((m) => ({ at: `${file}:${i + 1}`, text: m[0], anchor: m[1] })),
-  );
+  return text
+    .split('\n')
+    .flatMap((line, i) => [...line.matchAll(/docs\/architecture\.md#([\w-]+)/g)].map((m) => ({ at: `${file}:${i + 1}`, text: m[0], anchor: m[1] })));
 }
 
 const CODE = ['src', 'test', 'scripts', 'bin'].flatMap((d) => filesUnder(join(ROOT, d))).filter((f) => /\.(ts|cjs|js)$/.test(f));
@@ -62,7 +64,10 @@ const SELF = relative(ROOT, fileURLToPath(import.meta.url));
 const sources = CODE.map((f) => ({ file: relative(ROOT, f), text: readFileSync(f, 'utf8') })).filter((s) => s.file !== SELF);
 
 test('the page has every rule 1…10, once, and the sections code cites by anchor', () => {
-  assert.deepEqual([...rules].sort((a, b) => a - b), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  assert.deepEqual(
+    [...rules].sort((a, b) => a - b),
+    [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+  );
   assert.equal(headings.filter((h) => /^Rule \d+ —/.test(h)).length, 10, 'a rule number used twice');
   assert.equal(anchors.size, headings.length, 'two headings with one anchor');
   assert.equal(slug('Rule 4 — Idempotent upsert, never backwards'), 'rule-4--idempotent-upsert-never-backwards');
@@ -86,8 +91,9 @@ test('every docs/architecture.md#anchor, in code and in the docs themselves, is 
 
 test('nothing cites DESIGN.md, which is not in the repository', () => {
   const readme = { file: 'README.md', text: readFileSync(join(ROOT, 'README.md'), 'utf8') };
-  const citing = [...sources, readme, { file: DOC, text: doc }]
-    .flatMap((s) => s.text.split('\n').flatMap((line, i) => (/DESIGN\.md/.test(line) ? [`${s.file}:${i + 1}`] : [])));
+  const citing = [...sources, readme, { file: DOC, text: doc }].flatMap((s) =>
+    s.text.split('\n').flatMap((line, i) => (/DESIGN\.md/.test(line) ? [`${s.file}:${i + 1}`] : [])),
+  );
   assert.deepEqual(citing, []);
 });
 

@@ -50,7 +50,10 @@ function nodeFor(specifier: string, from: string): Node {
 function buildGraph(): Map<Node, Node[]> {
   const graph = new Map<Node, Node[]>();
   for (const file of sourceFiles(SRC)) {
-    graph.set(relative(ROOT, file), importsOf(readFileSync(file, 'utf8')).map((s) => nodeFor(s, file)));
+    graph.set(
+      relative(ROOT, file),
+      importsOf(readFileSync(file, 'utf8')).map((s) => nodeFor(s, file)),
+    );
   }
   return graph;
 }
@@ -73,7 +76,10 @@ function reach(start: Node): Map<Node, Node[]> {
 }
 
 const inFolder = (folder: string) => (node: Node) => node.startsWith(`src/${folder}/`);
-const isPackage = (...names: string[]) => (node: Node) => names.some((n) => node === `pkg:${n}`);
+const isPackage =
+  (...names: string[]) =>
+  (node: Node) =>
+    names.some((n) => node === `pkg:${n}`);
 const filesIn = (folder: string) => [...graph.keys()].filter(inFolder(folder));
 
 /**
@@ -125,14 +131,35 @@ test('the graph holds every source file and sees the drivers', () => {
 
 test('each driver is imported only in its own folder', () => {
   const all = [...graph.keys()];
-  assertNone(directViolations(all.filter((f) => !inFolder('postgres')(f)), isPackage('pg', 'pg-query-stream', 'pg-copy-streams')), 'pg is imported outside src/postgres/');
-  assertNone(directViolations(all.filter((f) => !inFolder('duckdb')(f)), isPackage('@duckdb/node-api')), '@duckdb/node-api is imported outside src/duckdb/');
-  assertNone(directViolations(all.filter((f) => !inFolder('state')(f)), isPackage('better-sqlite3')), 'better-sqlite3 is imported outside src/state/');
+  assertNone(
+    directViolations(
+      all.filter((f) => !inFolder('postgres')(f)),
+      isPackage('pg', 'pg-query-stream', 'pg-copy-streams'),
+    ),
+    'pg is imported outside src/postgres/',
+  );
+  assertNone(
+    directViolations(
+      all.filter((f) => !inFolder('duckdb')(f)),
+      isPackage('@duckdb/node-api'),
+    ),
+    '@duckdb/node-api is imported outside src/duckdb/',
+  );
+  assertNone(
+    directViolations(
+      all.filter((f) => !inFolder('state')(f)),
+      isPackage('better-sqlite3'),
+    ),
+    'better-sqlite3 is imported outside src/state/',
+  );
 });
 
 test('src/config/ never reaches an engine: offline validation needs no Postgres, DuckDB or SQLite', () => {
   const engine = (n: Node) =>
-    inFolder('postgres')(n) || inFolder('duckdb')(n) || inFolder('state')(n) || isPackage('pg', 'pg-query-stream', 'pg-copy-streams', '@duckdb/node-api', 'better-sqlite3')(n);
+    inFolder('postgres')(n) ||
+    inFolder('duckdb')(n) ||
+    inFolder('state')(n) ||
+    isPackage('pg', 'pg-query-stream', 'pg-copy-streams', '@duckdb/node-api', 'better-sqlite3')(n);
   assertNone(violations(filesIn('config'), engine), 'src/config/ reaches an engine');
 });
 
@@ -159,5 +186,8 @@ test('a command never imports another command (shared helpers live outside src/c
 });
 
 test('src/errors/ is the bottom layer: it imports nothing of pgduck but itself', () => {
-  assertNone(violations(filesIn('errors'), (n) => n.startsWith('src/') && !inFolder('errors')(n)), 'src/errors/ reaches other folders');
+  assertNone(
+    violations(filesIn('errors'), (n) => n.startsWith('src/') && !inFolder('errors')(n)),
+    'src/errors/ reaches other folders',
+  );
 });

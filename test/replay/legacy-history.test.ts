@@ -75,7 +75,9 @@ describe('replaying history files without column metadata', () => {
         async (s) => {
           await s.run("SET TimeZone = 'UTC'");
           const shape = await s.all(`SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = 'plain' ORDER BY column_index`);
-          const rows = await s.all(`SELECT ${shape.map((c) => `CAST("${String(c.column_name)}" AS VARCHAR) AS "${String(c.column_name)}"`).join(', ')} FROM plain ORDER BY id`);
+          const rows = await s.all(
+            `SELECT ${shape.map((c) => `CAST("${String(c.column_name)}" AS VARCHAR) AS "${String(c.column_name)}"`).join(', ')} FROM plain ORDER BY id`,
+          );
           return { shape, rows };
         },
         { readOnly: true },

@@ -19,14 +19,19 @@ const spec: ReplayInput['spec'] = {
 const col = (name: string, attnum: number, type: string) => pgColumnFromFormatType(name, attnum, type);
 const BASE = [col('id', 1, 'integer'), col('name', 2, 'text'), col('updated_at', 3, 'timestamp with time zone')];
 
-function file(seq: number, opts: { from?: null | 'after'; drained?: boolean; columns?: ReturnType<typeof col>[]; kind?: 'batch' | 'backfill' } = {}): DescribedFile {
+function file(
+  seq: number,
+  opts: { from?: null | 'after'; drained?: boolean; columns?: ReturnType<typeof col>[]; kind?: 'batch' | 'backfill' } = {},
+): DescribedFile {
   const kind = opts.kind ?? 'batch';
   const meta: HistoryMetadata = {
     format: 1,
     pipeline: 't',
     kind,
     seq,
-    ...(kind === 'batch' ? { from: opts.from === null ? null : { cursor: 'c', key: ['1'] }, drained: opts.drained ?? false } : { backfill: { id: 1, reason: 'added' } }),
+    ...(kind === 'batch'
+      ? { from: opts.from === null ? null : { cursor: 'c', key: ['1'] }, drained: opts.drained ?? false }
+      : { backfill: { id: 1, reason: 'added' } }),
     source: { table: 'public.t', primaryKey: ['id'], cursor: 'updated_at' },
     columns: opts.columns ?? BASE,
   };
@@ -54,12 +59,23 @@ function plan(files: DescribedFile[], extra: Partial<ReplayInput> = {}) {
 }
 
 test('a rebuild starts at the last complete pass; a pass that never reached the end does not count', () => {
-  const files = [file(1, { from: null }), file(2, { drained: true }), file(3), file(4, { from: null }), file(5, { drained: true }), file(6, { from: null }), file(7)];
+  const files = [
+    file(1, { from: null }),
+    file(2, { drained: true }),
+    file(3),
+    file(4, { from: null }),
+    file(5, { drained: true }),
+    file(6, { from: null }),
+    file(7),
+  ];
   const p = plan(files);
   assert.equal(p.mode, 'replace');
   assert.equal(p.buildAs, 't__pgduck_replay');
   assert.deepEqual(p.range, { from: 4, to: 7, explicit: false, passStart: 4, first: 1, last: 7 });
-  assert.deepEqual(p.files.map((f) => f.file.seq), [4, 5, 6, 7]);
+  assert.deepEqual(
+    p.files.map((f) => f.file.seq),
+    [4, 5, 6, 7],
+  );
   assert.match(p.notes.join('\n'), /files before 4 are not replayed/);
   // No metadata saying where passes began or ended: everything.
   assert.equal(plan([file(1), file(2)]).range.from, 1);
@@ -76,21 +92,44 @@ test('a rebuild starts at the last complete pass; a pass that never reached the 
 
 test('onto a table with rows, or a part of the history: monotonic, with the keys of every later file', () => {
   const files = [file(1, { from: null, drained: true }), file(2), file(3, { kind: 'backfill' }), file(3), file(4)];
-  const target = { columns: [{ name: 'id', type: 'INTEGER' }, { name: 'name', type: 'VARCHAR' }, { name: 'updated_at', type: 'TIMESTAMP WITH TIME ZONE' }], primaryKey: ['id'], rows: 10 };
+  const target = {
+    columns: [
+      { name: 'id', type: 'INTEGER' },
+      { name: 'name', type: 'VARCHAR' },
+      { name: 'updated_at', type: 'TIMESTAMP WITH TIME ZONE' },
+    ],
+    primaryKey: ['id'],
+    rows: 10,
+  };
   const inPlace = plan(files, { target });
   assert.equal(inPlace.mode, 'monotonic');
   assert.equal(inPlace.buildAs, null);
   const subset = plan(files, { target: null, options: { dropTarget: false, from: 2, to: 3 } });
   assert.equal(subset.mode, 'monotonic');
-  assert.deepEqual(subset.files.map((f) => `${f.file.kind}${f.file.seq}`), ['batch2', 'backfill3', 'batch3']);
-  assert.deepEqual(subset.keyFiles.map((f) => `${f.file.kind}${f.file.seq}@${f.order}`), ['batch2@1', 'backfill3@2', 'batch3@3', 'batch4@4']);
-  assert.throws(() => plan(files, { target: { ...target, primaryKey: ['name'] } }), /t is keyed on \(name\), the pipeline on \(id\): rebuild it with pgduck replay t --drop-target/);
+  assert.deepEqual(
+    subset.files.map((f) => `${f.file.kind}${f.file.seq}`),
+    ['batch2', 'backfill3', 'batch3'],
+  );
+  assert.deepEqual(
+    subset.keyFiles.map((f) => `${f.file.kind}${f.file.seq}@${f.order}`),
+    ['batch2@1', 'backfill3@2', 'batch3@3', 'batch4@4'],
+  );
+  assert.throws(
+    () => plan(files, { target: { ...target, primaryKey: ['name'] } }),
+    /t is keyed on \(name\), the pipeline on \(id\): rebuild it with pgduck replay t --drop-target/,
+  );
   assert.throws(() => plan(files, { options: { dropTarget: false, from: 9 } }), /no history file of t between 9 and 4 \(its history holds 1…4\)/);
 });
 
 test('columns: known by attnum across renames, newest name and type, a replaced column is the newer one, older values cast', () => {
   const v1 = [...BASE, col('qty', 4, 'integer'), col('code', 5, 'text')];
-  const v2 = [col('id', 1, 'integer'), col('title', 2, 'text'), col('updated_at', 3, 'timestamp with time zone'), col('qty', 4, 'bigint'), col('code', 6, 'integer')];
+  const v2 = [
+    col('id', 1, 'integer'),
+    col('title', 2, 'text'),
+    col('updated_at', 3, 'timestamp with time zone'),
+    col('qty', 4, 'bigint'),
+    col('code', 6, 'integer'),
+  ];
   const p = plan([file(1, { from: null, drained: true, columns: v1 }), file(2, { columns: v2 })]);
   assert.deepEqual(p.create, [
     { name: 'id', type: 'INTEGER' },
@@ -100,25 +139,41 @@ test('columns: known by attnum across renames, newest name and type, a replaced 
     { name: 'code', type: 'INTEGER' },
   ]);
   const first = p.files[0];
-  assert.deepEqual(first.columns.map((c) => `${c.parquetName}→${c.target}`), ['id→id', 'name→title', 'updated_at→updated_at', 'qty→qty']);
+  assert.deepEqual(
+    first.columns.map((c) => `${c.parquetName}→${c.target}`),
+    ['id→id', 'name→title', 'updated_at→updated_at', 'qty→qty'],
+  );
   assert.equal(first.columns.find((c) => c.target === 'qty')?.expr, 'CAST(CAST("qty" AS INTEGER) AS BIGINT)');
   assert.deepEqual(first.notLoaded, [{ parquetName: 'code', reason: 'a newer column of the same name replaced it' }]);
 });
 
 test('files older than their metadata: the state store snapshot, else the Parquet type', () => {
   const legacy: DescribedFile = {
-    path: '/h/1.parquet', kind: 'batch', seq: 1, backfillId: null, offset: null, rows: 1, meta: null,
-    parquetColumns: [{ name: 'id', transport: 'int32' }, { name: 'at', transport: 'utf8' }, { name: 'n', transport: 'int64' }],
+    path: '/h/1.parquet',
+    kind: 'batch',
+    seq: 1,
+    backfillId: null,
+    offset: null,
+    rows: 1,
+    meta: null,
+    parquetColumns: [
+      { name: 'id', transport: 'int32' },
+      { name: 'at', transport: 'utf8' },
+      { name: 'n', transport: 'int64' },
+    ],
   };
   const cols = resolveFileColumns(legacy, [
     { attnum: 1, name: 'id', pgType: 'integer', baseType: 'integer' },
     { attnum: 2, name: 'at', pgType: 'timestamp without time zone', baseType: 'timestamp without time zone' },
   ]);
-  assert.deepEqual(cols.map((c) => [c.parquetName, c.identity, c.via, c.mapping.duckType]), [
-    ['id', 'a:1', 'state store', 'INTEGER'],
-    ['at', 'a:2', 'state store', 'TIMESTAMP'],
-    ['n', 'n:n', 'Parquet type', 'BIGINT'],
-  ]);
+  assert.deepEqual(
+    cols.map((c) => [c.parquetName, c.identity, c.via, c.mapping.duckType]),
+    [
+      ['id', 'a:1', 'state store', 'INTEGER'],
+      ['at', 'a:2', 'state store', 'TIMESTAMP'],
+      ['n', 'n:n', 'Parquet type', 'BIGINT'],
+    ],
+  );
   assert.match(cols[1].mapping.loadExpr('"at"'), /\(BC\)/, 'BC timestamps as the runner loads them');
   for (const [formatted, typname, elem] of [
     ['numeric(12,2)', 'numeric', null],

@@ -227,8 +227,14 @@ describe('pgduck replay', () => {
     const res = await cli(['replay', 'events', '--drop-target', '--dry-run']);
     assert.equal(res.code, 0, res.stderr);
     assert.match(res.stdout, /^  mode replace: rebuilding events from its whole history/m);
-    assert.match(res.stdout, /events is built as events__pgduck_replay, then swapped in \(replacing the table: --drop-target\): id INTEGER, title VARCHAR, qty BIGINT/);
-    assert.match(res.stdout, /^    backfill\/\d{10}\.000001\.000000000000\.parquet  backfill #1, 7 rows: id, updated_at, title, qty, price, tags, at, payload, blob, deleted_at, region$/m);
+    assert.match(
+      res.stdout,
+      /events is built as events__pgduck_replay, then swapped in \(replacing the table: --drop-target\): id INTEGER, title VARCHAR, qty BIGINT/,
+    );
+    assert.match(
+      res.stdout,
+      /^    backfill\/\d{10}\.000001\.000000000000\.parquet  backfill #1, 7 rows: id, updated_at, title, qty, price, tags, at, payload, blob, deleted_at, region$/m,
+    );
     assert.match(res.stdout, /^    0000000001\.parquet  batch, 7 rows, read from the beginning; name → title$/m);
     assert.match(res.stdout, /^dry run: nothing was written$/m);
     assert.equal(statSync(ws.duckdbPath).mtimeMs, mtime);
@@ -246,7 +252,13 @@ describe('pgduck replay', () => {
     try {
       const none = await cli(['replay', 'quiet']);
       assert.equal(none.code, 4, 'no history: needs action');
-      assert.match(none.stderr, new RegExp(`^no Parquet history for quiet: ${join(ws.parquetDir, 'quiet')} does not exist \\(has the pipeline run\\? is --parquet-dir / PARQUET_DIR the one it wrote to\\?\\); nothing was replayed$`, 'm'));
+      assert.match(
+        none.stderr,
+        new RegExp(
+          `^no Parquet history for quiet: ${join(ws.parquetDir, 'quiet')} does not exist \\(has the pipeline run\\? is --parquet-dir / PARQUET_DIR the one it wrote to\\?\\); nothing was replayed$`,
+          'm',
+        ),
+      );
     } finally {
       rmSync(join(ws.pipelinesDir, 'quiet.yml'));
     }
@@ -292,8 +304,7 @@ describe('pgduck replay', () => {
   test('the events_current view follows the pipeline file, as the runner keeps it', async () => {
     const pipeline = (softDelete: string) =>
       ws.writePipeline('events', `source:\n  table: public.events\n  primary_key: id\n${softDelete}target:\n  table: events\nbatch_size: 7\n`);
-    const views = () =>
-      withDuckDbFile(ws.duckdbPath, (s) => s.all(`SELECT view_name FROM duckdb_views() WHERE NOT internal ORDER BY 1`), { readOnly: true });
+    const views = () => withDuckDbFile(ws.duckdbPath, (s) => s.all(`SELECT view_name FROM duckdb_views() WHERE NOT internal ORDER BY 1`), { readOnly: true });
     const before = await snapshot();
     try {
       pipeline('');

@@ -20,14 +20,21 @@ const spec: PipelineSpec = {
 
 test('compile is pure data: stages in order, keyset SQL on (cursor, key…), quoted identifiers', () => {
   const plan = compile(spec, { duckdbPath: 'lake/warehouse.duckdb', now: new Date('2026-03-29T00:59:50Z') });
-  assert.deepEqual(plan.steps.map((s) => s.stage), ['extract', 'parquet', 'drift-check', 'backfill', 'upsert', 'checkpoint']);
+  assert.deepEqual(
+    plan.steps.map((s) => s.stage),
+    ['extract', 'parquet', 'drift-check', 'backfill', 'upsert', 'checkpoint'],
+  );
   const sql = (plan.steps[0].sql as Record<string, string>)['next batches'];
   assert.match(sql, /FROM "public"\."Order Items; drop"/);
   assert.match(sql, /WHERE \("updated_at", "invoice_id", "line_no"\) > \(\$1::<type of updated_at>, \$2::<type of invoice_id>, \$3::<type of line_no>\)/);
   assert.match(sql, /ORDER BY "updated_at", "invoice_id", "line_no"\nLIMIT 500/);
   assert.doesNotMatch((plan.steps[0].sql as Record<string, string>)['first batch'], /WHERE/, 'a bootstrap starts at the beginning');
   assert.equal(plan.columns, 'assumed');
-  assert.match(plan.steps.find((s) => s.stage === 'backfill')?.when as string, /drift-check recorded columns to re-read/, 'the backfill step says when it acts');
+  assert.match(
+    plan.steps.find((s) => s.stage === 'backfill')?.when as string,
+    /drift-check recorded columns to re-read/,
+    'the backfill step says when it acts',
+  );
   for (const stage of ['extract', 'drift-check', 'backfill', 'upsert']) assert.ok(plan.steps.find((s) => s.stage === stage)?.sql, `${stage} shows its SQL`);
   assert.deepEqual(plan.schedule.next, ['2026-03-29T01:00:00.000Z', '2026-03-29T01:00:30.000Z', '2026-03-29T01:01:00.000Z']);
   assert.equal(plan.target.currentView, 'lines_current');
@@ -57,7 +64,17 @@ test('widening is allowed only where every value survives', () => {
 });
 
 test('upsert SQL de-duplicates by key (latest cursor) and never overwrites a newer row', () => {
-  const sql = buildUpsertSql('"lake"."main"."t"', '"b"', "/tmp/it's.parquet", [{ name: 'id', loadExpr: (c) => c }, { name: 'updated_at', loadExpr: (c) => c }], ['id'], 'updated_at');
+  const sql = buildUpsertSql(
+    '"lake"."main"."t"',
+    '"b"',
+    "/tmp/it's.parquet",
+    [
+      { name: 'id', loadExpr: (c) => c },
+      { name: 'updated_at', loadExpr: (c) => c },
+    ],
+    ['id'],
+    'updated_at',
+  );
   assert.ok(sql.load, 'monotonic mode loads the file into a temp table first');
   assert.match(sql.load, /read_parquet\('\/tmp\/it''s\.parquet'\)/);
   assert.match(sql.load, /QUALIFY row_number\(\) OVER \(PARTITION BY "id" ORDER BY "updated_at" DESC\) = 1/);

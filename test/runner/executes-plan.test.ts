@@ -49,8 +49,16 @@ test('every batch runs exactly the plan steps; the backfill step acts only after
   const store = new CheckpointStore(join(dir, 'state.db'));
   const lake = new Lake();
   const spec: PipelineSpec = {
-    name: 'items', file: 'items.yml', source: { schema: 'public', table: 'items', primaryKey: ['id'], cursor: 'updated_at' }, target: { table: 'items' },
-    batchSize: 100, schedule: '* * * * *', timezone: 'UTC', enabled: true, schemaEvolution: 'evolve', horizon: { marginMs: 0, lookbackSeconds: 0 },
+    name: 'items',
+    file: 'items.yml',
+    source: { schema: 'public', table: 'items', primaryKey: ['id'], cursor: 'updated_at' },
+    target: { table: 'items' },
+    batchSize: 100,
+    schedule: '* * * * *',
+    timezone: 'UTC',
+    enabled: true,
+    schemaEvolution: 'evolve',
+    horizon: { marginMs: 0, lookbackSeconds: 0 },
   };
   const deps = { lake, store, log: createLogger({ level: 'silent', format: 'json' }) };
   const plan = compile(spec, { duckdbPath, parquetDir: join(dir, 'parquet'), connection: url });
@@ -71,11 +79,18 @@ test('every batch runs exactly the plan steps; the backfill step acts only after
     assert.equal(store.get('items')?.rowsTotal, 250);
 
     // A column added with a DEFAULT fills every existing row without moving its cursor: the backfill step re-reads them.
-    await pgs.query(url, `ALTER TABLE items ADD COLUMN region text NOT NULL DEFAULT 'eu'; UPDATE items SET note = 'changed', updated_at = updated_at + interval '1 day' WHERE id = 7`);
+    await pgs.query(
+      url,
+      `ALTER TABLE items ADD COLUMN region text NOT NULL DEFAULT 'eu'; UPDATE items SET note = 'changed', updated_at = updated_at + interval '1 day' WHERE id = 7`,
+    );
     const drift = await executed(plan, deps);
     assert.equal(drift.rows, 1);
     for (const [seq, steps] of drift.perBatch) assert.deepEqual(steps, planned, `batch ${seq}`);
-    assert.deepEqual(store.backfills('items').map((b) => [b.rowsDone, b.finishedAt !== null]), [[250, true]], 'the backfill step ran the backfill drift-check recorded');
+    assert.deepEqual(
+      store.backfills('items').map((b) => [b.rowsDone, b.finishedAt !== null]),
+      [[250, true]],
+      'the backfill step ran the backfill drift-check recorded',
+    );
     const regions = await withDuckDbFile(duckdbPath, (s) => s.all(`SELECT region, count(*)::INT AS n FROM items GROUP BY region`));
     assert.deepEqual(regions, [{ region: 'eu', n: 250 }]);
 
@@ -86,7 +101,10 @@ test('every batch runs exactly the plan steps; the backfill step acts only after
     const partial = await executed(without, deps);
     for (const [seq, steps] of partial.perBatch) assert.deepEqual(steps, ['extract', 'parquet', 'drift-check', 'upsert', 'checkpoint'], `batch ${seq}`);
     const tiers = await withDuckDbFile(duckdbPath, (s) => s.all(`SELECT tier, count(*)::INT AS n FROM items GROUP BY tier ORDER BY tier NULLS LAST`));
-    assert.deepEqual(tiers, [{ tier: 3, n: 1 }, { tier: null, n: 249 }]);
+    assert.deepEqual(tiers, [
+      { tier: 3, n: 1 },
+      { tier: null, n: 249 },
+    ]);
     assert.equal(store.backfills('items').filter((b) => b.finishedAt === null).length, 1, 'recorded by drift-check, left pending');
 
     // The compiled plan again: its backfill step finishes the pending backfill, and the tables match.
@@ -102,8 +120,16 @@ test('every batch runs exactly the plan steps; the backfill step acts only after
 
 test('a plan that does not start with extract, or names an unknown stage, is refused before any I/O', async () => {
   const spec: PipelineSpec = {
-    name: 'x', file: 'x.yml', source: { schema: 'public', table: 'x', primaryKey: ['id'], cursor: 'updated_at' }, target: { table: 'x' },
-    batchSize: 10, schedule: '* * * * *', timezone: 'UTC', enabled: true, schemaEvolution: 'evolve', horizon: { marginMs: 0, lookbackSeconds: 0 },
+    name: 'x',
+    file: 'x.yml',
+    source: { schema: 'public', table: 'x', primaryKey: ['id'], cursor: 'updated_at' },
+    target: { table: 'x' },
+    batchSize: 10,
+    schedule: '* * * * *',
+    timezone: 'UTC',
+    enabled: true,
+    schemaEvolution: 'evolve',
+    horizon: { marginMs: 0, lookbackSeconds: 0 },
   };
   const plan = compile(spec, { duckdbPath: 'unused.duckdb' });
   // No store, lake or database behind these: the plan is checked before any of them is touched.

@@ -25,7 +25,11 @@ function specs(): PipelineSpec[] {
 test('the printed plan (JSON) has exactly the steps compile() gives the runner, and not the spec', () => {
   for (const spec of specs()) {
     const plan = compile(spec, { duckdbPath: 'lake/warehouse.duckdb', parquetDir: 'parquet' });
-    assert.deepEqual(plan.steps.map((s) => s.stage), STAGE_ORDER, spec.name);
+    assert.deepEqual(
+      plan.steps.map((s) => s.stage),
+      STAGE_ORDER,
+      spec.name,
+    );
     const printed = JSON.parse(JSON.stringify(printedPlan(plan)));
     assert.deepEqual(printed.steps, JSON.parse(JSON.stringify(plan.steps)), spec.name);
     assert.equal('spec' in printed, false);
@@ -38,10 +42,23 @@ test('the printed plan (text) numbers the same steps in the same order, each wit
     const plan = compile(spec, { duckdbPath: 'lake/warehouse.duckdb', parquetDir: 'parquet' });
     const text = formatPlan(plan);
     const listed = [...text.matchAll(/^ {4}(\d+)\. (\S+)/gm)].map((m) => [Number(m[1]), m[2]]);
-    assert.deepEqual(listed, plan.steps.map((s, i) => [i + 1, s.stage]), spec.name);
+    assert.deepEqual(
+      listed,
+      plan.steps.map((s, i) => [i + 1, s.stage]),
+      spec.name,
+    );
     for (const step of plan.steps) {
       const sql = typeof step.sql === 'string' ? [step.sql] : Object.values(step.sql ?? {});
-      for (const s of sql) assert.ok(text.includes(s.split('\n').map((l) => `         ${l}`).join('\n')), `${spec.name} ${step.stage}: ${s}`);
+      for (const s of sql)
+        assert.ok(
+          text.includes(
+            s
+              .split('\n')
+              .map((l) => `         ${l}`)
+              .join('\n'),
+          ),
+          `${spec.name} ${step.stage}: ${s}`,
+        );
       if (step.when) assert.ok(text.includes(`when: ${step.when}`), `${spec.name} ${step.stage} says when it acts`);
     }
     assert.doesNotMatch(text, /s3cr3t/);

@@ -119,10 +119,19 @@ test('a rewrite records its backfill and the new relfilenode together, skipping 
       const id = { systemId: '7', database: 'shop', tableOid: '1', relfilenode: '10' };
       store.saveSourceIdentity('p', id);
       store.addBackfill('p', 'retyped', [{ attnum: 2, name: 'a' }]);
-      store.recordRewrite('p', { ...id, relfilenode: '11' }, [{ attnum: 2, name: 'a' }, { attnum: 3, name: 'b' }]);
+      store.recordRewrite('p', { ...id, relfilenode: '11' }, [
+        { attnum: 2, name: 'a' },
+        { attnum: 3, name: 'b' },
+      ]);
       assert.equal(store.sourceIdentity('p')?.relfilenode, '11');
       const pending = store.pendingBackfills('p');
-      assert.deepEqual(pending.map((b) => [b.reason, b.columns.map((c) => c.name)]), [['retyped', ['a']], ['rewritten', ['b']]]);
+      assert.deepEqual(
+        pending.map((b) => [b.reason, b.columns.map((c) => c.name)]),
+        [
+          ['retyped', ['a']],
+          ['rewritten', ['b']],
+        ],
+      );
     } finally {
       store.close();
     }

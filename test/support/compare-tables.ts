@@ -13,13 +13,7 @@ export interface TableDiff {
   mismatches: string[];
 }
 
-export async function compareTables(
-  pgUrl: string,
-  pgTable: string,
-  duckPath: string,
-  duckTable: string,
-  primaryKey: string[],
-): Promise<TableDiff> {
+export async function compareTables(pgUrl: string, pgTable: string, duckPath: string, duckTable: string, primaryKey: string[]): Promise<TableDiff> {
   const client = new pg.Client({ connectionString: pgUrl, types: { getTypeParser: () => (v: string) => v } as never });
   await client.connect();
   let columns: { name: string; type: string }[];
@@ -44,7 +38,7 @@ export async function compareTables(
           : `${quoteIdent(c.name)}::text`,
     );
     const res = await client.query<(string | null)[]>({
-      text: `SELECT ${select.join(", ")} FROM ${pgTable} AS t ORDER BY ${primaryKey.map((k) => `t.${quoteIdent(k)}`).join(", ")}`,
+      text: `SELECT ${select.join(', ')} FROM ${pgTable} AS t ORDER BY ${primaryKey.map((k) => `t.${quoteIdent(k)}`).join(', ')}`,
       rowMode: 'array',
     });
     pgRows = res.rows;
@@ -54,7 +48,9 @@ export async function compareTables(
   const duckRows = await withDuckDbFile(duckPath, async (s) => {
     await s.run("SET TimeZone = 'UTC'");
     const select = columns.map((c) => (c.type.endsWith('[]') ? `to_json(${quoteIdent(c.name)})::VARCHAR` : `CAST(${quoteIdent(c.name)} AS VARCHAR)`));
-    const rows = await s.all(`SELECT ${select.map((e, i) => `${e} AS c${i}`).join(', ')} FROM ${quoteIdent(duckTable)} ORDER BY ${primaryKey.map(quoteIdent).join(', ')}`);
+    const rows = await s.all(
+      `SELECT ${select.map((e, i) => `${e} AS c${i}`).join(', ')} FROM ${quoteIdent(duckTable)} ORDER BY ${primaryKey.map(quoteIdent).join(', ')}`,
+    );
     return rows.map((r) => columns.map((_, i) => r[`c${i}`] as string | null));
   });
   const mismatches: string[] = [];

@@ -103,7 +103,10 @@ export async function startStandby(primary: { url: string; dataDir: string }): P
       const lsn = await withClient(primary.url, async (c) => (await c.query('SELECT pg_current_wal_lsn()::text AS l')).rows[0].l as string);
       const until = Date.now() + 30_000;
       for (;;) {
-        const done = await withClient(url('postgres'), async (c) => (await c.query('SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn AS d', [lsn])).rows[0].d as boolean);
+        const done = await withClient(
+          url('postgres'),
+          async (c) => (await c.query('SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn AS d', [lsn])).rows[0].d as boolean,
+        );
         if (done) return;
         if (Date.now() > until) throw new Error(`standby has not replayed up to ${lsn} in 30 s\n${log}`);
         await new Promise((r) => setTimeout(r, 50));

@@ -68,7 +68,8 @@ describe('commit-safe horizon', () => {
     assert.deepEqual(note, [{ note: 'late update' }]);
     // Once nothing is open the checkpoint moves to the newest row (after the default 1 s margin; a few
     // tries, in case some other session of the server is inside a transaction just then).
-    const last = (await server.query(url, `SELECT (updated_at AT TIME ZONE 'UTC')::text || '+00' AS c FROM orders ORDER BY updated_at DESC, id DESC LIMIT 1`)).rows[0].c;
+    const last = (await server.query(url, `SELECT (updated_at AT TIME ZONE 'UTC')::text || '+00' AS c FROM orders ORDER BY updated_at DESC, id DESC LIMIT 1`))
+      .rows[0].c;
     for (let i = 0; i < 5 && readCheckpoint(ws, 'orders')?.position?.cursor !== last; i++) {
       await new Promise((r) => setTimeout(r, 1100));
       await runOnce(ws, url, ['--only', 'orders']);
@@ -87,10 +88,16 @@ describe('commit-safe horizon', () => {
     const limitedUrl = new URL(url);
     limitedUrl.username = 'limited';
     limitedUrl.password = 'limited-pw';
-    const sees = await server.query(limitedUrl.toString(), `SELECT pg_has_role('pg_read_all_stats', 'USAGE') AS s, (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS su`);
+    const sees = await server.query(
+      limitedUrl.toString(),
+      `SELECT pg_has_role('pg_read_all_stats', 'USAGE') AS s, (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS su`,
+    );
     assert.deepEqual(sees.rows[0], { s: false, su: false });
 
-    ws.writePipeline('payments', 'source:\n  table: public.payments\n  primary_key: id\ntarget:\n  table: payments\nbatch_size: 5\nhorizon:\n  lookback_seconds: 120\n');
+    ws.writePipeline(
+      'payments',
+      'source:\n  table: public.payments\n  primary_key: id\ntarget:\n  table: payments\nbatch_size: 5\nhorizon:\n  lookback_seconds: 120\n',
+    );
     const late = await connect(url); // the superuser: a session `limited` cannot see
     await late.query('BEGIN');
     await late.query(`SELECT 1`);

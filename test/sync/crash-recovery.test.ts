@@ -66,7 +66,10 @@ describe('crash recovery under concurrent writes', () => {
     );
     ws = createWorkspace();
     const pipeline = (name: string, key: string, schedule: string) =>
-      ws.writePipeline(name, `source:\n  table: public.${name}\n  primary_key: ${key}\n  soft_delete: deleted_at\ntarget:\n  table: ${name}\nbatch_size: 200\nschedule: "${schedule}"\n`);
+      ws.writePipeline(
+        name,
+        `source:\n  table: public.${name}\n  primary_key: ${key}\n  soft_delete: deleted_at\ntarget:\n  table: ${name}\nbatch_size: 200\nschedule: "${schedule}"\n`,
+      );
     pipeline('ledger', 'id', '*/1 * * * * *');
     pipeline('events', '[stream, seq]', '*/1 * * * * *');
   });
@@ -93,19 +96,29 @@ describe('crash recovery under concurrent writes', () => {
           await c.query('BEGIN');
           const r = Math.random();
           if (r < 0.4) {
-            await c.query(`INSERT INTO ledger (account, amount, tags, note) SELECT (random() * 96)::int, round((random() * 1000)::numeric, 2), ARRAY['new'], 'insert' FROM generate_series(1, 3)`);
-            await c.query(`INSERT INTO events (stream, seq, payload, at) SELECT 's' || (random() * 40)::int, nextval('ev_seq'), '{"new": true}', clock_timestamp()`).catch(async () => {
-              await c.query('ROLLBACK');
-              await c.query('BEGIN');
-            });
+            await c.query(
+              `INSERT INTO ledger (account, amount, tags, note) SELECT (random() * 96)::int, round((random() * 1000)::numeric, 2), ARRAY['new'], 'insert' FROM generate_series(1, 3)`,
+            );
+            await c
+              .query(`INSERT INTO events (stream, seq, payload, at) SELECT 's' || (random() * 40)::int, nextval('ev_seq'), '{"new": true}', clock_timestamp()`)
+              .catch(async () => {
+                await c.query('ROLLBACK');
+                await c.query('BEGIN');
+              });
           } else if (r < 0.8) {
-            await c.query(`UPDATE ledger SET version = version + 1, amount = amount + 1, note = 'update' WHERE id IN (SELECT (random() * 3000)::bigint + 1 FROM generate_series(1, 5))`);
-            await c.query(`UPDATE events SET version = version + 1, payload = payload || '{"u": 1}' WHERE seq IN (SELECT (random() * 2000)::int + 1 FROM generate_series(1, 3))`);
+            await c.query(
+              `UPDATE ledger SET version = version + 1, amount = amount + 1, note = 'update' WHERE id IN (SELECT (random() * 3000)::bigint + 1 FROM generate_series(1, 5))`,
+            );
+            await c.query(
+              `UPDATE events SET version = version + 1, payload = payload || '{"u": 1}' WHERE seq IN (SELECT (random() * 2000)::int + 1 FROM generate_series(1, 3))`,
+            );
           } else if (r < 0.93) {
             await c.query(`UPDATE ledger SET deleted_at = now(), note = 'soft-deleted' WHERE id = (random() * 3000)::bigint + 1 AND deleted_at IS NULL`);
             await c.query(`UPDATE events SET deleted_at = now() WHERE seq = (random() * 2000)::int + 1`);
           } else {
-            await c.query(`UPDATE ledger SET deleted_at = NULL, note = 'revived' WHERE id = (SELECT id FROM ledger WHERE deleted_at IS NOT NULL ORDER BY random() LIMIT 1)`);
+            await c.query(
+              `UPDATE ledger SET deleted_at = NULL, note = 'revived' WHERE id = (SELECT id FROM ledger WHERE deleted_at IS NOT NULL ORDER BY random() LIMIT 1)`,
+            );
           }
           // One writer keeps every transaction open across syncs: its rows carry an updated_at older than
           // rows the other writer commits meanwhile (a checkpoint past them would lose them).
@@ -170,6 +183,8 @@ describe('crash recovery under concurrent writes', () => {
     // Nothing doubled: verify compared row counts and every row; the targets' primary keys make a duplicate impossible anyway.
     const soft = (await server.query(url, `SELECT count(*)::int AS n FROM ledger WHERE deleted_at IS NOT NULL`)).rows[0].n;
     assert.ok(soft > 0, 'soft deletes happened');
-    console.log(`crash test: ${kills.length} kills (${kills.filter((k) => k.startsWith('random')).length} random), ${writes} write transactions, ${Math.round((Date.now() - started) / 1000)} s`);
+    console.log(
+      `crash test: ${kills.length} kills (${kills.filter((k) => k.startsWith('random')).length} random), ${writes} write transactions, ${Math.round((Date.now() - started) / 1000)} s`,
+    );
   });
 });

@@ -33,7 +33,9 @@ describe('keyset batches', () => {
   /** Rows per Parquet file of a pipeline, in file order. */
   const parquetRows = (pipeline: string) =>
     withDuckDbFile(ws.duckdbPath, async (s) => {
-      const files = readdirSync(join(ws.parquetDir, pipeline)).filter((f) => f.endsWith('.parquet')).sort();
+      const files = readdirSync(join(ws.parquetDir, pipeline))
+        .filter((f) => f.endsWith('.parquet'))
+        .sort();
       const out: number[] = [];
       for (const f of files) out.push(Number((await s.all(`SELECT count(*) AS n FROM read_parquet('${join(ws.parquetDir, pipeline, f)}')`))[0].n));
       return out;
@@ -54,7 +56,9 @@ describe('keyset batches', () => {
     const cp = readCheckpoint(ws, 'ties');
     assert.equal(cp?.rowsTotal, 25000);
     assert.deepEqual(cp?.position, { cursor: '2024-05-01 12:00:00.123456+00', key: ['25000'] });
-    assert.deepEqual(await duckRows('SELECT count(*)::INT AS n, count(DISTINCT id)::INT AS d, min(id) AS lo, max(id) AS hi FROM ties'), [{ n: 25000, d: 25000, lo: 1, hi: 25000 }]);
+    assert.deepEqual(await duckRows('SELECT count(*)::INT AS n, count(DISTINCT id)::INT AS d, min(id) AS lo, max(id) AS hi FROM ties'), [
+      { n: 25000, d: 25000, lo: 1, hi: 25000 },
+    ]);
 
     // Nothing new: nothing read.
     const again = await runOnce(ws, url, ['--only', 'ties']);
@@ -76,10 +80,15 @@ describe('keyset batches', () => {
     assert.match(res.stdout, /✓ micro: 300 rows in 43 batches/);
     const cp = readCheckpoint(ws, 'micro');
     assert.equal(cp?.rowsTotal, 300, 'no row read twice');
-    const last = (await pg.query(url, `SELECT (updated_at AT TIME ZONE 'UTC')::text || '+00' AS c, id::text AS id FROM micro ORDER BY updated_at DESC, id DESC LIMIT 1`)).rows[0];
+    const last = (
+      await pg.query(url, `SELECT (updated_at AT TIME ZONE 'UTC')::text || '+00' AS c, id::text AS id FROM micro ORDER BY updated_at DESC, id DESC LIMIT 1`)
+    ).rows[0];
     assert.deepEqual(cp?.position, { cursor: '2024-05-01 12:00:00.123099+00', key: [last.id] });
     assert.equal(last.c, '2024-05-01 12:00:00.123099+00');
-    assert.equal((await parquetRows('micro')).reduce((a, b) => a + b, 0), 300);
+    assert.equal(
+      (await parquetRows('micro')).reduce((a, b) => a + b, 0),
+      300,
+    );
     // The target keeps the microseconds too (verify compares epoch µs).
     assert.deepEqual(await duckRows(`SELECT count(DISTINCT updated_at)::INT AS n, count(*)::INT AS rows FROM micro`), [{ n: 100, rows: 300 }]);
 
@@ -118,7 +127,10 @@ describe('keyset batches', () => {
     ]);
 
     // Updates of rows on both sides of a checkpoint that sits between two neighbours above 2^53.
-    await pg.query(url, `UPDATE lines SET amount = amount + 1, updated_at = '2024-05-02 00:00:00+00' WHERE tenant IN (9007199254740993, 9223372036854775807) AND line_no = 2`);
+    await pg.query(
+      url,
+      `UPDATE lines SET amount = amount + 1, updated_at = '2024-05-02 00:00:00+00' WHERE tenant IN (9007199254740993, 9223372036854775807) AND line_no = 2`,
+    );
     await runOnce(ws, url, ['--only', 'lines']);
     assert.deepEqual(readCheckpoint(ws, 'lines')?.position, { cursor: '2024-05-02 00:00:00+00', key: ['9223372036854775807', '2'] });
     await assertVerified(ws, url, ['lines']);

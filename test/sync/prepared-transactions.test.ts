@@ -45,7 +45,10 @@ describe('prepared transactions', () => {
   });
 
   test("a prepared transaction's rows are not lost: the checkpoint waits at prepare time - lookback, and says so", async () => {
-    ws.writePipeline('orders', 'source:\n  table: public.orders\n  primary_key: id\ntarget:\n  table: orders\nbatch_size: 5\nhorizon:\n  lookback_seconds: 120\n');
+    ws.writePipeline(
+      'orders',
+      'source:\n  table: public.orders\n  primary_key: id\ntarget:\n  table: orders\nbatch_size: 5\nhorizon:\n  lookback_seconds: 120\n',
+    );
     await runOnce(ws, url, ['--only', 'orders']);
     assert.equal(readCheckpoint(ws, 'orders')?.position?.cursor, '2024-01-01 00:00:20+00');
 
@@ -58,7 +61,10 @@ describe('prepared transactions', () => {
     await new Promise((r) => setTimeout(r, 50));
     await twoPhase.query(`PREPARE TRANSACTION 'pgduck-test-1'`);
     // The session is idle now: nothing in pg_stat_activity says a transaction is pending.
-    const open = await server.query(url, `SELECT count(*)::int AS n FROM pg_stat_activity WHERE xact_start IS NOT NULL AND pid <> pg_backend_pid() AND datname = current_database()`);
+    const open = await server.query(
+      url,
+      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE xact_start IS NOT NULL AND pid <> pg_backend_pid() AND datname = current_database()`,
+    );
     assert.equal(open.rows[0].n, 0, 'no open transaction is visible in pg_stat_activity');
     // Committed after the prepared transaction started: newer updated_at.
     await server.query(url, `INSERT INTO orders (id, note) SELECT g, 'later' FROM generate_series(201, 210) AS g`);
@@ -77,7 +83,10 @@ describe('prepared transactions', () => {
     // validate --connect says so while it is pending (a warning: nothing is wrong with the pipeline).
     const pending = await runCli(['validate', '--connect', ws.pipelinesDir], ws.env(url));
     assert.equal(pending.code, 0, pending.stdout);
-    assert.match(pending.stdout, /warning: orders: 1 prepared transaction \(PREPARE TRANSACTION\) pending in the database of postgres:\/\/postgres:\*\*\*\*@[^ ]+\/two_phase, the oldest \(gid "pgduck-test-1"\)/);
+    assert.match(
+      pending.stdout,
+      /warning: orders: 1 prepared transaction \(PREPARE TRANSACTION\) pending in the database of postgres:\/\/postgres:\*\*\*\*@[^ ]+\/two_phase, the oldest \(gid "pgduck-test-1"\)/,
+    );
 
     await server.query(url, `COMMIT PREPARED 'pgduck-test-1'`);
     const clear = await runCli(['validate', '--connect', ws.pipelinesDir], ws.env(url));

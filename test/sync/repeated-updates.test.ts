@@ -26,11 +26,9 @@ describe('repeated updates', () => {
   const connect = () => clients.connect(url);
   /** id → version in DuckDB. */
   const duckVersions = () =>
-    withDuckDbFile(
-      ws.duckdbPath,
-      async (s) => new Map((await s.all('SELECT id, version FROM hot')).map((r) => [Number(r.id), Number(r.version)])),
-      { readOnly: true },
-    );
+    withDuckDbFile(ws.duckdbPath, async (s) => new Map((await s.all('SELECT id, version FROM hot')).map((r) => [Number(r.id), Number(r.version)])), {
+      readOnly: true,
+    });
   const pgVersions = async () => new Map((await server.query(url, 'SELECT id, version FROM hot')).rows.map((r) => [Number(r.id), Number(r.version)]));
 
   before(async () => {
@@ -82,7 +80,7 @@ describe('repeated updates', () => {
     await assertVerified(ws, url, ['hot']);
   });
 
-  test("a row whose cursor goes backwards (an older transaction commits the newer version) still arrives", async () => {
+  test('a row whose cursor goes backwards (an older transaction commits the newer version) still arrives', async () => {
     const older = await connect();
     await older.query('BEGIN'); // READ COMMITTED, as almost every application runs
     const t0 = (await older.query('SELECT now()::text AS t')).rows[0].t as string;

@@ -24,7 +24,10 @@ before(async () => {
     ['accounts', '* * * * * *'],
     ['invoices', '*/2 * * * * *'],
   ]) {
-    ws.writePipeline(name, `source:\n  table: public.${name}\n  primary_key: id\n  soft_delete: deleted_at\ntarget:\n  table: ${name}\nschedule: "${schedule}"\nhorizon:\n  margin_ms: 0\n`);
+    ws.writePipeline(
+      name,
+      `source:\n  table: public.${name}\n  primary_key: id\n  soft_delete: deleted_at\ntarget:\n  table: ${name}\nschedule: "${schedule}"\nhorizon:\n  margin_ms: 0\n`,
+    );
   }
 });
 after(async () => {
@@ -63,7 +66,10 @@ test('run syncs on each schedule, picks up later changes, and stops cleanly on S
     await waitFor('the first cycle', async () => (await count('accounts')) === 50 && (await count('invoices')) === 150);
 
     await pg.query(url, "UPDATE public.accounts SET name = 'renamed by the test' WHERE id = 7");
-    await pg.query(url, "INSERT INTO public.invoices (account_id, number, status, currency, subtotal, tax, total, issued_on, due_on) VALUES (7, 'INV-SERVICE', 'open', 'EUR', 1, 0, 1, current_date, current_date)");
+    await pg.query(
+      url,
+      "INSERT INTO public.invoices (account_id, number, status, currency, subtotal, tax, total, issued_on, due_on) VALUES (7, 'INV-SERVICE', 'open', 'EUR', 1, 0, 1, current_date, current_date)",
+    );
     await waitFor('the update on a later cycle', async () =>
       readWhenFree(async (s) => (await s.all('SELECT name FROM accounts WHERE id = 7'))[0].name === 'renamed by the test'),
     );

@@ -49,8 +49,16 @@ test('a run split into DuckDB sessions every 300 rows loads every row once and c
   const store = new CheckpointStore(join(dir, 'state.db'));
   const lake = new CountingLake();
   const spec: PipelineSpec = {
-    name: 'events', file: 'events.yml', source: { schema: 'public', table: 'events', primaryKey: ['id'], cursor: 'updated_at' }, target: { table: 'events' },
-    batchSize: 100, schedule: '* * * * *', timezone: 'UTC', enabled: true, schemaEvolution: 'evolve', horizon: { marginMs: 0, lookbackSeconds: 0 },
+    name: 'events',
+    file: 'events.yml',
+    source: { schema: 'public', table: 'events', primaryKey: ['id'], cursor: 'updated_at' },
+    target: { table: 'events' },
+    batchSize: 100,
+    schedule: '* * * * *',
+    timezone: 'UTC',
+    enabled: true,
+    schemaEvolution: 'evolve',
+    horizon: { marginMs: 0, lookbackSeconds: 0 },
   };
   const pipeline = resolvePipeline(spec, { databaseUrl: url, duckdbPath, parquetDir: join(dir, 'parquet') });
   const deps = { lake, store, log: createLogger({ level: 'silent', format: 'json' }), sessionRows: 300 };
@@ -67,7 +75,10 @@ test('a run split into DuckDB sessions every 300 rows loads every row once and c
     assert.deepEqual(diff, { pgRows: 2500, duckRows: 2500, mismatches: [] });
 
     // Incremental: 700 changed rows (7 batches) across three sessions.
-    await pgs.query(url, `UPDATE events SET note = 'changed ' || id, updated_at = timestamptz '2025-02-01 00:00:00+00' + id * interval '1 microsecond' WHERE id % 5 = 0 OR id > 2300`);
+    await pgs.query(
+      url,
+      `UPDATE events SET note = 'changed ' || id, updated_at = timestamptz '2025-02-01 00:00:00+00' + id * interval '1 microsecond' WHERE id % 5 = 0 OR id > 2300`,
+    );
     lake.sessions = 0;
     const second = await runPipeline(compilePipeline(pipeline), deps);
     const changed = Number((await pgs.query(url, `SELECT count(*) AS n FROM events WHERE note LIKE 'changed %'`)).rows[0].n);

@@ -64,7 +64,10 @@ describe('hot standby', () => {
     assert.equal((await inRecovery.query('SELECT pg_is_in_recovery() AS r')).rows[0].r, true, 'a real standby');
     await inRecovery.end();
 
-    ws.writePipeline('orders', 'source:\n  table: public.orders\n  primary_key: id\ntarget:\n  table: orders\nbatch_size: 5\nhorizon:\n  lookback_seconds: 120\n');
+    ws.writePipeline(
+      'orders',
+      'source:\n  table: public.orders\n  primary_key: id\ntarget:\n  table: orders\nbatch_size: 5\nhorizon:\n  lookback_seconds: 120\n',
+    );
     const boot = await runOnce(ws, standbyUrl, ['--only', 'orders']);
     assert.equal(warnings(boot.stderr).length, 1, `one warning per pipeline, not per batch (5 batches): ${boot.stderr}`);
     assert.match(warnings(boot.stderr)[0], /connect to the primary for an exact horizon/i);
@@ -107,11 +110,17 @@ describe('hot standby', () => {
     const env = (url: string) => ({ ...ws.env(url), PGDUCK_LOG_FORMAT: 'json' });
     const onStandby = await runCli(['validate', '--connect', ws.pipelinesDir], env(standbyUrl));
     assert.equal(onStandby.code, 0, `a warning, not an error: ${onStandby.stdout}`);
-    assert.match(onStandby.stdout, /warning: orders: postgres:\/\/postgres:\*\*\*\*@127\.0\.0\.1:\d+\/replicated is a hot standby \(pg_is_in_recovery\(\) is true\)/);
+    assert.match(
+      onStandby.stdout,
+      /warning: orders: postgres:\/\/postgres:\*\*\*\*@127\.0\.0\.1:\d+\/replicated is a hot standby \(pg_is_in_recovery\(\) is true\)/,
+    );
     assert.match(onStandby.stdout, /Connect to the primary for an exact horizon/);
     const json = await runCli(['validate', '--connect', '--json', ws.pipelinesDir], env(standbyUrl));
     const findings = JSON.parse(json.stdout).live.findings as { check: string; severity: string; pipelines: string[] }[];
-    assert.deepEqual(findings.filter((f) => f.check === 'standby').map((f) => [f.severity, f.pipelines]), [['warning', ['orders']]]);
+    assert.deepEqual(
+      findings.filter((f) => f.check === 'standby').map((f) => [f.severity, f.pipelines]),
+      [['warning', ['orders']]],
+    );
 
     const onPrimaryRun = await runCli(['validate', '--connect', ws.pipelinesDir], env(primaryUrl));
     assert.equal(onPrimaryRun.code, 0, onPrimaryRun.stdout);

@@ -159,7 +159,10 @@ describe('timestamp cursor: writers in America/New_York', () => {
       /unzoned\.yml:1:1 source\.cursor_timezone: warning: unzoned: cursor column "updated_at" is timestamp without time zone and source\.cursor_timezone is not set: .*held 14 h behind the horizon.*set source\.cursor_timezone to the writers' time zone/,
     );
     assert.doesNotMatch(r.stdout, /\/zoned\.yml.*cursor_timezone/, 'a zone that is set: nothing to say');
-    assert.match(r.stdout, /instants\.yml:4:20 source\.cursor_timezone: warning: instants: source\.cursor_timezone is ignored: cursor column "updated_at" is timestamptz/);
+    assert.match(
+      r.stdout,
+      /instants\.yml:4:20 source\.cursor_timezone: warning: instants: source\.cursor_timezone is ignored: cursor column "updated_at" is timestamptz/,
+    );
 
     // Node's time-zone data still knows this retired name; Postgres' does not: every run would fail.
     const retired = 'US/Pacific-New';

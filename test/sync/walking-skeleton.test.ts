@@ -72,9 +72,7 @@ describe('walking skeleton: demo tables synced end to end', () => {
     assert.equal(res.code, 0, res.stderr);
     await assertEqual();
     const rows = await withDuckDbFile(ws.duckdbPath, (s) =>
-      s.all(
-        `SELECT id::VARCHAR AS id, plan, deleted_at IS NOT NULL AS deleted FROM accounts WHERE id IN (${inserted}, ${updated}, ${deleted}) ORDER BY id`,
-      ),
+      s.all(`SELECT id::VARCHAR AS id, plan, deleted_at IS NOT NULL AS deleted FROM accounts WHERE id IN (${inserted}, ${updated}, ${deleted}) ORDER BY id`),
     );
     const byId = Object.fromEntries(rows.map((r) => [r.id, r]));
     assert.equal(byId[inserted]?.plan, 'pro');
@@ -97,7 +95,7 @@ describe('walking skeleton: demo tables synced end to end', () => {
     await assertEqual();
   });
 
-  test('a source column added with ALTER TABLE ADD COLUMN shows up with the new rows\' values', async () => {
+  test("a source column added with ALTER TABLE ADD COLUMN shows up with the new rows' values", async () => {
     await pg.query(url, 'ALTER TABLE public.invoices ADD COLUMN po_number text');
     await pg.query(url, "UPDATE public.invoices SET po_number = 'PO-' || id WHERE id IN (SELECT id FROM public.invoices ORDER BY id LIMIT 3)");
     const res = await runCli(['run', '--once', '--only', 'invoices'], ws.env(url));

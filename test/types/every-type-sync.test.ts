@@ -37,7 +37,9 @@ describe('every type, end to end through `pgduck run`', () => {
     // One transaction: every row shares one updated_at, so batches split rows of one cursor value.
     const inserts = [];
     for (let i = 0; i < ROWS; i++) {
-      inserts.push(`INSERT INTO every_type (id, ${CASES.map((c) => q(c.name)).join(', ')}) VALUES (${i}, ${CASES.map((c) => c.values[i] ?? 'NULL').join(', ')});`);
+      inserts.push(
+        `INSERT INTO every_type (id, ${CASES.map((c) => q(c.name)).join(', ')}) VALUES (${i}, ${CASES.map((c) => c.values[i] ?? 'NULL').join(', ')});`,
+      );
     }
     await pgs.query(url, `BEGIN; ${inserts.join('\n')} COMMIT;`);
     client = await connectPostgres(url);
@@ -54,7 +56,10 @@ describe('every type, end to end through `pgduck run`', () => {
     const { problems, compared } = await withDuckDbFile(ws.duckdbPath, async (s) => {
       await s.run("SET TimeZone = 'UTC'");
       const types = new Map(
-        (await s.all(`SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'every_type'`)).map((r) => [String(r.column_name), String(r.data_type)]),
+        (await s.all(`SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'every_type'`)).map((r) => [
+          String(r.column_name),
+          String(r.data_type),
+        ]),
       );
       return compareCases(
         [...CASES, GENERATED_CASE],
@@ -99,7 +104,10 @@ describe('every type, end to end through `pgduck run`', () => {
     ws.writePipeline('prices', 'source:\n  table: public.prices\n  primary_key: id\ntarget:\n  table: prices\n');
     const res = await runCli(['run', '--once'], ws.env(url));
     assert.equal(res.code, 4, 'a value refused by its DuckDB type needs action');
-    assert.match(res.stdout, /✗ prices: pipeline prices failed in upsert \(batch 1\): .*column "p": numeric NaN has no DECIMAL\(8,2\) value.*checkpoint not advanced/);
+    assert.match(
+      res.stdout,
+      /✗ prices: pipeline prices failed in upsert \(batch 1\): .*column "p": numeric NaN has no DECIMAL\(8,2\) value.*checkpoint not advanced/,
+    );
     // At least the updated row; rows changed less than horizon.margin_ms before the run are read again.
     assert.match(res.stdout, /✓ every_type: [1-9]\d* rows/);
     await assertSame(ROWS + 1);

@@ -127,10 +127,12 @@ describe('introspectTable', () => {
     assert.equal(c.doubled.generated, true);
     assert.equal(c.a.notNull, true);
 
-    const duck = Object.fromEntries(cols.map((col) => {
-      const m = mapColumn(col);
-      return [col.name, isRefused(m) ? `refused: ${m.reason}` : m.duckType];
-    }));
+    const duck = Object.fromEntries(
+      cols.map((col) => {
+        const m = mapColumn(col);
+        return [col.name, isRefused(m) ? `refused: ${m.reason}` : m.duckType];
+      }),
+    );
     assert.deepEqual(duck, {
       b: 'INTEGER',
       a: 'VARCHAR',
@@ -155,13 +157,22 @@ describe('introspectTable', () => {
   });
 
   test('views, partitioned tables, empty tables and exact (case-sensitive) names', async () => {
-    assert.deepEqual((await introspectTable(raw, SCHEMA, 'orders_view'))?.map((c) => [c.name, c.declaredType]), [
-      ['a', 'text'],
-      ['total', `${Q}amount`],
-    ]);
-    assert.deepEqual((await introspectTable(raw, SCHEMA, 'events'))?.map((c) => c.typname), ['int8', 'date']);
+    assert.deepEqual(
+      (await introspectTable(raw, SCHEMA, 'orders_view'))?.map((c) => [c.name, c.declaredType]),
+      [
+        ['a', 'text'],
+        ['total', `${Q}amount`],
+      ],
+    );
+    assert.deepEqual(
+      (await introspectTable(raw, SCHEMA, 'events'))?.map((c) => c.typname),
+      ['int8', 'date'],
+    );
     assert.deepEqual(await introspectTable(raw, SCHEMA, 'empty_one'), []);
-    assert.deepEqual((await introspectTable(raw, SCHEMA, 'Mixed Case'))?.map((c) => c.name), ['id']);
+    assert.deepEqual(
+      (await introspectTable(raw, SCHEMA, 'Mixed Case'))?.map((c) => c.name),
+      ['id'],
+    );
     assert.equal(await introspectTable(raw, SCHEMA, 'mixed case'), null);
   });
 

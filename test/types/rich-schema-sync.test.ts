@@ -81,7 +81,10 @@ describe('a schema with enums, domains, arrays, tsvector and a partitioned table
   });
 
   const assertSynced = async () => {
-    for (const [pgTable, table, key] of [['shop.orders', 'orders', ['id']], ['shop.events', 'events', ['id', 'day']]] as const) {
+    for (const [pgTable, table, key] of [
+      ['shop.orders', 'orders', ['id']],
+      ['shop.events', 'events', ['id', 'day']],
+    ] as const) {
       const diff = await compareTables(url, pgTable, ws.duckdbPath, table, [...key]);
       assert.deepEqual(diff.mismatches, [], `${table} differs`);
       assert.equal(diff.duckRows, diff.pgRows, `${table} rows`);
@@ -93,7 +96,9 @@ describe('a schema with enums, domains, arrays, tsvector and a partitioned table
     assert.equal(res.code, 0, res.stdout + res.stderr);
     await assertSynced();
     const types = await withDuckDbFile(ws.duckdbPath, (s) =>
-      s.all(`SELECT table_name || '.' || column_name AS c, data_type AS t FROM information_schema.columns WHERE table_name IN ('orders', 'events') ORDER BY table_name, ordinal_position`),
+      s.all(
+        `SELECT table_name || '.' || column_name AS c, data_type AS t FROM information_schema.columns WHERE table_name IN ('orders', 'events') ORDER BY table_name, ordinal_position`,
+      ),
     );
     assert.deepEqual(Object.fromEntries(types.map((r) => [r.c, r.t])), {
       'events.id': 'BIGINT',

@@ -60,76 +60,79 @@ async function mapped(table: string): Promise<ColumnMapping[]> {
 }
 
 describe('with a real Postgres', () => {
-before(async () => {
-  pgs = await startPostgres();
-  url = await pgs.createDatabase('types');
-  dir = mkdtempSync(join(tmpdir(), 'pgduck-types-'));
-  await pgs.query(url, TYPES_SETUP_SQL);
-  await pgs.query(url, `CREATE TABLE edge (id int PRIMARY KEY, ${caseColumnDefs()}, c_gen text GENERATED ALWAYS AS (upper(c_text)) STORED)`);
-  for (let i = 0; i < ROWS; i++) {
-    const vals = CASES.map((c) => c.values[i] ?? 'NULL');
-    await pgs.query(url, `INSERT INTO edge (id, ${CASES.map((c) => q(c.name)).join(', ')}) VALUES (${i}, ${vals.join(', ')})`);
-  }
-  client = await connectPostgres(url);
-  const inst = await DuckDBInstance.create(':memory:');
-  duck = await inst.connect();
-});
-
-after(async () => {
-  await client?.end();
-  duck?.closeSync();
-  await pgs?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
-
-describe('every type round-trips value for value (Postgres → Parquet → DuckDB)', () => {
-  test('edge table', async () => {
-    const columns = await mapped('edge');
-    assert.deepEqual(
-      columns.map((c) => c.name),
-      ['id', ...CASES.map((c) => c.name), 'c_gen'],
-    );
-    await syncTable('edge', columns);
-
-    const types = new Map((await duckRows(`SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'edge'`)) as [string, string][]);
-    const { problems, compared } = await compareCases(
-      [...CASES, GENERATED_CASE],
-      async (sql) => (await client.query<[string | null]>({ text: `SELECT ${sql} FROM edge ORDER BY id`, rowMode: 'array' })).rows.map((r) => r[0]),
-      async (sql) => (await duckRows(`SELECT ${sql} FROM edge ORDER BY id`)).map((r) => r[0] as string | null),
-      types,
-      ROWS,
-    );
-    assert.deepEqual(problems, []);
-    assert.ok(compared > 500, `compared ${compared} values`);
+  before(async () => {
+    pgs = await startPostgres();
+    url = await pgs.createDatabase('types');
+    dir = mkdtempSync(join(tmpdir(), 'pgduck-types-'));
+    await pgs.query(url, TYPES_SETUP_SQL);
+    await pgs.query(url, `CREATE TABLE edge (id int PRIMARY KEY, ${caseColumnDefs()}, c_gen text GENERATED ALWAYS AS (upper(c_text)) STORED)`);
+    for (let i = 0; i < ROWS; i++) {
+      const vals = CASES.map((c) => c.values[i] ?? 'NULL');
+      await pgs.query(url, `INSERT INTO edge (id, ${CASES.map((c) => q(c.name)).join(', ')}) VALUES (${i}, ${vals.join(', ')})`);
+    }
+    client = await connectPostgres(url);
+    const inst = await DuckDBInstance.create(':memory:');
+    duck = await inst.connect();
   });
-});
 
-describe('values with no DuckDB equivalent fail the load, naming the column', () => {
-  const cases: { name: string; type: string; value: string; error: RegExp }[] = [
-    { name: 'nan_decimal', type: 'numeric(8,2)', value: `'NaN'`, error: /column "v".*numeric NaN/ },
-    { name: 'inf_interval', type: 'interval', value: `'infinity'`, error: /column "v".*no infinity.*infinity/ },
-    { name: 'multidim', type: 'int[]', value: `'{{1,2},{3,4}}'`, error: /column "v".*multidimensional/ },
-    { name: 'lower_bound', type: 'int[]', value: `'[0:1]={1,2}'`, error: /column "v".*lower bound is not 1.*: 0/ },
-    { name: 'far_future', type: 'timestamp', value: `'294276-12-31 23:59:59.999999'`, error: /column "v".*cannot load as TIMESTAMP.*294276/ },
-    { name: 'lone_surrogate', type: 'json', value: `'"\\ud800"'`, error: /column "v".*cannot load as JSON/ },
-  ];
-  for (const c of cases) {
-    test(c.name, async () => {
-      await pgs.query(url, `CREATE TABLE ${c.name} (id int PRIMARY KEY, v ${c.type}); INSERT INTO ${c.name} VALUES (1, NULL), (2, ${c.value})`);
-      const columns = await mapped(c.name);
-      await assert.rejects(syncTable(c.name, columns), c.error);
+  after(async () => {
+    await client?.end();
+    duck?.closeSync();
+    await pgs?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  describe('every type round-trips value for value (Postgres → Parquet → DuckDB)', () => {
+    test('edge table', async () => {
+      const columns = await mapped('edge');
+      assert.deepEqual(
+        columns.map((c) => c.name),
+        ['id', ...CASES.map((c) => c.name), 'c_gen'],
+      );
+      await syncTable('edge', columns);
+
+      const types = new Map((await duckRows(`SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'edge'`)) as [string, string][]);
+      const { problems, compared } = await compareCases(
+        [...CASES, GENERATED_CASE],
+        async (sql) => (await client.query<[string | null]>({ text: `SELECT ${sql} FROM edge ORDER BY id`, rowMode: 'array' })).rows.map((r) => r[0]),
+        async (sql) => (await duckRows(`SELECT ${sql} FROM edge ORDER BY id`)).map((r) => r[0] as string | null),
+        types,
+        ROWS,
+      );
+      assert.deepEqual(problems, []);
+      assert.ok(compared > 500, `compared ${compared} values`);
     });
-  }
-
-  test('a NULL or ordinary value in the same columns loads', async () => {
-    await pgs.query(url, `CREATE TABLE fine (id int PRIMARY KEY, n numeric(8,2), i interval, a int[]); INSERT INTO fine VALUES (1, NULL, NULL, NULL), (2, 1.5, '1 day', '{1}')`);
-    await syncTable('fine', await mapped('fine'));
-    assert.deepEqual(await duckRows(`SELECT CAST(n AS VARCHAR), CAST(a AS VARCHAR) FROM fine ORDER BY id`), [
-      [null, null],
-      ['1.50', '[1]'],
-    ]);
   });
-});
+
+  describe('values with no DuckDB equivalent fail the load, naming the column', () => {
+    const cases: { name: string; type: string; value: string; error: RegExp }[] = [
+      { name: 'nan_decimal', type: 'numeric(8,2)', value: `'NaN'`, error: /column "v".*numeric NaN/ },
+      { name: 'inf_interval', type: 'interval', value: `'infinity'`, error: /column "v".*no infinity.*infinity/ },
+      { name: 'multidim', type: 'int[]', value: `'{{1,2},{3,4}}'`, error: /column "v".*multidimensional/ },
+      { name: 'lower_bound', type: 'int[]', value: `'[0:1]={1,2}'`, error: /column "v".*lower bound is not 1.*: 0/ },
+      { name: 'far_future', type: 'timestamp', value: `'294276-12-31 23:59:59.999999'`, error: /column "v".*cannot load as TIMESTAMP.*294276/ },
+      { name: 'lone_surrogate', type: 'json', value: `'"\\ud800"'`, error: /column "v".*cannot load as JSON/ },
+    ];
+    for (const c of cases) {
+      test(c.name, async () => {
+        await pgs.query(url, `CREATE TABLE ${c.name} (id int PRIMARY KEY, v ${c.type}); INSERT INTO ${c.name} VALUES (1, NULL), (2, ${c.value})`);
+        const columns = await mapped(c.name);
+        await assert.rejects(syncTable(c.name, columns), c.error);
+      });
+    }
+
+    test('a NULL or ordinary value in the same columns loads', async () => {
+      await pgs.query(
+        url,
+        `CREATE TABLE fine (id int PRIMARY KEY, n numeric(8,2), i interval, a int[]); INSERT INTO fine VALUES (1, NULL, NULL, NULL), (2, 1.5, '1 day', '{1}')`,
+      );
+      await syncTable('fine', await mapped('fine'));
+      assert.deepEqual(await duckRows(`SELECT CAST(n AS VARCHAR), CAST(a AS VARCHAR) FROM fine ORDER BY id`), [
+        [null, null],
+        ['1.50', '[1]'],
+      ]);
+    });
+  });
 });
 
 // ---------------------------------------------------------------------------------------------------

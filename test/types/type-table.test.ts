@@ -54,13 +54,16 @@ test('per-column mapping: every column listed, notes for exact-text types, refus
     { ...base, name: 'doubled', attnum: 4, declaredType: 'integer', baseType: 'integer', typname: 'int4', generated: true },
     { ...base, name: 'r', attnum: 5, declaredType: 'record', baseType: 'record', typname: 'record', typtype: 'p' },
   ]);
-  assert.deepEqual(rows.map((r) => [r.column, r.postgres, r.duckdb, r.refused]), [
-    ['id', 'bigint', 'BIGINT', false],
-    ['search', 'tsvector', 'VARCHAR', false],
-    ['total', 'shop.amount (numeric(12,2))', 'DECIMAL(12,2)', false],
-    ['doubled', 'integer', 'INTEGER', false],
-    ['r', 'record', null, true],
-  ]);
+  assert.deepEqual(
+    rows.map((r) => [r.column, r.postgres, r.duckdb, r.refused]),
+    [
+      ['id', 'bigint', 'BIGINT', false],
+      ['search', 'tsvector', 'VARCHAR', false],
+      ['total', 'shop.amount (numeric(12,2))', 'DECIMAL(12,2)', false],
+      ['doubled', 'integer', 'INTEGER', false],
+      ['r', 'record', null, true],
+    ],
+  );
   assert.match(rows[1].note, /exact text \(no DuckDB equivalent\)/);
   assert.match(rows[3].note, /generated column/);
   const text = formatColumnMapping(rows);

@@ -41,7 +41,11 @@ const COLUMNS: { name: string; type: string; values: string[] }[] = [
   { name: 'c_varchar', type: 'varchar(12)', values: [`'abc'`, `'ABC'`] },
   { name: 'c_char', type: 'char(5)', values: [`'ab'`, `'abc'`, `''`, `'abcde'`] },
   { name: 'c_enum', type: 'mood', values: [`'happy'`, `'so-so, "meh"'`] },
-  { name: 'c_uuid', type: 'uuid', values: [`'00000000-0000-0000-0000-000000000001'`, `'00000000-0000-0000-0000-000000000002'`, `'FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF'`] },
+  {
+    name: 'c_uuid',
+    type: 'uuid',
+    values: [`'00000000-0000-0000-0000-000000000001'`, `'00000000-0000-0000-0000-000000000002'`, `'FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF'`],
+  },
   { name: 'c_json', type: 'json', values: [`'{"a":1}'`, `'{"a": 1}'`, `'{"a" :  12345678901234567890, "a": 1.10}'`, `'null'`, `'[]'`, `'"str"'`] },
   { name: 'c_jsonb', type: 'jsonb', values: [`'{"a": 1}'`, `'{"a": 1.0}'`, `'null'`, `'[1, [2, {"x": null}]]'`, `'{"big": 123456789012345678901}'`] },
   {
@@ -58,14 +62,31 @@ const COLUMNS: { name: string; type: string; values: string[] }[] = [
       `'1970-01-01 00:00:00+00'`,
     ],
   },
-  { name: 'c_timestamp', type: 'timestamp', values: [`'2024-02-29 12:34:56.789012'`, `'2024-02-29 12:34:56.789013'`, `'infinity'`, `'0001-12-31 23:59:59.999999 BC'`, `'12345-06-07 08:09:10.111213'`] },
-  { name: 'c_date', type: 'date', values: [`'2024-01-01'`, `'2024-01-02'`, `'infinity'`, `'-infinity'`, `'0044-03-15 BC'`, `'0044-03-15'`, `'5874897-12-31'`, `'1970-01-01'`] },
+  {
+    name: 'c_timestamp',
+    type: 'timestamp',
+    values: [`'2024-02-29 12:34:56.789012'`, `'2024-02-29 12:34:56.789013'`, `'infinity'`, `'0001-12-31 23:59:59.999999 BC'`, `'12345-06-07 08:09:10.111213'`],
+  },
+  {
+    name: 'c_date',
+    type: 'date',
+    values: [`'2024-01-01'`, `'2024-01-02'`, `'infinity'`, `'-infinity'`, `'0044-03-15 BC'`, `'0044-03-15'`, `'5874897-12-31'`, `'1970-01-01'`],
+  },
   { name: 'c_time', type: 'time', values: [`'00:00:00'`, `'24:00:00'`, `'12:34:56.789012'`, `'12:34:56.789011'`] },
   { name: 'c_timetz', type: 'timetz', values: [`'12:00:00+01'`, `'11:00:00+00'`, `'12:00:00+05:30:15'`, `'12:00:00+05:30'`, `'24:00:00-15:59'`] },
   {
     name: 'c_interval',
     type: 'interval',
-    values: [I('1 mon'), I('30 days'), I('1 day'), I('24 hours'), I('-1 day +02:03:04.5'), I('1 year 2 mons -3 days +04:05:06.5'), I('-0.5 sec'), I('1 microsecond')],
+    values: [
+      I('1 mon'),
+      I('30 days'),
+      I('1 day'),
+      I('24 hours'),
+      I('-1 day +02:03:04.5'),
+      I('1 year 2 mons -3 days +04:05:06.5'),
+      I('-0.5 sec'),
+      I('1 microsecond'),
+    ],
   },
   { name: 'c_bytea', type: 'bytea', values: [`'\\x00'`, `'\\x0000'`, `'\\x'`, 'NULL', `'\\xdeadbeef'`, `'\\xDEADBEEE'`] },
   { name: 'c_money', type: 'money', values: [`'12.34'`, `'12.35'`] },
@@ -85,7 +106,16 @@ const COLUMNS: { name: string; type: string; values: string[] }[] = [
   { name: 'a_enum', type: 'mood[]', values: [`ARRAY['happy']::mood[]`, `ARRAY['so-so, "meh"']::mood[]`] },
   { name: 'a_uuid', type: 'uuid[]', values: [`'{550e8400-e29b-41d4-a716-446655440000}'`, `'{550e8400-e29b-41d4-a716-446655440001}'`] },
   { name: 'a_jsonb', type: 'jsonb[]', values: [`ARRAY['{"a": 1}']::jsonb[]`, `ARRAY['{"a": 1.0}']::jsonb[]`] },
-  { name: 'a_timestamptz', type: 'timestamptz[]', values: [`ARRAY['2024-01-01 00:00:00.000001+00']::timestamptz[]`, `ARRAY['2024-01-01 00:00:00+00']::timestamptz[]`, `ARRAY['infinity', NULL]::timestamptz[]`, `ARRAY['-infinity', NULL]::timestamptz[]`] },
+  {
+    name: 'a_timestamptz',
+    type: 'timestamptz[]',
+    values: [
+      `ARRAY['2024-01-01 00:00:00.000001+00']::timestamptz[]`,
+      `ARRAY['2024-01-01 00:00:00+00']::timestamptz[]`,
+      `ARRAY['infinity', NULL]::timestamptz[]`,
+      `ARRAY['-infinity', NULL]::timestamptz[]`,
+    ],
+  },
   { name: 'a_date', type: 'date[]', values: [`ARRAY['0044-03-15 BC']::date[]`, `ARRAY['0044-03-15']::date[]`] },
   { name: 'a_time', type: 'time[]', values: [`ARRAY['24:00:00']::time[]`, `ARRAY['00:00:00']::time[]`] },
   { name: 'a_timetz', type: 'timetz[]', values: [`ARRAY['12:00:00+01']::timetz[]`, `ARRAY['11:00:00+00']::timetz[]`] },
@@ -148,7 +178,9 @@ describe('verify: canonical values of every type agree across Postgres and DuckD
   });
 
   test('the canonical domain of each target column is the one its source type maps to', async () => {
-    const types = await withDuckDbFile(ws.duckdbPath, (s) => s.all(`SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = 'edge'`), { readOnly: true });
+    const types = await withDuckDbFile(ws.duckdbPath, (s) => s.all(`SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = 'edge'`), {
+      readOnly: true,
+    });
     const domains = Object.fromEntries(types.map((t) => [t.column_name, JSON.stringify(domainOfDuckType(String(t.data_type)))]));
     assert.equal(domains.c_float4, '"float"');
     assert.equal(domains.c_num_free, '"text"');

@@ -82,7 +82,34 @@ const CASES: KeyCase[] = [
   },
 ];
 
-const LETTERS = ['zulu', 'yankee', 'xray', 'whiskey', 'victor', 'uniform', 'tango', 'sierra', 'romeo', 'quebec', 'papa', 'oscar', 'november', 'mike', 'lima', 'kilo', 'juliett', 'india', 'hotel', 'golf', 'foxtrot', 'echo', 'delta', 'charlie', 'bravo', 'alpha'];
+const LETTERS = [
+  'zulu',
+  'yankee',
+  'xray',
+  'whiskey',
+  'victor',
+  'uniform',
+  'tango',
+  'sierra',
+  'romeo',
+  'quebec',
+  'papa',
+  'oscar',
+  'november',
+  'mike',
+  'lima',
+  'kilo',
+  'juliett',
+  'india',
+  'hotel',
+  'golf',
+  'foxtrot',
+  'echo',
+  'delta',
+  'charlie',
+  'bravo',
+  'alpha',
+];
 
 describe('verify: key ranges agree across Postgres and DuckDB for every kind of key', () => {
   let pg: TestPostgres;
@@ -122,27 +149,37 @@ describe('verify: key ranges agree across Postgres and DuckDB for every kind of 
 
       // Keys in Postgres' own order, as Postgres prints them.
       const keyText = c.keys.map((k) => `${q(k)}::text`).join(', ');
-      const all = (await pg.query(url, `SELECT ${keyText} FROM ${c.table} ORDER BY ${c.keys.map(q).join(', ')}`)).rows.map((r) => c.keys.map((k) => String(r[k])));
+      const all = (await pg.query(url, `SELECT ${keyText} FROM ${c.table} ORDER BY ${c.keys.map(q).join(', ')}`)).rows.map((r) =>
+        c.keys.map((k) => String(r[k])),
+      );
       const changed = [all[0], all[Math.floor(N / 2)], all[N - 1]];
       const missing = [all[10], all[11], ...all.slice(N / 3, N / 3 + 200)];
 
-      const types = await withDuckDbFile(ws.duckdbPath, (s) => s.all(`SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ${quoteLiteral(c.table)}`), {
-        readOnly: true,
-      });
+      const types = await withDuckDbFile(
+        ws.duckdbPath,
+        (s) => s.all(`SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ${quoteLiteral(c.table)}`),
+        {
+          readOnly: true,
+        },
+      );
       const typeOf = (k: string) => String(types.find((t) => t.column_name === k)?.data_type);
       const match = (key: string[]) => `(${c.keys.map((k, i) => `${q(k)} = CAST(${quoteLiteral(key[i])} AS ${typeOf(k)})`).join(' AND ')})`;
       const extraDisplay = await withDuckDbFile(ws.duckdbPath, async (s) => {
         await s.run(`UPDATE ${c.table} SET payload = payload || 'x' WHERE ${changed.map(match).join(' OR ')}`);
         await s.run(`DELETE FROM ${c.table} WHERE ${missing.map(match).join(' OR ')}`);
         for (const key of c.extras) {
-          await s.run(`INSERT INTO ${c.table} SELECT * REPLACE (${c.keys.map((k, i) => `CAST(${quoteLiteral(key[i])} AS ${typeOf(k)}) AS ${q(k)}`).join(', ')}) FROM ${c.table} LIMIT 1`);
+          await s.run(
+            `INSERT INTO ${c.table} SELECT * REPLACE (${c.keys.map((k, i) => `CAST(${quoteLiteral(key[i])} AS ${typeOf(k)}) AS ${q(k)}`).join(', ')}) FROM ${c.table} LIMIT 1`,
+          );
         }
         await s.run("SET TimeZone = 'UTC'");
         return c.extras.length === 0
           ? []
-          : (await s.all(`SELECT ${c.keys.map((k, i) => `CAST(${q(k)} AS VARCHAR) AS k${i}`).join(', ')} FROM ${c.table} WHERE ${c.extras.map(match).join(' OR ')}`)).map((r) =>
-              c.keys.map((_, i) => String(r[`k${i}`])),
-            );
+          : (
+              await s.all(
+                `SELECT ${c.keys.map((k, i) => `CAST(${q(k)} AS VARCHAR) AS k${i}`).join(', ')} FROM ${c.table} WHERE ${c.extras.map(match).join(' OR ')}`,
+              )
+            ).map((r) => c.keys.map((_, i) => String(r[`k${i}`])));
       });
       assert.equal(extraDisplay.length, c.extras.length, 'every extra key is new');
 

@@ -64,7 +64,12 @@ describe('range-digest query, Postgres dialect', () => {
     const q = pg.digest(range, cuts);
     assert.deepEqual(q.params, ['b', '5', "it's", '9', 'c', '1', 'd', '2']);
     assert.ok(q.sql.includes(`("code" COLLATE "C", "line_no") >= ($1::text, $2::int8) AND ("code" COLLATE "C", "line_no") < ($3::text, $4::int8)`), q.sql);
-    assert.ok(q.sql.includes(`CASE WHEN (r.k0 COLLATE "C", r.k1) < ($5::text, $6::int8) THEN 0 WHEN (r.k0 COLLATE "C", r.k1) < ($7::text, $8::int8) THEN 1 ELSE 2 END AS b`), q.sql);
+    assert.ok(
+      q.sql.includes(
+        `CASE WHEN (r.k0 COLLATE "C", r.k1) < ($5::text, $6::int8) THEN 0 WHEN (r.k0 COLLATE "C", r.k1) < ($7::text, $8::int8) THEN 1 ELSE 2 END AS b`,
+      ),
+      q.sql,
+    );
     assert.ok(!q.sql.includes("it's"), 'a key value never enters the SQL text');
   });
 
@@ -93,8 +98,14 @@ describe('range-digest query, DuckDB dialect', () => {
   test('bounds are literals, compared lexicographically; no parameters', () => {
     const q = duck.digest(range, cuts);
     assert.deepEqual(q.params, []);
-    assert.ok(q.sql.includes(`WHERE NOT ((${code} < 'b') OR (${code} = 'b' AND "line_no" < 5)) AND ((${code} < 'it''s') OR (${code} = 'it''s' AND "line_no" < 9))`), q.sql);
-    assert.ok(q.sql.includes(`CASE WHEN ((r.k0 < 'c') OR (r.k0 = 'c' AND r.k1 < 1)) THEN 0 WHEN ((r.k0 < 'd') OR (r.k0 = 'd' AND r.k1 < 2)) THEN 1 ELSE 2 END AS b`), q.sql);
+    assert.ok(
+      q.sql.includes(`WHERE NOT ((${code} < 'b') OR (${code} = 'b' AND "line_no" < 5)) AND ((${code} < 'it''s') OR (${code} = 'it''s' AND "line_no" < 9))`),
+      q.sql,
+    );
+    assert.ok(
+      q.sql.includes(`CASE WHEN ((r.k0 < 'c') OR (r.k0 = 'c' AND r.k1 < 1)) THEN 0 WHEN ((r.k0 < 'd') OR (r.k0 = 'd' AND r.k1 < 2)) THEN 1 ELSE 2 END AS b`),
+      q.sql,
+    );
     assert.ok(!q.sql.includes('OFFSET'), q.sql);
     assert.match(q.sql, /CAST\(sum\(CAST\('0x' \|\| substr\(d, 16, 15\) AS BIGINT\)\) AS VARCHAR\) AS h2/);
   });
@@ -123,6 +134,12 @@ test('both dialects: the same queries with the same output columns, each side re
     assert.match(build(duck).sql, /FROM "lake"\.main\."invoice lines"/, kind);
   }
   // boundaries: every 250th row after the first, at most parts - 1 of them, in key order.
-  assert.match(pg.boundaries(range, 1000, 4).sql, /row_number\(\) OVER \(ORDER BY r\.k0 COLLATE "C", r\.k1\) AS rn .*\nWHERE x\.rn > 1 AND \(x\.rn - 1\) % 250 = 0 ORDER BY x\.rn LIMIT 3$/s);
-  assert.match(duck.boundaries(range, 1000, 4).sql, /row_number\(\) OVER \(ORDER BY r\.k0, r\.k1\) AS rn .*\nWHERE x\.rn > 1 AND \(x\.rn - 1\) % 250 = 0 ORDER BY x\.rn LIMIT 3$/s);
+  assert.match(
+    pg.boundaries(range, 1000, 4).sql,
+    /row_number\(\) OVER \(ORDER BY r\.k0 COLLATE "C", r\.k1\) AS rn .*\nWHERE x\.rn > 1 AND \(x\.rn - 1\) % 250 = 0 ORDER BY x\.rn LIMIT 3$/s,
+  );
+  assert.match(
+    duck.boundaries(range, 1000, 4).sql,
+    /row_number\(\) OVER \(ORDER BY r\.k0, r\.k1\) AS rn .*\nWHERE x\.rn > 1 AND \(x\.rn - 1\) % 250 = 0 ORDER BY x\.rn LIMIT 3$/s,
+  );
 });

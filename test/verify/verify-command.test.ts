@@ -46,7 +46,11 @@ describe('pgduck verify', () => {
   const checkpointPassed = async (pipeline: string, id: string) => {
     const position = readCheckpoint(ws, pipeline)?.position;
     if (!position) return false;
-    const res = await pg.query(url, `SELECT ($1::timestamptz, $2::bigint) >= (updated_at, id) AS passed FROM public.${pipeline} WHERE id = $3`, [position.cursor, position.key[0], id]);
+    const res = await pg.query(url, `SELECT ($1::timestamptz, $2::bigint) >= (updated_at, id) AS passed FROM public.${pipeline} WHERE id = $3`, [
+      position.cursor,
+      position.key[0],
+      id,
+    ]);
     return res.rows[0].passed === true;
   };
 
