@@ -16,7 +16,6 @@ import { Lake } from '../duckdb/lake.js';
 import { withDuckDbFile } from '../duckdb/lake.js';
 import { CheckpointStore } from '../state/checkpoint-store.js';
 import { runAllOnce } from '../runner/pool.js';
-import { compile } from '../runner/compile.js';
 import { checkpointDbPath, type Settings } from '../runner/settings.js';
 import type { Logger } from '../log/logger.js';
 import { selectPipelines } from '../config/select-pipelines.js';

@@ -9,7 +9,6 @@ import { encodeFailure } from '../errors/recorded-failure.js';
 import { Lake } from '../duckdb/lake.js';
 import { CheckpointStore } from '../state/checkpoint-store.js';
 import { runAllOnce } from '../runner/pool.js';
-import { compile } from '../runner/compile.js';
 import { startScheduler, type Scheduler } from '../runner/scheduler.js';
 import { Writable } from 'node:stream';
 import { checkpointDbPath, type Settings } from '../runner/settings.js';

@@ -8,7 +8,6 @@
 import { Cron } from 'croner';
 import type { ResolvedPipeline } from '../config/resolved-pipeline.js';
 import { createPool, runRecorded } from './pool.js';
-import { compile } from './compile.js';
 import type { RunDeps } from './run-pipeline.js';
 
 export interface SchedulerChanges {

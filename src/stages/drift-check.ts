@@ -46,7 +46,6 @@ import type { LakeSession } from '../duckdb/lake.js';
 import type { RunMemory } from './run-memory.js';
 import { EVERY_COLUMN, plannedColumns } from './plan-step.js';
 import type { BatchState, Stage, StageContext } from './stage.js';
-import { PgduckError, type PgduckErrorDetails } from '../errors/pgduck-error.js';
 
 // Re-exported: callers knew them from here before the planner moved to src/schema/.
 export { planDrift, SchemaDriftError };

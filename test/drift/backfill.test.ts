@@ -19,8 +19,8 @@ import { runPendingBackfills } from '../../src/stages/backfill.js';
 import { Lake, withDuckDbFile } from '../../src/duckdb/lake.js';
 import { CheckpointStore } from '../../src/state/checkpoint-store.js';
 import { createLogger } from '../../src/log/logger.js';
-import type { PipelineSpec } from '../../src/config/pipeline-spec.js';
 import { newRunMemory } from '../../src/stages/run-memory.js';
+import { tableSpec } from '../support/table-spec.js';
 
 describe('backfill', () => {
   let pgs: TestPostgres;
@@ -78,18 +78,7 @@ describe('backfill', () => {
     const lake = new Lake();
     const store = new CheckpointStore(join(dir, 'state.db'));
     try {
-      const spec: PipelineSpec = {
-        name: 't',
-        file: 't.yml',
-        source: { schema: 'public', table: 't', primaryKey: ['id'], cursor: 'updated_at' },
-        target: { table: 't' },
-        batchSize: 2,
-        schedule: '* * * * *',
-        timezone: 'UTC',
-        enabled: true,
-        schemaEvolution: 'evolve',
-        horizon: { marginMs: 0, lookbackSeconds: 0 },
-      };
+      const spec = tableSpec('t', 2);
       const source = (await introspectTable(pg, 'public', 't'))!;
       const columns = mapColumns(spec, source);
       const duckPath = join(dir, 'lake.duckdb');

@@ -18,8 +18,8 @@ import { describeTarget } from '../../src/duckdb/target-table.js';
 import { CheckpointStore } from '../../src/state/checkpoint-store.js';
 import { createLogger } from '../../src/log/logger.js';
 import { newRunMemory } from '../../src/stages/run-memory.js';
-import type { PipelineSpec } from '../../src/config/pipeline-spec.js';
 import type { BatchState } from '../../src/stages/stage.js';
+import { tableSpec } from '../support/table-spec.js';
 
 let pgs: TestPostgres;
 before(async () => {
@@ -37,18 +37,7 @@ test('a type changed while the batch was read: refused, nothing created or loade
   const lake = new Lake();
   const store = new CheckpointStore(join(dir, 'state.db'));
   try {
-    const spec: PipelineSpec = {
-      name: 't',
-      file: 't.yml',
-      source: { schema: 'public', table: 't', primaryKey: ['id'], cursor: 'updated_at' },
-      target: { table: 't' },
-      batchSize: 10,
-      schedule: '* * * * *',
-      timezone: 'UTC',
-      enabled: true,
-      schemaEvolution: 'evolve',
-      horizon: { marginMs: 0, lookbackSeconds: 0 },
-    };
+    const spec = tableSpec('t', 10);
     const sourceColumns = (await introspectTable(pg, 'public', 't'))!;
     const columns = mapColumns(spec, sourceColumns);
     await pgs.query(url, `ALTER TABLE t ALTER COLUMN n TYPE text USING 'five'`); // after the catalog read, before the data

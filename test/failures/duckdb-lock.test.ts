@@ -6,11 +6,11 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { resolve as resolvePath, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
-import { CLI, ROOT, createWorkspace, runCli, type Workspace } from '../support/workspace.js';
+import { CLI, createWorkspace, runCli, type Workspace } from '../support/workspace.js';
 import { assertVerified, readCheckpoint } from '../support/sync-checks.js';
 import { createTable, writeTablePipeline } from './failure-fixture.js';
 import { holdDuckDbLock } from '../support/duckdb-lock-holder.js';

@@ -16,8 +16,8 @@ import { CheckpointStore } from '../../src/state/checkpoint-store.js';
 import { runPipeline, type RunDeps } from '../../src/runner/run-pipeline.js';
 import { compile, type Plan } from '../../src/runner/compile.js';
 import { createLogger } from '../../src/log/logger.js';
-import type { PipelineSpec } from '../../src/config/pipeline-spec.js';
 import type { StageName } from '../../src/stages/stage.js';
+import { tableSpec } from '../support/table-spec.js';
 
 let pgs: TestPostgres;
 before(async () => {
@@ -48,18 +48,7 @@ test('every batch runs exactly the plan steps; the backfill step acts only after
   const duckdbPath = join(dir, 'lake.duckdb');
   const store = new CheckpointStore(join(dir, 'state.db'));
   const lake = new Lake();
-  const spec: PipelineSpec = {
-    name: 'items',
-    file: 'items.yml',
-    source: { schema: 'public', table: 'items', primaryKey: ['id'], cursor: 'updated_at' },
-    target: { table: 'items' },
-    batchSize: 100,
-    schedule: '* * * * *',
-    timezone: 'UTC',
-    enabled: true,
-    schemaEvolution: 'evolve',
-    horizon: { marginMs: 0, lookbackSeconds: 0 },
-  };
+  const spec = tableSpec('items', 100);
   const deps = { lake, store, log: createLogger({ level: 'silent', format: 'json' }) };
   const plan = compile(spec, { duckdbPath, parquetDir: join(dir, 'parquet'), connection: url });
   const planned = plan.steps.map((s) => s.stage);
@@ -119,18 +108,7 @@ test('every batch runs exactly the plan steps; the backfill step acts only after
 });
 
 test('a plan that does not start with extract, or names an unknown stage, is refused before any I/O', async () => {
-  const spec: PipelineSpec = {
-    name: 'x',
-    file: 'x.yml',
-    source: { schema: 'public', table: 'x', primaryKey: ['id'], cursor: 'updated_at' },
-    target: { table: 'x' },
-    batchSize: 10,
-    schedule: '* * * * *',
-    timezone: 'UTC',
-    enabled: true,
-    schemaEvolution: 'evolve',
-    horizon: { marginMs: 0, lookbackSeconds: 0 },
-  };
+  const spec = tableSpec('x', 10);
   const plan = compile(spec, { duckdbPath: 'unused.duckdb' });
   // No store, lake or database behind these: the plan is checked before any of them is touched.
   const deps = {} as RunDeps;

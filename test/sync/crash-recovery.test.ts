@@ -13,7 +13,6 @@ import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { CLI, createWorkspace, type Workspace } from '../support/workspace.js';
 import { assertVerified, runOnce } from '../support/sync-checks.js';
 import { FAULT_POINTS } from '../../src/faults/fault-point.js';
-import { withDuckDbFile } from '../../src/duckdb/lake.js';
 
 interface Outcome {
   code: number | null;

@@ -17,7 +17,7 @@ import { CheckpointStore } from '../../src/state/checkpoint-store.js';
 import { runPipeline } from '../../src/runner/run-pipeline.js';
 import { compilePipeline } from '../../src/runner/compile.js';
 import { createLogger } from '../../src/log/logger.js';
-import type { PipelineSpec } from '../../src/config/pipeline-spec.js';
+import { tableSpec } from '../support/table-spec.js';
 
 /** Counts the sessions the runner opens; the sessions themselves are the Lake's, unchanged. */
 class CountingLake extends Lake {
@@ -48,18 +48,7 @@ test('a run split into DuckDB sessions every 300 rows loads every row once and c
   const duckdbPath = join(dir, 'lake.duckdb');
   const store = new CheckpointStore(join(dir, 'state.db'));
   const lake = new CountingLake();
-  const spec: PipelineSpec = {
-    name: 'events',
-    file: 'events.yml',
-    source: { schema: 'public', table: 'events', primaryKey: ['id'], cursor: 'updated_at' },
-    target: { table: 'events' },
-    batchSize: 100,
-    schedule: '* * * * *',
-    timezone: 'UTC',
-    enabled: true,
-    schemaEvolution: 'evolve',
-    horizon: { marginMs: 0, lookbackSeconds: 0 },
-  };
+  const spec = tableSpec('events', 100);
   const pipeline = resolvePipeline(spec, { databaseUrl: url, duckdbPath, parquetDir: join(dir, 'parquet') });
   const deps = { lake, store, log: createLogger({ level: 'silent', format: 'json' }), sessionRows: 300 };
   try {
