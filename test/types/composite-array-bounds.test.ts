@@ -37,7 +37,7 @@ describe('composite arrays with a lower bound other than 1', () => {
       ws.writePipeline('stock', 'source:\n  table: public.stock\n  primary_key: id\ntarget:\n  table: stock\n');
       ws.writePipeline('ints', 'source:\n  table: public.ints\n  primary_key: id\ntarget:\n  table: ints\n');
       let res = await runCli(['run', '--once'], ws.env(url));
-      assert.equal(res.code, 1, res.stdout + res.stderr);
+      assert.equal(res.code, 4, res.stdout + res.stderr);
       assert.match(res.stdout, /✗ ints: .*column "nums": array lower bound is not 1 \(the bound would be lost\): 0/);
       assert.match(res.stdout, /✗ stock: .*column "items": array lower bound is not 1 \(the bound would be lost\): 0/);
       const store = new CheckpointStore(join(ws.stateDir, 'checkpoints.db'));
