@@ -55,7 +55,11 @@ export async function runCommand(settings: Settings, opts: RunOptions, log: Logg
       const failed = outcomes.filter((o) => !o.ok);
       for (const o of outcomes) {
         if (o.ok) process.stdout.write(`✓ ${o.pipeline}: ${o.summary.rows} rows in ${o.summary.batches} batches (${o.summary.durationMs} ms)\n`);
-        else process.stdout.write(`✗ ${o.pipeline}: ${o.message}\n`);
+        else {
+          process.stdout.write(`✗ ${o.pipeline}: ${o.message}\n`);
+          // What to do about it, unless the message already ends with it.
+          if (o.error.fix && !o.message.includes(o.error.fix)) process.stdout.write(`  fix: ${o.error.fix}\n`);
+        }
       }
       for (const f of invalid)
         process.stdout.write(`✗ ${f.file}: not run: invalid configuration (${plural(f.problems.length, 'problem')}, printed on stderr)\n`);

@@ -10,6 +10,7 @@ function readDefaults() {
   return {
     schema: schemaDefault<string>(['source', 'schema']),
     cursor: schemaDefault<string>(['source', 'cursor']),
+    nullCursor: schemaDefault<PipelineSpec['source']['nullCursor']>(['source', 'null_cursor']),
     batchSize: schemaDefault<number>(['batch_size']),
     schedule: schemaDefault<string>(['schedule']),
     timezone: schemaDefault<string>(['timezone']),
@@ -43,6 +44,7 @@ export function buildPipelineSpec(name: string, file: string, data: PipelineFile
       primaryKey: typeof source.primary_key === 'string' ? [source.primary_key] : [...source.primary_key],
       cursor: source.cursor ?? defaults.cursor,
       ...(source.soft_delete !== undefined && { softDelete: source.soft_delete }),
+      nullCursor: source.null_cursor ?? defaults.nullCursor,
       ...(source.cursor_timezone !== undefined && { cursorTimezone: source.cursor_timezone }),
       ...(source.connection !== undefined && { connection: source.connection }),
     },

@@ -45,6 +45,16 @@ export const SourceSchema = Type.Object(
           'Default: none (rows are only ever updated, never tombstoned).',
       ),
     ),
+    null_cursor: Type.Optional(
+      Type.Unsafe<'include' | 'fail'>({
+        type: 'string',
+        enum: ['include', 'fail'],
+        default: 'include',
+        description:
+          'Rows whose cursor is NULL (a nullable `updated_at` on legacy rows): the keyset never sees them. include: every run also reads them by primary key ' +
+          '(a sweep of their own; an unchanged sweep writes nothing; with no such row it costs one index probe). fail: stop the pipeline when one exists. Default: `include`.',
+      }),
+    ),
     cursor_timezone: Type.Optional(
       Type.String({
         minLength: 1,

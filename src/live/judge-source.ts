@@ -253,29 +253,31 @@ function judgeCursor(spec: PipelineSpec, name: string, cursor: PgColumn, facts: 
   const issues: LiveIssue[] = [];
   const isTime = TIME_CURSOR.has(cursor.typname);
   if (!cursor.notNull) {
-    // What the extract stage does with NULLs: (NULL, …) > (checkpoint) is never true, so such a row
-    // could be read once at most; extract refuses a batch holding one, naming the key.
-    const fate = `a row whose ${q} is NULL stops the pipeline when a run reaches it (a NULL cursor can never be resumed from: its later updates would be missed)`;
+    // The keyset never sees a NULL cursor: (NULL, …) > (checkpoint) is never true. null_cursor: include
+    // reads those rows by key on every run (src/stages/null-cursor-sweep.ts); fail stops the pipeline.
     const fill = isTime ? `UPDATE ${name} SET ${q} = now() WHERE ${q} IS NULL;\n` : '';
     const setNotNull = `ALTER TABLE ${name} ALTER COLUMN ${q} SET NOT NULL;`;
-    if (hasNulls === true) {
+    const known = hasNulls === true ? 'some rows hold NULL' : hasNulls === false ? 'no row is NULL today' : 'could not tell in time whether a row is NULL';
+    if (spec.source.nullCursor === 'fail' && hasNulls === true) {
       issues.push({
         check: 'cursor',
         severity: 'error',
         path,
         column: cursor.name,
-        message: `cursor column ${q} is NULL in some rows: ${fate}. Give those rows a value and forbid NULL:`,
+        message: `cursor column ${q} is NULL in some rows and source.null_cursor is fail: a run stops when it finds one. Give those rows a value and forbid NULL (or set null_cursor: include):`,
         fix: isTime ? `${fill}${setNotNull}` : `-- give every row a version first, then:\n${setNotNull}`,
       });
     } else {
+      const fate =
+        spec.source.nullCursor === 'fail'
+          ? 'a row whose cursor is NULL stops the pipeline (null_cursor: fail)'
+          : 'rows whose cursor is NULL are read by primary key on every run, after the keyset pass (null_cursor: include; an unchanged chunk is not written again)';
       issues.push({
         check: 'cursor',
         severity: 'warning',
         path,
         column: cursor.name,
-        message:
-          `cursor column ${q} is nullable (${hasNulls === false ? 'no row is NULL today' : 'could not tell in time whether a row is NULL'}): ${fate}. ` +
-          'Forbid NULL:',
+        message: `cursor column ${q} is nullable (${known}): ${fate}. To read every row by cursor alone, forbid NULL:`,
         fix: hasNulls === false ? setNotNull : `${fill}${setNotNull}`,
       });
     }

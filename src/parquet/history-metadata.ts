@@ -22,6 +22,8 @@ export interface HistoryMetadata {
   drained?: boolean;
   /** `batch`: the pass it belongs to had already reached the end of the table when it was read (the checkpoint said so). */
   passDone?: boolean;
+  /** `batch`: rows whose cursor is NULL, read by key after the pass had ended (src/stages/null-cursor-sweep.ts); no `from`, no `drained`. */
+  nullCursor?: boolean;
   /** `backfill`: which one, and why. */
   backfill?: { id: number; reason: string };
   /** source table, primary key and cursor as the pipeline named them */

@@ -11,7 +11,7 @@
  * bootstrap resumes where it stopped. A failure in any step stops this pipeline only, with a
  * StageError naming that step and saying where the checkpoint was left; nothing else is touched.
  */
-import type { BatchState, ReadContext, Stage, StageContext, StageName } from '../stages/stage.js';
+import { newBatch, nextStart, type BatchStart, type BatchState, type ReadContext, type Stage, type StageContext, type StageName } from '../stages/stage.js';
 import { STAGES } from '../stages/registry.js';
 import { newRunMemory } from '../stages/run-memory.js';
 import type { Lake } from '../duckdb/lake.js';
@@ -96,21 +96,8 @@ export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary
     faultPoint(`after-${stage.name}` as FaultPoint);
   };
   // The plan's first step: it produces the batch, outside any DuckDB session.
-  const extract = async (seq: number, from: Position | null): Promise<BatchState> => {
-    const batch: BatchState = {
-      seq,
-      from,
-      sourceColumns: [],
-      columns: [],
-      rows: [],
-      rowCount: 0,
-      loadColumns: [],
-      targetColumns: [],
-      last: null,
-      safe: null,
-      allSafe: true,
-      drained: false,
-    };
+  const extract = async (seq: number, start: BatchStart): Promise<BatchState> => {
+    const batch = newBatch(seq, start);
     faultPoint('before-extract');
     deps.onStep?.('extract', seq);
     await STAGES.extract.run(run, batch);
@@ -119,8 +106,8 @@ export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary
   };
   // A read's failure is described when it is awaited, not when it happens: by then the batch before
   // it (read ahead of) has been checkpointed, and the message counts it.
-  const read = (seq: number, from: Position | null) => {
-    const reading = extract(seq, from);
+  const read = (seq: number, start: BatchStart) => {
+    const reading = extract(seq, start);
     reading.catch(() => {}); // awaited below, possibly after the current batch's last steps
     return {
       batch: () =>
@@ -144,8 +131,9 @@ export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary
     freeze.apply(batch);
     let next: Read | null = null;
     const readNext = () => {
-      if (next || batch.drained || deps.shouldStop?.()) return;
-      next = read(batch.seq + 1, batch.last);
+      if (next || deps.shouldStop?.()) return;
+      const after = nextStart(batch);
+      if (after) next = read(after.seq, after.start);
     };
     try {
       for (const [i, stage] of steps.entries()) {
@@ -168,7 +156,7 @@ export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary
     } catch (cause) {
       throw failure('setup', undefined, cause);
     }
-    let batch: BatchState | null = await read((checkpoint?.batchesTotal ?? 0) + 1, resumeFrom).batch();
+    let batch: BatchState | null = await read((checkpoint?.batchesTotal ?? 0) + 1, { phase: 'cursor', from: resumeFrom }).batch();
     while (batch) {
       await withSession(deps.lake, plan.target.duckdbPath, failure, async (lake) => {
         const ctx: StageContext = { ...run, lake };
@@ -186,7 +174,7 @@ export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary
               'batch applied',
             );
           }
-          if (batch.drained) summary.bootstrapDone = true;
+          if (batch.drained && batch.phase === 'cursor') summary.bootstrapDone = true;
           if (!next || deps.shouldStop?.()) {
             await next?.settled();
             batch = null;

@@ -11,7 +11,7 @@ import type { BatchState, Stage, StageContext } from './stage.js';
 
 export const checkpointStage: Stage = {
   name: 'checkpoint',
-  reads: ['safe', 'rowCount', 'drained'],
+  reads: ['phase', 'safe', 'rowCount', 'drained', 'nullCursorChunk', 'afterKey'],
   writes: [],
   postgres: false,
   describe() {
@@ -19,10 +19,16 @@ export const checkpointStage: Stage = {
       writes: 'state/checkpoints.db: commit-safe (cursor, key…) as exact text, cumulative rows, bootstrap flag (set once a pass reached the end)',
       'empty batch': 'marks the bootstrap done (the pass reached the end); the position does not move',
       frozen: 'a batch after one that held rows above the commit-safe horizon keeps the position where it was',
+      'null-cursor chunk': 'its digest (what the next sweep compares with) and, when it was written, its rows; the position does not move',
     };
   },
   async run(ctx: StageContext, batch: BatchState) {
     const { spec, store, generation } = ctx;
+    if (batch.phase === 'null-cursor') {
+      if (batch.nullCursorChunk)
+        store.recordNullCursorChunk(spec.name, { digest: batch.nullCursorChunk.digest, first: batch.afterKey === null, rows: batch.rowCount }, generation);
+      return;
+    }
     if (batch.rowCount === 0) {
       if (!store.get(spec.name)?.bootstrapDone) store.markBootstrapDone(spec.name, generation);
       return;

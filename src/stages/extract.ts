@@ -20,6 +20,7 @@ import type { WireRow } from '../parquet/arrow-table.js';
 import type { BatchState, ReadContext, Stage } from './stage.js';
 import { plannedColumns } from './plan-step.js';
 import { noteHorizon } from './note-horizon.js';
+import { buildNullCursorSql, chunkDigest, chunkUnchanged, noteTouchedKeys, nullCursorRefused } from './null-cursor-sweep.js';
 
 /** The type the horizon is compared in: a timestamp cursor's own type; null for any other cursor (no horizon). */
 export function horizonType(cursor: PgColumn): HorizonCursor['type'] | null {
@@ -34,7 +35,7 @@ export function buildExtractSql(
   cursorType: string,
   keyTypes: string[],
   /** horizon: the type the horizon parameter is compared in (see horizonType), null for none. */
-  opts: { hasPosition: boolean; horizon: HorizonCursor['type'] | null },
+  opts: { hasPosition: boolean; horizon: HorizonCursor['type'] | null; cursorNullable?: boolean },
 ): { sql: string; positionIndexes: number[]; safeIndex: number | null } {
   const select: string[] = columns.map((c) => `${c.selectExpr(quoteIdent(c.name))} AS ${quoteIdent(c.name)}`);
   const order = [spec.source.cursor, ...spec.source.primaryKey];
@@ -52,7 +53,12 @@ export function buildExtractSql(
     safeIndex = select.length - 1;
   }
   const types = [cursorType, ...keyTypes];
-  const where = opts.hasPosition ? `WHERE (${order.map(quoteIdent).join(', ')}) > (${types.map((t, i) => `$${i + 1}::${t}`).join(', ')})` : '';
+  // A NULL cursor never compares greater, so only the first batch must leave such rows out (the null-cursor sweep reads them).
+  const where = opts.hasPosition
+    ? `WHERE (${order.map(quoteIdent).join(', ')}) > (${types.map((t, i) => `$${i + 1}::${t}`).join(', ')})`
+    : opts.cursorNullable
+      ? `WHERE ${quoteIdent(spec.source.cursor)} IS NOT NULL`
+      : '';
   const sql = [
     `SELECT ${select.join(', ')}`,
     `FROM ${qualified(spec.source.schema, spec.source.table)}`,
@@ -96,8 +102,8 @@ export function checkKeyColumns(spec: PipelineSpec, source: PgColumn[]): { curso
 export const extractStage: Stage<ReadContext> & { readonly kind: 'extract' } = {
   name: 'extract',
   kind: 'extract',
-  reads: ['from'],
-  writes: ['sourceColumns', 'columns', 'rows', 'rowCount', 'last', 'safe', 'allSafe', 'drained'],
+  reads: ['phase', 'from', 'afterKey'],
+  writes: ['sourceColumns', 'columns', 'rows', 'rowCount', 'last', 'safe', 'allSafe', 'drained', 'cursorNullable', 'nullCursorChunk'],
   postgres: true,
   describe(spec, inputs) {
     const { source } = inputs;
@@ -107,10 +113,19 @@ export const extractStage: Stage<ReadContext> & { readonly kind: 'extract' } = {
     // Offline the cursor type is unknown: assume the usual timestamptz, for which the horizon test is added.
     const horizon = source ? source.horizon : 'timestamptz';
     const build = (hasPosition: boolean) => withUnknown(buildExtractSql(spec, columns, cursorType, keyTypes, { hasPosition, horizon }).sql);
+    const sweep = (hasPosition: boolean) => withUnknown(buildNullCursorSql(spec, columns, keyTypes, hasPosition).sql);
     return {
       reads: 'keyset batch ordered by (cursor, primary key…)',
       horizon: horizon ? 'read from pg_stat_activity before every batch' : 'none: the cursor is not a timestamp',
-      sql: { 'first batch': build(false), 'next batches': build(true) },
+      'null cursor':
+        spec.source.nullCursor === 'include'
+          ? 'when the cursor column is nullable: once the keyset pass drained, rows whose cursor is NULL are read by key (the first batch leaves them out); they never move the checkpoint, and a chunk the last sweep already wrote is not written again'
+          : 'when the cursor column is nullable: a row whose cursor is NULL stops the pipeline (null_cursor: fail)',
+      sql: {
+        'first batch': build(false),
+        'next batches': build(true),
+        ...(spec.source.nullCursor === 'include' ? { 'null-cursor sweep': sweep(false), 'null-cursor sweep, next chunks': sweep(true) } : {}),
+      },
     };
   },
   async run(ctx: ReadContext, batch: BatchState) {
@@ -133,6 +148,10 @@ export const extractStage: Stage<ReadContext> & { readonly kind: 'extract' } = {
     }
     const { cursor, keys } = checkKeyColumns(spec, source);
     const columns = mapColumns(spec, source);
+    batch.sourceColumns = source;
+    batch.columns = columns;
+    batch.cursorNullable = !cursor.notNull;
+    if (batch.phase === 'null-cursor') return readNullCursorChunk(ctx, batch, columns, keys);
     const type = horizonType(cursor);
     const horizonCursor: HorizonCursor | null = type === 'timestamp' ? { type, zone: spec.source.cursorTimezone ?? null } : type ? { type } : null;
     const horizon = horizonCursor ? await readHorizon(pg, { ...spec.horizon, cursor: horizonCursor }) : null;
@@ -146,6 +165,7 @@ export const extractStage: Stage<ReadContext> & { readonly kind: 'extract' } = {
       {
         hasPosition: batch.from !== null,
         horizon: type,
+        cursorNullable: batch.cursorNullable,
       },
     );
     const values: string[] = [];
@@ -189,8 +209,11 @@ export const extractStage: Stage<ReadContext> & { readonly kind: 'extract' } = {
         }
       }
     }
-    batch.sourceColumns = source;
-    batch.columns = columns;
+    if (batch.cursorNullable && spec.source.nullCursor === 'include')
+      noteTouchedKeys(
+        ctx.memory,
+        rows.map((row) => positionIndexes.slice(1).map((i) => row[i] as string)),
+      );
     // Trailing position/horizon columns stay in the row arrays: the Parquet stage reads columns by index.
     batch.rows = rows;
     batch.rowCount = rows.length;
@@ -200,3 +223,34 @@ export const extractStage: Stage<ReadContext> & { readonly kind: 'extract' } = {
     batch.drained = rows.length < spec.batchSize;
   },
 };
+
+/** One chunk of the null-cursor sweep (null-cursor-sweep.ts): rows whose cursor is NULL, after `batch.afterKey`, in key order. */
+async function readNullCursorChunk(ctx: ReadContext, batch: BatchState, columns: ColumnMapping[], keys: PgColumn[]): Promise<void> {
+  const { spec, pg } = ctx;
+  batch.last = batch.from;
+  batch.safe = null;
+  batch.allSafe = true;
+  if (!batch.cursorNullable) {
+    // NOT NULL: nothing to sweep, and no query to run.
+    batch.drained = true;
+    return;
+  }
+  const { sql, positionIndexes } = buildNullCursorSql(
+    spec,
+    columns,
+    keys.map((k) => k.declaredType),
+    batch.afterKey !== null,
+  );
+  const res = await pg.query<WireRow>({ text: sql, values: batch.afterKey ?? [], rowMode: 'array' });
+  const rows = res.rows;
+  const keyOf = (row: WireRow) => positionIndexes.map((i) => row[i] as string);
+  if (rows.length > 0 && spec.source.nullCursor === 'fail') throw nullCursorRefused(spec, keyOf(rows[0]));
+  const digest = chunkDigest(columns, rows);
+  // What the last sweep recorded, read once, before this sweep's first chunk replaces it.
+  if (batch.afterKey === null || ctx.memory.lastSweep === null) ctx.memory.lastSweep = ctx.store.nullCursorChunks(spec.name);
+  const unchanged = chunkUnchanged(ctx.memory, ctx.memory.lastSweep, digest, rows.map(keyOf));
+  batch.nullCursorChunk = { digest, lastKey: rows.length > 0 ? keyOf(rows[rows.length - 1]) : batch.afterKey };
+  batch.rows = unchanged ? [] : rows;
+  batch.rowCount = batch.rows.length;
+  batch.drained = rows.length < spec.batchSize;
+}

@@ -14,7 +14,7 @@ export const parquetPathFor = batchFilePath;
 
 export const parquetStage: Stage = {
   name: 'parquet',
-  reads: ['columns', 'rows', 'rowCount', 'seq', 'from', 'drained', 'sourceColumns'],
+  reads: ['columns', 'rows', 'rowCount', 'seq', 'phase', 'from', 'drained', 'sourceColumns'],
   writes: ['parquetPath', 'parquetBytes', 'rows'],
   postgres: false,
   describe() {
@@ -33,10 +33,10 @@ export const parquetStage: Stage = {
       pipeline: ctx.spec.name,
       kind: 'batch',
       seq: batch.seq,
-      from: batch.from,
-      drained: batch.drained,
+      // A null-cursor chunk starts no pass and ends none: it says only that the pass before it had ended.
+      ...(batch.phase === 'null-cursor' ? { nullCursor: true } : { from: batch.from, drained: batch.drained }),
       // A pass whose last batch was full ends with an empty read, which writes no file: the next batch says it.
-      passDone: ctx.store.get(ctx.spec.name)?.bootstrapDone ?? false,
+      passDone: batch.phase === 'null-cursor' || (ctx.store.get(ctx.spec.name)?.bootstrapDone ?? false),
       source: { table: `${ctx.spec.source.schema}.${ctx.spec.source.table}`, primaryKey: ctx.spec.source.primaryKey, cursor: ctx.spec.source.cursor },
       columns: batch.columns.map((c) => batch.sourceColumns.find((s) => s.attnum === c.attnum) as PgColumn),
     });

@@ -16,8 +16,12 @@ export interface RunMemory {
   canonicalTypes: Map<string, string>;
   /** The `<table>_current` view was checked against soft_delete in this run. */
   currentViewChecked: boolean;
+  /** Keys the keyset pass of this run loaded, while a NULL-cursor sweep may follow (null-cursor-sweep.ts). */
+  touchedKeys: Set<string> | 'too-many';
+  /** The chunk digests the previous run's sweep recorded, read at this run's first chunk (the checkpoint step replaces them as it goes). */
+  lastSweep: Set<string> | null;
 }
 
 export function newRunMemory(): RunMemory {
-  return { target: null, canonicalTypes: new Map(), currentViewChecked: false };
+  return { target: null, canonicalTypes: new Map(), currentViewChecked: false, touchedKeys: new Set(), lastSweep: null };
 }

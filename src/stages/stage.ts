@@ -59,8 +59,20 @@ export interface StageContext extends ReadContext {
 export interface BatchState {
   /** Sequence number of this batch in the pipeline's history (names the Parquet file). */
   seq: number;
-  /** Where this batch starts (exclusive); null = from the beginning (bootstrap). */
+  /**
+   * Which rows this batch reads: `cursor`, the keyset pass in (cursor, key…) order; `null-cursor`,
+   * rows whose cursor is NULL, by key, after the keyset pass drained (null-cursor-sweep.ts). A
+   * null-cursor batch never moves the checkpoint.
+   */
+  phase: 'cursor' | 'null-cursor';
+  /** Where this batch starts (exclusive); null = from the beginning (bootstrap). A null-cursor batch keeps the run's position here. */
   from: Position | null;
+  /** `null-cursor`: the key this chunk starts after (exclusive); null = the first chunk. */
+  afterKey: string[] | null;
+  /** Set by extract: the source's cursor column admits NULL (a null-cursor sweep follows the keyset pass). */
+  cursorNullable: boolean;
+  /** `null-cursor`: what the checkpoint stage records of the chunk (its rows are 0 when the last sweep wrote the same ones). */
+  nullCursorChunk?: { digest: string; lastKey: string[] | null };
   /** Source columns as the catalog described them just before the extract. */
   sourceColumns: PgColumn[];
   /** Columns carried in this batch, in Parquet order. */
@@ -85,6 +97,45 @@ export interface BatchState {
   parquetBytes?: number;
   /** Rows written to DuckDB after de-duplication by key. */
   upserted?: number;
+}
+
+/** Where a batch starts reading: the keyset pass after a position, or the null-cursor sweep after a key. */
+export type BatchStart = { phase: 'cursor'; from: Position | null } | { phase: 'null-cursor'; from: Position | null; afterKey: string[] | null };
+
+/** A batch before its read: the extract stage fills it. */
+export function newBatch(seq: number, start: BatchStart): BatchState {
+  return {
+    seq,
+    phase: start.phase,
+    from: start.from,
+    afterKey: start.phase === 'null-cursor' ? start.afterKey : null,
+    cursorNullable: false,
+    sourceColumns: [],
+    columns: [],
+    rows: [],
+    rowCount: 0,
+    loadColumns: [],
+    targetColumns: [],
+    last: null,
+    safe: null,
+    allSafe: true,
+    drained: false,
+  };
+}
+
+/**
+ * What the run reads after this batch, or null when the run is done: the keyset pass goes on until
+ * a batch comes back short; then, when the cursor column admits NULL, the null-cursor sweep runs to
+ * its own end. A batch that wrote no file takes no batch number (history files are numbered by batch).
+ */
+export function nextStart(batch: BatchState): { seq: number; start: BatchStart } | null {
+  const seq = batch.rowCount > 0 ? batch.seq + 1 : batch.seq;
+  if (batch.phase === 'cursor') {
+    if (!batch.drained) return { seq, start: { phase: 'cursor', from: batch.last } };
+    return batch.cursorNullable ? { seq, start: { phase: 'null-cursor', from: batch.last, afterKey: null } } : null;
+  }
+  if (batch.drained) return null;
+  return { seq, start: { phase: 'null-cursor', from: batch.from, afterKey: batch.nullCursorChunk?.lastKey ?? batch.afterKey } };
 }
 
 export interface Stage<Context extends ReadContext = StageContext> {

@@ -206,9 +206,30 @@ export class CheckpointStore {
       // A re-bootstrap reads every column of every row: pending backfills have nothing left to do.
       this.db.prepare('DELETE FROM backfills WHERE pipeline = ? AND finished_at IS NULL').run(pipeline);
       this.db.prepare('DELETE FROM source_identity WHERE pipeline = ?').run(pipeline);
+      this.db.prepare('DELETE FROM null_cursor_chunks WHERE pipeline = ?').run(pipeline);
       return res.changes > 0;
     });
     return this.writing(`the reset of ${pipeline}`, () => tx.immediate());
+  }
+
+  /** Digests of the chunks the last NULL-cursor sweep read (src/stages/null-cursor-sweep.ts). */
+  nullCursorChunks(pipeline: string): Set<string> {
+    const rows = this.db.prepare('SELECT digest FROM null_cursor_chunks WHERE pipeline = ?').all(pipeline) as { digest: string }[];
+    return new Set(rows.map((r) => r.digest));
+  }
+
+  /**
+   * Record one chunk of a NULL-cursor sweep, in one transaction: its digest (the first chunk of a sweep
+   * replaces the last sweep's digests) and, when it was written to DuckDB, its rows and its batch number
+   * (the position does not move: those rows are not in cursor order).
+   */
+  recordNullCursorChunk(pipeline: string, chunk: { digest: string; first: boolean; rows: number }, generation = 0): void {
+    const tx = this.db.transaction(() => {
+      if (chunk.first) this.db.prepare('DELETE FROM null_cursor_chunks WHERE pipeline = ?').run(pipeline);
+      this.db.prepare('INSERT OR IGNORE INTO null_cursor_chunks (pipeline, digest) VALUES (?, ?)').run(pipeline, chunk.digest);
+      if (chunk.rows > 0) this.advance(pipeline, { position: null, rows: chunk.rows }, generation);
+    });
+    this.writing(`the NULL-cursor sweep of ${pipeline}`, () => tx.immediate());
   }
 
   /** The source this pipeline was synced from, as recorded (null: never recorded, or reset since). */
@@ -325,6 +346,7 @@ export class CheckpointStore {
     try {
       return write();
     } catch (err) {
+      if (err instanceof PgduckError) throw err; // already says what happened (a reset mid-run)
       throw new Error(`cannot write ${what} to ${this.path}: ${(err as Error).message}`, { cause: err });
     }
   }

@@ -72,6 +72,16 @@ const MIGRATIONS: readonly Migration[] = [
       );
     `);
   },
+  // 3: the digests of the last NULL-cursor sweep's chunks (null-cursor-sweep.ts): an unchanged chunk is not written again.
+  (db) => {
+    db.exec(`
+      CREATE TABLE null_cursor_chunks (
+        pipeline TEXT NOT NULL,
+        digest   TEXT NOT NULL,
+        PRIMARY KEY (pipeline, digest)
+      );
+    `);
+  },
 ];
 
 /** The version this code writes. */

@@ -43,6 +43,9 @@ test('a type changed while the batch was read: refused, nothing created or loade
     await pgs.query(url, `ALTER TABLE t ALTER COLUMN n TYPE text USING 'five'`); // after the catalog read, before the data
     const batch: BatchState = {
       seq: 1,
+      phase: 'cursor',
+      afterKey: null,
+      cursorNullable: false,
       from: null,
       sourceColumns,
       columns,

@@ -216,24 +216,32 @@ describe('validate --connect', () => {
     assert.doesNotMatch(r.stdout, /text_cursor: no index/, 'no index advice for a cursor that cannot work');
   });
 
-  test('NULL cursor values: what happens to them is said; NULLs present fail, a nullable column warns', async () => {
+  test('NULL cursor values: what happens to them is said; with null_cursor: fail, NULLs present are an error', async () => {
+    // include (the default): NULL-cursor rows are read by key on every run; both are warnings.
     const dir = pipelines('null-cursor', { null_cursor: pipeline('public.null_cursor'), maybe: pipeline('public.maybe_null_cursor') });
     const r = await validate(dir);
-    assert.equal(r.code, 1, r.stdout);
+    assert.equal(r.code, 0, r.stdout);
     assert.match(
       r.stdout,
-      /null_cursor: cursor column "updated_at" is NULL in some rows: a row whose "updated_at" is NULL stops the pipeline when a run reaches it/,
+      /null_cursor: cursor column "updated_at" is nullable \(some rows hold NULL\): rows whose cursor is NULL are read by primary key on every run/,
     );
     assert.equal(
       fixAfter(r.stdout, /null_cursor: cursor column/),
       'UPDATE "public"."null_cursor" SET "updated_at" = now() WHERE "updated_at" IS NULL;\nALTER TABLE "public"."null_cursor" ALTER COLUMN "updated_at" SET NOT NULL;',
     );
     assert.match(r.stdout, /maybe\.yml:1:1 source\.cursor: warning: maybe: cursor column "updated_at" is nullable \(no row is NULL today\)/);
-    assert.match(r.stdout, /: 1 error, 1 warning\n$/);
+    assert.match(r.stdout, /✓ live checks passed for 2 pipelines .*\(2 warnings\)/);
 
-    const warnOnly = await validate(pipelines('maybe-null', { maybe: pipeline('public.maybe_null_cursor') }));
-    assert.equal(warnOnly.code, 0, 'a warning alone does not fail validate');
-    assert.match(warnOnly.stdout, /✓ live checks passed for 1 pipeline .*\(1 warning\)/);
+    const failing = await validate(
+      pipelines('null-cursor-fail', {
+        null_cursor: pipeline('public.null_cursor', 'id', '  null_cursor: fail\n'),
+        maybe: pipeline('public.maybe_null_cursor', 'id', '  null_cursor: fail\n'),
+      }),
+    );
+    assert.equal(failing.code, 1, failing.stdout);
+    assert.match(failing.stdout, /null_cursor: cursor column "updated_at" is NULL in some rows and source\.null_cursor is fail: a run stops when it finds one/);
+    assert.match(failing.stdout, /maybe: cursor column "updated_at" is nullable \(no row is NULL today\): a row whose cursor is NULL stops the pipeline/);
+    assert.match(failing.stdout, /: 1 error, 1 warning\n$/);
   });
 
   test('a column whose type cannot be synced is refused, named', async () => {
