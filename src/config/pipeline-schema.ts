@@ -45,6 +45,16 @@ export const SourceSchema = Type.Object(
           'Default: none (rows are only ever updated, never tombstoned).',
       ),
     ),
+    soft_delete_mode: Type.Optional(
+      Type.Unsafe<'keep' | 'remove'>({
+        type: 'string',
+        enum: ['keep', 'remove'],
+        default: 'keep',
+        description:
+          'Only with `soft_delete`. keep: a tombstoned row stays in the DuckDB table with its tombstone (the `<target>_current` view hides it). ' +
+          'remove: a tombstoned row is removed from the DuckDB table. Either way a row whose tombstone goes back to NULL is back. Default: `keep`.',
+      }),
+    ),
     null_cursor: Type.Optional(
       Type.Unsafe<'include' | 'fail'>({
         type: 'string',

@@ -13,6 +13,8 @@ export interface PipelineSpec {
     primaryKey: string[];
     cursor: string;
     softDelete?: string;
+    /** With softDelete: keep tombstoned rows in the target (keep) or remove them (remove). */
+    softDeleteMode: 'keep' | 'remove';
     /** Rows with a NULL cursor: read by key on every run (include) or refused (fail). */
     nullCursor: 'include' | 'fail';
     /** IANA zone of a `timestamp` cursor's wall-clock values (source.cursor_timezone); absent = unknown. */

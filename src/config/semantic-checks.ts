@@ -64,6 +64,10 @@ export function semanticChecks(data: Record<string, unknown>, context: SemanticC
     });
   }
 
+  if (softDelete === undefined && context.isWritten(['source', 'soft_delete_mode'])) {
+    issues.push({ path: ['source', 'soft_delete_mode'], message: 'needs source.soft_delete: the tombstone column whose rows it keeps or removes' });
+  }
+
   // Time zones: the schedule's, and the one a timestamp cursor's wall-clock values are in.
   const zoneProblem = (path: ConfigPath, namesOnly: boolean): boolean => {
     const zone = text(path);

@@ -12,7 +12,7 @@
 import { PgduckError } from '../errors/pgduck-error.js';
 import type { LakeSession } from '../duckdb/lake.js';
 import { addColumn, createTarget, syncCurrentView, targetRef } from '../duckdb/target-table.js';
-import { applyParquet, buildUpsertSql } from '../stages/upsert.js';
+import { applyParquet, buildUpsertSql, insertOnlyLiving } from '../stages/upsert.js';
 import { applyBackfillFile, buildBackfillSql } from '../stages/backfill.js';
 import { quoteIdent, quoteLiteral } from '../sql/identifier.js';
 import type { PipelineSpec } from '../config/pipeline-spec.js';
@@ -65,7 +65,17 @@ export async function runReplay(session: LakeSession, spec: Spec, plan: ReplayPl
       const columns = asMappings(f);
       const rows =
         f.file.kind === 'batch'
-          ? await applyParquet(session, built, f.file.path, columns, spec.source.primaryKey, spec.source.cursor, 'replace').catch(fileFailed(f))
+          ? await applyParquet(
+              session,
+              built,
+              f.file.path,
+              columns,
+              spec.source.primaryKey,
+              spec.source.cursor,
+              'replace',
+              undefined,
+              insertOnlyLiving(spec),
+            ).catch(fileFailed(f))
           : await updateFrom(session, built, f, columns, spec, null).catch(fileFailed(f));
       count(f, rows);
     }
@@ -151,7 +161,7 @@ async function buildLatest(session: LakeSession, plan: ReplayPlan, keys: string[
 async function upsertLatest(session: LakeSession, table: string, f: PlannedFile, columns: ColumnMapping[], spec: Spec, toOrder: number): Promise<number> {
   const keys = spec.source.primaryKey;
   const only = `EXISTS (SELECT 1 FROM ${LATEST} AS l WHERE ${keyMatch(keys, 'l', 'b')} AND l.batch_ord = ${f.order} AND l.touch_ord <= ${toOrder})`;
-  const sql = buildUpsertSql(targetRef(session, table), STAGING, f.file.path, columns, keys, spec.source.cursor, 'monotonic', only);
+  const sql = buildUpsertSql(targetRef(session, table), STAGING, f.file.path, columns, keys, spec.source.cursor, 'monotonic', only, insertOnlyLiving(spec));
   await session.run(sql.load!);
   await session.run(sql.delete);
   const inserted = await session.all(sql.insert);

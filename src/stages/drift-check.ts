@@ -41,6 +41,7 @@ import {
   rebuildTarget,
   renameColumns,
   targetPrimaryKey,
+  targetRef,
 } from '../duckdb/target-table.js';
 import type { LakeSession } from '../duckdb/lake.js';
 import type { RunMemory } from './run-memory.js';
@@ -152,6 +153,10 @@ export const driftCheckStage: Stage = {
     if (!memory.currentViewChecked) {
       memory.currentViewChecked = true;
       await syncCurrentView(lake, table, spec.source.softDelete);
+      // soft_delete_mode may have been switched to remove since the rows were loaded: tombstones kept then go now.
+      if (spec.source.softDelete && spec.source.softDeleteMode === 'remove' && current.columns.some((c) => c.name === spec.source.softDelete)) {
+        await lake.run(`DELETE FROM ${targetRef(lake, table)} WHERE ${quoteIdent(spec.source.softDelete)} IS NOT NULL`);
+      }
     }
 
     const mapped = await Promise.all(batch.columns.map(async (c) => ({ ...c, canonical: await canonicalType(lake, memory, c.duckType) })));

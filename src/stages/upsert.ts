@@ -23,6 +23,7 @@
  * MERGE / INSERT OR REPLACE / ON CONFLICT on DuckDB 1.5 (docs/architecture.md#facts-duckdb).
  */
 import { PgduckError } from '../errors/pgduck-error.js';
+import type { PipelineSpec } from '../config/pipeline-spec.js';
 import { quoteIdent, quoteLiteral } from '../sql/identifier.js';
 import { targetRef } from '../duckdb/target-table.js';
 import type { LakeSession } from '../duckdb/lake.js';
@@ -53,6 +54,8 @@ export function buildUpsertSql(
   mode: UpsertMode = 'monotonic',
   /** `monotonic` only: a condition on a loaded row (its columns as `b.<name>`) for it to be applied at all. */
   onlyRows?: string,
+  /** A condition on a row of the file (`b.<name>`) for it to be inserted; its key is deleted either way (soft_delete_mode: remove). */
+  insertOnly?: string,
 ): UpsertSql {
   const q = quoteIdent;
   const file = `read_parquet(${quoteLiteral(parquetPath)})`;
@@ -72,7 +75,7 @@ export function buildUpsertSql(
     return {
       load: null,
       delete: `DELETE FROM ${target} AS t USING (SELECT ${keys.join(', ')} FROM ${file}) AS b\nWHERE ${keyMatch}`,
-      insert: `INSERT INTO ${target} ${columnList}\nSELECT ${columns.map(load).join(', ')}\nFROM ${file}`,
+      insert: `INSERT INTO ${target} ${columnList}\nSELECT ${columns.map(load).join(', ')}\nFROM ${file}${insertOnly ? ` AS b\nWHERE ${insertOnly}` : ''}`,
     };
   }
   return {
@@ -86,8 +89,14 @@ export function buildUpsertSql(
     insert:
       `INSERT INTO ${target} ${columnList}\n` +
       `SELECT ${columns.map((c) => `b.${q(c.name)}`).join(', ')} FROM ${staging} AS b\n` +
-      `WHERE NOT EXISTS (SELECT 1 FROM ${target} AS t WHERE ${keyMatch})`,
+      `WHERE NOT EXISTS (SELECT 1 FROM ${target} AS t WHERE ${keyMatch})${insertOnly ? ` AND ${insertOnly}` : ''}`,
   };
+}
+
+/** soft_delete_mode: remove: the rows to insert are those whose tombstone is not set (a tombstoned row only removes its key). */
+export function insertOnlyLiving(spec: Pick<PipelineSpec, 'source'>): string | undefined {
+  const { softDelete, softDeleteMode } = spec.source;
+  return softDelete && softDeleteMode === 'remove' ? `b.${quoteIdent(softDelete)} IS NULL` : undefined;
 }
 
 export async function applyParquet(
@@ -99,9 +108,10 @@ export async function applyParquet(
   cursor: string,
   mode: UpsertMode,
   onlyRows?: string,
+  insertOnly?: string,
 ): Promise<number> {
   const staging = quoteIdent('pgduck_batch');
-  const sql = buildUpsertSql(targetRef(session, table), staging, parquetPath, columns, primaryKey, cursor, mode, onlyRows);
+  const sql = buildUpsertSql(targetRef(session, table), staging, parquetPath, columns, primaryKey, cursor, mode, onlyRows, insertOnly);
   if (sql.load) await session.run(sql.load);
   try {
     return await session.transaction(async () => {
@@ -125,11 +135,22 @@ export const upsertStage: Stage = {
     // How a person names the file's catalog (the DuckDB CLI names it after the file's stem); the runner attaches it under an alias.
     const target = `${quoteIdent(catalogNameOf(inputs.duckdbPath))}.main.${quoteIdent(spec.target.table)}`;
     const parquet = join(inputs.parquetDir, spec.name, '<batch>.parquet');
-    const sql = buildUpsertSql(target, quoteIdent('pgduck_batch'), parquet, columns, spec.source.primaryKey, spec.source.cursor, 'replace');
+    const sql = buildUpsertSql(
+      target,
+      quoteIdent('pgduck_batch'),
+      parquet,
+      columns,
+      spec.source.primaryKey,
+      spec.source.cursor,
+      'replace',
+      undefined,
+      insertOnlyLiving(spec),
+    );
     return {
       when: 'the batch has rows',
       strategy:
-        'BEGIN; DELETE the batch keys; INSERT the batch; COMMIT (the batch is the newest extraction; its keys are distinct: a keyset read over a unique key)',
+        'BEGIN; DELETE the batch keys; INSERT the batch; COMMIT (the batch is the newest extraction; its keys are distinct: a keyset read over a unique key)' +
+        (insertOnlyLiving(spec) ? `; soft_delete_mode remove: a tombstoned row (${spec.source.softDelete} set) only removes its key` : ''),
       sql: {
         ...(sql.load ? { load: withUnknown(sql.load) } : {}),
         delete: sql.delete,
@@ -151,6 +172,8 @@ export const upsertStage: Stage = {
       ctx.spec.source.primaryKey,
       ctx.spec.source.cursor,
       'replace',
+      undefined,
+      insertOnlyLiving(ctx.spec),
     );
   },
 };

@@ -12,7 +12,7 @@ import { keyColumn, type KeyColumn } from './key-order.js';
 
 export interface VerifyShape {
   pipeline: string;
-  /** Quoted, schema-qualified source table. */
+  /** Quoted, schema-qualified source table (a subquery of its living rows under soft_delete_mode remove). */
   sourceTable: string;
   /** Target table name (unquoted; each side qualifies it). */
   targetTable: string;
@@ -56,7 +56,11 @@ export function buildVerifyShape(spec: PipelineSpec, source: PgColumn[], target:
   });
   return {
     pipeline: spec.name,
-    sourceTable: qualified(spec.source.schema, spec.source.table),
+    // soft_delete_mode remove: a tombstoned row belongs in the source's count only while it lives.
+    sourceTable:
+      spec.source.softDelete && spec.source.softDeleteMode === 'remove'
+        ? `(SELECT * FROM ${qualified(spec.source.schema, spec.source.table)} WHERE ${quoteIdent(spec.source.softDelete)} IS NULL) AS living`
+        : qualified(spec.source.schema, spec.source.table),
     targetTable: spec.target.table,
     keys,
     columns,

@@ -14,7 +14,7 @@ test('a minimal file gets every default, a one-column primaryKey list and the pu
     {
       name: 'minimal',
       file: `${good}/minimal.yml`,
-      source: { schema: 'public', table: 'customers', primaryKey: ['customer_id'], cursor: 'updated_at', nullCursor: 'include' },
+      source: { schema: 'public', table: 'customers', primaryKey: ['customer_id'], cursor: 'updated_at', softDeleteMode: 'keep', nullCursor: 'include' },
       target: { table: 'customers' },
       batchSize: 10_000,
       schedule: '*/30 * * * * *',
@@ -28,7 +28,7 @@ test('a minimal file gets every default, a one-column primaryKey list and the pu
 
 test('the subscriptions example: schema split from table, tombstone kept', () => {
   const [spec] = loadPipelines([`${good}/subscriptions.yml`], {}).specs;
-  assert.deepEqual(spec.source, { schema: 'public', table: 'subscriptions', primaryKey: ['id'], cursor: 'updated_at', softDelete: 'deleted_at', nullCursor: 'include' });
+  assert.deepEqual(spec.source, { schema: 'public', table: 'subscriptions', primaryKey: ['id'], cursor: 'updated_at', softDelete: 'deleted_at', softDeleteMode: 'keep', nullCursor: 'include' });
   assert.equal(spec.batchSize, 5000);
   assert.equal(spec.target.duckdbPath, undefined);
 });
@@ -39,7 +39,7 @@ test('composite key, quoted dotted schema, environment and partial horizon', () 
   assert.deepEqual(specs[0], {
     name: 'line_items',
     file: `${good}/line_items.yaml`,
-    source: { schema: 'my.schema', table: 'line items', primaryKey: ['order_id', 'line_no'], cursor: 'version', nullCursor: 'include', connection: 'postgres://u:p@h/db' },
+    source: { schema: 'my.schema', table: 'line items', primaryKey: ['order_id', 'line_no'], cursor: 'version', softDeleteMode: 'keep', nullCursor: 'include', connection: 'postgres://u:p@h/db' },
     target: { table: 'line_items', duckdbPath: 'lake/shop.duckdb' },
     batchSize: 1234,
     schedule: '30 2 * * *',
