@@ -120,15 +120,21 @@ program
   .argument('[names...]', 'pipelines to verify (default: every enabled pipeline)')
   .option('--json', 'the result as JSON')
   .option('--limit <n>', 'stop after this many differing keys per pipeline', '100')
+  .option('--repair', 're-read the differing keys from Postgres and write or remove them in DuckDB (checkpoint untouched)')
   .addHelpText(
     'after',
     `
 Counts and hashes every row's canonical value per primary-key range on both sides (in SQL), and
-narrows down only the ranges that differ. Soft-deleted rows are compared as rows (tombstone set);
-rows deleted from the source show up as "extra". Run it while the pipeline is idle: rows changed
-since its last run show up as differences. Exit codes: 0 equal, 1 different, 2 usage, 3 invalid config.`,
+narrows down only the ranges that differ. Soft-deleted rows are compared as the pipeline keeps them
+(soft_delete_mode); rows deleted from the source show up as "extra". Run it while the pipeline is
+idle: rows changed since its last run show up as differences.
+
+--repair reads the differing keys again from Postgres and, in one DuckDB transaction per round,
+deletes those keys and inserts the rows found (a hard delete is removed, a back-dated or changed row
+replaced), then verifies again, up to 5 rounds. The rows read become a Parquet history file;
+the checkpoint does not move. Exit codes: 0 equal (after repair), 1 different, 2 usage, 3 invalid config.`,
   )
-  .action(async (names: string[], opts: { json?: boolean; limit: string }, cmd) => {
+  .action(async (names: string[], opts: { json?: boolean; limit: string; repair?: boolean }, cmd) => {
     const { settings } = context(cmd);
     const limit = Number(opts.limit);
     if (!Number.isSafeInteger(limit) || limit < 1) {
@@ -136,7 +142,7 @@ since its last run show up as differences. Exit codes: 0 equal, 1 different, 2 u
       return exit(USAGE);
     }
     const { verifyCommand } = await import('./commands/verify.js');
-    exit(await verifyCommand(settings, names, { json: !!opts.json, limit }));
+    exit(await verifyCommand(settings, names, { json: !!opts.json, limit, repair: !!opts.repair }));
   });
 
 program

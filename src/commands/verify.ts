@@ -1,8 +1,9 @@
 /**
  * `pgduck verify [name…] [--json]`: compare each pipeline's source table with its DuckDB table, for
  * real: row counts and a hash of every row's canonical value per key range, narrowed down to the
- * differing keys (src/verify/verify-table.ts). Soft-deleted rows are rows like any other (the
- * pipeline keeps them with the tombstone set); hard deletes in the source show up as `extra`.
+ * differing keys (src/verify/verify-table.ts). Soft-deleted rows are compared as the pipeline keeps
+ * them (soft_delete_mode); hard deletes in the source show up as `extra`. `--repair` re-reads the
+ * differing keys and writes or removes them (src/repair/repair-rows.ts), then verifies again.
  *
  * Exit codes: 0 every pipeline equal, 1 a difference (or a table that could not be compared),
  * 2 usage, 3 invalid configuration (src/errors/exit-codes.ts).
@@ -17,10 +18,16 @@ import { DuckDbRangeDigest } from '../duckdb/range-digest.js';
 import { buildVerifyShape } from '../verify/verify-shape.js';
 import { verifyTable, type TableVerdict, type VerifyOptions } from '../verify/verify-table.js';
 import type { UncomparedColumn } from '../verify/canonical-value.js';
-import type { Settings } from '../runner/settings.js';
 import { selectPipelines } from '../config/select-pipelines.js';
 import type { ResolvedPipeline } from '../config/resolved-pipeline.js';
 import { KIND_OUTCOMES } from '../errors/exit-codes.js';
+import { repairRows, type RepairOutcome } from '../repair/repair-rows.js';
+import { CheckpointStore } from '../state/checkpoint-store.js';
+import { checkpointDbPath, type Settings } from '../runner/settings.js';
+
+/** Rounds of repair, then verify again: a round handles up to REPAIR_LIMIT keys. */
+export const REPAIR_ROUNDS = 5;
+const REPAIR_LIMIT = 10_000;
 
 export interface PipelineVerification {
   pipeline: string;
@@ -33,6 +40,8 @@ export interface PipelineVerification {
   compared: string[];
   uncompared: UncomparedColumn[];
   durationMs: number;
+  /** `--repair`: what each round did (absent without --repair or when nothing differed). */
+  repairs?: RepairOutcome[];
 }
 
 export async function verifyPipeline(pipeline: ResolvedPipeline, options: Partial<VerifyOptions> = {}): Promise<PipelineVerification> {
@@ -116,12 +125,53 @@ export function formatVerification(v: PipelineVerification): string {
     }
     const listed = d.differences.length;
     if (listed < total) lines.push(`    … ${d.truncated ? 'and more' : `${total - listed} more`} (raise --limit to list more)`);
+    if (!v.repairs)
+      lines.push(
+        `    pgduck verify --repair ${v.pipeline} would read these keys again from Postgres, write the rows it finds and remove the keys it does not (checkpoint untouched)`,
+      );
+  }
+  for (const [i, r] of (v.repairs ?? []).entries()) {
+    lines.push(
+      `    repair round ${i + 1}: ${r.keys} key${r.keys === 1 ? '' : 's'} read again: ${r.written} written, ${r.removed} removed` +
+        (r.parquetPath ? ` (history file ${r.parquetPath})` : ''),
+    );
   }
   for (const u of v.uncompared) lines.push(`    not compared: ${u.name}: ${u.reason}`);
   return `${lines.join('\n')}\n`;
 }
 
-export async function verifyCommand(settings: Settings, names: string[], opts: { json: boolean; limit?: number }): Promise<number> {
+/** verify, then (with --repair) repair the differing keys and verify again, until equal or REPAIR_ROUNDS rounds. */
+async function verifyAndRepair(pipeline: ResolvedPipeline, settings: Settings, opts: { limit?: number; repair?: boolean }): Promise<PipelineVerification> {
+  const limit = opts.limit !== undefined ? { limit: opts.limit } : {};
+  let v = await verifyPipeline(pipeline, opts.repair ? { limit: Math.max(opts.limit ?? 0, REPAIR_LIMIT) } : limit);
+  if (!opts.repair || v.equal || v.error || !v.verdict) return v;
+  const repairs: RepairOutcome[] = [];
+  const store = new CheckpointStore(checkpointDbPath(settings));
+  try {
+    for (let round = 0; round < REPAIR_ROUNDS && v.verdict && !v.equal; round++) {
+      try {
+        repairs.push(
+          await repairRows(
+            pipeline,
+            v.verdict.differences.map((d) => d.tuple),
+            { store, parquetDir: settings.parquetDir },
+          ),
+        );
+      } catch (err) {
+        v.error = `repair failed, the DuckDB table is as verify found it: ${(err as Error).message}`;
+        v.repairs = repairs;
+        return v;
+      }
+      v = await verifyPipeline(pipeline, { limit: Math.max(opts.limit ?? 0, REPAIR_LIMIT) });
+    }
+  } finally {
+    store.close();
+  }
+  v.repairs = repairs;
+  return v;
+}
+
+export async function verifyCommand(settings: Settings, names: string[], opts: { json: boolean; limit?: number; repair?: boolean }): Promise<number> {
   const pipelines = selectPipelines(settings, names.length > 0 ? names : undefined, process.stderr);
   if ('refused' in pipelines) return KIND_OUTCOMES[pipelines.refused].exitCode;
   if (pipelines.length === 0) {
@@ -134,7 +184,7 @@ export async function verifyCommand(settings: Settings, names: string[], opts: {
   }
   const results: PipelineVerification[] = [];
   for (const pipeline of pipelines) {
-    const v = await verifyPipeline(pipeline, opts.limit !== undefined ? { limit: opts.limit } : {});
+    const v = await verifyAndRepair(pipeline, settings, opts);
     results.push(v);
     if (!opts.json) process.stdout.write(formatVerification(v));
   }

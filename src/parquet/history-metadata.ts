@@ -24,6 +24,8 @@ export interface HistoryMetadata {
   passDone?: boolean;
   /** `batch`: rows whose cursor is NULL, read by key after the pass had ended (src/stages/null-cursor-sweep.ts); no `from`, no `drained`. */
   nullCursor?: boolean;
+  /** `batch`: rows `verify --repair` read again by key (src/repair/repair-rows.ts); no `from`, no `drained`. */
+  repair?: boolean;
   /** `backfill`: which one, and why. */
   backfill?: { id: number; reason: string };
   /** source table, primary key and cursor as the pipeline named them */

@@ -112,6 +112,12 @@ export class RangeDigestQuery {
     return { sql, params };
   }
 
+  /** A condition true for the rows whose key is one of `keys` (on this side's table, its columns unqualified). */
+  keyIn(keys: KeyTuple[], params: string[]): string {
+    if (keys.length === 0) return 'false';
+    return `(${keys.map((k) => `(${this.dialect.equal(this.keySorts(), this.keyValues(k, params))})`).join(' OR ')})`;
+  }
+
   private keyValues(t: KeyTuple, params: string[]): string[] {
     return t.map((v, i) => this.dialect.keyValue(this.shape.keys[i].kind, v, params));
   }

@@ -37,6 +37,8 @@ export interface Difference {
   key: Record<string, string>;
   /** For `changed`: the columns whose values differ. */
   columns?: string[];
+  /** The key as verify compares it (key-order.ts): what `verify --repair` reads and removes by. */
+  tuple: KeyTuple;
 }
 
 export interface TableVerdict {
@@ -89,7 +91,7 @@ export async function verifyTable(shape: VerifyShape, source: RangeSide, target:
   const room = () => opts.limit - (verdict.missing + verdict.extra + verdict.changed);
   const record = (kind: DifferenceKind, row: KeyedRow, columns?: string[]) => {
     verdict[kind]++;
-    if (verdict.differences.length < opts.limit) verdict.differences.push({ kind, key: keyOf(row.display), ...(columns ? { columns } : {}) });
+    if (verdict.differences.length < opts.limit) verdict.differences.push({ kind, key: keyOf(row.display), ...(columns ? { columns } : {}), tuple: row.key });
   };
 
   // Depth first, in key order: memory stays at one path of the range tree.

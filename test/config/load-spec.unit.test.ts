@@ -28,7 +28,15 @@ test('a minimal file gets every default, a one-column primaryKey list and the pu
 
 test('the subscriptions example: schema split from table, tombstone kept', () => {
   const [spec] = loadPipelines([`${good}/subscriptions.yml`], {}).specs;
-  assert.deepEqual(spec.source, { schema: 'public', table: 'subscriptions', primaryKey: ['id'], cursor: 'updated_at', softDelete: 'deleted_at', softDeleteMode: 'keep', nullCursor: 'include' });
+  assert.deepEqual(spec.source, {
+    schema: 'public',
+    table: 'subscriptions',
+    primaryKey: ['id'],
+    cursor: 'updated_at',
+    softDelete: 'deleted_at',
+    softDeleteMode: 'keep',
+    nullCursor: 'include',
+  });
   assert.equal(spec.batchSize, 5000);
   assert.equal(spec.target.duckdbPath, undefined);
 });
@@ -39,7 +47,15 @@ test('composite key, quoted dotted schema, environment and partial horizon', () 
   assert.deepEqual(specs[0], {
     name: 'line_items',
     file: `${good}/line_items.yaml`,
-    source: { schema: 'my.schema', table: 'line items', primaryKey: ['order_id', 'line_no'], cursor: 'version', softDeleteMode: 'keep', nullCursor: 'include', connection: 'postgres://u:p@h/db' },
+    source: {
+      schema: 'my.schema',
+      table: 'line items',
+      primaryKey: ['order_id', 'line_no'],
+      cursor: 'version',
+      softDeleteMode: 'keep',
+      nullCursor: 'include',
+      connection: 'postgres://u:p@h/db',
+    },
     target: { table: 'line_items', duckdbPath: 'lake/shop.duckdb' },
     batchSize: 1234,
     schedule: '30 2 * * *',

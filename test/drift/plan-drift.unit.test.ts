@@ -74,7 +74,15 @@ function input(opts: {
     spec: {
       name: 'items',
       file: 'pipelines/items.yml',
-      source: { schema: 'public', table: 'items', primaryKey: opts.key ?? ['id'], cursor: 'updated_at', softDeleteMode: 'keep', nullCursor: 'include', softDelete: opts.softDelete },
+      source: {
+        schema: 'public',
+        table: 'items',
+        primaryKey: opts.key ?? ['id'],
+        cursor: 'updated_at',
+        softDeleteMode: 'keep',
+        nullCursor: 'include',
+        softDelete: opts.softDelete,
+      },
       target: { table: 'items' },
       schemaEvolution: opts.policy ?? 'evolve',
     },

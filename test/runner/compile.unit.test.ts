@@ -8,7 +8,15 @@ import type { PipelineSpec } from '../../src/config/pipeline-spec.js';
 const spec: PipelineSpec = {
   name: 'lines',
   file: 'pipelines/lines.yml',
-  source: { schema: 'public', table: 'Order Items; drop', primaryKey: ['invoice_id', 'line_no'], cursor: 'updated_at', softDeleteMode: 'keep', nullCursor: 'include', softDelete: 'deleted_at' },
+  source: {
+    schema: 'public',
+    table: 'Order Items; drop',
+    primaryKey: ['invoice_id', 'line_no'],
+    cursor: 'updated_at',
+    softDeleteMode: 'keep',
+    nullCursor: 'include',
+    softDelete: 'deleted_at',
+  },
   target: { table: 'lines' },
   batchSize: 500,
   schedule: '*/30 * * * * *',

@@ -15,6 +15,7 @@ import { createWorkspace, demoPipelines, runCli, type Workspace } from '../suppo
 import { withDuckDbFile } from '../../src/duckdb/lake.js';
 import type { PipelineVerification } from '../../src/commands/verify.js';
 import { readCheckpoint } from '../support/sync-checks.js';
+import { CheckpointStore } from '../../src/state/checkpoint-store.js';
 
 describe('pgduck verify', () => {
   let pg: TestPostgres;
@@ -42,6 +43,15 @@ describe('pgduck verify', () => {
   });
 
   const duck = (sql: string) => withDuckDbFile(ws.duckdbPath, (s) => s.run(sql));
+  const duckRows = (sql: string) => withDuckDbFile(ws.duckdbPath, (s) => s.all(sql), { readOnly: true });
+  const checkpoints = () => {
+    const store = new CheckpointStore(join(ws.stateDir, 'checkpoints.db'));
+    try {
+      return store.all();
+    } finally {
+      store.close();
+    }
+  };
   /** The pipeline's checkpoint is at or past the row (cursor, id): a run no longer re-reads it. */
   const checkpointPassed = async (pipeline: string, id: string) => {
     const position = readCheckpoint(ws, pipeline)?.position;
@@ -119,12 +129,30 @@ describe('pgduck verify', () => {
     assert.equal(json.code, 1);
     const out = JSON.parse(json.stdout) as { equal: boolean; pipelines: PipelineVerification[] };
     assert.equal(out.equal, false);
-    const diffs = Object.fromEntries(out.pipelines.map((p) => [p.pipeline, p.verdict?.differences]));
+    // `tuple` is the key as verify compares it (what --repair reads by); the display key is what a person reads.
+    const diffs = Object.fromEntries(out.pipelines.map((p) => [p.pipeline, p.verdict?.differences.map(({ tuple: _, ...d }) => d)]));
     assert.deepEqual(diffs.accounts, [{ kind: 'changed', key: { id: '17' }, columns: ['name'] }]);
     assert.deepEqual(diffs.invoices, [{ kind: 'missing', key: { id: '42' } }]);
     assert.deepEqual(diffs.invoice_lines, [{ kind: 'extra', key: { invoice_id: '5', line_no: '99' } }]);
     assert.deepEqual(diffs.subscriptions, [{ kind: 'extra', key: { id: sub } }]);
     assert.deepEqual(diffs.big, []);
+    assert.match(res.stdout, /pgduck verify --repair accounts would read these keys again from Postgres/);
+
+    // --repair: each difference is read again and written or removed; the checkpoints do not move.
+    const before = checkpoints();
+    const repaired = await runCli(['verify', '--repair'], ws.env(url));
+    assert.equal(repaired.code, 0, repaired.stdout + repaired.stderr);
+    assert.match(repaired.stdout, /✓ accounts: equal/);
+    assert.match(repaired.stdout, /repair round 1: 1 key read again: 1 written, 0 removed/);
+    assert.match(repaired.stdout, /subscriptions: equal[^\n]*\n +repair round 1: 1 key read again: 0 written, 1 removed/);
+    assert.deepEqual(
+      checkpoints().map((c) => [c.pipeline, c.position]),
+      before.map((c) => [c.pipeline, c.position]),
+    );
+    assert.deepEqual(await duckRows(`SELECT name NOT LIKE '%(edited)' AS restored FROM accounts WHERE id = 17`), [{ restored: true }]);
+    assert.deepEqual(await duckRows(`SELECT count(*)::INT AS n FROM invoices WHERE id = 42`), [{ n: 1 }]);
+    assert.deepEqual(await duckRows(`SELECT count(*)::INT AS n FROM subscriptions WHERE id = '${sub}'`), [{ n: 0 }]);
+    assert.equal((await runCli(['verify'], ws.env(url))).code, 0);
   });
 
   test('a 50,000-row table with one corrupted row: narrowed down, not dumped', async () => {
@@ -132,7 +160,10 @@ describe('pgduck verify', () => {
     const res = await runCli(['verify', 'big', '--json'], ws.env(url));
     assert.equal(res.code, 1, res.stderr);
     const v = (JSON.parse(res.stdout) as { pipelines: PipelineVerification[] }).pipelines[0];
-    assert.deepEqual(v.verdict?.differences, [{ kind: 'changed', key: { id: '31337' }, columns: ['amount'] }]);
+    assert.deepEqual(
+      v.verdict?.differences.map(({ tuple: _, ...d }) => d),
+      [{ kind: 'changed', key: { id: '31337' }, columns: ['amount'] }],
+    );
     const stats = v.verdict?.stats;
     assert.ok(stats);
     // 50,000 → 32 ranges of ~1,563 → 32 of ~49 rows: one leaf of both sides fetched, plus the row's columns.

@@ -1,0 +1,138 @@
+/**
+ * `verify --repair`: make the rows verify found different equal again, without a rebuild and without
+ * moving the checkpoint.
+ *
+ * For the differing keys (missing, extra and changed alike) the rows are read again from Postgres,
+ * now, with the extract stage's own column expressions, by the key verify compared them by. In one
+ * DuckDB transaction every one of those keys is deleted from the target and the rows found are
+ * inserted (under soft_delete_mode remove, only the living ones): a key Postgres no longer has (a hard
+ * delete) is thereby removed, a back-dated row the cursor skipped and a changed row are replaced.
+ * The rows read go to a Parquet history file of their own (it takes a batch number, as a null-cursor
+ * chunk does, and moves no position), so a replay of the history brings them back too; a removal
+ * cannot be written to the history (a replay does not delete).
+ *
+ * Reading now rather than at verify's snapshot is what a later run would do anyway: the newest
+ * version of a row is applied, and the next run applies anything newer.
+ */
+import { PgduckError } from '../errors/pgduck-error.js';
+import type { ResolvedPipeline } from '../config/resolved-pipeline.js';
+import { connectPostgres } from '../postgres/connect.js';
+import { introspectTable } from '../postgres/introspect-table.js';
+import { postgresDigestDialect } from '../postgres/range-digest.js';
+import { withDuckDbFile } from '../duckdb/lake.js';
+import { describeTarget, targetRef } from '../duckdb/target-table.js';
+import { duckDbDigestDialect } from '../duckdb/range-digest.js';
+import { buildVerifyShape } from '../verify/verify-shape.js';
+import { RangeDigestQuery } from '../verify/range-digest-query.js';
+import type { KeyTuple } from '../verify/range-side.js';
+import { mapColumns } from '../stages/extract.js';
+import { buildUpsertSql, insertOnlyLiving } from '../stages/upsert.js';
+import { buildArrowTable, type WireRow } from '../parquet/arrow-table.js';
+import { writeParquetFile } from '../parquet/write-parquet.js';
+import { batchFilePath } from '../parquet/history-files.js';
+import { encodeHistoryMetadata } from '../parquet/history-metadata.js';
+import type { CheckpointStore } from '../state/checkpoint-store.js';
+import { qualified, quoteIdent } from '../sql/identifier.js';
+
+export interface RepairOutcome {
+  /** Keys asked about. */
+  keys: number;
+  /** Rows found in Postgres and written to the target (living rows only under soft_delete_mode remove). */
+  written: number;
+  /** Keys Postgres no longer has (or, under remove, has tombstoned): removed from the target. */
+  removed: number;
+  /** The history file holding the rows read, if any. */
+  parquetPath: string | null;
+}
+
+/** Keys per Postgres query. */
+const KEYS_PER_READ = 500;
+
+export async function repairRows(pipeline: ResolvedPipeline, keys: KeyTuple[], deps: { store: CheckpointStore; parquetDir: string }): Promise<RepairOutcome> {
+  const { spec, duckdbPath } = pipeline;
+  const outcome: RepairOutcome = { keys: keys.length, written: 0, removed: 0, parquetPath: null };
+  if (keys.length === 0) return outcome;
+  const pg = await connectPostgres(pipeline.connection ?? '', { label: `repair:${spec.name}` });
+  try {
+    const source = await introspectTable(pg, spec.source.schema, spec.source.table);
+    if (!source) {
+      throw new PgduckError(`source table ${spec.source.schema}.${spec.source.table} does not exist (or this role cannot see it)`, {
+        kind: 'needs-action',
+        code: 'SOURCE_TABLE_MISSING',
+      });
+    }
+    const columns = mapColumns(spec, source);
+    return await withDuckDbFile(duckdbPath, async (session) => {
+      const target = await describeTarget(session, spec.target.table);
+      const lacking = columns.filter((c) => !target?.some((t) => t.name === c.name)).map((c) => c.name);
+      if (!target || lacking.length > 0) {
+        throw new PgduckError(
+          `${spec.name}: the target table ${target ? `lacks source column(s) ${lacking.join(', ')}` : 'does not exist'}: a run must bring it up to date before a repair`,
+          { kind: 'needs-action', code: 'DRIFT_INCOMPATIBLE', fix: `pgduck run --once --only ${spec.name}, then verify --repair again` },
+        );
+      }
+      const shape = buildVerifyShape(spec, source, target);
+      const pgKeys = new RangeDigestQuery(shape, postgresDigestDialect(shape));
+      const duckKeys = new RangeDigestQuery(shape, duckDbDigestDialect(session, shape));
+
+      // Read the rows now, as the extract stage selects them.
+      const select = columns.map((c) => `${c.selectExpr(quoteIdent(c.name))} AS ${quoteIdent(c.name)}`).join(', ');
+      const rows: WireRow[] = [];
+      for (let i = 0; i < keys.length; i += KEYS_PER_READ) {
+        const params: string[] = [];
+        const where = pgKeys.keyIn(keys.slice(i, i + KEYS_PER_READ), params);
+        const res = await pg.query<WireRow>({
+          text: `SELECT ${select} FROM ${qualified(spec.source.schema, spec.source.table)} WHERE ${where}`,
+          values: params,
+          rowMode: 'array',
+        });
+        rows.push(...res.rows);
+      }
+
+      const checkpoint = deps.store.get(spec.name);
+      if (rows.length > 0) {
+        const seq = (checkpoint?.batchesTotal ?? 0) + 1;
+        const path = batchFilePath(deps.parquetDir, spec.name, seq);
+        writeParquetFile(
+          path,
+          buildArrowTable(columns, rows),
+          encodeHistoryMetadata({
+            pipeline: spec.name,
+            kind: 'batch',
+            seq,
+            repair: true,
+            passDone: true,
+            source: { table: `${spec.source.schema}.${spec.source.table}`, primaryKey: spec.source.primaryKey, cursor: spec.source.cursor },
+            columns: columns.map((c) => source.find((s) => s.attnum === c.attnum) ?? source[0]),
+          }),
+        );
+        outcome.parquetPath = path;
+      }
+      const insert = outcome.parquetPath
+        ? buildUpsertSql(
+            targetRef(session, spec.target.table),
+            quoteIdent('pgduck_batch'),
+            outcome.parquetPath,
+            columns,
+            spec.source.primaryKey,
+            spec.source.cursor,
+            'replace',
+            undefined,
+            insertOnlyLiving(spec),
+          ).insert
+        : null;
+      await session.transaction(async () => {
+        for (let i = 0; i < keys.length; i += KEYS_PER_READ) {
+          await session.run(`DELETE FROM ${targetRef(session, spec.target.table)} WHERE ${duckKeys.keyIn(keys.slice(i, i + KEYS_PER_READ), [])}`);
+        }
+        if (insert) outcome.written = Number((await session.all(insert))[0]?.Count ?? 0);
+      });
+      outcome.removed = keys.length - outcome.written;
+      // The rows' file takes a batch number; the position stays where it was.
+      if (rows.length > 0) deps.store.advance(spec.name, { position: null, rows: rows.length }, checkpoint?.generation ?? 0);
+      return outcome;
+    });
+  } finally {
+    await pg.end().catch(() => {});
+  }
+}
