@@ -115,6 +115,27 @@ program
   });
 
 program
+  .command('reconcile')
+  .description('remove from DuckDB the rows hard-deleted or truncated in the source (key ranges hashed on both sides; checkpoint untouched)')
+  .argument('[names...]', 'pipelines to reconcile (default: every enabled pipeline)')
+  .option('--json', 'the result as JSON')
+  .addHelpText(
+    'after',
+    `
+A cursor never sees a DELETE or a TRUNCATE. reconcile counts and hashes the primary keys per key
+range on both sides and narrows down only the ranges that differ, so an idle table costs one read of
+its keys on each side. A key the target has and the source does not is read again from Postgres at
+once: still gone, it is removed; back in the source, it is written instead, never removed. Keys the
+target does not have yet are left to the next run. The outcome is kept for pgduck status.
+Exit codes: 0 done, 1 a pipeline could not be reconciled, 2 usage, 3 invalid config.`,
+  )
+  .action(async (names: string[], opts: { json?: boolean }, cmd) => {
+    const { settings } = context(cmd);
+    const { reconcileCommand } = await import('./commands/reconcile.js');
+    exit(await reconcileCommand(settings, names, { json: !!opts.json }));
+  });
+
+program
   .command('verify')
   .description('compare source and DuckDB table row for row (hashed per key range, narrowed to the differing keys)')
   .argument('[names...]', 'pipelines to verify (default: every enabled pipeline)')

@@ -32,6 +32,22 @@ export interface Checkpoint {
   generation: number;
 }
 
+/** What a reconcile found and did (src/commands/reconcile.ts). */
+export interface ReconcileRecord {
+  pipeline: string;
+  at: string;
+  durationMs: number;
+  sourceKeys: number;
+  targetKeys: number;
+  /** Keys in the target that the source no longer had when hashed. */
+  gone: number;
+  /** Of those, removed from the target (a key back in the source by then is written instead). */
+  removed: number;
+  /** Rows both sides read to compare key ranges (aggregates and the narrowed leaves). */
+  rowsRead: number;
+  error: string | null;
+}
+
 /** A run tried to write a checkpoint that `pgduck reset` cleared after the run started. */
 export class CheckpointResetError extends PgduckError {
   constructor(pipeline: string) {
@@ -210,6 +226,28 @@ export class CheckpointStore {
       return res.changes > 0;
     });
     return this.writing(`the reset of ${pipeline}`, () => tx.immediate());
+  }
+
+  /** Record a pipeline's reconcile (the last one is kept). */
+  recordReconcile(pipeline: string, r: Omit<ReconcileRecord, 'pipeline'>): void {
+    this.writing(`the reconcile of ${pipeline}`, () =>
+      this.db
+        .prepare(
+          `INSERT OR REPLACE INTO reconciles (pipeline, at, duration_ms, source_keys, target_keys, gone, removed, rows_read, error)
+           VALUES (@pipeline, @at, @durationMs, @sourceKeys, @targetKeys, @gone, @removed, @rowsRead, @error)`,
+        )
+        .run({ pipeline, ...r }),
+    );
+  }
+
+  lastReconcile(pipeline: string): ReconcileRecord | null {
+    const row = this.db
+      .prepare(
+        `SELECT pipeline, at, duration_ms AS durationMs, source_keys AS sourceKeys, target_keys AS targetKeys, gone, removed, rows_read AS rowsRead, error
+         FROM reconciles WHERE pipeline = ?`,
+      )
+      .get(pipeline);
+    return (row as ReconcileRecord | undefined) ?? null;
   }
 
   /** Digests of the chunks the last NULL-cursor sweep read (src/stages/null-cursor-sweep.ts). */

@@ -82,6 +82,22 @@ const MIGRATIONS: readonly Migration[] = [
       );
     `);
   },
+  // 4: each pipeline's last reconcile (src/commands/reconcile.ts), for `pgduck status`.
+  (db) => {
+    db.exec(`
+      CREATE TABLE reconciles (
+        pipeline     TEXT PRIMARY KEY,
+        at           TEXT NOT NULL,
+        duration_ms  INTEGER NOT NULL,
+        source_keys  INTEGER NOT NULL,
+        target_keys  INTEGER NOT NULL,
+        gone         INTEGER NOT NULL,
+        removed      INTEGER NOT NULL,
+        rows_read    INTEGER NOT NULL,
+        error        TEXT
+      );
+    `);
+  },
 ];
 
 /** The version this code writes. */

@@ -52,7 +52,8 @@ export interface TableVerdict {
   differences: Difference[];
   /** More differences exist than were looked for: the counts are lower bounds. */
   truncated: boolean;
-  stats: { rangesDigested: number; rowsFetched: number; deepestLevel: number };
+  /** rowsHashed: rows both sides read to digest ranges (each level reads the rows of the ranges it cuts). */
+  stats: { rangesDigested: number; rowsHashed: number; rowsFetched: number; deepestLevel: number };
 }
 
 interface Pending {
@@ -66,7 +67,7 @@ export async function verifyTable(shape: VerifyShape, source: RangeSide, target:
   const opts = { ...DEFAULT_VERIFY_OPTIONS, ...options };
   const fanout = Math.max(2, opts.fanout);
   const leafRows = Math.max(1, opts.leafRows);
-  const stats = { rangesDigested: 0, rowsFetched: 0, deepestLevel: 0 };
+  const stats = { rangesDigested: 0, rowsHashed: 0, rowsFetched: 0, deepestLevel: 0 };
   // The first cut comes from the target's keys (DuckDB counts and sorts them in a blink), so one pass
   // over each table both answers "equal?" and, if not, already says where.
   const targetRows = await target.count(WHOLE_TABLE);
@@ -74,6 +75,7 @@ export async function verifyTable(shape: VerifyShape, source: RangeSide, target:
   const [sd, td] = await Promise.all([source.digest(WHOLE_TABLE, rootBoundaries), target.digest(WHOLE_TABLE, rootBoundaries)]);
   stats.rangesDigested += 2 * (rootBoundaries.length + 1);
   const sum = (ds: RangeDigest[]) => ds.reduce((a, d) => a + d.rows, 0);
+  stats.rowsHashed += sum(sd) + sum(td);
   const verdict: TableVerdict = {
     equal: sd.every((d, i) => sameDigest(d, td[i])),
     sourceRows: sum(sd),
@@ -125,6 +127,7 @@ export async function verifyTable(shape: VerifyShape, source: RangeSide, target:
     }
     const [a, b] = await Promise.all([source.digest(node.range, boundaries), target.digest(node.range, boundaries)]);
     stats.rangesDigested += 2 * (boundaries.length + 1);
+    stats.rowsHashed += sum(a) + sum(b);
     stack.push(...children(node.range, boundaries, a, b, node.level + 1).reverse());
   }
   return verdict;

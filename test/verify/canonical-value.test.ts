@@ -15,7 +15,7 @@ import { quoteIdent as q, quoteLiteral } from '../../src/sql/identifier.js';
 import { withDuckDbFile } from '../../src/duckdb/lake.js';
 import { loadPipelines } from '../../src/config/load-pipelines.js';
 import { resolveSettings } from '../../src/runner/settings.js';
-import { verifyPipeline } from '../../src/commands/verify.js';
+import { verifyPipeline } from '../../src/repair/verify-pipeline.js';
 import { domainOfDuckType } from '../../src/verify/canonical-value.js';
 
 const I = (s: string) => `interval ${quoteLiteral(s)}`;

@@ -17,7 +17,7 @@ import { quoteIdent as q, quoteLiteral } from '../../src/sql/identifier.js';
 import { withDuckDbFile } from '../../src/duckdb/lake.js';
 import { loadPipelines } from '../../src/config/load-pipelines.js';
 import { resolveSettings } from '../../src/runner/settings.js';
-import { verifyPipeline } from '../../src/commands/verify.js';
+import { verifyPipeline } from '../../src/repair/verify-pipeline.js';
 
 interface KeyCase {
   table: string;
