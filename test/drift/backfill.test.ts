@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { CLI } from '../support/workspace.js';
-import { assertOk, driftCase } from './drift-fixture.js';
+import { driftCase } from './drift-fixture.js';
 import { connectPostgres } from '../../src/postgres/connect.js';
 import { introspectTable } from '../../src/postgres/introspect-table.js';
 import { mapColumns } from '../../src/stages/extract.js';
@@ -34,7 +34,7 @@ describe('backfill', () => {
   test('a crash mid-backfill resumes from the state store; the main checkpoint never moves for it', async () => {
     const c = await driftCase(pgs);
     try {
-      assertOk(await c.run());
+      await c.sync();
       const main = c.checkpoint();
       await c.sql(`ALTER TABLE items ADD COLUMN region text NOT NULL DEFAULT 'eu'`);
       await c.runUntilKilled('after-backfill-batch:2');
@@ -53,7 +53,7 @@ describe('backfill', () => {
 
       // Changes meanwhile, on both sides of the backfill's position.
       await c.sql(`UPDATE items SET region = 'us' WHERE id IN (5, 50)`);
-      assertOk(await c.run());
+      await c.sync();
       await c.assertSynced();
       const [done] = c.backfills();
       assert.notEqual(done.finishedAt, null);
@@ -135,7 +135,7 @@ describe('backfill', () => {
               INSERT INTO items (id, qty) SELECT g, g FROM generate_series(1, 4000) g;`,
     });
     try {
-      assertOk(await c.run());
+      await c.sync();
       await c.sql(`ALTER TABLE items ADD COLUMN region text DEFAULT 'eu', ADD COLUMN score numeric(8,2) DEFAULT 1.5`);
       const writer = await connectPostgres(c.url);
       const child = spawn(process.execPath, [CLI, 'run', '--once'], { env: c.ws.env(c.url), stdio: ['ignore', 'pipe', 'pipe'] });
@@ -153,7 +153,7 @@ describe('backfill', () => {
       await writer.end();
       assert.equal(await exited, 0, out);
       assert.ok(writes > 10, `only ${writes} concurrent writes`);
-      assertOk(await c.run()); // drain what was written during the last run
+      await c.sync(); // drain what was written during the last run
       await c.assertSynced();
       assert.ok(c.backfills().every((b) => b.finishedAt !== null && b.rowsDone === 4000));
     } finally {

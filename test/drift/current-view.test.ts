@@ -3,7 +3,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { withDuckDbFile } from '../../src/duckdb/lake.js';
-import { createWorkspace, runCli, type Workspace } from '../support/workspace.js';
+import { createWorkspace, type Workspace } from '../support/workspace.js';
+import { runOnce } from '../support/sync-checks.js';
 
 let pg: TestPostgres;
 let url: string;
@@ -30,17 +31,16 @@ const views = () => withDuckDbFile(ws.duckdbPath, (s) => s.all(`SELECT view_name
 
 test('soft_delete added to an existing pipeline creates the view; removed, it drops it', async () => {
   pipeline('');
-  assert.equal((await runCli(['run', '--once'], ws.env(url))).code, 0);
+  await runOnce(ws, url);
   assert.deepEqual(await views(), []);
 
   pipeline('  soft_delete: removed_at\n');
-  const res = await runCli(['run', '--once'], ws.env(url));
-  assert.equal(res.code, 0, res.stderr);
+  await runOnce(ws, url);
   assert.deepEqual(await views(), [{ view_name: 'order items_current' }]);
   const live = await withDuckDbFile(ws.duckdbPath, (s) => s.all('SELECT id FROM "order items_current" ORDER BY id'), { readOnly: true });
   assert.deepEqual(live, [{ id: 1 }, { id: 3 }]);
 
   pipeline('');
-  assert.equal((await runCli(['run', '--once'], ws.env(url))).code, 0);
+  await runOnce(ws, url);
   assert.deepEqual(await views(), []);
 });

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { TestPostgres } from '../support/postgres.js';
 import { createWorkspace, runCli, type CliResult, type Workspace } from '../support/workspace.js';
+import { runOnce } from '../support/sync-checks.js';
 import { compareTables } from '../support/compare-tables.js';
 import { withDuckDbFile } from '../../src/duckdb/lake.js';
 import type { Row } from '../../src/duckdb/lake.js';
@@ -40,8 +41,10 @@ export interface DriftCase {
   url: string;
   ws: Workspace;
   sql(text: string): Promise<Row[]>;
-  /** `pgduck run --once` (plus args), with PGDUCK_FAULT when given. */
+  /** `pgduck run --once` (plus args) through the CLI, with PGDUCK_FAULT when given. */
   run(args?: string[], fault?: string): Promise<CliResult>;
+  /** A sync that must succeed, in this process (runOnce): for the runs a test needs, not the ones it tests the CLI with. */
+  sync(args?: string[]): Promise<void>;
   /** Run until the fault kills the process: the pipeline stops between batches. */
   runUntilKilled(fault: string, args?: string[]): Promise<void>;
   cli(args: string[]): Promise<CliResult>;
@@ -78,6 +81,9 @@ export async function driftCase(pgs: TestPostgres, opts: { policy?: string; batc
     ws,
     sql: async (text) => (await pgs.query(url, text)).rows as Row[],
     run: (args = [], fault) => runCli(['run', '--once', ...args], fault ? { ...ws.env(url), PGDUCK_FAULT: fault } : ws.env(url)),
+    sync: async (args = []) => {
+      await runOnce(ws, url, args);
+    },
     async runUntilKilled(fault, args = []) {
       const res = await c.run(args, fault);
       assert.equal(res.signal, 'SIGKILL', `expected the fault ${fault} to kill the run: ${res.stdout}${res.stderr}`);

@@ -6,7 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
-import { assertOk, driftCase } from './drift-fixture.js';
+import { driftCase } from './drift-fixture.js';
 
 describe('drift under schema_evolution: evolve, mid-stream', () => {
   let pgs: TestPostgres;
@@ -27,7 +27,7 @@ describe('drift under schema_evolution: evolve, mid-stream', () => {
                    ALTER TABLE items ADD COLUMN tier int DEFAULT 7;
                    ALTER TABLE items ADD COLUMN memo text;`);
       await c.sql(`UPDATE items SET region = 'us', memo = 'moved' WHERE id IN (5, 45)`);
-      assertOk(await c.run());
+      await c.sync();
       await c.assertSynced();
       const rows = await c.duck(
         `SELECT count(*) FILTER (region = 'eu')::INT AS eu, count(*) FILTER (tier = 7)::INT AS t7, count(memo)::INT AS memos FROM items`,
@@ -44,7 +44,7 @@ describe('drift under schema_evolution: evolve, mid-stream', () => {
         [true],
       );
       // Nothing more to do: a second run changes nothing.
-      assertOk(await c.run());
+      await c.sync();
       await c.assertSynced();
       assert.equal(c.events().filter((e) => e.kind === 'added').length, 3);
     } finally {
@@ -57,7 +57,7 @@ describe('drift under schema_evolution: evolve, mid-stream', () => {
     try {
       await c.runUntilKilled('after-checkpoint:3');
       await c.sql(`ALTER TABLE items ADD COLUMN memo text`);
-      assertOk(await c.run());
+      await c.sync();
       await c.assertSynced();
       assert.ok(c.events().some((e) => e.kind === 'backfilled' && /not needed/.test(e.detail)));
     } finally {
@@ -68,13 +68,13 @@ describe('drift under schema_evolution: evolve, mid-stream', () => {
   test('mid-incremental: a volatile DEFAULT and a generated column (both rewrite existing rows without moving updated_at)', async () => {
     const c = await driftCase(pgs);
     try {
-      assertOk(await c.run());
+      await c.sync();
       await c.sql(`UPDATE items SET qty = qty + 1 WHERE id % 2 = 0`); // 30 changed rows: 3 batches
       await c.runUntilKilled('after-checkpoint:1');
       await c.sql(`ALTER TABLE items ADD COLUMN lucky int DEFAULT (random() * 1000000)::int;
                    ALTER TABLE items ADD COLUMN total numeric(12,2) GENERATED ALWAYS AS (qty * price) STORED;
                    ALTER TABLE items ADD COLUMN label text GENERATED ALWAYS AS (upper(name)) VIRTUAL;`);
-      assertOk(await c.run());
+      await c.sync();
       await c.assertSynced();
       const rows = await c.duck(`SELECT count(lucky)::INT AS lucky, count(total)::INT AS total, count(label)::INT AS label FROM items`);
       assert.deepEqual(rows[0], { lucky: 60, total: 60, label: 60 });
@@ -97,7 +97,7 @@ describe('drift under schema_evolution: evolve, mid-stream', () => {
       // Values only the new types hold, in rows loaded before and after the change.
       await c.sql(`UPDATE items SET qty = 1099511627776, price = 123456789.1234 WHERE id IN (2, 50);
                    INSERT INTO items (id, name, qty) VALUES (9007199254740993, 'big key', -9007199254740993)`);
-      assertOk(await c.run());
+      await c.sync();
       await c.assertSynced();
       const types = await c.duck(
         `SELECT column_name AS c, data_type AS t FROM information_schema.columns WHERE table_name = 'items' ORDER BY ordinal_position`,
@@ -130,7 +130,7 @@ describe('drift under schema_evolution: evolve, mid-stream', () => {
         kinds.some((e) => /^retyped: source column "code"/.test(e)),
         'varchar(10) → text reported, nothing to re-read',
       );
-      assertOk(await c.run());
+      await c.sync();
       await c.assertSynced();
     } finally {
       c.cleanup();
@@ -143,7 +143,7 @@ describe('drift under schema_evolution: evolve, mid-stream', () => {
       await c.runUntilKilled('after-checkpoint:2');
       await c.sql(`ALTER TABLE items DROP COLUMN name`);
       await c.sql(`UPDATE items SET qty = 0 WHERE id IN (3, 33)`);
-      assertOk(await c.run());
+      await c.sync();
       await c.assertSynced();
       const rows = await c.duck(`SELECT id::INT AS id, name FROM items WHERE id IN (1, 3, 33, 60) ORDER BY id`);
       assert.deepEqual(rows, [
@@ -153,7 +153,7 @@ describe('drift under schema_evolution: evolve, mid-stream', () => {
         { id: 60, name: null },
       ]);
       await c.sql(`UPDATE items SET qty = 1 WHERE id = 4`);
-      assertOk(await c.run());
+      await c.sync();
       assert.equal(c.events().filter((e) => e.kind === 'dropped').length, 1);
       assert.match(c.events().find((e) => e.kind === 'dropped')?.detail ?? '', /"name" was dropped: kept in items, NULL for rows written from now on/);
     } finally {
@@ -169,7 +169,7 @@ describe('drift under schema_evolution: evolve, mid-stream', () => {
                    ALTER TABLE items RENAME COLUMN code TO tmp;
                    ALTER TABLE items RENAME COLUMN name TO code;
                    ALTER TABLE items RENAME COLUMN tmp TO name;`);
-      assertOk(await c.run());
+      await c.sync();
       await c.assertSynced();
       const cols = await c.duck(`SELECT column_name AS c FROM information_schema.columns WHERE table_name = 'items' ORDER BY ordinal_position`);
       assert.deepEqual(
@@ -188,14 +188,14 @@ describe('drift under schema_evolution: evolve, mid-stream', () => {
   test('a dropped column added again under the same name replaces the kept one, and is backfilled', async () => {
     const c = await driftCase(pgs);
     try {
-      assertOk(await c.run());
+      await c.sync();
       await c.sql(`ALTER TABLE items DROP COLUMN name`);
       await c.sql(`UPDATE items SET qty = 0 WHERE id = 7`);
-      assertOk(await c.run());
+      await c.sync();
       await c.sql(`ALTER TABLE items ADD COLUMN name int DEFAULT 42`);
       await c.sql(`UPDATE items SET qty = 1 WHERE id % 3 = 0`);
       await c.runUntilKilled('after-checkpoint:1');
-      assertOk(await c.run());
+      await c.sync();
       await c.assertSynced();
       const types = await c.duck(`SELECT data_type AS t FROM information_schema.columns WHERE table_name = 'items' AND column_name = 'name'`);
       assert.equal(types[0].t, 'INTEGER');

@@ -7,7 +7,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
-import { assertOk, driftCase } from './drift-fixture.js';
+import { driftCase } from './drift-fixture.js';
 
 const SETUP = `
 CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.updated_at := clock_timestamp(); RETURN NEW; END $$;
@@ -36,7 +36,7 @@ describe('rewrites the cursor does not see', () => {
   test('numeric(5,2) → numeric(6,1) is refused; then → numeric: the rounded values are re-read', async () => {
     const c = await driftCase(pgs, { setup: SETUP });
     try {
-      assertOk(await c.run());
+      await c.sync();
       const before = c.checkpoint();
       await c.sql(`ALTER TABLE items ALTER COLUMN num_val TYPE numeric(6,1)`);
       const res = await c.run();
@@ -44,7 +44,7 @@ describe('rewrites the cursor does not see', () => {
       assert.match(res.stdout, /column "num_val" changed type \(numeric\(5,2\) → numeric\(6,1\)\)/);
       assert.deepEqual(c.checkpoint()?.position, before?.position);
       await c.sql(`ALTER TABLE items ALTER COLUMN num_val TYPE numeric`);
-      assertOk(await c.run());
+      await c.sync();
       assert.deepEqual(await c.duck(`SELECT num_val FROM items WHERE id = 1`), [{ num_val: '123.5' }]);
       await c.assertSynced();
     } finally {
@@ -55,11 +55,11 @@ describe('rewrites the cursor does not see', () => {
   test('numeric(5,2) → numeric(6,1) → numeric(5,2) between two runs: the catalog looks unchanged, the values are re-read', async () => {
     const c = await driftCase(pgs, { setup: SETUP });
     try {
-      assertOk(await c.run());
-      assertOk(await c.run());
+      await c.sync();
+      await c.sync();
       assert.equal(c.backfills().length, 0, 'no rewrite, no re-read');
       await c.sql(`ALTER TABLE items ALTER COLUMN num_val TYPE numeric(6,1); ALTER TABLE items ALTER COLUMN num_val TYPE numeric(5,2)`);
-      assertOk(await c.run());
+      await c.sync();
       assert.deepEqual(await c.duck(`SELECT num_val::VARCHAR AS v FROM items WHERE id = 1`), [{ v: '123.50' }]);
       await c.assertSynced();
       const rewritten = c.backfills().filter((b) => b.reason === 'rewritten');
@@ -72,7 +72,7 @@ describe('rewrites the cursor does not see', () => {
         'every column but key and cursor',
       );
       // The re-read is recorded with the relfilenode: the next run does not read again.
-      assertOk(await c.run());
+      await c.sync();
       assert.equal(c.backfills().length, 1);
     } finally {
       c.cleanup();
@@ -82,9 +82,9 @@ describe('rewrites the cursor does not see', () => {
   test('an interval justified in place (42 days → 1 mon 12 days, equal in DuckDB) replaces the old value', async () => {
     const c = await driftCase(pgs, { setup: SETUP });
     try {
-      assertOk(await c.run());
+      await c.sync();
       await c.sql(`ALTER TABLE items ALTER COLUMN iv TYPE interval USING justify_days(iv)`);
-      assertOk(await c.run());
+      await c.sync();
       assert.deepEqual(await c.sql(`SELECT iv::text AS iv FROM items WHERE id = 1`), [{ iv: '1 mon 12 days' }]);
       // Months and days apart, as Postgres holds them (compareTables prints months differently on each side).
       assert.deepEqual(await c.duck(`SELECT datepart('month', iv)::INT AS m, datepart('day', iv)::INT AS d FROM items WHERE id = 1`), [{ m: 1, d: 12 }]);

@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { createWorkspace, type Workspace } from '../support/workspace.js';
-import { assertVerified, duckIds, readCheckpoint, runOnce, TestClients } from '../support/sync-checks.js';
+import { assertVerified, duckIds, readCheckpoint, runOnce, runOnceCli, TestClients } from '../support/sync-checks.js';
 import { withDuckDbFile } from '../../src/duckdb/lake.js';
 
 const TABLE = (name: string) => `
@@ -105,7 +105,7 @@ describe('commit-safe horizon', () => {
     await new Promise((r) => setTimeout(r, 50));
     await server.query(url, `INSERT INTO payments (id, note) SELECT g, 'early' FROM generate_series(201, 210) AS g`);
 
-    const first = await runOnce(ws, limitedUrl.toString(), ['--only', 'payments']);
+    const first = await runOnceCli(ws, limitedUrl.toString(), ['--only', 'payments']);
     const warnings = first.stderr.split('\n').filter((l) => l.includes('cannot see other sessions'));
     assert.equal(warnings.length, 1, `one warning per pipeline, not per batch (6 batches): ${first.stderr}`);
     assert.match(warnings[0], /GRANT pg_read_all_stats TO \\"limited\\"/);
@@ -124,7 +124,7 @@ describe('commit-safe horizon', () => {
 
     // With the grant the horizon reads pg_stat_activity again: no warning.
     await server.query(url, 'GRANT pg_read_all_stats TO limited');
-    const granted = await runOnce(ws, limitedUrl.toString(), ['--only', 'payments']);
+    const granted = await runOnceCli(ws, limitedUrl.toString(), ['--only', 'payments']);
     assert.doesNotMatch(granted.stderr, /cannot see other sessions/);
   });
 });

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import pg from 'pg';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { createWorkspace, runCli, type Workspace } from '../support/workspace.js';
-import { assertVerified, duckIds, readCheckpoint, runOnce, TestClients } from '../support/sync-checks.js';
+import { assertVerified, duckIds, readCheckpoint, runOnce, runOnceCli, TestClients } from '../support/sync-checks.js';
 import { withDuckDbFile } from '../../src/duckdb/lake.js';
 
 describe('prepared transactions', () => {
@@ -69,7 +69,7 @@ describe('prepared transactions', () => {
     // Committed after the prepared transaction started: newer updated_at.
     await server.query(url, `INSERT INTO orders (id, note) SELECT g, 'later' FROM generate_series(201, 210) AS g`);
 
-    const run = await runOnce(ws, url, ['--only', 'orders']);
+    const run = await runOnceCli(ws, url, ['--only', 'orders']);
     const loaded = await ids();
     assert.ok(loaded.includes(201) && loaded.includes(210), 'rows committed meanwhile are loaded (fresh)');
     assert.ok(!loaded.includes(101), 'prepared rows are not visible yet');
@@ -91,7 +91,7 @@ describe('prepared transactions', () => {
     await server.query(url, `COMMIT PREPARED 'pgduck-test-1'`);
     const clear = await runCli(['validate', '--connect', ws.pipelinesDir], ws.env(url));
     assert.doesNotMatch(clear.stdout, /prepared/);
-    const done = await runOnce(ws, url, ['--only', 'orders']);
+    const done = await runOnceCli(ws, url, ['--only', 'orders']);
     assert.doesNotMatch(done.stderr, /prepared transaction/);
     const after = await ids();
     for (const id of [101, 105, 110, 201, 210]) assert.ok(after.includes(id), `row ${id} arrived`);

@@ -12,7 +12,7 @@ import pg from 'pg';
 import { startEmbeddedPostgres, type EmbeddedServer } from '../../src/postgres/embedded-server.js';
 import { startStandby, type Standby } from '../support/standby.js';
 import { createWorkspace, runCli, type Workspace } from '../support/workspace.js';
-import { assertVerified, duckIds, readCheckpoint, runOnce, TestClients } from '../support/sync-checks.js';
+import { assertVerified, duckIds, readCheckpoint, runOnce, runOnceCli, TestClients } from '../support/sync-checks.js';
 import { withDuckDbFile } from '../../src/duckdb/lake.js';
 
 const WARNING = /hot standby/;
@@ -68,7 +68,7 @@ describe('hot standby', () => {
       'orders',
       'source:\n  table: public.orders\n  primary_key: id\ntarget:\n  table: orders\nbatch_size: 5\nhorizon:\n  lookback_seconds: 120\n',
     );
-    const boot = await runOnce(ws, standbyUrl, ['--only', 'orders']);
+    const boot = await runOnceCli(ws, standbyUrl, ['--only', 'orders']);
     assert.equal(warnings(boot.stderr).length, 1, `one warning per pipeline, not per batch (5 batches): ${boot.stderr}`);
     assert.match(warnings(boot.stderr)[0], /connect to the primary for an exact horizon/i);
     assert.match(warnings(boot.stderr)[0], /lookback_seconds \(120 s\)/);
@@ -86,7 +86,7 @@ describe('hot standby', () => {
     await early.query(`INSERT INTO orders (id, note) SELECT g, 'early' FROM generate_series(201, 210) AS g`);
     await standby.caughtUp();
 
-    const run = await runOnce(ws, standbyUrl, ['--only', 'orders']);
+    const run = await runOnceCli(ws, standbyUrl, ['--only', 'orders']);
     assert.equal(warnings(run.stderr).length, 1, run.stderr);
     const loaded = await ids();
     assert.ok(loaded.includes(201) && loaded.includes(210), 'rows replayed meanwhile are loaded (fresh)');

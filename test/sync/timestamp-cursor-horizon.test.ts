@@ -16,7 +16,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { createWorkspace, runCli, type Workspace } from '../support/workspace.js';
-import { assertVerified, duckIds, readCheckpoint, runOnce, TestClients } from '../support/sync-checks.js';
+import { assertVerified, duckIds, readCheckpoint, runOnce, runOnceCli, TestClients } from '../support/sync-checks.js';
 import { withDuckDbFile } from '../../src/duckdb/lake.js';
 
 const ZONE = 'America/New_York';
@@ -73,13 +73,13 @@ describe('timestamp cursor: writers in America/New_York', () => {
   test('without cursor_timezone: one warning naming the fix, the checkpoint lags 14 h, no row lost', async () => {
     await server.query(url, TABLE('unzoned'));
     ws.writePipeline('unzoned', 'source:\n  table: public.unzoned\n  primary_key: id\ntarget:\n  table: unzoned\nbatch_size: 5\n');
-    const boot = await runOnce(ws, url, ['--only', 'unzoned']);
+    const boot = await runOnceCli(ws, url, ['--only', 'unzoned']);
     assert.equal(warnings(boot.stderr).length, 1, `one warning per pipeline, not per batch (5 batches): ${boot.stderr}`);
     assert.match(warnings(boot.stderr)[0], /timestamp without time zone/);
     assert.match(warnings(boot.stderr)[0], /14 h/);
 
     const { t0, commit } = await openLateTransaction('unzoned');
-    const run = await runOnce(ws, url, ['--only', 'unzoned']);
+    const run = await runOnceCli(ws, url, ['--only', 'unzoned']);
     assert.equal(warnings(run.stderr).length, 1, run.stderr);
     const loaded = await ids('unzoned');
     assert.ok(loaded.includes(201) && loaded.includes(210), 'rows committed meanwhile are loaded (fresh)');
@@ -105,11 +105,11 @@ describe('timestamp cursor: writers in America/New_York', () => {
   test('with cursor_timezone: America/New_York the horizon is exact: no warning, no row lost, checkpoint reaches the newest row', async () => {
     await server.query(url, TABLE('zoned'));
     ws.writePipeline('zoned', `source:\n  table: public.zoned\n  primary_key: id\n  cursor_timezone: ${ZONE}\ntarget:\n  table: zoned\nbatch_size: 5\n`);
-    const boot = await runOnce(ws, url, ['--only', 'zoned']);
+    const boot = await runOnceCli(ws, url, ['--only', 'zoned']);
     assert.deepEqual(warnings(boot.stderr), []);
 
     const { t0, commit } = await openLateTransaction('zoned');
-    const run = await runOnce(ws, url, ['--only', 'zoned']);
+    const run = await runOnceCli(ws, url, ['--only', 'zoned']);
     assert.deepEqual(warnings(run.stderr), []);
     const loaded = await ids('zoned');
     assert.ok(loaded.includes(201) && !loaded.includes(101));

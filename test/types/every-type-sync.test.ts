@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import type pg from 'pg';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { createWorkspace, runCli, type Workspace } from '../support/workspace.js';
+import { runOnce } from '../support/sync-checks.js';
 import { connectPostgres } from '../../src/postgres/connect.js';
 import { withDuckDbFile } from '../../src/duckdb/lake.js';
 import { quoteIdent as q } from '../../src/sql/identifier.js';
@@ -74,8 +75,7 @@ describe('every type, end to end through `pgduck run`', () => {
   };
 
   test('bootstrap in batches: every value of every column equal', async () => {
-    const res = await runCli(['run', '--once'], ws.env(url));
-    assert.equal(res.code, 0, res.stderr);
+    const res = await runOnce(ws, url);
     assert.match(res.stdout, new RegExp(`✓ every_type: ${ROWS} rows in ${Math.ceil(ROWS / 3)} batches`));
     await assertSame(ROWS);
   });
@@ -89,8 +89,7 @@ describe('every type, end to end through `pgduck run`', () => {
        UPDATE every_type SET ${cols.map((c) => `${c} = NULL`).join(', ')} WHERE id = 1;
        INSERT INTO every_type (id, ${cols.join(', ')}) SELECT ${ROWS}, ${cols.join(', ')} FROM every_type WHERE id = 0;`,
     );
-    const res = await runCli(['run', '--once'], ws.env(url));
-    assert.equal(res.code, 0, res.stderr);
+    await runOnce(ws, url);
     await assertSame(ROWS + 1);
   });
 

@@ -6,7 +6,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
-import { createWorkspace, runCli, type Workspace } from '../support/workspace.js';
+import { createWorkspace, type Workspace } from '../support/workspace.js';
+import { runOnce } from '../support/sync-checks.js';
 import { compareTables } from '../support/compare-tables.js';
 import { withDuckDbFile } from '../../src/duckdb/lake.js';
 
@@ -92,8 +93,7 @@ describe('a schema with enums, domains, arrays, tsvector and a partitioned table
   };
 
   test('syncs with plain pipeline files, no type configuration', async () => {
-    const res = await runCli(['run', '--once'], ws.env(url));
-    assert.equal(res.code, 0, res.stdout + res.stderr);
+    await runOnce(ws, url);
     await assertSynced();
     const types = await withDuckDbFile(ws.duckdbPath, (s) =>
       s.all(
@@ -136,8 +136,7 @@ describe('a schema with enums, domains, arrays, tsvector and a partitioned table
        UPDATE shop.orders SET status = 'refunded', skus = NULL WHERE id % 7 = 0;
        ALTER TABLE shop.events ADD COLUMN source text NOT NULL DEFAULT 'import';`,
     );
-    const res = await runCli(['run', '--once'], ws.env(url));
-    assert.equal(res.code, 0, res.stdout + res.stderr);
+    await runOnce(ws, url);
     await assertSynced();
     const n = await withDuckDbFile(ws.duckdbPath, (s) => s.all(`SELECT count(*) FILTER (source = 'import')::INT AS n FROM events`));
     assert.equal(n[0].n, 81);

@@ -10,7 +10,8 @@ import { resolvePipeline } from '../../src/config/resolved-pipeline.js';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
-import { createWorkspace, runCli, type Workspace } from '../support/workspace.js';
+import { createWorkspace, type Workspace } from '../support/workspace.js';
+import { runOnce } from '../support/sync-checks.js';
 import { quoteIdent as q, quoteLiteral } from '../../src/sql/identifier.js';
 import { withDuckDbFile } from '../../src/duckdb/lake.js';
 import { loadPipelines } from '../../src/config/load-pipelines.js';
@@ -154,8 +155,7 @@ describe('verify: canonical values of every type agree across Postgres and DuckD
     }
     ws = createWorkspace();
     ws.writePipeline('edge', 'source:\n  table: public.edge\n  primary_key: id\ntarget:\n  table: edge\nbatch_size: 4\n');
-    const res = await runCli(['run', '--once'], ws.env(url));
-    assert.equal(res.code, 0, res.stderr + res.stdout);
+    await runOnce(ws, url);
   });
   after(async () => {
     ws?.cleanup();

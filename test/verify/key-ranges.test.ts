@@ -12,7 +12,8 @@ import { resolvePipeline } from '../../src/config/resolved-pipeline.js';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
-import { createWorkspace, runCli, type Workspace } from '../support/workspace.js';
+import { createWorkspace, type Workspace } from '../support/workspace.js';
+import { runOnce } from '../support/sync-checks.js';
 import { quoteIdent as q, quoteLiteral } from '../../src/sql/identifier.js';
 import { withDuckDbFile } from '../../src/duckdb/lake.js';
 import { loadPipelines } from '../../src/config/load-pipelines.js';
@@ -129,8 +130,7 @@ describe('verify: key ranges agree across Postgres and DuckDB for every kind of 
       );
       ws.writePipeline(c.table, `source:\n  table: public.${c.table}\n  primary_key: [${c.keys.join(', ')}]\ntarget:\n  table: ${c.table}\nbatch_size: 1000\n`);
     }
-    const res = await runCli(['run', '--once'], ws.env(url));
-    assert.equal(res.code, 0, res.stderr + res.stdout);
+    await runOnce(ws, url);
   });
   after(async () => {
     ws?.cleanup();

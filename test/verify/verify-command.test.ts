@@ -14,7 +14,7 @@ import { applyInitScripts } from '../../src/postgres/init-scripts.js';
 import { createWorkspace, demoPipelines, runCli, type Workspace } from '../support/workspace.js';
 import { withDuckDbFile } from '../../src/duckdb/lake.js';
 import type { PipelineVerification } from '../../src/commands/verify.js';
-import { readCheckpoint } from '../support/sync-checks.js';
+import { readCheckpoint, runOnce } from '../support/sync-checks.js';
 import { CheckpointStore } from '../../src/state/checkpoint-store.js';
 
 describe('pgduck verify', () => {
@@ -34,8 +34,7 @@ describe('pgduck verify', () => {
     ws = createWorkspace();
     demoPipelines(ws, 1000);
     ws.writePipeline('big', 'source:\n  table: public.big\n  primary_key: id\ntarget:\n  table: big\nbatch_size: 20000\n');
-    const res = await runCli(['run', '--once'], ws.env(url));
-    assert.equal(res.code, 0, res.stderr + res.stdout);
+    await runOnce(ws, url);
   });
   after(async () => {
     ws?.cleanup();
@@ -86,24 +85,24 @@ describe('pgduck verify', () => {
     assert.equal(seeded.code, 0, seeded.stderr);
     const deleted = /accounts: .*soft-deleted (\d+)/.exec(seeded.stdout)?.[1];
     assert.ok(deleted, seeded.stdout);
-    assert.equal((await runCli(['run', '--once'], ws.env(url))).code, 0);
+    await runOnce(ws, url);
     assert.equal((await runCli(['verify'], ws.env(url))).code, 0);
     // The premise below (the row is behind the checkpoint): a run within horizon.margin_ms of the
     // soft delete keeps the checkpoint before it, and the next run would re-read (and repair) it.
     for (let i = 0; !(await checkpointPassed('accounts', deleted)); i++) {
       assert.ok(i < 20, 'the accounts checkpoint never passed the soft-deleted row');
       await sleep(250);
-      assert.equal((await runCli(['run', '--once', '--only', 'accounts'], ws.env(url))).code, 0);
+      await runOnce(ws, url, ['--only', 'accounts']);
     }
     await duck(`UPDATE accounts SET deleted_at = NULL WHERE id = ${deleted}`);
     const res = await runCli(['verify', 'accounts'], ws.env(url));
     assert.equal(res.code, 1);
     assert.match(res.stdout, new RegExp(`changed +id=${deleted} +\\(columns differ: deleted_at\\)`));
-    assert.equal((await runCli(['run', '--once', '--only', 'accounts'], ws.env(url))).code, 0);
+    await runOnce(ws, url, ['--only', 'accounts']);
     // The row's cursor did not move, so the sync does not repair it: reset + run does.
     assert.equal((await runCli(['verify', 'accounts'], ws.env(url))).code, 1);
     assert.equal((await runCli(['reset', 'accounts'], ws.env(url))).code, 0);
-    assert.equal((await runCli(['run', '--once', '--only', 'accounts'], ws.env(url))).code, 0);
+    await runOnce(ws, url, ['--only', 'accounts']);
     assert.equal((await runCli(['verify', 'accounts'], ws.env(url))).code, 0);
   });
 
@@ -111,7 +110,7 @@ describe('pgduck verify', () => {
     // A hard delete is invisible to the cursor: the sync keeps the row (its invoices' ON DELETE SET NULL is an update, and syncs).
     const sub = (await pg.query(url, 'SELECT id::text AS id FROM subscriptions ORDER BY id LIMIT 1 OFFSET 7')).rows[0].id as string;
     await pg.query(url, `DELETE FROM subscriptions WHERE id = $1`, [sub]);
-    assert.equal((await runCli(['run', '--once'], ws.env(url))).code, 0);
+    await runOnce(ws, url);
     await duck(`UPDATE accounts SET name = name || ' (edited)' WHERE id = 17`);
     await duck(`DELETE FROM invoices WHERE id = 42`);
     await duck(`INSERT INTO invoice_lines SELECT * REPLACE (99 AS line_no) FROM invoice_lines WHERE invoice_id = 5 AND line_no = 1`);
