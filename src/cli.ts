@@ -81,6 +81,45 @@ program
   });
 
 program
+  .command('init')
+  .description('read the live database and write one pipeline file per table that can be synced as it is')
+  .option('--schema <schemas...>', 'Postgres schemas to read', ['public'])
+  .option('--tables <globs...>', 'only tables matching these globs (`orders*`; with a dot: `sales.*`)')
+  .option('--out <dir>', 'where to write the files (default: the pipelines directory)')
+  .option('--cursor <column>', 'use this column as the cursor of every table (default: the first of updated_at, last_update, modified_at, …)')
+  .option('--force', 'overwrite pipeline files that exist')
+  .addHelpText(
+    'after',
+    `
+A table gets a file when it has a primary key (or a unique index over NOT NULL columns), a cursor
+column (a timestamp named updated_at, last_update, last_updated, modified_at, updated, …; or
+--cursor), an index on (cursor, key…), and only columns with an exact DuckDB type. A nullable
+deleted_at-like timestamp becomes soft_delete. Every other table is listed with the reason and,
+where SQL fixes it, the statement (CREATE INDEX …) to run; run init again afterwards. Files that
+exist are kept unless --force. Reads only the catalog (DATABASE_URL); writes nothing to Postgres.
+Exit codes: 0 done (tables may be skipped: see the list), 1 no table matched, 2 usage,
+3 no database configured or the connection was refused.`,
+  )
+  .action(async (opts: { schema: string[]; tables?: string[]; out?: string; cursor?: string; force?: boolean }, cmd) => {
+    const { settings } = context(cmd);
+    const { initCommand } = await import('./commands/init.js');
+    exit(
+      await initCommand(
+        {
+          databaseUrl: settings.databaseUrl,
+          out: opts.out ?? settings.pipelinesDir,
+          schemas: opts.schema,
+          tables: opts.tables ?? [],
+          force: !!opts.force,
+          cursor: opts.cursor,
+        },
+        process.stdout,
+        process.stderr,
+      ),
+    );
+  });
+
+program
   .command('plan')
   .description('print the compiled plan of each pipeline (stages with their SQL, next fire times): no database needed')
   .argument('[name]', 'one pipeline')
