@@ -68,14 +68,15 @@ function exit(code: number): void {
 program
   .command('validate')
   .description('check pipeline files (and with --connect the live database) without running anything')
-  .argument('[paths...]', 'files or directories (default: the pipelines directory)')
+  .argument('[paths...]', 'files, directories or pipeline names (default: the pipelines directory)')
   .option('--json', 'machine-readable records')
   .option('--connect', 'also check the live Postgres tables and the DuckDB file')
   .addHelpText('after', '\nExit codes: 0 valid (warnings allowed), 3 invalid configuration, 1 a live check failed (--connect), 2 usage.')
   .action(async (paths: string[], opts: { json?: boolean; connect?: boolean }, cmd) => {
     const { settings } = context(cmd);
     const { runValidate } = await import('./commands/validate.js');
-    const targets = paths.length > 0 ? paths : [settings.pipelinesDir];
+    const { resolvePipelineArgs } = await import('./config/pipeline-args.js');
+    const targets = paths.length > 0 ? resolvePipelineArgs(paths, settings.pipelinesDir) : [settings.pipelinesDir];
     const connect = opts.connect ? { databaseUrl: settings.databaseUrl, duckdbPath: settings.duckdbPath, parquetDir: settings.parquetDir } : undefined;
     exit(await runValidate(targets, { json: !!opts.json, connect, duckdbPath: settings.duckdbPath }, process.stdout));
   });
