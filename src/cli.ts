@@ -248,11 +248,19 @@ program
 
 program
   .command('demo')
-  .description('start a real Postgres from npm (or use DATABASE_URL), seed it, sync, change, sync again, query')
+  .description(
+    "start a real Postgres from npm (or use DATABASE_URL), seed it, sync, change, sync again, query (with pgduck's own demo pipelines unless --pipelines)",
+  )
   .option('--accounts <n>', 'accounts to seed (2 subscriptions, 3 invoices each)', wholeNumber('--accounts'), 1000)
   .option('--out <dir>', 'where the demo writes its lake, Parquet and state (default: a new temp dir)')
   .action(async (opts: { accounts: number; out?: string }, cmd) => {
-    const { settings } = context(cmd);
+    const { settings: configured } = context(cmd);
+    // The demo's pipelines are the package's own (they match postgres/init/), wherever it runs from,
+    // unless --pipelines or PIPELINES_DIR says otherwise: not the user's pipelines/.
+    const { PACKAGE_ROOT } = await import('./postgres/init-scripts.js');
+    const { join } = await import('node:path');
+    const explicit = (cmd.optsWithGlobals() as GlobalOpts).pipelines ?? process.env.PIPELINES_DIR;
+    const settings = explicit ? configured : { ...configured, pipelinesDir: join(PACKAGE_ROOT, 'pipelines') };
     // The demo narrates on stdout; per-batch logs would drown it unless asked for.
     const log = await logger(cmd, 'warn');
     const { demoCommand } = await import('./commands/demo.js');

@@ -219,6 +219,17 @@ describe('the packed tarball, installed', () => {
     assert.ok(existsSync(join(work, 'lake', 'warehouse.duckdb')), 'the default paths are relative to the folder it runs in');
   });
 
+  test('demo from an empty folder uses the demo pipelines the package ships (here against DATABASE_URL)', async () => {
+    const empty = join(dir, 'empty-demo');
+    mkdirSync(empty);
+    const out = join(dir, 'demo-out');
+    const demo = await pgduck(['demo', '--out', out], empty, { DATABASE_URL: url });
+    assert.equal(demo.code, 0, demo.stdout + demo.stderr);
+    assert.match(demo.stdout, /▶ bootstrap: accounts, invoice_lines, invoices, subscriptions/);
+    assert.ok(existsSync(join(out, 'lake', 'warehouse.duckdb')));
+    assert.deepEqual(readdirSync(empty), [], 'nothing written where it ran');
+  });
+
   test("in the project that installed it, init's $schema line points into node_modules", async () => {
     const init = await pgduck(['init', '--tables', 'accounts'], project, { DATABASE_URL: url });
     assert.equal(init.code, 0, init.stderr);
