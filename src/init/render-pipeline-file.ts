@@ -12,11 +12,13 @@ export function slug(text: string): string {
 
 /**
  * One pipeline name per proposal, in order: the table's name when no other table of the selection
- * (or a name in `taken`) has it, else `<schema>_<table>`, else with a `_2`, `_3` suffix. Names are
- * compared ignoring case: DuckDB's table names do, and so do the files of some file systems.
+ * (or a name in `taken`, or the `<name>_current` view of a soft-delete table) has it, else
+ * `<schema>_<table>`, else with a `_2`, `_3` suffix. Names are compared ignoring case: DuckDB's
+ * table names do, and so do the files of some file systems.
  */
-export function assignNames(proposals: readonly Pick<Proposal, 'schema' | 'table'>[], taken: Iterable<string> = []): string[] {
+export function assignNames(proposals: readonly Pick<Proposal, 'schema' | 'table' | 'softDelete'>[], taken: Iterable<string> = []): string[] {
   const used = new Set([...taken].map((n) => n.toLowerCase()));
+  for (const p of proposals) if (p.softDelete) used.add(`${slug(p.table)}_current`.toLowerCase());
   const bare = new Map<string, number>();
   for (const p of proposals) bare.set(slug(p.table).toLowerCase(), (bare.get(slug(p.table).toLowerCase()) ?? 0) + 1);
   return proposals.map((p) => {

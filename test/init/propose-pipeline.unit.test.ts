@@ -206,6 +206,14 @@ test('names: the table name, schema-prefixed when two schemas share it, suffixed
     ['public_accounts', 'sales_accounts', 'Odd_Name_drop', '_2fast', 'orders'],
   );
   assert.deepEqual(assignNames([{ schema: 'public', table: 'orders' }], ['Orders']), ['public_orders']);
+  assert.deepEqual(
+    assignNames([
+      { schema: 'public', table: 'orders', softDelete: 'deleted_at' },
+      { schema: 'public', table: 'orders_current' },
+    ]),
+    ['orders', 'public_orders_current'],
+    'the view orders_current of a soft-delete table is taken',
+  );
   assert.deepEqual(assignNames([{ schema: 'public', table: 'orders' }], ['orders', 'public_orders']), ['public_orders_2']);
 });
 
