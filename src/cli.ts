@@ -89,6 +89,7 @@ program
   .option('--out <dir>', 'where to write the files (default: the pipelines directory)')
   .option('--cursor <column>', 'use this column as the cursor of every table (default: the first of updated_at, last_update, modified_at, …)')
   .option('--force', 'overwrite pipeline files that exist')
+  .option('--json', 'what was written, kept and skipped (with reason and fix) as one JSON document')
   .addHelpText(
     'after',
     `
@@ -101,7 +102,7 @@ exist are kept unless --force. Reads only the catalog (DATABASE_URL); writes not
 Exit codes: 0 done (tables may be skipped: see the list), 1 no table matched, 2 usage,
 3 no database configured or the connection was refused.`,
   )
-  .action(async (opts: { schema: string[]; tables?: string[]; out?: string; cursor?: string; force?: boolean }, cmd) => {
+  .action(async (opts: { schema: string[]; tables?: string[]; out?: string; cursor?: string; force?: boolean; json?: boolean }, cmd) => {
     const { settings } = context(cmd);
     const { initCommand } = await import('./commands/init.js');
     exit(
@@ -113,6 +114,7 @@ Exit codes: 0 done (tables may be skipped: see the list), 1 no table matched, 2 
           tables: opts.tables ?? [],
           force: !!opts.force,
           cursor: opts.cursor,
+          json: !!opts.json,
         },
         process.stdout,
         process.stderr,

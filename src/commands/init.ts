@@ -27,6 +27,8 @@ export interface InitOptions {
   tables: string[];
   force: boolean;
   cursor?: string;
+  /** Print one JSON document (the InitResult) instead of lines. */
+  json?: boolean;
 }
 
 /** What init did, for the summary and the tests. */
@@ -64,6 +66,32 @@ export async function initCommand(opts: InitOptions, out: NodeJS.WritableStream,
     await client.end().catch(() => {});
   }
   const { written, kept, skipped } = result;
+  if (opts.json) {
+    const table = (p: Proposal) => ({
+      schema: p.schema,
+      table: p.table,
+      primaryKey: p.primaryKey,
+      keyFrom: p.keyFrom,
+      cursor: p.cursor,
+      softDelete: p.softDelete ?? null,
+    });
+    out.write(
+      `${JSON.stringify(
+        {
+          written: written.map((w) => ({
+            file: w.file,
+            ...table(w.proposal),
+            warnings: w.warnings.map((i) => ({ check: i.check, message: i.message, fix: i.fix ?? null })),
+          })),
+          kept: kept.map((k) => ({ file: k.file, ...table(k.proposal) })),
+          skipped: skipped.map((x) => ({ schema: x.schema, table: x.table, reason: x.reason, message: x.message, fix: x.fix ?? null })),
+        },
+        null,
+        2,
+      )}\n`,
+    );
+    return written.length + kept.length + skipped.length === 0 ? 1 : 0;
+  }
   if (written.length + kept.length + skipped.length === 0) {
     err.write(
       `no table in schema${opts.schemas.length > 1 ? 's' : ''} ${opts.schemas.join(', ')}` +

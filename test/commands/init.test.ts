@@ -151,6 +151,30 @@ describe('pgduck init', () => {
     assert.ok(!existsSync(out), 'nothing written, not even the directory');
   });
 
+  test('--json: written, kept and skipped tables with reasons and fixes, as one document', async () => {
+    const out = join(ws.dir, 'as-json');
+    const res = await runCli(['init', '--json', '--tables', 'invoice*', 'no_key', '--out', out], ws.env(url));
+    assert.equal(res.code, 0, res.stderr);
+    const doc = JSON.parse(res.stdout);
+    assert.deepEqual(
+      doc.written.map((w: { file: string; primaryKey: string[]; softDelete: string | null }) => [w.file, w.primaryKey, w.softDelete]),
+      [
+        [join(out, 'invoice_lines.yml'), ['invoice_id', 'line_no'], 'deleted_at'],
+        [join(out, 'invoices.yml'), ['id'], 'deleted_at'],
+      ],
+    );
+    assert.deepEqual(doc.kept, []);
+    assert.deepEqual(doc.skipped, [
+      {
+        schema: 'public',
+        table: 'no_key',
+        reason: 'no-key',
+        message: 'no primary key, and no unique index over NOT NULL columns: rows could not be told apart in DuckDB; declare the key, e.g.',
+        fix: 'ALTER TABLE "public"."no_key" ADD PRIMARY KEY (…);',
+      },
+    ]);
+  });
+
   test('--cursor picks the column; nothing matching and no database are said as such', async () => {
     const out = join(ws.dir, 'by-cursor');
     const res = await runCli(['init', '--tables', 'no_cursor', '--cursor', 'created_at', '--out', out], ws.env(url));
