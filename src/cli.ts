@@ -16,7 +16,8 @@ type GlobalOpts = Parameters<typeof resolveSettings>[0] & { logLevel?: string; l
 
 const program = new Command('pgduck')
   .description('Keep a DuckDB file in sync with many Postgres tables, one YAML file per table.')
-  .version('0.1.0')
+  // The package's own version (dist/cli.js and src/cli.ts both sit one level below package.json).
+  .version((JSON.parse((await import('node:fs')).readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version)
   .option('--pipelines <dir>', 'pipeline files directory (env PIPELINES_DIR)', undefined)
   .option('--duckdb <path>', 'DuckDB file (env DUCKDB_PATH)', undefined)
   .option('--parquet-dir <dir>', 'Parquet history directory (env PARQUET_DIR)', undefined)
