@@ -16,7 +16,8 @@ type GlobalOpts = Parameters<typeof resolveSettings>[0] & { logLevel?: string; l
 
 const program = new Command('pgduck')
   .description('Keep a DuckDB file in sync with many Postgres tables, one YAML file per table.')
-  .version('0.1.0')
+  // The package's own version (dist/cli.js and src/cli.ts both sit one level below package.json).
+  .version((JSON.parse((await import('node:fs')).readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version)
   .option('--pipelines <dir>', 'pipeline files directory (env PIPELINES_DIR)', undefined)
   .option('--duckdb <path>', 'DuckDB file (env DUCKDB_PATH)', undefined)
   .option('--parquet-dir <dir>', 'Parquet history directory (env PARQUET_DIR)', undefined)
@@ -68,16 +69,58 @@ function exit(code: number): void {
 program
   .command('validate')
   .description('check pipeline files (and with --connect the live database) without running anything')
-  .argument('[paths...]', 'files or directories (default: the pipelines directory)')
+  .argument('[paths...]', 'files, directories or pipeline names (default: the pipelines directory)')
   .option('--json', 'machine-readable records')
   .option('--connect', 'also check the live Postgres tables and the DuckDB file')
   .addHelpText('after', '\nExit codes: 0 valid (warnings allowed), 3 invalid configuration, 1 a live check failed (--connect), 2 usage.')
   .action(async (paths: string[], opts: { json?: boolean; connect?: boolean }, cmd) => {
     const { settings } = context(cmd);
     const { runValidate } = await import('./commands/validate.js');
-    const targets = paths.length > 0 ? paths : [settings.pipelinesDir];
+    const { resolvePipelineArgs } = await import('./config/pipeline-args.js');
+    const targets = paths.length > 0 ? resolvePipelineArgs(paths, settings.pipelinesDir) : [settings.pipelinesDir];
     const connect = opts.connect ? { databaseUrl: settings.databaseUrl, duckdbPath: settings.duckdbPath, parquetDir: settings.parquetDir } : undefined;
     exit(await runValidate(targets, { json: !!opts.json, connect, duckdbPath: settings.duckdbPath }, process.stdout));
+  });
+
+program
+  .command('init')
+  .description('read the live database and write one pipeline file per table that can be synced as it is')
+  .option('--schema <schemas...>', 'Postgres schemas to read', ['public'])
+  .option('--tables <globs...>', 'only tables matching these globs (`orders*`; with a dot: `sales.*`)')
+  .option('--out <dir>', 'where to write the files (default: the pipelines directory)')
+  .option('--cursor <column>', 'use this column as the cursor of every table (default: the first of updated_at, last_update, modified_at, …)')
+  .option('--force', 'overwrite pipeline files that exist')
+  .option('--json', 'what was written, kept and skipped (with reason and fix) as one JSON document')
+  .addHelpText(
+    'after',
+    `
+A table gets a file when it has a primary key (or a unique index over NOT NULL columns), a cursor
+column (a timestamp named updated_at, last_update, last_updated, modified_at, updated, …; or
+--cursor), an index on (cursor, key…), and only columns with an exact DuckDB type. A nullable
+deleted_at-like timestamp becomes soft_delete. Every other table is listed with the reason and,
+where SQL fixes it, the statement (CREATE INDEX …) to run; run init again afterwards. Files that
+exist are kept unless --force. Reads only the catalog (DATABASE_URL); writes nothing to Postgres.
+Exit codes: 0 done (tables may be skipped: see the list), 1 no table matched, 2 usage,
+3 no database configured or the connection was refused.`,
+  )
+  .action(async (opts: { schema: string[]; tables?: string[]; out?: string; cursor?: string; force?: boolean; json?: boolean }, cmd) => {
+    const { settings } = context(cmd);
+    const { initCommand } = await import('./commands/init.js');
+    exit(
+      await initCommand(
+        {
+          databaseUrl: settings.databaseUrl,
+          out: opts.out ?? settings.pipelinesDir,
+          schemas: opts.schema,
+          tables: opts.tables ?? [],
+          force: !!opts.force,
+          cursor: opts.cursor,
+          json: !!opts.json,
+        },
+        process.stdout,
+        process.stderr,
+      ),
+    );
   });
 
 program
@@ -235,11 +278,19 @@ program
 
 program
   .command('demo')
-  .description('start a real Postgres from npm (or use DATABASE_URL), seed it, sync, change, sync again, query')
+  .description(
+    "start a real Postgres from npm (or use DATABASE_URL), seed it, sync, change, sync again, query (with pgduck's own demo pipelines unless --pipelines)",
+  )
   .option('--accounts <n>', 'accounts to seed (2 subscriptions, 3 invoices each)', wholeNumber('--accounts'), 1000)
   .option('--out <dir>', 'where the demo writes its lake, Parquet and state (default: a new temp dir)')
   .action(async (opts: { accounts: number; out?: string }, cmd) => {
-    const { settings } = context(cmd);
+    const { settings: configured } = context(cmd);
+    // The demo's pipelines are the package's own (they match postgres/init/), wherever it runs from,
+    // unless --pipelines or PIPELINES_DIR says otherwise: not the user's pipelines/.
+    const { PACKAGE_ROOT } = await import('./postgres/init-scripts.js');
+    const { join } = await import('node:path');
+    const explicit = (cmd.optsWithGlobals() as GlobalOpts).pipelines ?? process.env.PIPELINES_DIR;
+    const settings = explicit ? configured : { ...configured, pipelinesDir: join(PACKAGE_ROOT, 'pipelines') };
     // The demo narrates on stdout; per-batch logs would drown it unless asked for.
     const log = await logger(cmd, 'warn');
     const { demoCommand } = await import('./commands/demo.js');

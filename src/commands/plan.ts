@@ -11,6 +11,7 @@ import { resolvePipeline, type ResolvedPipeline } from '../config/resolved-pipel
 import { KIND_OUTCOMES } from '../errors/exit-codes.js';
 import { formatProblems } from '../config/format-problems.js';
 import { loadPipelines } from '../config/load-pipelines.js';
+import { selectPipelines } from '../config/select-pipelines.js';
 import { compilePipeline, type Plan, type SourceShape } from '../runner/compile.js';
 import type { Settings } from '../runner/settings.js';
 import { formatTypeTable } from '../schema/column-mapping-report.js';
@@ -57,23 +58,33 @@ export function printedPlan(p: PlanWithLive): Omit<PlanWithLive, 'spec' | 'conne
 }
 
 export async function planCommand(settings: Settings, name: string | undefined, opts: PlanOptions): Promise<number> {
+  if (name !== undefined) {
+    // One pipeline: only its own file must be valid (a broken file elsewhere blocks only itself).
+    const named = selectPipelines(settings, [name], process.stderr);
+    if ('refused' in named) return KIND_OUTCOMES[named.refused].exitCode;
+    return planSelected(named, opts, true);
+  }
   const { specs, problems } = loadPipelines([settings.pipelinesDir], process.env, settings.duckdbPath);
   if (problems.length > 0) {
     process.stderr.write(`${formatProblems(problems)}pipeline configuration is invalid: nothing to plan (pgduck validate prints the same)\n`);
     return KIND_OUTCOMES.config.exitCode;
   }
   // A plan of everything includes disabled pipelines (marked): it is what the files say, not what runs now.
-  const selected = name === undefined ? specs : specs.filter((s) => s.name === name);
+  const selected = specs;
   if (selected.length === 0) {
-    process.stderr.write(
-      name === undefined
-        ? `no pipelines in ${settings.pipelinesDir}\n`
-        : `unknown pipeline: ${name} (known: ${specs.map((s) => s.name).join(', ') || 'none'})\n`,
-    );
-    return name === undefined ? KIND_OUTCOMES.config.exitCode : KIND_OUTCOMES.usage.exitCode;
+    process.stderr.write(`no pipelines in ${settings.pipelinesDir}\n`);
+    return KIND_OUTCOMES.config.exitCode;
   }
 
-  const pipelines = selected.map((s) => resolvePipeline(s, settings));
+  return planSelected(
+    selected.map((s) => resolvePipeline(s, settings)),
+    opts,
+    false,
+  );
+}
+
+/** `one`: a named pipeline (--json prints its plan, not a list). */
+async function planSelected(pipelines: ResolvedPipeline[], opts: PlanOptions, one: boolean): Promise<number> {
   let code = 0;
   let plans: PlanWithLive[];
   if (opts.connect) {
@@ -93,7 +104,7 @@ export async function planCommand(settings: Settings, name: string | undefined, 
   }
 
   if (opts.json) {
-    process.stdout.write(`${JSON.stringify(name ? printedPlan(plans[0]) : plans.map(printedPlan), null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(one ? printedPlan(plans[0]) : plans.map(printedPlan), null, 2)}\n`);
   } else {
     process.stdout.write(plans.map(formatPlan).join('\n'));
     // One mapping for every pipeline (src/schema/type-map.ts): each source column arrives exactly or is refused.

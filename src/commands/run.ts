@@ -37,7 +37,7 @@ export async function runCommand(settings: Settings, opts: RunOptions, log: Logg
     process.stderr.write(
       invalid.length > 0
         ? `pipeline configuration is invalid (${plural(problems.length, 'problem')}): nothing was run\n`
-        : `no enabled pipelines in ${settings.pipelinesDir}\n`,
+        : `no enabled pipelines in ${settings.pipelinesDir}: write one there (pgduck init writes them from the database), or mount a directory of them there\n`,
     );
     return KIND_OUTCOMES.config.exitCode;
   }

@@ -20,11 +20,14 @@ export interface SelectionRefused {
 }
 
 /**
- * Strict: any invalid file refuses the whole selection (`config`), as does a name no file defines
- * (`usage`). For the commands that act on the configuration as a whole (verify, replay, demo);
- * `run` uses selectRunnable, which runs the valid files and reports the others.
+ * Pipelines named in `only` (verify, replay, plan): refused (`config`) only when a named file is
+ * invalid, and (`usage`) when a name no file defines; an invalid file that was not named is
+ * mentioned in one line and blocks nothing. Without names (verify, demo: the configuration as a
+ * whole), strict: any invalid file refuses the selection. `run` uses selectRunnable, which runs
+ * the valid files and reports the others.
  */
 export function selectPipelines(source: PipelineSource, only: string[] | undefined, err: NodeJS.WritableStream): ResolvedPipeline[] | SelectionRefused {
+  if (only && only.length > 0) return selectNamed(source, only, err);
   const { specs, problems } = loadPipelines([source.pipelinesDir], process.env, source.duckdbPath);
   if (problems.length > 0) {
     err.write(formatProblems(problems));
@@ -87,4 +90,26 @@ export function selectRunnable(source: PipelineSource, only: string[] | undefine
     invalid: invalid.filter((f) => only.includes(f.name)),
     invalidElsewhere: invalid.filter((f) => !only.includes(f.name)),
   };
+}
+
+function selectNamed(source: PipelineSource, only: string[], err: NodeJS.WritableStream): ResolvedPipeline[] | SelectionRefused {
+  const selection = selectRunnable(source, only, err);
+  if ('refused' in selection) return selection;
+  const { pipelines, invalid, invalidElsewhere } = selection;
+  if (invalid.length > 0) {
+    const problems = invalid.flatMap((f) => f.problems);
+    err.write(formatProblems(problems));
+    err.write(
+      `pipeline ${invalid.map((f) => f.name).join(', ')} ${invalid.length === 1 ? 'is' : 'are'} invalid ` +
+        `(${problems.length} problem${problems.length === 1 ? '' : 's'}): nothing was run\n`,
+    );
+    return { refused: 'config' };
+  }
+  if (invalidElsewhere.length > 0) {
+    const n = invalidElsewhere.length;
+    err.write(
+      `note: ${n} other pipeline file${n === 1 ? '' : 's'} invalid (${invalidElsewhere.map((f) => f.file).join(', ')}): pgduck validate lists the problems\n`,
+    );
+  }
+  return pipelines;
 }

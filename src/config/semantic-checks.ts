@@ -47,6 +47,16 @@ export function semanticChecks(data: Record<string, unknown>, context: SemanticC
     }
   }
 
+  // target.table: a table of DuckDB's main schema. A dot would be read as a schema, as in source.table,
+  // which pgduck does not create (yet): refused, rather than a table literally named "a.b".
+  const target = text(['target', 'table']);
+  if (target !== undefined && /[."]/.test(target)) {
+    issues.push({
+      path: ['target', 'table'],
+      message: `${show(['target', 'table'], target)} has a ${target.includes('.') ? 'dot' : 'double quote'}: target.table names one table of DuckDB's main schema (DuckDB schemas are not supported yet); use a name without one, e.g. \`${target.replace(/[."]+/g, '_')}\``,
+    });
+  }
+
   // Key, cursor and tombstone columns. Duplicates inside primary_key are the schema's uniqueItems.
   const primaryKey = valueAt(data, ['source', 'primary_key']);
   const keyColumns = typeof primaryKey === 'string' ? [primaryKey] : Array.isArray(primaryKey) ? primaryKey.filter((c) => typeof c === 'string') : [];

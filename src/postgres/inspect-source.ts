@@ -155,3 +155,38 @@ export async function relationsIn(client: pg.Client, schema: string): Promise<st
   });
   return res.rows.map((r) => String(r.relname));
 }
+
+/** A relation `pgduck init` may propose, in the order it lists them. */
+export interface ListedRelation {
+  schema: string;
+  table: string;
+  kind: RelationKind;
+  /** `"schema"."parent"` when this table is a partition of another. */
+  partitionOf: string | null;
+}
+
+/**
+ * Every table, partitioned table, view, materialized view and foreign table in `schemas` that this
+ * role can see, by schema then name. Catalog only; names are bound as parameters.
+ */
+export async function listRelations(client: pg.Client, schemas: readonly string[]): Promise<ListedRelation[]> {
+  const res = await client.query<Record<string, Cell>>({
+    text: `SELECT n.nspname AS schema, c.relname AS table, c.relkind::text AS relkind,
+                  (SELECT quote_ident(pn.nspname) || '.' || quote_ident(p.relname)
+                   FROM pg_catalog.pg_inherits i
+                   JOIN pg_catalog.pg_class p ON p.oid = i.inhparent
+                   JOIN pg_catalog.pg_namespace pn ON pn.oid = p.relnamespace
+                   WHERE i.inhrelid = c.oid AND c.relispartition LIMIT 1) AS partition_of
+           FROM pg_catalog.pg_class c
+           JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+           WHERE n.nspname = ANY ($1::text[]) AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+           ORDER BY n.nspname, c.relname`,
+    values: [[...schemas]],
+  });
+  return res.rows.map((r) => ({
+    schema: String(r.schema),
+    table: String(r.table),
+    kind: KINDS[String(r.relkind)],
+    partitionOf: r.partition_of === null ? null : String(r.partition_of),
+  }));
+}

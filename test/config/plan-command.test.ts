@@ -73,14 +73,21 @@ test('plan <name> --json is one plan object; plan <name> prints it as text', asy
   assert.doesNotMatch(text.stdout + text.stderr, /secret/);
 });
 
-test('an unknown pipeline, or an invalid configuration, exits 2 (usage) or 3 (config) and plans nothing', async () => {
+test('an unknown pipeline, or an invalid file, exits 2 (usage) or 3 (config) and plans nothing; a broken file blocks only itself', async () => {
   const unknown = await runCli(['plan', 'nope'], env);
   assert.equal(unknown.code, 2);
   assert.equal(unknown.stdout, '');
   assert.match(unknown.stderr, /unknown pipeline: nope \(known: archive, orders\)/);
 
   ws.writePipeline('broken', `source:\n  table: public.broken\n  primary_key: id\ntarget:\n  tabel: broken\n`);
-  const broken = await runCli(['plan', 'orders'], env);
+  const broken = await runCli(['plan', 'broken'], env);
   assert.equal(broken.code, 3);
+  assert.equal(broken.stdout, '');
   assert.match(broken.stderr, /broken\.yml:5:3 target\.tabel: unknown key `tabel`; did you mean `table`\?/);
+  const all = await runCli(['plan'], env);
+  assert.equal(all.code, 3, 'the plan of every file needs every file');
+  const other = await runCli(['plan', 'orders'], env);
+  assert.equal(other.code, 0, other.stderr);
+  assert.match(other.stdout, /^pipeline orders /m);
+  assert.match(other.stderr, /^note: 1 other pipeline file invalid \(.*broken\.yml\): pgduck validate lists the problems$/m);
 });

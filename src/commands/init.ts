@@ -1,0 +1,164 @@
+/**
+ * `pgduck init`: reads the live database and writes one pipeline file per table that can be synced
+ * as it is, and says for every other table why not and what SQL would change that. Reads only the
+ * catalog (plus the bounded NULL-cursor probe validate makes); never writes to Postgres, never
+ * overwrites a file without --force.
+ */
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { KIND_OUTCOMES } from '../errors/exit-codes.js';
+import type { LiveIssue } from '../live/live-finding.js';
+import { judgeProposal, proposePipeline, type Proposal, type Skip } from '../init/propose-pipeline.js';
+import { assignNames, renderPipelineFile, tableSelected } from '../init/render-pipeline-file.js';
+import { schemaPathFrom } from '../init/schema-location.js';
+import { connectPostgres, type PgClient } from '../postgres/connect.js';
+import { inspectRole } from '../postgres/inspect-role.js';
+import { cursorHasNulls, inspectSource, listRelations } from '../postgres/inspect-source.js';
+import { qualified } from '../sql/identifier.js';
+import { redactUrl } from '../sql/redact.js';
+
+export interface InitOptions {
+  databaseUrl: string | null;
+  /** Where the files go (created if missing). */
+  out: string;
+  /** Postgres schemas to read; default `public`. */
+  schemas: string[];
+  /** `--tables` globs; empty: every table. */
+  tables: string[];
+  force: boolean;
+  cursor?: string;
+  /** Print one JSON document (the InitResult) instead of lines. */
+  json?: boolean;
+}
+
+/** What init did, for the summary and the tests. */
+export interface InitResult {
+  written: { file: string; proposal: Proposal; warnings: LiveIssue[] }[];
+  kept: { file: string; proposal: Proposal }[];
+  skipped: Skip[];
+}
+
+const SKIP_TITLES: Record<Skip['reason'], string> = {
+  view: 'not a table',
+  partition: 'a partition',
+  'no-key': 'no key',
+  'no-cursor': 'no cursor candidate',
+  'unmappable-type': 'unmappable type',
+  'needs-index': 'needs an index',
+  'not-readable': 'not readable',
+  other: 'refused by the live checks',
+};
+
+export async function initCommand(opts: InitOptions, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
+  if (!opts.databaseUrl) {
+    err.write('no database configured: set DATABASE_URL (or POSTGRES_HOST/PORT/USER/PASSWORD/DB); init reads the live tables\n');
+    return KIND_OUTCOMES.config.exitCode;
+  }
+  if (existsSync(opts.out) && !statSync(opts.out).isDirectory()) {
+    err.write(`--out ${opts.out} is not a directory\n`);
+    return KIND_OUTCOMES.usage.exitCode;
+  }
+  const client = await connectPostgres(opts.databaseUrl, { label: 'init', connectTimeoutMs: 10_000, statementTimeoutMs: 30_000 });
+  let result: InitResult;
+  try {
+    result = await inspectAndWrite(client, opts);
+  } finally {
+    await client.end().catch(() => {});
+  }
+  const { written, kept, skipped } = result;
+  if (opts.json) {
+    const table = (p: Proposal) => ({
+      schema: p.schema,
+      table: p.table,
+      primaryKey: p.primaryKey,
+      keyFrom: p.keyFrom,
+      cursor: p.cursor,
+      softDelete: p.softDelete ?? null,
+    });
+    out.write(
+      `${JSON.stringify(
+        {
+          written: written.map((w) => ({
+            file: w.file,
+            ...table(w.proposal),
+            warnings: w.warnings.map((i) => ({ check: i.check, message: i.message, fix: i.fix ?? null })),
+          })),
+          kept: kept.map((k) => ({ file: k.file, ...table(k.proposal) })),
+          skipped: skipped.map((x) => ({ schema: x.schema, table: x.table, reason: x.reason, message: x.message, fix: x.fix ?? null })),
+        },
+        null,
+        2,
+      )}\n`,
+    );
+    return written.length + kept.length + skipped.length === 0 ? 1 : 0;
+  }
+  if (written.length + kept.length + skipped.length === 0) {
+    err.write(
+      `no table in schema${opts.schemas.length > 1 ? 's' : ''} ${opts.schemas.join(', ')}` +
+        `${opts.tables.length > 0 ? ` matches --tables ${opts.tables.join(' ')}` : ''} of ${redactUrl(opts.databaseUrl)}: nothing written\n`,
+    );
+    return 1;
+  }
+  for (const w of written) {
+    const p = w.proposal;
+    out.write(
+      `wrote ${w.file}: ${qualified(p.schema, p.table)}, key ${p.primaryKey.join(', ')} (${p.keyFrom}), cursor ${p.cursor}` +
+        `${p.softDelete ? `, soft delete ${p.softDelete}` : ''}\n`,
+    );
+    for (const warning of w.warnings) out.write(`  warning: ${warning.message}${warning.fix ? `\n${indent(warning.fix)}` : ''}\n`);
+  }
+  for (const k of kept) out.write(`kept ${k.file}: it exists (--force overwrites it)\n`);
+  for (const s of skipped) {
+    out.write(`skipped ${qualified(s.schema, s.table)} (${SKIP_TITLES[s.reason]}): ${s.message}\n`);
+    if (s.fix) out.write(`${indent(s.fix)}\n`);
+  }
+  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+  out.write(`${plural(written.length, 'file')} written, ${kept.length} kept, ${plural(skipped.length, 'table')} skipped\n`);
+  if (skipped.some((s) => s.fix)) out.write('run the SQL above, then pgduck init again: it writes the tables it can now sync and keeps the files it wrote\n');
+  if (written.length > 0) out.write('next: pgduck validate --connect, then pgduck run --once\n');
+  return 0;
+}
+
+async function inspectAndWrite(client: PgClient, opts: InitOptions): Promise<InitResult> {
+  const role = (await inspectRole(client)).role;
+  const relations = (await listRelations(client, opts.schemas)).filter((r) => tableSelected(opts.tables, r.schema, r.table));
+  const proposals: { proposal: Proposal; warnings: LiveIssue[] }[] = [];
+  const skipped: Skip[] = [];
+  for (const listed of relations) {
+    const relation = await inspectSource(client, listed.schema, listed.table);
+    if (!relation) continue; // dropped meanwhile
+    const verdict = proposePipeline(relation, { cursor: opts.cursor, partitionOf: listed.partitionOf ?? undefined });
+    if ('skip' in verdict) {
+      skipped.push(verdict.skip);
+      continue;
+    }
+    const p = verdict.proposal;
+    const cursor = relation.columns.find((c) => c.name === p.cursor);
+    const nulls = cursor && !cursor.notNull && relation.canSelect ? await cursorHasNulls(client, p.schema, p.table, p.cursor) : undefined;
+    const judged = judgeProposal(p, { relation, role, ...(nulls !== undefined && { cursorHasNulls: nulls }) });
+    if ('skip' in judged) skipped.push(judged.skip);
+    else proposals.push({ proposal: p, warnings: judged.warnings });
+  }
+
+  const names = assignNames(proposals.map((x) => x.proposal));
+  const schemaPath = schemaPathFrom(opts.out);
+  const result: InitResult = { written: [], kept: [], skipped };
+  if (proposals.length > 0) mkdirSync(opts.out, { recursive: true });
+  proposals.forEach(({ proposal, warnings }, i) => {
+    const file = join(opts.out, `${names[i]}.yml`);
+    const existing = [file, join(opts.out, `${names[i]}.yaml`)].find((f) => existsSync(f));
+    if (existing && !opts.force) {
+      result.kept.push({ file: existing, proposal });
+      return;
+    }
+    writeFileSync(file, renderPipelineFile(proposal, { name: names[i], schemaPath }), { flag: opts.force ? 'w' : 'wx' });
+    result.written.push({ file, proposal, warnings });
+  });
+  return result;
+}
+
+const indent = (text: string) =>
+  text
+    .split('\n')
+    .map((l) => `    ${l}`)
+    .join('\n');
