@@ -24,6 +24,7 @@ export async function startProxy(target: string): Promise<TcpProxy> {
   let listenPort = 0;
   const listen = () =>
     new Promise<void>((resolve, reject) => {
+      if (server) return resolve(); // already up
       server = net.createServer((client) => {
         count++;
         const upstream = net.connect(Number(port || 5432), hostname === 'localhost' ? '127.0.0.1' : hostname);
