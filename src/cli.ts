@@ -140,6 +140,15 @@ program
   .description('sync every enabled pipeline: on its schedule, or once until drained with --once')
   .option('--once', 'run every pipeline until drained, then exit (non-zero if any failed)')
   .option('--only <names...>', 'only these pipelines')
+  .addHelpText(
+    'after',
+    `
+As a service (without --once): a transient failure is retried with backoff (about 1 s doubling to
+60 s: PGDUCK_RETRY_BASE_MS, PGDUCK_RETRY_MAX_SECONDS); a needs-action or config failure blocks that
+pipeline until its file or state changes, SIGHUP, or a probe every PGDUCK_BLOCKED_RETRY_SECONDS
+(900). pipelines/ is watched, and re-read every PGDUCK_RELOAD_SECONDS (10) and on SIGHUP.
+One runner per state directory and DuckDB file: a second one exits 75 naming the holder.`,
+  )
   .action(async (opts: { once?: boolean; only?: string[] }, cmd) => {
     const { settings } = context(cmd);
     const log = await logger(cmd);
@@ -149,8 +158,9 @@ program
 
 program
   .command('status')
-  .description('checkpoints, last run and schema events of every pipeline')
+  .description('state of every pipeline (idle, running, backing off, blocked with the fix…), rows, last run, last error, next run')
   .option('--json', 'as JSON')
+  .addHelpText('after', '\nReads the state store and the pipeline files only (never the DuckDB file): works while pgduck run is up. Times are UTC.')
   .action(async (opts: { json?: boolean }, cmd) => {
     const { settings } = context(cmd);
     const { statusCommand } = await import('./commands/status.js');

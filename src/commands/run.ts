@@ -11,8 +11,12 @@ import { CheckpointStore } from '../state/checkpoint-store.js';
 import { runAllOnce } from '../runner/pool.js';
 import { startScheduler, type Scheduler } from '../runner/scheduler.js';
 import { Writable } from 'node:stream';
+import { mkdirSync, watch, type FSWatcher } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { checkpointDbPath, type Settings } from '../runner/settings.js';
 import type { Logger } from '../log/logger.js';
+import { acquireRunnerLock, RunnerLockedError, type HeldLock } from '../runner/runner-lock.js';
+import { retryPolicyFromEnv } from '../runner/retry-policy.js';
 
 export interface RunOptions {
   once: boolean;
@@ -44,6 +48,16 @@ export async function runCommand(settings: Settings, opts: RunOptions, log: Logg
   if (pipelines.some((p) => !p.connection)) {
     process.stderr.write('no database configured: set DATABASE_URL (or POSTGRES_HOST/PORT/USER/PASSWORD/DB), or pass --database-url\n');
     return KIND_OUTCOMES.config.exitCode;
+  }
+  const retry = retryPolicyFromEnv();
+  // One runner per state directory and DuckDB file: taken before anything is opened or written.
+  let locks: HeldLock[];
+  try {
+    locks = lockRunner(settings, pipelines, log);
+  } catch (err) {
+    if (!(err instanceof RunnerLockedError)) throw err;
+    process.stderr.write(`pgduck: ${err.message}\n`);
+    return KIND_OUTCOMES[err.kind].exitCode;
   }
   const store = new CheckpointStore(checkpointDbPath(settings));
   const lake = new Lake({ memoryLimit: settings.duckdbMemoryLimit });
@@ -92,19 +106,56 @@ export async function runCommand(settings: Settings, opts: RunOptions, log: Logg
     process.on('SIGINT', () => onSignal('SIGINT'));
     process.on('SIGTERM', () => onSignal('SIGTERM'));
     // Signal handlers run on a later turn of the event loop: both are set by then.
-    const scheduler = startScheduler(pipelines, deps, { concurrency: settings.concurrency, runAtStart: true });
+    // A state left by a runner that did not stop cleanly is stale: start from a clean slate.
+    clearRunnerStates(store, log);
+    const scheduler = startScheduler(pipelines, deps, { concurrency: settings.concurrency, runAtStart: true, retry });
     const reload = watchPipelines(settings, opts.only, scheduler, store, log, invalid);
     await stopped;
+    clearRunnerStates(store, log);
     return 0;
   } finally {
     await lake.close();
     store.close();
+    for (const lock of locks) lock.release();
   }
 }
 
 /**
- * The service re-reads the pipelines directory every PGDUCK_RELOAD_SECONDS (default 10; 0: never)
- * and at once on SIGHUP: a file dropped in is scheduled (and runs), a removed one unscheduled, an
+ * The lock files of this runner: the state directory's, and one beside each DuckDB file its
+ * pipelines write (src/runner/runner-lock.ts). A stale one is taken over with a warning.
+ */
+function lockRunner(settings: Settings, pipelines: ResolvedPipeline[], log: Logger): HeldLock[] {
+  const targets = new Map<string, string>([[resolve(settings.stateDir, 'pgduck-run.lock'), `state directory ${settings.stateDir}`]]);
+  for (const p of pipelines) targets.set(`${resolve(p.duckdbPath)}.pgduck-run.lock`, `DuckDB file ${p.duckdbPath}`);
+  const held: HeldLock[] = [];
+  try {
+    for (const [path, what] of targets) {
+      mkdirSync(dirname(path), { recursive: true });
+      const lock = acquireRunnerLock(path, what);
+      held.push(lock);
+      if (lock.tookOverFrom) {
+        const h = lock.tookOverFrom;
+        log.warn({ lock: path, holder: h }, `took over a stale lock ${path} (pid ${h.pid} on host ${h.host}, since ${h.startedAt}: that runner is gone)`);
+      }
+    }
+  } catch (err) {
+    for (const lock of held) lock.release();
+    throw err;
+  }
+  return held;
+}
+
+function clearRunnerStates(store: CheckpointStore, log: Logger): void {
+  try {
+    store.clearRunnerState();
+  } catch (err) {
+    log.debug({ error: { message: (err as Error).message } }, 'could not clear the service state');
+  }
+}
+
+/**
+ * The service re-reads the pipelines directory when a file in it changes (fs.watch, debounced),
+ * every PGDUCK_RELOAD_SECONDS (default 10; 0: never) and at once on SIGHUP: a file dropped in is scheduled (and runs), a removed one unscheduled, an
  * edited one rescheduled; a file that turns invalid stops being scheduled and is reported (once per
  * change). Runs in flight are never interrupted.
  */
@@ -140,14 +191,59 @@ function watchPipelines(
     }
   };
   const timer = Number.isFinite(seconds) && seconds > 0 ? setInterval(() => reload('interval'), seconds * 1000) : null;
-  const onHup = () => reload('SIGHUP');
+  const onHup = () => {
+    reload('SIGHUP');
+    // SIGHUP also says "I fixed it": blocked pipelines run now.
+    const unblocked = scheduler.unblockAll();
+    if (unblocked.length > 0) log.info({ pipelines: unblocked, trigger: 'SIGHUP' }, `running blocked pipelines again: ${unblocked.join(', ')}`);
+  };
   process.on('SIGHUP', onHup);
+  const watcher = watchDirectory(settings.pipelinesDir, () => reload('file change'), log);
   return {
     stop() {
       if (timer) clearInterval(timer);
+      watcher?.close();
       process.off('SIGHUP', onHup);
     },
   };
+}
+
+/** Debounce of the watcher: editors write a file in several steps (truncate, write, rename). */
+export const WATCH_DEBOUNCE_MS = 300;
+
+/**
+ * A change in the pipelines directory (a file added, changed, removed, renamed) reloads within
+ * WATCH_DEBOUNCE_MS, so a new file is picked up in well under 2 s. fs.watch on the directory itself
+ * (not recursive: pipeline files live at its top). Where watching is not possible (some network
+ * and container file systems) the poll and SIGHUP still reload; a watcher error is logged once and
+ * the watcher closed.
+ */
+function watchDirectory(dir: string, onChange: () => void, log: Logger): FSWatcher | null {
+  let pending: NodeJS.Timeout | null = null;
+  let watcher: FSWatcher;
+  try {
+    watcher = watch(dir, { persistent: false }, (_event, file) => {
+      if (file && !/\.ya?ml$/i.test(String(file))) return;
+      if (pending) clearTimeout(pending);
+      pending = setTimeout(() => {
+        pending = null;
+        onChange();
+      }, WATCH_DEBOUNCE_MS);
+    });
+  } catch (err) {
+    log.warn({ dir, error: { message: (err as Error).message } }, `cannot watch ${dir} for changes: it is re-read every PGDUCK_RELOAD_SECONDS and on SIGHUP`);
+    return null;
+  }
+  watcher.on('error', (err) => {
+    log.warn({ dir, error: { message: err.message } }, `stopped watching ${dir}: it is re-read every PGDUCK_RELOAD_SECONDS and on SIGHUP`);
+    watcher.close();
+  });
+  const close = watcher.close.bind(watcher);
+  watcher.close = () => {
+    if (pending) clearTimeout(pending);
+    close();
+  };
+  return watcher;
 }
 
 /**

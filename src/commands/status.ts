@@ -1,16 +1,21 @@
 /**
- * `pgduck status`: one line per pipeline from the checkpoint store. A failed run shows its kind
- * (transient: will heal by itself; needs action; config…) and its stable code, read back from the
- * recorded error (src/errors/recorded-failure.ts).
+ * `pgduck status`: per pipeline its state (idle, running, backing off until…, blocked with the
+ * reason and fix, disabled, failed with its kind), rows in the target, last run, last error and
+ * next run, from the state store and the pipeline files only: it never opens the DuckDB file, so it
+ * works while `pgduck run` holds it. Whether a runner is up comes from its lock file
+ * (src/runner/runner-lock.ts); what it is doing, from the state it writes (src/runner/scheduler.ts).
  */
 import { existsSync } from 'node:fs';
 import { CheckpointStore } from '../state/checkpoint-store.js';
 import { checkpointDbPath, type Settings } from '../runner/settings.js';
-import { renderTable } from '../report/render-table.js';
 import { decodeFailure } from '../errors/recorded-failure.js';
-import { KIND_OUTCOMES } from '../errors/exit-codes.js';
+import { join } from 'node:path';
+import { Cron } from 'croner';
+import { loadPipelines } from '../config/load-pipelines.js';
+import { pipelineStatus, renderStatus, type RunnerInfo } from '../report/status-view.js';
+import { PROCESS_LOCK_ENV, readLockHolder, staleReason } from '../runner/runner-lock.js';
 
-export function statusCommand(settings: Settings, opts: { json: boolean }): number {
+export function statusCommand(settings: Settings, opts: { json: boolean; width?: number }): number {
   const path = checkpointDbPath(settings);
   if (!existsSync(path)) {
     process.stdout.write(`no state yet (${path} does not exist): run \`pgduck run --once\` first\n`);
@@ -18,32 +23,33 @@ export function statusCommand(settings: Settings, opts: { json: boolean }): numb
   }
   const store = new CheckpointStore(path);
   try {
+    const now = new Date();
     const checkpoints = store.all().map((c) => {
       const failure = c.lastError === null ? null : decodeFailure(c.lastError);
       return { ...c, lastError: failure?.message ?? null, lastErrorKind: failure?.kind ?? null, lastErrorCode: failure?.code ?? null };
     });
     const events = store.schemaEvents();
     const backfills = store.backfills();
+    const runner = runnerInfo(settings);
+    const runnerStates = new Map(store.runnerStates().map((r) => [r.pipeline, r]));
+    const files = pipelineFiles(settings);
+    const names = [...new Set([...files.keys(), ...checkpoints.map((c) => c.pipeline)])].sort();
+    const pipelines = names.map((name) => {
+      const file = files.get(name) ?? null;
+      return pipelineStatus({
+        pipeline: name,
+        checkpoint: store.get(name),
+        runner: runnerStates.get(name) ?? null,
+        runnerUp: runner ? runner.up : false,
+        file: file ? { enabled: file.enabled } : null,
+        nextTick: file ? nextTick(file.schedule, file.timezone) : null,
+      });
+    });
     if (opts.json) {
-      process.stdout.write(`${JSON.stringify({ checkpoints, schemaEvents: events, backfills }, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ runner, pipelines, checkpoints, schemaEvents: events, backfills }, null, 2)}\n`);
       return 0;
     }
-    process.stdout.write(
-      renderTable(
-        checkpoints.map((c) => ({
-          pipeline: c.pipeline,
-          bootstrap: c.bootstrapDone ? 'done' : 'in progress',
-          cursor: c.position?.cursor ?? null,
-          key: c.position ? c.position.key.join(', ') : null,
-          rows: c.rowsTotal,
-          batches: c.batchesTotal,
-          last_run: c.lastRunAt,
-          status: c.lastStatus === 'failed' && c.lastErrorKind ? KIND_OUTCOMES[c.lastErrorKind].status : c.lastStatus,
-          code: c.lastErrorCode,
-          error: c.lastError,
-        })),
-      ),
-    );
+    process.stdout.write(renderStatus(pipelines, runner, { now, width: opts.width ?? 100 }));
     if (events.length > 0) process.stdout.write(`\nschema events:\n${events.map((e) => `  ${e.at} ${e.pipeline} ${e.kind}: ${e.detail}`).join('\n')}\n`);
     const pending = backfills.filter((b) => b.finishedAt === null);
     if (pending.length > 0) {
@@ -59,5 +65,34 @@ export function statusCommand(settings: Settings, opts: { json: boolean }): numb
     return 0;
   } finally {
     store.close();
+  }
+}
+
+/** The `pgduck run` holding this state directory, from its lock file (src/runner/runner-lock.ts). */
+function runnerInfo(settings: Settings): RunnerInfo | null {
+  const holder = readLockHolder(join(settings.stateDir, 'pgduck-run.lock'));
+  if (!holder) return null;
+  const up = holder.host !== PROCESS_LOCK_ENV.host ? null : staleReason(holder, PROCESS_LOCK_ENV) === null;
+  return { pid: holder.pid, host: holder.host, startedAt: holder.startedAt, up };
+}
+
+/** The valid pipeline files, by name: whether each is enabled and when it fires. Invalid files are left out (status shows their recorded failure). */
+function pipelineFiles(settings: Settings): Map<string, { enabled: boolean; schedule: string; timezone: string }> {
+  const out = new Map<string, { enabled: boolean; schedule: string; timezone: string }>();
+  if (!existsSync(settings.pipelinesDir)) return out;
+  try {
+    const { specs } = loadPipelines([settings.pipelinesDir], process.env, settings.duckdbPath);
+    for (const s of specs) out.set(s.name, { enabled: s.enabled, schedule: s.schedule, timezone: s.timezone });
+  } catch {
+    // status reads the state store; the files only add the schedule
+  }
+  return out;
+}
+
+function nextTick(schedule: string, timezone: string): string | null {
+  try {
+    return new Cron(schedule, { timezone, paused: true }).nextRun()?.toISOString() ?? null;
+  } catch {
+    return null;
   }
 }

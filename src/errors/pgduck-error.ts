@@ -21,10 +21,11 @@
  *   internal      A bug or an unforeseen failure: an assertion that should never fail, or an error
  *                 no classifier recognised. Report it.
  *
- * What the runner does with it today: any kind stops this pipeline's run (the others go on), the
+ * What the runner does with it: any kind stops this pipeline's run (the others go on), the
  * checkpoint is not advanced past the last committed batch, and the kind and code are recorded for
  * `pgduck status`. The exit code of a command derives from the kind (src/errors/exit-codes.ts).
- * A later change retries `transient` failures in the service before recording them.
+ * The service (`pgduck run`) retries `transient` (and `internal`) failures with backoff and blocks a
+ * pipeline on the others until its file or state changes (src/runner/retry-policy.ts).
  */
 export type ErrorKind = 'transient' | 'needs-action' | 'config' | 'usage' | 'internal';
 
@@ -46,6 +47,7 @@ export type ErrorCode =
   | 'STATE_LOCKED'
   | 'CHECKPOINT_RESET_DURING_RUN'
   | 'DRIFT_DURING_READ'
+  | 'RUNNER_LOCKED'
   // needs-action
   | 'SOURCE_TABLE_MISSING'
   | 'SOURCE_COLUMN_MISSING'

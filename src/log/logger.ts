@@ -1,6 +1,7 @@
 /**
- * Structured logs on stderr (pino). Human-readable on a terminal, JSON lines otherwise
- * (or with PGDUCK_LOG_FORMAT=json), so logs can be shipped as they are.
+ * Structured logs on stderr (pino). Human-readable on a terminal (one line each: time, level,
+ * message, then the fields), JSON lines otherwise, so logs can be shipped as they are.
+ * PGDUCK_LOG_FORMAT (or --log-format) = json | pretty overrides the choice either way.
  */
 import { pino, type Logger as PinoLogger } from 'pino';
 import pretty from 'pino-pretty';
@@ -17,7 +18,15 @@ export function createLogger(opts: { level?: string; format?: 'pretty' | 'json' 
   const envFormat = process.env.PGDUCK_LOG_FORMAT;
   if (!opts.format && envFormat && envFormat !== 'json' && envFormat !== 'pretty')
     throw new UsageError(`PGDUCK_LOG_FORMAT must be json or pretty, got ${JSON.stringify(envFormat)}`);
-  const format = opts.format ?? (envFormat === 'json' || !process.stderr.isTTY ? 'json' : envFormat === 'pretty' ? 'pretty' : 'json');
+  const format = opts.format ?? (envFormat as 'json' | 'pretty' | undefined) ?? defaultLogFormat(process.stderr.isTTY === true);
   if (format === 'json') return pino({ level, base: undefined }, pino.destination({ fd: 2, sync: true }));
-  return pino({ level, base: undefined }, pretty({ destination: 2, sync: true, colorize: true, ignore: 'time' }));
+  return pino(
+    { level, base: undefined },
+    pretty({ destination: 2, sync: true, colorize: process.stderr.isTTY === true, singleLine: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' }),
+  );
+}
+
+/** Pretty on a terminal, JSON lines everywhere else (a pipe, a file, a container's log driver). */
+export function defaultLogFormat(isTTY: boolean): 'pretty' | 'json' {
+  return isTTY ? 'pretty' : 'json';
 }

@@ -11,13 +11,15 @@ import { encodeFailure } from '../errors/recorded-failure.js';
 import { classifyFailure } from './classify-failure.js';
 import { runPipeline, type RunDeps, type RunSummary } from './run-pipeline.js';
 import { compilePipeline } from './compile.js';
+import { observeRun, type RunStats } from './run-observer.js';
+import { quoteIdent } from '../sql/identifier.js';
 
 /**
  * A failed pipeline carries its message already cleaned of secrets: print and record `message`, not
  * `error.message`. Its kind decides the exit code of `run --once` (src/errors/exit-codes.ts).
  */
 export type PipelineOutcome =
-  | { pipeline: string; ok: true; summary: RunSummary }
+  | { pipeline: string; ok: true; summary: RunSummary; stats: RunStats }
   | { pipeline: string; ok: false; error: PgduckError; message: string; kind: ErrorKind; code: ErrorCode };
 
 export function createPool(concurrency: number) {
@@ -29,15 +31,35 @@ export function createPool(concurrency: number) {
  * state store cannot record the outcome): a scheduler fires it and forgets, and one pipeline's
  * failure must not reach the others.
  */
-export async function runRecorded(pipeline: ResolvedPipeline, deps: RunDeps): Promise<PipelineOutcome> {
+export async function runRecorded(pipeline: ResolvedPipeline, deps: RunDeps, opts: { logFailure?: boolean } = {}): Promise<PipelineOutcome> {
   const { spec } = pipeline;
+  const started = Date.now();
+  const observer = observeRun(deps.log);
+  const runDeps: RunDeps = {
+    ...deps,
+    log: observer.log,
+    onStep: (stage, batch) => {
+      observer.onStep(stage, batch);
+      deps.onStep?.(stage, batch);
+    },
+  };
   let outcome: PipelineOutcome;
   try {
     // Compiled per run: what runs is the plan `pgduck plan` prints for this file as it is now.
-    const summary = await runPipeline(compilePipeline(pipeline), deps);
-    outcome = { pipeline: spec.name, ok: true, summary };
-    deps.log.info(
-      { pipeline: spec.name, batches: summary.batches, rows: summary.rows, ms: summary.durationMs, bootstrapDone: summary.bootstrapDone },
+    const summary = await runPipeline(compilePipeline(pipeline), runDeps);
+    const stats = observer.stats(summary.durationMs);
+    outcome = { pipeline: spec.name, ok: true, summary, stats };
+    // One INFO line per run that changed something; "nothing to do" only at DEBUG (README "Logs").
+    deps.log[summary.rows > 0 ? 'info' : 'debug'](
+      {
+        pipeline: spec.name,
+        rows: summary.rows,
+        batches: summary.batches,
+        bytes: stats.bytes,
+        ms: summary.durationMs,
+        stages: stats.stageMs,
+        bootstrapDone: summary.bootstrapDone,
+      },
       summary.rows > 0 ? 'pipeline synced' : 'pipeline up to date',
     );
   } catch (err) {
@@ -45,11 +67,16 @@ export async function runRecorded(pipeline: ResolvedPipeline, deps: RunDeps): Pr
     const clean = (text: string) => withoutSecrets(text, [pipeline.connection]);
     const message = clean(error.message);
     outcome = { pipeline: spec.name, ok: false, error, message, kind: error.kind, code: error.code };
-    const cause = error.cause instanceof Error ? clean(error.cause.message) : undefined;
-    deps.log.error({ pipeline: spec.name, error: { message, cause, kind: error.kind, code: error.code, fix: error.fix } }, message);
+    if (opts.logFailure !== false) {
+      const cause = error.cause instanceof Error ? clean(error.cause.message) : undefined;
+      deps.log.error({ pipeline: spec.name, error: { message, cause, kind: error.kind, code: error.code, fix: error.fix } }, message);
+    }
   }
   try {
-    deps.store.recordRun(spec.name, outcome.ok ? 'ok' : 'failed', outcome.ok ? undefined : encodeFailure(outcome));
+    const facts = outcome.ok
+      ? { durationMs: outcome.summary.durationMs, rows: outcome.summary.rows, bytes: outcome.stats.bytes }
+      : { durationMs: Date.now() - started, rows: 0 };
+    deps.store.recordRun(spec.name, outcome.ok ? 'ok' : 'failed', outcome.ok ? undefined : encodeFailure(outcome), facts);
   } catch (err) {
     // The state store itself failed (a full disk, a lock held too long): say so; the run's outcome stands.
     deps.log.error(
@@ -57,7 +84,23 @@ export async function runRecorded(pipeline: ResolvedPipeline, deps: RunDeps): Pr
       `could not record the outcome of ${spec.name} in the state store (pgduck status will not show it): ${(err as Error).message}`,
     );
   }
+  if (outcome.ok && outcome.summary.rows > 0) await countTargetRows(pipeline, deps);
   return outcome;
+}
+
+/**
+ * After a run that changed the table, count its rows once, so `pgduck status` can show them without
+ * opening the DuckDB file (which the runner may hold). Best effort: a failure leaves the last count.
+ */
+async function countTargetRows(pipeline: ResolvedPipeline, deps: RunDeps): Promise<void> {
+  try {
+    const rows = await deps.lake.withSession(pipeline.duckdbPath, (s) =>
+      s.all(`SELECT count(*)::BIGINT AS n FROM ${s.catalog}.main.${quoteIdent(pipeline.spec.target.table)}`),
+    );
+    deps.store.recordTargetRows(pipeline.spec.name, Number(rows[0]?.n ?? 0));
+  } catch (err) {
+    deps.log.debug({ pipeline: pipeline.spec.name, error: { message: (err as Error).message } }, 'could not count the rows of the target table');
+  }
 }
 
 /** `run --once`: every pipeline until drained, `concurrency` at a time. */

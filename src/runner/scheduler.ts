@@ -4,11 +4,18 @@
  * pool. The set of pipelines can change while it runs (`update`: a file dropped into pipelines/ is
  * picked up without a restart). Stops cleanly: no new runs start, runs in flight finish their
  * current batch.
+ *
+ * A failed run is handled by its kind (src/runner/retry-policy.ts, one PipelineHealth per
+ * pipeline): transient failures are retried on a backoff timer of their own, needs-action and
+ * config failures block the pipeline until its file or state changes. Each pipeline's state is
+ * written to the state store for `pgduck status`. The other pipelines never notice.
  */
 import { Cron } from 'croner';
 import type { ResolvedPipeline } from '../config/resolved-pipeline.js';
-import { createPool, runRecorded } from './pool.js';
+import { createPool, runRecorded, type PipelineOutcome } from './pool.js';
 import type { RunDeps } from './run-pipeline.js';
+import { PipelineHealth, type HealthSnapshot, type LogLevel } from './pipeline-health.js';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry-policy.js';
 
 export interface SchedulerChanges {
   added: string[];
@@ -17,34 +24,116 @@ export interface SchedulerChanges {
   changed: string[];
 }
 
+/** What the service knows of one pipeline now (for health checks and metrics). */
+export interface PipelineView {
+  pipeline: string;
+  health: Readonly<HealthSnapshot>;
+  nextRun: Date | null;
+}
+
 export interface Scheduler {
   /**
    * Reconcile with the pipelines as the directory reads now: new ones are scheduled (and run at
-   * once when `runAtStart`), removed ones unscheduled, changed ones rescheduled. Never interrupts a
-   * run in flight. Not re-entrant with stop().
+   * once when `runAtStart`), removed ones unscheduled, changed ones rescheduled (a changed file
+   * unblocks its pipeline). Never interrupts a run in flight. Not re-entrant with stop().
    */
   update(pipelines: ResolvedPipeline[]): SchedulerChanges;
+  /** Someone says they fixed something (SIGHUP): every blocked pipeline runs now. Returns their names. */
+  unblockAll(): string[];
+  view(): PipelineView[];
   /** Resolves when every in-flight run has finished after stop(). */
   stop(): Promise<void>;
 }
 
-export function startScheduler(pipelines: ResolvedPipeline[], deps: RunDeps, opts: { concurrency: number; runAtStart: boolean }): Scheduler {
+export interface SchedulerOptions {
+  concurrency: number;
+  runAtStart: boolean;
+  retry?: RetryPolicy;
+  /** Told of every finished run (metrics). */
+  onOutcome?: (outcome: PipelineOutcome, health: Readonly<HealthSnapshot>) => void;
+  /** Test seams: the clock and the jitter. */
+  now?: () => number;
+  random?: () => number;
+}
+
+interface Entry {
+  pipeline: ResolvedPipeline;
+  job: Cron;
+  key: string;
+  health: PipelineHealth;
+  retryTimer: NodeJS.Timeout | null;
+}
+
+type Why = 'start' | 'tick' | 'retry' | 'unblocked';
+
+export function startScheduler(pipelines: ResolvedPipeline[], deps: RunDeps, opts: SchedulerOptions): Scheduler {
   const limit = createPool(opts.concurrency);
+  const policy = opts.retry ?? DEFAULT_RETRY_POLICY;
+  const now = opts.now ?? Date.now;
   const inFlight = new Set<Promise<unknown>>();
   let stopping = false;
+  const { log, store } = deps;
   const runDeps: RunDeps = { ...deps, shouldStop: () => stopping };
-  const scheduled = new Map<string, { pipeline: ResolvedPipeline; job: Cron; key: string }>();
+  const scheduled = new Map<string, Entry>();
+  const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+  const generationOf = (name: string): number => {
+    try {
+      return store.get(name)?.generation ?? 0;
+    } catch {
+      return 0;
+    }
+  };
+
+  /** The state for `pgduck status` (another process reads it). Never throws: a locked store must not stop the service. */
+  const writeState = (name: string, h: Readonly<HealthSnapshot>) => {
+    try {
+      const s = h.streak;
+      store.setRunnerState({
+        pipeline: name,
+        state: h.state,
+        since: s ? iso(s.since) : null,
+        attempts: s?.attempts ?? 0,
+        retryAt: iso(h.retryAt),
+        kind: s?.kind ?? null,
+        code: s?.code ?? null,
+        message: s?.message ?? null,
+        fix: s?.fix ?? null,
+      });
+    } catch (err) {
+      log.debug({ pipeline: name, error: { message: (err as Error).message } }, 'could not write the service state of a pipeline');
+    }
+  };
+
+  const clearRetry = (entry: Entry) => {
+    if (entry.retryTimer) clearTimeout(entry.retryTimer);
+    entry.retryTimer = null;
+  };
 
   // A pipeline never runs twice at once (a start-up run and a cron tick could otherwise overlap).
   const running = new Set<string>();
-  const fire = (name: string) => {
+  const fire = (name: string, why: Why) => {
     const entry = scheduled.get(name);
     if (stopping || !entry || running.has(name)) return Promise.resolve();
+    if (why === 'tick') {
+      const blocked = entry.health.snapshot.state === 'blocked';
+      if (entry.health.onTick(now(), blocked ? generationOf(name) : null) === 'skip') return Promise.resolve();
+      if (blocked) log.info({ pipeline: name }, `${name}: running again (its state changed, or the blocked pipeline's probe is due)`);
+    }
+    if (why === 'retry' && !entry.health.retryDue()) return Promise.resolve();
+    clearRetry(entry);
     running.add(name);
     const p: Promise<unknown> = limit(async () => {
       // The spec as of the turn in the pool: an update while it waited counts.
       const current = scheduled.get(name);
-      if (!stopping && current) await runRecorded(current.pipeline, runDeps);
+      if (stopping || !current) return;
+      current.health.started();
+      writeState(name, current.health.snapshot);
+      const generation = generationOf(name);
+      const outcome = await runRecorded(current.pipeline, runDeps, { logFailure: false });
+      // Rescheduled (its file changed) or removed meanwhile: the new entry starts from a clean state.
+      if (scheduled.get(name) !== current) return;
+      settle(current, outcome, generation);
     }).finally(() => {
       running.delete(name);
       inFlight.delete(p);
@@ -53,13 +142,57 @@ export function startScheduler(pipelines: ResolvedPipeline[], deps: RunDeps, opt
     return p;
   };
 
+  const settle = (entry: Entry, outcome: PipelineOutcome, generation: number) => {
+    const name = entry.pipeline.spec.name;
+    const { health } = entry;
+    if (outcome.ok) {
+      const ended = health.succeeded();
+      if (ended) {
+        log.info(
+          { pipeline: name, attempts: ended.attempts, since: iso(ended.since), error: { kind: ended.kind, code: ended.code } },
+          `${name}: recovered after ${ended.attempts} failed attempt${ended.attempts === 1 ? '' : 's'} (${ended.code}, failing since ${iso(ended.since)})`,
+        );
+      }
+    } else {
+      const { error } = outcome;
+      const decision = health.failed({ kind: outcome.kind, code: outcome.code, message: outcome.message, fix: error.fix }, now(), generation);
+      const { streak } = decision;
+      let next: string;
+      if (decision.reaction === 'retry') {
+        next = `retrying in ${seconds(decision.delayMs ?? 0)} (attempt ${streak.attempts})`;
+        if (!stopping) {
+          entry.retryTimer = setTimeout(() => void fire(name, 'retry'), decision.delayMs ?? 0);
+          entry.retryTimer.unref();
+        }
+      } else {
+        const probe = policy.blockedProbeMs > 0 ? `, or in ${seconds(policy.blockedProbeMs)}` : '';
+        next = `blocked until its file or state changes (pgduck reset), SIGHUP${probe}${error.fix ? `; fix: ${error.fix}` : ''}`;
+      }
+      const reminder = decision.level === 'warn' ? `still failing after ${streak.attempts} attempts since ${iso(streak.since)}: ` : '';
+      const fields = {
+        pipeline: name,
+        state: health.snapshot.state,
+        attempts: streak.attempts,
+        retryAt: iso(health.snapshot.retryAt),
+        error: { message: outcome.message, kind: outcome.kind, code: outcome.code, fix: error.fix },
+      };
+      logAt(decision.level, fields, `${reminder}${outcome.message} — ${next}`);
+    }
+    writeState(name, health.snapshot);
+    opts.onOutcome?.(outcome, health.snapshot);
+  };
+
+  const logAt = (level: LogLevel, fields: object, msg: string) => log[level](fields, msg);
+
   const schedule = (pipeline: ResolvedPipeline) => {
     const { spec } = pipeline;
     const job = new Cron(spec.schedule, { timezone: spec.timezone, protect: true, name: spec.name }, async () => {
-      await fire(spec.name);
+      await fire(spec.name, 'tick');
     });
-    scheduled.set(spec.name, { pipeline, job, key: JSON.stringify(pipeline) });
-    deps.log.info({ pipeline: spec.name, schedule: spec.schedule, timezone: spec.timezone, next: job.nextRun()?.toISOString() }, 'scheduled');
+    const entry: Entry = { pipeline, job, key: JSON.stringify(pipeline), health: new PipelineHealth(policy, opts.random), retryTimer: null };
+    scheduled.set(spec.name, entry);
+    writeState(spec.name, entry.health.snapshot);
+    log.info({ pipeline: spec.name, schedule: spec.schedule, timezone: spec.timezone, next: job.nextRun()?.toISOString() }, 'scheduled');
   };
 
   const update = (next: ResolvedPipeline[]): SchedulerChanges => {
@@ -69,17 +202,28 @@ export function startScheduler(pipelines: ResolvedPipeline[], deps: RunDeps, opt
     for (const [name, entry] of scheduled) {
       if (names.has(name)) continue;
       entry.job.stop();
+      clearRetry(entry);
       scheduled.delete(name);
       changes.removed.push(name);
+      try {
+        store.clearRunnerState(name);
+      } catch {
+        // status then shows its last state; nothing depends on it
+      }
     }
     for (const pipeline of next) {
       const { name } = pipeline.spec;
       const entry = scheduled.get(name);
       if (entry && entry.key === JSON.stringify(pipeline)) continue;
-      entry?.job.stop();
+      const wasFailing = entry ? entry.health.snapshot.state === 'blocked' || entry.health.snapshot.state === 'backing-off' : false;
+      if (entry) {
+        entry.job.stop();
+        clearRetry(entry);
+      }
       schedule(pipeline);
       (entry ? changes.changed : changes.added).push(name);
-      if (!entry && opts.runAtStart) void fire(name);
+      // New: its bootstrap starts now. Changed while failing: the edit may be the fix, try it now.
+      if ((!entry && opts.runAtStart) || wasFailing) void fire(name, 'start');
     }
     return changes;
   };
@@ -88,12 +232,33 @@ export function startScheduler(pipelines: ResolvedPipeline[], deps: RunDeps, opt
 
   return {
     update,
+    unblockAll() {
+      const names: string[] = [];
+      for (const [name, entry] of scheduled) {
+        if (!entry.health.unblock()) continue;
+        names.push(name);
+        writeState(name, entry.health.snapshot);
+        void fire(name, 'unblocked');
+      }
+      return names;
+    },
+    view() {
+      return [...scheduled.entries()].map(([pipeline, e]) => ({ pipeline, health: e.health.snapshot, nextRun: e.job.nextRun() }));
+    },
     async stop() {
       stopping = true;
-      for (const { job } of scheduled.values()) job.stop();
+      for (const entry of scheduled.values()) {
+        entry.job.stop();
+        clearRetry(entry);
+      }
       // No limit.clearQueue(): p-limit drops cleared tasks without settling their promises, so the
       // wait below would never end. A queued run sees `stopping` when its turn comes and returns at once.
       await Promise.allSettled([...inFlight]);
     },
   };
+}
+
+function seconds(ms: number): string {
+  if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
+  return `${Math.round(ms / 60_000)} min`;
 }

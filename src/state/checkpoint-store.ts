@@ -30,6 +30,38 @@ export interface Checkpoint {
   lastRunAt: string | null;
   /** Bumped by every `reset`: a run writes its checkpoint only while the generation it started with is current. */
   generation: number;
+  /** The last run's duration, rows and Parquet bytes (null: not recorded, e.g. before pgduck recorded them). */
+  lastRunMs: number | null;
+  lastRunRows: number | null;
+  lastRunBytes: number | null;
+  /** Rows in the DuckDB table, counted after the last run that changed it (null: never counted). */
+  targetRows: number | null;
+}
+
+/** What the last run did, recorded with its outcome. */
+export interface RunFacts {
+  durationMs: number;
+  rows: number;
+  bytes?: number | null;
+}
+
+/**
+ * The service's live state of one pipeline, as `pgduck run` last wrote it (README "Commands",
+ * `pgduck status`). Times are ISO strings.
+ */
+export interface RunnerState {
+  pipeline: string;
+  state: 'idle' | 'running' | 'backing-off' | 'blocked';
+  /** The failure streak's start, while failing. */
+  since: string | null;
+  attempts: number;
+  /** backing-off: when the retry runs; blocked: when the next probe is due. */
+  retryAt: string | null;
+  kind: string | null;
+  code: string | null;
+  message: string | null;
+  fix: string | null;
+  updatedAt: string;
 }
 
 /** What a reconcile found and did (src/commands/reconcile.ts). */
@@ -123,6 +155,10 @@ interface CheckpointRow {
   last_error: string | null;
   last_run_at: string | null;
   generation: number;
+  last_run_ms: number | null;
+  last_run_rows: number | null;
+  last_run_bytes: number | null;
+  target_rows: number | null;
 }
 
 export class CheckpointStore {
@@ -194,16 +230,52 @@ export class CheckpointStore {
   }
 
   /** Outcome of a run, for `status`. Never touches the position. */
-  recordRun(pipeline: string, status: 'ok' | 'failed', error?: string): void {
+  recordRun(pipeline: string, status: 'ok' | 'failed', error?: string, facts?: RunFacts): void {
     const now = new Date().toISOString();
     this.writing(`the last run of ${pipeline}`, () =>
       this.db
         .prepare(
-          `INSERT INTO checkpoints (pipeline, updated_at, last_status, last_error, last_run_at) VALUES (@p, @now, @s, @e, @now)
-           ON CONFLICT (pipeline) DO UPDATE SET last_status = @s, last_error = @e, last_run_at = @now`,
+          `INSERT INTO checkpoints (pipeline, updated_at, last_status, last_error, last_run_at, last_run_ms, last_run_rows, last_run_bytes)
+           VALUES (@p, @now, @s, @e, @now, @ms, @rows, @bytes)
+           ON CONFLICT (pipeline) DO UPDATE SET last_status = @s, last_error = @e, last_run_at = @now,
+             last_run_ms = @ms, last_run_rows = @rows, last_run_bytes = @bytes`,
         )
-        .run({ p: pipeline, now, s: status, e: error ?? null }),
+        .run({ p: pipeline, now, s: status, e: error ?? null, ms: facts?.durationMs ?? null, rows: facts?.rows ?? null, bytes: facts?.bytes ?? null }),
     );
+  }
+
+  /** Rows in the pipeline's DuckDB table, as just counted (status reads it without opening the lake). */
+  recordTargetRows(pipeline: string, rows: number): void {
+    this.writing(`the row count of ${pipeline}`, () => this.db.prepare('UPDATE checkpoints SET target_rows = ? WHERE pipeline = ?').run(rows, pipeline));
+  }
+
+  /** The service's live state of a pipeline (one row each; replaced on every change). */
+  setRunnerState(state: Omit<RunnerState, 'updatedAt'>): void {
+    this.writing(`the service state of ${state.pipeline}`, () =>
+      this.db
+        .prepare(
+          `INSERT INTO runner_state (pipeline, state, since, attempts, retry_at, kind, code, message, fix, updated_at)
+           VALUES (@pipeline, @state, @since, @attempts, @retryAt, @kind, @code, @message, @fix, @now)
+           ON CONFLICT (pipeline) DO UPDATE SET state = @state, since = @since, attempts = @attempts, retry_at = @retryAt,
+             kind = @kind, code = @code, message = @message, fix = @fix, updated_at = @now`,
+        )
+        .run({ ...state, now: new Date().toISOString() }),
+    );
+  }
+
+  /** Forget the service's state: of one pipeline (unscheduled), or of all (the service starts or stops). */
+  clearRunnerState(pipeline?: string): void {
+    this.writing('the service state', () =>
+      pipeline ? this.db.prepare('DELETE FROM runner_state WHERE pipeline = ?').run(pipeline) : this.db.prepare('DELETE FROM runner_state').run(),
+    );
+  }
+
+  runnerStates(): RunnerState[] {
+    return this.db
+      .prepare(
+        'SELECT pipeline, state, since, attempts, retry_at AS retryAt, kind, code, message, fix, updated_at AS updatedAt FROM runner_state ORDER BY pipeline',
+      )
+      .all() as RunnerState[];
   }
 
   /**
@@ -415,5 +487,9 @@ function toCheckpoint(row: CheckpointRow): Checkpoint {
     lastError: row.last_error,
     lastRunAt: row.last_run_at,
     generation: row.generation ?? 0,
+    lastRunMs: row.last_run_ms ?? null,
+    lastRunRows: row.last_run_rows ?? null,
+    lastRunBytes: row.last_run_bytes ?? null,
+    targetRows: row.target_rows ?? null,
   };
 }

@@ -98,6 +98,30 @@ const MIGRATIONS: readonly Migration[] = [
       );
     `);
   },
+  // 5: what `pgduck status` shows beyond the checkpoint: the last run's duration, rows and bytes, the
+  // rows in the target as counted after the last run that changed it, and the service's live state
+  // per pipeline (running, backing off until…, blocked with the reason and fix), written by
+  // `pgduck run` and read by `pgduck status` from another process.
+  (db) => {
+    db.exec(`
+      ALTER TABLE checkpoints ADD COLUMN last_run_ms INTEGER;
+      ALTER TABLE checkpoints ADD COLUMN last_run_rows INTEGER;
+      ALTER TABLE checkpoints ADD COLUMN last_run_bytes INTEGER;
+      ALTER TABLE checkpoints ADD COLUMN target_rows INTEGER;
+      CREATE TABLE runner_state (
+        pipeline   TEXT PRIMARY KEY,
+        state      TEXT NOT NULL,
+        since      TEXT,
+        attempts   INTEGER NOT NULL DEFAULT 0,
+        retry_at   TEXT,
+        kind       TEXT,
+        code       TEXT,
+        message    TEXT,
+        fix        TEXT,
+        updated_at TEXT NOT NULL
+      );
+    `);
+  },
 ];
 
 /** The version this code writes. */
