@@ -1,7 +1,7 @@
 /**
  * `pgduck status`: per pipeline its state (idle, running, backing off until…, blocked with the
  * reason and fix, disabled, failed with its kind), rows in the target, last run, last error and
- * next run, from the state store and the pipeline files only: it never opens the DuckDB file, so it
+ * next run, the last reconcile, from the state store and the pipeline files only: it never opens the DuckDB file, so it
  * works while `pgduck run` holds it. Whether a runner is up comes from its lock file
  * (src/runner/runner-lock.ts); what it is doing, from the state it writes (src/runner/scheduler.ts).
  */
@@ -43,6 +43,7 @@ export function statusCommand(settings: Settings, opts: { json: boolean; width?:
         runnerUp: runner ? runner.up : false,
         file: file ? { enabled: file.enabled } : null,
         nextTick: file ? nextTick(file.schedule, file.timezone) : null,
+        lastReconcile: store.lastReconcile(name),
       });
     });
     if (opts.json) {

@@ -9,7 +9,7 @@
  * false in its file), failed (the last run failed and no runner is up to retry it: the kind says
  * whether running again can help), never-run.
  */
-import type { Checkpoint, RunnerState } from '../state/checkpoint-store.js';
+import type { Checkpoint, ReconcileRecord, RunnerState } from '../state/checkpoint-store.js';
 import { decodeFailure } from '../errors/recorded-failure.js';
 import { KIND_OUTCOMES } from '../errors/exit-codes.js';
 import type { ErrorKind } from '../errors/pgduck-error.js';
@@ -27,6 +27,8 @@ export interface StatusInput {
   file: { enabled: boolean } | null;
   /** The next cron fire time of its schedule (ISO), when it has a valid file. */
   nextTick: string | null;
+  /** Its last `pgduck reconcile` (null: never reconciled). */
+  lastReconcile?: ReconcileRecord | null;
 }
 
 export interface PipelineStatus {
@@ -48,6 +50,8 @@ export interface PipelineStatus {
   lastError: { message: string; kind: ErrorKind | null; code: string | null; fix: string | null } | null;
   /** When it runs next, if a runner is up: the retry, the probe, or the next tick. */
   nextRun: string | null;
+  /** The last `pgduck reconcile`: when, what it removed, or why it failed. */
+  lastReconcile: { at: string; durationMs: number; gone: number; removed: number; rowsRead: number; error: string | null } | null;
 }
 
 export function pipelineStatus(input: StatusInput): PipelineStatus {
@@ -103,6 +107,9 @@ export function pipelineStatus(input: StatusInput): PipelineStatus {
     lastRun: cp?.lastRunAt ? { at: cp.lastRunAt, status: cp.lastStatus, durationMs: cp.lastRunMs, rows: cp.lastRunRows, bytes: cp.lastRunBytes } : null,
     lastError: state === 'idle' || state === 'never-run' ? null : lastError,
     nextRun,
+    lastReconcile: input.lastReconcile
+      ? (({ at, durationMs, gone, removed, rowsRead, error }) => ({ at, durationMs, gone, removed, rowsRead, error }))(input.lastReconcile)
+      : null,
   };
 }
 
@@ -161,6 +168,14 @@ export interface RunnerInfo {
   up: boolean | null;
 }
 
+/** `reconciled 10:31:12 (1.2 s): 39 rows gone from the source, 39 removed` or the reconcile's failure. */
+export function reconcileLine(r: NonNullable<PipelineStatus['lastReconcile']>, now: Date): string {
+  const when = `reconciled ${shortTime(r.at, now)} (${duration(r.durationMs)})`;
+  if (r.error) return `${when}: failed: ${r.error}`;
+  if (r.gone === 0) return `${when}: no hard deletes`;
+  return `${when}: ${r.gone} row${r.gone === 1 ? '' : 's'} gone from the source, ${r.removed} removed`;
+}
+
 /** The table, at most `width` columns wide (100 by default). Times are UTC. */
 export function renderStatus(statuses: PipelineStatus[], runner: RunnerInfo | null, opts: { width?: number; now: Date }): string {
   const width = Math.max(80, opts.width ?? 100);
@@ -196,6 +211,7 @@ export function renderStatus(statuses: PipelineStatus[], runner: RunnerInfo | nu
       out.push(...wrap(`${kind}${s.lastError.message}${since}`, width, '    '));
       if (s.lastError.fix) out.push(...wrap(`fix: ${s.lastError.fix}`, width, '    '));
     }
+    if (s.lastReconcile) out.push(...wrap(reconcileLine(s.lastReconcile, opts.now), width, '    '));
   }
   out.push('ROWS: rows in the DuckDB table after the last run that changed it (~: rows synced, not counted yet)');
   return `${out.join('\n')}\n`;

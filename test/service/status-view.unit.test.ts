@@ -138,3 +138,28 @@ test('wrap cuts words longer than a line', () => {
   for (const l of lines) assert.ok(l.length <= 30, l);
   assert.equal(lines.join('').replaceAll(' ', '').length, 'short'.length + 50 + 'end'.length);
 });
+
+test('the last reconcile is shown under its pipeline: what it removed, or why it failed', () => {
+  const reconciled = (over: Partial<NonNullable<StatusInput['lastReconcile']>>) => ({
+    pipeline: 'orders',
+    at: '2026-03-02T09:30:00.000Z',
+    durationMs: 12_300,
+    sourceKeys: 961,
+    targetKeys: 1000,
+    gone: 39,
+    removed: 39,
+    rowsRead: 2100,
+    error: null,
+    ...over,
+  });
+  const removed = pipelineStatus(input({ lastReconcile: reconciled({}) }));
+  assert.deepEqual(removed.lastReconcile, { at: '2026-03-02T09:30:00.000Z', durationMs: 12_300, gone: 39, removed: 39, rowsRead: 2100, error: null });
+  const text = renderStatus([removed], null, { now: NOW, width: 100 });
+  assert.match(text, /^ {4}reconciled 09:30:00 \(12\.3 s\): 39 rows gone from the source, 39 removed$/m);
+  const clean = renderStatus([pipelineStatus(input({ lastReconcile: reconciled({ gone: 0, removed: 0 }) }))], null, { now: NOW });
+  assert.match(clean, /^ {4}reconciled 09:30:00 \(12\.3 s\): no hard deletes$/m);
+  const failed = renderStatus([pipelineStatus(input({ lastReconcile: reconciled({ error: 'connection refused' }) }))], null, { now: NOW });
+  assert.match(failed, /^ {4}reconciled 09:30:00 \(12\.3 s\): failed: connection refused$/m);
+  assert.equal(pipelineStatus(input()).lastReconcile, null);
+  assert.doesNotMatch(renderStatus([pipelineStatus(input())], null, { now: NOW }), /reconciled/);
+});

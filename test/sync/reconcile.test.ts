@@ -67,6 +67,9 @@ describe('pgduck reconcile', () => {
       assert.equal(await count(), 5000 - 39, 'the unsynced insert is not written by reconcile');
       assert.deepEqual(readCheckpoint(ws, 'orders')?.position, checkpoint, 'the checkpoint did not move');
       assert.deepEqual(last()?.removed, 39);
+      const status = await runCli(['status'], ws.env(url));
+      assert.equal(status.code, 0, status.stderr);
+      assert.match(status.stdout, /^ {4}reconciled \S+ \([^)]+\): 39 rows gone from the source, 39 removed$/m);
       await runOnce(ws, url);
       await assertVerified(ws, url);
 
