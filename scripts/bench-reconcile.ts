@@ -26,7 +26,8 @@ try {
   await client.connect();
   await client.query(`CREATE TABLE events (id bigint PRIMARY KEY, payload text NOT NULL, updated_at timestamptz);
     INSERT INTO events SELECT i, md5(i::text), clock_timestamp() - interval '1 hour' FROM generate_series(1, ${rows}) AS i;
-    CREATE INDEX ON events (updated_at, id); VACUUM ANALYZE events;`);
+    CREATE INDEX ON events (updated_at, id);`);
+  await client.query('VACUUM ANALYZE events'); // VACUUM cannot run inside the multi-statement query's transaction
   const env = {
     DATABASE_URL: server.url,
     PIPELINES_DIR: join(dir, 'pipelines'),
