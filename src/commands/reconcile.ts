@@ -15,7 +15,7 @@
  * Exit codes: 0 done (also when it removed rows), 1 a pipeline could not be reconciled, 2 usage,
  * 3 invalid configuration.
  */
-import { selectPipelines } from '../config/select-pipelines.js';
+import { selectLivePipelines } from '../config/select-pipelines.js';
 import type { ResolvedPipeline } from '../config/resolved-pipeline.js';
 import { KIND_OUTCOMES } from '../errors/exit-codes.js';
 import { verifyPipeline } from '../repair/verify-pipeline.js';
@@ -80,16 +80,8 @@ export function formatReconcile(r: ReconcileRecord): string {
 }
 
 export async function reconcileCommand(settings: Settings, names: string[], opts: { json: boolean }): Promise<number> {
-  const pipelines = selectPipelines(settings, names.length > 0 ? names : undefined, process.stderr);
+  const pipelines = selectLivePipelines(settings, names, process.stderr);
   if ('refused' in pipelines) return KIND_OUTCOMES[pipelines.refused].exitCode;
-  if (pipelines.length === 0) {
-    process.stderr.write(`no enabled pipelines in ${settings.pipelinesDir}\n`);
-    return KIND_OUTCOMES.config.exitCode;
-  }
-  if (pipelines.some((p) => !p.connection)) {
-    process.stderr.write('no database configured: set DATABASE_URL (or POSTGRES_HOST/PORT/USER/PASSWORD/DB), or pass --database-url\n');
-    return KIND_OUTCOMES.config.exitCode;
-  }
   const store = new CheckpointStore(checkpointDbPath(settings));
   const results: ReconcileRecord[] = [];
   try {

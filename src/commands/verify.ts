@@ -10,7 +10,7 @@
  */
 import type { TableVerdict } from '../verify/verify-table.js';
 import { verifyPipeline, type PipelineVerification } from '../repair/verify-pipeline.js';
-import { selectPipelines } from '../config/select-pipelines.js';
+import { selectLivePipelines } from '../config/select-pipelines.js';
 import type { ResolvedPipeline } from '../config/resolved-pipeline.js';
 import { KIND_OUTCOMES } from '../errors/exit-codes.js';
 import { repairRows, type RepairOutcome } from '../repair/repair-rows.js';
@@ -96,16 +96,8 @@ async function verifyAndRepair(pipeline: ResolvedPipeline, settings: Settings, o
 }
 
 export async function verifyCommand(settings: Settings, names: string[], opts: { json: boolean; limit?: number; repair?: boolean }): Promise<number> {
-  const pipelines = selectPipelines(settings, names.length > 0 ? names : undefined, process.stderr);
+  const pipelines = selectLivePipelines(settings, names, process.stderr);
   if ('refused' in pipelines) return KIND_OUTCOMES[pipelines.refused].exitCode;
-  if (pipelines.length === 0) {
-    process.stderr.write(`no enabled pipelines in ${settings.pipelinesDir}\n`);
-    return KIND_OUTCOMES.config.exitCode;
-  }
-  if (pipelines.some((p) => !p.connection)) {
-    process.stderr.write('no database configured: set DATABASE_URL (or POSTGRES_HOST/PORT/USER/PASSWORD/DB), or pass --database-url\n');
-    return KIND_OUTCOMES.config.exitCode;
-  }
   const results: PipelineVerification[] = [];
   for (const pipeline of pipelines) {
     const v = await verifyAndRepair(pipeline, settings, opts);

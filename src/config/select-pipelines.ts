@@ -113,3 +113,21 @@ function selectNamed(source: PipelineSource, only: string[], err: NodeJS.Writabl
   }
   return pipelines;
 }
+
+/**
+ * The pipelines a live command (verify, reconcile) compares against Postgres: selected as
+ * selectPipelines does, then refused (`config`) when none is enabled or one has no database.
+ */
+export function selectLivePipelines(source: PipelineSource, names: string[], err: NodeJS.WritableStream): ResolvedPipeline[] | SelectionRefused {
+  const pipelines = selectPipelines(source, names.length > 0 ? names : undefined, err);
+  if ('refused' in pipelines) return pipelines;
+  if (pipelines.length === 0) {
+    err.write(`no enabled pipelines in ${source.pipelinesDir}\n`);
+    return { refused: 'config' };
+  }
+  if (pipelines.some((p) => !p.connection)) {
+    err.write('no database configured: set DATABASE_URL (or POSTGRES_HOST/PORT/USER/PASSWORD/DB), or pass --database-url\n');
+    return { refused: 'config' };
+  }
+  return pipelines;
+}
