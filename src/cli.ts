@@ -160,11 +160,15 @@ program
   .command('status')
   .description('state of every pipeline (idle, running, backing off, blocked with the fix…), rows, last run, last error, next run')
   .option('--json', 'as JSON')
-  .addHelpText('after', '\nReads the state store and the pipeline files only (never the DuckDB file): works while pgduck run is up. Times are UTC.')
-  .action(async (opts: { json?: boolean }, cmd) => {
+  .option('--connect', "also measure each pipeline's lag in Postgres: rows after its checkpoint and the newest cursor's distance from it")
+  .addHelpText(
+    'after',
+    '\nReads the state store and the pipeline files only (never the DuckDB file): works while pgduck run is up. Times are UTC.\nWith --connect it also reads each source table (read-only; counting stops at 1,000,000 rows behind).',
+  )
+  .action(async (opts: { json?: boolean; connect?: boolean }, cmd) => {
     const { settings } = context(cmd);
     const { statusCommand } = await import('./commands/status.js');
-    exit(statusCommand(settings, { json: !!opts.json }));
+    exit(await statusCommand(settings, { json: !!opts.json, connect: !!opts.connect }));
   });
 
 program
