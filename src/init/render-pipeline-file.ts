@@ -4,10 +4,14 @@
 import { PIPELINE_NAME } from '../config/load-pipeline-file.js';
 import type { Proposal } from './propose-pipeline.js';
 
-/** A name as a pipeline name (file stem) and DuckDB table: letters, digits, _ and -; never starting with a digit or -. */
+/**
+ * A name as a pipeline name (file stem) and DuckDB table: letters, digits, _ and -, starting with a
+ * letter (`2fast` → `t_2fast`, `_audit` → `t_audit`): a file starting with `_` is not a pipeline,
+ * and `_defaults.yml` holds the shared defaults.
+ */
 export function slug(text: string): string {
   const s = text.replace(/[^A-Za-z0-9_-]+/g, '_');
-  return /^[A-Za-z_]/.test(s) ? s : `_${s}`;
+  return /^[A-Za-z]/.test(s) ? s : s.startsWith('_') ? `t${s}` : `t_${s}`;
 }
 
 /**

@@ -202,8 +202,11 @@ test('names: the table name, schema-prefixed when two schemas share it, suffixed
       { schema: 'public', table: 'Odd Name; drop' },
       { schema: 'public', table: '2fast' },
       { schema: 'public', table: 'orders' },
+      { schema: 'public', table: '_defaults' },
+      { schema: 'public', table: '_audit' },
     ]),
-    ['public_accounts', 'sales_accounts', 'Odd_Name_drop', '_2fast', 'orders'],
+    ['public_accounts', 'sales_accounts', 'Odd_Name_drop', 't_2fast', 'orders', 't_defaults', 't_audit'],
+    'never a leading _: such files are not pipelines, and _defaults.yml holds the shared defaults',
   );
   assert.deepEqual(assignNames([{ schema: 'public', table: 'orders' }], ['Orders']), ['public_orders']);
   assert.deepEqual(
