@@ -168,6 +168,10 @@ export function formatPlan(p: PlanWithLive): string {
     `  schedule   ${p.schedule.cron} (${p.schedule.timezone}); next: ${p.schedule.next.join(', ')}`,
     `  batches    ${p.batchSize} rows; schema_evolution ${p.schemaEvolution}`,
   ];
+  if (p.defaults) {
+    const fields = p.defaults.fields.length > 0 ? p.defaults.fields.join(', ') : 'nothing inherited: this file overrides every field';
+    lines.push(`  defaults   ${p.defaults.file} (${fields})`);
+  }
   if (p.live) {
     const { live } = p;
     const estimate =

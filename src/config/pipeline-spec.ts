@@ -32,4 +32,10 @@ export interface PipelineSpec {
   enabled: boolean;
   schemaEvolution: 'evolve' | 'freeze' | 'fail';
   horizon: { marginMs: number; lookbackSeconds: number };
+  /**
+   * The shared-defaults file of the pipeline's directory (`pipelines/_defaults.yml`) and the fields
+   * this pipeline took from it (`schedule`, `horizon.margin_ms`), the others being overridden.
+   * Absent when the directory has none.
+   */
+  defaults?: { file: string; fields: string[] };
 }

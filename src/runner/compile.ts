@@ -30,6 +30,8 @@ export interface Plan {
   batchSize: number;
   schedule: { cron: string; timezone: string; next: string[] };
   schemaEvolution: PipelineSpec['schemaEvolution'];
+  /** The shared-defaults file the pipeline inherited from and the fields it took from it; null without one. */
+  defaults: { file: string; fields: string[] } | null;
   /**
    * `known`: the source columns were read from the live table (plan --connect), so every SQL text
    * is exactly what runs. `assumed`: only the columns the pipeline file names are known, so the SQL
@@ -81,6 +83,7 @@ export function compile(spec: PipelineSpec, opts: CompileOptions): Plan {
     batchSize: spec.batchSize,
     schedule: { cron: spec.schedule, timezone: spec.timezone, next: nextFireTimes(spec.schedule, spec.timezone, 3, opts.now) },
     schemaEvolution: spec.schemaEvolution,
+    defaults: spec.defaults ? { file: spec.defaults.file, fields: [...spec.defaults.fields] } : null,
     columns: opts.source ? 'known' : 'assumed',
     steps: STAGE_ORDER.map((name): PlanStep => ({ stage: name, ...STAGES[name].describe(spec, inputs) })),
   };
