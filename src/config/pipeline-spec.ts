@@ -17,6 +17,8 @@ export interface PipelineSpec {
     softDeleteMode: 'keep' | 'remove';
     /** Rows with a NULL cursor: read by key on every run (include) or refused (fail). */
     nullCursor: 'include' | 'fail';
+    /** The table dropped and re-created under its name (same cluster and database): refuse (stop) or rebuild the target from it (rebootstrap). */
+    onRecreate: 'stop' | 'rebootstrap';
     /** IANA zone of a `timestamp` cursor's wall-clock values (source.cursor_timezone); absent = unknown. */
     cursorTimezone?: string;
     /** Connection string override (already interpolated). Never print it: use redact(). */

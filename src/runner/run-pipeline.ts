@@ -24,6 +24,7 @@ import { faultPoint, type FaultPoint } from '../faults/fault-point.js';
 import { readAhead } from './read-ahead.js';
 import { SessionRotation, SESSION_ROWS } from './session-rotation.js';
 import { HorizonFreeze } from './horizon-freeze.js';
+import { dropTarget } from '../duckdb/target-table.js';
 import type { Logger } from '../log/logger.js';
 
 export { SESSION_ROWS };
@@ -55,8 +56,8 @@ export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary
   const { spec } = plan;
   const { store, log } = deps;
   const steps = stagesOf(plan);
-  const checkpoint = store.get(spec.name);
-  const resumeFrom = checkpoint?.position ?? null;
+  let checkpoint = store.get(spec.name);
+  let resumeFrom = checkpoint?.position ?? null;
   let pg;
   try {
     // Bounded: an unreachable host would otherwise hold this pipeline (and its pool slot) for the OS TCP timeout.
@@ -152,7 +153,29 @@ export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary
   try {
     // Before any row is read: a source that would lose or mix rows stops here, the checkpoint untouched.
     try {
-      await guardSource(spec, pg, store, log);
+      const rebootstrap = await guardSource(spec, pg, store, log);
+      if (rebootstrap) {
+        // on_recreate: rebootstrap. What `reset --drop-target` does, in its order: the DuckDB table
+        // first (a locked file fails before the checkpoint is touched), then the checkpoint (a new
+        // generation). A crash in between finds the same re-created table next run and does it again.
+        await deps.lake.withSession(plan.target.duckdbPath, (lake) => dropTarget(lake, spec.target.table));
+        store.reset(spec.name);
+        store.saveSourceIdentity(spec.name, rebootstrap.now);
+        store.addSchemaEvent(
+          spec.name,
+          'recreated',
+          `${rebootstrap.change}: target table ${spec.target.table} dropped and bootstrapped again (on_recreate: rebootstrap)`,
+        );
+        log.warn(
+          { pipeline: spec.name },
+          `${rebootstrap.change}: on_recreate is rebootstrap, so DuckDB table ${spec.target.table} was dropped and is bootstrapped from the new table`,
+        );
+        checkpoint = store.get(spec.name);
+        resumeFrom = null;
+        run.generation = checkpoint?.generation ?? 0;
+        summary.position = null;
+        summary.bootstrapDone = false;
+      }
     } catch (cause) {
       throw failure('setup', undefined, cause);
     }

@@ -269,6 +269,7 @@ test('the rendered file loads through the config loader as the proposal, and its
       softDelete: 'deleted_at',
       softDeleteMode: 'keep',
       nullCursor: 'include',
+      onRecreate: 'stop',
     });
     assert.equal(loaded.spec?.target.table, 'Odd_Name_drop');
     assert.match(text, /cursor_timezone/, 'a timestamp cursor gets the hint');
