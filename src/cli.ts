@@ -140,6 +140,7 @@ program
   .description('sync every enabled pipeline: on its schedule, or once until drained with --once')
   .option('--once', 'run every pipeline until drained, then exit (non-zero if any failed)')
   .option('--only <names...>', 'only these pipelines')
+  .option('--listen <host:port>', 'serve /healthz and /metrics (Prometheus) there, e.g. 127.0.0.1:9187 (env PGDUCK_LISTEN; default: nothing listens)')
   .addHelpText(
     'after',
     `
@@ -147,13 +148,16 @@ As a service (without --once): a transient failure is retried with backoff (abou
 60 s: PGDUCK_RETRY_BASE_MS, PGDUCK_RETRY_MAX_SECONDS); a needs-action or config failure blocks that
 pipeline until its file or state changes, SIGHUP, or a probe every PGDUCK_BLOCKED_RETRY_SECONDS
 (900). pipelines/ is watched, and re-read every PGDUCK_RELOAD_SECONDS (10) and on SIGHUP.
-One runner per state directory and DuckDB file: a second one exits 75 naming the holder.`,
+One runner per state directory and DuckDB file: a second one exits 75 naming the holder.
+With --listen (or PGDUCK_LISTEN): /healthz answers 200 while the scheduler runs and no pipeline has
+been blocked longer than PGDUCK_HEALTH_BLOCKED_SECONDS (300), else 503 naming it; /metrics serves
+Prometheus metrics per pipeline. An address that cannot be bound exits 3 (LISTEN_UNAVAILABLE).`,
   )
-  .action(async (opts: { once?: boolean; only?: string[] }, cmd) => {
+  .action(async (opts: { once?: boolean; only?: string[]; listen?: string }, cmd) => {
     const { settings } = context(cmd);
     const log = await logger(cmd);
     const { runCommand } = await import('./commands/run.js');
-    exit(await runCommand(settings, { once: !!opts.once, only: opts.only }, log));
+    exit(await runCommand(settings, { once: !!opts.once, only: opts.only, listen: opts.listen }, log));
   });
 
 program

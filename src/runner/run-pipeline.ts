@@ -38,6 +38,8 @@ export interface RunDeps {
   sessionRows?: number;
   /** Told of every step as it starts, with the batch it runs for (tests compare them with plan.steps). */
   onStep?: (stage: StageName, batch: number) => void;
+  /** Told of every batch applied, once checkpointed (the service's metrics, src/runner/service-metrics.ts). */
+  onBatch?: (pipeline: string, batch: Readonly<BatchState>) => void;
 }
 
 export interface RunSummary {
@@ -173,6 +175,7 @@ export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary
               { pipeline: spec.name, batch: batch.seq, rows: batch.rowCount, upserted: batch.upserted, bytes: batch.parquetBytes, cursor: batch.last?.cursor },
               'batch applied',
             );
+            deps.onBatch?.(spec.name, batch);
           }
           if (batch.drained && batch.phase === 'cursor') summary.bootstrapDone = true;
           if (!next || deps.shouldStop?.()) {
