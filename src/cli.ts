@@ -55,11 +55,11 @@ function context(cmd: InstanceType<typeof Command>) {
   return { settings: resolveSettings(g) };
 }
 
-/** The logger (pino, ~125 ms to load): only for the commands that log. */
-async function logger(cmd: InstanceType<typeof Command>, defaultLevel?: string) {
+/** The logger (pino, ~125 ms to load): only for the commands that log. `sink`: lines go there (above progress bars). */
+async function logger(cmd: InstanceType<typeof Command>, defaultLevel?: string, sink?: (text: string) => void) {
   const g = cmd.optsWithGlobals() as GlobalOpts;
   const { createLogger } = await import('./log/logger.js');
-  return createLogger({ level: g.logLevel ?? process.env.PGDUCK_LOG_LEVEL ?? defaultLevel, format: g.logFormat });
+  return createLogger({ level: g.logLevel ?? process.env.PGDUCK_LOG_LEVEL ?? defaultLevel, format: g.logFormat, sink });
 }
 
 function exit(code: number): void {
@@ -140,6 +140,7 @@ program
   .description('sync every enabled pipeline: on its schedule, or once until drained with --once')
   .option('--once', 'run every pipeline until drained, then exit (non-zero if any failed)')
   .option('--only <names...>', 'only these pipelines')
+  .option('--no-progress', 'no progress bars for bootstraps (shown only when stderr is a terminal)')
   .option('--listen <host:port>', 'serve /healthz and /metrics (Prometheus) there, e.g. 127.0.0.1:9187 (env PGDUCK_LISTEN; default: nothing listens)')
   .addHelpText(
     'after',
@@ -153,11 +154,14 @@ With --listen (or PGDUCK_LISTEN): /healthz answers 200 while the scheduler runs 
 been blocked longer than PGDUCK_HEALTH_BLOCKED_SECONDS (300), else 503 naming it; /metrics serves
 Prometheus metrics per pipeline. An address that cannot be bound exits 3 (LISTEN_UNAVAILABLE).`,
   )
-  .action(async (opts: { once?: boolean; only?: string[]; listen?: string }, cmd) => {
+  .action(async (opts: { once?: boolean; only?: string[]; listen?: string; progress?: boolean }, cmd) => {
     const { settings } = context(cmd);
-    const log = await logger(cmd);
+    const { progressWanted } = await import('./log/progress-format.js');
+    const wanted = progressWanted({ stderrIsTTY: process.stderr.isTTY === true, flag: opts.progress !== false, term: process.env.TERM });
+    const progress = wanted ? new (await import('./log/terminal-progress.js')).TerminalProgress(process.stderr) : undefined;
+    const log = await logger(cmd, undefined, progress ? (text) => progress.log(text) : undefined);
     const { runCommand } = await import('./commands/run.js');
-    exit(await runCommand(settings, { once: !!opts.once, only: opts.only, listen: opts.listen }, log));
+    exit(await runCommand(settings, { once: !!opts.once, only: opts.only, listen: opts.listen, progress }, log));
   });
 
 program

@@ -20,12 +20,16 @@ import { retryPolicyFromEnv } from '../runner/retry-policy.js';
 import { listenAddressFrom } from '../runner/listen-address.js';
 import { healthBlockedSecondsFrom } from '../runner/service-health.js';
 import { startServiceEndpoints, type ServiceEndpoints } from '../runner/health-server.js';
+import { runHooks } from '../runner/run-hooks.js';
+import type { TerminalProgress } from '../log/terminal-progress.js';
 
 export interface RunOptions {
   once: boolean;
   only?: string[];
   /** --listen host:port (else PGDUCK_LISTEN): serve /healthz and /metrics (the service only). */
   listen?: string;
+  /** Progress bars of bootstraps, when stderr is a terminal (the logger writes through it too). */
+  progress?: TerminalProgress;
 }
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -74,7 +78,8 @@ export async function runCommand(settings: Settings, opts: RunOptions, log: Logg
   try {
     recordInvalid(store, invalid, pipelines, log);
     if (opts.once) {
-      const outcomes = await runAllOnce(pipelines, deps, settings.concurrency);
+      const outcomes = await runAllOnce(pipelines, { ...deps, ...runHooks(null, opts.progress) }, settings.concurrency);
+      opts.progress?.close();
       const failed = outcomes.filter((o) => !o.ok);
       for (const o of outcomes) {
         if (o.ok) process.stdout.write(`✓ ${o.pipeline}: ${o.summary.rows} rows in ${o.summary.batches} batches (${o.summary.durationMs} ms)\n`);
@@ -120,18 +125,23 @@ export async function runCommand(settings: Settings, opts: RunOptions, log: Logg
     // Signal handlers run on a later turn of the event loop: both are set by then.
     // A state left by a runner that did not stop cleanly is stale: start from a clean slate.
     clearRunnerStates(store, log);
-    const scheduler = startScheduler(pipelines, endpoints ? { ...deps, onBatch: endpoints.onBatch } : deps, {
-      concurrency: settings.concurrency,
-      runAtStart: true,
-      retry,
-      onOutcome: endpoints?.onOutcome,
-    });
+    const scheduler = startScheduler(
+      pipelines,
+      { ...deps, ...runHooks(endpoints, opts.progress) },
+      {
+        concurrency: settings.concurrency,
+        runAtStart: true,
+        retry,
+        onOutcome: endpoints?.onOutcome,
+      },
+    );
     endpoints?.attach(() => scheduler.view());
     const reload = watchPipelines(settings, opts.only, scheduler, store, log, invalid);
     await stopped;
     clearRunnerStates(store, log);
     return 0;
   } finally {
+    opts.progress?.close();
     await endpoints?.close();
     await lake.close();
     store.close();

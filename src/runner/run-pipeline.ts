@@ -25,6 +25,7 @@ import { readAhead } from './read-ahead.js';
 import { SessionRotation, SESSION_ROWS } from './session-rotation.js';
 import { HorizonFreeze } from './horizon-freeze.js';
 import type { Logger } from '../log/logger.js';
+import { estimateRows } from '../postgres/estimate-rows.js';
 
 export { SESSION_ROWS };
 
@@ -40,6 +41,12 @@ export interface RunDeps {
   onStep?: (stage: StageName, batch: number) => void;
   /** Told of every batch applied, once checkpointed (the service's metrics, src/runner/service-metrics.ts). */
   onBatch?: (pipeline: string, batch: Readonly<BatchState>) => void;
+  /**
+   * Told when a run starts or resumes a bootstrap (no complete pass yet), with the rows done so far and
+   * pg_class's estimate of the table (progress bars, src/log/terminal-progress.ts); onRunEnd when that run ends.
+   */
+  onBootstrap?: (pipeline: string, progress: { done: number; estimate: number | null }) => void;
+  onRunEnd?: (pipeline: string) => void;
 }
 
 export interface RunSummary {
@@ -158,6 +165,11 @@ export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary
     } catch (cause) {
       throw failure('setup', undefined, cause);
     }
+    if (deps.onBootstrap && !summary.bootstrapDone) {
+      // Only a display: a failed estimate shows the rows done without a total.
+      const estimate = await estimateRows(pg, spec.source.schema, spec.source.table).catch(() => null);
+      deps.onBootstrap(spec.name, { done: resumeFrom ? (checkpoint?.rowsTotal ?? 0) : 0, estimate });
+    }
     let batch: BatchState | null = await read((checkpoint?.batchesTotal ?? 0) + 1, { phase: 'cursor', from: resumeFrom }).batch();
     while (batch) {
       await withSession(deps.lake, plan.target.duckdbPath, failure, async (lake) => {
@@ -190,6 +202,7 @@ export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary
       });
     }
   } finally {
+    deps.onRunEnd?.(spec.name);
     await closeQuietly(pg);
   }
   summary.durationMs = Date.now() - started;
