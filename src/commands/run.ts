@@ -20,7 +20,6 @@ import { retryPolicyFromEnv } from '../runner/retry-policy.js';
 import { listenAddressFrom } from '../runner/listen-address.js';
 import { healthBlockedSecondsFrom } from '../runner/service-health.js';
 import { startServiceEndpoints, type ServiceEndpoints } from '../runner/health-server.js';
-import { runHooks } from '../runner/run-hooks.js';
 import type { TerminalProgress } from '../log/terminal-progress.js';
 
 export interface RunOptions {
@@ -73,12 +72,12 @@ export async function runCommand(settings: Settings, opts: RunOptions, log: Logg
   }
   const store = new CheckpointStore(checkpointDbPath(settings));
   const lake = new Lake({ memoryLimit: settings.duckdbMemoryLimit });
-  const deps = { lake, store, log };
+  const deps = { lake, store, log, progress: opts.progress };
   let endpoints: ServiceEndpoints | null = null;
   try {
     recordInvalid(store, invalid, pipelines, log);
     if (opts.once) {
-      const outcomes = await runAllOnce(pipelines, { ...deps, ...runHooks(null, opts.progress) }, settings.concurrency);
+      const outcomes = await runAllOnce(pipelines, deps, settings.concurrency);
       opts.progress?.close();
       const failed = outcomes.filter((o) => !o.ok);
       for (const o of outcomes) {
@@ -127,13 +126,8 @@ export async function runCommand(settings: Settings, opts: RunOptions, log: Logg
     clearRunnerStates(store, log);
     const scheduler = startScheduler(
       pipelines,
-      { ...deps, ...runHooks(endpoints, opts.progress) },
-      {
-        concurrency: settings.concurrency,
-        runAtStart: true,
-        retry,
-        onOutcome: endpoints?.onOutcome,
-      },
+      { ...deps, onBatch: endpoints?.onBatch },
+      { concurrency: settings.concurrency, runAtStart: true, retry, onOutcome: endpoints?.onOutcome },
     );
     endpoints?.attach(() => scheduler.view());
     const reload = watchPipelines(settings, opts.only, scheduler, store, log, invalid);

@@ -1,6 +1,6 @@
 /**
- * What a bootstrap's progress line says, and whether there is one, as pure functions (tested
- * without a terminal). src/log/terminal-progress.ts draws the lines.
+ * What the progress line of a bootstrap or a backfill says, and whether there is one, as pure
+ * functions (tested without a terminal). src/log/terminal-progress.ts draws the lines.
  *
  *   accounts  [██████████░░░░░░░░░░]  52%  520,000 of ~1,000,000 rows  41,200 rows/s  ETA 12 s
  *   events    130,000 rows  18,400 rows/s                 (no estimate: the table was never analyzed)

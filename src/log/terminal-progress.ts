@@ -1,5 +1,5 @@
 /**
- * Progress bars at the bottom of a terminal (one line per pipeline bootstrapping), with the log
+ * Progress bars at the bottom of a terminal (one line per bootstrap or backfill running), with the log
  * lines scrolling above them. A minimal renderer rather than a library, because the one thing that
  * matters is the one thing libraries leave to the caller: a log line must never be cut by a bar.
  * So every byte pgduck writes to stderr while bars are shown goes through here: the logger's sink

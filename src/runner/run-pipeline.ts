@@ -11,7 +11,17 @@
  * bootstrap resumes where it stopped. A failure in any step stops this pipeline only, with a
  * StageError naming that step and saying where the checkpoint was left; nothing else is touched.
  */
-import { newBatch, nextStart, type BatchStart, type BatchState, type ReadContext, type Stage, type StageContext, type StageName } from '../stages/stage.js';
+import {
+  newBatch,
+  nextStart,
+  type BatchStart,
+  type BatchState,
+  type ProgressSink,
+  type ReadContext,
+  type Stage,
+  type StageContext,
+  type StageName,
+} from '../stages/stage.js';
 import { STAGES } from '../stages/registry.js';
 import { newRunMemory } from '../stages/run-memory.js';
 import type { Lake } from '../duckdb/lake.js';
@@ -41,12 +51,8 @@ export interface RunDeps {
   onStep?: (stage: StageName, batch: number) => void;
   /** Told of every batch applied, once checkpointed (the service's metrics, src/runner/service-metrics.ts). */
   onBatch?: (pipeline: string, batch: Readonly<BatchState>) => void;
-  /**
-   * Told when a run starts or resumes a bootstrap (no complete pass yet), with the rows done so far and
-   * pg_class's estimate of the table (progress bars, src/log/terminal-progress.ts); onRunEnd when that run ends.
-   */
-  onBootstrap?: (pipeline: string, progress: { done: number; estimate: number | null }) => void;
-  onRunEnd?: (pipeline: string) => void;
+  /** Progress bars (src/log/terminal-progress.ts): a bootstrap (no complete pass yet) and each backfill report to it. */
+  progress?: ProgressSink;
 }
 
 export interface RunSummary {
@@ -93,7 +99,16 @@ export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary
   const failure = (stage: StageName | 'setup', batch: number | undefined, cause: unknown) =>
     new StageError({ pipeline: spec.name, stage, batch, resumeFrom: stored(), committed: { batches: summary.batches, rows: summary.rows } }, { cause });
 
-  const run: ReadContext = { spec, pg, store, parquetDir: plan.parquetDir, log, generation: checkpoint?.generation ?? 0, memory: newRunMemory() };
+  const run: ReadContext = {
+    spec,
+    pg,
+    store,
+    parquetDir: plan.parquetDir,
+    log,
+    generation: checkpoint?.generation ?? 0,
+    memory: newRunMemory(),
+    progress: deps.progress,
+  };
   // One step of one batch; the failure names the step that threw.
   const step = async (stage: Stage, ctx: StageContext, batch: BatchState) => {
     deps.onStep?.(stage.name, batch.seq);
@@ -165,10 +180,10 @@ export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary
     } catch (cause) {
       throw failure('setup', undefined, cause);
     }
-    if (deps.onBootstrap && !summary.bootstrapDone) {
+    if (deps.progress && !summary.bootstrapDone) {
       // Only a display: a failed estimate shows the rows done without a total.
       const estimate = await estimateRows(pg, spec.source.schema, spec.source.table).catch(() => null);
-      deps.onBootstrap(spec.name, { done: resumeFrom ? (checkpoint?.rowsTotal ?? 0) : 0, estimate });
+      deps.progress.begin(spec.name, { done: resumeFrom ? (checkpoint?.rowsTotal ?? 0) : 0, estimate });
     }
     let batch: BatchState | null = await read((checkpoint?.batchesTotal ?? 0) + 1, { phase: 'cursor', from: resumeFrom }).batch();
     while (batch) {
@@ -188,6 +203,7 @@ export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary
               'batch applied',
             );
             deps.onBatch?.(spec.name, batch);
+            deps.progress?.advance(spec.name, batch.rowCount);
           }
           if (batch.drained && batch.phase === 'cursor') summary.bootstrapDone = true;
           if (!next || deps.shouldStop?.()) {
@@ -202,7 +218,7 @@ export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary
       });
     }
   } finally {
-    deps.onRunEnd?.(spec.name);
+    deps.progress?.end(spec.name);
     await closeQuietly(pg);
   }
   summary.durationMs = Date.now() - started;
