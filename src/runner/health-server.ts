@@ -74,6 +74,8 @@ export async function startServiceEndpoints(opts: EndpointOptions): Promise<Serv
     attach(v) {
       view = v;
       if (phase === 'starting') phase = 'running';
+      // Now, before the first runs record their outcome: the state store still holds the last success before this process.
+      metrics.track();
     },
     stopping() {
       phase = 'stopping';

@@ -44,7 +44,12 @@ export interface ServiceMetrics {
   readonly registry: Registry;
   onBatch(pipeline: string, batch: Readonly<BatchState>): void;
   onOutcome(outcome: PipelineOutcome, health: Readonly<HealthSnapshot>): void;
-  /** The text exposition format, after dropping the series of pipelines no longer scheduled. */
+  /**
+   * Series (at 0) for the pipelines scheduled now, their lag and last success read from the state
+   * store before their first run here; the series of pipelines no longer scheduled dropped.
+   */
+  track(): void;
+  /** The text exposition format, after track(). */
   render(): Promise<string>;
   readonly contentType: string;
 }
@@ -198,6 +203,7 @@ export function createServiceMetrics(opts: ServiceMetricsOptions): ServiceMetric
       errors.inc({ pipeline, ...labels });
       if (health.state === 'backing-off') retries.inc({ pipeline });
     },
+    track: sync,
     async render() {
       sync();
       return registry.metrics();

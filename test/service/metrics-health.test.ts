@@ -63,38 +63,54 @@ async function duckCount(ws: Workspace, table: string): Promise<number> {
   }
 }
 
+interface HealthBody {
+  status: string;
+  blocked: { pipeline: string; kind: string; code: string }[];
+  pipelines: { pipeline: string; state: string }[];
+}
+
+/** `pgduck run --listen 127.0.0.1:<port>` in the workspace, with its scrape and health check. */
+function startService(env: NodeJS.ProcessEnv, port: number) {
+  const base = `http://127.0.0.1:${port}`;
+  const child: ChildProcess = spawn(process.execPath, [CLI, 'run', '--listen', `127.0.0.1:${port}`], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return {
+    logs: () => stderr,
+    async scrape(): Promise<Exposition> {
+      const res = await fetch(`${base}/metrics`);
+      assert.equal(res.status, 200);
+      return parsePrometheusText(await res.text());
+    },
+    async healthz(): Promise<{ status: number; body: HealthBody }> {
+      const res = await fetch(`${base}/healthz`);
+      return { status: res.status, body: (await res.json()) as HealthBody };
+    },
+    async stop(): Promise<void> {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      assert.equal(await exited, 0, stderr.slice(-2000));
+      clearTimeout(timer);
+    },
+  };
+}
+
 test('/metrics counts the rows, batches and Parquet bytes synced; /healthz turns 503 naming a blocked pipeline; a removed pipeline loses its series', async () => {
   const ws = createWorkspace();
   writeTablePipeline(ws, 'items', 'items', { batchSize: 500, schedule: '*/2 * * * * *' });
   writeTablePipeline(ws, 'steady', 'steady', { schedule: '*/2 * * * * *' });
   const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
   const env = { ...ws.env(url), PGDUCK_HEALTH_BLOCKED_SECONDS: '1', PGDUCK_RELOAD_SECONDS: '1' };
-  const child: ChildProcess = spawn(process.execPath, [CLI, 'run', '--listen', `127.0.0.1:${port}`], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += d));
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  const logs = () => stderr;
-  const scrape = async (): Promise<Exposition> => {
-    const res = await fetch(`${base}/metrics`);
-    assert.equal(res.status, 200);
-    return parsePrometheusText(await res.text());
-  };
-  const healthz = async () => {
-    const res = await fetch(`${base}/healthz`);
-    return {
-      status: res.status,
-      body: (await res.json()) as {
-        status: string;
-        blocked: { pipeline: string; kind: string; code: string }[];
-        pipelines: { pipeline: string; state: string }[];
-      },
-    };
-  };
+  let svc = startService(env, port);
   try {
     // The bootstrap is over when its run has ended: the run counter moves after the last batch.
-    await waitFor('the bootstrap of items', async () => sampleValue(await scrape(), 'pgduck_runs_total', { pipeline: 'items', outcome: 'ok' }) >= 1, logs);
-    const m = await scrape();
+    await waitFor(
+      'the bootstrap of items',
+      async () => sampleValue(await svc.scrape(), 'pgduck_runs_total', { pipeline: 'items', outcome: 'ok' }) >= 1,
+      svc.logs,
+    );
+    const m = await svc.scrape();
     const checkpoint = readCheckpoint(ws, 'items')!;
     const rows = sampleValue(m, 'pgduck_rows_synced_total', { pipeline: 'items' });
     assert.equal(rows, ITEMS);
@@ -109,10 +125,11 @@ test('/metrics counts the rows, batches and Parquet bytes synced; /healthz turns
     assert.equal(select(m, 'pgduck_errors_total', { pipeline: 'items' }).length, 0, 'no error yet');
     const lag = sampleValue(m, 'pgduck_lag_seconds', { pipeline: 'items' });
     assert.ok(lag >= 0 && lag < 3600, `lag ${lag}: the rows were written when the test started`);
-    assert.ok(sampleValue(m, 'pgduck_last_success_timestamp_seconds', { pipeline: 'items' }) > 0);
+    const lastSuccess = sampleValue(m, 'pgduck_last_success_timestamp_seconds', { pipeline: 'items' });
+    assert.ok(lastSuccess > 0);
     assert.ok(sampleValue(m, 'pgduck_stage_duration_seconds_count', { pipeline: 'items', stage: 'upsert' }) >= 1);
     assert.equal(sampleValue(m, 'pgduck_healthy'), 1);
-    const ok = await healthz();
+    const ok = await svc.healthz();
     assert.equal(ok.status, 200);
     assert.equal(ok.body.status, 'ok');
     assert.deepEqual(
@@ -120,32 +137,37 @@ test('/metrics counts the rows, batches and Parquet bytes synced; /healthz turns
       ['items', 'steady'],
     );
 
-    // The source table dropped: blocked (needs-action), and unhealthy once blocked for more than 1 s.
+    // The source table dropped while no run is in flight (a drop in the middle of a run can fail it
+    // in another stage first): the service restarted on the same files finds it gone at the first run.
+    await svc.stop();
     await pg.query(url, 'DROP TABLE public.items');
-    await waitFor('/healthz 503', async () => (await healthz()).status === 503, logs);
-    const bad = await healthz();
+    svc = startService(env, port);
+    // Blocked (needs-action), and unhealthy once blocked for more than 1 s.
+    await waitFor('/healthz 503', async () => (await svc.healthz()).status === 503, svc.logs);
+    const bad = await svc.healthz();
     assert.equal(bad.body.status, 'blocked');
     assert.deepEqual(
       bad.body.blocked.map((b) => [b.pipeline, b.kind, b.code]),
       [['items', 'needs-action', 'SOURCE_TABLE_MISSING']],
     );
     assert.equal(bad.body.pipelines.find((p) => p.pipeline === 'steady')?.state === 'blocked', false);
-    const blocked = await scrape();
+    const blocked = await svc.scrape();
     assert.equal(sampleValue(blocked, 'pgduck_healthy'), 0);
     assert.equal(sampleValue(blocked, 'pgduck_pipeline_state', { pipeline: 'items', state: 'blocked' }), 1);
-    assert.ok(sampleValue(blocked, 'pgduck_errors_total', { pipeline: 'items', kind: 'needs-action', code: 'SOURCE_TABLE_MISSING' }) >= 1);
-    assert.equal(sampleValue(blocked, 'pgduck_rows_synced_total', { pipeline: 'items' }), ITEMS, 'counted rows stay');
+    assert.equal(sampleValue(blocked, 'pgduck_errors_total', { pipeline: 'items', kind: 'needs-action', code: 'SOURCE_TABLE_MISSING' }), 1);
+    // Counters are this process's; the last success and the lag start from the state store.
+    assert.equal(sampleValue(blocked, 'pgduck_rows_synced_total', { pipeline: 'items' }), 0);
+    const seeded = sampleValue(blocked, 'pgduck_last_success_timestamp_seconds', { pipeline: 'items' });
+    assert.ok(seeded >= lastSuccess - 1 && seeded <= Date.now() / 1000, `the last success before the restart: ${seeded} (${lastSuccess} seen then)`);
+    assert.ok(sampleValue(blocked, 'pgduck_lag_seconds', { pipeline: 'items' }) >= lag, 'the lag from the checkpoint');
 
     // Its file removed: its series go, and the service is healthy again.
     rmSync(join(ws.pipelinesDir, 'items.yml'));
-    await waitFor('the series of items gone', async () => (await scrape()).samples.every((s) => s.labels.pipeline !== 'items'), logs);
-    assert.equal((await healthz()).status, 200);
-    assert.equal(sampleValue(await scrape(), 'pgduck_rows_synced_total', { pipeline: 'steady' }), 40);
+    await waitFor('the series of items gone', async () => (await svc.scrape()).samples.every((s) => s.labels.pipeline !== 'items'), svc.logs);
+    assert.equal((await svc.healthz()).status, 200);
+    assert.ok(select(await svc.scrape(), 'pgduck_rows_synced_total', { pipeline: 'steady' }).length === 1);
   } finally {
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    assert.equal(await exited, 0, stderr.slice(-2000));
-    clearTimeout(timer);
+    await svc.stop();
   }
   ws.cleanup();
 });
