@@ -11,7 +11,17 @@
  * bootstrap resumes where it stopped. A failure in any step stops this pipeline only, with a
  * StageError naming that step and saying where the checkpoint was left; nothing else is touched.
  */
-import { newBatch, nextStart, type BatchStart, type BatchState, type ReadContext, type Stage, type StageContext, type StageName } from '../stages/stage.js';
+import {
+  newBatch,
+  nextStart,
+  type BatchStart,
+  type BatchState,
+  type ProgressSink,
+  type ReadContext,
+  type Stage,
+  type StageContext,
+  type StageName,
+} from '../stages/stage.js';
 import { STAGES } from '../stages/registry.js';
 import { newRunMemory } from '../stages/run-memory.js';
 import type { Lake } from '../duckdb/lake.js';
@@ -26,6 +36,7 @@ import { SessionRotation, SESSION_ROWS } from './session-rotation.js';
 import { HorizonFreeze } from './horizon-freeze.js';
 import { dropTarget } from '../duckdb/target-table.js';
 import type { Logger } from '../log/logger.js';
+import { estimateRows } from '../postgres/estimate-rows.js';
 
 export { SESSION_ROWS };
 
@@ -39,6 +50,10 @@ export interface RunDeps {
   sessionRows?: number;
   /** Told of every step as it starts, with the batch it runs for (tests compare them with plan.steps). */
   onStep?: (stage: StageName, batch: number) => void;
+  /** Told of every batch applied, once checkpointed (the service's metrics, src/runner/service-metrics.ts). */
+  onBatch?: (pipeline: string, batch: Readonly<BatchState>) => void;
+  /** Progress bars (src/log/terminal-progress.ts): a bootstrap (no complete pass yet) and each backfill report to it. */
+  progress?: ProgressSink;
 }
 
 export interface RunSummary {
@@ -85,7 +100,16 @@ export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary
   const failure = (stage: StageName | 'setup', batch: number | undefined, cause: unknown) =>
     new StageError({ pipeline: spec.name, stage, batch, resumeFrom: stored(), committed: { batches: summary.batches, rows: summary.rows } }, { cause });
 
-  const run: ReadContext = { spec, pg, store, parquetDir: plan.parquetDir, log, generation: checkpoint?.generation ?? 0, memory: newRunMemory() };
+  const run: ReadContext = {
+    spec,
+    pg,
+    store,
+    parquetDir: plan.parquetDir,
+    log,
+    generation: checkpoint?.generation ?? 0,
+    memory: newRunMemory(),
+    progress: deps.progress,
+  };
   // One step of one batch; the failure names the step that threw.
   const step = async (stage: Stage, ctx: StageContext, batch: BatchState) => {
     deps.onStep?.(stage.name, batch.seq);
@@ -179,6 +203,11 @@ export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary
     } catch (cause) {
       throw failure('setup', undefined, cause);
     }
+    if (deps.progress && !summary.bootstrapDone) {
+      // Only a display: a failed estimate shows the rows done without a total.
+      const estimate = await estimateRows(pg, spec.source.schema, spec.source.table).catch(() => null);
+      deps.progress.begin(spec.name, { done: resumeFrom ? (checkpoint?.rowsTotal ?? 0) : 0, estimate });
+    }
     let batch: BatchState | null = await read((checkpoint?.batchesTotal ?? 0) + 1, { phase: 'cursor', from: resumeFrom }).batch();
     while (batch) {
       await withSession(deps.lake, plan.target.duckdbPath, failure, async (lake) => {
@@ -196,6 +225,8 @@ export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary
               { pipeline: spec.name, batch: batch.seq, rows: batch.rowCount, upserted: batch.upserted, bytes: batch.parquetBytes, cursor: batch.last?.cursor },
               'batch applied',
             );
+            deps.onBatch?.(spec.name, batch);
+            deps.progress?.advance(spec.name, batch.rowCount);
           }
           if (batch.drained && batch.phase === 'cursor') summary.bootstrapDone = true;
           if (!next || deps.shouldStop?.()) {
@@ -210,6 +241,7 @@ export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary
       });
     }
   } finally {
+    deps.progress?.end(spec.name);
     await closeQuietly(pg);
   }
   summary.durationMs = Date.now() - started;
