@@ -173,13 +173,21 @@ test('views, partitions and unmappable types are skipped with the reason', () =>
   proposal(proposePipeline(relation(['id int!', 'updated_at tstz!'], [pk('id')], { kind: 'partitioned table' })));
 });
 
-test('judged by the live rules: a missing (cursor, key) index skips the table with its CREATE INDEX', () => {
-  const rel = relation(['tenant int!', 'id int!', 'updated_at tstz!'], [pk('tenant', 'id')]);
+test('judged by the live rules: a missing (cursor, key) index skips a large table with its CREATE INDEX; a small one is written with a warning', () => {
+  const rel = relation(['tenant int!', 'id int!', 'updated_at tstz!'], [pk('tenant', 'id')], { rowEstimate: 2_000_000 });
   const p = proposal(proposePipeline(rel));
   const judged = judgeProposal(p, { relation: rel, role: 'app' });
   assert.ok('skip' in judged);
   assert.equal(judged.skip.reason, 'needs-index');
   assert.equal(judged.skip.fix, 'CREATE INDEX CONCURRENTLY "t_updated_at_tenant_id_idx" ON "public"."t" ("updated_at", "tenant", "id");');
+
+  const small = { ...rel, rowEstimate: 10 };
+  const written = judgeProposal(proposal(proposePipeline(small)), { relation: small, role: 'app' });
+  assert.ok('warnings' in written);
+  assert.deepEqual(
+    written.warnings.map((w) => w.check),
+    ['index'],
+  );
 
   const indexed = relation(['tenant int!', 'id int!', 'updated_at ts!'], [pk('tenant', 'id'), index('t_cursor', ['updated_at', 'tenant', 'id'])]);
   const ok = judgeProposal(proposal(proposePipeline(indexed)), { relation: indexed, role: 'app' });
