@@ -42,7 +42,7 @@ export const FAULT_POINTS: FaultPoint[] = [
   'after-backfill-batch',
 ];
 
-/** Points of other commands, each killed by the test of that command (test/replay/history-prune.test.ts). */
+/** Points of other commands, each killed by the test of that command (test/history/history-prune.test.ts). */
 export const COMMAND_FAULT_POINTS: FaultPoint[] = ['mid-prune'];
 
 const KNOWN: string[] = [...FAULT_POINTS, ...COMMAND_FAULT_POINTS];
