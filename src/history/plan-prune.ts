@@ -104,7 +104,10 @@ function chooseCut(input: PruneInput, passes: CompletePass[]): { cut: number | n
   if (keep.kind === 'passes') {
     const i = Math.min(keep.passes, passes.length) - 1;
     const fewer = passes.length < keep.passes ? ` (the history holds ${passes.length})` : '';
-    return { cut: passes[i].start, reason: `keeps ${describeKeep(keep)}${fewer}: from batch ${passes[i].start}, where the oldest kept one began` };
+    return {
+      cut: passes[i].start,
+      reason: `keeps ${describeKeep(keep)}${fewer}: from batch ${passes[i].start}, where ${i === 0 ? 'it' : 'the oldest of them'} began`,
+    };
   }
   const since = input.now - keep.days * DAY_MS;
   const young = files.filter((f) => f.mtimeMs >= since);

@@ -103,7 +103,9 @@ describe('pgduck history prune', () => {
     const bytes = before0.reduce((n, f) => n + statSync(join(ws.parquetDir, 'items', f)).size, 0);
     const size = await cli(['history', '--json']);
     ok(size, 'history --json');
-    assert.deepEqual(JSON.parse(size.stdout).pipelines, [{ pipeline: 'items', files: before0.length, bytes, firstSeq: 1, lastSeq: Number(before0.at(-1)!.slice(0, 10)) }]);
+    assert.deepEqual(JSON.parse(size.stdout).pipelines, [
+      { pipeline: 'items', files: before0.length, bytes, firstSeq: 1, lastSeq: Number(before0.at(-1)!.slice(0, 10)) },
+    ]);
     const text = await cli(['history']);
     ok(text, 'history');
     assert.match(text.stdout, new RegExp(`^items +${before0.length} files, `, 'm'));
@@ -145,7 +147,11 @@ describe('pgduck history prune', () => {
     const expected = before0.filter((f) => Number(f.replace(/^backfill\//, '').slice(0, 10)) < secondPass);
     const killed = await runCli(['history', 'prune'], { ...ws.env(NOWHERE), PGDUCK_FAULT: 'mid-prune:2' });
     assert.equal(killed.signal, 'SIGKILL', `${killed.stdout}\n${killed.stderr}`);
-    assert.deepEqual(historyFiles(), before0.filter((f) => !expected.slice(0, 2).includes(f)), 'the two oldest files are gone, nothing else');
+    assert.deepEqual(
+      historyFiles(),
+      before0.filter((f) => !expected.slice(0, 2).includes(f)),
+      'the two oldest files are gone, nothing else',
+    );
     const plan = await cli(['replay', 'items', '--dry-run', '--duckdb', join(ws.dir, 'plan-only.duckdb')]);
     ok(plan, 'replay --dry-run after an interrupted prune');
     assert.match(plan.stdout, new RegExp(`seq ${secondPass}…`));
@@ -155,7 +161,11 @@ describe('pgduck history prune', () => {
     const [p] = (JSON.parse(res.stdout) as PruneJson).pipelines;
     assert.equal(p.deleted, expected.length - 2);
     assert.equal(p.bytesFreed, p.bytesToFree);
-    assert.deepEqual(historyFiles(), before0.filter((f) => !expected.includes(f)), 'exactly the listed files are deleted');
+    assert.deepEqual(
+      historyFiles(),
+      before0.filter((f) => !expected.includes(f)),
+      'exactly the listed files are deleted',
+    );
     for (const f of expected) assert.equal(existsSync(join(ws.parquetDir, 'items', f)), false);
 
     const again = await cli(['history', 'prune']);
