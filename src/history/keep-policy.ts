@@ -28,11 +28,11 @@ export function parseKeep(value: unknown): KeepPolicy | null {
   return null;
 }
 
-/** `all`, `2 complete passes`, `30 days`. */
+/** `everything`, `the 2 newest complete passes`, `the files of the last 30 days`. */
 export function describeKeep(keep: KeepPolicy): string {
   if (keep.kind === 'all') return 'everything';
   if (keep.kind === 'passes') return `the ${keep.passes === 1 ? 'newest complete pass' : `${keep.passes} newest complete passes`}`;
-  return `${keep.days} day${keep.days === 1 ? '' : 's'}`;
+  return `the files of the last ${keep.days === 1 ? 'day' : `${keep.days} days`}`;
 }
 
 /** As written in a pipeline file: `all`, `2`, `30d`. */

@@ -110,11 +110,12 @@ function chooseCut(input: PruneInput, passes: CompletePass[]): { cut: number | n
     };
   }
   const since = input.now - keep.days * DAY_MS;
+  const span = keep.days === 1 ? 'day' : `${keep.days} days`;
   const young = files.filter((f) => f.mtimeMs >= since);
   if (young.length === 0) {
     return {
       cut: passes[0].start,
-      reason: `no file was written in the last ${describeKeep(keep)}: keeps the newest complete pass, which replay needs (from batch ${passes[0].start})`,
+      reason: `no file was written in the last ${span}: keeps the newest complete pass, which replay needs (from batch ${passes[0].start})`,
     };
   }
   const oldest = Math.min(...young.map((f) => f.seq));
@@ -122,11 +123,11 @@ function chooseCut(input: PruneInput, passes: CompletePass[]): { cut: number | n
   if (!base) {
     return {
       cut: null,
-      reason: `the oldest file of the last ${describeKeep(keep)} (batch ${oldest}) precedes every complete pass: the files before it are what it builds on, so nothing can go`,
+      reason: `the oldest file of the last ${span} (batch ${oldest}) precedes every complete pass: the files before it are what it builds on, so nothing can go`,
     };
   }
   return {
     cut: base.start,
-    reason: `keeps every file of the last ${describeKeep(keep)} (from batch ${oldest}) and the complete pass they build on (from batch ${base.start})`,
+    reason: `keeps every file of the last ${span} (from batch ${oldest}) and the complete pass they build on (from batch ${base.start})`,
   };
 }
