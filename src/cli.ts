@@ -287,6 +287,62 @@ Exit codes: 0 replayed (or planned), 1 the replay failed unexpectedly, 2 usage, 
     exit(await replayCommand(settings, name, { from, to, dropTarget: !!opts.dropTarget, dryRun: !!opts.dryRun, duckdbPath }));
   });
 
+const history = program
+  .command('history')
+  .description("the Parquet history: each pipeline's size (history size, the default) and deleting what history.keep no longer keeps (history prune)")
+  .addHelpText(
+    'after',
+    `
+parquet/<pipeline>/ holds one file per batch the runner applied (and backfill/ files); pgduck replay
+rebuilds a table from them. Nothing deletes them but \`pgduck history prune\`. Retention is set per
+pipeline (or in _defaults.yml):  history: { keep: 2 }  (the 2 newest complete passes over the
+source),  history: { keep: 30d }  (the files of the last 30 days), or  all  (the default).`,
+  );
+
+history
+  .command('size', { isDefault: true })
+  .description('per pipeline: the number of history files and their bytes (reads parquet/ only)')
+  .argument('[names...]', 'pipelines (default: every pipeline file and every folder of parquet/)')
+  .option('--json', 'as JSON')
+  .action(async (names: string[], opts: { json?: boolean }, cmd) => {
+    const { settings } = context(cmd);
+    const { historySizeCommand } = await import('./commands/history.js');
+    exit(historySizeCommand(settings, names, { json: !!opts.json }));
+  });
+
+history
+  .command('prune')
+  .description('delete the history files history.keep no longer keeps, never one pgduck replay still needs')
+  .argument('[names...]', 'pipelines to prune (default: every enabled pipeline)')
+  .option('--dry-run', 'list what would be deleted, and what remains, without deleting')
+  .option('--keep <keep>', "instead of each file's history.keep: a number of complete passes, <n>d (days), or all")
+  .option('--json', 'the result as JSON')
+  .addHelpText(
+    'after',
+    `
+pgduck replay rebuilds a table from the newest complete pass over the source (a first run, or the
+first after a reset, once it reached the end of the table) and every file after it. Prune cuts only at
+the first batch of a complete pass, never after the newest one, and only on the proof of checkpointed
+batches, so a replay still rebuilds the table the runner built. keep: N keeps the N newest complete
+passes; keep: Nd keeps the files written (file modification time) in the last N days and the complete
+pass they build on. With no complete pass (a first bootstrap still under way), nothing is deleted, and
+it says why. Files are deleted oldest first: an interrupted prune leaves a history replay accepts, and
+the next prune finishes it. Safe while pgduck run is up (it never rewrites checkpointed batches).
+Exit codes: 0 done (also: nothing to delete), 1 an unforeseen failure, 2 usage, 3 invalid config,
+4 a history file that cannot be read or deleted.`,
+  )
+  .action(async (names: string[], opts: { dryRun?: boolean; keep?: string; json?: boolean }, cmd) => {
+    const { settings } = context(cmd);
+    const { parseKeep } = await import('./history/keep-policy.js');
+    const keep = opts.keep === undefined ? undefined : parseKeep(opts.keep);
+    if (keep === null) {
+      process.stderr.write(`--keep must be a number of complete passes (2), a number of days (30d) or all, got ${JSON.stringify(opts.keep)}\n`);
+      return exit(USAGE);
+    }
+    const { historyPruneCommand } = await import('./commands/history.js');
+    exit(await historyPruneCommand(settings, names, { dryRun: !!opts.dryRun, json: !!opts.json, keep }));
+  });
+
 program
   .command('query')
   .description('run SQL against the DuckDB file (read-only) and print a table')

@@ -16,6 +16,7 @@ import { compilePipeline, type Plan, type SourceShape } from '../runner/compile.
 import type { Settings } from '../runner/settings.js';
 import { formatTypeTable } from '../schema/column-mapping-report.js';
 import { horizonType } from '../stages/extract.js';
+import { describeKeep, keepSpelling } from '../history/keep-policy.js';
 
 export interface PlanOptions {
   json: boolean;
@@ -168,6 +169,8 @@ export function formatPlan(p: PlanWithLive): string {
     `  schedule   ${p.schedule.cron} (${p.schedule.timezone}); next: ${p.schedule.next.join(', ')}`,
     `  batches    ${p.batchSize} rows; schema_evolution ${p.schemaEvolution}`,
   ];
+  // Only when written (here or in the defaults): without it, history prune keeps everything.
+  if (p.spec.history) lines.push(`  history    keep ${keepSpelling(p.spec.history.keep)}: pgduck history prune keeps ${describeKeep(p.spec.history.keep)}`);
   if (p.defaults) {
     const fields = p.defaults.fields.length > 0 ? p.defaults.fields.join(', ') : 'nothing inherited: this file overrides every field';
     lines.push(`  defaults   ${p.defaults.file} (${fields})`);

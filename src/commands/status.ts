@@ -15,6 +15,7 @@ import { loadPipelines } from '../config/load-pipelines.js';
 import { pipelineStatus, renderStatus, type RunnerInfo } from '../report/status-view.js';
 import { PROCESS_LOCK_ENV, readLockHolder, staleReason } from '../runner/runner-lock.js';
 import { lagOfPipelines, renderLag } from '../live/pipelines-lag.js';
+import { historySizes, renderHistorySizes } from '../history/history-size.js';
 
 export async function statusCommand(settings: Settings, opts: { json: boolean; width?: number; connect?: boolean }): Promise<number> {
   const path = checkpointDbPath(settings);
@@ -48,13 +49,15 @@ export async function statusCommand(settings: Settings, opts: { json: boolean; w
       });
     });
     const lag = opts.connect ? await lagOfPipelines(settings, store) : null;
+    const history = historySizes(settings.parquetDir, names);
     if (opts.json) {
       process.stdout.write(
-        `${JSON.stringify({ runner, pipelines, checkpoints, schemaEvents: events, backfills, ...(lag ? { lag: Object.fromEntries(lag) } : {}) }, null, 2)}\n`,
+        `${JSON.stringify({ runner, pipelines, checkpoints, schemaEvents: events, backfills, history, ...(lag ? { lag: Object.fromEntries(lag) } : {}) }, null, 2)}\n`,
       );
       return 0;
     }
     process.stdout.write(renderStatus(pipelines, runner, { now, width: opts.width ?? 100 }));
+    process.stdout.write(renderHistorySizes(history));
     if (lag) process.stdout.write(renderLag(lag));
     if (events.length > 0) process.stdout.write(`\nschema events:\n${events.map((e) => `  ${e.at} ${e.pipeline} ${e.kind}: ${e.detail}`).join('\n')}\n`);
     const pending = backfills.filter((b) => b.finishedAt === null);

@@ -3,6 +3,7 @@ import { PgduckError } from '../errors/pgduck-error.js';
 import { schemaDefault } from './pipeline-file-schema.js';
 import type { PipelineFile } from './pipeline-schema.js';
 import type { PipelineSpec } from './pipeline-spec.js';
+import { KEEP_ALL, parseKeep } from '../history/keep-policy.js';
 
 // Defaults are read from the schema so the editor hints, ajv and the spec cannot disagree.
 let cachedDefaults: ReturnType<typeof readDefaults> | undefined;
@@ -65,5 +66,7 @@ export function buildPipelineSpec(name: string, file: string, data: PipelineFile
       marginMs: data.horizon?.margin_ms ?? defaults.marginMs,
       lookbackSeconds: data.horizon?.lookback_seconds ?? defaults.lookbackSeconds,
     },
+    // The schema admits only what parseKeep reads; left out, the default (`all`: keep everything).
+    ...(data.history?.keep !== undefined && { history: { keep: parseKeep(data.history.keep) ?? KEEP_ALL } }),
   };
 }

@@ -137,6 +137,32 @@ export const HorizonSchema = Type.Object(
   { additionalProperties: false, default: {}, description: 'Commit-safe horizon settings (see README, "Guarantees"). Default: every field at its default.' },
 );
 
+/** Spellings of `history.keep` (src/history/keep-policy.ts parses them; KEEP_MAX there is the 100000 here). */
+export const HistorySchema = Type.Object(
+  {
+    keep: Type.Optional(
+      Type.Union(
+        [
+          Type.Integer({ minimum: 1, maximum: 100_000, description: 'Keep the N newest complete passes over the source (1 to 100000).' }),
+          Type.String({
+            pattern: '^(all|[1-9][0-9]{0,4}d?)$',
+            description: '`all`, or `<n>d`: keep the files written in the last n days (1d to 99999d); a number in quotes (from ${VAR}) counts passes.',
+          }),
+        ],
+        {
+          default: 'all',
+          description:
+            'How much Parquet history `pgduck history prune` keeps (it never runs on its own): `all`; a number N: the N newest complete passes over ' +
+            'the source (a first run or a run after `reset`, once it reached the end of the table) and every file after the oldest of them; `<n>d` ' +
+            '(e.g. `30d`): every file written in the last n days and the complete pass they build on. Whatever it says, what `pgduck replay` needs to ' +
+            'rebuild the table is kept. Default: `all`.',
+        },
+      ),
+    ),
+  },
+  { additionalProperties: false, description: 'Parquet history retention (see README, "History retention"). Default: keep everything.' },
+);
+
 export const SchemaEvolutionSchema = Type.Unsafe<'evolve' | 'freeze' | 'fail'>({
   type: 'string',
   enum: ['evolve', 'freeze', 'fail'],
@@ -175,6 +201,7 @@ export const PipelineFileSchema = Type.Object(
     enabled: Type.Optional(Type.Boolean({ default: true, description: 'A disabled pipeline is validated but never run. Default: true.' })),
     schema_evolution: Type.Optional(SchemaEvolutionSchema),
     horizon: Type.Optional(HorizonSchema),
+    history: Type.Optional(HistorySchema),
   },
   {
     additionalProperties: false,

@@ -2,6 +2,8 @@
  * A validated, defaulted, environment-resolved pipeline: what the compiler and the runner take.
  * Built only by the config loader; everything downstream can trust every field.
  */
+import type { KeepPolicy } from '../history/keep-policy.js';
+
 export interface PipelineSpec {
   /** File stem: `pipelines/subscriptions.yml` → `subscriptions`. Unique across the directory. */
   name: string;
@@ -34,6 +36,8 @@ export interface PipelineSpec {
   enabled: boolean;
   schemaEvolution: 'evolve' | 'freeze' | 'fail';
   horizon: { marginMs: number; lookbackSeconds: number };
+  /** `history.keep`: what `pgduck history prune` keeps (src/history/keep-policy.ts); absent: everything. */
+  history?: { keep: KeepPolicy };
   /**
    * The shared-defaults file of the pipeline's directory (`pipelines/_defaults.yml`) and the fields
    * this pipeline took from it (`schedule`, `horizon.margin_ms`), the others being overridden.

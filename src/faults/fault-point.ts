@@ -12,6 +12,7 @@
  *   mid-upsert         inside the DuckDB transaction, after the DELETE, before the INSERT
  *   after-upsert       DuckDB committed, checkpoint not yet written
  *   after-checkpoint   batch fully done
+ *   mid-prune          `pgduck history prune` deleted one more file (`mid-prune:3`: after the third)
  */
 import { UsageError } from '../errors/usage-error.js';
 export type FaultPoint =
@@ -24,8 +25,11 @@ export type FaultPoint =
   | 'after-upsert'
   | 'after-checkpoint'
   /** A backfill batch is committed in DuckDB and recorded in the state store (src/stages/backfill.ts). */
-  | 'after-backfill-batch';
+  | 'after-backfill-batch'
+  /** `pgduck history prune` has deleted one more history file (src/history/prune-history.ts). */
+  | 'mid-prune';
 
+/** The points of `pgduck run` (test/sync/crash-recovery.test.ts kills a run at each). */
 export const FAULT_POINTS: FaultPoint[] = [
   'before-extract',
   'after-extract',
@@ -38,11 +42,16 @@ export const FAULT_POINTS: FaultPoint[] = [
   'after-backfill-batch',
 ];
 
+/** Points of other commands, each killed by the test of that command (test/history/history-prune.test.ts). */
+export const COMMAND_FAULT_POINTS: FaultPoint[] = ['mid-prune'];
+
+const KNOWN: string[] = [...FAULT_POINTS, ...COMMAND_FAULT_POINTS];
+
 function parse(spec: string | undefined): { point: FaultPoint | null; nth: number } {
   if (!spec) return { point: null, nth: 0 };
   const [point, nth = '1'] = spec.split(':');
-  if (!(FAULT_POINTS as string[]).includes(point) || !/^[1-9][0-9]*$/.test(nth)) {
-    throw new UsageError(`PGDUCK_FAULT=${spec}: expected <point>[:<nth>] with point one of ${FAULT_POINTS.join(', ')}`);
+  if (!KNOWN.includes(point) || !/^[1-9][0-9]*$/.test(nth)) {
+    throw new UsageError(`PGDUCK_FAULT=${spec}: expected <point>[:<nth>] with point one of ${KNOWN.join(', ')}`);
   }
   return { point: point as FaultPoint, nth: Number(nth) };
 }

@@ -43,6 +43,7 @@ import { alterUsing } from '../schema/type-change.js';
 import { quoteIdent } from '../sql/identifier.js';
 import type { SourceColumnRecord } from '../state/checkpoint-store.js';
 import type { DescribedFile } from './read-history.js';
+import { completePasses } from './complete-passes.js';
 
 export type ReplayMode = 'replace' | 'monotonic';
 
@@ -170,24 +171,10 @@ export function planReplay(input: ReplayInput): ReplayPlan {
   const evolve = spec.schemaEvolution === 'evolve';
   if (files.length === 0) throw new ReplayRefused(`no Parquet history for ${spec.name}`);
 
-  // Where the last complete pass over the source began: its first batch was read from no position, and
-  // a later batch (before the next pass began) came back short or was read after the pass had reached
-  // the end of the table. A pass still under way (or one that failed) does not count: the table still
-  // holds rows it has not re-read. Without that proof, an earlier pass is taken: more files, same result.
-  const batches = files.filter((f) => f.kind === 'batch');
-  let passStart: number | null = null;
-  let drainedSince = false;
-  for (const f of [...batches].reverse()) {
-    if (f.meta?.drained) drainedSince = true;
-    if (f.meta && f.meta.from === null) {
-      if (drainedSince) {
-        passStart = f.seq;
-        break;
-      }
-      // Read after the previous pass had ended: proof for that one.
-      drainedSince = f.meta.passDone === true;
-    } else if (f.meta?.passDone) drainedSince = true;
-  }
+  // Where the last complete pass over the source began (complete-passes.ts): a pass still under way
+  // (or one that failed) does not count, as the table still holds rows it has not re-read. Without
+  // that proof, an earlier pass is taken: more files, same result.
+  const passStart: number | null = completePasses(files)[0]?.start ?? null;
   const first = files[0].seq;
   const last = files[files.length - 1].seq;
   const explicit = options.from !== undefined || options.to !== undefined;

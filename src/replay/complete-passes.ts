@@ -1,0 +1,47 @@
+/**
+ * Where the complete passes over the source begin, in a pipeline's history: the one rule both
+ * `pgduck replay` (which rebuilds from the newest one) and `pgduck history prune` (which may delete
+ * only what lies before a kept one) read the history by, so the two cannot disagree about what a
+ * replay needs (docs/architecture.md#parquet-history).
+ *
+ * A pass begins with a batch read from no position (`from: null`: the first run, or the first after a
+ * `reset`). It is complete when a later batch, before the next pass began, came back short (`drained`)
+ * or was read after the checkpoint said the pass had reached the end of the table (`passDone`), or
+ * when the next pass's first batch was itself read after that (its `passDone`). A complete pass
+ * re-read every row the source then held, so every file before it is superseded by it. A pass still
+ * under way, or one abandoned by a reset before it drained, is not complete: the table still holds
+ * rows it never re-read. Files without metadata (written before pgduck recorded where a batch started)
+ * prove nothing.
+ */
+import type { HistoryMetadata } from '../parquet/history-metadata.js';
+
+export interface PassEvidenceFile {
+  kind: 'batch' | 'backfill';
+  seq: number;
+  meta: Pick<HistoryMetadata, 'from' | 'drained' | 'passDone'> | null;
+}
+
+export interface CompletePass {
+  /** Seq of the pass's first batch (read from the beginning of the table). */
+  start: number;
+  /** Seq of the batch that proves it reached the end of the table. */
+  provenBy: number;
+}
+
+/** Every complete pass, newest first. */
+export function completePasses(files: readonly PassEvidenceFile[]): CompletePass[] {
+  const batches = files.filter((f) => f.kind === 'batch').sort((a, b) => a.seq - b.seq);
+  const out: CompletePass[] = [];
+  // The oldest proof seen so far (walking backwards) that the pass in hand reached the end of the table.
+  let proof: number | null = null;
+  for (let i = batches.length - 1; i >= 0; i--) {
+    const f = batches[i];
+    if (f.meta?.drained) proof = f.seq;
+    if (f.meta && f.meta.from === null) {
+      if (proof !== null) out.push({ start: f.seq, provenBy: proof });
+      // Read after the previous pass had ended: proof for that one.
+      proof = f.meta.passDone === true ? f.seq : null;
+    } else if (f.meta?.passDone) proof = f.seq;
+  }
+  return out;
+}
