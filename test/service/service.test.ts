@@ -166,8 +166,17 @@ describe('the service', () => {
     try {
       await waitFor('a few batches of big', () => (readCheckpoint(ws, 'big')?.batchesTotal ?? 0) >= 3, svc.stderr);
       await proxy.down();
-      await waitFor('big backing off', async () => (await status(ws, url)).get('big')?.state === 'backing-off', svc.stderr);
-      const s = (await status(ws, url)).get('big')!;
+      // Asserted on the very snapshot that showed backing-off: a second status call could catch the retry running.
+      let backingOff: PipelineStatus | undefined;
+      await waitFor(
+        'big backing off',
+        async () => {
+          backingOff = (await status(ws, url)).get('big');
+          return backingOff?.state === 'backing-off';
+        },
+        svc.stderr,
+      );
+      const s = backingOff!;
       assert.equal(s.lastError?.kind, 'transient');
       assert.ok(s.retryAt && s.nextRun === s.retryAt, 'the next run is the retry');
       const mid = readCheckpoint(ws, 'big')!;
