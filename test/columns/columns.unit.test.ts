@@ -18,6 +18,8 @@ import { buildExtractSql, mapColumns } from '../../src/stages/extract.js';
 import { buildVerifyShape } from '../../src/verify/verify-shape.js';
 import { compile } from '../../src/runner/compile.js';
 import { formatPlan } from '../../src/commands/plan.js';
+import { judgeSource } from '../../src/live/judge-source.js';
+import type { SourceRelation } from '../../src/postgres/inspect-source.js';
 
 const root = mkdtempSync(join(tmpdir(), 'pgduck-columns-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -313,6 +315,48 @@ describe('drift and verify under a selection', () => {
     assert.deepEqual(
       selectColumns(excl.source, SOURCE).map((c) => c.name),
       ['id', 'email', 'updated_at'],
+    );
+  });
+});
+
+describe('validate --connect judges the selection against the live table', () => {
+  const relation = (columns: PgColumn[]): SourceRelation => ({
+    schema: 'public',
+    table: 'accounts',
+    kind: 'table',
+    canSelect: true,
+    columns,
+    indexes: [],
+    rowEstimate: 10,
+  });
+  const about = (s: PipelineSpec, columns: PgColumn[]) =>
+    judgeSource(s, { relation: relation(columns), role: 'pgduck' }).filter((i) => i.check === 'columns' || i.check === 'type');
+
+  test('a listed column the source lacks is an error at its list item, with a did-you-mean', () => {
+    const issues = about(spec({ exclude: ['password_hsh', 'search'] }), SOURCE);
+    assert.deepEqual(
+      issues.map((i) => [i.severity, i.path, i.column]),
+      [['error', ['source', 'columns', 'exclude', 0], 'password_hsh']],
+    );
+    assert.match(issues[0].message, /has no column "password_hsh"; did you mean "password_hash"\?/);
+    const inc = about(spec({ include: ['id', 'updated_at', 'mail'] }), SOURCE);
+    assert.deepEqual(
+      inc.map((i) => i.path),
+      [['source', 'columns', 'include', 2]],
+    );
+  });
+
+  test('an exclude inherited from _defaults.yml may name columns a table does not have', () => {
+    const s = { ...spec({ exclude: ['api_token'] }), defaults: { file: 'pipelines/_defaults.yml', fields: ['source.columns.exclude'] } };
+    assert.deepEqual(about(s, SOURCE), []);
+  });
+
+  test('an excluded column of a refused type is no error; the same column synced is', () => {
+    const odd = [...SOURCE, { ...pg(6, 'slot', 'anyelement'), typtype: 'p' }];
+    assert.deepEqual(about(spec({ exclude: ['slot'] }), odd), []);
+    assert.deepEqual(
+      about(spec(), odd).map((i) => [i.check, i.column]),
+      [['type', 'slot']],
     );
   });
 });
