@@ -87,7 +87,14 @@ describe('source.columns', () => {
     const ws = createWorkspace();
     const pgRows = async (columns: string) => (await pgs.query(url, `SELECT ${columns} FROM accounts ORDER BY id`)).rows;
     try {
+      // validate --connect: a misspelt name is an error at its list item (it would leave the column synced).
+      const typo = ws.writePipeline('accounts', PIPELINE(['password_hsh', 'search']));
+      const checked = await runCli(['validate', '--connect', typo], ws.env(url));
+      assert.equal(checked.code, 1, checked.stdout + checked.stderr);
+      assert.match(checked.stdout, /accounts\.yml:5:15 source\.columns\.exclude\[0\]: .*has no column "password_hsh"; did you mean "password_hash"\?/);
       ws.writePipeline('accounts', PIPELINE(['password_hash', 'search']));
+      const ok = await runCli(['validate', '--connect', typo], ws.env(url));
+      assert.equal(ok.code, 0, ok.stdout + ok.stderr);
       await runOnce(ws, url);
       assert.deepEqual(await duckColumns(ws), ['id', 'email', 'plan', 'updated_at']);
       const files = await parquetColumns(ws);
