@@ -104,7 +104,7 @@ export async function initCommand(opts: InitOptions, out: NodeJS.WritableStream,
     const p = w.proposal;
     out.write(
       `wrote ${w.file}: ${qualified(p.schema, p.table)}, key ${p.primaryKey.join(', ')} (${p.keyFrom}), cursor ${p.cursor}` +
-        `${p.softDelete ? `, soft delete ${p.softDelete}` : ''}\n`,
+        `${p.softDelete ? `, soft delete ${p.softDelete}` : ''}${p.exclude ? `, excluding ${p.exclude.join(', ')} (no exact DuckDB type)` : ''}\n`,
     );
     for (const warning of w.warnings) out.write(`  warning: ${warning.message}${warning.fix ? `\n${indent(warning.fix)}` : ''}\n`);
   }
