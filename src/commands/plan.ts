@@ -172,7 +172,7 @@ export function formatPlan(p: PlanWithLive): string {
     `  schedule   ${p.schedule.cron} (${p.schedule.timezone}); next: ${p.schedule.next.join(', ')}`,
     `  batches    ${p.batchSize} rows; schema_evolution ${p.schemaEvolution}`,
   ];
-  const selection = p.spec.source.columns;
+  const selection = p.source.columns;
   if (selection) {
     lines.push(
       'include' in selection

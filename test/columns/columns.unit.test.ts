@@ -232,6 +232,7 @@ describe('the extract reads only the selected columns', () => {
     const text = formatPlan(plan);
     assert.match(text, /columns {4}every column but password_hash, search \(source\.columns\.exclude/);
     assert.match(text, /SELECT <every column but "password_hash", "search">, /);
+    assert.deepEqual(plan.source.columns, { exclude: ['password_hash', 'search'] }, 'plan --json carries the selection');
     const inc = formatPlan(compile(spec({ include: ['id', 'email', 'updated_at'] }), { duckdbPath: 'lake/w.duckdb', now: new Date('2026-01-01T00:00:00Z') }));
     assert.match(inc, /columns {4}only id, email, updated_at/);
     assert.doesNotMatch(inc, /<every column/);
