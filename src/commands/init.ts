@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { KIND_OUTCOMES } from '../errors/exit-codes.js';
 import { DEFAULTS_FILE_NAMES } from '../config/shared-defaults-names.js';
+import { loadDefaultsFile } from '../config/load-defaults-file.js';
 import type { LiveIssue } from '../live/live-finding.js';
 import { judgeProposal, proposePipeline, type Proposal, type Skip } from '../init/propose-pipeline.js';
 import { assignNames, renderPipelineFile, tableSelected } from '../init/render-pipeline-file.js';
@@ -104,7 +105,7 @@ export async function initCommand(opts: InitOptions, out: NodeJS.WritableStream,
     const p = w.proposal;
     out.write(
       `wrote ${w.file}: ${qualified(p.schema, p.table)}, key ${p.primaryKey.join(', ')} (${p.keyFrom}), cursor ${p.cursor}` +
-        `${p.softDelete ? `, soft delete ${p.softDelete}` : ''}\n`,
+        `${p.softDelete ? `, soft delete ${p.softDelete}` : ''}${p.exclude ? `, excluding ${p.exclude.join(', ')} (no exact DuckDB type)` : ''}\n`,
     );
     for (const warning of w.warnings) out.write(`  warning: ${warning.message}${warning.fix ? `\n${indent(warning.fix)}` : ''}\n`);
   }
@@ -147,6 +148,7 @@ async function inspectAndWrite(client: PgClient, opts: InitOptions): Promise<Ini
   const names = assignNames(proposals.map((x) => x.proposal));
   const schemaPath = schemaPathFrom(opts.out);
   const shared = sharedDefaultsIn(opts.out);
+  const sharedExclude = shared ? sharedExcludeOf(shared) : [];
   const result: InitResult = { written: [], kept: [], skipped };
   if (proposals.length > 0) mkdirSync(opts.out, { recursive: true });
   proposals.forEach(({ proposal, warnings }, i) => {
@@ -156,7 +158,9 @@ async function inspectAndWrite(client: PgClient, opts: InitOptions): Promise<Ini
       result.kept.push({ file: existing, proposal });
       return;
     }
-    writeFileSync(file, renderPipelineFile(proposal, { name: names[i], schemaPath, ...(shared && { sharedDefaults: basename(shared) }) }), {
+    // A file's own exclude list replaces the shared one (lists are never concatenated): repeat the shared names, or they would be synced.
+    const toWrite = proposal.exclude ? { ...proposal, exclude: [...new Set([...sharedExclude, ...proposal.exclude])] } : proposal;
+    writeFileSync(file, renderPipelineFile(toWrite, { name: names[i], schemaPath, ...(shared && { sharedDefaults: basename(shared) }) }), {
       flag: opts.force ? 'w' : 'wx',
     });
     result.written.push({ file, proposal, warnings });
@@ -169,6 +173,14 @@ const indent = (text: string) =>
     .split('\n')
     .map((l) => `    ${l}`)
     .join('\n');
+
+/** The `source.columns.exclude` names a shared-defaults file writes (none when it cannot be read). */
+function sharedExcludeOf(file: string): string[] {
+  const { data } = loadDefaultsFile(file, process.env);
+  const source = data?.source as { columns?: { exclude?: unknown } } | undefined;
+  const list = source?.columns?.exclude;
+  return Array.isArray(list) ? list.filter((n): n is string => typeof n === 'string') : [];
+}
 
 /** The shared-defaults file (`_defaults.yml`) of the directory init writes to, if there is one. */
 function sharedDefaultsIn(dir: string): string | undefined {

@@ -117,6 +117,7 @@ async function planSelected(pipelines: ResolvedPipeline[], opts: PlanOptions, on
 async function livePlans(resolved: ResolvedPipeline[]): Promise<PlanWithLive[]> {
   const { inspectPipelines } = await import('../live/inspect-pipelines.js');
   const { isRefused, mapColumn } = await import('../schema/type-map.js');
+  const { missingIncluded, selectColumns } = await import('../schema/column-selection.js');
   const { pipelines } = await inspectPipelines(resolved, {});
   return pipelines.map(({ spec, connection, source, error }, i) => {
     const live: LivePlan = { connection: connection.url, rowEstimate: null, kind: null, columns: [], error: connection.error ?? error ?? null };
@@ -127,7 +128,8 @@ async function livePlans(resolved: ResolvedPipeline[]): Promise<PlanWithLive[]> 
     } else if (relation) {
       live.kind = relation.kind;
       live.rowEstimate = relation.rowEstimate;
-      const mapped = relation.columns.map((col) => ({ col, m: mapColumn(col) }));
+      // Only the columns source.columns selects are read: an excluded column's type does not matter.
+      const mapped = selectColumns(spec.source, relation.columns).map((col) => ({ col, m: mapColumn(col) }));
       live.columns = mapped.map(({ col, m }) =>
         isRefused(m)
           ? { name: col.name, postgres: col.declaredType, duckdb: null, transport: null, note: null, refused: m.reason }
@@ -137,7 +139,9 @@ async function livePlans(resolved: ResolvedPipeline[]): Promise<PlanWithLive[]> 
       const cursor = byName.get(spec.source.cursor);
       const keys = spec.source.primaryKey.map((k) => byName.get(k));
       const refused = live.columns.filter((c) => c.refused);
-      const absent = [spec.source.cursor, ...spec.source.primaryKey].filter((n) => !byName.has(n));
+      const absent = [...new Set([spec.source.cursor, ...spec.source.primaryKey, ...missingIncluded(spec.source, relation.columns)])].filter(
+        (n) => !byName.has(n),
+      );
       if (refused.length > 0) live.error = `cannot sync ${refused.map((c) => `column ${c.name} (${c.postgres}): ${c.refused}`).join('; ')}`;
       else if (absent.length > 0) live.error = `no column ${absent.join(', ')} in ${spec.source.schema}.${spec.source.table}`;
       else if (!relation.canSelect) live.error = `role ${source!.role} may not read ${spec.source.schema}.${spec.source.table}`;
@@ -171,6 +175,14 @@ export function formatPlan(p: PlanWithLive): string {
   ];
   // Only when written (here or in the defaults): without it, history prune keeps everything.
   if (p.spec.history) lines.push(`  history    keep ${keepSpelling(p.spec.history.keep)}: pgduck history prune keeps ${describeKeep(p.spec.history.keep)}`);
+  const selection = p.source.columns;
+  if (selection) {
+    lines.push(
+      'include' in selection
+        ? `  columns    only ${selection.include.join(', ')} (source.columns.include; a column added later is not synced)`
+        : `  columns    every column but ${selection.exclude.join(', ')} (source.columns.exclude: never read from Postgres)`,
+    );
+  }
   if (p.defaults) {
     const fields = p.defaults.fields.length > 0 ? p.defaults.fields.join(', ') : 'nothing inherited: this file overrides every field';
     lines.push(`  defaults   ${p.defaults.file} (${fields})`);

@@ -51,6 +51,10 @@ export function buildPipelineSpec(name: string, file: string, data: PipelineFile
       nullCursor: source.null_cursor ?? defaults.nullCursor,
       onRecreate: source.on_recreate ?? defaults.onRecreate,
       ...(source.cursor_timezone !== undefined && { cursorTimezone: source.cursor_timezone }),
+      // An include written in the pipeline file replaces an exclude inherited from _defaults.yml (both written in one file is refused by the checks).
+      ...(source.columns?.include !== undefined
+        ? { columns: { include: [...source.columns.include] } }
+        : source.columns?.exclude !== undefined && source.columns.exclude.length > 0 && { columns: { exclude: [...source.columns.exclude] } }),
       ...(source.connection !== undefined && { connection: source.connection }),
     },
     target: {

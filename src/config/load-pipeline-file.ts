@@ -87,7 +87,7 @@ export function loadPipelineFile(file: string, env: NodeJS.ProcessEnv, defaults?
       unresolved: interpolated.unresolved,
       // Written in this file: an inherited value is a default like the schema's (a shared
       // soft_delete_mode applies only to the pipelines that have a soft_delete).
-      isWritten: (path) => locator.scalar(path) !== undefined,
+      isWritten: (path) => locator.has(path),
     }),
   ];
   for (const issue of fieldIssues) {

@@ -85,6 +85,36 @@ export const SourceSchema = Type.Object(
           'Default: none: the zone is unknown, so the checkpoint is held 14 h behind the horizon (safe for any zone) and pgduck warns.',
       }),
     ),
+    columns: Type.Optional(
+      Type.Object(
+        {
+          include: Type.Optional(
+            Type.Array(Identifier('A column to sync.'), {
+              minItems: 1,
+              uniqueItems: true,
+              description:
+                'Sync only these columns. Must list the primary key, the cursor and the soft_delete column. A column added to the source later is not synced. ' +
+                'Cannot be shared in `_defaults.yml`. Default: none (every column).',
+            }),
+          ),
+          exclude: Type.Optional(
+            Type.Array(Identifier('A column never to read.'), {
+              uniqueItems: true,
+              description:
+                'Sync every column but these (a password hash, a tsvector): they are never read from Postgres, never written to Parquet or DuckDB. ' +
+                'Cannot name the primary key, the cursor or the soft_delete column. May be shared in `_defaults.yml` (a list written in a pipeline file replaces the shared one). ' +
+                'Default: none.',
+            }),
+          ),
+        },
+        {
+          additionalProperties: false,
+          description:
+            'Which columns to sync: `include: [..]` (only these) or `exclude: [..]` (all but these), not both. ' +
+            'Default: every column of the table (README, "Columns").',
+        },
+      ),
+    ),
     connection: Type.Optional(
       Type.String({
         minLength: 1,

@@ -23,6 +23,11 @@ export interface PipelineSpec {
     onRecreate: 'stop' | 'rebootstrap';
     /** IANA zone of a `timestamp` cursor's wall-clock values (source.cursor_timezone); absent = unknown. */
     cursorTimezone?: string;
+    /**
+     * source.columns: which columns are synced (src/schema/column-selection.ts). Absent: every column.
+     * `include` lists every synced column (key, cursor and tombstone among them); `exclude` the ones never read.
+     */
+    columns?: { include: string[] } | { exclude: string[] };
     /** Connection string override (already interpolated). Never print it: use redact(). */
     connection?: string;
   };

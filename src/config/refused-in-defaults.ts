@@ -15,6 +15,10 @@ export const REFUSED_IN_DEFAULTS: readonly RefusedField[] = [
   { path: ['source', 'table'], reason: 'it names one table; each pipeline file names its own source.table' },
   { path: ['source', 'primary_key'], reason: "it is one table's key; each pipeline file names its own source.primary_key" },
   {
+    path: ['source', 'columns', 'include'],
+    reason: "it lists one table's columns; share an exclude list instead, or write include in each pipeline file",
+  },
+  {
     path: ['target', 'table'],
     reason: 'it names one DuckDB table, which takes exactly one pipeline; each pipeline file names its own target.table',
   },

@@ -74,6 +74,42 @@ export function semanticChecks(data: Record<string, unknown>, context: SemanticC
     });
   }
 
+  // source.columns: the key, cursor and tombstone are always read (the keyset, the checkpoint and the
+  // `_current` view need them), so an include list must name them and an exclude list must not.
+  const required = [
+    ...keyColumns.map((c) => ({ name: c, role: 'primary-key column' })),
+    ...(cursor !== undefined && !keyColumns.includes(cursor) ? [{ name: cursor, role: 'cursor' }] : []),
+    ...(softDelete !== undefined ? [{ name: softDelete, role: 'soft_delete column' }] : []),
+  ];
+  const include = valueAt(data, ['source', 'columns', 'include']);
+  const exclude = valueAt(data, ['source', 'columns', 'exclude']);
+  if (Array.isArray(include) && Array.isArray(exclude) && context.isWritten(['source', 'columns', 'exclude'])) {
+    issues.push({
+      path: ['source', 'columns'],
+      at: 'key',
+      message: 'has both include and exclude; write one: include lists the only columns synced, exclude the columns left out',
+    });
+  } else if (Array.isArray(include)) {
+    const missing = required.filter((r) => !include.includes(r.name));
+    if (missing.length > 0) {
+      issues.push({
+        path: ['source', 'columns', 'include'],
+        at: 'value',
+        message: `leaves out ${missing.map((m) => `the ${m.role} \`${m.name}\``).join(', ')}, which every batch reads; add ${missing.length > 1 ? 'them' : 'it'} to the list`,
+      });
+    }
+  } else if (Array.isArray(exclude)) {
+    exclude.forEach((name, i) => {
+      const r = required.find((x) => x.name === name);
+      if (r) {
+        issues.push({
+          path: ['source', 'columns', 'exclude', i],
+          message: `\`${name}\` is the ${r.role}, which every batch reads; it cannot be excluded`,
+        });
+      }
+    });
+  }
+
   if (softDelete === undefined && context.isWritten(['source', 'soft_delete_mode'])) {
     issues.push({ path: ['source', 'soft_delete_mode'], message: 'needs source.soft_delete: the tombstone column whose rows it keeps or removes' });
   }

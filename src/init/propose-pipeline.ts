@@ -63,6 +63,11 @@ export interface Proposal {
   /** The cursor's type as declared (`timestamp with time zone`, …). */
   cursorType: string;
   softDelete?: string;
+  /**
+   * Columns with no exact DuckDB type (a pseudo-type such as anyarray), none of them the key, cursor
+   * or tombstone: written as `source.columns.exclude` rather than skipping the table.
+   */
+  exclude?: string[];
 }
 
 export type Verdict = { proposal: Proposal } | { skip: Skip };
@@ -90,16 +95,29 @@ export function proposePipeline(rel: SourceRelation, opts: ProposeOptions = {}):
         'write its pipeline file by hand if you know one (validate --connect then warns about what it cannot check)',
     );
   }
-  const refused = rel.columns.flatMap((c) => {
+  const refusedColumns = rel.columns.flatMap((c) => {
     const m = mapColumn(c);
-    return isRefused(m) ? [`${quoteIdent(c.name)} (${c.declaredType}): ${m.reason}`] : [];
+    return isRefused(m) ? [{ name: c.name, text: `${quoteIdent(c.name)} (${c.declaredType}): ${m.reason}` }] : [];
   });
-  if (refused.length > 0) {
-    return skip(
+  const refused = refusedColumns.map((r) => r.text);
+  // Such columns are excluded (source.columns.exclude) when the table is otherwise syncable and none
+  // of them is the key, cursor or tombstone; otherwise the table is skipped for them, as before.
+  const unmappable = () =>
+    skip(
       'unmappable-type',
-      `pgduck syncs every column, and ${refused.length === 1 ? 'this one has' : 'these have'} no exact DuckDB type: ${refused.join('; ')}`,
+      `pgduck cannot read ${refused.length === 1 ? 'this column, which has' : 'these columns, which have'} no exact DuckDB type, and cannot leave ${refused.length === 1 ? 'it' : 'them'} out: ${refused.join('; ')}`,
     );
-  }
+  const proposed = chooseFacts(rel, opts, name, skip);
+  if (refusedColumns.length === 0) return proposed;
+  if ('skip' in proposed) return unmappable();
+  const p = proposed.proposal;
+  const needed = [...p.primaryKey, p.cursor, ...(p.softDelete ? [p.softDelete] : [])];
+  if (refusedColumns.some((r) => needed.includes(r.name))) return unmappable();
+  return { proposal: { ...p, exclude: refusedColumns.map((r) => r.name) } };
+}
+
+/** Key, cursor and tombstone of a relation init may sync, or why it cannot. */
+function chooseFacts(rel: SourceRelation, opts: ProposeOptions, name: string, skip: (reason: SkipReason, message: string, fix?: string) => Verdict): Verdict {
   const key = chooseKey(rel);
   if (!key) {
     return skip(
@@ -195,6 +213,7 @@ export function proposalSpec(p: Proposal, name: string, file: string): PipelineS
       nullCursor: 'include',
       onRecreate: 'stop',
       ...(p.softDelete && { softDelete: p.softDelete }),
+      ...(p.exclude && { columns: { exclude: p.exclude } }),
     },
     target: { table: name },
     batchSize: 10_000,

@@ -83,6 +83,9 @@ export function renderPipelineFile(p: Proposal, opts: RenderOptions): string {
     `  primary_key: ${key}`,
     `  cursor: ${yamlScalar(p.cursor)}`,
     ...(p.softDelete ? [`  soft_delete: ${yamlScalar(p.softDelete)}`] : []),
+    ...(p.exclude
+      ? ['  columns:', '    # no exact DuckDB type: never read (README, "Columns")', `    exclude: [${p.exclude.map(yamlScalar).join(', ')}]`]
+      : []),
     'target:',
     `  table: ${yamlScalar(opts.name)}`,
     ...(opts.sharedDefaults

@@ -10,6 +10,7 @@ import type { PipelineSpec } from '../config/pipeline-spec.js';
 import type { SourceIndex, SourceRelation } from '../postgres/inspect-source.js';
 import type { PgColumn } from '../schema/column.js';
 import { isRefused, mapColumn } from '../schema/type-map.js';
+import { selectColumns } from '../schema/column-selection.js';
 import { ANY_ZONE_SHIFT_HOURS } from '../postgres/horizon.js';
 import { qualified, quoteIdent } from '../sql/identifier.js';
 import type { LiveIssue } from './live-finding.js';
@@ -192,10 +193,13 @@ export function judgeSource(spec: PipelineSpec, facts: SourceFacts): LiveIssue[]
     }
   }
 
-  issues.push(...judgeColumnNames(name, relation.columns));
+  issues.push(...judgeSelection(spec, name, relation.columns));
+  // Only the columns source.columns selects are read: the others' names and types do not matter.
+  const synced = selectColumns(spec.source, relation.columns);
+  issues.push(...judgeColumnNames(name, synced));
 
   // Every column maps to a DuckDB type exactly, or the pipeline is refused up front.
-  for (const col of relation.columns) {
+  for (const col of synced) {
     const mapped = mapColumn(col);
     if (isRefused(mapped)) {
       issues.push({
@@ -203,11 +207,39 @@ export function judgeSource(spec: PipelineSpec, facts: SourceFacts): LiveIssue[]
         severity: 'error',
         path: ['source', 'table'],
         column: col.name,
-        message: `column ${quoteIdent(col.name)} (${col.declaredType}) cannot be synced: ${mapped.reason}; pgduck syncs every column, so change its type or sync a view that casts it`,
+        message: `column ${quoteIdent(col.name)} (${col.declaredType}) cannot be synced: ${mapped.reason}; change its type, sync a view that casts it, or leave it out with source.columns.exclude`,
       });
     }
   }
   return issues;
+}
+
+/**
+ * Every column source.columns lists must exist in the source: a misspelt include name would stop
+ * every run, a misspelt exclude name would copy the column it meant to leave out. An exclude list
+ * inherited from `_defaults.yml` is shared by tables that need not all have each column, so its
+ * absent names are not reported.
+ */
+function judgeSelection(spec: PipelineSpec, name: string, columns: readonly PgColumn[]): LiveIssue[] {
+  const selection = spec.source.columns;
+  if (!selection) return [];
+  const mode = 'include' in selection ? 'include' : 'exclude';
+  if (mode === 'exclude' && spec.defaults?.fields.includes('source.columns.exclude')) return [];
+  const listed = 'include' in selection ? selection.include : selection.exclude;
+  const names = columns.map((c) => c.name);
+  return listed.flatMap((column, i): LiveIssue[] => {
+    if (names.includes(column)) return [];
+    const hint = didYouMean(column, names);
+    return [
+      {
+        check: 'columns',
+        severity: 'error',
+        path: ['source', 'columns', mode, i],
+        column,
+        message: `${name} has no column ${quoteIdent(column)}${hint ? `; did you mean ${quoteIdent(hint)}?` : ''} (source.columns.${mode} must name columns of the source${mode === 'exclude' ? ': a misspelt name would leave the column it meant synced' : ''})`,
+      },
+    ];
+  });
 }
 
 /**

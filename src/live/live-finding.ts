@@ -10,6 +10,7 @@ export type LiveCheck =
   | 'soft-delete' // tombstone column exists
   | 'index' // an index serves ORDER BY (cursor, key…)
   | 'type' // every column maps to DuckDB exactly or is refused
+  | 'columns' // every column source.columns lists exists in the source
   | 'column-name' // no two columns are one name to DuckDB (its identifiers ignore case)
   | 'stats' // the role sees other sessions in pg_stat_activity
   | 'standby' // the server is a hot standby: its pg_stat_activity does not show the primary's sessions

@@ -21,7 +21,15 @@ export interface Plan {
   spec: PipelineSpec;
   file: string;
   enabled: boolean;
-  source: { table: string; primaryKey: string[]; cursor: string; softDelete: string | null; order: string };
+  source: {
+    table: string;
+    primaryKey: string[];
+    cursor: string;
+    softDelete: string | null;
+    order: string;
+    /** source.columns: the only columns read (`include`) or the ones never read (`exclude`); null: every column. */
+    columns: { include: string[] } | { exclude: string[] } | null;
+  };
   target: { table: string; duckdbPath: string; currentView: string | null };
   /** Where this pipeline's Parquet history goes (PARQUET_DIR). */
   parquetDir: string;
@@ -72,6 +80,7 @@ export function compile(spec: PipelineSpec, opts: CompileOptions): Plan {
       cursor: spec.source.cursor,
       softDelete: spec.source.softDelete ?? null,
       order,
+      columns: spec.source.columns ?? null,
     },
     target: {
       table: spec.target.table,

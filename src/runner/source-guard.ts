@@ -22,6 +22,7 @@ import { qualified } from '../sql/identifier.js';
 import type { CheckpointStore } from '../state/checkpoint-store.js';
 import type { Logger } from '../log/logger.js';
 import { SourceChangedError } from './source-changed-error.js';
+import { isSelected } from '../schema/column-selection.js';
 import { SourceRefusedError } from './source-refused-error.js';
 
 /** The table was re-created and the pipeline asked for a rebuild: what changed, for the log and the schema event. */
@@ -68,7 +69,8 @@ export async function guardSource(spec: PipelineSpec, pg: PgClient, store: Check
   // (backfill.ts). VACUUM FULL, CLUSTER and TRUNCATE move the relfilenode too: the re-read is then
   // harmless but costs one pass over the table (nothing for a truncated one).
   const columns = relation.columns
-    .filter((c) => !spec.source.primaryKey.includes(c.name) && c.name !== spec.source.cursor)
+    // Only the columns source.columns selects: an excluded one is never read (backfill.ts skips it too).
+    .filter((c) => !spec.source.primaryKey.includes(c.name) && c.name !== spec.source.cursor && isSelected(spec.source, c.name))
     .map((c) => ({ attnum: c.attnum, name: c.name }));
   store.recordRewrite(spec.name, now, columns);
   log.warn(

@@ -10,6 +10,8 @@ import type { TargetColumn } from '../duckdb/target-table.js';
 import type { PipelineSpec } from '../config/pipeline-spec.js';
 import type { Backfill, SourceColumnRecord } from '../state/checkpoint-store.js';
 import { SchemaDriftError } from './schema-drift-error.js';
+import { isSelected, unselectedRename } from './column-selection.js';
+import { quoteIdent } from '../sql/identifier.js';
 
 export interface DriftInput {
   spec: Pick<PipelineSpec, 'name' | 'file' | 'source' | 'target' | 'schemaEvolution'>;
@@ -65,6 +67,31 @@ export function planDrift(input: DriftInput): DriftPlan {
   const prevByAttnum = new Map(previous.map((p) => [p.attnum, p]));
   const sourceAttnums = new Set(source.map((s) => s.attnum));
   const known = previous.length > 0;
+
+  // source.columns (column-selection.ts): `source` is every column, `mapped` only the selected ones, so
+  // an unselected column is never added, widened or loaded, and its changes are no drift. Two cases
+  // are refused instead: an excluded column renamed into the selection (it would be copied), and a
+  // column the target already holds that the file now leaves out (its data would be NULLed row by row).
+  const leaked = unselectedRename(spec.source, source, previous);
+  if (leaked.length > 0) {
+    throw new SchemaDriftError(
+      `source column${leaked.length > 1 ? 's' : ''} ${leaked.map((r) => `"${r.from}" → "${r.to}"`).join(', ')} of ${spec.source.schema}.${spec.source.table} ` +
+        `renamed: source.columns.exclude names the old name, so the column would now be synced. Nothing was loaded and the checkpoint did not move. ` +
+        `Add ${leaked.map((r) => `"${r.to}"`).join(', ')} to source.columns.exclude in ${spec.file} (to sync it after all, take it out again on a later run: it is then added and backfilled)`,
+      { kind: 'needs-action', code: 'DRIFT_INCOMPATIBLE', fix: `add ${leaked.map((r) => r.to).join(', ')} to source.columns.exclude in ${spec.file}` },
+    );
+  }
+  const leftOut = target.filter((t) => source.some((s) => s.name === t.name) && !isSelected(spec.source, t.name)).map((t) => t.name);
+  if (leftOut.length > 0) {
+    const list = leftOut.map((n) => `"${n}"`).join(', ');
+    throw new SchemaDriftError(
+      `source.columns in ${spec.file} leaves out ${list}, which the DuckDB table ${table} holds (synced before the file changed). ` +
+        `pgduck never drops synced data, and loading rows without ${leftOut.length > 1 ? 'them' : 'it'} would empty ${leftOut.length > 1 ? 'them' : 'it'} row by row. Nothing was loaded and the checkpoint did not move. ` +
+        `To stop syncing ${list}: drop ${leftOut.length > 1 ? 'them' : 'it'} from ${table} (${leftOut.map((n) => `ALTER TABLE ${quoteIdent(table)} DROP COLUMN ${quoteIdent(n)}`).join('; ')}) ` +
+        `or rebuild the table without ${leftOut.length > 1 ? 'them' : 'it'} (pgduck reset ${spec.name} --drop-target); to keep syncing ${leftOut.length > 1 ? 'them' : 'it'}, select ${leftOut.length > 1 ? 'them' : 'it'} again in source.columns`,
+      { kind: 'needs-action', code: 'DRIFT_INCOMPATIBLE', fix: `drop ${leftOut.join(', ')} from ${table}, or pgduck reset ${spec.name} --drop-target` },
+    );
+  }
 
   // Soft-delete column: the `_current` view and every reader depend on it.
   if (spec.source.softDelete && !source.some((s) => s.name === spec.source.softDelete)) {

@@ -21,6 +21,10 @@
  * when ALTER and DELETE+INSERT share a transaction). Repeatable: every change is conditional on the
  * target's current shape, and backfills are recorded before the DDL that needs them.
  *
+ * Under source.columns, `sourceColumns` is still every source column (the snapshot keeps them all, so
+ * a rename of an excluded column is seen by attnum) and `columns` only the selected ones: a column the
+ * file leaves out is never added, and its drops and type changes are no drift (plan-drift.ts).
+ *
  * What changes is decided by planDrift (src/schema/plan-drift.ts, pure); this stage reads its inputs
  * and applies its plan. The backfills it records are run by the next step of the plan (backfill.ts).
  */
@@ -45,7 +49,7 @@ import {
 } from '../duckdb/target-table.js';
 import type { LakeSession } from '../duckdb/lake.js';
 import type { RunMemory } from './run-memory.js';
-import { EVERY_COLUMN, plannedColumns } from './plan-step.js';
+import { plannedColumns } from './plan-step.js';
 import type { BatchState, Stage, StageContext } from './stage.js';
 
 // Re-exported: callers knew them from here before the planner moved to src/schema/.
@@ -84,9 +88,9 @@ export const driftCheckStage: Stage = {
   describe(spec, inputs) {
     // How a person names the file's catalog (the DuckDB CLI names it after the file's stem); the runner attaches it under an alias.
     const target = `${quoteIdent(catalogNameOf(inputs.duckdbPath))}.main.${quoteIdent(spec.target.table)}`;
-    const { columns } = plannedColumns(spec, inputs);
+    const { columns, unknown } = plannedColumns(spec, inputs);
     const defs = [...columns.map((c) => `${quoteIdent(c.name)} ${c.duckType}`), `PRIMARY KEY (${spec.source.primaryKey.map(quoteIdent).join(', ')})`];
-    const create = `CREATE TABLE IF NOT EXISTS ${target} (\n  ${inputs.source ? '' : `${EVERY_COLUMN},\n  `}${defs.join(',\n  ')}\n)`;
+    const create = `CREATE TABLE IF NOT EXISTS ${target} (\n  ${unknown === null ? '' : `${unknown},\n  `}${defs.join(',\n  ')}\n)`;
     return {
       compares: 'source columns (by attnum) and primary key with the DuckDB table before each batch',
       policy: spec.schemaEvolution,
@@ -106,7 +110,10 @@ export const driftCheckStage: Stage = {
     // have given text that mapping misreads. Refuse the batch (nothing loaded) rather than guess.
     // (A domain's base type cannot change, so the declared type is enough; one light catalog query.)
     const shape = await introspectShape(ctx.pg, spec.source.schema, spec.source.table);
+    // Only the columns read matter: an excluded column (source.columns) may change type at any time.
+    const read = new Set(batch.columns.map((c) => c.attnum));
     const moved = batch.sourceColumns.filter((c) => {
+      if (!read.has(c.attnum)) return false;
       const n = shape?.columns.find((x) => x.attnum === c.attnum);
       return n !== undefined && n.declaredType !== c.declaredType;
     });

@@ -6,12 +6,14 @@
  * Row-value comparison, never `>` on the cursor alone (rows sharing one updated_at across a batch
  * boundary are neither lost nor read twice) and never OFFSET. Values arrive as the server's text
  * (identity parsers), so the cursor and keys never pass through a JS Date or float.
- * Repeatable: it only reads.
+ * Only the columns source.columns selects are named (never SELECT *): an excluded column never
+ * leaves Postgres. Repeatable: it only reads.
  */
 import { PgduckError } from '../errors/pgduck-error.js';
 import type { PipelineSpec } from '../config/pipeline-spec.js';
 import type { ColumnMapping, PgColumn, RefusedColumn } from '../schema/column.js';
 import { mapColumn, isRefused } from '../schema/type-map.js';
+import { missingIncluded, selectColumns } from '../schema/column-selection.js';
 import { introspectTable } from '../postgres/introspect-table.js';
 import { readHorizon, type HorizonCursor } from '../postgres/horizon.js';
 import { qualified, quoteIdent } from '../sql/identifier.js';
@@ -71,14 +73,33 @@ export function buildExtractSql(
   return { sql, positionIndexes, safeIndex };
 }
 
-/** Map every source column or fail naming each refused one. */
+/**
+ * Map every selected source column (source.columns, src/schema/column-selection.ts) or fail naming
+ * each refused one. An excluded column is never mapped, so it is in no SELECT and its type may be
+ * one pgduck refuses (a tsvector).
+ */
 export function mapColumns(spec: PipelineSpec, source: PgColumn[]): ColumnMapping[] {
-  const mapped: (ColumnMapping | RefusedColumn)[] = source.map(mapColumn);
+  const absent = missingIncluded(spec.source, source);
+  if (absent.length > 0) {
+    throw new PgduckError(
+      `${spec.source.schema}.${spec.source.table} has no column ${absent.map((n) => `"${n}"`).join(', ')}, which source.columns.include lists (columns: ${source.map((c) => c.name).join(', ')})`,
+      {
+        kind: 'needs-action',
+        code: 'SOURCE_COLUMN_MISSING',
+        fix: `restore the column, or correct source.columns.include in ${spec.file} (a renamed column: write its new name)`,
+      },
+    );
+  }
+  const mapped: (ColumnMapping | RefusedColumn)[] = selectColumns(spec.source, source).map(mapColumn);
   const refused = mapped.filter(isRefused);
   if (refused.length > 0) {
     throw new PgduckError(
       `${spec.source.schema}.${spec.source.table}: cannot sync ${refused.map((r) => `column ${r.name} (${r.pgType}): ${r.reason}`).join('; ')}`,
-      { kind: 'needs-action', code: 'TYPE_REFUSED', fix: 'change the column to a type pgduck maps exactly (README "Types"), or sync a view that casts it' },
+      {
+        kind: 'needs-action',
+        code: 'TYPE_REFUSED',
+        fix: 'change the column to a type pgduck maps exactly (README "Types"), sync a view that casts it, or leave it out with source.columns.exclude',
+      },
     );
   }
   return mapped as ColumnMapping[];

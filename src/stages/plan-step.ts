@@ -43,13 +43,28 @@ export type PlannedColumn = Pick<ColumnMapping, 'name' | 'selectExpr' | 'loadExp
 
 /**
  * The columns a step's SQL names: the live ones, or (offline) the columns the file names, as
- * identity expressions with no known type; `withUnknown` then adds EVERY_COLUMN for the rest.
+ * identity expressions with no known type; `withUnknown` then adds `unknown` for the rest. With
+ * `source.columns.include` the file names every column, so nothing is unknown; with `exclude` the
+ * placeholder says which columns it leaves out.
  */
-export function plannedColumns(spec: PipelineSpec, inputs: DescribeInputs): { columns: PlannedColumn[]; withUnknown: (sql: string) => string } {
+export function plannedColumns(
+  spec: PipelineSpec,
+  inputs: DescribeInputs,
+): { columns: PlannedColumn[]; withUnknown: (sql: string) => string; unknown: string | null } {
   const { source } = inputs;
-  const named = [...new Set([spec.source.cursor, ...spec.source.primaryKey, ...(spec.source.softDelete ? [spec.source.softDelete] : [])])];
+  const selection = spec.source.columns;
+  const named =
+    selection && 'include' in selection
+      ? selection.include
+      : [...new Set([spec.source.cursor, ...spec.source.primaryKey, ...(spec.source.softDelete ? [spec.source.softDelete] : [])])];
   const columns: PlannedColumn[] =
     source?.columns ?? named.map((n) => ({ name: n, selectExpr: (c: string) => c, loadExpr: (c: string) => c, duckType: `<type of ${n}>` }));
-  const withUnknown = (sql: string) => (source ? sql : sql.replace(/(^|\n)SELECT /, `$1SELECT ${EVERY_COLUMN}, `));
-  return { columns, withUnknown };
+  const unknown =
+    source || (selection && 'include' in selection)
+      ? null
+      : selection
+        ? `<every column but ${selection.exclude.map((n) => `"${n}"`).join(', ')}>`
+        : EVERY_COLUMN;
+  const withUnknown = (sql: string) => (unknown === null ? sql : sql.replace(/(^|\n)SELECT /, `$1SELECT ${unknown}, `));
+  return { columns, withUnknown, unknown };
 }

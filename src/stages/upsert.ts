@@ -30,7 +30,7 @@ import type { LakeSession } from '../duckdb/lake.js';
 import type { ColumnMapping } from '../schema/column.js';
 import { catalogNameOf } from '../duckdb/catalog-name.js';
 import { join } from 'node:path';
-import { EVERY_COLUMN, plannedColumns } from './plan-step.js';
+import { plannedColumns } from './plan-step.js';
 import type { BatchState, Stage, StageContext } from './stage.js';
 import { faultPoint } from '../faults/fault-point.js';
 
@@ -131,7 +131,7 @@ export const upsertStage: Stage = {
   writes: ['upserted'],
   postgres: false,
   describe(spec, inputs) {
-    const { columns, withUnknown } = plannedColumns(spec, inputs);
+    const { columns, withUnknown, unknown } = plannedColumns(spec, inputs);
     // How a person names the file's catalog (the DuckDB CLI names it after the file's stem); the runner attaches it under an alias.
     const target = `${quoteIdent(catalogNameOf(inputs.duckdbPath))}.main.${quoteIdent(spec.target.table)}`;
     const parquet = join(inputs.parquetDir, spec.name, '<batch>.parquet');
@@ -154,7 +154,7 @@ export const upsertStage: Stage = {
       sql: {
         ...(sql.load ? { load: withUnknown(sql.load) } : {}),
         delete: sql.delete,
-        insert: inputs.source ? sql.insert : sql.insert.replace(/\(([^)]*)\)\nSELECT /, `(${EVERY_COLUMN}, $1)\nSELECT ${EVERY_COLUMN}, `),
+        insert: unknown === null ? sql.insert : sql.insert.replace(/\(([^)]*)\)\nSELECT /, `(${unknown}, $1)\nSELECT ${unknown}, `),
       },
     };
   },

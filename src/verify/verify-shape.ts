@@ -1,11 +1,12 @@
 /**
  * What `verify` compares for one pipeline: the key order and the canonical expressions of every
- * column present on both sides, in source column order. Pure: built from the source catalog
+ * synced column (source.columns) present on both sides, in source column order. Pure: built from the source catalog
  * (introspect-table.ts) and the target's columns (target-table.ts), no I/O.
  */
 import type { PipelineSpec } from '../config/pipeline-spec.js';
 import type { PgColumn } from '../schema/column.js';
 import { isRefused, mapColumn } from '../schema/type-map.js';
+import { selectColumns } from '../schema/column-selection.js';
 import { qualified, quoteIdent } from '../sql/identifier.js';
 import { canonicalColumn, isUncompared, type CanonicalColumn, type UncomparedColumn } from './canonical-value.js';
 import { keyColumn, type KeyColumn } from './key-order.js';
@@ -23,9 +24,11 @@ export interface VerifyShape {
   uncompared: UncomparedColumn[];
 }
 
-export function buildVerifyShape(spec: PipelineSpec, source: PgColumn[], target: { name: string; type: string }[]): VerifyShape {
+export function buildVerifyShape(spec: PipelineSpec, all: PgColumn[], target: { name: string; type: string }[]): VerifyShape {
   const columns: CanonicalColumn[] = [];
   const uncompared: UncomparedColumn[] = [];
+  // Only the columns source.columns selects are synced, so only they are compared (an excluded one is never read).
+  const source = selectColumns(spec.source, all);
   for (const col of source) {
     const t = target.find((c) => c.name === col.name);
     if (!t) {
@@ -42,7 +45,13 @@ export function buildVerifyShape(spec: PipelineSpec, source: PgColumn[], target:
     else columns.push(canon);
   }
   for (const t of target) {
-    if (!source.some((c) => c.name === t.name)) uncompared.push({ name: t.name, reason: 'in the target only (dropped or renamed in the source)' });
+    if (source.some((c) => c.name === t.name)) continue;
+    uncompared.push({
+      name: t.name,
+      reason: all.some((c) => c.name === t.name)
+        ? 'left out by source.columns (in the target from before)'
+        : 'in the target only (dropped or renamed in the source)',
+    });
   }
   const keys = spec.source.primaryKey.map((name) => {
     const col = source.find((c) => c.name === name);

@@ -166,9 +166,15 @@ test('views, partitions and unmappable types are skipped with the reason', () =>
   const part = skip(proposePipeline(relation(['id int!', 'updated_at tstz!'], [pk('id')]), { partitionOf: '"public"."events"' }));
   assert.equal(part.reason, 'partition');
   assert.match(part.message, /a partition of "public"."events"/);
-  const odd = skip(proposePipeline(relation(['id int!', 'updated_at tstz!', 'vals anyarray'], [pk('id')])));
+  // A column with no exact DuckDB type is excluded (source.columns.exclude) when the table is otherwise syncable…
+  const excluded = proposal(proposePipeline(relation(['id int!', 'updated_at tstz!', 'vals anyarray', 'more anyarray'], [pk('id')])));
+  assert.deepEqual(excluded.exclude, ['vals', 'more']);
+  // …and skips the table when it is the key (or the cursor, or the tombstone), or the table has no cursor anyway.
+  const odd = skip(proposePipeline(relation(['id anyarray!', 'updated_at tstz!'], [pk('id')])));
   assert.equal(odd.reason, 'unmappable-type');
-  assert.match(odd.message, /"vals" \(anyarray\): pseudo-type anyarray cannot be stored/);
+  assert.match(odd.message, /"id" \(anyarray\): pseudo-type anyarray cannot be stored/);
+  const noCursor = skip(proposePipeline(relation(['id int!', 'vals anyarray'], [pk('id')])));
+  assert.equal(noCursor.reason, 'unmappable-type');
   // A partitioned table is a table: it is proposed.
   proposal(proposePipeline(relation(['id int!', 'updated_at tstz!'], [pk('id')], { kind: 'partitioned table' })));
 });
@@ -261,6 +267,7 @@ test('the rendered file loads through the config loader as the proposal, and its
       cursor: 'last_update',
       cursorType: 'timestamp without time zone',
       softDelete: 'deleted_at',
+      exclude: ['vals', 'odd "col"'],
     };
     const [name] = assignNames([p]);
     const file = join(dir, `${name}.yml`);
@@ -278,6 +285,7 @@ test('the rendered file loads through the config loader as the proposal, and its
       softDeleteMode: 'keep',
       nullCursor: 'include',
       onRecreate: 'stop',
+      columns: { exclude: ['vals', 'odd "col"'] },
     });
     assert.equal(loaded.spec?.target.table, 'Odd_Name_drop');
     assert.match(text, /cursor_timezone/, 'a timestamp cursor gets the hint');
