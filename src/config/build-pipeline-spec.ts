@@ -36,6 +36,7 @@ export function buildPipelineSpec(name: string, file: string, data: PipelineFile
     });
   const { source, target } = data;
   const defaults = (cachedDefaults ??= readDefaults());
+  const timezone = data.timezone ?? defaults.timezone;
   return {
     name,
     file,
@@ -56,12 +57,13 @@ export function buildPipelineSpec(name: string, file: string, data: PipelineFile
     },
     batchSize: data.batch_size ?? defaults.batchSize,
     schedule: data.schedule ?? defaults.schedule,
-    timezone: data.timezone ?? defaults.timezone,
+    timezone,
     enabled: data.enabled ?? defaults.enabled,
     schemaEvolution: data.schema_evolution ?? defaults.schemaEvolution,
     horizon: {
       marginMs: data.horizon?.margin_ms ?? defaults.marginMs,
       lookbackSeconds: data.horizon?.lookback_seconds ?? defaults.lookbackSeconds,
     },
+    ...(data.reconcile !== undefined && { reconcile: { schedule: data.reconcile.schedule, timezone: data.reconcile.timezone ?? timezone } }),
   };
 }

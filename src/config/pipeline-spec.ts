@@ -32,4 +32,6 @@ export interface PipelineSpec {
   enabled: boolean;
   schemaEvolution: 'evolve' | 'freeze' | 'fail';
   horizon: { marginMs: number; lookbackSeconds: number };
+  /** Hard-delete reconciliation run by the service on a schedule of its own (absent: only `pgduck reconcile`). */
+  reconcile?: { schedule: string /** The reconcile block's own, else the pipeline's. */; timezone: string };
 }

@@ -29,6 +29,8 @@ export interface Plan {
   connection: string | null;
   batchSize: number;
   schedule: { cron: string; timezone: string; next: string[] };
+  /** The hard-delete reconcile the service runs on its own schedule (the `reconcile` block); null: only `pgduck reconcile`. */
+  reconcile: { cron: string; timezone: string; next: string[] } | null;
   schemaEvolution: PipelineSpec['schemaEvolution'];
   /**
    * `known`: the source columns were read from the live table (plan --connect), so every SQL text
@@ -80,6 +82,9 @@ export function compile(spec: PipelineSpec, opts: CompileOptions): Plan {
     connection: opts.connection ?? null,
     batchSize: spec.batchSize,
     schedule: { cron: spec.schedule, timezone: spec.timezone, next: nextFireTimes(spec.schedule, spec.timezone, 3, opts.now) },
+    reconcile: spec.reconcile
+      ? { cron: spec.reconcile.schedule, timezone: spec.reconcile.timezone, next: nextFireTimes(spec.reconcile.schedule, spec.reconcile.timezone, 3, opts.now) }
+      : null,
     schemaEvolution: spec.schemaEvolution,
     columns: opts.source ? 'known' : 'assumed',
     steps: STAGE_ORDER.map((name): PlanStep => ({ stage: name, ...STAGES[name].describe(spec, inputs) })),
