@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { loadPipelines } from '../../src/config/load-pipelines.js';
 import { compile } from '../../src/runner/compile.js';
+import { formatPlan } from '../../src/commands/plan.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'pgduck-reconcile-config-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -85,6 +86,13 @@ test('the plan shows the reconcile schedule and its next fire times, as data', (
     next: ['2026-03-29T01:00:00.000Z', '2026-03-29T01:10:00.000Z', '2026-03-29T01:20:00.000Z'],
   });
   assert.deepEqual(JSON.parse(JSON.stringify(plan.reconcile)), plan.reconcile);
+  assert.match(
+    formatPlan(plan),
+    /\n {2}reconcile {2}0 \*\/10 \* \* \* \* \(Europe\/Berlin\); next: 2026-03-29T01:00:00\.000Z, 2026-03-29T01:10:00\.000Z, 2026-03-29T01:20:00\.000Z\n/,
+    'plan prints it under the schedule',
+  );
   const [plain] = load('plain', BASE).specs;
-  assert.equal(compile(plain, { duckdbPath: 'lake/warehouse.duckdb' }).reconcile, null);
+  const plainPlan = compile(plain, { duckdbPath: 'lake/warehouse.duckdb' });
+  assert.equal(plainPlan.reconcile, null);
+  assert.doesNotMatch(formatPlan(plainPlan), /\n {2}reconcile /);
 });
