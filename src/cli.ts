@@ -140,6 +140,7 @@ program
   .description('sync every enabled pipeline: on its schedule, or once until drained with --once')
   .option('--once', 'run every pipeline until drained, then exit (non-zero if any failed)')
   .option('--only <names...>', 'only these pipelines')
+  .option('--reconcile', 'with --once: then reconcile hard deletes of each pipeline that has a reconcile: block (as pgduck reconcile)')
   .addHelpText(
     'after',
     `
@@ -147,13 +148,19 @@ As a service (without --once): a transient failure is retried with backoff (abou
 60 s: PGDUCK_RETRY_BASE_MS, PGDUCK_RETRY_MAX_SECONDS); a needs-action or config failure blocks that
 pipeline until its file or state changes, SIGHUP, or a probe every PGDUCK_BLOCKED_RETRY_SECONDS
 (900). pipelines/ is watched, and re-read every PGDUCK_RELOAD_SECONDS (10) and on SIGHUP.
-One runner per state directory and DuckDB file: a second one exits 75 naming the holder.`,
+One runner per state directory and DuckDB file: a second one exits 75 naming the holder.
+A pipeline's reconcile: block runs hard-delete reconciliation on its own cron, never together with
+that pipeline's sync.`,
   )
-  .action(async (opts: { once?: boolean; only?: string[] }, cmd) => {
+  .action(async (opts: { once?: boolean; only?: string[]; reconcile?: boolean }, cmd) => {
     const { settings } = context(cmd);
+    if (opts.reconcile && !opts.once) {
+      process.stderr.write("--reconcile goes with --once (the service reconciles on each pipeline's reconcile: schedule)\n");
+      return exit(USAGE);
+    }
     const log = await logger(cmd);
     const { runCommand } = await import('./commands/run.js');
-    exit(await runCommand(settings, { once: !!opts.once, only: opts.only }, log));
+    exit(await runCommand(settings, { once: !!opts.once, only: opts.only, reconcile: !!opts.reconcile }, log));
   });
 
 program

@@ -10,19 +10,9 @@
  */
 import { selectLivePipelines } from '../config/select-pipelines.js';
 import { KIND_OUTCOMES } from '../errors/exit-codes.js';
-import { reconcilePipeline } from '../repair/reconcile-pipeline.js';
+import { formatReconcile, reconcilePipeline } from '../repair/reconcile-pipeline.js';
 import { CheckpointStore, type ReconcileRecord } from '../state/checkpoint-store.js';
 import { checkpointDbPath, type Settings } from '../runner/settings.js';
-
-export function formatReconcile(r: ReconcileRecord): string {
-  if (r.error) return `✗ ${r.pipeline}: not reconciled: ${r.errorKind ? `[${r.errorKind} ${r.errorCode}] ` : ''}${r.error}\n`;
-  const what =
-    r.gone === 0
-      ? 'nothing gone from the source'
-      : `${r.gone} key${r.gone === 1 ? '' : 's'} gone from the source: ${r.removed} removed` +
-        (r.gone > r.removed ? `, ${r.gone - r.removed} back in the source and written` : '');
-  return `✓ ${r.pipeline}: ${what} (source ${r.sourceKeys} keys, target ${r.targetKeys}; ${r.rowsRead} key rows read, ${r.durationMs} ms)\n`;
-}
 
 export async function reconcileCommand(settings: Settings, names: string[], opts: { json: boolean }): Promise<number> {
   const pipelines = selectLivePipelines(settings, names, process.stderr);

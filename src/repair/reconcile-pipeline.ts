@@ -80,6 +80,8 @@ export async function reconcilePipeline(pipeline: ResolvedPipeline, store: Check
   record.durationMs = Date.now() - started;
   try {
     store.recordReconcile(record.pipeline, record);
+    // The rows `status` shows: the whole target as counted in the first round, less the keys removed.
+    if (!record.error && record.removed > 0) store.recordTargetRows(record.pipeline, record.targetKeys - record.removed);
   } catch (err) {
     // The state store failed (locked, full disk): the reconcile's outcome stands; say so in the record.
     const error = classifyFailure(err);
@@ -88,4 +90,15 @@ export async function reconcilePipeline(pipeline: ResolvedPipeline, store: Check
     record.errorCode ??= error.code;
   }
   return record;
+}
+
+/** One line per pipeline, as `pgduck reconcile` and `run --once --reconcile` print it. */
+export function formatReconcile(r: ReconcileRecord): string {
+  if (r.error) return `✗ ${r.pipeline}: not reconciled: ${r.errorKind ? `[${r.errorKind} ${r.errorCode}] ` : ''}${r.error}\n`;
+  const what =
+    r.gone === 0
+      ? 'nothing gone from the source'
+      : `${r.gone} key${r.gone === 1 ? '' : 's'} gone from the source: ${r.removed} removed` +
+        (r.gone > r.removed ? `, ${r.gone - r.removed} back in the source and written` : '');
+  return `✓ ${r.pipeline}: ${what} (source ${r.sourceKeys} keys, target ${r.targetKeys}; ${r.rowsRead} key rows read, ${r.durationMs} ms)\n`;
 }

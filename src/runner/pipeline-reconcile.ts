@@ -17,6 +17,7 @@ import type { ResolvedPipeline } from '../config/resolved-pipeline.js';
 import type { Lake, OpenDuckDb } from '../duckdb/lake.js';
 import type { Logger } from '../log/logger.js';
 import { reconcilePipeline } from '../repair/reconcile-pipeline.js';
+import type { PipelineOutcome } from './pool.js';
 import type { CheckpointStore, ReconcileRecord } from '../state/checkpoint-store.js';
 import type { HealthSnapshot } from './pipeline-health.js';
 import type { PipelineTurns } from './pipeline-turns.js';
@@ -159,4 +160,34 @@ export function createReconcileSchedules(deps: ReconcileSchedulesDeps): Reconcil
     },
     fire,
   };
+}
+
+/**
+ * `run --once --reconcile`: after the syncs, each pipeline with a `reconcile:` block whose sync
+ * succeeded and whose bootstrap is done is reconciled, one after the other, through the run's Lake.
+ * The others are left out, each with why.
+ */
+export async function reconcileAfterOnce(
+  pipelines: ResolvedPipeline[],
+  outcomes: PipelineOutcome[],
+  deps: { lake: Lake; store: CheckpointStore },
+): Promise<{ records: ReconcileRecord[]; skipped: { pipeline: string; why: string }[] }> {
+  const openDuckDb: OpenDuckDb = (path, fn) => deps.lake.withSession(path, fn);
+  const records: ReconcileRecord[] = [];
+  const skipped: { pipeline: string; why: string }[] = [];
+  for (const pipeline of pipelines) {
+    const { name } = pipeline.spec;
+    if (!pipeline.spec.reconcile) continue;
+    const outcome = outcomes.find((o) => o.pipeline === name);
+    if (!outcome?.ok) {
+      skipped.push({ pipeline: name, why: 'its sync failed' });
+      continue;
+    }
+    if (!outcome.summary.bootstrapDone) {
+      skipped.push({ pipeline: name, why: 'its bootstrap is not finished' });
+      continue;
+    }
+    records.push(await reconcilePipeline(pipeline, deps.store, { openDuckDb }));
+  }
+  return { records, skipped };
 }

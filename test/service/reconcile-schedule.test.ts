@@ -137,9 +137,36 @@ test('the reconcile schedule removes exactly the hard-deleted keys, in the servi
     assert.equal(count, pgCount);
     assert.equal(count, ROWS - 41);
     assert.deepEqual(missing, deleted, 'DuckDB lost exactly the keys deleted in Postgres');
+    const json = await runCli(['status', '--json'], ws.env(url));
+    assert.equal(JSON.parse(json.stdout).pipelines[0].rowsInTarget, pgCount, 'status counts the rows the reconcile left');
     const password = new URL(url).password;
     if (password) assert.ok(!stderr.includes(password), 'the password is never logged');
   } finally {
     if (!stopped) child.kill('SIGTERM');
+  }
+});
+
+test('run --once --reconcile: each pipeline with a reconcile block is reconciled after its sync; --reconcile alone is a usage error', async () => {
+  const db = await pg.createDatabase('reconcile_once');
+  await pg.query(db, SQL.replace(`${ROWS}) AS i`, '3000) AS i'));
+  const w = createWorkspace();
+  try {
+    w.writePipeline('orders', 'source:\n  table: public.orders\n  primary_key: id\ntarget:\n  table: orders\nreconcile:\n  schedule: "0 */10 * * * *"\n');
+    w.writePipeline('plain', 'source:\n  table: public.orders\n  primary_key: id\ntarget:\n  table: plain\n');
+    const first = await runCli(['run', '--once', '--reconcile'], w.env(db));
+    assert.equal(first.code, 0, first.stdout + first.stderr);
+    assert.match(first.stdout, /^✓ orders: nothing gone from the source \(source 3000 keys, target 3000;/m);
+    assert.doesNotMatch(first.stdout, /plain: .*gone/, 'a pipeline without a reconcile block is not reconciled');
+    await pg.query(db, 'DELETE FROM orders WHERE id % 500 = 7');
+    const second = await runCli(['run', '--once', '--reconcile'], w.env(db));
+    assert.equal(second.code, 0, second.stdout + second.stderr);
+    assert.match(second.stdout, /^✓ orders: 6 keys gone from the source: 6 removed/m);
+    const n = await withDuckDbFile(w.duckdbPath, async (s) => Number((await s.all('SELECT count(*)::INT AS n FROM orders'))[0].n), { readOnly: true });
+    assert.equal(n, 3000 - 6);
+    const usage = await runCli(['run', '--reconcile'], w.env(db));
+    assert.equal(usage.code, 2);
+    assert.match(usage.stderr, /--reconcile goes with --once/);
+  } finally {
+    w.cleanup();
   }
 });
