@@ -52,6 +52,9 @@ RUN ln -s /app/bin/pgduck.cjs /usr/local/bin/pgduck \
  && mkdir -p pipelines lake parquet state \
  && chown node:node lake parquet state
 USER node
-# No HEALTHCHECK yet: `pgduck run` has no health endpoint. One is being added (`/healthz` on
-# `run --listen`); add `HEALTHCHECK CMD node -e "fetch('http://127.0.0.1:<port>/healthz')…"` with it.
+# /healthz and /metrics, when PGDUCK_LISTEN=0.0.0.0:9187 (or `run --listen`) asks for them: opt-in,
+# so the image has no HEALTHCHECK of its own (it would fail where nothing listens). docker-compose.yml
+# sets both, with the health check (`node -e` fetch: the image has no curl); with `docker run`:
+#   -e PGDUCK_LISTEN=0.0.0.0:9187 --health-cmd 'node -e "fetch(\"http://127.0.0.1:9187/healthz\").then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"'
+EXPOSE 9187
 CMD ["node", "bin/pgduck.cjs", "run"]

@@ -55,11 +55,11 @@ function context(cmd: InstanceType<typeof Command>) {
   return { settings: resolveSettings(g) };
 }
 
-/** The logger (pino, ~125 ms to load): only for the commands that log. */
-async function logger(cmd: InstanceType<typeof Command>, defaultLevel?: string) {
+/** The logger (pino, ~125 ms to load): only for the commands that log. `sink`: lines go there (above progress bars). */
+async function logger(cmd: InstanceType<typeof Command>, defaultLevel?: string, sink?: (text: string) => void) {
   const g = cmd.optsWithGlobals() as GlobalOpts;
   const { createLogger } = await import('./log/logger.js');
-  return createLogger({ level: g.logLevel ?? process.env.PGDUCK_LOG_LEVEL ?? defaultLevel, format: g.logFormat });
+  return createLogger({ level: g.logLevel ?? process.env.PGDUCK_LOG_LEVEL ?? defaultLevel, format: g.logFormat, sink });
 }
 
 function exit(code: number): void {
@@ -140,6 +140,8 @@ program
   .description('sync every enabled pipeline: on its schedule, or once until drained with --once')
   .option('--once', 'run every pipeline until drained, then exit (non-zero if any failed)')
   .option('--only <names...>', 'only these pipelines')
+  .option('--no-progress', 'no progress bars for bootstraps (shown only when stderr is a terminal)')
+  .option('--listen <host:port>', 'serve /healthz and /metrics (Prometheus) there, e.g. 127.0.0.1:9187 (env PGDUCK_LISTEN; default: nothing listens)')
   .option('--reconcile', 'with --once: then reconcile hard deletes of each pipeline that has a reconcile: block (as pgduck reconcile)')
   .addHelpText(
     'after',
@@ -149,29 +151,39 @@ As a service (without --once): a transient failure is retried with backoff (abou
 pipeline until its file or state changes, SIGHUP, or a probe every PGDUCK_BLOCKED_RETRY_SECONDS
 (900). pipelines/ is watched, and re-read every PGDUCK_RELOAD_SECONDS (10) and on SIGHUP.
 One runner per state directory and DuckDB file: a second one exits 75 naming the holder.
+With --listen (or PGDUCK_LISTEN): /healthz answers 200 while the scheduler runs and no pipeline has
+been blocked longer than PGDUCK_HEALTH_BLOCKED_SECONDS (300), else 503 naming it; /metrics serves
+Prometheus metrics per pipeline. An address that cannot be bound exits 3 (LISTEN_UNAVAILABLE).
 A pipeline's reconcile: block runs hard-delete reconciliation on its own cron, never together with
 that pipeline's sync.`,
   )
-  .action(async (opts: { once?: boolean; only?: string[]; reconcile?: boolean }, cmd) => {
+  .action(async (opts: { once?: boolean; only?: string[]; listen?: string; progress?: boolean; reconcile?: boolean }, cmd) => {
     const { settings } = context(cmd);
     if (opts.reconcile && !opts.once) {
       process.stderr.write("--reconcile goes with --once (the service reconciles on each pipeline's reconcile: schedule)\n");
       return exit(USAGE);
     }
-    const log = await logger(cmd);
+    const { progressWanted } = await import('./log/progress-format.js');
+    const wanted = progressWanted({ stderrIsTTY: process.stderr.isTTY === true, flag: opts.progress !== false, term: process.env.TERM });
+    const progress = wanted ? new (await import('./log/terminal-progress.js')).TerminalProgress(process.stderr) : undefined;
+    const log = await logger(cmd, undefined, progress ? (text) => progress.log(text) : undefined);
     const { runCommand } = await import('./commands/run.js');
-    exit(await runCommand(settings, { once: !!opts.once, only: opts.only, reconcile: !!opts.reconcile }, log));
+    exit(await runCommand(settings, { once: !!opts.once, only: opts.only, listen: opts.listen, progress, reconcile: !!opts.reconcile }, log));
   });
 
 program
   .command('status')
   .description('state of every pipeline (idle, running, backing off, blocked with the fix…), rows, last run, last error, next run')
   .option('--json', 'as JSON')
-  .addHelpText('after', '\nReads the state store and the pipeline files only (never the DuckDB file): works while pgduck run is up. Times are UTC.')
-  .action(async (opts: { json?: boolean }, cmd) => {
+  .option('--connect', "also measure each pipeline's lag in Postgres: rows after its checkpoint and the newest cursor's distance from it")
+  .addHelpText(
+    'after',
+    '\nReads the state store and the pipeline files only (never the DuckDB file): works while pgduck run is up. Times are UTC.\nWith --connect it also reads each source table (read-only; counting stops at 1,000,000 rows behind).',
+  )
+  .action(async (opts: { json?: boolean; connect?: boolean }, cmd) => {
     const { settings } = context(cmd);
     const { statusCommand } = await import('./commands/status.js');
-    exit(statusCommand(settings, { json: !!opts.json }));
+    exit(await statusCommand(settings, { json: !!opts.json, connect: !!opts.connect }));
   });
 
 program

@@ -77,7 +77,15 @@ async function runPhase(name: string, url: string, work: string): Promise<PhaseR
     const spec: PipelineSpec = {
       name: 'bench_events',
       file: '(bench)',
-      source: { schema: 'public', table: 'bench_events', primaryKey: ['id'], cursor: 'updated_at', softDeleteMode: 'keep', nullCursor: 'include' },
+      source: {
+        schema: 'public',
+        table: 'bench_events',
+        primaryKey: ['id'],
+        cursor: 'updated_at',
+        softDeleteMode: 'keep',
+        nullCursor: 'include',
+        onRecreate: 'stop',
+      },
       target: { table: 'bench_events' },
       batchSize: BATCH,
       schedule: '* * * * *',

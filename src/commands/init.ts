@@ -5,8 +5,9 @@
  * overwrites a file without --force.
  */
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { KIND_OUTCOMES } from '../errors/exit-codes.js';
+import { DEFAULTS_FILE_NAMES } from '../config/shared-defaults-names.js';
 import type { LiveIssue } from '../live/live-finding.js';
 import { judgeProposal, proposePipeline, type Proposal, type Skip } from '../init/propose-pipeline.js';
 import { assignNames, renderPipelineFile, tableSelected } from '../init/render-pipeline-file.js';
@@ -115,6 +116,9 @@ export async function initCommand(opts: InitOptions, out: NodeJS.WritableStream,
   const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
   out.write(`${plural(written.length, 'file')} written, ${kept.length} kept, ${plural(skipped.length, 'table')} skipped\n`);
   if (skipped.some((s) => s.fix)) out.write('run the SQL above, then pgduck init again: it writes the tables it can now sync and keeps the files it wrote\n');
+  // Shared defaults (README, "Shared defaults") reach the files written too: a shared soft_delete, say, applies to tables without one.
+  const shared = sharedDefaultsIn(opts.out);
+  if (written.length > 0 && shared) out.write(`note: the files written inherit the shared defaults in ${shared} (pgduck plan shows the merged result)\n`);
   if (written.length > 0) out.write('next: pgduck validate --connect, then pgduck run --once\n');
   return 0;
 }
@@ -142,6 +146,7 @@ async function inspectAndWrite(client: PgClient, opts: InitOptions): Promise<Ini
 
   const names = assignNames(proposals.map((x) => x.proposal));
   const schemaPath = schemaPathFrom(opts.out);
+  const shared = sharedDefaultsIn(opts.out);
   const result: InitResult = { written: [], kept: [], skipped };
   if (proposals.length > 0) mkdirSync(opts.out, { recursive: true });
   proposals.forEach(({ proposal, warnings }, i) => {
@@ -151,7 +156,9 @@ async function inspectAndWrite(client: PgClient, opts: InitOptions): Promise<Ini
       result.kept.push({ file: existing, proposal });
       return;
     }
-    writeFileSync(file, renderPipelineFile(proposal, { name: names[i], schemaPath }), { flag: opts.force ? 'w' : 'wx' });
+    writeFileSync(file, renderPipelineFile(proposal, { name: names[i], schemaPath, ...(shared && { sharedDefaults: basename(shared) }) }), {
+      flag: opts.force ? 'w' : 'wx',
+    });
     result.written.push({ file, proposal, warnings });
   });
   return result;
@@ -162,3 +169,8 @@ const indent = (text: string) =>
     .split('\n')
     .map((l) => `    ${l}`)
     .join('\n');
+
+/** The shared-defaults file (`_defaults.yml`) of the directory init writes to, if there is one. */
+function sharedDefaultsIn(dir: string): string | undefined {
+  return DEFAULTS_FILE_NAMES.map((name) => join(dir, name)).find((f) => existsSync(f));
+}

@@ -169,6 +169,10 @@ export function formatPlan(p: PlanWithLive): string {
     ...(p.reconcile ? [`  reconcile  ${p.reconcile.cron} (${p.reconcile.timezone}); next: ${p.reconcile.next.join(', ')}`] : []),
     `  batches    ${p.batchSize} rows; schema_evolution ${p.schemaEvolution}`,
   ];
+  if (p.defaults) {
+    const fields = p.defaults.fields.length > 0 ? p.defaults.fields.join(', ') : 'nothing inherited: this file overrides every field';
+    lines.push(`  defaults   ${p.defaults.file} (${fields})`);
+  }
   if (p.live) {
     const { live } = p;
     const estimate =

@@ -3,7 +3,8 @@
  * again. The DuckDB table stays (the re-bootstrap upserts over it) unless --drop-target is given.
  * Parquet history is never deleted.
  *
- * Reset is a recovery command, so it reads only the named pipeline's own file, and only what it
+ * Reset is a recovery command, so it reads only the named pipeline's own file (with the shared
+ * defaults it inherits, which may say where its DuckDB file is), and only what it
  * needs (the target table, for --drop-target): another file being invalid, or this file's
  * `${VAR}` being unset, does not block it. A run in flight when the reset lands cannot write its
  * position back (the checkpoint's generation moves on).
@@ -15,13 +16,13 @@ import { CheckpointStore } from '../state/checkpoint-store.js';
 import { withDuckDbFile } from '../duckdb/lake.js';
 import { dropTarget } from '../duckdb/target-table.js';
 import { expandPipelinePaths } from '../config/expand-pipeline-paths.js';
-import { loadPipelineFile } from '../config/load-pipeline-file.js';
+import { loadOnePipelineFile } from '../config/load-pipelines.js';
 import { formatProblems } from '../config/format-problems.js';
 import { checkpointDbPath, type Settings } from '../runner/settings.js';
 
 export async function resetCommand(settings: Settings, name: string, opts: { dropTarget: boolean }): Promise<number> {
   const files = expandPipelinePaths([settings.pipelinesDir]).files.filter((f) => basename(f, extname(f)) === name);
-  const loaded = files.length === 1 ? loadPipelineFile(files[0], process.env) : null;
+  const loaded = files.length === 1 ? loadOnePipelineFile(files[0], process.env) : null;
   const target = loaded?.spec
     ? { table: loaded.spec.target.table, duckdbPath: loaded.spec.target.duckdbPath }
     : loaded?.identity.target

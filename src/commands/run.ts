@@ -20,10 +20,18 @@ import { checkpointDbPath, type Settings } from '../runner/settings.js';
 import type { Logger } from '../log/logger.js';
 import { acquireRunnerLock, RunnerLockedError, type HeldLock } from '../runner/runner-lock.js';
 import { retryPolicyFromEnv } from '../runner/retry-policy.js';
+import { listenAddressFrom } from '../runner/listen-address.js';
+import { healthBlockedSecondsFrom } from '../runner/service-health.js';
+import { startServiceEndpoints, type ServiceEndpoints } from '../runner/health-server.js';
+import type { TerminalProgress } from '../log/terminal-progress.js';
 
 export interface RunOptions {
   once: boolean;
   only?: string[];
+  /** --listen host:port (else PGDUCK_LISTEN): serve /healthz and /metrics (the service only). */
+  listen?: string;
+  /** Progress bars of bootstraps, when stderr is a terminal (the logger writes through it too). */
+  progress?: TerminalProgress;
   /** With once: reconcile each pipeline with a `reconcile:` block after its sync. */
   reconcile?: boolean;
 }
@@ -31,6 +39,9 @@ export interface RunOptions {
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 export async function runCommand(settings: Settings, opts: RunOptions, log: Logger): Promise<number> {
+  // Usage errors (exit 2) before anything is read or locked.
+  const listen = listenAddressFrom(opts.listen, process.env, { once: opts.once });
+  const blockedSeconds = listen ? healthBlockedSecondsFrom(process.env) : 0;
   const selection = selectRunnable(settings, opts.only, process.stderr);
   if ('refused' in selection) return KIND_OUTCOMES[selection.refused].exitCode;
   const { pipelines, invalid, invalidElsewhere } = selection;
@@ -66,11 +77,13 @@ export async function runCommand(settings: Settings, opts: RunOptions, log: Logg
   }
   const store = new CheckpointStore(checkpointDbPath(settings));
   const lake = new Lake({ memoryLimit: settings.duckdbMemoryLimit });
-  const deps = { lake, store, log };
+  const deps = { lake, store, log, progress: opts.progress };
+  let endpoints: ServiceEndpoints | null = null;
   try {
     recordInvalid(store, invalid, pipelines, log);
     if (opts.once) {
       const outcomes = await runAllOnce(pipelines, deps, settings.concurrency);
+      opts.progress?.close();
       const failed = outcomes.filter((o) => !o.ok);
       for (const o of outcomes) {
         if (o.ok) process.stdout.write(`✓ ${o.pipeline}: ${o.summary.rows} rows in ${o.summary.batches} batches (${o.summary.durationMs} ms)\n`);
@@ -96,6 +109,8 @@ export async function runCommand(settings: Settings, opts: RunOptions, log: Logg
           `the other ${plural(pipelines.length, 'pipeline')} run. Fixed files are picked up without a restart`,
       );
     }
+    // Bound before any pipeline runs: an address that cannot be bound stops here (LISTEN_UNAVAILABLE).
+    if (listen) endpoints = await startServiceEndpoints({ address: listen, blockedSeconds, log, store });
     // The signal handlers go in before anything is scheduled (or logged as scheduled): a SIGTERM
     // that arrives before them would kill the process with the default action instead of a clean stop.
     let markStopped!: () => void;
@@ -107,6 +122,7 @@ export async function runCommand(settings: Settings, opts: RunOptions, log: Logg
         process.exit(130);
       }
       log.info({ signal: sig }, 'stopping: finishing batches in flight (send again to exit at once)');
+      endpoints?.stopping();
       reload.stop();
       void scheduler.stop().then(markStopped);
     };
@@ -115,12 +131,19 @@ export async function runCommand(settings: Settings, opts: RunOptions, log: Logg
     // Signal handlers run on a later turn of the event loop: both are set by then.
     // A state left by a runner that did not stop cleanly is stale: start from a clean slate.
     clearRunnerStates(store, log);
-    const scheduler = startScheduler(pipelines, deps, { concurrency: settings.concurrency, runAtStart: true, retry });
+    const scheduler = startScheduler(
+      pipelines,
+      { ...deps, onBatch: endpoints?.onBatch },
+      { concurrency: settings.concurrency, runAtStart: true, retry, onOutcome: endpoints?.onOutcome },
+    );
+    endpoints?.attach(() => scheduler.view());
     const reload = watchPipelines(settings, opts.only, scheduler, store, log, invalid);
     await stopped;
     clearRunnerStates(store, log);
     return 0;
   } finally {
+    opts.progress?.close();
+    await endpoints?.close();
     await lake.close();
     store.close();
     for (const lock of locks) lock.release();

@@ -14,8 +14,9 @@ import { Cron } from 'croner';
 import { loadPipelines } from '../config/load-pipelines.js';
 import { pipelineStatus, renderStatus, type RunnerInfo } from '../report/status-view.js';
 import { PROCESS_LOCK_ENV, readLockHolder, staleReason } from '../runner/runner-lock.js';
+import { lagOfPipelines, renderLag } from '../live/pipelines-lag.js';
 
-export function statusCommand(settings: Settings, opts: { json: boolean; width?: number }): number {
+export async function statusCommand(settings: Settings, opts: { json: boolean; width?: number; connect?: boolean }): Promise<number> {
   const path = checkpointDbPath(settings);
   if (!existsSync(path)) {
     process.stdout.write(`no state yet (${path} does not exist): run \`pgduck run --once\` first\n`);
@@ -48,11 +49,15 @@ export function statusCommand(settings: Settings, opts: { json: boolean; width?:
         nextReconcile: file?.reconcile ? nextTick(file.reconcile.schedule, file.reconcile.timezone) : null,
       });
     });
+    const lag = opts.connect ? await lagOfPipelines(settings, store) : null;
     if (opts.json) {
-      process.stdout.write(`${JSON.stringify({ runner, pipelines, checkpoints, schemaEvents: events, backfills }, null, 2)}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ runner, pipelines, checkpoints, schemaEvents: events, backfills, ...(lag ? { lag: Object.fromEntries(lag) } : {}) }, null, 2)}\n`,
+      );
       return 0;
     }
     process.stdout.write(renderStatus(pipelines, runner, { now, width: opts.width ?? 100 }));
+    if (lag) process.stdout.write(renderLag(lag));
     if (events.length > 0) process.stdout.write(`\nschema events:\n${events.map((e) => `  ${e.at} ${e.pipeline} ${e.kind}: ${e.detail}`).join('\n')}\n`);
     const pending = backfills.filter((b) => b.finishedAt === null);
     if (pending.length > 0) {

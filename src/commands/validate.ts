@@ -57,9 +57,10 @@ export interface ValidationReport {
  */
 export async function runValidate(paths: string[], opts: ValidateOptions, out: NodeJS.WritableStream): Promise<number> {
   const given = paths.length > 0 ? paths : [DEFAULT_PIPELINE_DIR];
-  const { problems, files, specs } = loadPipelines(given, opts.env ?? process.env, opts.duckdbPath);
+  const { problems, files, specs, defaults } = loadPipelines(given, opts.env ?? process.env, opts.duckdbPath);
+  // A shared-defaults file checked on its own (`validate pipelines/_defaults.yml`) is something checked.
   const all: ConfigProblem[] =
-    files.length === 0 && problems.length === 0
+    files.length === 0 && defaults.length === 0 && problems.length === 0
       ? given.map((file) => ({ file, line: 1, col: 1, path: '', message: 'no pipeline files (*.yml, *.yaml) found here' }))
       : problems;
 

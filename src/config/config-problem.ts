@@ -10,6 +10,11 @@ export interface ConfigProblem {
   col: number;
   path: string;
   message: string;
+  /**
+   * Set when the value at fault was inherited from a shared-defaults file: `file` is then that
+   * `_defaults.yml` (where the value is written) and this is the pipeline file it made invalid.
+   */
+  inheritedBy?: string;
 }
 
 /** File order as given, then top-down within a file: the order a user fixes them in. */

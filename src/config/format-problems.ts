@@ -16,8 +16,8 @@ export function formatProblems(problems: readonly ConfigProblem[]): string {
 
 /** The JSON record of one problem, with a stable key order. */
 export function problemRecord(problem: ConfigProblem): ConfigProblem {
-  const { file, line, col, path, message } = problem;
-  return { file, line, col, path, message };
+  const { file, line, col, path, message, inheritedBy } = problem;
+  return { file, line, col, path, message, ...(inheritedBy !== undefined && { inheritedBy }) };
 }
 
 export interface ValidationReport {

@@ -1,18 +1,21 @@
 import { readFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { buildPipelineSpec } from './build-pipeline-spec.js';
-import { formatConfigPath } from './config-path.js';
+import { formatConfigPath, type ConfigPath } from './config-path.js';
 import type { ConfigProblem } from './config-problem.js';
 import type { FieldIssue } from './field-issue.js';
 import type { PipelineIdentity } from './check-pipeline-set.js';
 import { interpolateEnv } from './interpolate-env.js';
+import type { SharedDefaults } from './load-defaults-file.js';
+import { inheritedFields, mergeDefaults, originOf } from './merge-defaults.js';
 import { parsePipelineYaml } from './parse-pipeline-yaml.js';
 import type { PipelineFile } from './pipeline-schema.js';
 import type { PipelineSpec } from './pipeline-spec.js';
 import { semanticChecks } from './semantic-checks.js';
 import { schemaTypeAt, validateAgainstSchema } from './validate-against-schema.js';
 
-export const PIPELINE_NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+/** A file stem that names a pipeline. Never a leading `_`: such files are not pipelines (shared-defaults-names.ts). */
+export const PIPELINE_NAME = /^[A-Za-z][A-Za-z0-9_-]*$/;
 
 export interface LoadedPipelineFile {
   /** Present only when the file has no problems of its own (cross-file checks may still refuse it). */
@@ -23,12 +26,16 @@ export interface LoadedPipelineFile {
 }
 
 /**
- * One pipeline file through every per-file stage: read → YAML with positions → ${ENV} →
- * JSON Schema (defaults) → semantic checks → PipelineSpec. Every problem of the file is reported,
- * except those that only follow from an earlier one (fields of a file that is not YAML, the
- * schema's view of a value whose variable is missing).
+ * One pipeline file through every per-file stage: read → YAML with positions → merged over its
+ * directory's shared defaults (when given) → ${ENV} → JSON Schema (defaults) → semantic checks →
+ * PipelineSpec. Every problem of the file is reported, except those that only follow from an
+ * earlier one (fields of a file that is not YAML, the schema's view of a value whose variable is
+ * missing). A problem with a value inherited from the shared defaults is reported at the defaults
+ * file's line:col (with `inheritedBy` naming this file); every other at this file's. Shared defaults
+ * with problems of their own refuse the file in one line (their problems are reported once, by
+ * the caller).
  */
-export function loadPipelineFile(file: string, env: NodeJS.ProcessEnv): LoadedPipelineFile {
+export function loadPipelineFile(file: string, env: NodeJS.ProcessEnv, defaults?: SharedDefaults): LoadedPipelineFile {
   const name = basename(file, extname(file));
   const identity: PipelineIdentity = { file, name };
   const problems: ConfigProblem[] = [];
@@ -38,8 +45,19 @@ export function loadPipelineFile(file: string, env: NodeJS.ProcessEnv): LoadedPi
       line: 1,
       col: 1,
       path: '',
-      message: `pipeline name \`${name}\` (the file stem) must start with a letter or _ and contain only letters, digits, _ and -; rename the file`,
+      message: `pipeline name \`${name}\` (the file stem) must start with a letter and contain only letters, digits, _ and -; rename the file`,
     });
+  }
+  if (defaults && (defaults.problems.length > 0 || !defaults.data)) {
+    const n = defaults.problems.length;
+    problems.push({
+      file,
+      line: 1,
+      col: 1,
+      path: '',
+      message: `not checked: it inherits the shared defaults ${defaults.file}, which ${n === 1 ? 'has 1 problem' : `have ${n} problems`} (listed under that file); fix them first`,
+    });
+    return { problems, identity };
   }
 
   let text: string;
@@ -54,7 +72,11 @@ export function loadPipelineFile(file: string, env: NodeJS.ProcessEnv): LoadedPi
   problems.push(...issues.map((issue) => ({ file, line: issue.line, col: issue.col, path: '', message: issue.message })));
   if (data === undefined) return { problems, identity };
 
-  const interpolated = interpolateEnv(data, env, { expectedType: schemaTypeAt });
+  const shared = defaults?.data && defaults.locator ? { ...defaults, data: defaults.data, locator: defaults.locator } : undefined;
+  const merged = shared ? mergeDefaults(shared.data, data) : data;
+  // Where a merged value is written: the shared defaults when this file leaves it to them.
+  const inherited = (path: ConfigPath) => shared !== undefined && originOf(path, data, shared.data) === 'defaults';
+  const interpolated = interpolateEnv(merged, env, { expectedType: schemaTypeAt });
   const value = interpolated.value as Record<string, unknown>;
   const fieldIssues: FieldIssue[] = [
     ...interpolated.issues.map((i) => ({ path: i.path, needle: i.text, message: i.message })),
@@ -63,10 +85,24 @@ export function loadPipelineFile(file: string, env: NodeJS.ProcessEnv): LoadedPi
     ...semanticChecks(value, {
       fromEnv: interpolated.fromEnv,
       unresolved: interpolated.unresolved,
+      // Written in this file: an inherited value is a default like the schema's (a shared
+      // soft_delete_mode applies only to the pipelines that have a soft_delete).
       isWritten: (path) => locator.scalar(path) !== undefined,
     }),
   ];
   for (const issue of fieldIssues) {
+    if (shared && inherited(issue.path)) {
+      const at = shared.locator;
+      const position = issue.needle ? at.positionInScalar(issue.path, issue.needle) : at.position(issue.path, issue.at);
+      problems.push({
+        file: shared.file,
+        ...position,
+        path: formatConfigPath(issue.path),
+        message: `${issue.message} (inherited by ${file})`,
+        inheritedBy: file,
+      });
+      continue;
+    }
     const position = issue.needle ? locator.positionInScalar(issue.path, issue.needle) : locator.position(issue.path, issue.at);
     problems.push({ file, ...position, path: formatConfigPath(issue.path), message: issue.message });
   }
@@ -81,6 +117,7 @@ export function loadPipelineFile(file: string, env: NodeJS.ProcessEnv): LoadedPi
       fromEnv: interpolated.fromEnv.has('target.table'),
     };
   }
-  const spec = problems.length === 0 ? buildPipelineSpec(name, file, value as PipelineFile) : undefined;
+  const built = problems.length === 0 ? buildPipelineSpec(name, file, value as PipelineFile) : undefined;
+  const spec = built && shared ? { ...built, defaults: { file: shared.file, fields: inheritedFields(shared.data, data) } } : built;
   return { spec, problems, identity };
 }

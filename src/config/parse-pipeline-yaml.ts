@@ -17,8 +17,9 @@ export interface ParsedPipelineYaml {
  * Parses one pipeline file, keeping node positions for later messages. Syntax problems come back
  * as issues rather than throwing; when there are any, `data` is undefined, because checking the
  * fields of a half-parsed document only adds noise to the one message that matters.
+ * `emptyIsNothing`: an empty document is an empty mapping rather than a problem (_defaults.yml).
  */
-export function parsePipelineYaml(text: string): ParsedPipelineYaml {
+export function parsePipelineYaml(text: string, options: { emptyIsNothing?: boolean } = {}): ParsedPipelineYaml {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const locator = new YamlLocator(doc, lineCounter, text);
@@ -30,6 +31,8 @@ export function parsePipelineYaml(text: string): ParsedPipelineYaml {
 
   const contents = doc.contents;
   if (contents === null || (isScalar(contents) && contents.value === null)) {
+    // A shared-defaults file may be empty (it shares nothing); a pipeline file may not.
+    if (options.emptyIsNothing) return { data: {}, locator, issues };
     issues.push({ line: 1, col: 1, message: 'the file is empty: a pipeline needs at least `source` and `target`' });
     return { data: undefined, locator, issues };
   }

@@ -65,6 +65,17 @@ export const SourceSchema = Type.Object(
           '(a sweep of their own; an unchanged sweep writes nothing; with no such row it costs one index probe). fail: stop the pipeline when one exists. Default: `include`.',
       }),
     ),
+    on_recreate: Type.Optional(
+      Type.Unsafe<'stop' | 'rebootstrap'>({
+        type: 'string',
+        enum: ['stop', 'rebootstrap'],
+        default: 'stop',
+        description:
+          'The source table dropped and re-created under the same name (its oid changed; same cluster and database). stop: refuse to sync until ' +
+          '`pgduck reset <name> --drop-target` (its rows and the old ones would mix). rebootstrap: drop the DuckDB table and bootstrap it from the new ' +
+          'table, logged and recorded as a schema event (the Parquet history is kept). Another cluster or database is always refused. Default: `stop`.',
+      }),
+    ),
     cursor_timezone: Type.Optional(
       Type.String({
         minLength: 1,

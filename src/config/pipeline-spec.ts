@@ -17,6 +17,8 @@ export interface PipelineSpec {
     softDeleteMode: 'keep' | 'remove';
     /** Rows with a NULL cursor: read by key on every run (include) or refused (fail). */
     nullCursor: 'include' | 'fail';
+    /** The table dropped and re-created under its name (same cluster and database): refuse (stop) or rebuild the target from it (rebootstrap). */
+    onRecreate: 'stop' | 'rebootstrap';
     /** IANA zone of a `timestamp` cursor's wall-clock values (source.cursor_timezone); absent = unknown. */
     cursorTimezone?: string;
     /** Connection string override (already interpolated). Never print it: use redact(). */
@@ -32,6 +34,12 @@ export interface PipelineSpec {
   enabled: boolean;
   schemaEvolution: 'evolve' | 'freeze' | 'fail';
   horizon: { marginMs: number; lookbackSeconds: number };
+  /**
+   * The shared-defaults file of the pipeline's directory (`pipelines/_defaults.yml`) and the fields
+   * this pipeline took from it (`schedule`, `horizon.margin_ms`), the others being overridden.
+   * Absent when the directory has none.
+   */
+  defaults?: { file: string; fields: string[] };
   /** Hard-delete reconciliation run by the service on a schedule of its own (absent: only `pgduck reconcile`). */
   reconcile?: { schedule: string /** The reconcile block's own, else the pipeline's. */; timezone: string };
 }

@@ -4,10 +4,11 @@
  * `file:line:col path: reason` form; a refusal comes back as the kind of error it is, so the
  * command's exit code derives from it (src/errors/exit-codes.ts).
  */
-import { basename, extname } from 'node:path';
+import { basename, dirname, extname, resolve } from 'node:path';
 import { loadPipelines, type ConfigProblem } from './load-pipelines.js';
 import { formatProblems } from './format-problems.js';
 import { resolvePipeline, type PipelineDefaults, type ResolvedPipeline } from './resolved-pipeline.js';
+import { isReservedFileName } from './shared-defaults-names.js';
 import type { ErrorKind } from '../errors/pgduck-error.js';
 
 export interface PipelineSource extends PipelineDefaults {
@@ -72,9 +73,11 @@ export function selectRunnable(source: PipelineSource, only: string[] | undefine
   const { specs, problems } = loadPipelines([source.pipelinesDir], process.env, source.duckdbPath);
   const byFile = new Map<string, InvalidPipelineFile>();
   for (const problem of problems) {
-    const entry = byFile.get(problem.file) ?? { file: problem.file, name: basename(problem.file, extname(problem.file)), problems: [] };
+    // A problem with an inherited value is written at _defaults.yml but makes the inheriting file invalid.
+    const file = problem.inheritedBy ?? problem.file;
+    const entry = byFile.get(file) ?? { file, name: basename(file, extname(file)), problems: [] };
     entry.problems.push(problem);
-    byFile.set(problem.file, entry);
+    byFile.set(file, entry);
   }
   const invalid = [...byFile.values()];
   const resolved = (chosen: typeof specs) => chosen.map((s) => resolvePipeline(s, source));
@@ -85,10 +88,14 @@ export function selectRunnable(source: PipelineSource, only: string[] | undefine
     err.write(`unknown pipeline${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')} (known: ${known.join(', ') || 'none'})\n`);
     return { refused: 'usage' };
   }
+  const named = invalid.filter((f) => only.includes(f.name));
+  // A broken _defaults.yml is what makes a named file of its directory invalid: it goes with it.
+  const dirs = new Set(named.map((f) => resolve(dirname(f.file))));
+  const shared = invalid.filter((f) => isReservedFileName(f.file) && dirs.has(resolve(dirname(f.file))));
   return {
     pipelines: resolved(specs.filter((s) => only.includes(s.name))),
-    invalid: invalid.filter((f) => only.includes(f.name)),
-    invalidElsewhere: invalid.filter((f) => !only.includes(f.name)),
+    invalid: [...shared, ...named],
+    invalidElsewhere: invalid.filter((f) => !only.includes(f.name) && !shared.includes(f)),
   };
 }
 
@@ -99,8 +106,9 @@ function selectNamed(source: PipelineSource, only: string[], err: NodeJS.Writabl
   if (invalid.length > 0) {
     const problems = invalid.flatMap((f) => f.problems);
     err.write(formatProblems(problems));
+    const names = invalid.filter((f) => !isReservedFileName(f.file)).map((f) => f.name);
     err.write(
-      `pipeline ${invalid.map((f) => f.name).join(', ')} ${invalid.length === 1 ? 'is' : 'are'} invalid ` +
+      `pipeline ${names.join(', ')} ${names.length === 1 ? 'is' : 'are'} invalid ` +
         `(${problems.length} problem${problems.length === 1 ? '' : 's'}): nothing was run\n`,
     );
     return { refused: 'config' };

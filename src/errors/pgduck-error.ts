@@ -79,6 +79,7 @@ export type ErrorCode =
   | 'CONFIG_INVALID'
   | 'STATE_CANTOPEN'
   | 'STATE_READONLY'
+  | 'LISTEN_UNAVAILABLE'
   // usage
   | 'USAGE'
   // internal

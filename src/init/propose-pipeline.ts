@@ -193,6 +193,7 @@ export function proposalSpec(p: Proposal, name: string, file: string): PipelineS
       cursor: p.cursor,
       softDeleteMode: 'keep',
       nullCursor: 'include',
+      onRecreate: 'stop',
       ...(p.softDelete && { softDelete: p.softDelete }),
     },
     target: { table: name },

@@ -4,10 +4,14 @@
 import { PIPELINE_NAME } from '../config/load-pipeline-file.js';
 import type { Proposal } from './propose-pipeline.js';
 
-/** A name as a pipeline name (file stem) and DuckDB table: letters, digits, _ and -; never starting with a digit or -. */
+/**
+ * A name as a pipeline name (file stem) and DuckDB table: letters, digits, _ and -, starting with a
+ * letter (`2fast` → `t_2fast`, `_audit` → `t_audit`): a file starting with `_` is not a pipeline,
+ * and `_defaults.yml` holds the shared defaults.
+ */
 export function slug(text: string): string {
   const s = text.replace(/[^A-Za-z0-9_-]+/g, '_');
-  return /^[A-Za-z_]/.test(s) ? s : `_${s}`;
+  return /^[A-Za-z]/.test(s) ? s : s.startsWith('_') ? `t${s}` : `t_${s}`;
 }
 
 /**
@@ -54,9 +58,15 @@ export interface RenderOptions {
   name: string;
   /** Path of schema/pipeline.schema.json relative to the file's directory (forward slashes). */
   schemaPath: string;
+  /**
+   * The shared-defaults file of the directory written to (`_defaults.yml`), if any: batch_size,
+   * schedule and timezone are then left to it (spelled out, they would override it with the
+   * built-in defaults). The table's own facts (key, cursor, tombstone) are always written.
+   */
+  sharedDefaults?: string;
 }
 
-/** The file init writes for a proposal: the editor's `$schema` line, the source, the target and the defaults spelled out. */
+/** The file init writes for a proposal: the editor's `$schema` line, the source, the target and the defaults spelled out (unless shared). */
 export function renderPipelineFile(p: Proposal, opts: RenderOptions): string {
   if (!PIPELINE_NAME.test(opts.name)) throw new Error(`not a pipeline name: ${JSON.stringify(opts.name)}`);
   const key = p.primaryKey.length === 1 ? yamlScalar(p.primaryKey[0]) : `[${p.primaryKey.map(yamlScalar).join(', ')}]`;
@@ -75,9 +85,9 @@ export function renderPipelineFile(p: Proposal, opts: RenderOptions): string {
     ...(p.softDelete ? [`  soft_delete: ${yamlScalar(p.softDelete)}`] : []),
     'target:',
     `  table: ${yamlScalar(opts.name)}`,
-    'batch_size: 10000',
-    'schedule: "*/30 * * * * *"',
-    'timezone: UTC',
+    ...(opts.sharedDefaults
+      ? [`# batch_size, schedule, timezone: from ${opts.sharedDefaults.replace(/[\r\n]/g, ' ')} (else their defaults: 10000, "*/30 * * * * *", UTC)`]
+      : ['batch_size: 10000', 'schedule: "*/30 * * * * *"', 'timezone: UTC']),
   );
   return `${lines.join('\n')}\n`;
 }

@@ -32,6 +32,8 @@ export interface Plan {
   /** The hard-delete reconcile the service runs on its own schedule (the `reconcile` block); null: only `pgduck reconcile`. */
   reconcile: { cron: string; timezone: string; next: string[] } | null;
   schemaEvolution: PipelineSpec['schemaEvolution'];
+  /** The shared-defaults file the pipeline inherited from and the fields it took from it; null without one. */
+  defaults: { file: string; fields: string[] } | null;
   /**
    * `known`: the source columns were read from the live table (plan --connect), so every SQL text
    * is exactly what runs. `assumed`: only the columns the pipeline file names are known, so the SQL
@@ -86,6 +88,7 @@ export function compile(spec: PipelineSpec, opts: CompileOptions): Plan {
       ? { cron: spec.reconcile.schedule, timezone: spec.reconcile.timezone, next: nextFireTimes(spec.reconcile.schedule, spec.reconcile.timezone, 3, opts.now) }
       : null,
     schemaEvolution: spec.schemaEvolution,
+    defaults: spec.defaults ? { file: spec.defaults.file, fields: [...spec.defaults.fields] } : null,
     columns: opts.source ? 'known' : 'assumed',
     steps: STAGE_ORDER.map((name): PlanStep => ({ stage: name, ...STAGES[name].describe(spec, inputs) })),
   };

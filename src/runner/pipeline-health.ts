@@ -38,6 +38,11 @@ export interface HealthSnapshot {
   retryAt: number | null;
   /** blocked: the checkpoint generation it was blocked at (a `pgduck reset` bumps it). */
   generation: number | null;
+  /**
+   * When it became blocked (ms), kept while a probe or a SIGHUP runs it again and it stays blocked;
+   * null once it succeeds or fails transiently. /healthz turns unhealthy on it (src/runner/service-health.ts).
+   */
+  blockedSince: number | null;
 }
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
@@ -51,7 +56,7 @@ export interface FailureDecision {
 }
 
 export class PipelineHealth {
-  private s: HealthSnapshot = { state: 'idle', streak: null, retryAt: null, generation: null };
+  private s: HealthSnapshot = { state: 'idle', streak: null, retryAt: null, generation: null, blockedSince: null };
 
   constructor(
     private readonly policy: RetryPolicy,
@@ -98,7 +103,7 @@ export class PipelineHealth {
   /** The run succeeded: returns the streak it ended, if any (to log the recovery once). */
   succeeded(): Streak | null {
     const ended = this.s.streak;
-    this.s = { state: 'idle', streak: null, retryAt: null, generation: null };
+    this.s = { state: 'idle', streak: null, retryAt: null, generation: null, blockedSince: null };
     return ended;
   }
 
@@ -111,11 +116,11 @@ export class PipelineHealth {
     const level: LogLevel = changed ? 'error' : isReminderAttempt(attempts) ? 'warn' : 'debug';
     if (reaction === 'retry') {
       const delayMs = backoffDelay(attempts, this.policy, this.random);
-      this.s = { state: 'backing-off', streak, retryAt: now + delayMs, generation: null };
+      this.s = { state: 'backing-off', streak, retryAt: now + delayMs, generation: null, blockedSince: null };
       return { reaction, delayMs, level, streak };
     }
     const probe = this.policy.blockedProbeMs > 0 ? now + this.policy.blockedProbeMs : null;
-    this.s = { state: 'blocked', streak, retryAt: probe, generation };
+    this.s = { state: 'blocked', streak, retryAt: probe, generation, blockedSince: this.s.blockedSince ?? now };
     return { reaction, delayMs: null, level, streak };
   }
 }

@@ -11,7 +11,17 @@
  * bootstrap resumes where it stopped. A failure in any step stops this pipeline only, with a
  * StageError naming that step and saying where the checkpoint was left; nothing else is touched.
  */
-import { newBatch, nextStart, type BatchStart, type BatchState, type ReadContext, type Stage, type StageContext, type StageName } from '../stages/stage.js';
+import {
+  newBatch,
+  nextStart,
+  type BatchStart,
+  type BatchState,
+  type ProgressSink,
+  type ReadContext,
+  type Stage,
+  type StageContext,
+  type StageName,
+} from '../stages/stage.js';
 import { STAGES } from '../stages/registry.js';
 import { newRunMemory } from '../stages/run-memory.js';
 import type { Lake } from '../duckdb/lake.js';
@@ -24,7 +34,9 @@ import { faultPoint, type FaultPoint } from '../faults/fault-point.js';
 import { readAhead } from './read-ahead.js';
 import { SessionRotation, SESSION_ROWS } from './session-rotation.js';
 import { HorizonFreeze } from './horizon-freeze.js';
+import { dropTarget } from '../duckdb/target-table.js';
 import type { Logger } from '../log/logger.js';
+import { estimateRows } from '../postgres/estimate-rows.js';
 
 export { SESSION_ROWS };
 
@@ -38,6 +50,10 @@ export interface RunDeps {
   sessionRows?: number;
   /** Told of every step as it starts, with the batch it runs for (tests compare them with plan.steps). */
   onStep?: (stage: StageName, batch: number) => void;
+  /** Told of every batch applied, once checkpointed (the service's metrics, src/runner/service-metrics.ts). */
+  onBatch?: (pipeline: string, batch: Readonly<BatchState>) => void;
+  /** Progress bars (src/log/terminal-progress.ts): a bootstrap (no complete pass yet) and each backfill report to it. */
+  progress?: ProgressSink;
 }
 
 export interface RunSummary {
@@ -55,8 +71,8 @@ export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary
   const { spec } = plan;
   const { store, log } = deps;
   const steps = stagesOf(plan);
-  const checkpoint = store.get(spec.name);
-  const resumeFrom = checkpoint?.position ?? null;
+  let checkpoint = store.get(spec.name);
+  let resumeFrom = checkpoint?.position ?? null;
   let pg;
   try {
     // Bounded: an unreachable host would otherwise hold this pipeline (and its pool slot) for the OS TCP timeout.
@@ -84,7 +100,16 @@ export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary
   const failure = (stage: StageName | 'setup', batch: number | undefined, cause: unknown) =>
     new StageError({ pipeline: spec.name, stage, batch, resumeFrom: stored(), committed: { batches: summary.batches, rows: summary.rows } }, { cause });
 
-  const run: ReadContext = { spec, pg, store, parquetDir: plan.parquetDir, log, generation: checkpoint?.generation ?? 0, memory: newRunMemory() };
+  const run: ReadContext = {
+    spec,
+    pg,
+    store,
+    parquetDir: plan.parquetDir,
+    log,
+    generation: checkpoint?.generation ?? 0,
+    memory: newRunMemory(),
+    progress: deps.progress,
+  };
   // One step of one batch; the failure names the step that threw.
   const step = async (stage: Stage, ctx: StageContext, batch: BatchState) => {
     deps.onStep?.(stage.name, batch.seq);
@@ -152,9 +177,36 @@ export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary
   try {
     // Before any row is read: a source that would lose or mix rows stops here, the checkpoint untouched.
     try {
-      await guardSource(spec, pg, store, log);
+      const rebootstrap = await guardSource(spec, pg, store, log);
+      if (rebootstrap) {
+        // on_recreate: rebootstrap. What `reset --drop-target` does, in its order: the DuckDB table
+        // first (a locked file fails before the checkpoint is touched), then the checkpoint (a new
+        // generation). A crash in between finds the same re-created table next run and does it again.
+        await deps.lake.withSession(plan.target.duckdbPath, (lake) => dropTarget(lake, spec.target.table));
+        store.reset(spec.name);
+        store.saveSourceIdentity(spec.name, rebootstrap.now);
+        store.addSchemaEvent(
+          spec.name,
+          'recreated',
+          `${rebootstrap.change}: target table ${spec.target.table} dropped and bootstrapped again (on_recreate: rebootstrap)`,
+        );
+        log.warn(
+          { pipeline: spec.name },
+          `${rebootstrap.change}: on_recreate is rebootstrap, so DuckDB table ${spec.target.table} was dropped and is bootstrapped from the new table`,
+        );
+        checkpoint = store.get(spec.name);
+        resumeFrom = null;
+        run.generation = checkpoint?.generation ?? 0;
+        summary.position = null;
+        summary.bootstrapDone = false;
+      }
     } catch (cause) {
       throw failure('setup', undefined, cause);
+    }
+    if (deps.progress && !summary.bootstrapDone) {
+      // Only a display: a failed estimate shows the rows done without a total.
+      const estimate = await estimateRows(pg, spec.source.schema, spec.source.table).catch(() => null);
+      deps.progress.begin(spec.name, { done: resumeFrom ? (checkpoint?.rowsTotal ?? 0) : 0, estimate });
     }
     let batch: BatchState | null = await read((checkpoint?.batchesTotal ?? 0) + 1, { phase: 'cursor', from: resumeFrom }).batch();
     while (batch) {
@@ -173,6 +225,8 @@ export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary
               { pipeline: spec.name, batch: batch.seq, rows: batch.rowCount, upserted: batch.upserted, bytes: batch.parquetBytes, cursor: batch.last?.cursor },
               'batch applied',
             );
+            deps.onBatch?.(spec.name, batch);
+            deps.progress?.advance(spec.name, batch.rowCount);
           }
           if (batch.drained && batch.phase === 'cursor') summary.bootstrapDone = true;
           if (!next || deps.shouldStop?.()) {
@@ -187,6 +241,7 @@ export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary
       });
     }
   } finally {
+    deps.progress?.end(spec.name);
     await closeQuietly(pg);
   }
   summary.durationMs = Date.now() - started;

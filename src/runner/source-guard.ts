@@ -5,7 +5,9 @@
  * - the live rules judge-source.ts marks `blocksRun` (a key no unique index covers, two columns one
  *   DuckDB name), with the very words `validate --connect` prints;
  * - the source's identity (source-identity.ts) against the one recorded at the last run: another
- *   cluster, database or table (re-created, restored) is refused (SourceChangedError);
+ *   cluster, database or table (re-created, restored) is refused (SourceChangedError), except a table
+ *   re-created under its name when the pipeline says `on_recreate: rebootstrap`: then the caller
+ *   rebuilds the target from it (the guard says so; it writes nothing itself);
  * - the table's relfilenode: when a rewrite moved it since the last run (an ALTER … TYPE that
  *   re-rounds values, or two that cancel out in the catalog), every existing row is re-read.
  *
@@ -22,35 +24,43 @@ import type { Logger } from '../log/logger.js';
 import { SourceChangedError } from './source-changed-error.js';
 import { SourceRefusedError } from './source-refused-error.js';
 
+/** The table was re-created and the pipeline asked for a rebuild: what changed, for the log and the schema event. */
+export interface Rebootstrap {
+  change: string;
+  now: SourceIdentity;
+}
+
 /**
  * Throws SourceRefusedError or SourceChangedError (nothing written but the identity a pipeline
  * without one adopts); may record a backfill. A missing table is left to the extract (it says so itself).
+ * Returns a Rebootstrap when the caller must rebuild the target before reading.
  */
-export async function guardSource(spec: PipelineSpec, pg: PgClient, store: CheckpointStore, log: Logger): Promise<void> {
+export async function guardSource(spec: PipelineSpec, pg: PgClient, store: CheckpointStore, log: Logger): Promise<Rebootstrap | null> {
   const { schema, table } = spec.source;
   const relation = await inspectSource(pg, schema, table);
-  if (!relation) return;
+  if (!relation) return null;
   const role = String((await pg.query<{ role: string }>('SELECT current_user AS role')).rows[0].role);
   const blocking = judgeSource(spec, { relation, role }).filter((issue) => issue.blocksRun && issue.severity === 'error');
   if (blocking.length > 0) throw new SourceRefusedError(spec.name, blocking);
 
   const now = await readSourceIdentity(pg, schema, table);
-  if (!now) return;
+  if (!now) return null;
   const was = store.sourceIdentity(spec.name);
   // First run, after a reset, or a checkpoint written before identities were recorded: adopt this one.
   if (!was) {
     store.saveSourceIdentity(spec.name, now);
-    return;
+    return null;
   }
-  const changes = identityChanges(was, now, qualified(schema, table));
-  if (changes.length > 0) throw new SourceChangedError(spec.name, qualified(schema, table), spec.target.table, was, now, changes);
-  if (was.relfilenode === now.relfilenode) return;
+  const change = identityChange(was, now, qualified(schema, table));
+  if (change?.what === 'table' && spec.source.onRecreate === 'rebootstrap') return { change: change.message, now };
+  if (change) throw new SourceChangedError(spec.name, qualified(schema, table), spec.target.table, was, now, [change.message]);
+  if (was.relfilenode === now.relfilenode) return null;
 
   const checkpoint = store.get(spec.name);
   const loaded = checkpoint !== null && (checkpoint.rowsTotal > 0 || checkpoint.position !== null || checkpoint.bootstrapDone);
   if (was.relfilenode === null || !loaded) {
     store.saveSourceIdentity(spec.name, now);
-    return;
+    return null;
   }
   // Which columns a rewrite changed cannot be known (the catalog may look as it did: numeric(5,2) →
   // numeric(6,1) → numeric(5,2) re-rounds every value), so every column but the key and the cursor
@@ -65,13 +75,16 @@ export async function guardSource(spec: PipelineSpec, pg: PgClient, store: Check
     { pipeline: spec.name, relfilenode: { was: was.relfilenode, now: now.relfilenode } },
     `${qualified(schema, table)} was rewritten since the last run (ALTER TABLE … TYPE, VACUUM FULL, CLUSTER or TRUNCATE): its existing rows are re-read`,
   );
+  return null;
 }
 
-function identityChanges(was: SourceIdentity, now: SourceIdentity, table: string): string[] {
+function identityChange(was: SourceIdentity, now: SourceIdentity, table: string): { what: 'cluster' | 'database' | 'table'; message: string } | null {
   if (was.systemId !== null && now.systemId !== null && was.systemId !== now.systemId) {
-    return [`the connection now reaches another Postgres cluster (system_identifier ${now.systemId}, was ${was.systemId})`];
+    return { what: 'cluster', message: `the connection now reaches another Postgres cluster (system_identifier ${now.systemId}, was ${was.systemId})` };
   }
-  if (was.database !== now.database) return [`the connection now reaches database ${now.database} (was ${was.database})`];
-  if (was.tableOid !== now.tableOid) return [`${table} was dropped and re-created, or its database restored (table oid ${now.tableOid}, was ${was.tableOid})`];
-  return [];
+  if (was.database !== now.database) return { what: 'database', message: `the connection now reaches database ${now.database} (was ${was.database})` };
+  if (was.tableOid !== now.tableOid) {
+    return { what: 'table', message: `${table} was dropped and re-created, or its database restored (table oid ${now.tableOid}, was ${was.tableOid})` };
+  }
+  return null;
 }

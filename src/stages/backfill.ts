@@ -33,6 +33,7 @@
  */
 import type { ColumnMapping, PgColumn } from '../schema/column.js';
 import { introspectShape } from '../postgres/introspect-table.js';
+import { estimateRows } from '../postgres/estimate-rows.js';
 import { qualified, quoteIdent, quoteLiteral } from '../sql/identifier.js';
 import { targetRef } from '../duckdb/target-table.js';
 import { catalogNameOf } from '../duckdb/catalog-name.js';
@@ -229,29 +230,37 @@ async function runBackfill(ctx: StageContext, task: Backfill, columns: ColumnMap
   const carriedSource = sql.carried.map((c) => source.find((s) => s.attnum === c.attnum) as PgColumn);
   let position = task.position;
   let rows = task.rowsDone;
-  for (;;) {
-    const res = await pg.query<WireRow>({ text: sql.read(position !== null), values: position ?? [], rowMode: 'array' });
-    if (res.rows.length > 0) {
-      await assertTypesUnchanged(ctx, watched);
-      // Named by the rows done before it: a batch re-read after a crash replaces its own file, a resumed backfill adds files.
-      const file = backfillFilePath(ctx.parquetDir, spec.name, seq, task.id, rows);
-      const metadata = encodeHistoryMetadata({
-        pipeline: spec.name,
-        kind: 'backfill',
-        seq,
-        backfill: { id: task.id, reason: task.reason },
-        source: { table: `${spec.source.schema}.${spec.source.table}`, primaryKey: spec.source.primaryKey, cursor: spec.source.cursor },
-        columns: carriedSource,
-      });
-      writeParquetFile(file, buildArrowTable(sql.carried, res.rows), metadata);
-      await applyBackfillFile(lake, sql, targetRef(lake, spec.target.table), file);
-      const last = res.rows[res.rows.length - 1];
-      position = sql.positionIndexes.map((i) => last[i] as string);
-      rows += res.rows.length;
-      store.advanceBackfill(task.id, position, res.rows.length, currentRefs);
-      faultPoint('after-backfill-batch');
+  // A progress bar while it re-reads the table (only a display: a failed estimate shows no total).
+  const label = `${spec.name} backfill #${task.id}`;
+  if (ctx.progress) ctx.progress.begin(label, { done: rows, estimate: await estimateRows(pg, spec.source.schema, spec.source.table).catch(() => null) });
+  try {
+    for (;;) {
+      const res = await pg.query<WireRow>({ text: sql.read(position !== null), values: position ?? [], rowMode: 'array' });
+      if (res.rows.length > 0) {
+        await assertTypesUnchanged(ctx, watched);
+        // Named by the rows done before it: a batch re-read after a crash replaces its own file, a resumed backfill adds files.
+        const file = backfillFilePath(ctx.parquetDir, spec.name, seq, task.id, rows);
+        const metadata = encodeHistoryMetadata({
+          pipeline: spec.name,
+          kind: 'backfill',
+          seq,
+          backfill: { id: task.id, reason: task.reason },
+          source: { table: `${spec.source.schema}.${spec.source.table}`, primaryKey: spec.source.primaryKey, cursor: spec.source.cursor },
+          columns: carriedSource,
+        });
+        writeParquetFile(file, buildArrowTable(sql.carried, res.rows), metadata);
+        await applyBackfillFile(lake, sql, targetRef(lake, spec.target.table), file);
+        const last = res.rows[res.rows.length - 1];
+        position = sql.positionIndexes.map((i) => last[i] as string);
+        rows += res.rows.length;
+        store.advanceBackfill(task.id, position, res.rows.length, currentRefs);
+        ctx.progress?.advance(label, res.rows.length);
+        faultPoint('after-backfill-batch');
+      }
+      if (res.rows.length < spec.batchSize) break;
     }
-    if (res.rows.length < spec.batchSize) break;
+  } finally {
+    ctx.progress?.end(label);
   }
   store.finishBackfill(task.id);
   record(`backfill ${task.id} of ${names} in ${spec.target.table} done: ${rows} existing rows re-read from the source`);

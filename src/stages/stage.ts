@@ -48,6 +48,19 @@ export interface ReadContext {
   generation: number;
   /** What stages keep between the batches of this run (never shared between runs). */
   memory: RunMemory;
+  /** Where a long pass (a bootstrap, a backfill) reports its rows, for progress bars; absent when nobody watches. */
+  progress?: ProgressSink;
+}
+
+/**
+ * Progress of long passes over a table, by label (the pipeline, or `<pipeline> backfill #<id>`):
+ * src/log/terminal-progress.ts draws them. Only a display: nothing a run does depends on it.
+ */
+export interface ProgressSink {
+  /** A pass starts, `done` rows already behind it (a resumed one); `estimate`: pg_class.reltuples, or null. */
+  begin(label: string, p: { done: number; estimate: number | null }): void;
+  advance(label: string, rows: number): void;
+  end(label: string): void;
 }
 
 /** A step inside a DuckDB session: every step but the plan's first (the read). */

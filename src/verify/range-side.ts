@@ -50,8 +50,8 @@ export interface RangeSide {
   count(range: KeyRange): Promise<number>;
   /** About `parts - 1` keys cutting `range` (holding about `rows` rows here) into parts of equal row count. */
   boundaries(range: KeyRange, rows: number, parts: number): Promise<KeyTuple[]>;
-  /** The rows of `range` in key order, at most `limit`. */
-  rows(range: KeyRange, limit: number): Promise<KeyedRow[]>;
+  /** The rows of `ranges` (sorted, disjoint) in key order, at most `limit`: one query for many small ranges. */
+  rows(ranges: KeyRange[], limit: number): Promise<KeyedRow[]>;
   /** The canonical text of every compared column of one row (VerifyShape order), or null when absent. */
   values(key: KeyTuple): Promise<(string | null)[] | null>;
 }

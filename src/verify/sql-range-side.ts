@@ -38,8 +38,8 @@ export class SqlRangeSide implements RangeSide {
     return (await this.run(this.query.boundaries(range, rows, parts))).map((row) => this.keyTexts(row, 'k'));
   }
 
-  async rows(range: KeyRange, limit: number): Promise<KeyedRow[]> {
-    return (await this.run(this.query.rows(range, limit))).map((row) => ({
+  async rows(ranges: KeyRange[], limit: number): Promise<KeyedRow[]> {
+    return (await this.run(this.query.rows(ranges, limit))).map((row) => ({
       key: this.keyTexts(row, 'k'),
       display: this.keyTexts(row, 'v'),
       digest: String(row.d),

@@ -1,8 +1,8 @@
 /**
  * Compare a source table with its target by key range, narrowing down to the differing keys.
  *
- *   1. cut the whole table into `fanout` parts of about equal row count at keys taken from the target
- *      and digest every part on both sides (one pass over each table): all equal → done;
+ *   1. cut the whole table into parts of about equal row count at keys taken from the target and
+ *      digest every part on both sides (one pass over each table): all equal → done;
  *   2. cut each part whose digests differ the same way (boundaries taken from the side with more rows
  *      there), digest its parts on both sides (one pass over the part), and descend only into parts
  *      whose digests differ;
@@ -10,23 +10,38 @@
  *      a part of at most `leafRows` rows is fetched from both sides (key + row digest only) and
  *      compared key by key; for a changed row the differing columns are named.
  *
- * Memory is bounded by `fanout` digests and `leafRows` rows per side; work by one pass per level
- * over the ranges that differ. Differences are counted exactly unless more than `limit` are found,
+ * How many parts: a digest pass reads every row of the range it cuts whatever the number of parts
+ * (bucketing is a binary search, range-digest-query.ts), so a range is cut as finely as leaves of
+ * about `leafRows / 4` rows, up to `maxFanout` parts (at least `fanout`). Few wide passes beat many
+ * narrow ones when differences are scattered: with 32 parts per level, 1,000 hard deletes spread over
+ * a table made every part differ at every level and reconcile re-read the table about 6 times
+ * (docs/architecture.md#facts-reconcile-cost).
+ *
+ * Memory is bounded by `maxFanout` digests and `leafRows` × 64 rows per side (leaves next to each
+ * other in key order are fetched together); work by one pass per level over the ranges that differ. Differences are counted exactly unless more than `limit` are found,
  * in which case the search stops early and the counts are lower bounds (`truncated`).
  */
 import type { VerifyShape } from './verify-shape.js';
 import { EMPTY_DIGEST, WHOLE_TABLE, sameDigest, type KeyRange, type KeyTuple, type KeyedRow, type RangeDigest, type RangeSide } from './range-side.js';
 
 export interface VerifyOptions {
-  /** Parts a differing range is cut into. */
+  /** The fewest parts a differing range is cut into. */
   fanout: number;
+  /** The most parts one digest pass cuts a range into (ranges are cut into leaves of about leafRows / 4 rows). */
+  maxFanout: number;
   /** A differing range of at most this many rows (per side) is compared row by row. */
   leafRows: number;
   /** Stop after this many differing keys. */
   limit: number;
 }
 
-export const DEFAULT_VERIFY_OPTIONS: VerifyOptions = { fanout: 32, leafRows: 512, limit: 100 };
+export const DEFAULT_VERIFY_OPTIONS: VerifyOptions = { fanout: 32, maxFanout: 4096, leafRows: 512, limit: 100 };
+
+/** Leaves fetched in one query per side (at most leafRows × LEAF_BATCH rows). */
+const LEAF_BATCH = 64;
+
+/** Key values one digest query may carry as boundaries (Postgres allows 65,535 bound parameters). */
+const MAX_BOUNDARY_VALUES = 32_000;
 
 export type DifferenceKind = 'missing' | 'extra' | 'changed';
 
@@ -67,11 +82,14 @@ export async function verifyTable(shape: VerifyShape, source: RangeSide, target:
   const opts = { ...DEFAULT_VERIFY_OPTIONS, ...options };
   const fanout = Math.max(2, opts.fanout);
   const leafRows = Math.max(1, opts.leafRows);
+  const widest = Math.max(fanout, Math.min(opts.maxFanout, Math.floor(MAX_BOUNDARY_VALUES / Math.max(1, shape.keys.length))));
+  /** Parts to cut a range of `rows` rows into: leaves of about leafRows / 4 rows, within [fanout, widest]. */
+  const partsFor = (rows: number) => Math.max(fanout, Math.min(widest, Math.ceil((rows * 4) / leafRows)));
   const stats = { rangesDigested: 0, rowsHashed: 0, rowsFetched: 0, deepestLevel: 0 };
   // The first cut comes from the target's keys (DuckDB counts and sorts them in a blink), so one pass
   // over each table both answers "equal?" and, if not, already says where.
   const targetRows = await target.count(WHOLE_TABLE);
-  const rootBoundaries = targetRows > leafRows ? await target.boundaries(WHOLE_TABLE, targetRows, fanout) : [];
+  const rootBoundaries = targetRows > leafRows ? await target.boundaries(WHOLE_TABLE, targetRows, partsFor(targetRows)) : [];
   const [sd, td] = await Promise.all([source.digest(WHOLE_TABLE, rootBoundaries), target.digest(WHOLE_TABLE, rootBoundaries)]);
   stats.rangesDigested += 2 * (rootBoundaries.length + 1);
   const sum = (ds: RangeDigest[]) => ds.reduce((a, d) => a + d.rows, 0);
@@ -109,7 +127,7 @@ export async function verifyTable(shape: VerifyShape, source: RangeSide, target:
     if (node.source.rows === 0 || node.target.rows === 0) {
       // Present on one side only: every row there differs; list the first ones, count them all.
       const [side, kind, n] = node.source.rows === 0 ? [target, 'extra' as const, node.target.rows] : [source, 'missing' as const, node.source.rows];
-      const listed = await side.rows(node.range, Math.min(n, Math.max(0, opts.limit - verdict.differences.length)));
+      const listed = await side.rows([node.range], Math.min(n, Math.max(0, opts.limit - verdict.differences.length)));
       stats.rowsFetched += listed.length;
       for (const row of listed) record(kind, row);
       verdict[kind] += n - listed.length;
@@ -119,10 +137,21 @@ export async function verifyTable(shape: VerifyShape, source: RangeSide, target:
     const biggest = Math.max(node.source.rows, node.target.rows);
     let boundaries: KeyTuple[] = [];
     if (biggest > leafRows) {
-      boundaries = await (node.source.rows >= node.target.rows ? source : target).boundaries(node.range, biggest, fanout);
+      boundaries = await (node.source.rows >= node.target.rows ? source : target).boundaries(node.range, biggest, partsFor(biggest));
     }
     if (boundaries.length === 0) {
-      await compareRows(node.range);
+      // A leaf. The leaves that follow it in key order go in the same fetch: scattered differences
+      // make hundreds of small leaves, and one query per leaf per side cost more than reading them.
+      const leaves = [node.range];
+      let batched = biggest;
+      for (let next = stack.at(-1); next && leaves.length < LEAF_BATCH; next = stack.at(-1)) {
+        const rows = Math.max(next.source.rows, next.target.rows);
+        if (next.source.rows === 0 || next.target.rows === 0 || rows > leafRows || batched + rows > leafRows * LEAF_BATCH) break;
+        stack.pop();
+        leaves.push(next.range);
+        batched += rows;
+      }
+      await compareRows(leaves);
       continue;
     }
     const [a, b] = await Promise.all([source.digest(node.range, boundaries), target.digest(node.range, boundaries)]);
@@ -149,8 +178,8 @@ export async function verifyTable(shape: VerifyShape, source: RangeSide, target:
     return out;
   }
 
-  async function compareRows(range: KeyRange): Promise<void> {
-    const [a, b] = await Promise.all([source.rows(range, Number.MAX_SAFE_INTEGER), target.rows(range, Number.MAX_SAFE_INTEGER)]);
+  async function compareRows(ranges: KeyRange[]): Promise<void> {
+    const [a, b] = await Promise.all([source.rows(ranges, Number.MAX_SAFE_INTEGER), target.rows(ranges, Number.MAX_SAFE_INTEGER)]);
     stats.rowsFetched += a.length + b.length;
     const inTarget = new Map(b.map((r) => [JSON.stringify(r.key), r]));
     const seen = new Set<string>();

@@ -188,4 +188,31 @@ describe('pgduck init', () => {
     assert.equal(noDb.code, 3);
     assert.match(noDb.stderr, /no database configured/);
   });
+
+  test('into a directory with shared defaults: leaves batch_size, schedule and timezone to them, says so, and what it wrote validates merged', async () => {
+    const out = join(ws.dir, 'with-defaults');
+    const before = await runCli(['init', '--tables', 'accounts', '--out', out], ws.env(url));
+    assert.equal(before.code, 0, before.stderr);
+    assert.doesNotMatch(before.stdout, /shared defaults/, 'no defaults file, no note');
+    writeFileSync(join(out, '_defaults.yml'), 'batch_size: 123\nschedule: "0 0 * * * *"\n');
+    const res = await runCli(['init', '--tables', 'subscriptions', '--out', out], ws.env(url));
+    assert.equal(res.code, 0, res.stderr);
+    assert.ok(
+      res.stdout.includes(`note: the files written inherit the shared defaults in ${join(out, '_defaults.yml')} (pgduck plan shows the merged result)\n`),
+      res.stdout,
+    );
+    assert.deepEqual(readdirSync(out).sort(), ['_defaults.yml', 'accounts.yml', 'subscriptions.yml'], 'init writes no _defaults.yml of its own');
+    const plan = await runCli(['plan', '--json', '--pipelines', out], ws.env(url));
+    assert.equal(plan.code, 0, plan.stderr);
+    assert.deepEqual(
+      JSON.parse(plan.stdout).map((p: { pipeline: string; batchSize: number; schedule: { cron: string } }) => [p.pipeline, p.batchSize, p.schedule.cron]),
+      [
+        ['accounts', 10_000, '*/30 * * * * *'],
+        ['subscriptions', 123, '0 0 * * * *'],
+      ],
+      'a file written before the defaults spells out the built-in ones; one written after leaves them to the defaults',
+    );
+    const validate = await runCli(['validate', '--connect', out], ws.env(url));
+    assert.equal(validate.code, 0, validate.stdout + validate.stderr);
+  });
 });

@@ -14,7 +14,15 @@ test('a minimal file gets every default, a one-column primaryKey list and the pu
     {
       name: 'minimal',
       file: `${good}/minimal.yml`,
-      source: { schema: 'public', table: 'customers', primaryKey: ['customer_id'], cursor: 'updated_at', softDeleteMode: 'keep', nullCursor: 'include' },
+      source: {
+        schema: 'public',
+        table: 'customers',
+        primaryKey: ['customer_id'],
+        cursor: 'updated_at',
+        softDeleteMode: 'keep',
+        nullCursor: 'include',
+        onRecreate: 'stop',
+      },
       target: { table: 'customers' },
       batchSize: 10_000,
       schedule: '*/30 * * * * *',
@@ -36,6 +44,7 @@ test('the subscriptions example: schema split from table, tombstone kept', () =>
     softDelete: 'deleted_at',
     softDeleteMode: 'keep',
     nullCursor: 'include',
+    onRecreate: 'stop',
   });
   assert.equal(spec.batchSize, 5000);
   assert.equal(spec.target.duckdbPath, undefined);
@@ -54,6 +63,7 @@ test('composite key, quoted dotted schema, environment and partial horizon', () 
       cursor: 'version',
       softDeleteMode: 'keep',
       nullCursor: 'include',
+      onRecreate: 'stop',
       connection: 'postgres://u:p@h/db',
     },
     target: { table: 'line_items', duckdbPath: 'lake/shop.duckdb' },

@@ -10,14 +10,18 @@ useRepoRoot();
 // Listed at test time: another engineer may be adding files right now, and the directory may be empty.
 const files = existsSync('pipelines')
   ? readdirSync('pipelines')
-      .filter((f) => /\.ya?ml$/i.test(f) && !f.startsWith('.'))
+      // `_defaults.yml` (shared defaults) is not a pipeline: it is checked with every file that inherits it.
+      .filter((f) => /\.ya?ml$/i.test(f) && !f.startsWith('.') && !f.startsWith('_'))
       .sort()
       .map((f) => `pipelines/${f}`)
   : [];
 
 // Shipped pipelines may read connection strings from the environment (`${DATABASE_URL}`); give
 // variables referenced without a default a placeholder, so this checks the files, not the machine.
-const referenced = files.flatMap((f) => [...readFileSync(f, 'utf8').matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g)].map((m) => m[1]));
+const shared = existsSync('pipelines') ? readdirSync('pipelines').filter((f) => f.startsWith('_') && /\.ya?ml$/i.test(f)) : [];
+const referenced = [...files, ...shared.map((f) => `pipelines/${f}`)].flatMap((f) =>
+  [...readFileSync(f, 'utf8').matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g)].map((m) => m[1]),
+);
 const env: NodeJS.ProcessEnv = { ...process.env };
 for (const name of referenced) env[name] ??= 'placeholder';
 

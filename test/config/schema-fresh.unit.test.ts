@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { Ajv } from 'ajv';
+import { renderDefaultsJsonSchema } from '../../src/config/defaults-json-schema.js';
 import { JSON_SCHEMA_DRAFT_07, renderPipelineJsonSchema } from '../../src/config/pipeline-json-schema.js';
 import { repoRoot } from './capture-validate.js';
 
@@ -9,6 +10,31 @@ const checkedIn = () => readFileSync(new URL('schema/pipeline.schema.json', `fil
 
 test('schema/pipeline.schema.json is what scripts/gen-schema.ts generates (run `npm run schema` if not)', () => {
   assert.equal(checkedIn(), renderPipelineJsonSchema(), 'schema/pipeline.schema.json is stale: run `npm run schema` and commit the result');
+});
+
+test('schema/defaults.schema.json is what scripts/gen-schema.ts generates (run `npm run schema` if not)', () => {
+  const text = readFileSync(new URL('schema/defaults.schema.json', `file://${repoRoot}`), 'utf8');
+  assert.equal(text, renderDefaultsJsonSchema(), 'schema/defaults.schema.json is stale: run `npm run schema` and commit the result');
+});
+
+test('the defaults schema is the pipeline schema with nothing required and without the fields that name one table', () => {
+  const defaults = JSON.parse(readFileSync(new URL('schema/defaults.schema.json', `file://${repoRoot}`), 'utf8'));
+  const pipeline = JSON.parse(checkedIn());
+  assert.equal(defaults.$schema, JSON_SCHEMA_DRAFT_07);
+  assert.equal(defaults.title, 'pgduck shared defaults');
+  assert.equal(defaults.additionalProperties, false);
+  assert.deepEqual(Object.keys(defaults.properties), Object.keys(pipeline.properties));
+  assert.deepEqual(
+    Object.keys(defaults.properties.source.properties),
+    Object.keys(pipeline.properties.source.properties).filter((k) => k !== 'table' && k !== 'primary_key'),
+  );
+  assert.deepEqual(Object.keys(defaults.properties.target.properties), ['duckdb_path']);
+  assert.equal(JSON.stringify(defaults).includes('"required"'), false, 'nothing is required in shared defaults');
+  assert.deepEqual(defaults.properties.batch_size, pipeline.properties.batch_size, 'a shared field is checked exactly as in a pipeline file');
+  const validate = new Ajv({ strict: true, allErrors: true }).compile(defaults);
+  assert.equal(validate({ schedule: '0 * * * *', source: { cursor: 'v' }, horizon: { margin_ms: 5 } }), true);
+  assert.equal(validate({ source: { table: 'x' } }), false);
+  assert.equal(validate({ batch_size: 0 }), false);
 });
 
 test('the checked-in schema is a draft-07 schema with a title, and ajv compiles it strictly', () => {
@@ -54,6 +80,8 @@ test('every shipped pipeline file starts with the yaml-language-server $schema c
   assert.ok(files.length > 0);
   for (const file of files) {
     const first = readFileSync(new URL(file, dir), 'utf8').split('\n')[0];
-    assert.equal(first, '# yaml-language-server: $schema=../schema/pipeline.schema.json', `pipelines/${file}`);
+    // Shared defaults (`_defaults.yml`) have a schema of their own.
+    const schema = file.startsWith('_defaults.') ? 'defaults' : 'pipeline';
+    assert.equal(first, `# yaml-language-server: $schema=../schema/${schema}.schema.json`, `pipelines/${file}`);
   }
 });

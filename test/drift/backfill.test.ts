@@ -71,12 +71,14 @@ describe('backfill', () => {
       `CREATE TABLE t (id int PRIMARY KEY, v text, updated_at timestamptz NOT NULL);
        INSERT INTO t VALUES (1, 'a', '2025-01-01 00:00:00.000001+00'), (2, 'b', '2025-01-01 00:00:00.000002+00'),
                             (3, 'c', '2025-01-01 00:00:00.000003+00'), (4, 'd', '2025-01-01 00:00:00.000004+00');
-       ALTER TABLE t ADD COLUMN extra text DEFAULT 'from source';`,
+       ALTER TABLE t ADD COLUMN extra text DEFAULT 'from source';
+       ANALYZE t;`,
     );
     const dir = mkdtempSync(join(tmpdir(), 'pgduck-backfill-'));
     const pg = await connectPostgres(url);
     const lake = new Lake();
     const store = new CheckpointStore(join(dir, 'state.db'));
+    const progress: unknown[][] = [];
     try {
       const spec = tableSpec('t', 2);
       const source = (await introspectTable(pg, 'public', 't'))!;
@@ -100,6 +102,12 @@ describe('backfill', () => {
           log: createLogger({ level: 'silent', format: 'json' }),
           generation: 0,
           memory: newRunMemory(),
+          // A progress bar's view of it: begun with pg_class's estimate, advanced per batch, ended.
+          progress: {
+            begin: (label: string, p: { done: number; estimate: number | null }) => progress.push(['begin', label, p.done, p.estimate]),
+            advance: (label: string, rows: number) => progress.push(['advance', label, rows]),
+            end: (label: string) => progress.push(['end', label]),
+          },
         };
         await runPendingBackfills(ctx, columns, source, new Set(['id', 'v', 'updated_at', 'extra']));
       });
@@ -118,6 +126,13 @@ describe('backfill', () => {
         store.backfills('t').map((b) => [b.rowsDone, b.position, b.finishedAt !== null]),
         [[4, ['4'], true]],
       );
+      const label = `t backfill #${store.backfills('t')[0].id}`;
+      assert.deepEqual(progress, [
+        ['begin', label, 0, 4],
+        ['advance', label, 2],
+        ['advance', label, 2],
+        ['end', label],
+      ]);
     } finally {
       await pg.end();
       await lake.close();

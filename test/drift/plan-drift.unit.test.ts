@@ -81,6 +81,7 @@ function input(opts: {
         cursor: 'updated_at',
         softDeleteMode: 'keep',
         nullCursor: 'include',
+        onRecreate: 'stop',
         softDelete: opts.softDelete,
       },
       target: { table: 'items' },

@@ -107,6 +107,43 @@ describe('source identity', () => {
     }
   });
 
+  test('on_recreate: rebootstrap: the re-created table replaces the old rows, logged and recorded; another cluster is still refused', async () => {
+    const url = await first.createDatabase('rebootstrap');
+    await first.query(url, itemsSql(10, 'old'));
+    const ws = createWorkspace();
+    try {
+      ws.writePipeline('items', PIPELINE.replace('  primary_key: id\n', '  primary_key: id\n  on_recreate: rebootstrap\n'));
+      let res = await runCli(['run', '--once'], ws.env(url));
+      assert.equal(res.code, 0, res.stdout + res.stderr);
+      const generation = store(ws, (s) => s.get('items')?.generation ?? -1);
+      await first.query(url, `DROP TABLE items; ${itemsSql(3, 'new')}`);
+      res = await runCli(['run', '--once'], ws.env(url));
+      assert.equal(res.code, 0, res.stdout + res.stderr);
+      assert.match(res.stderr, /items\W{0,3} was dropped and re-created.*on_recreate is rebootstrap, so DuckDB table items was dropped/);
+      assert.deepEqual(await duckRows(ws), [{ n: 3, vs: 'new1,new2,new3' }], 'only the new table rows');
+      const cp = store(ws, (s) => s.get('items'));
+      assert.equal(cp?.rowsTotal, 3);
+      assert.equal(cp?.bootstrapDone, true);
+      assert.equal(cp?.generation, generation + 1);
+      assert.match(store(ws, (s) => s.schemaEvents('items')).at(-1)?.detail ?? '', /dropped and bootstrapped again \(on_recreate: rebootstrap\)/);
+      // The new table's identity is recorded: the next run is an ordinary incremental one.
+      await first.query(url, `UPDATE items SET v = 'newer', updated_at = clock_timestamp() WHERE id = 2`);
+      res = await runCli(['run', '--once'], ws.env(url));
+      assert.equal(res.code, 0, res.stdout + res.stderr);
+      assert.deepEqual(await duckRows(ws), [{ n: 3, vs: 'new1,newer,new3' }]);
+
+      // Another cluster is never rebuilt from, whatever on_recreate says.
+      const other = await second.createDatabase('rebootstrap');
+      await second.query(other, itemsSql(2, 'other'));
+      res = await runCli(['run', '--once'], ws.env(other));
+      assert.equal(res.code, 4, res.stdout + res.stderr);
+      assert.match(res.stdout, /another Postgres cluster/);
+      assert.deepEqual(await duckRows(ws), [{ n: 3, vs: 'new1,newer,new3' }]);
+    } finally {
+      ws.cleanup();
+    }
+  });
+
   test('a checkpoint without a recorded identity (written before it existed) adopts the current one', async () => {
     const url = await first.createDatabase('adopt');
     await first.query(url, itemsSql(4, 'x'));

@@ -13,6 +13,7 @@ import { chooseCursor, chooseKey, judgeProposal, proposePipeline, type Proposal,
 import { assignNames, renderPipelineFile, sourceTableText, tableSelected, yamlScalar } from '../../src/init/render-pipeline-file.js';
 import { PIPELINE_SCHEMA_FILE, resolveSchemaPath, schemaPathFrom } from '../../src/init/schema-location.js';
 import { loadPipelineFile } from '../../src/config/load-pipeline-file.js';
+import { loadPipelines } from '../../src/config/load-pipelines.js';
 import { parseTableName } from '../../src/config/parse-table-name.js';
 import type { SourceIndex, SourceRelation } from '../../src/postgres/inspect-source.js';
 import type { PgColumn } from '../../src/schema/column.js';
@@ -202,8 +203,11 @@ test('names: the table name, schema-prefixed when two schemas share it, suffixed
       { schema: 'public', table: 'Odd Name; drop' },
       { schema: 'public', table: '2fast' },
       { schema: 'public', table: 'orders' },
+      { schema: 'public', table: '_defaults' },
+      { schema: 'public', table: '_audit' },
     ]),
-    ['public_accounts', 'sales_accounts', 'Odd_Name_drop', '_2fast', 'orders'],
+    ['public_accounts', 'sales_accounts', 'Odd_Name_drop', 't_2fast', 'orders', 't_defaults', 't_audit'],
+    'never a leading _: such files are not pipelines, and _defaults.yml holds the shared defaults',
   );
   assert.deepEqual(assignNames([{ schema: 'public', table: 'orders' }], ['Orders']), ['public_orders']);
   assert.deepEqual(
@@ -265,9 +269,24 @@ test('the rendered file loads through the config loader as the proposal, and its
       softDelete: 'deleted_at',
       softDeleteMode: 'keep',
       nullCursor: 'include',
+      onRecreate: 'stop',
     });
     assert.equal(loaded.spec?.target.table, 'Odd_Name_drop');
     assert.match(text, /cursor_timezone/, 'a timestamp cursor gets the hint');
+    assert.match(text, /^batch_size: 10000\nschedule: "\*\/30 \* \* \* \* \*"\ntimezone: UTC\n$/m, 'the defaults spelled out');
+
+    // Into a directory with shared defaults: those three are left to them, the table's own facts are not.
+    writeFileSync(join(dir, '_defaults.yml'), 'batch_size: 77\ntimezone: Europe/Berlin\nsource:\n  cursor: other\n');
+    const shared = renderPipelineFile(p, { name, schemaPath, sharedDefaults: '_defaults.yml' });
+    assert.doesNotMatch(shared, /^(batch_size|schedule|timezone):/m);
+    assert.match(shared, /^# batch_size, schedule, timezone: from _defaults\.yml/m);
+    writeFileSync(file, shared);
+    const merged = loadPipelines([file], {});
+    assert.deepEqual(merged.problems, []);
+    assert.deepEqual(
+      [merged.specs[0].batchSize, merged.specs[0].schedule, merged.specs[0].timezone, merged.specs[0].source.cursor],
+      [77, '*/30 * * * * *', 'Europe/Berlin', 'last_update'],
+    );
     const line = /^# yaml-language-server: \$schema=(.+)$/m.exec(text);
     assert.ok(line, text);
     assert.equal(resolveSchemaPath(file, line[1]), PIPELINE_SCHEMA_FILE);

@@ -167,6 +167,21 @@ describe('validate --connect', () => {
     assert.match(again.stdout, /✓ live checks passed for 2 pipelines/);
   });
 
+  test('a small analyzed table without the (cursor, key) index: a warning, and validate passes', async () => {
+    await pg.query(
+      url,
+      `CREATE TABLE small_noidx (id int PRIMARY KEY, updated_at timestamptz NOT NULL DEFAULT now());
+       INSERT INTO small_noidx (id) SELECT generate_series(1, 500);
+       ANALYZE small_noidx;`,
+    );
+    const r = await validate(pipelines('small-noidx', { small_noidx: pipeline('public.small_noidx') }));
+    assert.equal(r.code, 0, r.stdout);
+    assert.match(
+      r.stdout,
+      /small_noidx: no index on \("updated_at", "id"\): every batch scans and sorts "public"\."small_noidx", cheap at its ~500 rows \(under 100,000, so a warning\)/,
+    );
+  });
+
   test('which indexes serve ORDER BY (cursor, key): direction, partial, longer, invalid', async () => {
     await pg.query(
       url,
@@ -356,7 +371,8 @@ describe('validate --connect', () => {
         col: 1,
         path: 'source.cursor',
         column: 'updated_at',
-        message: 'no index on ("updated_at", "id"): every batch would scan and sort the whole of "public"."no_index"; create it:',
+        message:
+          'no index on ("updated_at", "id"): every batch would scan and sort the whole of "public"."no_index" (its size is unknown: never analyzed); create it:',
         fix: 'CREATE INDEX CONCURRENTLY "no_index_updated_at_id_idx" ON "public"."no_index" ("updated_at", "id");',
       },
     ]);

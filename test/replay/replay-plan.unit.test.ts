@@ -11,7 +11,7 @@ import type { PipelineSpec } from '../../src/config/pipeline-spec.js';
 
 const spec: ReplayInput['spec'] = {
   name: 't',
-  source: { schema: 'public', table: 't', primaryKey: ['id'], cursor: 'updated_at', softDeleteMode: 'keep', nullCursor: 'include' },
+  source: { schema: 'public', table: 't', primaryKey: ['id'], cursor: 'updated_at', softDeleteMode: 'keep', nullCursor: 'include', onRecreate: 'stop' },
   target: { table: 't' },
   schemaEvolution: 'evolve' as PipelineSpec['schemaEvolution'],
 };

@@ -15,6 +15,7 @@ const spec: PipelineSpec = {
     cursor: 'updated_at',
     softDeleteMode: 'keep',
     nullCursor: 'include',
+    onRecreate: 'stop',
     softDelete: 'deleted_at',
   },
   target: { table: 'lines' },

@@ -9,7 +9,7 @@ export function tableSpec(table: string, batchSize: number): PipelineSpec {
   return {
     name: table,
     file: `${table}.yml`,
-    source: { schema: 'public', table, primaryKey: ['id'], cursor: 'updated_at', softDeleteMode: 'keep', nullCursor: 'include' },
+    source: { schema: 'public', table, primaryKey: ['id'], cursor: 'updated_at', softDeleteMode: 'keep', nullCursor: 'include', onRecreate: 'stop' },
     target: { table },
     batchSize,
     schedule: '* * * * *',

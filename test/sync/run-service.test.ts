@@ -122,3 +122,45 @@ test('a pipeline file dropped into pipelines/ while run is up is scheduled and s
   }
   assert.equal(await exited, 0, stderr.slice(-2000));
 });
+
+test('an edited _defaults.yml reschedules the pipelines it changes; a broken one stops them until fixed, reported once', async () => {
+  const { rmSync, writeFileSync } = await import('node:fs');
+  const defaults = `${ws.pipelinesDir}/_defaults.yml`;
+  const child = spawn(process.execPath, [CLI, 'run'], { env: { ...ws.env(url), PGDUCK_RELOAD_SECONDS: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const logged = () =>
+    stderr
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+  try {
+    await waitFor('the running service', async () => logged().filter((l) => l.msg === 'scheduled').length === 2);
+    writeFileSync(defaults, 'timezone: Europe/Berlin\n');
+    await waitFor('both pipelines rescheduled in the shared time zone', async () =>
+      ['accounts', 'invoices'].every((p) => logged().some((l) => l.msg === 'scheduled' && l.pipeline === p && l.timezone === 'Europe/Berlin')),
+    );
+    writeFileSync(defaults, 'timezone: Europe/Berlni\n');
+    await waitFor('both pipelines unscheduled', async () =>
+      logged().some((l) => /pipelines reloaded/.test(String(l.msg)) && JSON.stringify(l.removed) === '["accounts","invoices"]'),
+    );
+    const reported = () => logged().filter((l) => String(l.msg).includes('_defaults.yml:1:11 timezone: unknown time zone'));
+    assert.equal(reported().length, 1, 'the broken defaults file is reported once');
+    await sleep(2500); // two more polls: still reported once
+    assert.equal(reported().length, 1);
+    rmSync(defaults);
+    await waitFor('both pipelines back, in UTC', async () =>
+      logged().some((l) => /pipelines reloaded/.test(String(l.msg)) && JSON.stringify(l.added) === '["accounts","invoices"]'),
+    );
+    const last = (p: string) =>
+      logged()
+        .filter((l) => l.msg === 'scheduled' && l.pipeline === p)
+        .at(-1);
+    assert.equal(last('accounts')?.timezone, 'UTC');
+  } finally {
+    rmSync(defaults, { force: true });
+    child.kill('SIGTERM');
+  }
+  assert.equal(await exited, 0, stderr.slice(-2000));
+});

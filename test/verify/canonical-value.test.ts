@@ -164,7 +164,7 @@ describe('verify: canonical values of every type agree across Postgres and DuckD
 
   const verify = async () => {
     const { specs } = loadPipelines([ws.pipelinesDir]);
-    return verifyPipeline(resolvePipeline(specs[0], resolveSettings({}, ws.env(url))), { leafRows: 4, fanout: 2 });
+    return verifyPipeline(resolvePipeline(specs[0], resolveSettings({}, ws.env(url))), { leafRows: 4, fanout: 2, maxFanout: 2 });
   };
 
   test('every column is compared, and the synced table is equal', async () => {

@@ -143,7 +143,7 @@ describe('verify: key ranges agree across Postgres and DuckDB for every kind of 
       const spec = specs.find((s) => s.name === c.table);
       assert.ok(spec);
       const settings = resolveSettings({}, ws.env(url));
-      const clean = await verifyPipeline(resolvePipeline(spec, settings), { leafRows: 16, fanout: 4, limit: 10_000 });
+      const clean = await verifyPipeline(resolvePipeline(spec, settings), { leafRows: 16, fanout: 4, maxFanout: 4, limit: 10_000 });
       assert.equal(clean.error, undefined);
       assert.equal(clean.equal, true, JSON.stringify(clean.verdict?.differences.slice(0, 5)));
 
@@ -183,7 +183,7 @@ describe('verify: key ranges agree across Postgres and DuckDB for every kind of 
       });
       assert.equal(extraDisplay.length, c.extras.length, 'every extra key is new');
 
-      const v = await verifyPipeline(resolvePipeline(spec, settings), { leafRows: 16, fanout: 4, limit: 10_000 });
+      const v = await verifyPipeline(resolvePipeline(spec, settings), { leafRows: 16, fanout: 4, maxFanout: 4, limit: 10_000 });
       assert.equal(v.equal, false);
       const d = v.verdict;
       assert.ok(d);
@@ -199,6 +199,18 @@ describe('verify: key ranges agree across Postgres and DuckDB for every kind of 
       assert.equal(d.sourceRows, N);
       assert.equal(d.targetRows, N - missing.length + c.extras.length);
       assert.ok(d.stats.deepestLevel >= 3, `narrowed in ${d.stats.deepestLevel} levels`);
+
+      // The wide cut (the default, here with smaller leaves): the whole table in one pass into parts of
+      // about 16 rows (187 boundaries in one binary-search CASE), the same keys found.
+      const wide = await verifyPipeline(resolvePipeline(spec, settings), { leafRows: 64, limit: 10_000 });
+      const w = wide.verdict;
+      assert.ok(w);
+      assert.deepEqual(w.differences.map((x) => `${x.kind} ${JSON.stringify(c.keys.map((k) => x.key[k]))}`).sort(), expected);
+      assert.ok(
+        w.stats.deepestLevel <= 2,
+        `narrowed in ${w.stats.deepestLevel} levels (the 200 missing keys make one part of the target's cut 13× wider in the source)`,
+      );
+      assert.ok(w.stats.rangesDigested >= 2 * 180, `${w.stats.rangesDigested} ranges digested`);
     });
   }
 });

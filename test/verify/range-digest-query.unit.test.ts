@@ -60,13 +60,13 @@ function outputColumns(q: DigestQuery): string[] {
 }
 
 describe('range-digest query, Postgres dialect', () => {
-  test('bounds are parameters, numbered in order, cast to the key kind: range first, then the cuts', () => {
+  test('bounds are parameters, numbered in order, cast to the key kind: range first, then the cuts (middle cut first: a binary search)', () => {
     const q = pg.digest(range, cuts);
-    assert.deepEqual(q.params, ['b', '5', "it's", '9', 'c', '1', 'd', '2']);
+    assert.deepEqual(q.params, ['b', '5', "it's", '9', 'd', '2', 'c', '1']);
     assert.ok(q.sql.includes(`("code" COLLATE "C", "line_no") >= ($1::text, $2::int8) AND ("code" COLLATE "C", "line_no") < ($3::text, $4::int8)`), q.sql);
     assert.ok(
       q.sql.includes(
-        `CASE WHEN (r.k0 COLLATE "C", r.k1) < ($5::text, $6::int8) THEN 0 WHEN (r.k0 COLLATE "C", r.k1) < ($7::text, $8::int8) THEN 1 ELSE 2 END AS b`,
+        `CASE WHEN (r.k0 COLLATE "C", r.k1) < ($5::text, $6::int8) THEN CASE WHEN (r.k0 COLLATE "C", r.k1) < ($7::text, $8::int8) THEN 0 ELSE 1 END ELSE 2 END AS b`,
       ),
       q.sql,
     );
@@ -103,7 +103,9 @@ describe('range-digest query, DuckDB dialect', () => {
       q.sql,
     );
     assert.ok(
-      q.sql.includes(`CASE WHEN ((r.k0 < 'c') OR (r.k0 = 'c' AND r.k1 < 1)) THEN 0 WHEN ((r.k0 < 'd') OR (r.k0 = 'd' AND r.k1 < 2)) THEN 1 ELSE 2 END AS b`),
+      q.sql.includes(
+        `CASE WHEN ((r.k0 < 'd') OR (r.k0 = 'd' AND r.k1 < 2)) THEN CASE WHEN ((r.k0 < 'c') OR (r.k0 = 'c' AND r.k1 < 1)) THEN 0 ELSE 1 END ELSE 2 END AS b`,
+      ),
       q.sql,
     );
     assert.ok(!q.sql.includes('OFFSET'), q.sql);
@@ -124,7 +126,7 @@ test('both dialects: the same queries with the same output columns, each side re
     ['digest', (b) => b.digest(range, cuts), ['b', 'n', 'h1', 'h2']],
     ['count', (b) => b.count(range), ['n']],
     ['boundaries', (b) => b.boundaries(range, 1000, 4), ['k0', 'k1']],
-    ['rows', (b) => b.rows(range, 50), ['k0', 'k1', 'v0', 'v1', 'd']],
+    ['rows', (b) => b.rows([range], 50), ['k0', 'k1', 'v0', 'v1', 'd']],
     ['values', (b) => b.values(['x', '3']), ['c0', 'c1', 'c2']],
   ];
   for (const [kind, build, columns] of kinds) {
@@ -142,4 +144,78 @@ test('both dialects: the same queries with the same output columns, each side re
     duck.boundaries(range, 1000, 4).sql,
     /row_number\(\) OVER \(ORDER BY r\.k0, r\.k1\) AS rn .*\nWHERE x\.rn > 1 AND \(x\.rn - 1\) % 250 = 0 ORDER BY x\.rn LIMIT 3$/s,
   );
+});
+
+describe('range-digest query, bucketing', () => {
+  const idSpec = { ...spec, source: { ...spec.source, primaryKey: ['line_no'] } } as unknown as PipelineSpec;
+  const idShape = buildVerifyShape(idSpec, source, target);
+  const byId = new RangeDigestQuery(idShape, duckDbDigestDialect({ catalog: '"lake"' } as LakeSession, idShape));
+
+  /** The bucket the query's nested CASE puts integer key k in, evaluated with JS semantics. */
+  const bucketExpr = (sql: string): string => /SELECT (CASE .*? END) AS b,/s.exec(sql)?.[1] ?? 'NaN';
+  const bucketOf = (sql: string, k: number): number => {
+    const js = bucketExpr(sql)
+      .replace(/\(\(r\.k0 < (\d+)\)\)/g, `(${k} < $1)`)
+      .replace(/CASE WHEN (\([^()]*\)) THEN /g, '($1 ? (')
+      .replace(/ ELSE /g, ') : (')
+      .replace(/ END/g, '))');
+    return Function(`return ${js}`)() as number;
+  };
+  const maxDepth = (sql: string): number => {
+    let depth = 0;
+    let max = 0;
+    for (const token of sql.match(/CASE WHEN| END/g) ?? []) {
+      depth += token === 'CASE WHEN' ? 1 : -1;
+      max = Math.max(max, depth);
+    }
+    return max;
+  };
+
+  test('a thousand cuts: each key lands between its neighbouring cuts, found in log2(1001) comparisons', () => {
+    const cuts1000 = Array.from({ length: 1000 }, (_, i) => [String(10 * (i + 1))]);
+    const sql = byId.digest({ from: null, to: null }, cuts1000).sql;
+    assert.equal(bucketExpr(sql).match(/CASE WHEN/g)?.length, 1000, 'each cut appears once');
+    assert.equal(maxDepth(bucketExpr(sql)), 10);
+    for (const k of [0, 9, 10, 11, 4999, 5000, 5001, 9999, 10000, 10001, 123456]) {
+      assert.equal(bucketOf(sql, k), Math.min(1000, Math.floor(k / 10)), `key ${k}`);
+    }
+  });
+
+  test('no cut: one bucket, no CASE', () => {
+    assert.match(byId.digest({ from: null, to: null }, []).sql, /SELECT 0 AS b,/);
+  });
+});
+
+describe('range-digest query, many leaves in one fetch', () => {
+  test('rows of several ranges: one query, their span (an index range) and the ranges OR-ed, parameters in order', () => {
+    const q = pg.rows(
+      [
+        { from: ['a', '1'], to: ['b', '2'] },
+        { from: ['c', '3'], to: null },
+      ],
+      10,
+    );
+    assert.deepEqual(q.params, ['a', '1', 'a', '1', 'b', '2', 'c', '3']);
+    assert.ok(
+      q.sql.includes(
+        `WHERE ("code" COLLATE "C", "line_no") >= ($1::text, $2::int8) AND ((("code" COLLATE "C", "line_no") >= ($3::text, $4::int8) AND ("code" COLLATE "C", "line_no") < ($5::text, $6::int8)) OR (("code" COLLATE "C", "line_no") >= ($7::text, $8::int8)))`,
+      ),
+      q.sql,
+    );
+  });
+
+  test('the whole table among them reads every row', () => {
+    assert.ok(!pg.rows([{ from: null, to: null }], 10).sql.includes('WHERE'));
+    assert.ok(
+      pg
+        .rows(
+          [
+            { from: null, to: null },
+            { from: ['c', '3'], to: null },
+          ],
+          10,
+        )
+        .sql.includes('WHERE (true OR'),
+    );
+  });
 });

@@ -165,10 +165,12 @@ describe('pgduck verify', () => {
     );
     const stats = v.verdict?.stats;
     assert.ok(stats);
-    // 50,000 → 32 ranges of ~1,563 → 32 of ~49 rows: one leaf of both sides fetched, plus the row's columns.
-    assert.ok(stats.deepestLevel >= 2, JSON.stringify(stats));
-    assert.ok(stats.rowsFetched <= 2 * 512, `fetched ${stats.rowsFetched} rows of 50,000`);
-    assert.ok(stats.rangesDigested <= 2 + 2 * 32 * stats.deepestLevel, JSON.stringify(stats));
+    // 50,000 → one pass per side cut into 391 parts of ~128 rows (verify-table.ts): the one differing
+    // part fetched from both sides, plus the row's columns.
+    assert.equal(stats.rowsHashed, 2 * 50_000, JSON.stringify(stats));
+    assert.equal(stats.deepestLevel, 1, JSON.stringify(stats));
+    assert.ok(stats.rowsFetched <= 2 * 130, `fetched ${stats.rowsFetched} rows of 50,000`);
+    assert.equal(stats.rangesDigested, 2 * 391, JSON.stringify(stats));
   });
 
   test('exit 2 for usage and configuration errors', async () => {
