@@ -15,7 +15,7 @@ import { runAllOnce } from '../src/runner/pool.js';
 import { Lake } from '../src/duckdb/lake.js';
 import { CheckpointStore } from '../src/state/checkpoint-store.js';
 import { createLogger } from '../src/log/logger.js';
-import { reconcilePipeline } from '../src/commands/reconcile.js';
+import { reconcilePipeline } from '../src/repair/reconcile-pipeline.js';
 
 const rows = Number(process.argv[2] ?? 1_000_000);
 const server = await startEmbeddedPostgres();
@@ -66,12 +66,12 @@ try {
   console.log(`${rows.toLocaleString('en')} rows synced`);
   await measure('run, nothing new, cursor NOT NULL-able but no NULL (sweep included)', async () => `${(await sync()).ok}`);
   await measure('reconcile, nothing to do', async () => {
-    const r = await reconcilePipeline(pipeline, settings, store);
+    const r = await reconcilePipeline(pipeline, store);
     return `key rows read ${r.rowsRead.toLocaleString('en')} (source ${r.sourceKeys}, target ${r.targetKeys}), removed ${r.removed}`;
   });
   await client.query(`DELETE FROM events WHERE id IN (SELECT (i * ${Math.floor(rows / 1000)})::bigint FROM generate_series(1, 1000) AS i)`);
   await measure('reconcile, 1,000 scattered hard deletes', async () => {
-    const r = await reconcilePipeline(pipeline, settings, store);
+    const r = await reconcilePipeline(pipeline, store);
     return `key rows read ${r.rowsRead.toLocaleString('en')}, gone ${r.gone}, removed ${r.removed}${r.error ? `, error ${r.error}` : ''}`;
   });
   store.close();

@@ -142,6 +142,7 @@ program
   .option('--only <names...>', 'only these pipelines')
   .option('--no-progress', 'no progress bars for bootstraps (shown only when stderr is a terminal)')
   .option('--listen <host:port>', 'serve /healthz and /metrics (Prometheus) there, e.g. 127.0.0.1:9187 (env PGDUCK_LISTEN; default: nothing listens)')
+  .option('--reconcile', 'with --once: then reconcile hard deletes of each pipeline that has a reconcile: block (as pgduck reconcile)')
   .addHelpText(
     'after',
     `
@@ -152,16 +153,22 @@ pipeline until its file or state changes, SIGHUP, or a probe every PGDUCK_BLOCKE
 One runner per state directory and DuckDB file: a second one exits 75 naming the holder.
 With --listen (or PGDUCK_LISTEN): /healthz answers 200 while the scheduler runs and no pipeline has
 been blocked longer than PGDUCK_HEALTH_BLOCKED_SECONDS (300), else 503 naming it; /metrics serves
-Prometheus metrics per pipeline. An address that cannot be bound exits 3 (LISTEN_UNAVAILABLE).`,
+Prometheus metrics per pipeline. An address that cannot be bound exits 3 (LISTEN_UNAVAILABLE).
+A pipeline's reconcile: block runs hard-delete reconciliation on its own cron, never together with
+that pipeline's sync.`,
   )
-  .action(async (opts: { once?: boolean; only?: string[]; listen?: string; progress?: boolean }, cmd) => {
+  .action(async (opts: { once?: boolean; only?: string[]; listen?: string; progress?: boolean; reconcile?: boolean }, cmd) => {
     const { settings } = context(cmd);
+    if (opts.reconcile && !opts.once) {
+      process.stderr.write("--reconcile goes with --once (the service reconciles on each pipeline's reconcile: schedule)\n");
+      return exit(USAGE);
+    }
     const { progressWanted } = await import('./log/progress-format.js');
     const wanted = progressWanted({ stderrIsTTY: process.stderr.isTTY === true, flag: opts.progress !== false, term: process.env.TERM });
     const progress = wanted ? new (await import('./log/terminal-progress.js')).TerminalProgress(process.stderr) : undefined;
     const log = await logger(cmd, undefined, progress ? (text) => progress.log(text) : undefined);
     const { runCommand } = await import('./commands/run.js');
-    exit(await runCommand(settings, { once: !!opts.once, only: opts.only, listen: opts.listen, progress }, log));
+    exit(await runCommand(settings, { once: !!opts.once, only: opts.only, listen: opts.listen, progress, reconcile: !!opts.reconcile }, log));
   });
 
 program

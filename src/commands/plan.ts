@@ -171,6 +171,7 @@ export function formatPlan(p: PlanWithLive): string {
     `  source     ${p.source.table}  key (${p.source.primaryKey.join(', ')})  cursor ${p.source.cursor}${p.source.softDelete ? `  tombstone ${p.source.softDelete}` : ''}`,
     `  target     ${p.target.duckdbPath} :: ${p.target.table}${p.target.currentView ? `  (+ view ${p.target.currentView})` : ''}`,
     `  schedule   ${p.schedule.cron} (${p.schedule.timezone}); next: ${p.schedule.next.join(', ')}`,
+    ...(p.reconcile ? [`  reconcile  ${p.reconcile.cron} (${p.reconcile.timezone}); next: ${p.reconcile.next.join(', ')}`] : []),
     `  batches    ${p.batchSize} rows; schema_evolution ${p.schemaEvolution}`,
   ];
   // Only when written (here or in the defaults): without it, history prune keeps everything.

@@ -8,7 +8,10 @@ import { encodeFailure } from '../errors/recorded-failure.js';
 
 import { Lake } from '../duckdb/lake.js';
 import { CheckpointStore } from '../state/checkpoint-store.js';
-import { runAllOnce } from '../runner/pool.js';
+import { runAllOnce, type PipelineOutcome } from '../runner/pool.js';
+import type { ErrorKind } from '../errors/pgduck-error.js';
+import { reconcileAfterOnce } from '../runner/pipeline-reconcile.js';
+import { formatReconcile } from '../repair/reconcile-pipeline.js';
 import { startScheduler, type Scheduler } from '../runner/scheduler.js';
 import { Writable } from 'node:stream';
 import { mkdirSync, watch, type FSWatcher } from 'node:fs';
@@ -29,6 +32,8 @@ export interface RunOptions {
   listen?: string;
   /** Progress bars of bootstraps, when stderr is a terminal (the logger writes through it too). */
   progress?: TerminalProgress;
+  /** With once: reconcile each pipeline with a `reconcile:` block after its sync. */
+  reconcile?: boolean;
 }
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -92,7 +97,9 @@ export async function runCommand(settings: Settings, opts: RunOptions, log: Logg
         process.stdout.write(`✗ ${f.file}: not run: invalid configuration (${plural(f.problems.length, 'problem')}, printed on stderr)\n`);
       if (failed.length > 0) process.stderr.write(`${plural(failed.length, 'pipeline')} failed: ${failed.map((f) => f.pipeline).join(', ')}\n`);
       if (invalid.length > 0) process.stderr.write(`${plural(invalid.length, 'pipeline file')} invalid, not run: ${invalid.map((f) => f.file).join(', ')}\n`);
-      if (failed.length > 0) return exitCodeFor(failed.map((f) => f.kind));
+      // --reconcile: after the syncs (src/runner/pipeline-reconcile.ts).
+      const reconcileFailed = opts.reconcile ? await reconcileOnce(pipelines, outcomes, deps) : [];
+      if (failed.length + reconcileFailed.length > 0) return exitCodeFor([...failed.map((f) => f.kind), ...reconcileFailed]);
       return invalid.length > 0 ? KIND_OUTCOMES.config.exitCode : 0;
     }
     if (invalid.length > 0) {
@@ -141,6 +148,15 @@ export async function runCommand(settings: Settings, opts: RunOptions, log: Logg
     store.close();
     for (const lock of locks) lock.release();
   }
+}
+
+/** `run --once --reconcile`: prints one line per pipeline with a `reconcile:` block; returns the kinds of the reconciles that failed. */
+async function reconcileOnce(pipelines: ResolvedPipeline[], outcomes: PipelineOutcome[], deps: { lake: Lake; store: CheckpointStore }): Promise<ErrorKind[]> {
+  const { records, skipped } = await reconcileAfterOnce(pipelines, outcomes, deps);
+  for (const r of records) process.stdout.write(formatReconcile(r));
+  for (const s of skipped) process.stdout.write(`- ${s.pipeline}: not reconciled: ${s.why}\n`);
+  if (records.length + skipped.length === 0) process.stderr.write('note: --reconcile: no pipeline has a reconcile: block\n');
+  return records.filter((r) => r.error).map((r) => r.errorKind ?? 'internal');
 }
 
 /**

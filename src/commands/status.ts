@@ -46,6 +46,8 @@ export async function statusCommand(settings: Settings, opts: { json: boolean; w
         file: file ? { enabled: file.enabled } : null,
         nextTick: file ? nextTick(file.schedule, file.timezone) : null,
         lastReconcile: store.lastReconcile(name),
+        // The service keeps its reconciles on this schedule (src/runner/pipeline-reconcile.ts): the same cron, so the same next tick.
+        nextReconcile: file?.reconcile ? nextTick(file.reconcile.schedule, file.reconcile.timezone) : null,
       });
     });
     const lag = opts.connect ? await lagOfPipelines(settings, store) : null;
@@ -85,13 +87,14 @@ function runnerInfo(settings: Settings): RunnerInfo | null {
   return { pid: holder.pid, host: holder.host, startedAt: holder.startedAt, up };
 }
 
-/** The valid pipeline files, by name: whether each is enabled and when it fires. Invalid files are left out (status shows their recorded failure). */
-function pipelineFiles(settings: Settings): Map<string, { enabled: boolean; schedule: string; timezone: string }> {
-  const out = new Map<string, { enabled: boolean; schedule: string; timezone: string }>();
+/** The valid pipeline files, by name: whether each is enabled and when it (and its reconcile) fires. Invalid files are left out (status shows their recorded failure). */
+type PipelineFileFacts = { enabled: boolean; schedule: string; timezone: string; reconcile?: { schedule: string; timezone: string } };
+function pipelineFiles(settings: Settings): Map<string, PipelineFileFacts> {
+  const out = new Map<string, PipelineFileFacts>();
   if (!existsSync(settings.pipelinesDir)) return out;
   try {
     const { specs } = loadPipelines([settings.pipelinesDir], process.env, settings.duckdbPath);
-    for (const s of specs) out.set(s.name, { enabled: s.enabled, schedule: s.schedule, timezone: s.timezone });
+    for (const s of specs) out.set(s.name, { enabled: s.enabled, schedule: s.schedule, timezone: s.timezone, reconcile: s.reconcile });
   } catch {
     // status reads the state store; the files only add the schedule
   }

@@ -38,6 +38,7 @@ export function buildPipelineSpec(name: string, file: string, data: PipelineFile
     });
   const { source, target } = data;
   const defaults = (cachedDefaults ??= readDefaults());
+  const timezone = data.timezone ?? defaults.timezone;
   return {
     name,
     file,
@@ -63,7 +64,7 @@ export function buildPipelineSpec(name: string, file: string, data: PipelineFile
     },
     batchSize: data.batch_size ?? defaults.batchSize,
     schedule: data.schedule ?? defaults.schedule,
-    timezone: data.timezone ?? defaults.timezone,
+    timezone,
     enabled: data.enabled ?? defaults.enabled,
     schemaEvolution: data.schema_evolution ?? defaults.schemaEvolution,
     horizon: {
@@ -72,5 +73,6 @@ export function buildPipelineSpec(name: string, file: string, data: PipelineFile
     },
     // The schema admits only what parseKeep reads; left out, the default (`all`: keep everything).
     ...(data.history?.keep !== undefined && { history: { keep: parseKeep(data.history.keep) ?? KEEP_ALL } }),
+    ...(data.reconcile !== undefined && { reconcile: { schedule: data.reconcile.schedule, timezone: data.reconcile.timezone ?? timezone } }),
   };
 }

@@ -202,6 +202,25 @@ export const SchemaEvolutionSchema = Type.Unsafe<'evolve' | 'freeze' | 'fail'>({
     'fail: stop on any drift. Default: `evolve`.',
 });
 
+export const ReconcileSchema = Type.Object(
+  {
+    schedule: Type.String({
+      minLength: 1,
+      description:
+        'Cron expression of the reconcile: 5 fields, or 6 with seconds first (`0 */10 * * * *` = every 10 min). ' +
+        "Each tick removes from DuckDB the rows hard-deleted (or truncated) in Postgres, as `pgduck reconcile` does; never at the same time as this pipeline's sync. Required.",
+    }),
+    timezone: Type.Optional(
+      Type.String({ minLength: 1, description: "IANA time zone the reconcile schedule is read in. Default: the pipeline's `timezone`." }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'Hard-delete reconciliation on a schedule of its own, run by `pgduck run` (see README, "Hard deletes"). Default: none (only `pgduck reconcile` on demand).',
+  },
+);
+
 export const PipelineFileSchema = Type.Object(
   {
     $schema: Type.Optional(Type.String({ description: 'Editor hint (prefer the `# yaml-language-server: $schema=` comment); ignored. Default: none.' })),
@@ -232,6 +251,7 @@ export const PipelineFileSchema = Type.Object(
     schema_evolution: Type.Optional(SchemaEvolutionSchema),
     horizon: Type.Optional(HorizonSchema),
     history: Type.Optional(HistorySchema),
+    reconcile: Type.Optional(ReconcileSchema),
   },
   {
     additionalProperties: false,

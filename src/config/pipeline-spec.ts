@@ -49,4 +49,6 @@ export interface PipelineSpec {
    * Absent when the directory has none.
    */
   defaults?: { file: string; fields: string[] };
+  /** Hard-delete reconciliation run by the service on a schedule of its own (absent: only `pgduck reconcile`). */
+  reconcile?: { schedule: string /** The reconcile block's own, else the pipeline's. */; timezone: string };
 }

@@ -146,6 +146,16 @@ export function semanticChecks(data: Record<string, unknown>, context: SemanticC
     const problem = cronProblem(schedule, zoneOk ? timezone! : 'UTC', context.fromEnv.has('schedule'));
     if (problem) issues.push({ path: ['schedule'], message: problem });
   }
+
+  // The reconcile block's schedule, in its own time zone, else the pipeline's (as the service reads it).
+  const reconcileSchedule = text(['reconcile', 'schedule']);
+  const reconcileZone = text(['reconcile', 'timezone']);
+  const reconcileZoneOk = reconcileZone !== undefined && !zoneProblem(['reconcile', 'timezone'], false);
+  if (reconcileSchedule !== undefined) {
+    const zone = reconcileZone !== undefined ? (reconcileZoneOk ? reconcileZone : 'UTC') : zoneOk ? timezone! : 'UTC';
+    const problem = cronProblem(reconcileSchedule, zone, context.fromEnv.has('reconcile.schedule'));
+    if (problem) issues.push({ path: ['reconcile', 'schedule'], message: problem });
+  }
   return issues;
 }
 

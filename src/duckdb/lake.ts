@@ -211,6 +211,14 @@ function sessionFor(conn: DuckDBConnection, catalogName: string): LakeSession {
 }
 
 /**
+ * How a caller gets a session on a warehouse file: withDuckDbFile (a command, an instance of its
+ * own) or, inside `pgduck run`, the service's Lake (`(path, fn) => lake.withSession(path, fn)`).
+ * Never the first inside the service: DuckDB's file lock is per process, so a second instance of a
+ * file the Lake has attached opens without complaint (measured) and two writers share one file.
+ */
+export type OpenDuckDb = <T>(path: string, fn: (session: LakeSession) => Promise<T>, opts?: { readOnly?: boolean }) => Promise<T>;
+
+/**
  * Open a warehouse file directly (for `query`, `verify` and tests): closed on every path.
  * Fails clearly when another process (a running `pgduck run`) holds the lock.
  */

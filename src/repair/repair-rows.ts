@@ -19,7 +19,7 @@ import type { ResolvedPipeline } from '../config/resolved-pipeline.js';
 import { connectPostgres } from '../postgres/connect.js';
 import { introspectTable } from '../postgres/introspect-table.js';
 import { postgresDigestDialect } from '../postgres/range-digest.js';
-import { withDuckDbFile } from '../duckdb/lake.js';
+import { withDuckDbFile, type OpenDuckDb } from '../duckdb/lake.js';
 import { describeTarget, targetRef } from '../duckdb/target-table.js';
 import { duckDbDigestDialect } from '../duckdb/range-digest.js';
 import { buildVerifyShape } from '../verify/verify-shape.js';
@@ -48,7 +48,16 @@ export interface RepairOutcome {
 /** Keys per Postgres query. */
 const KEYS_PER_READ = 500;
 
-export async function repairRows(pipeline: ResolvedPipeline, keys: KeyTuple[], deps: { store: CheckpointStore; parquetDir: string }): Promise<RepairOutcome> {
+export async function repairRows(
+  pipeline: ResolvedPipeline,
+  keys: KeyTuple[],
+  deps: {
+    store: CheckpointStore;
+    parquetDir: string;
+    /** How to open the DuckDB file (default: an instance of its own; the service passes its Lake's). */
+    openDuckDb?: OpenDuckDb;
+  },
+): Promise<RepairOutcome> {
   const { spec, duckdbPath } = pipeline;
   const outcome: RepairOutcome = { keys: keys.length, written: 0, removed: 0, parquetPath: null };
   if (keys.length === 0) return outcome;
@@ -62,7 +71,8 @@ export async function repairRows(pipeline: ResolvedPipeline, keys: KeyTuple[], d
       });
     }
     const columns = mapColumns(spec, source);
-    return await withDuckDbFile(duckdbPath, async (session) => {
+    const openDuckDb: OpenDuckDb = deps.openDuckDb ?? withDuckDbFile;
+    return await openDuckDb(duckdbPath, async (session) => {
       const target = await describeTarget(session, spec.target.table);
       const lacking = columns.filter((c) => !target?.some((t) => t.name === c.name)).map((c) => c.name);
       if (!target || lacking.length > 0) {

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { connectPostgres } from '../postgres/connect.js';
 import { introspectTable } from '../postgres/introspect-table.js';
 import { PostgresRangeDigest } from '../postgres/range-digest.js';
-import { withDuckDbFile } from '../duckdb/lake.js';
+import { withDuckDbFile, type OpenDuckDb } from '../duckdb/lake.js';
 import { describeTarget } from '../duckdb/target-table.js';
 import { DuckDbRangeDigest } from '../duckdb/range-digest.js';
 import { buildVerifyShape } from '../verify/verify-shape.js';
@@ -16,6 +16,8 @@ import { verifyTable, type TableVerdict, type VerifyOptions } from '../verify/ve
 import type { UncomparedColumn } from '../verify/canonical-value.js';
 import type { ResolvedPipeline } from '../config/resolved-pipeline.js';
 import type { RepairOutcome } from './repair-rows.js';
+import { PgduckError, type ErrorKind } from '../errors/pgduck-error.js';
+import { classifyFailure } from '../runner/classify-failure.js';
 
 export interface PipelineVerification {
   pipeline: string;
@@ -24,6 +26,8 @@ export interface PipelineVerification {
   equal: boolean;
   /** Why the tables could not be compared (then `verdict` is absent). */
   error?: string;
+  /** With `error`: its kind and code (src/errors/pgduck-error.ts). */
+  failure?: { kind: ErrorKind; code: string };
   verdict?: TableVerdict;
   compared: string[];
   uncompared: UncomparedColumn[];
@@ -35,7 +39,11 @@ export interface PipelineVerification {
 export async function verifyPipeline(
   pipeline: ResolvedPipeline,
   options: Partial<VerifyOptions> = {},
-  opts: { keysOnly?: boolean } = {},
+  opts: {
+    keysOnly?: boolean;
+    /** How to open the DuckDB file (default: an instance of its own, read-only; the service passes its Lake's). */
+    openDuckDb?: OpenDuckDb;
+  } = {},
 ): Promise<PipelineVerification> {
   const started = Date.now();
   const { spec, duckdbPath } = pipeline;
@@ -48,31 +56,36 @@ export async function verifyPipeline(
     uncompared: [],
     durationMs: 0,
   };
-  const fail = (error: string) => {
+  const fail = (error: string, failure: PgduckError | { kind: ErrorKind; code: string }) => {
     result.error = error;
+    result.failure = { kind: failure.kind, code: failure.code };
     result.durationMs = Date.now() - started;
     return result;
   };
-  if (!existsSync(duckdbPath)) return fail(`DuckDB file ${duckdbPath} does not exist (has the pipeline run?)`);
+  // The message as the error said it (what verify has always printed); the kind and code as classified.
+  const failed = (err: unknown) => fail((err as Error).message, classifyFailure(err));
+  const openDuckDb: OpenDuckDb = opts.openDuckDb ?? withDuckDbFile;
+  if (!existsSync(duckdbPath)) return fail(`DuckDB file ${duckdbPath} does not exist (has the pipeline run?)`, { kind: 'needs-action', code: 'DUCKDB_IO' });
   const url = pipeline.connection;
-  if (!url) return fail('no database configured');
+  if (!url) return fail('no database configured', { kind: 'config', code: 'CONFIG_INVALID' });
   let pg;
   try {
     pg = await connectPostgres(url, { label: `verify:${spec.name}` });
   } catch (err) {
-    return fail((err as Error).message);
+    return failed(err);
   }
   try {
     // One snapshot for every range query of this table.
     await pg.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     const source = await introspectTable(pg, spec.source.schema, spec.source.table);
-    if (!source) return fail(`source table ${result.source} does not exist (or this role cannot see it)`);
-    return await withDuckDbFile(
+    if (!source)
+      return fail(`source table ${result.source} does not exist (or this role cannot see it)`, { kind: 'needs-action', code: 'SOURCE_TABLE_MISSING' });
+    return await openDuckDb(
       duckdbPath,
       async (session) => {
         await session.run("SET TimeZone = 'UTC'");
         const target = await describeTarget(session, spec.target.table);
-        if (!target) return fail(`target table ${spec.target.table} does not exist in ${duckdbPath}`);
+        if (!target) return fail(`target table ${spec.target.table} does not exist in ${duckdbPath}`, { kind: 'needs-action', code: 'DRIFT_INCOMPATIBLE' });
         const full = buildVerifyShape(spec, source, target);
         const shape = opts.keysOnly ? { ...full, columns: full.columns.filter((c) => spec.source.primaryKey.includes(c.name)), uncompared: [] } : full;
         result.compared = shape.columns.map((c) => c.name);
@@ -85,7 +98,7 @@ export async function verifyPipeline(
       { readOnly: true },
     );
   } catch (err) {
-    return fail((err as Error).message);
+    return failed(err);
   } finally {
     await pg.query('ROLLBACK').catch(() => {});
     await pg.end().catch(() => {});

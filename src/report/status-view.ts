@@ -29,6 +29,8 @@ export interface StatusInput {
   nextTick: string | null;
   /** Its last `pgduck reconcile` (null: never reconciled). */
   lastReconcile?: ReconcileRecord | null;
+  /** The next tick of its `reconcile:` schedule (ISO), when its file has one. */
+  nextReconcile?: string | null;
 }
 
 export interface PipelineStatus {
@@ -52,6 +54,8 @@ export interface PipelineStatus {
   nextRun: string | null;
   /** The last `pgduck reconcile`: when, what it removed, or why it failed. */
   lastReconcile: { at: string; durationMs: number; gone: number; removed: number; rowsRead: number; error: string | null } | null;
+  /** When the service reconciles it next (its `reconcile:` schedule), if a runner is up and it is enabled. */
+  nextReconcile: string | null;
 }
 
 export function pipelineStatus(input: StatusInput): PipelineStatus {
@@ -108,8 +112,17 @@ export function pipelineStatus(input: StatusInput): PipelineStatus {
     lastError: state === 'idle' || state === 'never-run' ? null : lastError,
     nextRun,
     lastReconcile: input.lastReconcile
-      ? (({ at, durationMs, gone, removed, rowsRead, error }) => ({ at, durationMs, gone, removed, rowsRead, error }))(input.lastReconcile)
+      ? (({ at, durationMs, gone, removed, rowsRead, error, errorKind, errorCode }) => ({
+          at,
+          durationMs,
+          gone,
+          removed,
+          rowsRead,
+          // A failure with its kind, as a run's is shown: `[transient PG_UNREACHABLE] …`.
+          error: error !== null && errorKind ? `[${errorKind} ${errorCode}] ${error}` : error,
+        }))(input.lastReconcile)
       : null,
+    nextReconcile: r && state !== 'disabled' ? (input.nextReconcile ?? null) : null,
   };
 }
 
@@ -212,6 +225,7 @@ export function renderStatus(statuses: PipelineStatus[], runner: RunnerInfo | nu
       if (s.lastError.fix) out.push(...wrap(`fix: ${s.lastError.fix}`, width, '    '));
     }
     if (s.lastReconcile) out.push(...wrap(reconcileLine(s.lastReconcile, opts.now), width, '    '));
+    if (s.nextReconcile) out.push(`    next reconcile ${shortTime(s.nextReconcile, opts.now)}${s.lastReconcile ? '' : ' (never reconciled yet)'}`);
   }
   out.push('ROWS: rows in the DuckDB table after the last run that changed it (~: rows synced, not counted yet)');
   return `${out.join('\n')}\n`;

@@ -37,6 +37,8 @@ export interface Plan {
   connection: string | null;
   batchSize: number;
   schedule: { cron: string; timezone: string; next: string[] };
+  /** The hard-delete reconcile the service runs on its own schedule (the `reconcile` block); null: only `pgduck reconcile`. */
+  reconcile: { cron: string; timezone: string; next: string[] } | null;
   schemaEvolution: PipelineSpec['schemaEvolution'];
   /** The shared-defaults file the pipeline inherited from and the fields it took from it; null without one. */
   defaults: { file: string; fields: string[] } | null;
@@ -91,6 +93,9 @@ export function compile(spec: PipelineSpec, opts: CompileOptions): Plan {
     connection: opts.connection ?? null,
     batchSize: spec.batchSize,
     schedule: { cron: spec.schedule, timezone: spec.timezone, next: nextFireTimes(spec.schedule, spec.timezone, 3, opts.now) },
+    reconcile: spec.reconcile
+      ? { cron: spec.reconcile.schedule, timezone: spec.reconcile.timezone, next: nextFireTimes(spec.reconcile.schedule, spec.reconcile.timezone, 3, opts.now) }
+      : null,
     schemaEvolution: spec.schemaEvolution,
     defaults: spec.defaults ? { file: spec.defaults.file, fields: [...spec.defaults.fields] } : null,
     columns: opts.source ? 'known' : 'assumed',

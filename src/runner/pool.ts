@@ -114,7 +114,7 @@ export async function runAllOnce(pipelines: ResolvedPipeline[], deps: RunDeps, c
  * reaches any of the three. The known connection strings are scrubbed, then any other
  * `scheme://user:secret@` that slipped in is redacted.
  */
-function withoutSecrets(text: string, urls: (string | null | undefined)[]): string {
+export function withoutSecrets(text: string, urls: (string | null | undefined)[]): string {
   let out = text;
   for (const url of urls) if (url) out = scrubPassword(out, url);
   return out.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"'`]+@[^\s"'`]+/gi, (url) => redactUrl(url));

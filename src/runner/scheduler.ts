@@ -16,6 +16,8 @@ import { createPool, runRecorded, type PipelineOutcome } from './pool.js';
 import type { RunDeps } from './run-pipeline.js';
 import { PipelineHealth, type HealthSnapshot, type LogLevel } from './pipeline-health.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry-policy.js';
+import { createPipelineTurns } from './pipeline-turns.js';
+import { createReconcileSchedules } from './pipeline-reconcile.js';
 
 export interface SchedulerChanges {
   added: string[];
@@ -29,6 +31,8 @@ export interface PipelineView {
   pipeline: string;
   health: Readonly<HealthSnapshot>;
   nextRun: Date | null;
+  /** The next tick of its `reconcile:` schedule (null: it has none). */
+  nextReconcile: Date | null;
 }
 
 export interface Scheduler {
@@ -77,6 +81,24 @@ export function startScheduler(pipelines: ResolvedPipeline[], deps: RunDeps, opt
   const scheduled = new Map<string, Entry>();
   const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
+  // --- reconcile: one turn per pipeline (its sync and its reconcile never overlap) and the reconcile schedules (src/runner/pipeline-reconcile.ts).
+  const turns = createPipelineTurns();
+  const reconciles = createReconcileSchedules({
+    ...deps,
+    turns,
+    limit,
+    current: (name) => {
+      const e = scheduled.get(name);
+      return e ? { pipeline: e.pipeline, health: e.health.snapshot } : null;
+    },
+    stopping: () => stopping,
+    track: (p) => {
+      inFlight.add(p);
+      void p.finally(() => inFlight.delete(p));
+    },
+  });
+  // --- end reconcile
+
   const generationOf = (name: string): number => {
     try {
       return store.get(name)?.generation ?? 0;
@@ -123,7 +145,7 @@ export function startScheduler(pipelines: ResolvedPipeline[], deps: RunDeps, opt
     if (why === 'retry' && !entry.health.retryDue()) return Promise.resolve();
     clearRetry(entry);
     running.add(name);
-    const p: Promise<unknown> = limit(async () => {
+    const sync = async () => {
       // The spec as of the turn in the pool: an update while it waited counts.
       const current = scheduled.get(name);
       if (stopping || !current) return;
@@ -134,10 +156,14 @@ export function startScheduler(pipelines: ResolvedPipeline[], deps: RunDeps, opt
       // Rescheduled (its file changed) or removed meanwhile: the new entry starts from a clean state.
       if (scheduled.get(name) !== current) return;
       settle(current, outcome, generation);
-    }).finally(() => {
-      running.delete(name);
-      inFlight.delete(p);
-    });
+    };
+    // The pipeline's turn first (its reconcile may hold it), then a slot of the pool.
+    const p: Promise<unknown> = turns
+      .take(name, 'sync', () => limit(sync))
+      .finally(() => {
+        running.delete(name);
+        inFlight.delete(p);
+      });
     inFlight.add(p);
     return p;
   };
@@ -193,6 +219,7 @@ export function startScheduler(pipelines: ResolvedPipeline[], deps: RunDeps, opt
     scheduled.set(spec.name, entry);
     writeState(spec.name, entry.health.snapshot);
     log.info({ pipeline: spec.name, schedule: spec.schedule, timezone: spec.timezone, next: job.nextRun()?.toISOString() }, 'scheduled');
+    reconciles.schedule(pipeline);
   };
 
   const update = (next: ResolvedPipeline[]): SchedulerChanges => {
@@ -204,6 +231,7 @@ export function startScheduler(pipelines: ResolvedPipeline[], deps: RunDeps, opt
       entry.job.stop();
       clearRetry(entry);
       scheduled.delete(name);
+      reconciles.unschedule(name);
       changes.removed.push(name);
       try {
         store.clearRunnerState(name);
@@ -243,10 +271,16 @@ export function startScheduler(pipelines: ResolvedPipeline[], deps: RunDeps, opt
       return names;
     },
     view() {
-      return [...scheduled.entries()].map(([pipeline, e]) => ({ pipeline, health: e.health.snapshot, nextRun: e.job.nextRun() }));
+      return [...scheduled.entries()].map(([pipeline, e]) => ({
+        pipeline,
+        health: e.health.snapshot,
+        nextRun: e.job.nextRun(),
+        nextReconcile: reconciles.nextRun(pipeline),
+      }));
     },
     async stop() {
       stopping = true;
+      reconciles.stopAll();
       for (const entry of scheduled.values()) {
         entry.job.stop();
         clearRetry(entry);

@@ -10,7 +10,8 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { migrateStateStore } from './migrate-state-store.js';
 import type { SourceIdentity } from '../postgres/source-identity.js';
-import { PgduckError } from '../errors/pgduck-error.js';
+import { PgduckError, type ErrorKind } from '../errors/pgduck-error.js';
+import { decodeFailure, encodeFailure } from '../errors/recorded-failure.js';
 
 /** A keyset position: the last (cursor, key…) applied, as exact Postgres text. */
 export interface Position {
@@ -64,7 +65,7 @@ export interface RunnerState {
   updatedAt: string;
 }
 
-/** What a reconcile found and did (src/commands/reconcile.ts). */
+/** What a reconcile found and did (src/repair/reconcile-pipeline.ts). */
 export interface ReconcileRecord {
   pipeline: string;
   at: string;
@@ -78,6 +79,9 @@ export interface ReconcileRecord {
   /** Rows both sides read to compare key ranges (aggregates and the narrowed leaves). */
   rowsRead: number;
   error: string | null;
+  /** With `error`: its kind and code (stored in the error text as `[kind CODE] message`, as a run's last_error is). */
+  errorKind?: ErrorKind | null;
+  errorCode?: string | null;
 }
 
 /** A run tried to write a checkpoint that `pgduck reset` cleared after the run started. */
@@ -302,13 +306,15 @@ export class CheckpointStore {
 
   /** Record a pipeline's reconcile (the last one is kept). */
   recordReconcile(pipeline: string, r: Omit<ReconcileRecord, 'pipeline'>): void {
+    const { errorKind, errorCode, ...fields } = r;
+    const error = fields.error !== null && errorKind && errorCode ? encodeFailure({ kind: errorKind, code: errorCode, message: fields.error }) : fields.error;
     this.writing(`the reconcile of ${pipeline}`, () =>
       this.db
         .prepare(
           `INSERT OR REPLACE INTO reconciles (pipeline, at, duration_ms, source_keys, target_keys, gone, removed, rows_read, error)
            VALUES (@pipeline, @at, @durationMs, @sourceKeys, @targetKeys, @gone, @removed, @rowsRead, @error)`,
         )
-        .run({ pipeline, ...r }),
+        .run({ ...fields, pipeline, error }),
     );
   }
 
@@ -318,8 +324,11 @@ export class CheckpointStore {
         `SELECT pipeline, at, duration_ms AS durationMs, source_keys AS sourceKeys, target_keys AS targetKeys, gone, removed, rows_read AS rowsRead, error
          FROM reconciles WHERE pipeline = ?`,
       )
-      .get(pipeline);
-    return (row as ReconcileRecord | undefined) ?? null;
+      .get(pipeline) as ReconcileRecord | undefined;
+    if (!row) return null;
+    if (row.error === null) return { ...row, errorKind: null, errorCode: null };
+    const failure = decodeFailure(row.error);
+    return { ...row, error: failure.message, errorKind: failure.kind, errorCode: failure.code };
   }
 
   /** Digests of the chunks the last NULL-cursor sweep read (src/stages/null-cursor-sweep.ts). */

@@ -86,8 +86,8 @@ test('/metrics counts what the hooks report, per pipeline; /healthz turns 503 na
   const items = new PipelineHealth(policy, () => 1);
   const orders = new PipelineHealth(policy, () => 1);
   let views: PipelineView[] = [
-    { pipeline: 'items', health: items.snapshot, nextRun: null },
-    { pipeline: 'orders', health: orders.snapshot, nextRun: null },
+    { pipeline: 'items', health: items.snapshot, nextRun: null, nextReconcile: null },
+    { pipeline: 'orders', health: orders.snapshot, nextRun: null, nextReconcile: null },
   ];
   assert.equal((await get(e, '/healthz')).status, 503, 'starting: the scheduler is not attached yet');
   e.attach(() => views.map((v) => ({ ...v, health: v.pipeline === 'items' ? items.snapshot : orders.snapshot })));

@@ -18,7 +18,7 @@ const missing: FailureInfo = {
   fix: 'create it, or remove pipelines/items.yml',
 };
 const lost: FailureInfo = { kind: 'transient', code: 'PG_CONNECTION_LOST', message: 'the connection to Postgres was lost' };
-const view = (pipeline: string, h: PipelineHealth): PipelineView => ({ pipeline, health: h.snapshot, nextRun: new Date(0) });
+const view = (pipeline: string, h: PipelineHealth): PipelineView => ({ pipeline, health: h.snapshot, nextRun: new Date(0), nextReconcile: null });
 
 test('blocked longer than the threshold: unhealthy, naming the pipeline, its kind and code; not before', () => {
   const items = new PipelineHealth(policy, () => 1);

@@ -163,3 +163,33 @@ test('the last reconcile is shown under its pipeline: what it removed, or why it
   assert.equal(pipelineStatus(input()).lastReconcile, null);
   assert.doesNotMatch(renderStatus([pipelineStatus(input())], null, { now: NOW }), /reconciled/);
 });
+
+test('the next reconcile (a `reconcile:` schedule) is shown under the last one while a runner is up; a failure with its kind', () => {
+  const last = {
+    pipeline: 'orders',
+    at: '2026-03-02T09:50:00.000Z',
+    durationMs: 800,
+    sourceKeys: 1000,
+    targetKeys: 1000,
+    gone: 0,
+    removed: 0,
+    rowsRead: 2000,
+    error: null,
+  };
+  const up = pipelineStatus(input({ runner: runner(), lastReconcile: last, nextReconcile: '2026-03-02T10:00:00.000Z' }));
+  assert.equal(up.nextReconcile, '2026-03-02T10:00:00.000Z');
+  assert.match(renderStatus([up], null, { now: NOW }), /^ {4}reconciled 09:50:00 \(800 ms\): no hard deletes\n {4}next reconcile 10:00:00$/m);
+  const first = renderStatus([pipelineStatus(input({ runner: runner(), nextReconcile: '2026-03-02T10:00:00.000Z' }))], null, { now: NOW });
+  assert.match(first, /^ {4}next reconcile 10:00:00 \(never reconciled yet\)$/m);
+  // No runner up: nothing will reconcile, so no next time.
+  const down = pipelineStatus(input({ runner: null, runnerUp: false, lastReconcile: last, nextReconcile: '2026-03-02T10:00:00.000Z' }));
+  assert.equal(down.nextReconcile, null);
+  assert.doesNotMatch(renderStatus([down], null, { now: NOW }), /next reconcile/);
+  const failed = pipelineStatus(
+    input({ lastReconcile: { ...last, error: 'the connection to Postgres was lost', errorKind: 'transient', errorCode: 'PG_CONNECTION_LOST' } }),
+  );
+  assert.match(
+    renderStatus([failed], null, { now: NOW }),
+    /reconciled 09:50:00 \(800 ms\): failed: \[transient PG_CONNECTION_LOST\] the connection to Postgres\s+was lost/,
+  );
+});
