@@ -103,7 +103,8 @@ test('SIGTERM while runs wait in the pool (more pipelines than --concurrency) st
 });
 
 test('a pipeline file dropped into pipelines/ while run is up is scheduled and synced without a restart; a removed one stops', async () => {
-  const child = spawn(process.execPath, [CLI, 'run'], { env: { ...ws.env(url), PGDUCK_RELOAD_SECONDS: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // The poll is an hour away: the file watcher alone (300 ms debounce) must see both changes.
+  const child = spawn(process.execPath, [CLI, 'run'], { env: { ...ws.env(url), PGDUCK_RELOAD_SECONDS: '3600' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
@@ -113,10 +114,10 @@ test('a pipeline file dropped into pipelines/ while run is up is scheduled and s
     await waitFor('the new pipeline to sync', async () =>
       readWhenFree(async (s) => Number((await s.all('SELECT count(*)::INT AS n FROM subscriptions'))[0].n) === 100),
     );
-    assert.match(stderr, /"added":\["subscriptions"\].*pipelines reloaded/);
+    assert.match(stderr, /"added":\["subscriptions"\].*"trigger":"file change".*pipelines reloaded/);
     const { rmSync } = await import('node:fs');
     rmSync(`${ws.pipelinesDir}/subscriptions.yml`);
-    await waitFor('the removal', async () => /"removed":\["subscriptions"\]/.test(stderr));
+    await waitFor('the removal', async () => /"removed":\["subscriptions"\].*"trigger":"file change"/.test(stderr));
   } finally {
     child.kill('SIGTERM');
   }
