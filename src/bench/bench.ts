@@ -86,7 +86,7 @@ async function runPhase(name: string, url: string, work: string): Promise<PhaseR
         nullCursor: 'include',
         onRecreate: 'stop',
       },
-      target: { table: 'bench_events' },
+      target: { schema: 'main', table: 'bench_events' },
       batchSize: BATCH,
       schedule: '* * * * *',
       timezone: 'UTC',

@@ -10,6 +10,7 @@
  * 4 a history that cannot be read or a file that cannot be deleted (the kind of the failure), 1 an
  * unforeseen failure. One pipeline's failure does not stop the others.
  */
+import { targetLabel } from '../duckdb/target-table.js';
 import { existsSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { withDuckDbFile } from '../duckdb/lake.js';
@@ -101,7 +102,7 @@ export async function historyPruneCommand(settings: Settings, names: string[], o
           const checkpointed = store?.get(spec.name)?.batchesTotal ?? null;
           const files = await readPruneFiles(memory, p.parquetDir, spec.name);
           const keep = opts.keep ?? spec.history?.keep ?? KEEP_ALL;
-          outcome.plan = planPrune({ pipeline: spec.name, table: spec.target.table, files, checkpointed, keep, now: Date.now() });
+          outcome.plan = planPrune({ pipeline: spec.name, table: targetLabel(spec.target), files, checkpointed, keep, now: Date.now() });
           if (!opts.dryRun) outcome.deleted = deletePlanned(outcome.plan);
         } catch (err) {
           const failure = classifyFailure(err);

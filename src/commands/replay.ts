@@ -103,10 +103,10 @@ async function makePlan(
   const mapped = described.map((f) => ({ ...f, columns: resolveFileColumns(f, snapshot) }));
   let target = null;
   if (session) {
-    const columns = await describeTarget(session, spec.target.table);
+    const columns = await describeTarget(session, spec.target);
     if (columns) {
-      const rows = await session.all(`SELECT count(*)::BIGINT AS n FROM ${targetRef(session, spec.target.table)}`);
-      target = { columns, primaryKey: await targetPrimaryKey(session, spec.target.table), rows: Number(rows[0].n) };
+      const rows = await session.all(`SELECT count(*)::BIGINT AS n FROM ${targetRef(session, spec.target)}`);
+      target = { columns, primaryKey: await targetPrimaryKey(session, spec.target), rows: Number(rows[0].n) };
     }
   }
   const types = [...new Set([...mapped.flatMap((f) => f.columns.map((c) => c.mapping.duckType)), ...(target?.columns.map((c) => c.type) ?? [])])];

@@ -14,7 +14,8 @@ import { existsSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { CheckpointStore } from '../state/checkpoint-store.js';
 import { withDuckDbFile } from '../duckdb/lake.js';
-import { dropTarget } from '../duckdb/target-table.js';
+import { dropTarget, targetLabel, type TargetName } from '../duckdb/target-table.js';
+import { DEFAULT_TARGET_SCHEMA, resolveTargetName } from '../config/target-name.js';
 import { expandPipelinePaths } from '../config/expand-pipeline-paths.js';
 import { loadOnePipelineFile } from '../config/load-pipelines.js';
 import { formatProblems } from '../config/format-problems.js';
@@ -24,9 +25,9 @@ export async function resetCommand(settings: Settings, name: string, opts: { dro
   const files = expandPipelinePaths([settings.pipelinesDir]).files.filter((f) => basename(f, extname(f)) === name);
   const loaded = files.length === 1 ? loadOnePipelineFile(files[0], process.env) : null;
   const target = loaded?.spec
-    ? { table: loaded.spec.target.table, duckdbPath: loaded.spec.target.duckdbPath }
+    ? { name: { schema: loaded.spec.target.schema, table: loaded.spec.target.table }, duckdbPath: loaded.spec.target.duckdbPath }
     : loaded?.identity.target
-      ? { table: loaded.identity.target.table, duckdbPath: loaded.identity.target.duckdbPath }
+      ? { name: identityTarget(loaded.identity.target), duckdbPath: loaded.identity.target.duckdbPath }
       : null;
   if (files.length > 1) {
     process.stderr.write(`pipeline name ${name} is used by ${files.join(' and ')}: rename one (pgduck validate says the same)\n`);
@@ -48,16 +49,22 @@ export async function resetCommand(settings: Settings, name: string, opts: { dro
     const drop = opts.dropTarget && target !== null && existsSync(duckdbPath);
     if (drop) {
       // First, so that a DuckDB file locked by a running `pgduck run` fails the reset before the checkpoint is touched.
-      await withDuckDbFile(duckdbPath, (s) => dropTarget(s, target.table));
+      await withDuckDbFile(duckdbPath, (s) => dropTarget(s, target.name));
     }
     const had = store.reset(name);
-    if (drop) store.addSchemaEvent(name, 'reset', `target table ${target!.table} dropped by reset --drop-target`);
+    if (drop) store.addSchemaEvent(name, 'reset', `target table ${targetLabel(target!.name)} dropped by reset --drop-target`);
     process.stdout.write(
       `${had ? 'checkpoint cleared' : 'no checkpoint existed'} for ${name}: the next run bootstraps from the beginning` +
-        `${drop ? `; DuckDB table ${target!.table} dropped` : opts.dropTarget ? `; ${duckdbPath} does not exist: no table to drop` : '; DuckDB data kept (upserted over)'}\n`,
+        `${drop ? `; DuckDB table ${targetLabel(target!.name)} dropped` : opts.dropTarget ? `; ${duckdbPath} does not exist: no table to drop` : '; DuckDB data kept (upserted over)'}\n`,
     );
     return 0;
   } finally {
     store.close();
   }
+}
+
+/** A file with other problems still names its target: what --drop-target drops (read as the loader would). */
+function identityTarget(target: { table: string; schema?: string }): TargetName {
+  const resolved = resolveTargetName(target.table, target.schema);
+  return 'error' in resolved ? { schema: DEFAULT_TARGET_SCHEMA, table: target.table } : resolved;
 }

@@ -1,4 +1,5 @@
 import { parseTableName } from './parse-table-name.js';
+import { resolveTargetName } from './target-name.js';
 import { PgduckError } from '../errors/pgduck-error.js';
 import { schemaDefault } from './pipeline-file-schema.js';
 import type { PipelineFile } from './pipeline-schema.js';
@@ -37,6 +38,12 @@ export function buildPipelineSpec(name: string, file: string, data: PipelineFile
       code: 'INTERNAL',
     });
   const { source, target } = data;
+  const targetName = resolveTargetName(target.table, target.schema);
+  if ('error' in targetName)
+    throw new PgduckError(`buildPipelineSpec: ${file}: target.table ${targetName.error} (should have been reported by semantic checks)`, {
+      kind: 'internal',
+      code: 'INTERNAL',
+    });
   const defaults = (cachedDefaults ??= readDefaults());
   const timezone = data.timezone ?? defaults.timezone;
   return {
@@ -59,7 +66,8 @@ export function buildPipelineSpec(name: string, file: string, data: PipelineFile
       ...(source.connection !== undefined && { connection: source.connection }),
     },
     target: {
-      table: target.table,
+      schema: targetName.schema,
+      table: targetName.table,
       ...(target.duckdb_path !== undefined && { duckdbPath: target.duckdb_path }),
     },
     batchSize: data.batch_size ?? defaults.batchSize,

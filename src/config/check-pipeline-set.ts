@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import type { ConfigProblem } from './config-problem.js';
 import { parseTableName } from './parse-table-name.js';
+import { DEFAULT_TARGET_SCHEMA, resolveTargetName } from './target-name.js';
 import type { Position } from './yaml-locator.js';
 
 /** What the cross-file checks need to know about one loaded file, valid or not. */
@@ -9,7 +10,10 @@ export interface PipelineIdentity {
   name: string;
   /** Present when target.table resolved to a string. */
   target?: {
+    /** target.table as written: `table` or `schema.table`. */
     table: string;
+    /** target.schema (written or inherited from the shared defaults); a dotted table's schema wins. */
+    schema?: string;
     duckdbPath?: string;
     position: Position;
     /** target.table came from the environment: do not echo it. */
@@ -45,10 +49,10 @@ export function checkPipelineSet(pipelines: readonly PipelineIdentity[], default
     }
 
     if (!pipeline.target) continue;
-    const key = targetKey(pipeline.target.table, pipeline.target.duckdbPath ?? defaultDuckdbPath);
+    const key = targetKey(pipeline.target.table, pipeline.target.schema, pipeline.target.duckdbPath ?? defaultDuckdbPath);
     const writer = targets.get(key);
     if (writer) {
-      const what = pipeline.target.fromEnv ? 'this DuckDB table' : `DuckDB table \`${pipeline.target.table}\``;
+      const what = pipeline.target.fromEnv ? 'this DuckDB table' : `DuckDB table \`${targetShown(pipeline.target.table, pipeline.target.schema)}\``;
       problems.push({
         file: pipeline.file,
         ...pipeline.target.position,
@@ -62,9 +66,18 @@ export function checkPipelineSet(pipelines: readonly PipelineIdentity[], default
   return problems;
 }
 
-/** DuckDB identifiers are case-insensitive and `main` is the default schema: `Main.Subs` is `subs`. */
-function targetKey(table: string, duckdbPath: string): string {
-  const parsed = parseTableName(table);
-  const parts = 'error' in parsed ? ['main', table] : [parsed.schema ?? 'main', parsed.table];
+/**
+ * DuckDB identifiers are case-insensitive and `main` is the default schema: `Main.Subs` is `subs`,
+ * and `analytics.orders` (or target.schema: analytics) is another table than `staging.orders`.
+ */
+function targetKey(table: string, schema: string | undefined, duckdbPath: string): string {
+  const resolved = resolveTargetName(table, schema);
+  const parts = 'error' in resolved ? [DEFAULT_TARGET_SCHEMA, table] : [resolved.schema, resolved.table];
   return JSON.stringify([resolve(duckdbPath), ...parts.map((p) => p.toLowerCase())]);
+}
+
+/** The table as the file wrote it, with target.schema in front when the file gave the schema that way. */
+function targetShown(table: string, schema: string | undefined): string {
+  const parsed = parseTableName(table);
+  return schema !== undefined && !('error' in parsed) && parsed.schema === undefined ? `${schema}.${table}` : table;
 }

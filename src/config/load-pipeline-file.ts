@@ -109,9 +109,17 @@ export function loadPipelineFile(file: string, env: NodeJS.ProcessEnv, defaults?
 
   const target = value.target as Record<string, unknown> | undefined;
   const settled = (path: string) => !interpolated.unresolved.has(path);
-  if (target && typeof target.table === 'string' && target.table !== '' && settled('target.table') && settled('target.duckdb_path')) {
+  if (
+    target &&
+    typeof target.table === 'string' &&
+    target.table !== '' &&
+    settled('target.table') &&
+    settled('target.schema') &&
+    settled('target.duckdb_path')
+  ) {
     identity.target = {
       table: target.table,
+      ...(typeof target.schema === 'string' && target.schema !== '' && { schema: target.schema }),
       duckdbPath: typeof target.duckdb_path === 'string' ? target.duckdb_path : undefined,
       position: locator.position(['target', 'table']),
       fromEnv: interpolated.fromEnv.has('target.table'),

@@ -129,9 +129,19 @@ export const SourceSchema = Type.Object(
 
 export const TargetSchema = Type.Object(
   {
+    schema: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          'DuckDB schema of the table, created if missing (the `_current` view lives there too). When `table` is schema-qualified, ' +
+          'leave this out or give the same schema. Default: `main`.',
+      }),
+    ),
     table: Type.String({
       minLength: 1,
-      description: 'DuckDB table to keep in sync (created on the first run). One pipeline per table and DuckDB file. Required.',
+      description:
+        'DuckDB table to keep in sync (created on the first run): `table` or `schema.table`, quoted like source.table. ' +
+        'One pipeline per table and DuckDB file. Required.',
     }),
     duckdb_path: Type.Optional(
       Type.String({

@@ -32,6 +32,8 @@ export interface PipelineSpec {
     connection?: string;
   };
   target: {
+    /** DuckDB schema of the table: target.schema, the schema part of a dotted target.table, else `main`. */
+    schema: string;
     table: string;
     duckdbPath?: string;
   };

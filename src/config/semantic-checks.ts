@@ -47,14 +47,22 @@ export function semanticChecks(data: Record<string, unknown>, context: SemanticC
     }
   }
 
-  // target.table: a table of DuckDB's main schema. A dot would be read as a schema, as in source.table,
-  // which pgduck does not create (yet): refused, rather than a table literally named "a.b".
+  // target.table: `table` or `schema.table` of DuckDB, read like source.table (a dot is a schema,
+  // never part of a table literally named "a.b"); target.schema, when written too, must agree.
   const target = text(['target', 'table']);
-  if (target !== undefined && /[."]/.test(target)) {
-    issues.push({
-      path: ['target', 'table'],
-      message: `${show(['target', 'table'], target)} has a ${target.includes('.') ? 'dot' : 'double quote'}: target.table names one table of DuckDB's main schema (DuckDB schemas are not supported yet); use a name without one, e.g. \`${target.replace(/[."]+/g, '_')}\``,
-    });
+  if (target !== undefined) {
+    const parsed = parseTableName(target);
+    if ('error' in parsed) {
+      issues.push({ path: ['target', 'table'], message: parsed.error });
+    } else {
+      const schema = text(['target', 'schema']);
+      if (parsed.schema !== undefined && schema !== undefined && context.isWritten(['target', 'schema']) && schema !== parsed.schema) {
+        issues.push({
+          path: ['target', 'schema'],
+          message: `is ${show(['target', 'schema'], schema)} but target.table names schema ${show(['target', 'table'], parsed.schema)}; leave target.schema out or make them agree`,
+        });
+      }
+    }
   }
 
   // Key, cursor and tombstone columns. Duplicates inside primary_key are the schema's uniqueItems.

@@ -21,7 +21,7 @@ function less(exprs: string[], values: string[]): string {
 
 export function duckDbDigestDialect(session: LakeSession, shape: VerifyShape): DigestDialect {
   return {
-    table: targetRef(session, shape.targetTable),
+    table: targetRef(session, { schema: shape.targetSchema, table: shape.targetTable }),
     keySort: (k) => k.duck,
     keyDisplay: (k) => k.duckDisplay,
     canonical: (c) => c.duck,

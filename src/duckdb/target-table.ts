@@ -10,35 +10,69 @@ export interface TargetColumn {
   type: string;
 }
 
-export function targetRef(session: LakeSession, table: string): string {
-  return `${session.catalog}.main.${quoteIdent(table)}`;
+/** A DuckDB table of the warehouse file: its schema (`main` unless target.schema says otherwise) and name. */
+export interface TargetName {
+  schema: string;
+  table: string;
+}
+
+export function targetRef(session: Pick<LakeSession, 'catalog'>, target: TargetName): string {
+  return `${session.catalog}.${schemaRef(target.schema)}.${quoteIdent(target.table)}`;
+}
+
+/** `main` stays unquoted, so the SQL of pipelines without a schema reads as it always did (plan output). */
+export function schemaRef(schema: string): string {
+  return schema === 'main' ? 'main' : quoteIdent(schema);
+}
+
+/** The same table under another name in its schema (a rebuild's or a replay's temporary copy). */
+export function sibling(target: TargetName, table: string): TargetName {
+  return { schema: target.schema, table };
+}
+
+/**
+ * The target as people read it in messages and plans: `orders` in `main` (as before schemas
+ * existed), `analytics.orders` elsewhere; a part holding a dot or a quote is double-quoted.
+ */
+export function targetLabel(target: TargetName): string {
+  const part = (p: string) => (/[."]/.test(p) ? `"${p.replace(/"/g, '""')}"` : p);
+  return target.schema === 'main' ? target.table : `${part(target.schema)}.${part(target.table)}`;
+}
+
+/** `CREATE SCHEMA IF NOT EXISTS` for a target outside `main` (docs/architecture.md: target schemas). */
+export async function ensureTargetSchema(session: LakeSession, target: TargetName): Promise<void> {
+  if (target.schema === 'main') return;
+  await session.run(`CREATE SCHEMA IF NOT EXISTS ${session.catalog}.${quoteIdent(target.schema)}`);
 }
 
 /** Columns of the target table in order, or null when it does not exist yet. */
-export async function describeTarget(session: LakeSession, table: string): Promise<TargetColumn[] | null> {
+export async function describeTarget(session: LakeSession, target: TargetName): Promise<TargetColumn[] | null> {
   const rows = await session.all(
     `SELECT column_name, data_type FROM duckdb_columns()
-     WHERE database_name = ${quoteLiteral(session.catalogName)} AND schema_name = 'main' AND table_name = ${quoteLiteral(table)}
+     WHERE database_name = ${quoteLiteral(session.catalogName)} AND schema_name = ${quoteLiteral(target.schema)} AND table_name = ${quoteLiteral(target.table)}
      ORDER BY column_index`,
   );
   if (rows.length === 0) return null;
   return rows.map((r) => ({ name: String(r.column_name), type: String(r.data_type) }));
 }
 
-export async function createTarget(session: LakeSession, table: string, columns: TargetColumn[], primaryKey: string[]): Promise<void> {
+export async function createTarget(session: LakeSession, target: TargetName, columns: TargetColumn[], primaryKey: string[]): Promise<void> {
   const defs = columns.map((c) => `${quoteIdent(c.name)} ${c.type}`);
   defs.push(`PRIMARY KEY (${primaryKey.map(quoteIdent).join(', ')})`);
-  await session.run(`CREATE TABLE IF NOT EXISTS ${targetRef(session, table)} (\n  ${defs.join(',\n  ')}\n)`);
+  await ensureTargetSchema(session, target);
+  await session.run(`CREATE TABLE IF NOT EXISTS ${targetRef(session, target)} (\n  ${defs.join(',\n  ')}\n)`);
 }
 
 /**
- * `<table>_current`: the rows whose tombstone is not set. Written without a catalog so the view
- * binds inside whichever catalog the file is opened as (attached by the runner, opened by a user).
+ * `<table>_current`: the rows whose tombstone is not set, in the table's schema. Written without a
+ * catalog or schema so the view binds inside whichever catalog the file is opened as (attached by
+ * the runner, opened by a user); DuckDB binds a view's names in its own schema (measured).
  */
-export async function createCurrentView(session: LakeSession, table: string, softDelete: string): Promise<void> {
+export async function createCurrentView(session: LakeSession, target: TargetName, softDelete: string): Promise<void> {
+  const { table } = target;
   // Back to the session's own default afterwards: `memory` for the runner's attached files, the file itself when opened directly.
   const [was] = await session.all('SELECT current_database() AS db, current_schema() AS s');
-  await session.run(`USE ${session.catalog}.main`);
+  await session.run(`USE ${session.catalog}.${schemaRef(target.schema)}`);
   try {
     await session.run(`CREATE OR REPLACE VIEW ${quoteIdent(`${table}_current`)} AS SELECT * FROM ${quoteIdent(table)} WHERE ${quoteIdent(softDelete)} IS NULL`);
   } finally {
@@ -51,53 +85,55 @@ export async function createCurrentView(session: LakeSession, table: string, sof
  * was added to an existing pipeline, or names another column now), dropped when it was removed.
  * Only a view of the shape createCurrentView writes is ever dropped.
  */
-export async function syncCurrentView(session: LakeSession, table: string, softDelete: string | undefined): Promise<void> {
+export async function syncCurrentView(session: LakeSession, target: TargetName, softDelete: string | undefined): Promise<void> {
+  const { table } = target;
   const view = `${table}_current`;
   const rows = await session.all(
-    `SELECT sql FROM duckdb_views() WHERE database_name = ${quoteLiteral(session.catalogName)} AND schema_name = 'main' AND view_name = ${quoteLiteral(view)}`,
+    `SELECT sql FROM duckdb_views() WHERE database_name = ${quoteLiteral(session.catalogName)} AND schema_name = ${quoteLiteral(target.schema)} AND view_name = ${quoteLiteral(view)}`,
   );
   const sql = rows.length > 0 ? String(rows[0].sql) : null;
   // DuckDB stores the view's SQL re-printed (quotes only where needed): compare without quotes.
   const bare = (text: string) => text.replace(/"/g, '');
-  const stored = sql === null ? null : bare(sql);
+  // Outside `main`, DuckDB prints the view's schema before its name (measured): left out of the comparison.
+  const stored = sql === null ? null : bare(sql).replace(`CREATE VIEW ${bare(target.schema)}.`, 'CREATE VIEW ');
   const shape = `CREATE VIEW ${bare(view)} AS SELECT * FROM ${bare(table)} WHERE (`;
   if (softDelete) {
-    if (stored !== `${shape}${bare(softDelete)} IS NULL);`) await createCurrentView(session, table, softDelete);
-  } else if (stored !== null && stored.startsWith(shape) && stored.endsWith(' IS NULL);')) {
-    await session.run(`DROP VIEW IF EXISTS ${session.catalog}.main.${quoteIdent(view)}`);
+    if (stored !== `${shape}${bare(softDelete)} IS NULL);`) await createCurrentView(session, target, softDelete);
+  } else if (stored?.startsWith(shape) && stored.endsWith(' IS NULL);')) {
+    await session.run(`DROP VIEW IF EXISTS ${targetRef(session, sibling(target, view))}`);
   }
 }
 
-export async function dropTarget(session: LakeSession, table: string): Promise<void> {
-  await session.run(`DROP VIEW IF EXISTS ${session.catalog}.main.${quoteIdent(`${table}_current`)}`);
-  await session.run(`DROP TABLE IF EXISTS ${targetRef(session, table)}`);
+export async function dropTarget(session: LakeSession, target: TargetName): Promise<void> {
+  await session.run(`DROP VIEW IF EXISTS ${targetRef(session, sibling(target, `${target.table}_current`))}`);
+  await session.run(`DROP TABLE IF EXISTS ${targetRef(session, target)}`);
 }
 
 /** The target's primary-key columns in key order, or null when it has none (or does not exist). */
-export async function targetPrimaryKey(session: LakeSession, table: string): Promise<string[] | null> {
+export async function targetPrimaryKey(session: LakeSession, target: TargetName): Promise<string[] | null> {
   const rows = await session.all(
     `SELECT constraint_column_names AS cols FROM duckdb_constraints()
-     WHERE database_name = ${quoteLiteral(session.catalogName)} AND schema_name = 'main' AND table_name = ${quoteLiteral(table)}
+     WHERE database_name = ${quoteLiteral(session.catalogName)} AND schema_name = ${quoteLiteral(target.schema)} AND table_name = ${quoteLiteral(target.table)}
        AND constraint_type = 'PRIMARY KEY'`,
   );
   return rows.length === 0 ? null : (rows[0].cols as string[]).map(String);
 }
 
-export async function addColumn(session: LakeSession, table: string, column: TargetColumn): Promise<void> {
-  await session.run(`ALTER TABLE ${targetRef(session, table)} ADD COLUMN ${quoteIdent(column.name)} ${column.type}`);
+export async function addColumn(session: LakeSession, target: TargetName, column: TargetColumn): Promise<void> {
+  await session.run(`ALTER TABLE ${targetRef(session, target)} ADD COLUMN ${quoteIdent(column.name)} ${column.type}`);
 }
 
-export async function dropColumn(session: LakeSession, table: string, column: string): Promise<void> {
-  await session.run(`ALTER TABLE ${targetRef(session, table)} DROP COLUMN ${quoteIdent(column)}`);
+export async function dropColumn(session: LakeSession, target: TargetName, column: string): Promise<void> {
+  await session.run(`ALTER TABLE ${targetRef(session, target)} DROP COLUMN ${quoteIdent(column)}`);
 }
 
 /**
  * Rename columns in one transaction, so a swap (a → b, b → a) or a crash halfway never leaves the
  * table with some columns renamed: every column first moves to a temporary name, then to its new one.
  */
-export async function renameColumns(session: LakeSession, table: string, renames: { from: string; to: string }[]): Promise<void> {
+export async function renameColumns(session: LakeSession, target: TargetName, renames: { from: string; to: string }[]): Promise<void> {
   if (renames.length === 0) return;
-  const ref = targetRef(session, table);
+  const ref = targetRef(session, target);
   await session.transaction(async () => {
     if (renames.length === 1) {
       await session.run(`ALTER TABLE ${ref} RENAME COLUMN ${quoteIdent(renames[0].from)} TO ${quoteIdent(renames[0].to)}`);
@@ -113,8 +149,8 @@ export async function renameColumns(session: LakeSession, table: string, renames
  * Change a column's type in place. `using` is a DuckDB expression over the quoted column when the
  * plain cast would not do. DuckDB refuses this on key columns: use rebuildTarget for those.
  */
-export async function alterColumnType(session: LakeSession, table: string, column: string, type: string, using?: string | null): Promise<void> {
-  await session.run(`ALTER TABLE ${targetRef(session, table)} ALTER COLUMN ${quoteIdent(column)} SET DATA TYPE ${type}${using ? ` USING ${using}` : ''}`);
+export async function alterColumnType(session: LakeSession, target: TargetName, column: string, type: string, using?: string | null): Promise<void> {
+  await session.run(`ALTER TABLE ${targetRef(session, target)} ALTER COLUMN ${quoteIdent(column)} SET DATA TYPE ${type}${using ? ` USING ${using}` : ''}`);
 }
 
 /**
@@ -126,21 +162,21 @@ export async function alterColumnType(session: LakeSession, table: string, colum
  */
 export async function rebuildTarget(
   session: LakeSession,
-  table: string,
+  target: TargetName,
   columns: (TargetColumn & { using?: string | null })[],
   primaryKey: string[],
 ): Promise<void> {
-  const temp = `${table}__pgduck_rebuild`;
-  const tempRef = targetRef(session, temp);
+  const { table } = target;
+  const tempRef = targetRef(session, sibling(target, `${table}__pgduck_rebuild`));
   const defs = columns.map((c) => `${quoteIdent(c.name)} ${c.type}`);
   defs.push(`PRIMARY KEY (${primaryKey.map(quoteIdent).join(', ')})`);
   await session.transaction(async () => {
     await session.run(`DROP TABLE IF EXISTS ${tempRef}`);
     await session.run(`CREATE TABLE ${tempRef} (\n  ${defs.join(',\n  ')}\n)`);
     await session.run(
-      `INSERT INTO ${tempRef} SELECT ${columns.map((c) => c.using ?? `CAST(${quoteIdent(c.name)} AS ${c.type})`).join(', ')} FROM ${targetRef(session, table)}`,
+      `INSERT INTO ${tempRef} SELECT ${columns.map((c) => c.using ?? `CAST(${quoteIdent(c.name)} AS ${c.type})`).join(', ')} FROM ${targetRef(session, target)}`,
     );
-    await session.run(`DROP TABLE ${targetRef(session, table)}`);
+    await session.run(`DROP TABLE ${targetRef(session, target)}`);
     await session.run(`ALTER TABLE ${tempRef} RENAME TO ${quoteIdent(table)}`);
   });
 }

@@ -215,7 +215,7 @@ export function proposalSpec(p: Proposal, name: string, file: string): PipelineS
       ...(p.softDelete && { softDelete: p.softDelete }),
       ...(p.exclude && { columns: { exclude: p.exclude } }),
     },
-    target: { table: name },
+    target: { schema: 'main', table: name },
     batchSize: 10_000,
     schedule: '*/30 * * * * *',
     timezone: 'UTC',

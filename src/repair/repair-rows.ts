@@ -73,7 +73,7 @@ export async function repairRows(
     const columns = mapColumns(spec, source);
     const openDuckDb: OpenDuckDb = deps.openDuckDb ?? withDuckDbFile;
     return await openDuckDb(duckdbPath, async (session) => {
-      const target = await describeTarget(session, spec.target.table);
+      const target = await describeTarget(session, spec.target);
       const lacking = columns.filter((c) => !target?.some((t) => t.name === c.name)).map((c) => c.name);
       if (!target || lacking.length > 0) {
         throw new PgduckError(
@@ -120,7 +120,7 @@ export async function repairRows(
       }
       const insert = outcome.parquetPath
         ? buildUpsertSql(
-            targetRef(session, spec.target.table),
+            targetRef(session, spec.target),
             quoteIdent('pgduck_batch'),
             outcome.parquetPath,
             columns,
@@ -133,7 +133,7 @@ export async function repairRows(
         : null;
       await session.transaction(async () => {
         for (let i = 0; i < keys.length; i += KEYS_PER_READ) {
-          await session.run(`DELETE FROM ${targetRef(session, spec.target.table)} WHERE ${duckKeys.keyIn(keys.slice(i, i + KEYS_PER_READ), [])}`);
+          await session.run(`DELETE FROM ${targetRef(session, spec.target)} WHERE ${duckKeys.keyIn(keys.slice(i, i + KEYS_PER_READ), [])}`);
         }
         if (insert) outcome.written = Number((await session.all(insert))[0]?.Count ?? 0);
       });

@@ -9,7 +9,7 @@ import { connectPostgres } from '../postgres/connect.js';
 import { introspectTable } from '../postgres/introspect-table.js';
 import { PostgresRangeDigest } from '../postgres/range-digest.js';
 import { withDuckDbFile, type OpenDuckDb } from '../duckdb/lake.js';
-import { describeTarget } from '../duckdb/target-table.js';
+import { describeTarget, targetLabel } from '../duckdb/target-table.js';
 import { DuckDbRangeDigest } from '../duckdb/range-digest.js';
 import { buildVerifyShape } from '../verify/verify-shape.js';
 import { verifyTable, type TableVerdict, type VerifyOptions } from '../verify/verify-table.js';
@@ -50,7 +50,7 @@ export async function verifyPipeline(
   const result: PipelineVerification = {
     pipeline: spec.name,
     source: `${spec.source.schema}.${spec.source.table}`,
-    target: `${duckdbPath}:${spec.target.table}`,
+    target: `${duckdbPath}:${targetLabel(spec.target)}`,
     equal: false,
     compared: [],
     uncompared: [],
@@ -84,8 +84,9 @@ export async function verifyPipeline(
       duckdbPath,
       async (session) => {
         await session.run("SET TimeZone = 'UTC'");
-        const target = await describeTarget(session, spec.target.table);
-        if (!target) return fail(`target table ${spec.target.table} does not exist in ${duckdbPath}`, { kind: 'needs-action', code: 'DRIFT_INCOMPATIBLE' });
+        const target = await describeTarget(session, spec.target);
+        if (!target)
+          return fail(`target table ${targetLabel(spec.target)} does not exist in ${duckdbPath}`, { kind: 'needs-action', code: 'DRIFT_INCOMPATIBLE' });
         const full = buildVerifyShape(spec, source, target);
         const shape = opts.keysOnly ? { ...full, columns: full.columns.filter((c) => spec.source.primaryKey.includes(c.name)), uncompared: [] } : full;
         result.compared = shape.columns.map((c) => c.name);

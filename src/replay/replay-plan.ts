@@ -35,7 +35,7 @@
  */
 import { PgduckError } from '../errors/pgduck-error.js';
 import type { PipelineSpec } from '../config/pipeline-spec.js';
-import type { TargetColumn } from '../duckdb/target-table.js';
+import { targetLabel, type TargetColumn } from '../duckdb/target-table.js';
 import type { ColumnMapping } from '../schema/column.js';
 import { isRefused, mapColumn } from '../schema/type-map.js';
 import { pgColumnFromFormatType } from '../schema/pg-column-from-format-type.js';
@@ -166,6 +166,8 @@ interface Identity {
 export function planReplay(input: ReplayInput): ReplayPlan {
   const { spec, files, target, options, canonical } = input;
   const table = spec.target.table;
+  // In messages: `orders`, or `analytics.orders` outside `main`.
+  const label = targetLabel(spec.target);
   const keys = spec.source.primaryKey;
   const cursor = spec.source.cursor;
   const evolve = spec.schemaEvolution === 'evolve';
@@ -231,7 +233,7 @@ export function planReplay(input: ReplayInput): ReplayPlan {
     const t = target!;
     if (t.primaryKey && t.primaryKey.join('\u0000') !== keys.join('\u0000')) {
       throw new ReplayRefused(
-        `${table} is keyed on (${t.primaryKey.join(', ')}), the pipeline on (${keys.join(', ')}): rebuild it with pgduck replay ${spec.name} --drop-target`,
+        `${label} is keyed on (${t.primaryKey.join(', ')}), the pipeline on (${keys.join(', ')}): rebuild it with pgduck replay ${spec.name} --drop-target`,
       );
     }
     if (evolve) add = historyColumns.filter((h) => !t.columns.some((c) => c.name === h.name));
@@ -249,7 +251,7 @@ export function planReplay(input: ReplayInput): ReplayPlan {
       if (!col) {
         out.notLoaded.push({
           parquetName: c.parquetName,
-          reason: name === null ? 'a newer column of the same name replaced it' : `${table} has no such column (schema_evolution: ${spec.schemaEvolution})`,
+          reason: name === null ? 'a newer column of the same name replaced it' : `${label} has no such column (schema_evolution: ${spec.schemaEvolution})`,
         });
         continue;
       }
@@ -281,10 +283,10 @@ export function planReplay(input: ReplayInput): ReplayPlan {
   if (options.dropTarget && explicit) notes.push(`the rebuilt table holds only rows of files ${from}…${to}`);
   const why =
     mode === 'replace'
-      ? `rebuilding ${table} from its whole history (${from}…${to}): every file in sequence order, each replacing its rows as the runner applied them`
+      ? `rebuilding ${label} from its whole history (${from}…${to}): every file in sequence order, each replacing its rows as the runner applied them`
       : fresh
         ? `a part of the history (${from}…${to}) into a new table: each row as the newest file holding it has it, unless a file after ${to} holds it`
-        : `${table} holds rows: a row is replayed only when its newest state lies in ${from}…${to} (no later history file holds its key), never over a newer cursor, all in one transaction: nothing moves backwards`;
+        : `${label} holds rows: a row is replayed only when its newest state lies in ${from}…${to} (no later history file holds its key), never over a newer cursor, all in one transaction: nothing moves backwards`;
   return {
     pipeline: spec.name,
     table,

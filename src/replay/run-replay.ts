@@ -11,7 +11,7 @@
  */
 import { PgduckError } from '../errors/pgduck-error.js';
 import type { LakeSession } from '../duckdb/lake.js';
-import { addColumn, createTarget, syncCurrentView, targetRef } from '../duckdb/target-table.js';
+import { addColumn, createTarget, syncCurrentView, targetRef, type TargetName } from '../duckdb/target-table.js';
 import { applyParquet, buildUpsertSql, insertOnlyLiving } from '../stages/upsert.js';
 import { applyBackfillFile, buildBackfillSql } from '../stages/backfill.js';
 import { quoteIdent, quoteLiteral } from '../sql/identifier.js';
@@ -55,11 +55,13 @@ export async function runReplay(session: LakeSession, spec: Spec, plan: ReplayPl
     onFile?.(outcome.files, plan.files.length);
   };
 
+  // The table and its temporary copy, both in the pipeline's DuckDB schema.
+  const at = (table: string): TargetName => ({ schema: spec.target.schema, table });
   if (plan.mode === 'replace') {
-    const built = plan.buildAs ?? plan.table;
+    const built = at(plan.buildAs ?? plan.table);
     if (plan.buildAs) {
-      await session.run(`DROP TABLE IF EXISTS ${targetRef(session, plan.buildAs)}`);
-      await createTarget(session, plan.buildAs, plan.create ?? [], spec.source.primaryKey);
+      await session.run(`DROP TABLE IF EXISTS ${targetRef(session, at(plan.buildAs))}`);
+      await createTarget(session, at(plan.buildAs), plan.create ?? [], spec.source.primaryKey);
     }
     for (const f of plan.files) {
       const columns = asMappings(f);
@@ -80,12 +82,12 @@ export async function runReplay(session: LakeSession, spec: Spec, plan: ReplayPl
       count(f, rows);
     }
   } else {
-    const table = plan.buildAs ?? plan.table;
+    const table = at(plan.buildAs ?? plan.table);
     if (plan.buildAs) {
-      await session.run(`DROP TABLE IF EXISTS ${targetRef(session, plan.buildAs)}`);
-      await createTarget(session, plan.buildAs, plan.create ?? [], spec.source.primaryKey);
+      await session.run(`DROP TABLE IF EXISTS ${targetRef(session, at(plan.buildAs))}`);
+      await createTarget(session, at(plan.buildAs), plan.create ?? [], spec.source.primaryKey);
     }
-    for (const c of plan.add) await addColumn(session, plan.table, c);
+    for (const c of plan.add) await addColumn(session, at(plan.table), c);
     await buildLatest(session, plan, spec.source.primaryKey);
     const toOrder = Math.max(...plan.files.map((f) => f.order));
     try {
@@ -106,14 +108,14 @@ export async function runReplay(session: LakeSession, spec: Spec, plan: ReplayPl
   }
 
   if (plan.buildAs) {
-    const built = plan.buildAs;
+    const built = at(plan.buildAs);
     await session.transaction(async () => {
-      await session.run(`DROP TABLE IF EXISTS ${targetRef(session, plan.table)}`);
+      await session.run(`DROP TABLE IF EXISTS ${targetRef(session, at(plan.table))}`);
       await session.run(`ALTER TABLE ${targetRef(session, built)} RENAME TO ${quoteIdent(plan.table)}`);
     });
   }
   // The view follows the pipeline file, as the runner keeps it (drift-check): created for soft_delete, dropped without it.
-  await syncCurrentView(session, plan.table, spec.source.softDelete).catch((err: Error) => {
+  await syncCurrentView(session, at(plan.table), spec.source.softDelete).catch((err: Error) => {
     throw new ReplayIncomplete(
       `${plan.table} was replayed, but its view ${plan.table}_current could not be brought in line with the pipeline file: ${err.message.split('\n')[0]}`,
       { cause: err },
@@ -158,7 +160,7 @@ async function buildLatest(session: LakeSession, plan: ReplayPlan, keys: string[
 }
 
 /** `monotonic`, a batch file: the rows whose last batch is this file and whose later files all lie in the range; never over a newer cursor. */
-async function upsertLatest(session: LakeSession, table: string, f: PlannedFile, columns: ColumnMapping[], spec: Spec, toOrder: number): Promise<number> {
+async function upsertLatest(session: LakeSession, table: TargetName, f: PlannedFile, columns: ColumnMapping[], spec: Spec, toOrder: number): Promise<number> {
   const keys = spec.source.primaryKey;
   const only = `EXISTS (SELECT 1 FROM ${LATEST} AS l WHERE ${keyMatch(keys, 'l', 'b')} AND l.batch_ord = ${f.order} AND l.touch_ord <= ${toOrder})`;
   const sql = buildUpsertSql(targetRef(session, table), STAGING, f.file.path, columns, keys, spec.source.cursor, 'monotonic', only, insertOnlyLiving(spec));
@@ -173,7 +175,14 @@ async function upsertLatest(session: LakeSession, table: string, f: PlannedFile,
  * over a newer cursor); in `monotonic` (toOrder given) only on rows whose last batch came before it
  * and whose later files all lie in the range.
  */
-async function updateFrom(session: LakeSession, table: string, f: PlannedFile, columns: ColumnMapping[], spec: Spec, toOrder: number | null): Promise<number> {
+async function updateFrom(
+  session: LakeSession,
+  table: TargetName,
+  f: PlannedFile,
+  columns: ColumnMapping[],
+  spec: Spec,
+  toOrder: number | null,
+): Promise<number> {
   const keys = spec.source.primaryKey;
   const byName = (n: string) => columns.find((c) => c.name === n)!;
   const filled = columns.filter((c) => !keys.includes(c.name) && c.name !== spec.source.cursor);

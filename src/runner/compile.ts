@@ -5,6 +5,7 @@
  * so the plan shows what runs. A pipeline option that removes a step removes it from `steps`, not
  * behind an `if` in the runner.
  */
+import { sibling, targetLabel } from '../duckdb/target-table.js';
 import { Cron } from 'croner';
 import type { PipelineSpec } from '../config/pipeline-spec.js';
 import type { ResolvedPipeline } from '../config/resolved-pipeline.js';
@@ -30,7 +31,8 @@ export interface Plan {
     /** source.columns: the only columns read (`include`) or the ones never read (`exclude`); null: every column. */
     columns: { include: string[] } | { exclude: string[] } | null;
   };
-  target: { table: string; duckdbPath: string; currentView: string | null };
+  /** table and currentView as people name them: `orders`, or `analytics.orders` outside `main` (schema: the DuckDB schema). */
+  target: { schema: string; table: string; duckdbPath: string; currentView: string | null };
   /** Where this pipeline's Parquet history goes (PARQUET_DIR). */
   parquetDir: string;
   /** The Postgres it reads (source.connection, else DATABASE_URL). Not printed: it may hold a password. */
@@ -85,9 +87,10 @@ export function compile(spec: PipelineSpec, opts: CompileOptions): Plan {
       columns: spec.source.columns ?? null,
     },
     target: {
-      table: spec.target.table,
+      schema: spec.target.schema,
+      table: targetLabel(spec.target),
       duckdbPath,
-      currentView: spec.source.softDelete ? `${spec.target.table}_current` : null,
+      currentView: spec.source.softDelete ? targetLabel(sibling(spec.target, `${spec.target.table}_current`)) : null,
     },
     parquetDir,
     connection: opts.connection ?? null,

@@ -12,7 +12,7 @@ import { classifyFailure } from './classify-failure.js';
 import { runPipeline, type RunDeps, type RunSummary } from './run-pipeline.js';
 import { compilePipeline } from './compile.js';
 import { observeRun, type RunStats } from './run-observer.js';
-import { quoteIdent } from '../sql/identifier.js';
+import { targetRef } from '../duckdb/target-table.js';
 
 /**
  * A failed pipeline carries its message already cleaned of secrets: print and record `message`, not
@@ -94,9 +94,7 @@ export async function runRecorded(pipeline: ResolvedPipeline, deps: RunDeps, opt
  */
 async function countTargetRows(pipeline: ResolvedPipeline, deps: RunDeps): Promise<void> {
   try {
-    const rows = await deps.lake.withSession(pipeline.duckdbPath, (s) =>
-      s.all(`SELECT count(*)::BIGINT AS n FROM ${s.catalog}.main.${quoteIdent(pipeline.spec.target.table)}`),
-    );
+    const rows = await deps.lake.withSession(pipeline.duckdbPath, (s) => s.all(`SELECT count(*)::BIGINT AS n FROM ${targetRef(s, pipeline.spec.target)}`));
     deps.store.recordTargetRows(pipeline.spec.name, Number(rows[0]?.n ?? 0));
   } catch (err) {
     deps.log.debug({ pipeline: pipeline.spec.name, error: { message: (err as Error).message } }, 'could not count the rows of the target table');

@@ -34,7 +34,7 @@ import { faultPoint, type FaultPoint } from '../faults/fault-point.js';
 import { readAhead } from './read-ahead.js';
 import { SessionRotation, SESSION_ROWS } from './session-rotation.js';
 import { HorizonFreeze } from './horizon-freeze.js';
-import { dropTarget } from '../duckdb/target-table.js';
+import { dropTarget, targetLabel } from '../duckdb/target-table.js';
 import type { Logger } from '../log/logger.js';
 import { estimateRows } from '../postgres/estimate-rows.js';
 
@@ -182,17 +182,17 @@ export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary
         // on_recreate: rebootstrap. What `reset --drop-target` does, in its order: the DuckDB table
         // first (a locked file fails before the checkpoint is touched), then the checkpoint (a new
         // generation). A crash in between finds the same re-created table next run and does it again.
-        await deps.lake.withSession(plan.target.duckdbPath, (lake) => dropTarget(lake, spec.target.table));
+        await deps.lake.withSession(plan.target.duckdbPath, (lake) => dropTarget(lake, spec.target));
         store.reset(spec.name);
         store.saveSourceIdentity(spec.name, rebootstrap.now);
         store.addSchemaEvent(
           spec.name,
           'recreated',
-          `${rebootstrap.change}: target table ${spec.target.table} dropped and bootstrapped again (on_recreate: rebootstrap)`,
+          `${rebootstrap.change}: target table ${targetLabel(spec.target)} dropped and bootstrapped again (on_recreate: rebootstrap)`,
         );
         log.warn(
           { pipeline: spec.name },
-          `${rebootstrap.change}: on_recreate is rebootstrap, so DuckDB table ${spec.target.table} was dropped and is bootstrapped from the new table`,
+          `${rebootstrap.change}: on_recreate is rebootstrap, so DuckDB table ${targetLabel(spec.target)} was dropped and is bootstrapped from the new table`,
         );
         checkpoint = store.get(spec.name);
         resumeFrom = null;

@@ -13,6 +13,7 @@
  *
  * A few catalog queries per run, not per batch.
  */
+import { targetLabel } from '../duckdb/target-table.js';
 import type { PipelineSpec } from '../config/pipeline-spec.js';
 import { judgeSource } from '../live/judge-source.js';
 import type { PgClient } from '../postgres/connect.js';
@@ -54,7 +55,7 @@ export async function guardSource(spec: PipelineSpec, pg: PgClient, store: Check
   }
   const change = identityChange(was, now, qualified(schema, table));
   if (change?.what === 'table' && spec.source.onRecreate === 'rebootstrap') return { change: change.message, now };
-  if (change) throw new SourceChangedError(spec.name, qualified(schema, table), spec.target.table, was, now, [change.message]);
+  if (change) throw new SourceChangedError(spec.name, qualified(schema, table), targetLabel(spec.target), was, now, [change.message]);
   if (was.relfilenode === now.relfilenode) return null;
 
   const checkpoint = store.get(spec.name);

@@ -6,7 +6,7 @@
  */
 import type { ColumnMapping, PgColumn } from './column.js';
 import { canWiden, isWidening, keepsText } from './type-change.js';
-import type { TargetColumn } from '../duckdb/target-table.js';
+import { targetLabel, type TargetColumn } from '../duckdb/target-table.js';
 import type { PipelineSpec } from '../config/pipeline-spec.js';
 import type { Backfill, SourceColumnRecord } from '../state/checkpoint-store.js';
 import { SchemaDriftError } from './schema-drift-error.js';
@@ -50,7 +50,9 @@ export interface DriftPlan {
 export function planDrift(input: DriftInput): DriftPlan {
   const { spec, source, mapped, previous, target } = input;
   const policy = spec.schemaEvolution;
-  const table = spec.target.table;
+  // As people name it: `orders`, or `analytics.orders` outside `main`.
+  const table = targetLabel(spec.target);
+  const tableSql = `${spec.target.schema === 'main' ? '' : `${quoteIdent(spec.target.schema)}.`}${quoteIdent(spec.target.table)}`;
   const keys = spec.source.primaryKey;
   const plan: DriftPlan = { renames: [], replaced: [], added: [], widened: [], backfills: [], events: [], load: [] };
   const problems: string[] = [];
@@ -87,7 +89,7 @@ export function planDrift(input: DriftInput): DriftPlan {
     throw new SchemaDriftError(
       `source.columns in ${spec.file} leaves out ${list}, which the DuckDB table ${table} holds (synced before the file changed). ` +
         `pgduck never drops synced data, and loading rows without ${leftOut.length > 1 ? 'them' : 'it'} would empty ${leftOut.length > 1 ? 'them' : 'it'} row by row. Nothing was loaded and the checkpoint did not move. ` +
-        `To stop syncing ${list}: drop ${leftOut.length > 1 ? 'them' : 'it'} from ${table} (${leftOut.map((n) => `ALTER TABLE ${quoteIdent(table)} DROP COLUMN ${quoteIdent(n)}`).join('; ')}) ` +
+        `To stop syncing ${list}: drop ${leftOut.length > 1 ? 'them' : 'it'} from ${table} (${leftOut.map((n) => `ALTER TABLE ${tableSql} DROP COLUMN ${quoteIdent(n)}`).join('; ')}) ` +
         `or rebuild the table without ${leftOut.length > 1 ? 'them' : 'it'} (pgduck reset ${spec.name} --drop-target); to keep syncing ${leftOut.length > 1 ? 'them' : 'it'}, select ${leftOut.length > 1 ? 'them' : 'it'} again in source.columns`,
       { kind: 'needs-action', code: 'DRIFT_INCOMPATIBLE', fix: `drop ${leftOut.join(', ')} from ${table}, or pgduck reset ${spec.name} --drop-target` },
     );

@@ -35,7 +35,7 @@ import type { ColumnMapping, PgColumn } from '../schema/column.js';
 import { introspectShape } from '../postgres/introspect-table.js';
 import { estimateRows } from '../postgres/estimate-rows.js';
 import { qualified, quoteIdent, quoteLiteral } from '../sql/identifier.js';
-import { targetRef } from '../duckdb/target-table.js';
+import { targetLabel, targetRef } from '../duckdb/target-table.js';
 import { catalogNameOf } from '../duckdb/catalog-name.js';
 import { buildArrowTable, type WireRow } from '../parquet/arrow-table.js';
 import { writeParquetFile } from '../parquet/write-parquet.js';
@@ -123,7 +123,7 @@ export const backfillStage: Stage = {
     const filled = { name: '<backfilled column>', selectExpr: (c: string) => c, loadExpr: (c: string) => c, duckType: '<its type>' };
     const keyTypes = inputs.source?.keyTypes ?? spec.source.primaryKey.map((k) => `<type of ${k}>`);
     const sql = buildBackfillSql(spec, spec.source.primaryKey.map(byName), keyTypes, byName(spec.source.cursor), [filled]);
-    const target = `${quoteIdent(catalogNameOf(inputs.duckdbPath))}.main.${quoteIdent(spec.target.table)}`;
+    const target = targetRef({ catalog: quoteIdent(catalogNameOf(inputs.duckdbPath)) }, spec.target);
     return {
       when: 'a backfill is pending: drift-check recorded columns to re-read for existing rows (added, retyped so their values may change, or every non-key column after the table was rewritten: its relfilenode moved), or an earlier run stopped during one',
       does: 're-reads key, cursor and those columns for every existing row, keyset on the primary key, one Parquet file per batch; replaces (DELETE+INSERT in one transaction, never UPDATE: DuckDB keeps an interval that compares equal) only target rows whose cursor is not newer',
@@ -249,7 +249,7 @@ async function runBackfill(ctx: StageContext, task: Backfill, columns: ColumnMap
           columns: carriedSource,
         });
         writeParquetFile(file, buildArrowTable(sql.carried, res.rows), metadata);
-        await applyBackfillFile(lake, sql, targetRef(lake, spec.target.table), file);
+        await applyBackfillFile(lake, sql, targetRef(lake, spec.target), file);
         const last = res.rows[res.rows.length - 1];
         position = sql.positionIndexes.map((i) => last[i] as string);
         rows += res.rows.length;
@@ -263,7 +263,7 @@ async function runBackfill(ctx: StageContext, task: Backfill, columns: ColumnMap
     ctx.progress?.end(label);
   }
   store.finishBackfill(task.id);
-  record(`backfill ${task.id} of ${names} in ${spec.target.table} done: ${rows} existing rows re-read from the source`);
+  record(`backfill ${task.id} of ${names} in ${targetLabel(spec.target)} done: ${rows} existing rows re-read from the source`);
 }
 
 /** The read used the mapping of `watched`: if one of their types changed meanwhile, its text may not fit that mapping. */

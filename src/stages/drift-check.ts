@@ -46,6 +46,8 @@ import {
   renameColumns,
   targetPrimaryKey,
   targetRef,
+  schemaRef,
+  type TargetName,
 } from '../duckdb/target-table.js';
 import type { LakeSession } from '../duckdb/lake.js';
 import type { RunMemory } from './run-memory.js';
@@ -68,7 +70,7 @@ async function canonicalType(session: LakeSession, memory: RunMemory, type: stri
 }
 
 /** The target's shape (canonical types), from the run's memory when this run has read it already (see RunMemory.target). */
-async function targetShape(session: LakeSession, memory: RunMemory, table: string): Promise<RunMemory['target']> {
+async function targetShape(session: LakeSession, memory: RunMemory, table: TargetName): Promise<RunMemory['target']> {
   if (memory.target) return memory.target;
   const columns = await describeTarget(session, table);
   if (!columns) return null;
@@ -87,10 +89,13 @@ export const driftCheckStage: Stage = {
   postgres: true,
   describe(spec, inputs) {
     // How a person names the file's catalog (the DuckDB CLI names it after the file's stem); the runner attaches it under an alias.
-    const target = `${quoteIdent(catalogNameOf(inputs.duckdbPath))}.main.${quoteIdent(spec.target.table)}`;
+    const target = targetRef({ catalog: quoteIdent(catalogNameOf(inputs.duckdbPath)) }, spec.target);
     const { columns, unknown } = plannedColumns(spec, inputs);
     const defs = [...columns.map((c) => `${quoteIdent(c.name)} ${c.duckType}`), `PRIMARY KEY (${spec.source.primaryKey.map(quoteIdent).join(', ')})`];
-    const create = `CREATE TABLE IF NOT EXISTS ${target} (\n  ${unknown === null ? '' : `${unknown},\n  `}${defs.join(',\n  ')}\n)`;
+    // Outside `main`, the schema is created first (createTarget).
+    const schema =
+      spec.target.schema === 'main' ? '' : `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(catalogNameOf(inputs.duckdbPath))}.${schemaRef(spec.target.schema)};\n`;
+    const create = `${schema}CREATE TABLE IF NOT EXISTS ${target} (\n  ${unknown === null ? '' : `${unknown},\n  `}${defs.join(',\n  ')}\n)`;
     return {
       compares: 'source columns (by attnum) and primary key with the DuckDB table before each batch',
       policy: spec.schemaEvolution,
@@ -100,7 +105,7 @@ export const driftCheckStage: Stage = {
   },
   async run(ctx: StageContext, batch: BatchState) {
     const { spec, lake, store, log, memory } = ctx;
-    const table = spec.target.table;
+    const table = spec.target;
     const record = (e: DriftEvent) => {
       store.addSchemaEvent(spec.name, e.kind, e.detail);
       log.warn({ pipeline: spec.name, drift: e.kind }, e.detail);

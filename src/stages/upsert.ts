@@ -25,7 +25,7 @@
 import { PgduckError } from '../errors/pgduck-error.js';
 import type { PipelineSpec } from '../config/pipeline-spec.js';
 import { quoteIdent, quoteLiteral } from '../sql/identifier.js';
-import { targetRef } from '../duckdb/target-table.js';
+import { targetRef, type TargetName } from '../duckdb/target-table.js';
 import type { LakeSession } from '../duckdb/lake.js';
 import type { ColumnMapping } from '../schema/column.js';
 import { catalogNameOf } from '../duckdb/catalog-name.js';
@@ -101,7 +101,7 @@ export function insertOnlyLiving(spec: Pick<PipelineSpec, 'source'>): string | u
 
 export async function applyParquet(
   session: LakeSession,
-  table: string,
+  table: TargetName,
   parquetPath: string,
   columns: Pick<ColumnMapping, 'name' | 'loadExpr'>[],
   primaryKey: string[],
@@ -133,7 +133,7 @@ export const upsertStage: Stage = {
   describe(spec, inputs) {
     const { columns, withUnknown, unknown } = plannedColumns(spec, inputs);
     // How a person names the file's catalog (the DuckDB CLI names it after the file's stem); the runner attaches it under an alias.
-    const target = `${quoteIdent(catalogNameOf(inputs.duckdbPath))}.main.${quoteIdent(spec.target.table)}`;
+    const target = targetRef({ catalog: quoteIdent(catalogNameOf(inputs.duckdbPath)) }, spec.target);
     const parquet = join(inputs.parquetDir, spec.name, '<batch>.parquet');
     const sql = buildUpsertSql(
       target,
@@ -166,7 +166,7 @@ export const upsertStage: Stage = {
     if (!batch.parquetPath) throw new PgduckError('upsert needs the batch Parquet file (parquet stage did not run)', { kind: 'internal', code: 'INTERNAL' });
     batch.upserted = await applyParquet(
       ctx.lake,
-      ctx.spec.target.table,
+      ctx.spec.target,
       batch.parquetPath,
       batch.loadColumns,
       ctx.spec.source.primaryKey,

@@ -15,8 +15,9 @@ export interface VerifyShape {
   pipeline: string;
   /** Quoted, schema-qualified source table (a subquery of its living rows under soft_delete_mode remove). */
   sourceTable: string;
-  /** Target table name (unquoted; each side qualifies it). */
+  /** Target table name and its DuckDB schema (unquoted; the DuckDB side qualifies them). */
   targetTable: string;
+  targetSchema: string;
   keys: KeyColumn[];
   /** Compared columns, keys included, in source order: both sides hash them in this order. */
   columns: CanonicalColumn[];
@@ -71,6 +72,7 @@ export function buildVerifyShape(spec: PipelineSpec, all: PgColumn[], target: { 
         ? `(SELECT * FROM ${qualified(spec.source.schema, spec.source.table)} WHERE ${quoteIdent(spec.source.softDelete)} IS NULL) AS living`
         : qualified(spec.source.schema, spec.source.table),
     targetTable: spec.target.table,
+    targetSchema: spec.target.schema,
     keys,
     columns,
     uncompared,

@@ -183,7 +183,7 @@ function spec(columns?: PipelineSpec['source']['columns'], policy: PipelineSpec[
       onRecreate: 'stop',
       ...(columns && { columns }),
     },
-    target: { table: 'accounts' },
+    target: { schema: 'main', table: 'accounts' },
     batchSize: 100,
     schedule: '* * * * *',
     timezone: 'UTC',

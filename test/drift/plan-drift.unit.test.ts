@@ -84,7 +84,7 @@ function input(opts: {
         onRecreate: 'stop',
         softDelete: opts.softDelete,
       },
-      target: { table: 'items' },
+      target: { schema: 'main', table: 'items' },
       schemaEvolution: opts.policy ?? 'evolve',
     },
     source,

@@ -70,7 +70,7 @@ test('a type changed while the batch was read: refused, nothing created or loade
         memory: newRunMemory(),
       };
       await assert.rejects(driftCheckStage.run(ctx, batch), /the source changed while this batch was read \("n" changed type\): nothing was loaded/);
-      assert.equal(await describeTarget(session, 't'), null);
+      assert.equal(await describeTarget(session, { schema: 'main', table: 't' }), null);
     });
     assert.deepEqual(store.sourceColumns('t'), []);
   } finally {

@@ -20,7 +20,7 @@ const spec = {
     nullCursor: 'include',
     onRecreate: 'stop',
   },
-  target: { table: 'rental' },
+  target: { schema: 'main', table: 'rental' },
 } as unknown as PipelineSpec;
 
 const relation = (rowEstimate: number | null): SourceRelation => ({

@@ -18,7 +18,7 @@ const spec: PipelineSpec = {
     onRecreate: 'stop',
     softDelete: 'deleted_at',
   },
-  target: { table: 'lines' },
+  target: { schema: 'main', table: 'lines' },
   batchSize: 500,
   schedule: '*/30 * * * * *',
   timezone: 'Europe/Berlin',

@@ -10,7 +10,7 @@ export function tableSpec(table: string, batchSize: number): PipelineSpec {
     name: table,
     file: `${table}.yml`,
     source: { schema: 'public', table, primaryKey: ['id'], cursor: 'updated_at', softDeleteMode: 'keep', nullCursor: 'include', onRecreate: 'stop' },
-    target: { table },
+    target: { schema: 'main', table },
     batchSize,
     schedule: '* * * * *',
     timezone: 'UTC',

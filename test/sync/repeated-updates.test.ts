@@ -117,9 +117,9 @@ describe('repeated updates', () => {
     const columns = mapColumns(spec, (await introspectTable(client, 'public', 'hot'))!);
     await client.end();
     await withDuckDbFile(ws.duckdbPath, async (s) => {
-      await applyParquet(s, 'hot', oldest, columns, ['id'], 'updated_at', 'monotonic');
-      await applyParquet(s, 'hot', newest, columns, ['id'], 'updated_at', 'monotonic');
-      await applyParquet(s, 'hot', newest, columns, ['id'], 'updated_at', 'monotonic');
+      await applyParquet(s, { schema: 'main', table: 'hot' }, oldest, columns, ['id'], 'updated_at', 'monotonic');
+      await applyParquet(s, { schema: 'main', table: 'hot' }, newest, columns, ['id'], 'updated_at', 'monotonic');
+      await applyParquet(s, { schema: 'main', table: 'hot' }, newest, columns, ['id'], 'updated_at', 'monotonic');
     });
     assert.deepEqual(await duckVersions(), before);
     await assertVerified(ws, url, ['hot']);

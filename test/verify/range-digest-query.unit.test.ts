@@ -18,7 +18,7 @@ import type { KeyRange } from '../../src/verify/range-side.js';
 const spec = {
   name: 'lines',
   source: { schema: 'public', table: 'invoice lines', primaryKey: ['code', 'line_no'] },
-  target: { table: 'invoice lines' },
+  target: { schema: 'main', table: 'invoice lines' },
 } as unknown as PipelineSpec;
 const source = [
   pgColumnFromFormatType('code', 1, 'text'),
