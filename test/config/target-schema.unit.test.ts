@@ -1,0 +1,99 @@
+// Target schemas (issue 14): target.schema, or a dotted target.table read like source.table, names the
+// DuckDB schema; `main` when neither does. The one-writer check compares schema and table.
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { checkPipelineSet } from '../../src/config/check-pipeline-set.js';
+import { loadPipelines } from '../../src/config/load-pipelines.js';
+
+function pipelineDir(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'pgduck-target-schema-'));
+  mkdirSync(dir, { recursive: true });
+  for (const [name, target] of Object.entries(files)) {
+    writeFileSync(join(dir, `${name}.yml`), `source:\n  table: public.${name}\n  primary_key: id\n  cursor: updated_at\ntarget:\n${target}`);
+  }
+  return dir;
+}
+
+const load = (files: Record<string, string>) => loadPipelines([pipelineDir(files)], {}, '/tmp/pgduck-unused.duckdb');
+
+test('without target.schema or a dot, the target lives in main', () => {
+  const { specs, problems } = load({ plain: '  table: orders\n' });
+  assert.deepEqual(problems, []);
+  assert.deepEqual(specs[0].target, { schema: 'main', table: 'orders' });
+});
+
+test('a dotted target.table names the schema, as in source.table (quoted parts kept whole)', () => {
+  const { specs, problems } = load({
+    dotted: '  table: analytics.orders\n',
+    quoted: '  table: \'"my.schema"."Order Items"\'\n',
+  });
+  assert.deepEqual(problems, []);
+  const byName = Object.fromEntries(specs.map((s) => [s.name, s.target]));
+  assert.deepEqual(byName.dotted, { schema: 'analytics', table: 'orders' });
+  assert.deepEqual(byName.quoted, { schema: 'my.schema', table: 'Order Items' });
+});
+
+test('target.schema names the schema; given with an agreeing dotted table it is the same', () => {
+  const { specs, problems } = load({
+    explicit: '  schema: staging\n  table: orders\n',
+    agreeing: '  schema: staging\n  table: staging.lines\n',
+  });
+  assert.deepEqual(problems, []);
+  const byName = Object.fromEntries(specs.map((s) => [s.name, s.target]));
+  assert.deepEqual(byName.explicit, { schema: 'staging', table: 'orders' });
+  assert.deepEqual(byName.agreeing, { schema: 'staging', table: 'lines' });
+});
+
+test('target.schema disagreeing with a dotted target.table is a positioned problem, and the pipeline is not built', () => {
+  const { specs, problems } = load({ conflict: '  schema: staging\n  table: analytics.orders\n' });
+  assert.deepEqual(specs, []);
+  assert.equal(problems.length, 1);
+  assert.equal(problems[0].path, 'target.schema');
+  assert.deepEqual([problems[0].line, problems[0].col], [6, 11]);
+  assert.match(problems[0].message, /is `staging` but target\.table names schema `analytics`/);
+});
+
+test('a malformed target.table is refused with the same words as source.table', () => {
+  const { problems } = load({ broken: '  table: a.b.c\n' });
+  assert.equal(problems.length, 1);
+  assert.equal(problems[0].path, 'target.table');
+  assert.match(problems[0].message, /has 3 dotted parts/);
+});
+
+const position = { line: 1, col: 1 };
+const identity = (name: string, table: string, schema?: string) => ({
+  file: `${name}.yml`,
+  name,
+  target: { table, ...(schema !== undefined && { schema }), position, fromEnv: false },
+});
+
+test('one writer per table: a.t and b.t are two tables, whichever way the schema is written', () => {
+  assert.deepEqual(checkPipelineSet([identity('one', 'a.t'), identity('two', 'b.t')], 'w.duckdb'), []);
+  assert.deepEqual(checkPipelineSet([identity('one', 't', 'a'), identity('two', 't', 'b')], 'w.duckdb'), []);
+  assert.deepEqual(checkPipelineSet([identity('one', 'a.t'), identity('two', 't')], 'w.duckdb'), []);
+});
+
+test('one writer per table: main.t and t are one table, and so are a.t and t with target.schema a', () => {
+  for (const [first, second] of [
+    [identity('one', 'main.t'), identity('two', 't')],
+    [identity('one', 't', 'main'), identity('two', 'T')],
+    [identity('one', 'a.t'), identity('two', 't', 'a')],
+  ]) {
+    const problems = checkPipelineSet([first, second], 'w.duckdb');
+    assert.equal(problems.length, 1, JSON.stringify([first.target, second.target]));
+    assert.equal(problems[0].file, 'two.yml');
+    assert.match(problems[0].message, /is already written by pipeline `one`/);
+  }
+});
+
+test('the one-writer check through the loader: analytics.orders and staging.orders both load; two staging.orders do not', () => {
+  const apart = load({ a: '  table: analytics.orders\n', b: '  schema: staging\n  table: orders\n' });
+  assert.deepEqual(apart.problems, []);
+  assert.equal(apart.specs.length, 2);
+  const clash = load({ a: '  table: staging.orders\n', b: '  schema: staging\n  table: orders\n' });
+  assert.equal(clash.problems.length, 1);
+  assert.match(clash.problems[0].message, /DuckDB table `staging\.orders` is already written by pipeline `a`/);
+});
