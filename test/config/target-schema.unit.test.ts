@@ -97,3 +97,14 @@ test('the one-writer check through the loader: analytics.orders and staging.orde
   assert.equal(clash.problems.length, 1);
   assert.match(clash.problems[0].message, /DuckDB table `staging\.orders` is already written by pipeline `a`/);
 });
+
+test('target.schema may be shared in _defaults.yml; a pipeline file overrides it or names its own with a dot', () => {
+  const dir = pipelineDir({ inherits: '  table: orders\n', overrides: '  schema: staging\n  table: orders\n', dotted: '  table: raw.orders\n' });
+  writeFileSync(join(dir, '_defaults.yml'), 'target:\n  schema: analytics\n');
+  const { specs, problems } = loadPipelines([dir], {}, '/tmp/pgduck-unused.duckdb');
+  assert.deepEqual(problems, []);
+  const byName = Object.fromEntries(specs.map((s) => [s.name, s.target]));
+  assert.deepEqual(byName.inherits, { schema: 'analytics', table: 'orders' });
+  assert.deepEqual(byName.overrides, { schema: 'staging', table: 'orders' });
+  assert.deepEqual(byName.dotted, { schema: 'raw', table: 'orders' });
+});
