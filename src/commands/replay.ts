@@ -59,8 +59,8 @@ export async function replayCommand(settings: Settings, name: string, opts: Repl
       (err: Error) => {
         if (err instanceof ReplayIncomplete) throw err;
         const left = plan.buildAs
-          ? `${plan.table} was left as it was (the half-built ${plan.buildAs} is dropped by the next replay)`
-          : `${plan.table} was left as it was (the files are applied in one transaction)${plan.add.length > 0 ? `, apart from the columns added to it` : ''}`;
+          ? `${plan.label} was left as it was (the half-built ${plan.buildAs} is dropped by the next replay)`
+          : `${plan.label} was left as it was (the files are applied in one transaction)${plan.add.length > 0 ? `, apart from the columns added to it` : ''}`;
         throw new Error(`${err.message}; ${left}`, { cause: err });
       },
     );
@@ -69,7 +69,7 @@ export async function replayCommand(settings: Settings, name: string, opts: Repl
       outcome.backfills > 0 ? `, ${outcome.rowsUpdated} updated by ${outcome.backfills} backfill batch${outcome.backfills === 1 ? '' : 'es'}` : '';
     process.stdout.write(
       `✓ ${spec.name}: ${outcome.files} file${outcome.files === 1 ? '' : 's'} replayed (${outcome.rowsWritten} rows written${updated}) in ${Date.now() - started} ms; ` +
-        `${plan.buildAs ? `${plan.table} rebuilt` : `${plan.table} updated in place`}; Postgres and the checkpoint untouched\n`,
+        `${plan.buildAs ? `${plan.label} rebuilt` : `${plan.label} updated in place`}; Postgres and the checkpoint untouched\n`,
     );
     return 0;
   };
@@ -139,16 +139,16 @@ function describePlan(plan: ReplayPlan, parquetDir: string, duckdbPath: string, 
   const lines = [
     `replay ${plan.pipeline}: ${plan.files.length} file${plan.files.length === 1 ? '' : 's'} (${batches} batch${batches === 1 ? '' : 'es'}` +
       `${backfills > 0 ? `, ${backfills} backfill batch${backfills === 1 ? '' : 'es'}` : ''}; ${rows} row${rows === 1 ? '' : 's'}), seq ${plan.range.from}…${plan.range.to} ` +
-      `of ${plan.range.first}…${plan.range.last}, from ${join(parquetDir, plan.pipeline)} into ${duckdbPath} table ${plan.table}`,
+      `of ${plan.range.first}…${plan.range.last}, from ${join(parquetDir, plan.pipeline)} into ${duckdbPath} table ${plan.label}`,
     `  mode ${plan.mode}: ${plan.why}`,
   ];
   if (plan.buildAs) {
     lines.push(
-      `  ${plan.table} is built as ${plan.buildAs}, then swapped in${plan.dropTarget ? ' (replacing the table: --drop-target)' : ''}: ` +
+      `  ${plan.label} is built as ${plan.buildAs}, then swapped in${plan.dropTarget ? ' (replacing the table: --drop-target)' : ''}: ` +
         plan.create!.map((c) => `${c.name} ${c.type}`).join(', '),
     );
   }
-  if (plan.add.length > 0) lines.push(`  columns added to ${plan.table}: ${plan.add.map((c) => `${c.name} ${c.type}`).join(', ')}`);
+  if (plan.add.length > 0) lines.push(`  columns added to ${plan.label}: ${plan.add.map((c) => `${c.name} ${c.type}`).join(', ')}`);
   for (const n of plan.notes) lines.push(`  note: ${n}`);
   if (full) {
     lines.push('  files, in the order they are applied:');

@@ -83,7 +83,10 @@ export interface PlannedFile {
 
 export interface ReplayPlan {
   pipeline: string;
+  /** The table's name in its DuckDB schema (spec.target.schema). */
   table: string;
+  /** The table as people name it: `orders`, or `analytics.orders` outside `main`. */
+  label: string;
   mode: ReplayMode;
   /** Why this mode, in words. */
   why: string;
@@ -290,6 +293,7 @@ export function planReplay(input: ReplayInput): ReplayPlan {
   return {
     pipeline: spec.name,
     table,
+    label,
     mode,
     why,
     buildAs: fresh ? `${table}__pgduck_replay` : null,

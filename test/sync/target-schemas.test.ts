@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { createWorkspace, runCli, type Workspace } from '../support/workspace.js';
-import { assertVerified, runOnce } from '../support/sync-checks.js';
+import { assertVerified, readCheckpoint, runOnce } from '../support/sync-checks.js';
 import { withDuckDbFile } from '../../src/duckdb/lake.js';
 
 const SQL = `
@@ -72,6 +72,8 @@ test('two pipelines sync one table name into two DuckDB schemas; the view lives 
   assert.deepEqual(await read('SELECT count(*)::INT AS n FROM analytics.orders'), [{ n: 8 }]);
   assert.deepEqual(await read(`SELECT id, note FROM staging.orders WHERE note = 'changed'`), [{ id: 2, note: 'changed' }]);
   assert.deepEqual(await objects(), ['analytics.orders', 'analytics.orders_current', 'staging.orders'], 'nothing was created in main');
+  // status's row counts, taken by the runner after each run, count each schema's own table.
+  assert.deepEqual([readCheckpoint(ws, 'analytics_orders')?.targetRows, readCheckpoint(ws, 'staging_orders')?.targetRows], [8, 4]);
   const results = await assertVerified(ws, url);
   assert.deepEqual(results.map((r) => [r.pipeline, r.target.replace(/^.*:/, '')]).sort(), [
     ['analytics_orders', 'analytics.orders'],
@@ -94,6 +96,8 @@ test('plan shows the qualified target, its view and the schema it creates', asyn
 test('replay --drop-target rebuilds its own schema’s table from the history', async () => {
   const res = await runCli(['replay', 'analytics_orders', '--drop-target'], ws.env(url));
   assert.equal(res.code, 0, res.stdout + res.stderr);
+  assert.match(res.stdout, /into \S*warehouse\.duckdb table analytics\.orders\n/);
+  assert.match(res.stdout, /analytics\.orders rebuilt/);
   assert.deepEqual(await objects(), ['analytics.orders', 'analytics.orders_current', 'staging.orders']);
   assert.deepEqual(await ids('analytics.orders_current'), [1, 4, 5, 6, 7, 8]);
   await assertVerified(ws, url);
