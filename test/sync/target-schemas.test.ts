@@ -103,12 +103,21 @@ test('replay --drop-target rebuilds its own schema’s table from the history', 
   await assertVerified(ws, url);
 });
 
+test('reconcile removes a hard-deleted row from its own schema’s table only', async () => {
+  await pgs.query(url, 'DELETE FROM shop.orders WHERE id = 3');
+  const res = await runCli(['reconcile', 'staging_orders'], ws.env(url));
+  assert.equal(res.code, 0, res.stdout + res.stderr);
+  assert.deepEqual(await ids('staging.orders'), [1, 2, 4]);
+  assert.deepEqual(await read('SELECT count(*)::INT AS n FROM analytics.orders'), [{ n: 8 }]);
+  await assertVerified(ws, url);
+});
+
 test('reset --drop-target drops only its own schema’s table and view; the next run creates them again', async () => {
   const res = await runCli(['reset', 'analytics_orders', '--drop-target'], ws.env(url));
   assert.equal(res.code, 0, res.stderr);
   assert.match(res.stdout, /DuckDB table analytics\.orders dropped/);
   assert.deepEqual(await objects(), ['staging.orders']);
-  assert.deepEqual(await read('SELECT count(*)::INT AS n FROM staging.orders'), [{ n: 4 }]);
+  assert.deepEqual(await ids('staging.orders'), [1, 2, 4]);
 
   await runOnce(ws, url);
   assert.deepEqual(await objects(), ['analytics.orders', 'analytics.orders_current', 'staging.orders']);
