@@ -30,38 +30,23 @@ export function semanticChecks(data: Record<string, unknown>, context: SemanticC
     return env ? `the value of ${env.map((n) => `\${${n}}`).join(', ')}` : `\`${value}\``;
   };
 
-  // source.table: `table`, `schema.table` or quoted parts.
-  const table = text(['source', 'table']);
-  if (table !== undefined) {
+  // source.table: `table`, `schema.table` or quoted parts (a Postgres table). target.table is read the
+  // same way (a DuckDB table: a dot is a schema, never part of a table literally named "a.b"). Either
+  // side's `schema`, when written too, must agree with a schema the table names.
+  for (const side of ['source', 'target'] as const) {
+    const table = text([side, 'table']);
+    if (table === undefined) continue;
     const parsed = parseTableName(table);
     if ('error' in parsed) {
-      issues.push({ path: ['source', 'table'], message: parsed.error });
-    } else {
-      const schema = text(['source', 'schema']);
-      if (parsed.schema !== undefined && schema !== undefined && context.isWritten(['source', 'schema']) && schema !== parsed.schema) {
-        issues.push({
-          path: ['source', 'schema'],
-          message: `is ${show(['source', 'schema'], schema)} but source.table names schema ${show(['source', 'table'], parsed.schema)}; leave source.schema out or make them agree`,
-        });
-      }
+      issues.push({ path: [side, 'table'], message: parsed.error });
+      continue;
     }
-  }
-
-  // target.table: `table` or `schema.table` of DuckDB, read like source.table (a dot is a schema,
-  // never part of a table literally named "a.b"); target.schema, when written too, must agree.
-  const target = text(['target', 'table']);
-  if (target !== undefined) {
-    const parsed = parseTableName(target);
-    if ('error' in parsed) {
-      issues.push({ path: ['target', 'table'], message: parsed.error });
-    } else {
-      const schema = text(['target', 'schema']);
-      if (parsed.schema !== undefined && schema !== undefined && context.isWritten(['target', 'schema']) && schema !== parsed.schema) {
-        issues.push({
-          path: ['target', 'schema'],
-          message: `is ${show(['target', 'schema'], schema)} but target.table names schema ${show(['target', 'table'], parsed.schema)}; leave target.schema out or make them agree`,
-        });
-      }
+    const schema = text([side, 'schema']);
+    if (parsed.schema !== undefined && schema !== undefined && context.isWritten([side, 'schema']) && schema !== parsed.schema) {
+      issues.push({
+        path: [side, 'schema'],
+        message: `is ${show([side, 'schema'], schema)} but ${side}.table names schema ${show([side, 'table'], parsed.schema)}; leave ${side}.schema out or make them agree`,
+      });
     }
   }
 
