@@ -18,6 +18,7 @@ import type { Position } from '../state/checkpoint-store.js';
 import type { PipelineSpec } from '../config/pipeline-spec.js';
 import type { PgColumn } from '../schema/column.js';
 import { qualified, quoteIdent } from '../sql/identifier.js';
+import { rowsAfter } from '../sql/keyset.js';
 
 export const ROWS_CAP = 1_000_000;
 
@@ -50,11 +51,10 @@ export function buildLagSql(
   const order = [spec.source.cursor, ...spec.source.primaryKey].map(quoteIdent);
   const types = [cursor.declaredType, ...keys.map((k) => k.declaredType)];
   const values = position ? [position.cursor, ...position.key] : [];
-  const after = position ? `(${order.join(', ')}) > (${types.map((t, i) => `$${i + 1}::${t}`).join(', ')})` : `${c} IS NOT NULL`;
+  const after = position ? rowsAfter(order, types) : `${c} IS NOT NULL`;
   // timestamptz − timestamptz and timestamp − timestamp give intervals, date − date whole days.
-  const seconds = !TIME_TYPES.test(cursor.declaredType)
-    ? 'NULL'
-    : !position
+  const seconds =
+    !position || !TIME_TYPES.test(cursor.declaredType)
       ? 'NULL'
       : cursor.declaredType.startsWith('date')
         ? `((n.newest - $1::date) * 86400)::float8`

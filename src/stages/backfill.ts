@@ -35,6 +35,7 @@ import type { ColumnMapping, PgColumn } from '../schema/column.js';
 import { introspectShape } from '../postgres/introspect-table.js';
 import { estimateRows } from '../postgres/estimate-rows.js';
 import { qualified, quoteIdent, quoteLiteral } from '../sql/identifier.js';
+import { rowsAfter } from '../sql/keyset.js';
 import { targetLabel, targetRef } from '../duckdb/target-table.js';
 import { catalogNameOf } from '../duckdb/catalog-name.js';
 import { buildArrowTable, type WireRow } from '../parquet/arrow-table.js';
@@ -83,12 +84,13 @@ export function buildBackfillSql<C extends Pick<ColumnMapping, 'name' | 'selectE
     return select.length - 1;
   });
   const from = qualified(spec.source.schema, spec.source.table);
-  const keyList = keys.map((k) => q(k.name)).join(', ');
+  const keyColumns = keys.map((k) => q(k.name));
+  const keyList = keyColumns.join(', ');
   const read = (hasPosition: boolean) =>
     [
       `SELECT ${select.join(', ')}`,
       `FROM ${from}`,
-      hasPosition ? `WHERE (${keyList}) > (${keyTypes.map((t, i) => `$${i + 1}::${t}`).join(', ')})` : '',
+      hasPosition ? `WHERE ${rowsAfter(keyColumns, keyTypes)}` : '',
       `ORDER BY ${keyList}`,
       `LIMIT ${spec.batchSize}`,
     ]

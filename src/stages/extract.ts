@@ -17,6 +17,7 @@ import { missingIncluded, selectColumns } from '../schema/column-selection.js';
 import { introspectTable } from '../postgres/introspect-table.js';
 import { readHorizon, type HorizonCursor } from '../postgres/horizon.js';
 import { qualified, quoteIdent } from '../sql/identifier.js';
+import { rowsAfter } from '../sql/keyset.js';
 import type { Position } from '../state/checkpoint-store.js';
 import type { WireRow } from '../parquet/arrow-table.js';
 import type { BatchState, ReadContext, Stage } from './stage.js';
@@ -57,7 +58,7 @@ export function buildExtractSql(
   const types = [cursorType, ...keyTypes];
   // A NULL cursor never compares greater, so only the first batch must leave such rows out (the null-cursor sweep reads them).
   const where = opts.hasPosition
-    ? `WHERE (${order.map(quoteIdent).join(', ')}) > (${types.map((t, i) => `$${i + 1}::${t}`).join(', ')})`
+    ? `WHERE ${rowsAfter(order.map(quoteIdent), types)}`
     : opts.cursorNullable
       ? `WHERE ${quoteIdent(spec.source.cursor)} IS NOT NULL`
       : '';

@@ -26,6 +26,7 @@ import type { PipelineSpec } from '../config/pipeline-spec.js';
 import type { ColumnMapping } from '../schema/column.js';
 import type { WireRow } from '../parquet/arrow-table.js';
 import { qualified, quoteIdent } from '../sql/identifier.js';
+import { rowsAfter } from '../sql/keyset.js';
 import type { RunMemory } from './run-memory.js';
 
 /** The sweep's query; also what `plan` prints. Keys are carried as raw text at `positionIndexes`. */
@@ -45,7 +46,7 @@ export function buildNullCursorSql(
     return select.length - 1;
   });
   const where = [`${q(spec.source.cursor)} IS NULL`];
-  if (hasPosition) where.push(`(${keys.map(q).join(', ')}) > (${keyTypes.map((t, i) => `$${i + 1}::${t}`).join(', ')})`);
+  if (hasPosition) where.push(rowsAfter(keys.map(q), keyTypes));
   const sql = [
     `SELECT ${select.join(', ')}`,
     `FROM ${qualified(spec.source.schema, spec.source.table)}`,
