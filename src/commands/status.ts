@@ -10,11 +10,11 @@ import { CheckpointStore } from '../state/checkpoint-store.js';
 import { checkpointDbPath, type Settings } from '../runner/settings.js';
 import { decodeFailure } from '../errors/recorded-failure.js';
 import { join } from 'node:path';
-import { Cron } from 'croner';
 import { loadPipelines } from '../config/load-pipelines.js';
 import { pipelineStatus, renderStatus, type RunnerInfo } from '../report/status-view.js';
 import { PROCESS_LOCK_ENV, readLockHolder, staleReason } from '../runner/runner-lock.js';
-import { lagOfPipelines, renderLag } from '../live/pipelines-lag.js';
+import { lagOfPipelines, renderLag, type LoadedPipelines } from '../live/pipelines-lag.js';
+import { nextFireTimes } from '../runner/compile.js';
 import { historySizes, renderHistorySizes } from '../history/history-size.js';
 
 export async function statusCommand(settings: Settings, opts: { json: boolean; width?: number; connect?: boolean }): Promise<number> {
@@ -34,7 +34,9 @@ export async function statusCommand(settings: Settings, opts: { json: boolean; w
     const backfills = store.backfills();
     const runner = runnerInfo(settings);
     const runnerStates = new Map(store.runnerStates().map((r) => [r.pipeline, r]));
-    const files = pipelineFiles(settings);
+    // Read once: the schedules below and, with --connect, the sources to measure.
+    const loaded = validPipelineFiles(settings);
+    const files = new Map(('specs' in loaded ? loaded.specs : []).map((s) => [s.name, s]));
     const names = [...new Set([...files.keys(), ...checkpoints.map((c) => c.pipeline)])].sort();
     const pipelines = names.map((name) => {
       const file = files.get(name) ?? null;
@@ -50,7 +52,7 @@ export async function statusCommand(settings: Settings, opts: { json: boolean; w
         nextReconcile: file?.reconcile ? nextTick(file.reconcile.schedule, file.reconcile.timezone) : null,
       });
     });
-    const lag = opts.connect ? await lagOfPipelines(settings, store) : null;
+    const lag = opts.connect ? await lagOfPipelines(loaded, settings, store) : null;
     const history = historySizes(settings.parquetDir, names);
     if (opts.json) {
       process.stdout.write(
@@ -87,23 +89,23 @@ function runnerInfo(settings: Settings): RunnerInfo | null {
   return { pid: holder.pid, host: holder.host, startedAt: holder.startedAt, up };
 }
 
-/** The valid pipeline files, by name: whether each is enabled and when it (and its reconcile) fires. Invalid files are left out (status shows their recorded failure). */
-type PipelineFileFacts = { enabled: boolean; schedule: string; timezone: string; reconcile?: { schedule: string; timezone: string } };
-function pipelineFiles(settings: Settings): Map<string, PipelineFileFacts> {
-  const out = new Map<string, PipelineFileFacts>();
-  if (!existsSync(settings.pipelinesDir)) return out;
+/**
+ * The valid pipeline files: whether each is enabled and when it (and its reconcile) fires. Invalid
+ * files are left out (status shows their recorded failure); a directory that cannot be read gives
+ * its error (status reads the state store; the files only add the schedules).
+ */
+function validPipelineFiles(settings: Settings): LoadedPipelines {
+  if (!existsSync(settings.pipelinesDir)) return { specs: [] };
   try {
-    const { specs } = loadPipelines([settings.pipelinesDir], process.env, settings.duckdbPath);
-    for (const s of specs) out.set(s.name, { enabled: s.enabled, schedule: s.schedule, timezone: s.timezone, reconcile: s.reconcile });
-  } catch {
-    // status reads the state store; the files only add the schedule
+    return { specs: loadPipelines([settings.pipelinesDir], process.env, settings.duckdbPath).specs };
+  } catch (err) {
+    return { error: (err as Error).message };
   }
-  return out;
 }
 
 function nextTick(schedule: string, timezone: string): string | null {
   try {
-    return new Cron(schedule, { timezone, paused: true }).nextRun()?.toISOString() ?? null;
+    return nextFireTimes(schedule, timezone, 1)[0] ?? null;
   } catch {
     return null;
   }

@@ -4,7 +4,7 @@
  * table gone) gets its reason instead; the others are still measured. Connection URLs are never
  * printed: errors come from connectPostgres, which redacts them.
  */
-import { loadPipelines } from '../config/load-pipelines.js';
+import type { PipelineSpec } from '../config/pipeline-spec.js';
 import { resolvePipeline } from '../config/resolved-pipeline.js';
 import { connectPostgres } from '../postgres/connect.js';
 import { introspectTable } from '../postgres/introspect-table.js';
@@ -14,16 +14,16 @@ import { formatLag, sourceLag, type SourceLag } from './source-lag.js';
 
 export type LagResult = SourceLag | { error: string };
 
-export async function lagOfPipelines(settings: Settings, store: CheckpointStore): Promise<Map<string, LagResult>> {
+/** The valid pipeline files as `status` read them, or why the directory could not be read. */
+export type LoadedPipelines = { specs: PipelineSpec[] } | { error: string };
+
+export async function lagOfPipelines(loaded: LoadedPipelines, settings: Settings, store: CheckpointStore): Promise<Map<string, LagResult>> {
   const out = new Map<string, LagResult>();
-  let specs;
-  try {
-    ({ specs } = loadPipelines([settings.pipelinesDir], process.env, settings.duckdbPath));
-  } catch (err) {
-    out.set('*', { error: `pipeline files could not be read: ${(err as Error).message}` });
+  if ('error' in loaded) {
+    out.set('*', { error: `pipeline files could not be read: ${loaded.error}` });
     return out;
   }
-  for (const spec of specs) {
+  for (const spec of loaded.specs) {
     const pipeline = resolvePipeline(spec, settings);
     if (!pipeline.connection) {
       out.set(spec.name, { error: 'no database configured (DATABASE_URL or source.connection)' });
