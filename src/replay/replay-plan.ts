@@ -40,6 +40,7 @@ import type { ColumnMapping } from '../schema/column.js';
 import { isRefused, mapColumn } from '../schema/type-map.js';
 import { pgColumnFromFormatType } from '../schema/pg-column-from-format-type.js';
 import { alterUsing } from '../schema/type-change.js';
+import { isSelected } from '../schema/column-selection.js';
 import { quoteIdent } from '../sql/identifier.js';
 import type { SourceColumnRecord } from '../state/checkpoint-store.js';
 import type { DescribedFile } from './read-history.js';
@@ -214,22 +215,43 @@ export function planReplay(input: ReplayInput): ReplayPlan {
     const i = idents.get(c.identity)!;
     return owners.get(i.name) === i ? i.name : null;
   };
+  // source.columns as it is now, exactly as a sync reads it (column-selection.ts): history written
+  // before a column was excluded still holds it, and replay must not bring it back. By the name the
+  // column has in the table (its newest name under evolve), the name a sync would select it by.
+  const selected = (name: string) => isSelected(spec.source, name);
 
   // The columns the replayed files bring, in the order they first appear.
   const appliedIdents = new Set(applied.flatMap((f) => f.columns.map((c) => c.identity)));
-  const historyColumns: TargetColumn[] = evolve
-    ? [...idents.values()]
-        .filter((i) => appliedIdents.has(i.id) && owners.get(i.name) === i)
-        .sort((a, b) => a.firstOrder - b.firstOrder)
-        .map((i) => ({ name: i.name, type: i.type }))
-    : (applied.find((f) => f.kind === 'batch') ?? applied[0]).columns.map((c) => ({ name: c.parquetName, type: canonical(c.mapping.duckType) }));
+  const historyColumns: TargetColumn[] = (
+    evolve
+      ? [...idents.values()]
+          .filter((i) => appliedIdents.has(i.id) && owners.get(i.name) === i)
+          .sort((a, b) => a.firstOrder - b.firstOrder)
+          .map((i) => ({ name: i.name, type: i.type }))
+      : (applied.find((f) => f.kind === 'batch') ?? applied[0]).columns.map((c) => ({ name: c.parquetName, type: canonical(c.mapping.duckType) }))
+  ).filter((c) => selected(c.name));
 
   let create: TargetColumn[] | null = null;
   let add: TargetColumn[] = [];
   let columns: TargetColumn[];
+  // A table kept (not dropped) that holds a column the selection now leaves out: the sync refuses it
+  // (plan-drift.ts: pgduck never drops synced data, and loading rows without it would empty it row by
+  // row), and so does replay, with the same ways out.
+  const keptTable = options.dropTarget ? null : target;
+  const historyNames = new Set([...idents.values()].map((i) => i.name));
+  const leftOut = (keptTable?.columns ?? []).filter((c) => historyNames.has(c.name) && !selected(c.name)).map((c) => c.name);
+  if (leftOut.length > 0) {
+    const list = leftOut.map((n) => `"${n}"`).join(', ');
+    const tableSql = `${spec.target.schema === 'main' ? '' : `${quoteIdent(spec.target.schema)}.`}${quoteIdent(table)}`;
+    throw new ReplayRefused(
+      `source.columns leaves out ${list}, which ${label} holds (synced before the file changed): replaying without ${leftOut.length > 1 ? 'them' : 'it'} would empty ${leftOut.length > 1 ? 'them' : 'it'} row by row. ` +
+        `Rebuild the table without ${leftOut.length > 1 ? 'them' : 'it'} (pgduck replay ${spec.name} --drop-target), or drop ${leftOut.length > 1 ? 'them' : 'it'} from ${label} first ` +
+        `(${leftOut.map((n) => `ALTER TABLE ${tableSql} DROP COLUMN ${quoteIdent(n)}`).join('; ')})`,
+    );
+  }
   if (fresh) {
     // A table kept (not dropped, but empty) keeps its columns; --drop-target starts from the history alone.
-    const kept = !options.dropTarget && target ? target.columns : [];
+    const kept = keptTable ? keptTable.columns : [];
     create = [...kept, ...historyColumns.filter((h) => !kept.some((k) => k.name === h.name))];
     columns = create;
   } else {
@@ -250,6 +272,10 @@ export function planReplay(input: ReplayInput): ReplayPlan {
     const out: PlannedFile = { order: files.indexOf(f), file: f, columns: [], notLoaded: [] };
     for (const c of f.columns) {
       const name = columnOf(c);
+      if (name !== null && !selected(name)) {
+        out.notLoaded.push({ parquetName: c.parquetName, reason: 'source.columns leaves it out' });
+        continue;
+      }
       const col = name === null ? undefined : columns.find((t) => t.name === name);
       if (!col) {
         out.notLoaded.push({

@@ -147,6 +147,40 @@ test('columns: known by attnum across renames, newest name and type, a replaced 
   assert.deepEqual(first.notLoaded, [{ parquetName: 'code', reason: 'a newer column of the same name replaced it' }]);
 });
 
+test('source.columns as it is now: a column the history holds but the file leaves out is never created, added or loaded', () => {
+  const withSecret = [...BASE, col('secret', 4, 'text')];
+  const files = [file(1, { from: null, drained: true, columns: withSecret }), file(2, { columns: BASE })];
+  const excluding = { ...spec, source: { ...spec.source, columns: { exclude: ['secret'] } } };
+  const including = { ...spec, source: { ...spec.source, columns: { include: ['id', 'updated_at'] } } };
+  const rebuilt = plan(files, { spec: excluding });
+  assert.deepEqual(
+    rebuilt.create?.map((c) => c.name),
+    ['id', 'name', 'updated_at'],
+  );
+  assert.deepEqual(rebuilt.files[0].notLoaded, [{ parquetName: 'secret', reason: 'source.columns leaves it out' }]);
+  assert.deepEqual(
+    plan(files, { spec: including }).create?.map((c) => c.name),
+    ['id', 'updated_at'],
+  );
+  // Onto a table without it: not added. Onto a table that holds it: refused, as the sync refuses it.
+  const table = (names: string[]) => ({
+    columns: [...BASE, col('secret', 4, 'text')]
+      .filter((c) => names.includes(c.name))
+      .map((c) => ({ name: c.name, type: c.name === 'id' ? 'INTEGER' : c.name === 'updated_at' ? 'TIMESTAMP WITH TIME ZONE' : 'VARCHAR' })),
+    primaryKey: ['id'],
+    rows: 10,
+  });
+  assert.deepEqual(plan(files, { spec: excluding, target: table(['id', 'name', 'updated_at']) }).add, []);
+  assert.throws(
+    () => plan(files, { spec: excluding, target: table(['id', 'name', 'updated_at', 'secret']) }),
+    /source\.columns leaves out "secret", which t holds .*pgduck replay t --drop-target.*ALTER TABLE "t" DROP COLUMN "secret"/,
+  );
+  assert.deepEqual(
+    plan(files, { spec: excluding, target: table(['id', 'name', 'updated_at', 'secret']), options: { dropTarget: true } }).create?.map((c) => c.name),
+    ['id', 'name', 'updated_at'],
+  );
+});
+
 test('files older than their metadata: the state store snapshot, else the Parquet type', () => {
   const legacy: DescribedFile = {
     path: '/h/1.parquet',
