@@ -47,10 +47,11 @@ export async function runRecorded(pipeline: ResolvedPipeline, deps: RunDeps, opt
   try {
     // Compiled per run: what runs is the plan `pgduck plan` prints for this file as it is now.
     const summary = await runPipeline(compilePipeline(pipeline), runDeps);
-    const stats = observer.stats(summary.durationMs);
+    const stats: RunStats = { bytes: summary.bytes, stageMs: observer.stageMs(summary.durationMs) };
     outcome = { pipeline: spec.name, ok: true, summary, stats };
-    // One INFO line per run that changed something; "nothing to do" only at DEBUG (README "Logs").
-    deps.log[summary.rows > 0 ? 'info' : 'debug'](
+    // One INFO line per run that changed something (rows, or a backfill's files); "nothing to do" only at DEBUG (README "Logs").
+    const changed = summary.rows > 0 || summary.bytes > 0;
+    deps.log[changed ? 'info' : 'debug'](
       {
         pipeline: spec.name,
         rows: summary.rows,
@@ -60,7 +61,7 @@ export async function runRecorded(pipeline: ResolvedPipeline, deps: RunDeps, opt
         stages: stats.stageMs,
         bootstrapDone: summary.bootstrapDone,
       },
-      summary.rows > 0 ? 'pipeline synced' : 'pipeline up to date',
+      changed ? 'pipeline synced' : 'pipeline up to date',
     );
   } catch (err) {
     const error = classifyFailure(err);

@@ -12,6 +12,7 @@
  * StageError naming that step and saying where the checkpoint was left; nothing else is touched.
  */
 import {
+  batchBytes,
   newBatch,
   nextStart,
   type BatchStart,
@@ -50,7 +51,10 @@ export interface RunDeps {
   sessionRows?: number;
   /** Told of every step as it starts, with the batch it runs for (tests compare them with plan.steps). */
   onStep?: (stage: StageName, batch: number) => void;
-  /** Told of every batch applied, once checkpointed (the service's metrics, src/runner/service-metrics.ts). */
+  /**
+   * Told of every batch applied, once checkpointed (the service's metrics, src/runner/service-metrics.ts):
+   * a batch with rows, or one with none whose backfills wrote files (backfillBytes).
+   */
   onBatch?: (pipeline: string, batch: Readonly<BatchState>) => void;
   /** Progress bars (src/log/terminal-progress.ts): a bootstrap (no complete pass yet) and each backfill report to it. */
   progress?: ProgressSink;
@@ -61,6 +65,8 @@ export interface RunSummary {
   batches: number;
   rows: number;
   upserted: number;
+  /** Parquet bytes written: the batches' files and their backfills' files. */
+  bytes: number;
   durationMs: number;
   position: Position | null;
   bootstrapDone: boolean;
@@ -85,6 +91,7 @@ export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary
     batches: 0,
     rows: 0,
     upserted: 0,
+    bytes: 0,
     durationMs: 0,
     position: resumeFrom,
     bootstrapDone: checkpoint?.bootstrapDone ?? false,
@@ -215,6 +222,7 @@ export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary
         rotation.begin();
         while (batch) {
           const next = await finish(ctx, batch);
+          summary.bytes += batchBytes(batch);
           if (batch.rowCount > 0) {
             summary.batches++;
             summary.rows += batch.rowCount;
@@ -222,11 +230,14 @@ export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary
             rotation.applied(batch.rowCount);
             if (batch.safe) summary.position = batch.safe;
             log.info(
-              { pipeline: spec.name, batch: batch.seq, rows: batch.rowCount, upserted: batch.upserted, bytes: batch.parquetBytes, cursor: batch.last?.cursor },
+              { pipeline: spec.name, batch: batch.seq, rows: batch.rowCount, upserted: batch.upserted, bytes: batchBytes(batch), cursor: batch.last?.cursor },
               'batch applied',
             );
             deps.onBatch?.(spec.name, batch);
             deps.progress?.advance(spec.name, batch.rowCount);
+          } else if (batch.backfillBytes) {
+            // No rows of its own, but its drift check ran a backfill: its files count as written.
+            deps.onBatch?.(spec.name, batch);
           }
           if (batch.drained && batch.phase === 'cursor') summary.bootstrapDone = true;
           if (!next || deps.shouldStop?.()) {

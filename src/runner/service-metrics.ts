@@ -15,7 +15,7 @@
  * Metric names are listed in the README ("Metrics and health").
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { BatchState } from '../stages/stage.js';
+import { batchBytes, type BatchState } from '../stages/stage.js';
 import type { PipelineOutcome } from './pool.js';
 import type { HealthSnapshot, HealthState } from './pipeline-health.js';
 import type { PipelineView } from './scheduler.js';
@@ -77,7 +77,7 @@ export function createServiceMetrics(opts: ServiceMetricsOptions): ServiceMetric
   const batches = new Counter({ name: 'pgduck_batches_total', help: 'Batches applied to DuckDB', labelNames: ['pipeline'], registers: [registry] });
   const bytes = new Counter({
     name: 'pgduck_parquet_bytes_written_total',
-    help: 'Bytes of the Parquet history files of the applied batches',
+    help: 'Bytes of the Parquet history files of the applied batches and of their backfills',
     labelNames: ['pipeline'],
     registers: [registry],
   });
@@ -178,11 +178,14 @@ export function createServiceMetrics(opts: ServiceMetricsOptions): ServiceMetric
     registry,
     contentType: registry.contentType,
     onBatch(pipeline, batch) {
-      if (batch.rowCount <= 0) return;
+      const written = batchBytes(batch);
+      if (batch.rowCount <= 0 && written <= 0) return;
       const k = entry(pipeline);
+      if (written > 0) bytes.inc({ pipeline }, written);
+      // A batch with no rows of its own (only a backfill's files) is no batch synced.
+      if (batch.rowCount <= 0) return;
       rows.inc({ pipeline }, batch.rowCount);
       batches.inc({ pipeline });
-      if (batch.parquetBytes) bytes.inc({ pipeline }, batch.parquetBytes);
       // The null-cursor sweep reads rows by key: its position says nothing about how recent they are.
       if (batch.phase === 'cursor' && batch.last) k.cursor = batch.last.cursor;
     },

@@ -117,7 +117,7 @@ export function buildBackfillSql<C extends Pick<ColumnMapping, 'name' | 'selectE
 export const backfillStage: Stage = {
   name: 'backfill',
   reads: ['columns', 'sourceColumns', 'targetColumns', 'seq'],
-  writes: [],
+  writes: ['backfillBytes'],
   postgres: true,
   describe(spec, inputs) {
     const { columns } = plannedColumns(spec, inputs);
@@ -144,7 +144,8 @@ export const backfillStage: Stage = {
     };
   },
   async run(ctx: StageContext, batch) {
-    await runPendingBackfills(ctx, batch.columns, batch.sourceColumns, new Set(batch.targetColumns), batch.seq);
+    const bytes = await runPendingBackfills(ctx, batch.columns, batch.sourceColumns, new Set(batch.targetColumns), batch.seq);
+    if (bytes > 0) batch.backfillBytes = bytes;
   },
 };
 
@@ -187,12 +188,23 @@ export class BackfillInterrupted extends PgduckError {
  * and catalog columns (the drift check has already made the target match them); `inTarget` names
  * the columns the target holds (under `freeze`, new source columns are not there). `seq` is the
  * batch whose drift check runs them: it names their history files (they apply before that batch).
+ * Returns the bytes of the Parquet files written (the run's bytes count them: README "Logs").
  */
-export async function runPendingBackfills(ctx: StageContext, columns: ColumnMapping[], source: PgColumn[], inTarget: Set<string>, seq = 0): Promise<void> {
-  for (const task of ctx.store.pendingBackfills(ctx.spec.name)) await runBackfill(ctx, task, columns, source, inTarget, seq);
+export async function runPendingBackfills(ctx: StageContext, columns: ColumnMapping[], source: PgColumn[], inTarget: Set<string>, seq = 0): Promise<number> {
+  let bytes = 0;
+  for (const task of ctx.store.pendingBackfills(ctx.spec.name)) bytes += await runBackfill(ctx, task, columns, source, inTarget, seq);
+  return bytes;
 }
 
-async function runBackfill(ctx: StageContext, task: Backfill, columns: ColumnMapping[], source: PgColumn[], inTarget: Set<string>, seq: number): Promise<void> {
+/** One backfill to the end; returns the bytes of the files it wrote. */
+async function runBackfill(
+  ctx: StageContext,
+  task: Backfill,
+  columns: ColumnMapping[],
+  source: PgColumn[],
+  inTarget: Set<string>,
+  seq: number,
+): Promise<number> {
   const { spec, pg, lake, store, log } = ctx;
   const byName = (name: string) => columns.find((c) => c.name === name);
   const current = task.columns
@@ -206,7 +218,7 @@ async function runBackfill(ctx: StageContext, task: Backfill, columns: ColumnMap
   if (current.length === 0) {
     store.finishBackfill(task.id);
     record(`backfill ${task.id} skipped: its columns (${task.columns.map((c) => `"${c.name}"`).join(', ')}) are gone from the source or the target`);
-    return;
+    return 0;
   }
   const keys = spec.source.primaryKey.map((k) => byName(k));
   const cursor = byName(spec.source.cursor);
@@ -223,7 +235,7 @@ async function runBackfill(ctx: StageContext, task: Backfill, columns: ColumnMap
     if (probe.rows.length === 0) {
       store.finishBackfill(task.id);
       record(`backfill ${task.id} of ${names} not needed: no existing row holds a value`);
-      return;
+      return 0;
     }
   }
 
@@ -232,6 +244,7 @@ async function runBackfill(ctx: StageContext, task: Backfill, columns: ColumnMap
   const carriedSource = sql.carried.map((c) => source.find((s) => s.attnum === c.attnum) as PgColumn);
   let position = task.position;
   let rows = task.rowsDone;
+  let bytes = 0;
   // A progress bar while it re-reads the table (only a display: a failed estimate shows no total).
   const label = `${spec.name} backfill #${task.id}`;
   if (ctx.progress) ctx.progress.begin(label, { done: rows, estimate: await estimateRows(pg, spec.source.schema, spec.source.table).catch(() => null) });
@@ -250,7 +263,7 @@ async function runBackfill(ctx: StageContext, task: Backfill, columns: ColumnMap
           source: { table: `${spec.source.schema}.${spec.source.table}`, primaryKey: spec.source.primaryKey, cursor: spec.source.cursor },
           columns: carriedSource,
         });
-        writeParquetFile(file, buildArrowTable(sql.carried, res.rows), metadata);
+        bytes += writeParquetFile(file, buildArrowTable(sql.carried, res.rows), metadata);
         await applyBackfillFile(lake, sql, targetRef(lake, spec.target), file);
         const last = res.rows[res.rows.length - 1];
         position = sql.positionIndexes.map((i) => last[i] as string);
@@ -266,6 +279,7 @@ async function runBackfill(ctx: StageContext, task: Backfill, columns: ColumnMap
   }
   store.finishBackfill(task.id);
   record(`backfill ${task.id} of ${names} in ${targetLabel(spec.target)} done: ${rows} existing rows re-read from the source`);
+  return bytes;
 }
 
 /** The read used the mapping of `watched`: if one of their types changed meanwhile, its text may not fit that mapping. */

@@ -108,8 +108,19 @@ export interface BatchState {
   drained: boolean;
   parquetPath?: string;
   parquetBytes?: number;
+  /**
+   * Bytes of the Parquet files the backfill stage wrote for this batch (history under
+   * parquet/<pipeline>/backfill/). A batch with no rows of its own may still carry them: a drift
+   * that only added a column with a DEFAULT re-reads every existing row.
+   */
+  backfillBytes?: number;
   /** Rows written to DuckDB after de-duplication by key. */
   upserted?: number;
+}
+
+/** Every Parquet byte one batch wrote: its own file and its backfills' files. */
+export function batchBytes(batch: Pick<BatchState, 'parquetBytes' | 'backfillBytes'>): number {
+  return (batch.parquetBytes ?? 0) + (batch.backfillBytes ?? 0);
 }
 
 /** Where a batch starts reading: the keyset pass after a position, or the null-cursor sweep after a key. */

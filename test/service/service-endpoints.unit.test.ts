@@ -46,7 +46,7 @@ function batch(rows: number, bytes: number, cursor: string) {
 const ok = (pipeline: string, stageMs: Record<string, number>): PipelineOutcome => ({
   pipeline,
   ok: true,
-  summary: { pipeline, batches: 1, rows: 1, upserted: 1, durationMs: 1, position: null, bootstrapDone: true },
+  summary: { pipeline, batches: 1, rows: 1, upserted: 1, bytes: 1, durationMs: 1, position: null, bootstrapDone: true },
   stats: { bytes: 1, stageMs },
 });
 const failed = (pipeline: string, error: PgduckError): PipelineOutcome => ({
@@ -101,13 +101,17 @@ test('/metrics counts what the hooks report, per pipeline; /healthz turns 503 na
   e.onBatch('items', batch(1000, 4096, '2026-03-01 11:58:00+00'));
   e.onBatch('items', batch(250, 1024, '2026-03-01 11:59:00+00'));
   e.onBatch('items', batch(0, 0, '2026-03-01 11:59:30+00')); // an empty batch (drained) counts nothing
+  // An empty batch whose drift check ran a backfill: its files are bytes written, not a batch nor rows.
+  const backfillOnly = batch(0, 0, '2026-03-01 11:59:40+00');
+  backfillOnly.backfillBytes = 2048;
+  e.onBatch('items', backfillOnly);
   e.onOutcome(ok('items', { read: 1500, upsert: 20 }), items.snapshot);
   const res = await get(e, '/metrics');
   assert.match(res.type, /^text\/plain; version=0\.0\.4/);
   m = parsePrometheusText(res.body);
   assert.equal(sampleValue(m, 'pgduck_rows_synced_total', { pipeline: 'items' }), 1250);
   assert.equal(sampleValue(m, 'pgduck_batches_total', { pipeline: 'items' }), 2);
-  assert.equal(sampleValue(m, 'pgduck_parquet_bytes_written_total', { pipeline: 'items' }), 5120);
+  assert.equal(sampleValue(m, 'pgduck_parquet_bytes_written_total', { pipeline: 'items' }), 4096 + 1024 + 2048);
   assert.equal(sampleValue(m, 'pgduck_runs_total', { pipeline: 'items', outcome: 'ok' }), 1);
   assert.equal(sampleValue(m, 'pgduck_lag_seconds', { pipeline: 'items' }), 60, 'now minus the newest cursor synced');
   assert.equal(sampleValue(m, 'pgduck_last_success_timestamp_seconds', { pipeline: 'items' }), clock / 1000);

@@ -57,7 +57,7 @@ export function readCheckpoint(ws: Workspace, pipeline: string): Checkpoint | nu
  * The workspace's pipelines as `pgduck <command>` with this environment would load them: every file
  * must be valid (an invalid one makes `run --once` exit 3 and `verify` refuse), `only` names known.
  */
-function loadWorkspace(env: NodeJS.ProcessEnv, only: string[]): { pipelines: ResolvedPipeline[]; settings: ReturnType<typeof resolveSettings> } {
+export function loadWorkspace(env: NodeJS.ProcessEnv, only: string[]): { pipelines: ResolvedPipeline[]; settings: ReturnType<typeof resolveSettings> } {
   const settings = resolveSettings({}, env);
   const { specs, problems } = loadPipelines([settings.pipelinesDir], env, settings.duckdbPath);
   assert.equal(formatProblems(problems), '', 'every pipeline file is valid');
