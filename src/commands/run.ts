@@ -24,6 +24,7 @@ import { listenAddressFrom } from '../runner/listen-address.js';
 import { healthBlockedSecondsFrom } from '../runner/service-health.js';
 import { startServiceEndpoints, type ServiceEndpoints } from '../runner/health-server.js';
 import type { TerminalProgress } from '../log/terminal-progress.js';
+import { stateLiveFindings } from '../live/state-live-findings.js';
 
 export interface RunOptions {
   once: boolean;
@@ -79,11 +80,14 @@ export async function runCommand(settings: Settings, opts: RunOptions, log: Logg
   const lake = new Lake({ memoryLimit: settings.duckdbMemoryLimit });
   const deps = { lake, store, log, progress: opts.progress };
   let endpoints: ServiceEndpoints | null = null;
+  // What validate --connect says about each source, once per pipeline, after its first successful run.
+  const findings = stateLiveFindings(log);
   try {
     recordInvalid(store, invalid, pipelines, log);
     if (opts.once) {
       const outcomes = await runAllOnce(pipelines, deps, settings.concurrency);
       opts.progress?.close();
+      await findings.afterSuccess(pipelines.filter((p) => outcomes.some((o) => o.ok && o.pipeline === p.spec.name)));
       const failed = outcomes.filter((o) => !o.ok);
       for (const o of outcomes) {
         if (o.ok) process.stdout.write(`✓ ${o.pipeline}: ${o.summary.rows} rows in ${o.summary.batches} batches (${o.summary.durationMs} ms)\n`);
@@ -134,11 +138,20 @@ export async function runCommand(settings: Settings, opts: RunOptions, log: Logg
     const scheduler = startScheduler(
       pipelines,
       { ...deps, onBatch: endpoints?.onBatch },
-      { concurrency: settings.concurrency, runAtStart: true, retry, onOutcome: endpoints?.onOutcome },
+      {
+        concurrency: settings.concurrency,
+        runAtStart: true,
+        retry,
+        onOutcome: (outcome, health, pipeline) => {
+          endpoints?.onOutcome(outcome, health);
+          if (outcome.ok) void findings.afterSuccess([pipeline]);
+        },
+      },
     );
     endpoints?.attach(() => scheduler.view());
     const reload = watchPipelines(settings, opts.only, scheduler, store, log, invalid);
     await stopped;
+    await findings.settled();
     clearRunnerStates(store, log);
     return 0;
   } finally {

@@ -18,6 +18,8 @@ import type { LiveFinding, LiveIssue } from './live-finding.js';
 
 export interface LiveCheckOptions {
   connectTimeoutMs?: number;
+  /** Open each DuckDB file to see it is writable and unlocked (default true; `pgduck run` holds the files itself: false). */
+  checkDuckDb?: boolean;
 }
 
 export interface LiveReport {
@@ -134,7 +136,7 @@ export async function runLiveChecks(resolved: readonly ResolvedPipeline[], opts:
     entry.specs.push(spec);
     files.set(key, entry);
   }
-  for (const { configured, specs: users } of files.values()) {
+  for (const { configured, specs: users } of opts.checkDuckDb === false ? [] : files.values()) {
     const problem = await checkDuckDbFile(configured);
     if (!problem) continue;
     findings.push(

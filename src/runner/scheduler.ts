@@ -53,8 +53,8 @@ export interface SchedulerOptions {
   concurrency: number;
   runAtStart: boolean;
   retry?: RetryPolicy;
-  /** Told of every finished run (metrics). */
-  onOutcome?: (outcome: PipelineOutcome, health: Readonly<HealthSnapshot>) => void;
+  /** Told of every finished run (metrics; the live findings stated after a pipeline's first success). */
+  onOutcome?: (outcome: PipelineOutcome, health: Readonly<HealthSnapshot>, pipeline: ResolvedPipeline) => void;
   /** Test seams: the clock and the jitter. */
   now?: () => number;
   random?: () => number;
@@ -205,7 +205,7 @@ export function startScheduler(pipelines: ResolvedPipeline[], deps: RunDeps, opt
       logAt(decision.level, fields, `${reminder}${outcome.message} — ${next}`);
     }
     writeState(name, health.snapshot);
-    opts.onOutcome?.(outcome, health.snapshot);
+    opts.onOutcome?.(outcome, health.snapshot, entry.pipeline);
   };
 
   const logAt = (level: LogLevel, fields: object, msg: string) => log[level](fields, msg);
