@@ -92,3 +92,16 @@ export function isConnectionLost(error: unknown): boolean {
   const rule = typeof code === 'string' ? BY_CODE[code] : undefined;
   return rule ? !!rule.lost : error instanceof Error && LOST_TEXT.test(error.message);
 }
+
+/**
+ * Is this Postgres saying that the relation `schema.table` does not exist (42P01, undefined_table)?
+ * The server names the relation as the query wrote it, qualified or not; a message in another
+ * language (lc_messages) names nothing readable, and then any 42P01 counts: the callers ask about a
+ * query that names no other relation.
+ */
+export function isRelationMissing(error: unknown, schema: string, table: string): boolean {
+  const e = error as { code?: unknown; message?: unknown } | null;
+  if (e?.code !== '42P01') return false;
+  const named = typeof e.message === 'string' ? /relation "(.+)" does not exist/.exec(e.message)?.[1] : undefined;
+  return named === undefined || named === `${schema}.${table}` || named === table;
+}

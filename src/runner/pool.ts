@@ -38,9 +38,9 @@ export async function runRecorded(pipeline: ResolvedPipeline, deps: RunDeps, opt
   const runDeps: RunDeps = {
     ...deps,
     log: observer.log,
-    onStep: (stage, batch) => {
+    onStep: (stage, batch, name) => {
       observer.onStep(stage, batch);
-      deps.onStep?.(stage, batch);
+      return deps.onStep?.(stage, batch, name);
     },
   };
   let outcome: PipelineOutcome;

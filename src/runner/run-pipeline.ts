@@ -49,8 +49,13 @@ export interface RunDeps {
   shouldStop?: () => boolean;
   /** Rows after which a long run ends its DuckDB session and opens a new one (default SESSION_ROWS). */
   sessionRows?: number;
-  /** Told of every step as it starts, with the batch it runs for (tests compare them with plan.steps). */
-  onStep?: (stage: StageName, batch: number) => void;
+  /**
+   * Told of every step as it starts, with the batch it runs for and the pipeline (tests compare them
+   * with plan.steps). The step waits for a returned promise: a test acts there, between two batches
+   * or two steps (drops the source table, say). The extract of a batch may start before the
+   * previous batch's last steps (read-ahead), so those go on meanwhile.
+   */
+  onStep?: (stage: StageName, batch: number, pipeline: string) => void | Promise<void>;
   /**
    * Told of every batch applied, once checkpointed (the service's metrics, src/runner/service-metrics.ts):
    * a batch with rows, or one with none whose backfills wrote files (backfillBytes).
@@ -119,7 +124,7 @@ export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary
   };
   // One step of one batch; the failure names the step that threw.
   const step = async (stage: Stage, ctx: StageContext, batch: BatchState) => {
-    deps.onStep?.(stage.name, batch.seq);
+    await deps.onStep?.(stage.name, batch.seq, spec.name);
     try {
       await stage.run(ctx, batch);
     } catch (cause) {
@@ -131,7 +136,7 @@ export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary
   const extract = async (seq: number, start: BatchStart): Promise<BatchState> => {
     const batch = newBatch(seq, start);
     faultPoint('before-extract');
-    deps.onStep?.('extract', seq);
+    await deps.onStep?.('extract', seq, spec.name);
     await STAGES.extract.run(run, batch);
     faultPoint('after-extract');
     return batch;

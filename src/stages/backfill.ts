@@ -49,6 +49,7 @@ import { plannedColumns } from './plan-step.js';
 import type { Stage, StageContext } from './stage.js';
 import type { LakeSession } from '../duckdb/lake.js';
 import { PgduckError } from '../errors/pgduck-error.js';
+import { readingSource, sourceTableMissing } from './source-table-missing.js';
 
 export interface BackfillSql<C = ColumnMapping> {
   /** Postgres: the next keyset batch ($1… = the last key applied; without them, the first batch). */
@@ -231,7 +232,7 @@ async function runBackfill(
   const currentRefs = current.map((s) => ({ attnum: s.attnum, name: s.name }));
 
   if (task.reason === 'added' && task.position === null) {
-    const probe = await pg.query({ text: sql.probe, rowMode: 'array' });
+    const probe = await readingSource(spec, () => pg.query({ text: sql.probe, rowMode: 'array' }));
     if (probe.rows.length === 0) {
       store.finishBackfill(task.id);
       record(`backfill ${task.id} of ${names} not needed: no existing row holds a value`);
@@ -250,7 +251,7 @@ async function runBackfill(
   if (ctx.progress) ctx.progress.begin(label, { done: rows, estimate: await estimateRows(pg, spec.source.schema, spec.source.table).catch(() => null) });
   try {
     for (;;) {
-      const res = await pg.query<WireRow>({ text: sql.read(position !== null), values: position ?? [], rowMode: 'array' });
+      const res = await readingSource(spec, () => pg.query<WireRow>({ text: sql.read(position !== null), values: position ?? [], rowMode: 'array' }));
       if (res.rows.length > 0) {
         await assertTypesUnchanged(ctx, watched);
         // Named by the rows done before it: a batch re-read after a crash replaces its own file, a resumed backfill adds files.
@@ -285,7 +286,9 @@ async function runBackfill(
 /** The read used the mapping of `watched`: if one of their types changed meanwhile, its text may not fit that mapping. */
 async function assertTypesUnchanged(ctx: StageContext, watched: PgColumn[]): Promise<void> {
   const now = await introspectShape(ctx.pg, ctx.spec.source.schema, ctx.spec.source.table);
-  const changed = watched.filter((w) => now?.columns.find((n) => n.attnum === w.attnum)?.declaredType !== w.declaredType);
+  // Gone, not changed: retrying would find it gone again.
+  if (!now) throw sourceTableMissing(ctx.spec);
+  const changed = watched.filter((w) => now.columns.find((n) => n.attnum === w.attnum)?.declaredType !== w.declaredType);
   if (changed.length > 0) {
     throw new BackfillInterrupted(
       `the source changed while a backfill batch was read (${changed.map((c) => `"${c.name}"`).join(', ')}): nothing of that batch was applied; the next run checks the drift and resumes the backfill`,

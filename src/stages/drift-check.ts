@@ -34,6 +34,7 @@ import { SchemaDriftError } from '../schema/schema-drift-error.js';
 import { quoteIdent } from '../sql/identifier.js';
 import { catalogNameOf } from '../duckdb/catalog-name.js';
 import { introspectShape } from '../postgres/introspect-table.js';
+import { sourceTableMissing } from './source-table-missing.js';
 import {
   addColumn,
   alterColumnType,
@@ -115,11 +116,13 @@ export const driftCheckStage: Stage = {
     // have given text that mapping misreads. Refuse the batch (nothing loaded) rather than guess.
     // (A domain's base type cannot change, so the declared type is enough; one light catalog query.)
     const shape = await introspectShape(ctx.pg, spec.source.schema, spec.source.table);
+    // Dropped since this batch was read: load nothing (a snapshot of no columns would lose the key positions).
+    if (!shape) throw sourceTableMissing(spec);
     // Only the columns read matter: an excluded column (source.columns) may change type at any time.
     const read = new Set(batch.columns.map((c) => c.attnum));
     const moved = batch.sourceColumns.filter((c) => {
       if (!read.has(c.attnum)) return false;
-      const n = shape?.columns.find((x) => x.attnum === c.attnum);
+      const n = shape.columns.find((x) => x.attnum === c.attnum);
       return n !== undefined && n.declaredType !== c.declaredType;
     });
     if (moved.length > 0) {
@@ -129,8 +132,8 @@ export const driftCheckStage: Stage = {
       );
     }
     // Key positions by attnum: the names of the batch (a key column renamed after the read is the same column).
-    const keyAttnums = (shape?.primaryKey ?? []).map((n) => shape!.columns.find((c) => c.name === n)!.attnum);
-    const sourcePrimaryKey = shape?.primaryKey ? keyAttnums.map((a) => batch.sourceColumns.find((c) => c.attnum === a)?.name ?? `#${a}`) : null;
+    const keyAttnums = (shape.primaryKey ?? []).map((n) => shape.columns.find((c) => c.name === n)!.attnum);
+    const sourcePrimaryKey = shape.primaryKey ? keyAttnums.map((a) => batch.sourceColumns.find((c) => c.attnum === a)?.name ?? `#${a}`) : null;
     const previous = store.sourceColumns(spec.name);
     const snapshot = () => {
       const now = batch.sourceColumns.map((c) => ({

@@ -23,6 +23,7 @@ import type { WireRow } from '../parquet/arrow-table.js';
 import type { BatchState, ReadContext, Stage } from './stage.js';
 import { plannedColumns } from './plan-step.js';
 import { noteHorizon } from './note-horizon.js';
+import { readingSource, sourceTableMissing } from './source-table-missing.js';
 import { buildNullCursorSql, chunkDigest, chunkUnchanged, noteTouchedKeys, nullCursorRefused } from './null-cursor-sweep.js';
 
 /** The type the horizon is compared in: a timestamp cursor's own type; null for any other cursor (no horizon). */
@@ -161,13 +162,7 @@ export const extractStage: Stage<ReadContext> & { readonly kind: 'extract' } = {
       );
     }
     const source = await introspectTable(pg, spec.source.schema, spec.source.table);
-    if (!source) {
-      throw new PgduckError(`source table ${spec.source.schema}.${spec.source.table} does not exist (or this role cannot see it)`, {
-        kind: 'needs-action',
-        code: 'SOURCE_TABLE_MISSING',
-        fix: `create the table, grant this role access to it, or correct source.table in ${spec.file}`,
-      });
-    }
+    if (!source) throw sourceTableMissing(spec);
     const { cursor, keys } = checkKeyColumns(spec, source);
     const columns = mapColumns(spec, source);
     batch.sourceColumns = source;
@@ -193,7 +188,8 @@ export const extractStage: Stage<ReadContext> & { readonly kind: 'extract' } = {
     const values: string[] = [];
     if (batch.from) values.push(batch.from.cursor, ...batch.from.key);
     if (horizon) values.push(horizon.value);
-    const res = await pg.query<WireRow>({ text: sql, values, rowMode: 'array' });
+    // Dropped since the catalog read above: said as the catalog read would have said it.
+    const res = await readingSource(spec, () => pg.query<WireRow>({ text: sql, values, rowMode: 'array' }));
     const rows = res.rows;
 
     let safe: Position | null = null;
@@ -263,7 +259,7 @@ async function readNullCursorChunk(ctx: ReadContext, batch: BatchState, columns:
     keys.map((k) => k.declaredType),
     batch.afterKey !== null,
   );
-  const res = await pg.query<WireRow>({ text: sql, values: batch.afterKey ?? [], rowMode: 'array' });
+  const res = await readingSource(spec, () => pg.query<WireRow>({ text: sql, values: batch.afterKey ?? [], rowMode: 'array' }));
   const rows = res.rows;
   const keyOf = (row: WireRow) => positionIndexes.map((i) => row[i] as string);
   if (rows.length > 0 && spec.source.nullCursor === 'fail') throw nullCursorRefused(spec, keyOf(rows[0]));

@@ -32,7 +32,7 @@ async function executed(plan: Plan, deps: Omit<RunDeps, 'onStep'>): Promise<{ pe
   const perBatch = new Map<number, StageName[]>();
   const summary = await runPipeline(plan, {
     ...deps,
-    onStep: (stage, batch) => perBatch.set(batch, [...(perBatch.get(batch) ?? []), stage]),
+    onStep: (stage, batch) => void perBatch.set(batch, [...(perBatch.get(batch) ?? []), stage]),
   });
   return { perBatch, rows: summary.rows };
 }
