@@ -22,6 +22,8 @@ const PG = 'pg';
 const PARQUET = ['parquet-wasm', 'apache-arrow'];
 const SQLITE = 'better-sqlite3';
 const PRETTY = 'pino-pretty';
+/** The /metrics endpoint's library: only for `run --listen`. */
+const METRICS = 'prom-client';
 
 interface Traced {
   code: number | null;
@@ -97,15 +99,15 @@ describe('each command loads only the engines it uses', () => {
     }
   });
 
-  test('run --once loads Parquet when a batch has rows, and not when there is nothing to do; JSON logs load no pino-pretty', async () => {
+  test('run --once loads Parquet when a batch has rows, and not when there is nothing to do; no prom-client without --listen, no pino-pretty for JSON logs', async () => {
     const first = await traced(ws, url, ['run', '--once']);
-    assertNotLoaded(first, 'pgduck run --once (200 rows)', [PRETTY]);
+    assertNotLoaded(first, 'pgduck run --once (200 rows)', [PRETTY, METRICS]);
     for (const p of [DUCKDB, PG, SQLITE, ...PARQUET])
       assert.ok(first.packages.has(p), `a run that writes a batch loads ${p} (the tracer sees dynamic imports)`);
     assert.equal((await duckIds(ws, 'events')).length, 200);
 
     const idle = await traced(ws, url, ['run', '--once']);
-    assertNotLoaded(idle, 'pgduck run --once (nothing to do)', [...PARQUET, PRETTY]);
+    assertNotLoaded(idle, 'pgduck run --once (nothing to do)', [...PARQUET, PRETTY, METRICS]);
     assert.ok(idle.packages.has(PG), 'an idle run still asks Postgres');
   });
 
