@@ -1,6 +1,6 @@
 /**
  * `npm run bench:validate`: how long `validate` takes on five pipeline files, cold (the first in a
- * process, compiling the JSON schema) and warm. A printed measurement, not a test: on a shared CPU
+ * process, loading the precompiled validator) and warm. A printed measurement, not a test: on a shared CPU
  * any bound is flaky. Measured ~150–250 ms cold on an idle 2-core machine; the issue asks under a second.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -22,7 +22,7 @@ try {
   const warm: number[] = [];
   for (let i = 0; i < 5; i++) warm.push(await timed());
   warm.sort((a, b) => a - b);
-  console.log(`validate, 5 files: cold ${cold.toFixed(0)} ms (schema compile included), warm median ${warm[2].toFixed(1)} ms`);
+  console.log(`validate, 5 files: cold ${cold.toFixed(0)} ms (validator load included), warm median ${warm[2].toFixed(1)} ms`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

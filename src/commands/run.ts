@@ -22,7 +22,7 @@ import { acquireRunnerLock, RunnerLockedError, type HeldLock } from '../runner/r
 import { retryPolicyFromEnv } from '../runner/retry-policy.js';
 import { listenAddressFrom } from '../runner/listen-address.js';
 import { healthBlockedSecondsFrom } from '../runner/service-health.js';
-import { startServiceEndpoints, type ServiceEndpoints } from '../runner/health-server.js';
+import type { ServiceEndpoints } from '../runner/health-server.js';
 import type { TerminalProgress } from '../log/terminal-progress.js';
 import { stateLiveFindings } from '../live/state-live-findings.js';
 
@@ -114,7 +114,8 @@ export async function runCommand(settings: Settings, opts: RunOptions, log: Logg
       );
     }
     // Bound before any pipeline runs: an address that cannot be bound stops here (LISTEN_UNAVAILABLE).
-    if (listen) endpoints = await startServiceEndpoints({ address: listen, blockedSeconds, log, store });
+    // The endpoints (and prom-client, ~40–90 ms of CPU to load) only when something listens.
+    if (listen) endpoints = await (await import('../runner/health-server.js')).startServiceEndpoints({ address: listen, blockedSeconds, log, store });
     // The signal handlers go in before anything is scheduled (or logged as scheduled): a SIGTERM
     // that arrives before them would kill the process with the default action instead of a clean stop.
     let markStopped!: () => void;

@@ -1,21 +1,22 @@
-import { Ajv, type ValidateFunction } from 'ajv';
+import { createRequire } from 'node:module';
+import type { ValidateFunction } from 'ajv';
 import type { ConfigPath } from './config-path.js';
 import { describeAjvErrors, type SchemaIssue } from './describe-ajv-errors.js';
 import { pipelineFileSchema } from './pipeline-file-schema.js';
 import type { PipelineFile } from './pipeline-schema.js';
 
-let compiled: ValidateFunction<PipelineFile> | undefined;
-// A copy: ajv may annotate the object it compiles, and the checked-in schema object is shared.
-let jsonSchema: Record<string, any> | undefined;
-const schema = () => (jsonSchema ??= structuredClone(pipelineFileSchema()));
+let loaded: ValidateFunction<PipelineFile> | undefined;
+const schema = () => pipelineFileSchema();
 
 /**
- * The compiled ajv validator for pipeline files. Compiled once per process (~30 ms) and shared by
- * every file: compiling per file would make `validate` of a directory visibly slow.
+ * The ajv validator for pipeline files, precompiled by `npm run schema` (schema/pipeline.validate.cjs,
+ * src/config/render-validator.ts) so no command loads ajv's compiler or compiles the schema (~30 ms
+ * and more). Loaded once per process and shared by every file. The path is relative to this module:
+ * src/config/ and dist/config/ both sit two levels below the package root, next to schema/.
  */
 export function pipelineValidator(): ValidateFunction<PipelineFile> {
-  compiled ??= new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: true }).compile<PipelineFile>(schema());
-  return compiled;
+  loaded ??= createRequire(import.meta.url)('../../schema/pipeline.validate.cjs') as ValidateFunction<PipelineFile>;
+  return loaded;
 }
 
 /**

@@ -4,7 +4,7 @@
  * another process (a DuckDB CLI, a notebook, a `pgduck run` mid-cycle) shows up here. A file that
  * does not exist yet is not created: only the directory it would be created in is checked.
  */
-import { DuckDBInstance } from '@duckdb/node-api';
+import type { DuckDBInstance } from '@duckdb/node-api';
 import { accessSync, constants, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { describeLockHolder, parseLockConflict } from './lock-conflict.js';
@@ -34,7 +34,9 @@ export async function checkDuckDbFile(path: string): Promise<DuckDbFileProblem |
   }
   let instance: DuckDBInstance | undefined;
   try {
-    instance = await DuckDBInstance.create(abs);
+    // Imported here, not at the top: a file that is missing or unwritable needs no DuckDB.
+    const { DuckDBInstance: Instance } = await import('@duckdb/node-api');
+    instance = await Instance.create(abs);
     return null;
   } catch (err) {
     const text = (err as Error).message.split('\n')[0];

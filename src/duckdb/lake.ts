@@ -5,7 +5,7 @@
  * is using it and DETACHes it when the last one is done: the file lock is released between cycles,
  * so people can query the file while the runner idles (measured: docs/architecture.md#facts-duckdb).
  */
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
@@ -20,7 +20,10 @@ export type Row = Record<string, unknown>;
  * for every file pgduck writes; the other methods (bitpacking, ALP, dictionary, constant) remain.
  */
 async function createInstance(path: string, readOnly = false, memoryLimit: string | null = null): Promise<DuckDBInstance> {
-  const instance = await DuckDBInstance.create(path, readOnly ? { access_mode: 'READ_ONLY' } : {});
+  // @duckdb/node-api (~125 ms of CPU to load) is imported when the first file is opened, not by
+  // every command that reaches this module.
+  const { DuckDBInstance: Instance } = await import('@duckdb/node-api');
+  const instance = await Instance.create(path, readOnly ? { access_mode: 'READ_ONLY' } : {});
   if (readOnly) return instance;
   try {
     // A SET, not a creation option: DuckDB 1.5 ignores this one in the instance config.

@@ -5,11 +5,21 @@
  * With progress bars on the terminal, lines go to a sink instead (src/log/terminal-progress.ts), which
  * writes each one above the bars, formatted synchronously, so a bar never cuts a line.
  */
+import { createRequire } from 'node:module';
 import { pino, type Logger as PinoLogger } from 'pino';
-import pretty, { prettyFactory } from 'pino-pretty';
+import type * as PinoPretty from 'pino-pretty';
 import { UsageError } from '../errors/usage-error.js';
 
 export type Logger = PinoLogger;
+
+/**
+ * pino-pretty (and its colour and date libraries) loaded only when a pretty format is used: JSON logs,
+ * the default off a terminal, need none of it. A CommonJS package, so require() keeps createLogger
+ * synchronous.
+ */
+function loadPretty(): typeof PinoPretty {
+  return createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
+}
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
@@ -24,11 +34,11 @@ export function createLogger(opts: { level?: string; format?: 'pretty' | 'json';
   const prettyOptions = { colorize: process.stderr.isTTY === true, singleLine: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' };
   const { sink } = opts;
   if (sink) {
-    const line = format === 'json' ? (text: string) => text : prettyFactory(prettyOptions);
+    const line = format === 'json' ? (text: string) => text : loadPretty().prettyFactory(prettyOptions);
     return pino({ level, base: undefined }, { write: (text: string) => sink(line(text)) });
   }
   if (format === 'json') return pino({ level, base: undefined }, pino.destination({ fd: 2, sync: true }));
-  return pino({ level, base: undefined }, pretty({ destination: 2, sync: true, ...prettyOptions }));
+  return pino({ level, base: undefined }, loadPretty().default({ destination: 2, sync: true, ...prettyOptions }));
 }
 
 /** Pretty on a terminal, JSON lines everywhere else (a pipe, a file, a container's log driver). */

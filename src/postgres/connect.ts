@@ -2,7 +2,7 @@
  * The one place that opens Postgres connections. Every session is pinned to settings that make the
  * wire text exact and parseable downstream: UTC timestamps, ISO dates, hex bytea, shortest-exact floats.
  */
-import pg from 'pg';
+import type pg from 'pg';
 import { PgduckError } from '../errors/pgduck-error.js';
 import { classifyPostgresError, isConnectionLost } from './classify-postgres-error.js';
 import { redactUrl } from '../sql/redact.js';
@@ -41,9 +41,12 @@ export async function connectPostgres(url: string, opts: ConnectOptions = {}): P
     .join(' ');
   // TCP keepalive: a peer that vanished without a reset (a dropped network, a NAT that forgot the
   // connection) is noticed and fails the query, instead of a read that waits forever.
+  // pg (~40 ms of CPU to load) is imported at the first connection: `status` without --connect,
+  // `plan` and offline `validate` load this module's callers but never connect.
+  const { default: driver } = await import('pg');
   let client: pg.Client;
   try {
-    client = new pg.Client({
+    client = new driver.Client({
       connectionString: url,
       types: rawTypes,
       options,

@@ -27,8 +27,8 @@ import { RangeDigestQuery } from '../verify/range-digest-query.js';
 import type { KeyTuple } from '../verify/range-side.js';
 import { mapColumns } from '../stages/extract.js';
 import { buildUpsertSql, insertOnlyLiving } from '../stages/upsert.js';
-import { buildArrowTable, type WireRow } from '../parquet/arrow-table.js';
-import { writeParquetFile } from '../parquet/write-parquet.js';
+import type { WireRow } from '../parquet/arrow-table.js';
+import { writeParquetRows } from '../parquet/write-parquet-rows.js';
 import { batchFilePath } from '../parquet/history-files.js';
 import { encodeHistoryMetadata } from '../parquet/history-metadata.js';
 import type { CheckpointStore } from '../state/checkpoint-store.js';
@@ -103,9 +103,10 @@ export async function repairRows(
       if (rows.length > 0) {
         const seq = (checkpoint?.batchesTotal ?? 0) + 1;
         const path = batchFilePath(deps.parquetDir, spec.name, seq);
-        writeParquetFile(
+        await writeParquetRows(
           path,
-          buildArrowTable(columns, rows),
+          columns,
+          rows,
           encodeHistoryMetadata({
             pipeline: spec.name,
             kind: 'batch',

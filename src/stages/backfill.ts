@@ -38,8 +38,8 @@ import { qualified, quoteIdent, quoteLiteral } from '../sql/identifier.js';
 import { rowsAfter } from '../sql/keyset.js';
 import { targetLabel, targetRef } from '../duckdb/target-table.js';
 import { catalogNameOf } from '../duckdb/catalog-name.js';
-import { buildArrowTable, type WireRow } from '../parquet/arrow-table.js';
-import { writeParquetFile } from '../parquet/write-parquet.js';
+import type { WireRow } from '../parquet/arrow-table.js';
+import { writeParquetRows } from '../parquet/write-parquet-rows.js';
 import { backfillFilePath } from '../parquet/history-files.js';
 import { encodeHistoryMetadata } from '../parquet/history-metadata.js';
 import { faultPoint } from '../faults/fault-point.js';
@@ -264,7 +264,7 @@ async function runBackfill(
           source: { table: `${spec.source.schema}.${spec.source.table}`, primaryKey: spec.source.primaryKey, cursor: spec.source.cursor },
           columns: carriedSource,
         });
-        bytes += writeParquetFile(file, buildArrowTable(sql.carried, res.rows), metadata);
+        bytes += await writeParquetRows(file, sql.carried, res.rows, metadata);
         await applyBackfillFile(lake, sql, targetRef(lake, spec.target), file);
         const last = res.rows[res.rows.length - 1];
         position = sql.positionIndexes.map((i) => last[i] as string);

@@ -3,8 +3,7 @@
  * and the only way data reaches DuckDB. The file name is the batch's sequence number, so a batch
  * re-extracted after a crash overwrites its own unfinished predecessor instead of adding a second.
  */
-import { buildArrowTable } from '../parquet/arrow-table.js';
-import { writeParquetFile } from '../parquet/write-parquet.js';
+import { writeParquetRows } from '../parquet/write-parquet-rows.js';
 import { batchFilePath } from '../parquet/history-files.js';
 import { encodeHistoryMetadata } from '../parquet/history-metadata.js';
 import type { PgColumn } from '../schema/column.js';
@@ -26,7 +25,6 @@ export const parquetStage: Stage = {
   async run(ctx: StageContext, batch: BatchState) {
     // Nothing new: no file (a history file always holds rows).
     if (batch.rowCount === 0) return;
-    const table = buildArrowTable(batch.columns, batch.rows);
     const path = parquetPathFor(ctx.parquetDir, ctx.spec.name, batch.seq);
     // The catalog description of each column travels with the file: `pgduck replay` maps it without Postgres.
     const metadata = encodeHistoryMetadata({
@@ -40,7 +38,7 @@ export const parquetStage: Stage = {
       source: { table: `${ctx.spec.source.schema}.${ctx.spec.source.table}`, primaryKey: ctx.spec.source.primaryKey, cursor: ctx.spec.source.cursor },
       columns: batch.columns.map((c) => batch.sourceColumns.find((s) => s.attnum === c.attnum) as PgColumn),
     });
-    batch.parquetBytes = writeParquetFile(path, table, metadata);
+    batch.parquetBytes = await writeParquetRows(path, batch.columns, batch.rows, metadata);
     batch.parquetPath = path;
     // From here on the file holds the rows: let them go before the next batch is read.
     batch.rows = [];

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { Ajv } from 'ajv';
-import { renderDefaultsJsonSchema } from '../../src/config/defaults-json-schema.js';
-import { JSON_SCHEMA_DRAFT_07, renderPipelineJsonSchema } from '../../src/config/pipeline-json-schema.js';
+import { createRequire } from 'node:module';
+import { Ajv, type ValidateFunction } from 'ajv';
+import { defaultsJsonSchema, renderDefaultsJsonSchema } from '../../src/config/defaults-json-schema.js';
+import { JSON_SCHEMA_DRAFT_07, pipelineJsonSchema, renderPipelineJsonSchema } from '../../src/config/pipeline-json-schema.js';
+import { DEFAULTS_AJV_OPTIONS, PIPELINE_AJV_OPTIONS, renderValidator } from '../../src/config/render-validator.js';
 import { repoRoot } from './capture-validate.js';
 
 const checkedIn = () => readFileSync(new URL('schema/pipeline.schema.json', `file://${repoRoot}`), 'utf8');
@@ -15,6 +17,43 @@ test('schema/pipeline.schema.json is what scripts/gen-schema.ts generates (run `
 test('schema/defaults.schema.json is what scripts/gen-schema.ts generates (run `npm run schema` if not)', () => {
   const text = readFileSync(new URL('schema/defaults.schema.json', `file://${repoRoot}`), 'utf8');
   assert.equal(text, renderDefaultsJsonSchema(), 'schema/defaults.schema.json is stale: run `npm run schema` and commit the result');
+});
+
+test('schema/pipeline.validate.cjs is the validator ajv compiles from the schema now (run `npm run schema` if not)', () => {
+  const text = readFileSync(new URL('schema/pipeline.validate.cjs', `file://${repoRoot}`), 'utf8');
+  const fresh = renderValidator(pipelineJsonSchema(), PIPELINE_AJV_OPTIONS, 'schema/pipeline.schema.json');
+  assert.ok(text === fresh, 'schema/pipeline.validate.cjs is stale: run `npm run schema` and commit the result');
+});
+
+test('schema/defaults.validate.cjs is the validator ajv compiles from the schema now (run `npm run schema` if not)', () => {
+  const text = readFileSync(new URL('schema/defaults.validate.cjs', `file://${repoRoot}`), 'utf8');
+  const fresh = renderValidator(defaultsJsonSchema(), DEFAULTS_AJV_OPTIONS, 'schema/defaults.schema.json');
+  assert.ok(text === fresh, 'schema/defaults.validate.cjs is stale: run `npm run schema` and commit the result');
+});
+
+test('the precompiled validators judge like ajv compiling the schema: same verdict, same errors, same defaults filled in', () => {
+  const require = createRequire(import.meta.url);
+  const cases: unknown[] = [
+    { source: { table: 'public.orders', primary_key: 'id' }, target: { table: 'orders' } },
+    { source: { table: 'x', primary_key: ['a', 'b'], bogus: 1 }, target: { table: 'y' }, batch_size: 'many', schedule: 5 },
+    { source: { table: '' }, target: {}, horizon: { margin_ms: -1 }, extra: true },
+    { batch_size: 0, source: { cursor: 'v' } },
+    'not a mapping',
+  ];
+  for (const [file, schema, options] of [
+    ['pipeline.validate.cjs', pipelineJsonSchema(), PIPELINE_AJV_OPTIONS],
+    ['defaults.validate.cjs', defaultsJsonSchema(), DEFAULTS_AJV_OPTIONS],
+  ] as const) {
+    const precompiled = require(`../../schema/${file}`) as ValidateFunction;
+    const compiled = new Ajv(options).compile(structuredClone(schema));
+    for (const data of cases) {
+      const a = structuredClone(data);
+      const b = structuredClone(data);
+      assert.equal(precompiled(a), compiled(b), `${file}: ${JSON.stringify(data)}`);
+      assert.deepEqual(precompiled.errors ?? null, compiled.errors ?? null, `${file}: errors of ${JSON.stringify(data)}`);
+      assert.deepEqual(a, b, `${file}: defaults filled into ${JSON.stringify(data)}`);
+    }
+  }
 });
 
 test('the defaults schema is the pipeline schema with nothing required and without the fields that name one table', () => {
