@@ -216,7 +216,7 @@ async function main(): Promise<void> {
     // A table of that name in a database given by BENCH_DATABASE_URL is someone's: never replaced.
     const exists = await pg.query(`SELECT to_regclass('public.bench_events') IS NOT NULL AS e`);
     if (exists.rows[0].e === 't')
-      throw new Error(
+      throw new UsageError(
         'npm run bench: public.bench_events exists already in BENCH_DATABASE_URL; the bench creates its own table: give it a database without one',
       );
     await pg.query(CREATE_SQL);
