@@ -105,7 +105,7 @@ async function measureScale(opts: BenchOptions, url: string, work: string, rows:
     rmSync(baseDir, { recursive: true, force: true });
     expectRows('baseline', base.rows, rows);
     baseline.push(base);
-    process.stdout.write(` ${(base.ms / 1000).toFixed(1)} s`);
+    process.stdout.write(` ${(base.ms / 1000).toFixed(1)} s ${(base.maxRssKb / 1024).toFixed(0)} MB`);
     for (const batch of opts.batchSizes) {
       const dir = join(work, `pgduck-${rows}-b${batch}-r${round}`);
       preparePipelineDir(dir, batch);
@@ -113,7 +113,7 @@ async function measureScale(opts: BenchOptions, url: string, work: string, rows:
       const r = await phase<BootstrapRound>('bootstrap', { url, dir });
       expectRows(`pgduck bootstrap, batch ${batch}`, r.rows, rows);
       ours.get(batch)?.push(r);
-      process.stdout.write(` ${(r.ms / 1000).toFixed(1)} s`);
+      process.stdout.write(` ${(r.ms / 1000).toFixed(1)} s ${(r.maxRssKb / 1024).toFixed(0)} MB`);
       // The incremental cycles continue from the last round's bootstrap of one batch size.
       if (round === opts.rounds && batch === opts.incrementalBatch) keptDir = dir;
       else rmSync(dir, { recursive: true, force: true });
@@ -128,6 +128,8 @@ async function measureScale(opts: BenchOptions, url: string, work: string, rows:
     const changed = await changeRows(url, opts.changedRows, inProcess.marginMs);
     cliMs.push(await cliCycle(url, keptDir, changed));
   }
+  // Progress as it comes: a run cut short still leaves its figures on the terminal.
+  process.stdout.write(`    in-process ${inProcess.ms.map((v) => v.toFixed(0)).join(', ')} ms; CLI ${cliMs.map((v) => v.toFixed(0)).join(', ')} ms\n`);
   const queries = await timeQueries(join(keptDir, 'lake.duckdb'));
   const baseSeries: BootstrapSeries = bootstrapSeries(null, baseline);
   return {
