@@ -25,6 +25,8 @@ import { describeKeep, KEEP_ALL, keepSpelling, type KeepPolicy } from '../histor
 import { describeSize, formatBytes, historySize } from '../history/history-size.js';
 import { planPrune, type PrunePlan } from '../history/plan-prune.js';
 import { deletePlanned, readPruneFiles } from '../history/prune-history.js';
+import { HistoryBusyError, lockHistory } from '../history/history-lock.js';
+import type { HeldLock } from '../state/lock-file.js';
 
 const PIPELINE_NAME = /^[A-Za-z][A-Za-z0-9_-]*$/;
 /** Files listed per pipeline in text; --json lists every one. */
@@ -88,6 +90,21 @@ interface PruneOutcome {
 export async function historyPruneCommand(settings: Settings, names: string[], opts: PruneCommandOptions): Promise<number> {
   const selected = selectPipelines(settings, names.length > 0 ? names : undefined, process.stderr);
   if ('refused' in selected) return KIND_OUTCOMES[selected.refused].exitCode;
+  // A replay may be reading these files: one of the two at a time (src/history/history-lock.ts). A dry run deletes nothing.
+  let locks: HeldLock[] = [];
+  if (!opts.dryRun) {
+    try {
+      locks = lockHistory(
+        selected.map((p) => p.parquetDir),
+        `pgduck history prune${names.length > 0 ? ` ${names.join(' ')}` : ''}`,
+      );
+    } catch (err) {
+      if (!(err instanceof HistoryBusyError)) throw err;
+      process.stderr.write(`pgduck: ${err.message}\n`);
+      return KIND_OUTCOMES[err.kind].exitCode;
+    }
+    for (const lock of locks) if (lock.tookOverFrom) process.stderr.write(`note: took over a stale lock ${lock.path} (pid ${lock.tookOverFrom.pid} is gone)\n`);
+  }
   const statePath = checkpointDbPath(settings);
   const store = existsSync(statePath) ? new CheckpointStore(statePath) : null;
   const outcomes: PruneOutcome[] = [];
@@ -113,6 +130,7 @@ export async function historyPruneCommand(settings: Settings, names: string[], o
     });
   } finally {
     store?.close();
+    for (const lock of locks) lock.release();
   }
   if (opts.json) process.stdout.write(`${JSON.stringify({ dryRun: opts.dryRun, pipelines: outcomes.map((o) => toJson(o, opts.dryRun)) }, null, 2)}\n`);
   else if (opts.dryRun) process.stdout.write('dry run: nothing was deleted\n');

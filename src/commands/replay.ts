@@ -24,6 +24,8 @@ import type { PipelineSpec } from '../config/pipeline-spec.js';
 import { selectPipelines } from '../config/select-pipelines.js';
 import { KIND_OUTCOMES } from '../errors/exit-codes.js';
 import { classifyFailure } from '../runner/classify-failure.js';
+import { HistoryBusyError, lockHistory } from '../history/history-lock.js';
+import type { HeldLock } from '../state/lock-file.js';
 
 export interface ReplayCommandOptions extends ReplayOptions {
   dryRun: boolean;
@@ -37,6 +39,24 @@ export async function replayCommand(settings: Settings, name: string, opts: Repl
   const { spec } = selected[0];
   // --duckdb given to replay wins over the file's target.duckdb_path (replay into another file).
   const duckdbPath = opts.duckdbPath ?? selected[0].duckdbPath;
+  // `history prune` must not delete the files while they are listed and read (src/history/history-lock.ts).
+  let locks: HeldLock[];
+  try {
+    locks = lockHistory([settings.parquetDir], `pgduck replay ${spec.name}`);
+  } catch (err) {
+    if (!(err instanceof HistoryBusyError)) throw err;
+    process.stderr.write(`✗ ${spec.name}: ${err.message}\n`);
+    return KIND_OUTCOMES[err.kind].exitCode;
+  }
+  for (const lock of locks) if (lock.tookOverFrom) process.stderr.write(`note: took over a stale lock ${lock.path} (pid ${lock.tookOverFrom.pid} is gone)\n`);
+  try {
+    return await replayLocked(settings, spec, duckdbPath, opts);
+  } finally {
+    for (const lock of locks) lock.release();
+  }
+}
+
+async function replayLocked(settings: Settings, spec: PipelineSpec, duckdbPath: string, opts: ReplayCommandOptions): Promise<number> {
   const history = listHistory(settings.parquetDir, spec.name);
   if (history.files.length === 0) {
     process.stderr.write(
@@ -46,9 +66,10 @@ export async function replayCommand(settings: Settings, name: string, opts: Repl
     return KIND_OUTCOMES['needs-action'].exitCode;
   }
 
+  const files = history.files;
   const started = Date.now();
   const work = async (session: LakeSession | null, memory: LakeSession): Promise<number> => {
-    const plan = await makePlan(settings, spec, history.files, session, memory, opts);
+    const plan = await makePlan(settings, spec, files, session, memory, opts);
     process.stdout.write(describePlan(plan, settings.parquetDir, duckdbPath, opts.dryRun));
     if (opts.dryRun) {
       process.stdout.write('dry run: nothing was written\n');
