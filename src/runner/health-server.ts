@@ -40,7 +40,7 @@ export interface EndpointOptions {
   blockedSeconds: number;
   log: Logger;
   /** Where the lag and last success start from before a pipeline's first run in this process. */
-  store?: Pick<CheckpointStore, 'get'>;
+  store?: Pick<CheckpointStore, 'get' | 'sourceColumns'>;
   now?: () => number;
 }
 
@@ -51,7 +51,8 @@ export async function startServiceEndpoints(opts: EndpointOptions): Promise<Serv
   const health = (): HealthReport => judgeHealth(view(), { phase, now: now(), blockedSeconds: opts.blockedSeconds });
   const { store } = opts;
   const seed = store ? (pipeline: string) => seedFrom(store, pipeline) : undefined;
-  const metrics = createServiceMetrics({ view: () => view(), healthy: () => health().healthy, seed, now });
+  const warn = (pipeline: string, message: string) => opts.log.warn({ pipeline }, message);
+  const metrics = createServiceMetrics({ view: () => view(), healthy: () => health().healthy, seed, now, warn });
 
   const server = await listen(opts.address, async (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
@@ -88,15 +89,22 @@ export async function startServiceEndpoints(opts: EndpointOptions): Promise<Serv
   };
 }
 
-/** The checkpoint's cursor, and its last run if it succeeded; nothing when the store cannot be read (a lock held too long). */
-function seedFrom(store: Pick<CheckpointStore, 'get'>, pipeline: string): PipelineSeed {
+/**
+ * The checkpoint's cursor, its last run if it succeeded, and the source's column types (for the
+ * cursor's clock); what the store cannot give (a lock held too long) is left out, the rest kept.
+ */
+function seedFrom(store: Pick<CheckpointStore, 'get' | 'sourceColumns'>, pipeline: string): PipelineSeed {
+  const seed: PipelineSeed = { cursor: null, lastSuccessMs: null };
   try {
     const c = store.get(pipeline);
     const at = c?.lastStatus === 'ok' && c.lastRunAt ? Date.parse(c.lastRunAt) : Number.NaN;
-    return { cursor: c?.position?.cursor ?? null, lastSuccessMs: Number.isFinite(at) ? at : null };
+    seed.cursor = c?.position?.cursor ?? null;
+    seed.lastSuccessMs = Number.isFinite(at) ? at : null;
+    seed.columnTypes = Object.fromEntries(store.sourceColumns(pipeline).map((col) => [col.name, col.baseType ?? col.pgType]));
   } catch {
-    return { cursor: null, lastSuccessMs: null };
+    // keep what was read
   }
+  return seed;
 }
 
 function send(res: ServerResponse, status: number, type: string, body: string, headers: Record<string, string> = {}): void {

@@ -33,6 +33,8 @@ export interface PipelineView {
   nextRun: Date | null;
   /** The next tick of its `reconcile:` schedule (null: it has none). */
   nextReconcile: Date | null;
+  /** Its cursor column and source.cursor_timezone (the zone of a timestamp cursor's wall-clock values; null: unknown), for the lag metric. */
+  cursor?: { column: string; timezone: string | null };
 }
 
 export interface Scheduler {
@@ -276,6 +278,7 @@ export function startScheduler(pipelines: ResolvedPipeline[], deps: RunDeps, opt
         health: e.health.snapshot,
         nextRun: e.job.nextRun(),
         nextReconcile: reconciles.nextRun(pipeline),
+        cursor: { column: e.pipeline.spec.source.cursor, timezone: e.pipeline.spec.source.cursorTimezone ?? null },
       }));
     },
     async stop() {

@@ -19,6 +19,7 @@ import { batchBytes, type BatchState } from '../stages/stage.js';
 import type { PipelineOutcome } from './pool.js';
 import type { HealthSnapshot, HealthState } from './pipeline-health.js';
 import type { PipelineView } from './scheduler.js';
+import { cursorClockOf, cursorTimeMs, type CursorClock } from './cursor-time.js';
 
 const STATES: readonly HealthState[] = ['idle', 'running', 'backing-off', 'blocked'];
 const OUTCOMES = ['ok', 'failed'] as const;
@@ -31,6 +32,8 @@ export interface PipelineSeed {
   cursor: string | null;
   /** The last successful run (ms), if the last run succeeded. */
   lastSuccessMs: number | null;
+  /** The source columns' base types as the last drift check recorded them (name → format_type), for the cursor's clock. */
+  columnTypes?: Record<string, string>;
 }
 
 export interface ServiceMetricsOptions {
@@ -38,6 +41,8 @@ export interface ServiceMetricsOptions {
   healthy: () => boolean;
   seed?: (pipeline: string) => PipelineSeed;
   now?: () => number;
+  /** Told once per pipeline that its timestamp cursor has no known zone (so it has no lag series). */
+  warn?: (pipeline: string, message: string) => void;
 }
 
 export interface ServiceMetrics {
@@ -58,6 +63,10 @@ interface Known {
   /** Newest cursor synced: the last batch's, else the checkpoint's at start. */
   cursor: string | null;
   lastSuccessMs: number | null;
+  /** Source column → base type: the last batch's catalog read, else the state store's at start. */
+  columnTypes: Map<string, string>;
+  /** Its missing cursor_timezone was logged (once per pipeline while it is scheduled). */
+  zoneWarned: boolean;
   errorLabels: Map<string, { kind: string; code: string }>;
   stages: Set<string>;
 }
@@ -108,13 +117,14 @@ export function createServiceMetrics(opts: ServiceMetricsOptions): ServiceMetric
   });
   new Gauge({
     name: 'pgduck_lag_seconds',
-    help: 'Now minus the newest cursor synced (timestamptz cursors; grows while the source is quiet)',
+    help: 'Now minus the newest cursor synced (timestamptz, timestamp and date cursors; grows while the source is quiet)',
     labelNames: ['pipeline'],
     registers: [registry],
     collect() {
       this.reset();
+      const views = new Map(opts.view().map((v) => [v.pipeline, v]));
       for (const [pipeline, k] of known) {
-        const at = k.cursor === null ? null : cursorTimeMs(k.cursor);
+        const at = k.cursor === null ? null : cursorAt(pipeline, k, k.cursor, views.get(pipeline)?.cursor);
         if (at !== null) this.set({ pipeline }, Math.max(0, (now() - at) / 1000));
       }
     },
@@ -148,11 +158,39 @@ export function createServiceMetrics(opts: ServiceMetricsOptions): ServiceMetric
     },
   });
 
+  /**
+   * The cursor's time (src/runner/cursor-time.ts), by its column's type. A type not known yet (no
+   * batch, no drift check recorded) reads only as timestamptz: an offset in the text says so.
+   */
+  const cursorAt = (pipeline: string, k: Known, cursor: string, of: PipelineView['cursor']): number | null => {
+    const type = of ? k.columnTypes.get(of.column) : undefined;
+    const clock: CursorClock | null = type === undefined ? 'timestamptz' : cursorClockOf(type);
+    if (clock === null) return null;
+    if (clock !== 'timestamptz' && !of?.timezone) {
+      if (!k.zoneWarned) {
+        k.zoneWarned = true;
+        opts.warn?.(
+          pipeline,
+          `no pgduck_lag_seconds for ${pipeline}: cursor column "${of?.column}" is ${type} (wall-clock values) and source.cursor_timezone is not set; set it to the writers' time zone`,
+        );
+      }
+      return null;
+    }
+    return cursorTimeMs(cursor, clock, of?.timezone ?? null);
+  };
+
   const entry = (pipeline: string): Known => {
     let k = known.get(pipeline);
     if (!k) {
       const seed = opts.seed?.(pipeline) ?? { cursor: null, lastSuccessMs: null };
-      k = { cursor: seed.cursor, lastSuccessMs: seed.lastSuccessMs, errorLabels: new Map(), stages: new Set() };
+      k = {
+        cursor: seed.cursor,
+        lastSuccessMs: seed.lastSuccessMs,
+        columnTypes: new Map(Object.entries(seed.columnTypes ?? {})),
+        zoneWarned: false,
+        errorLabels: new Map(),
+        stages: new Set(),
+      };
       known.set(pipeline, k);
       for (const c of [rows, batches, bytes, retries]) c.inc({ pipeline }, 0);
       for (const outcome of OUTCOMES) runs.inc({ pipeline, outcome }, 0);
@@ -188,6 +226,7 @@ export function createServiceMetrics(opts: ServiceMetricsOptions): ServiceMetric
       batches.inc({ pipeline });
       // The null-cursor sweep reads rows by key: its position says nothing about how recent they are.
       if (batch.phase === 'cursor' && batch.last) k.cursor = batch.last.cursor;
+      if (batch.sourceColumns.length > 0) k.columnTypes = new Map(batch.sourceColumns.map((c) => [c.name, c.baseType]));
     },
     onOutcome(outcome, health) {
       const pipeline = outcome.pipeline;
@@ -212,17 +251,4 @@ export function createServiceMetrics(opts: ServiceMetricsOptions): ServiceMetric
       return registry.metrics();
     },
   };
-}
-
-/**
- * A timestamptz cursor as Postgres prints it in a UTC session (`2026-01-05 10:31:12.004113+00`),
- * in ms; null for anything else (an integer cursor, a timestamp without time zone, ±infinity).
- */
-export function cursorTimeMs(cursor: string): number | null {
-  const m = /^(\d{4})-(\d\d)-(\d\d)[ T](\d\d):(\d\d):(\d\d)(\.\d+)?([+-])(\d\d)(?::?(\d\d))?(?::?(\d\d))?$/.exec(cursor.trim());
-  if (!m) return null;
-  const [, y, mo, d, h, mi, s, frac, sign, oh, om, os] = m;
-  const utc = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), frac ? Math.floor(Number(`0${frac}`) * 1000) : 0);
-  const offset = (Number(oh) * 3600 + Number(om ?? 0) * 60 + Number(os ?? 0)) * 1000 * (sign === '-' ? -1 : 1);
-  return utc - offset;
 }

@@ -13,7 +13,7 @@ import type { PipelineView } from '../../src/runner/scheduler.js';
 import type { PipelineOutcome } from '../../src/runner/pool.js';
 import { PgduckError } from '../../src/errors/pgduck-error.js';
 import { newBatch } from '../../src/stages/stage.js';
-import { cursorTimeMs } from '../../src/runner/service-metrics.js';
+import { cursorTimeMs } from '../../src/runner/cursor-time.js';
 import { parsePrometheusText, select, sampleValue } from '../support/prometheus-text.js';
 
 const silent = pino({ level: 'silent' });
@@ -73,12 +73,12 @@ test('the Prometheus text parser reads escapes, special values and types, and re
 });
 
 test('a timestamptz cursor as Postgres prints it becomes a time; other cursors do not', () => {
-  assert.equal(cursorTimeMs('2026-03-01 11:59:00.123456+00'), Date.parse('2026-03-01T11:59:00.123Z'));
-  assert.equal(cursorTimeMs('2026-03-01 13:59:00+02'), Date.parse('2026-03-01T11:59:00Z'));
-  assert.equal(cursorTimeMs('2026-03-01 06:29:00-05:30'), Date.parse('2026-03-01T11:59:00Z'));
-  assert.equal(cursorTimeMs('42'), null);
-  assert.equal(cursorTimeMs('2026-03-01 11:59:00'), null, 'timestamp without time zone: the writers’ zone is unknown here');
-  assert.equal(cursorTimeMs('infinity'), null);
+  assert.equal(cursorTimeMs('2026-03-01 11:59:00.123456+00', 'timestamptz', null), Date.parse('2026-03-01T11:59:00.123Z'));
+  assert.equal(cursorTimeMs('2026-03-01 13:59:00+02', 'timestamptz', null), Date.parse('2026-03-01T11:59:00Z'));
+  assert.equal(cursorTimeMs('2026-03-01 06:29:00-05:30', 'timestamptz', null), Date.parse('2026-03-01T11:59:00Z'));
+  assert.equal(cursorTimeMs('42', 'timestamptz', null), null);
+  assert.equal(cursorTimeMs('2026-03-01 11:59:00', 'timestamptz', null), null, 'no offset: not a timestamptz as Postgres prints it');
+  assert.equal(cursorTimeMs('infinity', 'timestamptz', null), null);
 });
 
 test('/metrics counts what the hooks report, per pipeline; /healthz turns 503 naming a pipeline blocked too long; a removed pipeline loses its series', async () => {
