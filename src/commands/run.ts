@@ -114,7 +114,7 @@ export async function runCommand(settings: Settings, opts: RunOptions, log: Logg
       );
     }
     // Bound before any pipeline runs: an address that cannot be bound stops here (LISTEN_UNAVAILABLE).
-    // The endpoints (and prom-client, ~40–90 ms of CPU to load) only when something listens.
+    // The endpoints (and prom-client, 40–90 ms of CPU to load: docs/architecture.md#facts-cli-startup) only when something listens.
     if (listen) endpoints = await (await import('../runner/health-server.js')).startServiceEndpoints({ address: listen, blockedSeconds, log, store });
     // The signal handlers go in before anything is scheduled (or logged as scheduled): a SIGTERM
     // that arrives before them would kill the process with the default action instead of a clean stop.

@@ -20,7 +20,7 @@ export type Row = Record<string, unknown>;
  * for every file pgduck writes; the other methods (bitpacking, ALP, dictionary, constant) remain.
  */
 async function createInstance(path: string, readOnly = false, memoryLimit: string | null = null): Promise<DuckDBInstance> {
-  // @duckdb/node-api (~125 ms of CPU to load) is imported when the first file is opened, not by
+  // @duckdb/node-api (~125 ms of CPU to load: docs/architecture.md#facts-cli-startup) is imported when the first file is opened, not by
   // every command that reaches this module.
   const { DuckDBInstance: Instance } = await import('@duckdb/node-api');
   const instance = await Instance.create(path, readOnly ? { access_mode: 'READ_ONLY' } : {});

@@ -1,7 +1,7 @@
 /**
  * Rows of Postgres wire text → one Parquet file (arrow-table.ts, then write-parquet.ts), with the
  * writer's libraries imported at first use: apache-arrow and parquet-wasm take ~125 ms of CPU to
- * load (issue 11's measurement), and every command that writes no Parquet (validate, plan, status,
+ * load (docs/architecture.md#facts-cli-startup), and every command that writes no Parquet (validate, plan, status,
  * an idle run) should not pay for them. Later calls reuse the loaded modules.
  */
 import type { ArrowColumnSpec, WireRow } from './arrow-table.js';

@@ -41,7 +41,7 @@ export async function connectPostgres(url: string, opts: ConnectOptions = {}): P
     .join(' ');
   // TCP keepalive: a peer that vanished without a reset (a dropped network, a NAT that forgot the
   // connection) is noticed and fails the query, instead of a read that waits forever.
-  // pg (~40 ms of CPU to load) is imported at the first connection: `status` without --connect,
+  // pg (~40 ms of CPU to load: docs/architecture.md#facts-cli-startup) is imported at the first connection: `status` without --connect,
   // `plan` and offline `validate` load this module's callers but never connect.
   const { default: driver } = await import('pg');
   let client: pg.Client;

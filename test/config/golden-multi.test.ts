@@ -59,7 +59,7 @@ test('the valid file in the directory still loads into a spec', () => {
   );
 });
 
-test('the real CLI: the same five lines, exit 3, well under a second of work', async (t) => {
+test('the real CLI: the same five lines, exit 3', async (t) => {
   const env = { ...process.env };
   delete env.PGDUCK_TEST_USERS_PASSWORD;
   const started = performance.now();
@@ -68,7 +68,8 @@ test('the real CLI: the same five lines, exit 3, well under a second of work', a
   assert.equal(r.stdout, readFileSync(expectedFile, 'utf8'));
   assert.equal(r.stderr, '');
   assert.equal(r.code, 3);
-  // The whole process, Node's own start-up included (~0.1 s bare); measured 0.5 s on this 2-core machine when idle, 1–2 s with other test suites running.
+  // A measurement, not an assertion: a shared CPU made the old 5 s bound fail (5.6 s at load average 19).
+  // What validate costs as a process is measured by `npm run bench:startup`; what it loads is asserted
+  // by test/project/lazy-loading.test.ts.
   t.diagnostic(`pgduck validate (whole process): ${ms.toFixed(0)} ms`);
-  assert.ok(ms < 5000, `validate took ${ms.toFixed(0)} ms`);
 });
