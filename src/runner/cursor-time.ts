@@ -41,6 +41,8 @@ export function cursorTimeMs(cursor: string, clock: CursorClock, zone: string | 
   const hasOffset = sign !== undefined;
   if (clock === 'date' ? hasTime || hasOffset : !hasTime || hasOffset !== (clock === 'timestamptz')) return null;
   const wall = utcMs(Number(y), Number(mo), Number(d), Number(h ?? 0), Number(mi ?? 0), Number(s ?? 0), frac ? Math.floor(Number(`0${frac}`) * 1000) : 0);
+  // Beyond what a JS Date holds (year 275760): no time, rather than NaN.
+  if (!Number.isFinite(wall)) return null;
   if (clock === 'timestamptz') return wall - (Number(oh) * 3600 + Number(om ?? 0) * 60 + Number(os ?? 0)) * 1000 * (sign === '-' ? -1 : 1);
   if (zone === null) return null;
   return wallClockToInstant(wall, zone);

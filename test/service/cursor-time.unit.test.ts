@@ -44,6 +44,7 @@ test('no time: an unknown zone for wall-clock values, integers, ±infinity, BC, 
   assert.equal(cursorTimeMs('2026-03-01 11:59:00', 'timestamptz', 'UTC'), null, 'no offset');
   assert.equal(cursorTimeMs('2026-03-01 11:59:00+00', 'timestamp', 'UTC'), null, 'an offset');
   assert.equal(cursorTimeMs('2026-03-01 11:59:00', 'date', 'UTC'), null, 'a time');
+  assert.equal(cursorTimeMs('294276-12-31 23:59:59+00', 'timestamptz', null), null, 'past what a JS Date holds');
 });
 
 test('DST: a skipped wall-clock time takes the offset before the change; a repeated one the later instant (as Postgres AT TIME ZONE)', () => {
