@@ -85,6 +85,7 @@ async function runPhase(name: string, url: string, work: string): Promise<PhaseR
         softDeleteMode: 'keep',
         nullCursor: 'include',
         onRecreate: 'stop',
+        hardDeleteMode: 'remove',
       },
       target: { schema: 'main', table: 'bench_events' },
       batchSize: BATCH,
