@@ -48,6 +48,7 @@ export type ErrorCode =
   | 'CHECKPOINT_RESET_DURING_RUN'
   | 'DRIFT_DURING_READ'
   | 'RUNNER_LOCKED'
+  | 'RECONCILE_STOPPED'
   // needs-action
   | 'SOURCE_TABLE_MISSING'
   | 'SOURCE_COLUMN_MISSING'

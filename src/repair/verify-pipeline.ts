@@ -41,6 +41,8 @@ export async function verifyPipeline(
   options: Partial<VerifyOptions> = {},
   opts: {
     keysOnly?: boolean;
+    /** Asked between key ranges: true stops the comparison (the verdict says `stopped`). */
+    shouldStop?: () => boolean;
     /** How to open the DuckDB file (default: an instance of its own, read-only; the service passes its Lake's). */
     openDuckDb?: OpenDuckDb;
   } = {},
@@ -91,7 +93,7 @@ export async function verifyPipeline(
         const shape = opts.keysOnly ? { ...full, columns: full.columns.filter((c) => spec.source.primaryKey.includes(c.name)), uncompared: [] } : full;
         result.compared = shape.columns.map((c) => c.name);
         result.uncompared = shape.uncompared;
-        result.verdict = await verifyTable(shape, new PostgresRangeDigest(pg, shape), new DuckDbRangeDigest(session, shape), options);
+        result.verdict = await verifyTable(shape, new PostgresRangeDigest(pg, shape), new DuckDbRangeDigest(session, shape), options, opts.shouldStop);
         result.equal = result.verdict.equal;
         result.durationMs = Date.now() - started;
         return result;

@@ -38,6 +38,9 @@ import {
   addColumn,
   alterColumnType,
   createCurrentView,
+  currentViewColumns,
+  DELETED_AT_COLUMN,
+  ensureDeletedAtColumn,
   syncCurrentView,
   createTarget,
   describeTarget,
@@ -146,13 +149,13 @@ export const driftCheckStage: Stage = {
 
     const current = await targetShape(lake, memory, table);
     if (!current) {
-      await createTarget(
-        lake,
-        table,
-        batch.columns.map((c) => ({ name: c.name, type: c.duckType })),
-        spec.source.primaryKey,
-      );
-      if (spec.source.softDelete) await createCurrentView(lake, table, spec.source.softDelete);
+      const marking = spec.source.hardDeleteMode === 'mark';
+      const created = batch.columns.map((c) => ({ name: c.name, type: c.duckType }));
+      // hard_delete_mode mark: the mark column from the start, last, so the `_current` view can hide marked rows.
+      if (marking) created.push({ name: DELETED_AT_COLUMN, type: 'TIMESTAMPTZ' });
+      await createTarget(lake, table, created, spec.source.primaryKey);
+      const nullColumns = currentViewColumns(spec.source.softDelete, created);
+      if (nullColumns.length > 0) await createCurrentView(lake, table, nullColumns);
       // A new table is filled with every column of every row: older backfills have nothing left to do.
       for (const b of store.pendingBackfills(spec.name)) store.finishBackfill(b.id);
       snapshot();
@@ -164,6 +167,12 @@ export const driftCheckStage: Stage = {
     // Once per run: soft_delete may have been added to (or removed from) the pipeline file since the table was made.
     if (!memory.currentViewChecked) {
       memory.currentViewChecked = true;
+      // hard_delete_mode may have been switched to mark since the table was made: the column comes first, the view hides by it.
+      if (spec.source.hardDeleteMode === 'mark' && (await ensureDeletedAtColumn(lake, table))) memory.target = null;
+      // … or switched back to remove: rows marked then go now, as reconcile would have removed them.
+      if (spec.source.hardDeleteMode === 'remove' && current.columns.some((c) => c.name === DELETED_AT_COLUMN)) {
+        await lake.run(`DELETE FROM ${targetRef(lake, table)} WHERE ${quoteIdent(DELETED_AT_COLUMN)} IS NOT NULL`);
+      }
       await syncCurrentView(lake, table, spec.source.softDelete);
       // soft_delete_mode may have been switched to remove since the rows were loaded: tombstones kept then go now.
       if (spec.source.softDelete && spec.source.softDeleteMode === 'remove' && current.columns.some((c) => c.name === spec.source.softDelete)) {

@@ -133,7 +133,21 @@ function harness(opts: { state: HealthState; bootstrapDone: boolean | null; reco
     track: () => {},
     reconcile: async (p) => {
       calls.push(p.spec.name);
-      return { pipeline: 'orders', at: '', durationMs: 1, sourceKeys: 9, targetKeys: 10, gone: 1, removed: 1, rowsRead: 20, error: null, ...opts.record };
+      return {
+        pipeline: 'orders',
+        at: '',
+        durationMs: 1,
+        sourceKeys: 9,
+        targetKeys: 10,
+        gone: 1,
+        removed: 1,
+        marked: 0,
+        mode: 'remove',
+        stopped: false,
+        rowsRead: 20,
+        error: null,
+        ...opts.record,
+      };
     },
   });
   reconciles.schedule(pipeline);
