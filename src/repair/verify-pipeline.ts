@@ -32,6 +32,8 @@ export interface PipelineVerification {
   compared: string[];
   uncompared: UncomparedColumn[];
   durationMs: number;
+  /** What `--repair` does with a key the source no longer has: remove it, or mark it (source.hard_delete_mode). */
+  hardDeleteMode: 'remove' | 'mark';
   /** `--repair`: what each round did (absent without --repair or when nothing differed). */
   repairs?: RepairOutcome[];
 }
@@ -54,6 +56,7 @@ export async function verifyPipeline(
     source: `${spec.source.schema}.${spec.source.table}`,
     target: `${duckdbPath}:${targetLabel(spec.target)}`,
     equal: false,
+    hardDeleteMode: spec.source.hardDeleteMode,
     compared: [],
     uncompared: [],
     durationMs: 0,

@@ -1,8 +1,8 @@
 /**
  * `source.hard_delete_mode: mark`: reconcile keeps the rows gone from the source and sets their
  * `_pgduck_deleted_at`; the `<target>_current` view hides them and verify does not compare them; a
- * row back in the source is unmarked by the next run; a TRUNCATE marks every row. A stop between key
- * ranges is recorded as stopped and applies nothing.
+ * row back in the source is unmarked by the next run; a TRUNCATE marks every row; `verify --repair`
+ * marks as reconcile does. A stop between key ranges is recorded as stopped and applies nothing.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -127,6 +127,17 @@ describe('hard_delete_mode: mark', () => {
       const back = await target(ws);
       assert.deepEqual([back.total, back.marked, back.current, back.ids.includes(4242)], [5000, 4999, 1, false]);
       await assertVerified(ws, url);
+
+      // verify --repair marks too: it says so before, and does it.
+      await pgs.query(url, 'DELETE FROM orders WHERE id = 4242');
+      const told = await runCli(['verify', 'orders'], ws.env(url));
+      assert.match(told.stdout, /^ {4}extra +id=4242 /m);
+      assert.match(told.stdout, /would read these keys again from Postgres, write the rows it finds and mark \(_pgduck_deleted_at\) the keys it does not/);
+      const repaired = await runCli(['verify', 'orders', '--repair'], ws.env(url));
+      assert.equal(repaired.code, 0, repaired.stdout + repaired.stderr);
+      assert.match(repaired.stdout, /repair round 1: 1 key read again: 0 written, 1 marked, 0 removed/);
+      const gone = await target(ws);
+      assert.deepEqual([gone.total, gone.marked, gone.current, gone.ids.includes(4242)], [5000, 5000, 0, true]);
     } finally {
       ws.cleanup();
     }
