@@ -77,10 +77,13 @@ export async function ensureDeletedAtColumn(session: LakeSession, target: Target
   return true;
 }
 
-/** The columns whose NULL makes a row current: the tombstone (soft_delete), then the mark column when the table has one. */
-export function currentViewColumns(softDelete: string | undefined, targetColumns: readonly { name: string }[]): string[] {
+/**
+ * The columns whose NULL makes a row current: the tombstone (soft_delete), then the mark column when
+ * the table has one that is pgduck's (not a source column of that name, synced under hard_delete_mode remove).
+ */
+export function currentViewColumns(softDelete: string | undefined, targetColumns: readonly { name: string }[], markIsSourceColumn = false): string[] {
   const out = softDelete ? [softDelete] : [];
-  if (targetColumns.some((c) => c.name === DELETED_AT_COLUMN)) out.push(DELETED_AT_COLUMN);
+  if (!markIsSourceColumn && targetColumns.some((c) => c.name === DELETED_AT_COLUMN)) out.push(DELETED_AT_COLUMN);
   return out;
 }
 
@@ -109,7 +112,7 @@ export async function createCurrentView(session: LakeSession, target: TargetName
  * names another column now), dropped when neither is left. Only a view of the shape createCurrentView
  * writes is ever dropped.
  */
-export async function syncCurrentView(session: LakeSession, target: TargetName, softDelete: string | undefined): Promise<void> {
+export async function syncCurrentView(session: LakeSession, target: TargetName, softDelete: string | undefined, markIsSourceColumn = false): Promise<void> {
   const { table } = target;
   const view = `${table}_current`;
   const rows = await session.all(
@@ -121,7 +124,7 @@ export async function syncCurrentView(session: LakeSession, target: TargetName, 
   // Outside `main`, DuckDB prints the view's schema before its name (measured): left out of the comparison.
   const stored = sql === null ? null : bare(sql).replace(`CREATE VIEW ${bare(target.schema)}.`, 'CREATE VIEW ');
   const shape = `CREATE VIEW ${bare(view)} AS SELECT * FROM ${bare(table)} WHERE (`;
-  const wanted = currentViewColumns(softDelete, (await describeTarget(session, target)) ?? []);
+  const wanted = currentViewColumns(softDelete, (await describeTarget(session, target)) ?? [], markIsSourceColumn);
   if (wanted.length > 0) {
     // DuckDB prints `WHERE (a IS NULL);` for one condition, `WHERE ((a IS NULL) AND (b IS NULL));` for two (measured).
     const conditions = wanted.length === 1 ? `${bare(wanted[0])} IS NULL` : wanted.map((c) => `(${bare(c)} IS NULL)`).join(' AND ');

@@ -85,6 +85,17 @@ export async function repairRows(
       });
     }
     const columns = mapColumns(spec, source);
+    // The marks would overwrite a source column of that name (the run refuses it too: drift-check.ts).
+    if (spec.source.hardDeleteMode === 'mark' && source.some((c) => c.name === DELETED_AT_COLUMN)) {
+      throw new PgduckError(
+        `${spec.name}: source table ${spec.source.schema}.${spec.source.table} has a column "${DELETED_AT_COLUMN}", the column hard_delete_mode mark keeps its marks in: nothing was changed`,
+        {
+          kind: 'needs-action',
+          code: 'DRIFT_INCOMPATIBLE',
+          fix: `rename "${DELETED_AT_COLUMN}" in the source, or set source.hard_delete_mode: remove in ${spec.file}`,
+        },
+      );
+    }
     const openDuckDb: OpenDuckDb = deps.openDuckDb ?? withDuckDbFile;
     return await openDuckDb(duckdbPath, async (session) => {
       const target = await describeTarget(session, spec.target);

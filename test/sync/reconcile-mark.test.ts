@@ -142,4 +142,38 @@ describe('hard_delete_mode: mark', () => {
       ws.cleanup();
     }
   });
+  test('a source column named _pgduck_deleted_at syncs as data under remove, and mark is refused before anything is loaded', async () => {
+    const url = await pgs.createDatabase('reconcile_mark_clash');
+    await pgs.query(
+      url,
+      `CREATE TABLE items (id int PRIMARY KEY, _pgduck_deleted_at timestamptz, updated_at timestamptz NOT NULL);
+       INSERT INTO items SELECT i, CASE WHEN i % 2 = 0 THEN timestamptz '2020-01-01 00:00:00+00' END, clock_timestamp() - interval '1 hour'
+       FROM generate_series(1, 10) AS i;`,
+    );
+    const ws = createWorkspace();
+    const rows = () =>
+      withDuckDbFile(ws.duckdbPath, async (s) => Number((await s.all('SELECT count(*)::INT AS n FROM items WHERE _pgduck_deleted_at IS NOT NULL'))[0].n), {
+        readOnly: true,
+      });
+    try {
+      ws.writePipeline('items', 'source:\n  table: public.items\n  primary_key: id\ntarget:\n  table: items\n');
+      await runOnce(ws, url);
+      await runOnce(ws, url);
+      assert.equal(await rows(), 5, 'the source values are kept, never taken for marks');
+      await assertVerified(ws, url);
+
+      ws.writePipeline('items', 'source:\n  table: public.items\n  primary_key: id\n  hard_delete_mode: mark\ntarget:\n  table: items\n');
+      await pgs.query(url, 'UPDATE items SET updated_at = clock_timestamp() WHERE id = 1');
+      const checkpoint = readCheckpoint(ws, 'items')?.position;
+      const res = await runCli(['run', '--once'], ws.env(url));
+      assert.notEqual(res.code, 0);
+      assert.match(res.stdout + res.stderr, /has a column "_pgduck_deleted_at", the column hard_delete_mode mark keeps its marks in/);
+      assert.deepEqual(readCheckpoint(ws, 'items')?.position, checkpoint, 'the checkpoint did not move');
+      const rec = await runCli(['reconcile', 'items'], ws.env(url));
+      assert.equal(rec.code, 0, 'nothing gone: nothing to mark');
+      assert.equal(await rows(), 5);
+    } finally {
+      ws.cleanup();
+    }
+  });
 });
