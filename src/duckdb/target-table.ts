@@ -3,6 +3,7 @@
  * secondary index: DuckDB's ALTER TYPE fails on tables with any index besides it (docs/architecture.md#facts-duckdb).
  */
 import { quoteIdent, quoteLiteral } from '../sql/identifier.js';
+import { DELETED_AT_COLUMN } from '../schema/deleted-at-column.js';
 import type { LakeSession } from './lake.js';
 
 export interface TargetColumn {
@@ -63,11 +64,7 @@ export async function createTarget(session: LakeSession, target: TargetName, col
   await session.run(`CREATE TABLE IF NOT EXISTS ${targetRef(session, target)} (\n  ${defs.join(',\n  ')}\n)`);
 }
 
-/**
- * hard_delete_mode mark: the column reconcile sets to when it found a row gone from the source
- * (src/repair/repair-rows.ts); NULL on every row the source has. pgduck's own: never a source column.
- */
-export const DELETED_AT_COLUMN = '_pgduck_deleted_at';
+export { DELETED_AT_COLUMN };
 
 /** Add the mark column to the target unless it has it (hard_delete_mode: mark). True when it was added. */
 export async function ensureDeletedAtColumn(session: LakeSession, target: TargetName): Promise<boolean> {

@@ -8,7 +8,7 @@ import type { PgColumn } from '../schema/column.js';
 import { isRefused, mapColumn } from '../schema/type-map.js';
 import { selectColumns } from '../schema/column-selection.js';
 import { qualified, quoteIdent } from '../sql/identifier.js';
-import { DELETED_AT_COLUMN } from '../duckdb/target-table.js';
+import { DELETED_AT_COLUMN } from '../schema/deleted-at-column.js';
 import { canonicalColumn, isUncompared, type CanonicalColumn, type UncomparedColumn } from './canonical-value.js';
 import { keyColumn, type KeyColumn } from './key-order.js';
 
