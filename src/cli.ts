@@ -197,9 +197,11 @@ program
 A cursor never sees a DELETE or a TRUNCATE. reconcile counts and hashes the primary keys per key
 range on both sides and narrows down only the ranges that differ, so an idle table costs one read of
 its keys on each side. A key the target has and the source does not is read again from Postgres at
-once: still gone, it is removed; back in the source, it is written instead, never removed. Keys the
-target does not have yet are left to the next run. The outcome is kept for pgduck status.
-Exit codes: 0 done, 1 a pipeline could not be reconciled, 2 usage, 3 invalid config.`,
+once: still gone, it is removed (or, with source.hard_delete_mode: mark, kept with _pgduck_deleted_at
+set); back in the source, it is written instead, never removed. Keys the target does not have yet are
+left to the next run. The outcome is kept for pgduck status. SIGTERM/SIGINT stops it at its next key
+range, with nothing of the unfinished round applied.
+Exit codes: 0 done, 1 a pipeline could not be reconciled, 2 usage, 3 invalid config, 75 stopped.`,
   )
   .action(async (names: string[], opts: { json?: boolean }, cmd) => {
     const { settings } = context(cmd);

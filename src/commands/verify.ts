@@ -51,12 +51,12 @@ export function formatVerification(v: PipelineVerification): string {
     if (listed < total) lines.push(`    … ${d.truncated ? 'and more' : `${total - listed} more`} (raise --limit to list more)`);
     if (!v.repairs)
       lines.push(
-        `    pgduck verify --repair ${v.pipeline} would read these keys again from Postgres, write the rows it finds and remove the keys it does not (checkpoint untouched)`,
+        `    pgduck verify --repair ${v.pipeline} would read these keys again from Postgres, write the rows it finds and ${v.hardDeleteMode === 'mark' ? 'mark (_pgduck_deleted_at)' : 'remove'} the keys it does not (checkpoint untouched)`,
       );
   }
   for (const [i, r] of (v.repairs ?? []).entries()) {
     lines.push(
-      `    repair round ${i + 1}: ${r.keys} key${r.keys === 1 ? '' : 's'} read again: ${r.written} written, ${r.removed} removed` +
+      `    repair round ${i + 1}: ${r.keys} key${r.keys === 1 ? '' : 's'} read again: ${r.written} written, ${r.marked > 0 ? `${r.marked} marked, ` : ''}${r.removed} removed` +
         (r.parquetPath ? ` (history file ${r.parquetPath})` : ''),
     );
   }

@@ -15,6 +15,7 @@ function readDefaults() {
     nullCursor: schemaDefault<PipelineSpec['source']['nullCursor']>(['source', 'null_cursor']),
     softDeleteMode: schemaDefault<PipelineSpec['source']['softDeleteMode']>(['source', 'soft_delete_mode']),
     onRecreate: schemaDefault<PipelineSpec['source']['onRecreate']>(['source', 'on_recreate']),
+    hardDeleteMode: schemaDefault<PipelineSpec['source']['hardDeleteMode']>(['source', 'hard_delete_mode']),
     batchSize: schemaDefault<number>(['batch_size']),
     schedule: schemaDefault<string>(['schedule']),
     timezone: schemaDefault<string>(['timezone']),
@@ -58,6 +59,7 @@ export function buildPipelineSpec(name: string, file: string, data: PipelineFile
       softDeleteMode: source.soft_delete_mode ?? defaults.softDeleteMode,
       nullCursor: source.null_cursor ?? defaults.nullCursor,
       onRecreate: source.on_recreate ?? defaults.onRecreate,
+      hardDeleteMode: source.hard_delete_mode ?? defaults.hardDeleteMode,
       ...(source.cursor_timezone !== undefined && { cursorTimezone: source.cursor_timezone }),
       // An include written in the pipeline file replaces an exclude inherited from _defaults.yml (both written in one file is refused by the checks).
       ...(source.columns?.include !== undefined

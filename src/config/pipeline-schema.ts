@@ -76,6 +76,17 @@ export const SourceSchema = Type.Object(
           'table, logged and recorded as a schema event (the Parquet history is kept). Another cluster or database is always refused. Default: `stop`.',
       }),
     ),
+    hard_delete_mode: Type.Optional(
+      Type.Unsafe<'remove' | 'mark'>({
+        type: 'string',
+        enum: ['remove', 'mark'],
+        default: 'remove',
+        description:
+          'What reconcile (`pgduck reconcile`, `verify --repair`, a `reconcile:` schedule) does with a row hard-deleted (or truncated) in the source. ' +
+          'remove: the row is removed from the DuckDB table. mark: the row stays, with the time reconcile found it gone in a `_pgduck_deleted_at` ' +
+          'column (the `<target>_current` view hides it; `verify` does not compare it); a row back in the source is unmarked by the next upsert. Default: `remove`.',
+      }),
+    ),
     cursor_timezone: Type.Optional(
       Type.String({
         minLength: 1,

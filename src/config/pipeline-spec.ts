@@ -21,6 +21,8 @@ export interface PipelineSpec {
     nullCursor: 'include' | 'fail';
     /** The table dropped and re-created under its name (same cluster and database): refuse (stop) or rebuild the target from it (rebootstrap). */
     onRecreate: 'stop' | 'rebootstrap';
+    /** Rows reconcile finds gone from the source (hard DELETE, TRUNCATE): removed from the target, or kept and marked in `_pgduck_deleted_at`. */
+    hardDeleteMode: 'remove' | 'mark';
     /** IANA zone of a `timestamp` cursor's wall-clock values (source.cursor_timezone); absent = unknown. */
     cursorTimezone?: string;
     /**

@@ -21,7 +21,9 @@ function less(exprs: string[], values: string[]): string {
 
 export function duckDbDigestDialect(session: LakeSession, shape: VerifyShape): DigestDialect {
   return {
-    table: targetRef(session, { schema: shape.targetSchema, table: shape.targetTable }),
+    table: shape.targetFilter
+      ? `(SELECT * FROM ${targetRef(session, { schema: shape.targetSchema, table: shape.targetTable })} WHERE ${shape.targetFilter}) AS compared`
+      : targetRef(session, { schema: shape.targetSchema, table: shape.targetTable }),
     keySort: (k) => k.duck,
     keyDisplay: (k) => k.duckDisplay,
     canonical: (c) => c.duck,

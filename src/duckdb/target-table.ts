@@ -3,6 +3,7 @@
  * secondary index: DuckDB's ALTER TYPE fails on tables with any index besides it (docs/architecture.md#facts-duckdb).
  */
 import { quoteIdent, quoteLiteral } from '../sql/identifier.js';
+import { DELETED_AT_COLUMN } from '../schema/deleted-at-column.js';
 import type { LakeSession } from './lake.js';
 
 export interface TargetColumn {
@@ -63,29 +64,52 @@ export async function createTarget(session: LakeSession, target: TargetName, col
   await session.run(`CREATE TABLE IF NOT EXISTS ${targetRef(session, target)} (\n  ${defs.join(',\n  ')}\n)`);
 }
 
+export { DELETED_AT_COLUMN };
+
+/** Add the mark column to the target unless it has it (hard_delete_mode: mark). True when it was added. */
+export async function ensureDeletedAtColumn(session: LakeSession, target: TargetName): Promise<boolean> {
+  const columns = await describeTarget(session, target);
+  if (!columns || columns.some((c) => c.name === DELETED_AT_COLUMN)) return false;
+  await addColumn(session, target, { name: DELETED_AT_COLUMN, type: 'TIMESTAMPTZ' });
+  return true;
+}
+
 /**
- * `<table>_current`: the rows whose tombstone is not set, in the table's schema. Written without a
- * catalog or schema so the view binds inside whichever catalog the file is opened as (attached by
- * the runner, opened by a user); DuckDB binds a view's names in its own schema (measured).
+ * The columns whose NULL makes a row current: the tombstone (soft_delete), then the mark column when
+ * the table has one that is pgduck's (not a source column of that name, synced under hard_delete_mode remove).
  */
-export async function createCurrentView(session: LakeSession, target: TargetName, softDelete: string): Promise<void> {
+export function currentViewColumns(softDelete: string | undefined, targetColumns: readonly { name: string }[], markIsSourceColumn = false): string[] {
+  const out = softDelete ? [softDelete] : [];
+  if (!markIsSourceColumn && targetColumns.some((c) => c.name === DELETED_AT_COLUMN)) out.push(DELETED_AT_COLUMN);
+  return out;
+}
+
+/**
+ * `<table>_current`: the rows whose tombstone is not set and which reconcile has not marked gone, in
+ * the table's schema. Written without a catalog or schema so the view binds inside whichever catalog
+ * the file is opened as (attached by the runner, opened by a user); DuckDB binds a view's names in its
+ * own schema (measured).
+ */
+export async function createCurrentView(session: LakeSession, target: TargetName, nullColumns: string[]): Promise<void> {
   const { table } = target;
   // Back to the session's own default afterwards: `memory` for the runner's attached files, the file itself when opened directly.
   const [was] = await session.all('SELECT current_database() AS db, current_schema() AS s');
   await session.run(`USE ${session.catalog}.${schemaRef(target.schema)}`);
   try {
-    await session.run(`CREATE OR REPLACE VIEW ${quoteIdent(`${table}_current`)} AS SELECT * FROM ${quoteIdent(table)} WHERE ${quoteIdent(softDelete)} IS NULL`);
+    const where = nullColumns.map((c) => `${quoteIdent(c)} IS NULL`).join(' AND ');
+    await session.run(`CREATE OR REPLACE VIEW ${quoteIdent(`${table}_current`)} AS SELECT * FROM ${quoteIdent(table)} WHERE ${where}`);
   } finally {
     await session.run(`USE ${quoteIdent(String(was.db))}.${quoteIdent(String(was.s))}`);
   }
 }
 
 /**
- * Make `<table>_current` match the pipeline file: created when `soft_delete` is set (also when it
- * was added to an existing pipeline, or names another column now), dropped when it was removed.
- * Only a view of the shape createCurrentView writes is ever dropped.
+ * Make `<table>_current` match the pipeline file and the table: created when `soft_delete` is set or
+ * the table has the mark column (also when either was added to an existing pipeline, or soft_delete
+ * names another column now), dropped when neither is left. Only a view of the shape createCurrentView
+ * writes is ever dropped.
  */
-export async function syncCurrentView(session: LakeSession, target: TargetName, softDelete: string | undefined): Promise<void> {
+export async function syncCurrentView(session: LakeSession, target: TargetName, softDelete: string | undefined, markIsSourceColumn = false): Promise<void> {
   const { table } = target;
   const view = `${table}_current`;
   const rows = await session.all(
@@ -97,8 +121,11 @@ export async function syncCurrentView(session: LakeSession, target: TargetName, 
   // Outside `main`, DuckDB prints the view's schema before its name (measured): left out of the comparison.
   const stored = sql === null ? null : bare(sql).replace(`CREATE VIEW ${bare(target.schema)}.`, 'CREATE VIEW ');
   const shape = `CREATE VIEW ${bare(view)} AS SELECT * FROM ${bare(table)} WHERE (`;
-  if (softDelete) {
-    if (stored !== `${shape}${bare(softDelete)} IS NULL);`) await createCurrentView(session, target, softDelete);
+  const wanted = currentViewColumns(softDelete, (await describeTarget(session, target)) ?? [], markIsSourceColumn);
+  if (wanted.length > 0) {
+    // DuckDB prints `WHERE (a IS NULL);` for one condition, `WHERE ((a IS NULL) AND (b IS NULL));` for two (measured).
+    const conditions = wanted.length === 1 ? `${bare(wanted[0])} IS NULL` : wanted.map((c) => `(${bare(c)} IS NULL)`).join(' AND ');
+    if (stored !== `${shape}${conditions});`) await createCurrentView(session, target, wanted);
   } else if (stored?.startsWith(shape) && stored.endsWith(' IS NULL);')) {
     await session.run(`DROP VIEW IF EXISTS ${targetRef(session, sibling(target, view))}`);
   }

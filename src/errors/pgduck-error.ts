@@ -49,6 +49,7 @@ export type ErrorCode =
   | 'DRIFT_DURING_READ'
   | 'RUNNER_LOCKED'
   | 'HISTORY_BUSY'
+  | 'RECONCILE_STOPPED'
   // needs-action
   | 'SOURCE_TABLE_MISSING'
   | 'SOURCE_COLUMN_MISSING'

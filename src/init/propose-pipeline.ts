@@ -212,6 +212,7 @@ export function proposalSpec(p: Proposal, name: string, file: string): PipelineS
       softDeleteMode: 'keep',
       nullCursor: 'include',
       onRecreate: 'stop',
+      hardDeleteMode: 'remove',
       ...(p.softDelete && { softDelete: p.softDelete }),
       ...(p.exclude && { columns: { exclude: p.exclude } }),
     },

@@ -20,7 +20,7 @@ import { connectPostgres } from '../postgres/connect.js';
 import { introspectTable } from '../postgres/introspect-table.js';
 import { postgresDigestDialect } from '../postgres/range-digest.js';
 import { withDuckDbFile, type OpenDuckDb } from '../duckdb/lake.js';
-import { describeTarget, targetRef } from '../duckdb/target-table.js';
+import { DELETED_AT_COLUMN, describeTarget, ensureDeletedAtColumn, syncCurrentView, targetRef } from '../duckdb/target-table.js';
 import { duckDbDigestDialect } from '../duckdb/range-digest.js';
 import { buildVerifyShape } from '../verify/verify-shape.js';
 import { RangeDigestQuery } from '../verify/range-digest-query.js';
@@ -32,15 +32,25 @@ import { writeParquetRows } from '../parquet/write-parquet-rows.js';
 import { batchFilePath } from '../parquet/history-files.js';
 import { encodeHistoryMetadata } from '../parquet/history-metadata.js';
 import type { CheckpointStore } from '../state/checkpoint-store.js';
-import { qualified, quoteIdent } from '../sql/identifier.js';
+import { qualified, quoteIdent, quoteLiteral } from '../sql/identifier.js';
+
+/** A stop (SIGTERM, the service stopping) came while the rows were read: nothing was applied. */
+export class RepairStoppedError extends PgduckError {
+  constructor(pipeline: string) {
+    super(`${pipeline}: stopped before anything was applied`, { kind: 'transient', code: 'RECONCILE_STOPPED' });
+    this.name = 'RepairStoppedError';
+  }
+}
 
 export interface RepairOutcome {
   /** Keys asked about. */
   keys: number;
   /** Rows found in Postgres and written to the target (living rows only under soft_delete_mode remove). */
   written: number;
-  /** Keys Postgres no longer has (or, under remove, has tombstoned): removed from the target. */
+  /** Keys Postgres no longer has (or, under soft_delete_mode remove, has tombstoned): removed from the target. */
   removed: number;
+  /** hard_delete_mode mark: keys Postgres no longer has, kept in the target with `_pgduck_deleted_at` set (0 under remove). */
+  marked: number;
   /** The history file holding the rows read, if any. */
   parquetPath: string | null;
 }
@@ -56,10 +66,14 @@ export async function repairRows(
     parquetDir: string;
     /** How to open the DuckDB file (default: an instance of its own; the service passes its Lake's). */
     openDuckDb?: OpenDuckDb;
+    /** hard_delete_mode mark: when the keys were found gone (default: now). */
+    markedAt?: Date;
+    /** Asked between reads: true stops the repair before it applies anything (RepairStoppedError). */
+    shouldStop?: () => boolean;
   },
 ): Promise<RepairOutcome> {
   const { spec, duckdbPath } = pipeline;
-  const outcome: RepairOutcome = { keys: keys.length, written: 0, removed: 0, parquetPath: null };
+  const outcome: RepairOutcome = { keys: keys.length, written: 0, removed: 0, marked: 0, parquetPath: null };
   if (keys.length === 0) return outcome;
   const pg = await connectPostgres(pipeline.connection ?? '', { label: `repair:${spec.name}` });
   try {
@@ -71,6 +85,17 @@ export async function repairRows(
       });
     }
     const columns = mapColumns(spec, source);
+    // The marks would overwrite a source column of that name (the run refuses it too: drift-check.ts).
+    if (spec.source.hardDeleteMode === 'mark' && source.some((c) => c.name === DELETED_AT_COLUMN)) {
+      throw new PgduckError(
+        `${spec.name}: source table ${spec.source.schema}.${spec.source.table} has a column "${DELETED_AT_COLUMN}", the column hard_delete_mode mark keeps its marks in: nothing was changed`,
+        {
+          kind: 'needs-action',
+          code: 'DRIFT_INCOMPATIBLE',
+          fix: `rename "${DELETED_AT_COLUMN}" in the source, or set source.hard_delete_mode: remove in ${spec.file}`,
+        },
+      );
+    }
     const openDuckDb: OpenDuckDb = deps.openDuckDb ?? withDuckDbFile;
     return await openDuckDb(duckdbPath, async (session) => {
       const target = await describeTarget(session, spec.target);
@@ -97,6 +122,8 @@ export async function repairRows(
           rowMode: 'array',
         });
         rows.push(...res.rows);
+        // Nothing is applied yet: a stop here leaves the target as it was.
+        if (deps.shouldStop?.()) throw new RepairStoppedError(spec.name);
       }
 
       const checkpoint = deps.store.get(spec.name);
@@ -119,7 +146,8 @@ export async function repairRows(
         );
         outcome.parquetPath = path;
       }
-      const insert = outcome.parquetPath
+      const marking = spec.source.hardDeleteMode === 'mark';
+      const upsert = outcome.parquetPath
         ? buildUpsertSql(
             targetRef(session, spec.target),
             quoteIdent('pgduck_batch'),
@@ -130,15 +158,42 @@ export async function repairRows(
             'replace',
             undefined,
             insertOnlyLiving(spec),
-          ).insert
+          )
         : null;
-      await session.transaction(async () => {
-        for (let i = 0; i < keys.length; i += KEYS_PER_READ) {
-          await session.run(`DELETE FROM ${targetRef(session, spec.target)} WHERE ${duckKeys.keyIn(keys.slice(i, i + KEYS_PER_READ), [])}`);
-        }
-        if (insert) outcome.written = Number((await session.all(insert))[0]?.Count ?? 0);
-      });
-      outcome.removed = keys.length - outcome.written;
+      const insert = upsert?.insert ?? null;
+      const ref = targetRef(session, spec.target);
+      if (!marking) {
+        await session.transaction(async () => {
+          for (let i = 0; i < keys.length; i += KEYS_PER_READ) {
+            await session.run(`DELETE FROM ${ref} WHERE ${duckKeys.keyIn(keys.slice(i, i + KEYS_PER_READ), [])}`);
+          }
+          if (insert) outcome.written = Number((await session.all(insert))[0]?.Count ?? 0);
+        });
+      } else {
+        // The column (and the view hiding by it) first: a pipeline switched to mark since its last run has neither yet.
+        if (await ensureDeletedAtColumn(session, spec.target)) await syncCurrentView(session, spec.target, spec.source.softDelete);
+        const at = quoteLiteral((deps.markedAt ?? new Date()).toISOString());
+        await session.transaction(async () => {
+          // The rows found replace their keys (unmarked: the column is not in the file), as the upsert does.
+          if (upsert) {
+            await session.run(upsert.delete);
+            outcome.written = Number((await session.all(upsert.insert))[0]?.Count ?? 0);
+          }
+          // The keys not found are marked; a row marked already keeps the time it was first found gone.
+          const found = outcome.parquetPath
+            ? ` AND NOT EXISTS (SELECT 1 FROM read_parquet(${quoteLiteral(outcome.parquetPath)}) AS b WHERE ${spec.source.primaryKey
+                .map((k) => `t.${quoteIdent(k)} = ${columns.find((c) => c.name === k)!.loadExpr(`b.${quoteIdent(k)}`)}`)
+                .join(' AND ')})`
+            : '';
+          for (let i = 0; i < keys.length; i += KEYS_PER_READ) {
+            const res = await session.all(
+              `UPDATE ${ref} AS t SET ${quoteIdent(DELETED_AT_COLUMN)} = CAST(${at} AS TIMESTAMPTZ) WHERE ${duckKeys.keyIn(keys.slice(i, i + KEYS_PER_READ), [])} AND ${quoteIdent(DELETED_AT_COLUMN)} IS NULL${found}`,
+            );
+            outcome.marked += Number(res[0]?.Count ?? 0);
+          }
+        });
+      }
+      outcome.removed = marking ? keys.length - outcome.written - outcome.marked : keys.length - outcome.written;
       // The rows' file takes a batch number; the position stays where it was.
       if (rows.length > 0) deps.store.advance(spec.name, { position: null, rows: rows.length }, checkpoint?.generation ?? 0);
       return outcome;

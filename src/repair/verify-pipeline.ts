@@ -32,6 +32,8 @@ export interface PipelineVerification {
   compared: string[];
   uncompared: UncomparedColumn[];
   durationMs: number;
+  /** What `--repair` does with a key the source no longer has: remove it, or mark it (source.hard_delete_mode). */
+  hardDeleteMode: 'remove' | 'mark';
   /** `--repair`: what each round did (absent without --repair or when nothing differed). */
   repairs?: RepairOutcome[];
 }
@@ -41,6 +43,8 @@ export async function verifyPipeline(
   options: Partial<VerifyOptions> = {},
   opts: {
     keysOnly?: boolean;
+    /** Asked between key ranges: true stops the comparison (the verdict says `stopped`). */
+    shouldStop?: () => boolean;
     /** How to open the DuckDB file (default: an instance of its own, read-only; the service passes its Lake's). */
     openDuckDb?: OpenDuckDb;
   } = {},
@@ -52,6 +56,7 @@ export async function verifyPipeline(
     source: `${spec.source.schema}.${spec.source.table}`,
     target: `${duckdbPath}:${targetLabel(spec.target)}`,
     equal: false,
+    hardDeleteMode: spec.source.hardDeleteMode,
     compared: [],
     uncompared: [],
     durationMs: 0,
@@ -91,7 +96,7 @@ export async function verifyPipeline(
         const shape = opts.keysOnly ? { ...full, columns: full.columns.filter((c) => spec.source.primaryKey.includes(c.name)), uncompared: [] } : full;
         result.compared = shape.columns.map((c) => c.name);
         result.uncompared = shape.uncompared;
-        result.verdict = await verifyTable(shape, new PostgresRangeDigest(pg, shape), new DuckDbRangeDigest(session, shape), options);
+        result.verdict = await verifyTable(shape, new PostgresRangeDigest(pg, shape), new DuckDbRangeDigest(session, shape), options, opts.shouldStop);
         result.equal = result.verdict.equal;
         result.durationMs = Date.now() - started;
         return result;

@@ -11,6 +11,7 @@
  */
 import type { Checkpoint, ReconcileRecord, RunnerState } from '../state/checkpoint-store.js';
 import { decodeFailure } from '../errors/recorded-failure.js';
+import { goneOutcome } from './gone-outcome.js';
 import { KIND_OUTCOMES } from '../errors/exit-codes.js';
 import type { ErrorKind } from '../errors/pgduck-error.js';
 
@@ -53,7 +54,19 @@ export interface PipelineStatus {
   /** When it runs next, if a runner is up: the retry, the probe, or the next tick. */
   nextRun: string | null;
   /** The last `pgduck reconcile`: when, what it removed, or why it failed. */
-  lastReconcile: { at: string; durationMs: number; gone: number; removed: number; rowsRead: number; error: string | null } | null;
+  lastReconcile: {
+    at: string;
+    durationMs: number;
+    gone: number;
+    removed: number;
+    /** hard_delete_mode mark: rows kept and marked `_pgduck_deleted_at` instead of removed. */
+    marked: number;
+    mode: 'remove' | 'mark';
+    /** Ended by a stop before it finished (not a failure). */
+    stopped: boolean;
+    rowsRead: number;
+    error: string | null;
+  } | null;
   /** When the service reconciles it next (its `reconcile:` schedule), if a runner is up and it is enabled. */
   nextReconcile: string | null;
 }
@@ -112,11 +125,14 @@ export function pipelineStatus(input: StatusInput): PipelineStatus {
     lastError: state === 'idle' || state === 'never-run' ? null : lastError,
     nextRun,
     lastReconcile: input.lastReconcile
-      ? (({ at, durationMs, gone, removed, rowsRead, error, errorKind, errorCode }) => ({
+      ? (({ at, durationMs, gone, removed, marked, mode, stopped, rowsRead, error, errorKind, errorCode }) => ({
           at,
           durationMs,
           gone,
           removed,
+          marked,
+          mode,
+          stopped,
           rowsRead,
           // A failure with its kind, as a run's is shown: `[transient PG_UNREACHABLE] …`.
           error: error !== null && errorKind ? `[${errorKind} ${errorCode}] ${error}` : error,
@@ -181,12 +197,13 @@ export interface RunnerInfo {
   up: boolean | null;
 }
 
-/** `reconciled 10:31:12 (1.2 s): 39 rows gone from the source, 39 removed` or the reconcile's failure. */
+/** `reconciled 10:31:12 (1.2 s): 39 rows gone from the source, 39 removed` (or `39 marked`), a stop, or the reconcile's failure. */
 export function reconcileLine(r: NonNullable<PipelineStatus['lastReconcile']>, now: Date): string {
   const when = `reconciled ${shortTime(r.at, now)} (${duration(r.durationMs)})`;
   if (r.error) return `${when}: failed: ${r.error}`;
+  if (r.stopped) return `${when}: stopped before it finished${r.gone === 0 ? '' : ` (${r.gone} row${r.gone === 1 ? '' : 's'} gone, ${goneOutcome(r)})`}`;
   if (r.gone === 0) return `${when}: no hard deletes`;
-  return `${when}: ${r.gone} row${r.gone === 1 ? '' : 's'} gone from the source, ${r.removed} removed`;
+  return `${when}: ${r.gone} row${r.gone === 1 ? '' : 's'} gone from the source, ${goneOutcome(r)}`;
 }
 
 /** The table, at most `width` columns wide (100 by default). Times are UTC. */

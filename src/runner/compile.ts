@@ -90,7 +90,7 @@ export function compile(spec: PipelineSpec, opts: CompileOptions): Plan {
       schema: spec.target.schema,
       table: targetLabel(spec.target),
       duckdbPath,
-      currentView: spec.source.softDelete ? targetLabel(sibling(spec.target, `${spec.target.table}_current`)) : null,
+      currentView: spec.source.softDelete || spec.source.hardDeleteMode === 'mark' ? targetLabel(sibling(spec.target, `${spec.target.table}_current`)) : null,
     },
     parquetDir,
     connection: opts.connection ?? null,

@@ -10,13 +10,15 @@
  * again when the turn comes), and dropped while a reconcile of it already waits or runs. Its outcome
  * is recorded in the state store; a failure is logged with its kind and code (the message cleaned of
  * the password), never touches the pipeline's health, retry or checkpoint: the sync goes on. One INFO
- * line per reconcile that found rows gone; DEBUG when nothing.
+ * line per reconcile that found rows gone (removed, or marked under hard_delete_mode mark) or was
+ * stopped by the service stopping (it checks between key ranges); DEBUG when nothing.
  */
 import { Cron } from 'croner';
 import type { ResolvedPipeline } from '../config/resolved-pipeline.js';
 import type { Lake, OpenDuckDb } from '../duckdb/lake.js';
 import type { Logger } from '../log/logger.js';
 import { reconcilePipeline } from '../repair/reconcile-pipeline.js';
+import { goneOutcome } from '../report/gone-outcome.js';
 import type { PipelineOutcome } from './pool.js';
 import type { CheckpointStore, ReconcileRecord } from '../state/checkpoint-store.js';
 import type { HealthSnapshot } from './pipeline-health.js';
@@ -35,7 +37,7 @@ export interface ReconcileSchedulesDeps {
   /** Told of every reconcile started, so that stop() can wait for it. */
   track: (p: Promise<unknown>) => void;
   /** Test seam. */
-  reconcile?: (pipeline: ResolvedPipeline, store: CheckpointStore, opts: { openDuckDb: OpenDuckDb }) => Promise<ReconcileRecord>;
+  reconcile?: (pipeline: ResolvedPipeline, store: CheckpointStore, opts: { openDuckDb: OpenDuckDb; shouldStop: () => boolean }) => Promise<ReconcileRecord>;
 }
 
 export interface ReconcileSchedules {
@@ -89,7 +91,8 @@ export function createReconcileSchedules(deps: ReconcileSchedulesDeps): Reconcil
             return;
           }
           const { pipeline } = deps.current(name)!;
-          const r = await reconcile(pipeline, store, { openDuckDb });
+          // A stop (SIGTERM) ends it between key ranges instead of waiting for the whole pass.
+          const r = await reconcile(pipeline, store, { openDuckDb, shouldStop: deps.stopping });
           report(r);
         }),
       )
@@ -111,6 +114,7 @@ export function createReconcileSchedules(deps: ReconcileSchedulesDeps): Reconcil
       pipeline: r.pipeline,
       gone: r.gone,
       removed: r.removed,
+      marked: r.marked,
       sourceKeys: r.sourceKeys,
       targetKeys: r.targetKeys,
       rowsRead: r.rowsRead,
@@ -121,12 +125,10 @@ export function createReconcileSchedules(deps: ReconcileSchedulesDeps): Reconcil
         { ...fields, error: { message: r.error, kind: r.errorKind, code: r.errorCode } },
         `${r.pipeline}: reconcile failed (${r.errorKind} ${r.errorCode}): ${r.error}; the sync goes on, the next reconcile tries again`,
       );
+    } else if (r.stopped) {
+      log.info(fields, `${r.pipeline}: reconcile stopped before it finished (the service is stopping): nothing of the unfinished round applied`);
     } else if (r.gone > 0) {
-      const back = r.gone - r.removed;
-      log.info(
-        fields,
-        `${r.pipeline}: reconciled: ${r.gone} row${r.gone === 1 ? '' : 's'} gone from the source, ${r.removed} removed${back > 0 ? `, ${back} back in the source and written` : ''}`,
-      );
+      log.info(fields, `${r.pipeline}: reconciled: ${r.gone} row${r.gone === 1 ? '' : 's'} gone from the source, ${goneOutcome(r)}`);
     } else {
       log.debug(fields, `${r.pipeline}: reconciled: no hard deletes`);
     }

@@ -39,6 +39,9 @@ import {
   addColumn,
   alterColumnType,
   createCurrentView,
+  currentViewColumns,
+  DELETED_AT_COLUMN,
+  ensureDeletedAtColumn,
   syncCurrentView,
   createTarget,
   describeTarget,
@@ -147,15 +150,28 @@ export const driftCheckStage: Stage = {
       if (JSON.stringify(now) !== JSON.stringify(previous)) store.saveSourceColumns(spec.name, now);
     };
 
+    // The mark column is pgduck's own: a source column of that name would be overwritten by reconcile's marks, or hide rows from verify.
+    const sourceHasMarkColumn = batch.sourceColumns.some((c) => c.name === DELETED_AT_COLUMN);
+    if (spec.source.hardDeleteMode === 'mark' && sourceHasMarkColumn) {
+      throw new SchemaDriftError(
+        `source table ${spec.source.schema}.${spec.source.table} has a column "${DELETED_AT_COLUMN}", the column hard_delete_mode mark keeps its marks in: nothing was loaded and the checkpoint did not move. Rename that column in the source, or set source.hard_delete_mode: remove`,
+        {
+          kind: 'needs-action',
+          code: 'DRIFT_INCOMPATIBLE',
+          fix: `rename "${DELETED_AT_COLUMN}" in the source, or set source.hard_delete_mode: remove in ${spec.file}`,
+        },
+      );
+    }
+
     const current = await targetShape(lake, memory, table);
     if (!current) {
-      await createTarget(
-        lake,
-        table,
-        batch.columns.map((c) => ({ name: c.name, type: c.duckType })),
-        spec.source.primaryKey,
-      );
-      if (spec.source.softDelete) await createCurrentView(lake, table, spec.source.softDelete);
+      const marking = spec.source.hardDeleteMode === 'mark';
+      const created = batch.columns.map((c) => ({ name: c.name, type: c.duckType }));
+      // hard_delete_mode mark: the mark column from the start, last, so the `_current` view can hide marked rows.
+      if (marking) created.push({ name: DELETED_AT_COLUMN, type: 'TIMESTAMPTZ' });
+      await createTarget(lake, table, created, spec.source.primaryKey);
+      const nullColumns = currentViewColumns(spec.source.softDelete, created, sourceHasMarkColumn);
+      if (nullColumns.length > 0) await createCurrentView(lake, table, nullColumns);
       // A new table is filled with every column of every row: older backfills have nothing left to do.
       for (const b of store.pendingBackfills(spec.name)) store.finishBackfill(b.id);
       snapshot();
@@ -167,7 +183,13 @@ export const driftCheckStage: Stage = {
     // Once per run: soft_delete may have been added to (or removed from) the pipeline file since the table was made.
     if (!memory.currentViewChecked) {
       memory.currentViewChecked = true;
-      await syncCurrentView(lake, table, spec.source.softDelete);
+      // hard_delete_mode may have been switched to mark since the table was made: the column comes first, the view hides by it.
+      if (spec.source.hardDeleteMode === 'mark' && (await ensureDeletedAtColumn(lake, table))) memory.target = null;
+      // … or switched back to remove: rows marked then go now, as reconcile would have removed them.
+      if (spec.source.hardDeleteMode === 'remove' && !sourceHasMarkColumn && current.columns.some((c) => c.name === DELETED_AT_COLUMN)) {
+        await lake.run(`DELETE FROM ${targetRef(lake, table)} WHERE ${quoteIdent(DELETED_AT_COLUMN)} IS NOT NULL`);
+      }
+      await syncCurrentView(lake, table, spec.source.softDelete, sourceHasMarkColumn);
       // soft_delete_mode may have been switched to remove since the rows were loaded: tombstones kept then go now.
       if (spec.source.softDelete && spec.source.softDeleteMode === 'remove' && current.columns.some((c) => c.name === spec.source.softDelete)) {
         await lake.run(`DELETE FROM ${targetRef(lake, table)} WHERE ${quoteIdent(spec.source.softDelete)} IS NOT NULL`);

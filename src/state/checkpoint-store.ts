@@ -76,6 +76,12 @@ export interface ReconcileRecord {
   gone: number;
   /** Of those, removed from the target (a key back in the source by then is written instead). */
   removed: number;
+  /** Of those, under hard_delete_mode mark: kept in the target with `_pgduck_deleted_at` set. */
+  marked: number;
+  /** The pipeline's hard_delete_mode when it ran (what status and the output say: "removed" or "marked"). */
+  mode: 'remove' | 'mark';
+  /** A stop (SIGTERM, the service stopping) ended it between key ranges: what it had found was not applied. Not a failure. */
+  stopped: boolean;
   /** Rows both sides read to compare key ranges (aggregates and the narrowed leaves). */
   rowsRead: number;
   error: string | null;
@@ -311,21 +317,23 @@ export class CheckpointStore {
     this.writing(`the reconcile of ${pipeline}`, () =>
       this.db
         .prepare(
-          `INSERT OR REPLACE INTO reconciles (pipeline, at, duration_ms, source_keys, target_keys, gone, removed, rows_read, error)
-           VALUES (@pipeline, @at, @durationMs, @sourceKeys, @targetKeys, @gone, @removed, @rowsRead, @error)`,
+          `INSERT OR REPLACE INTO reconciles (pipeline, at, duration_ms, source_keys, target_keys, gone, removed, marked, mode, stopped, rows_read, error)
+           VALUES (@pipeline, @at, @durationMs, @sourceKeys, @targetKeys, @gone, @removed, @marked, @mode, @stopped, @rowsRead, @error)`,
         )
-        .run({ ...fields, pipeline, error }),
+        .run({ ...fields, stopped: fields.stopped ? 1 : 0, pipeline, error }),
     );
   }
 
   lastReconcile(pipeline: string): ReconcileRecord | null {
-    const row = this.db
+    const found = this.db
       .prepare(
-        `SELECT pipeline, at, duration_ms AS durationMs, source_keys AS sourceKeys, target_keys AS targetKeys, gone, removed, rows_read AS rowsRead, error
+        `SELECT pipeline, at, duration_ms AS durationMs, source_keys AS sourceKeys, target_keys AS targetKeys, gone, removed, marked, mode,
+           stopped, rows_read AS rowsRead, error
          FROM reconciles WHERE pipeline = ?`,
       )
-      .get(pipeline) as ReconcileRecord | undefined;
-    if (!row) return null;
+      .get(pipeline) as (Omit<ReconcileRecord, 'stopped'> & { stopped: number | boolean }) | undefined;
+    if (!found) return null;
+    const row: ReconcileRecord = { ...found, stopped: found.stopped === 1 || found.stopped === true };
     if (row.error === null) return { ...row, errorKind: null, errorCode: null };
     const failure = decodeFailure(row.error);
     return { ...row, error: failure.message, errorKind: failure.kind, errorCode: failure.code };

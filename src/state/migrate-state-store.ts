@@ -122,6 +122,15 @@ const MIGRATIONS: readonly Migration[] = [
       );
     `);
   },
+  // 6: hard_delete_mode mark (src/repair/reconcile-pipeline.ts): the rows a reconcile marked gone
+  // instead of removing, the mode it ran under, and whether a stop (SIGTERM) ended it before it applied anything.
+  (db) => {
+    db.exec(`
+      ALTER TABLE reconciles ADD COLUMN marked INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE reconciles ADD COLUMN mode TEXT NOT NULL DEFAULT 'remove';
+      ALTER TABLE reconciles ADD COLUMN stopped INTEGER NOT NULL DEFAULT 0;
+    `);
+  },
 ];
 
 /** The version this code writes. */

@@ -8,6 +8,7 @@ import type { PgColumn } from '../schema/column.js';
 import { isRefused, mapColumn } from '../schema/type-map.js';
 import { selectColumns } from '../schema/column-selection.js';
 import { qualified, quoteIdent } from '../sql/identifier.js';
+import { DELETED_AT_COLUMN } from '../schema/deleted-at-column.js';
 import { canonicalColumn, isUncompared, type CanonicalColumn, type UncomparedColumn } from './canonical-value.js';
 import { keyColumn, type KeyColumn } from './key-order.js';
 
@@ -18,6 +19,8 @@ export interface VerifyShape {
   /** Target table name and its DuckDB schema (unquoted; the DuckDB side qualifies them). */
   targetTable: string;
   targetSchema: string;
+  /** A condition on the target's rows for them to be compared at all (hard_delete_mode mark: the rows not marked gone). */
+  targetFilter?: string;
   keys: KeyColumn[];
   /** Compared columns, keys included, in source order: both sides hash them in this order. */
   columns: CanonicalColumn[];
@@ -46,7 +49,8 @@ export function buildVerifyShape(spec: PipelineSpec, all: PgColumn[], target: { 
     else columns.push(canon);
   }
   for (const t of target) {
-    if (source.some((c) => c.name === t.name)) continue;
+    // pgduck's own mark column (hard_delete_mode mark) is no source column: it decides which rows are compared, below.
+    if (source.some((c) => c.name === t.name) || t.name === DELETED_AT_COLUMN) continue;
     uncompared.push({
       name: t.name,
       reason: all.some((c) => c.name === t.name)
@@ -73,6 +77,10 @@ export function buildVerifyShape(spec: PipelineSpec, all: PgColumn[], target: { 
         : qualified(spec.source.schema, spec.source.table),
     targetTable: spec.target.table,
     targetSchema: spec.target.schema,
+    // hard_delete_mode mark: a marked row is one the source no longer has; it stays in the target on purpose.
+    // Under remove (perhaps switched from mark) the marked rows are compared, so reconcile removes them.
+    ...(spec.source.hardDeleteMode === 'mark' &&
+      target.some((t) => t.name === DELETED_AT_COLUMN) && { targetFilter: `${quoteIdent(DELETED_AT_COLUMN)} IS NULL` }),
     keys,
     columns,
     uncompared,

@@ -63,6 +63,8 @@ export interface TableVerdict {
   missing: number;
   extra: number;
   changed: number;
+  /** The comparison was stopped (shouldStop) before it finished: the differences are incomplete; act on none of them. */
+  stopped?: boolean;
   /** Up to `limit` differing keys, in key order within each narrowed range. */
   differences: Difference[];
   /** More differences exist than were looked for: the counts are lower bounds. */
@@ -78,7 +80,17 @@ interface Pending {
   level: number;
 }
 
-export async function verifyTable(shape: VerifyShape, source: RangeSide, target: RangeSide, options: Partial<VerifyOptions> = {}): Promise<TableVerdict> {
+/**
+ * `shouldStop` is asked before each range (a SIGTERM during a long reconcile): when it says yes the
+ * verdict comes back at once with `stopped` set.
+ */
+export async function verifyTable(
+  shape: VerifyShape,
+  source: RangeSide,
+  target: RangeSide,
+  options: Partial<VerifyOptions> = {},
+  shouldStop: () => boolean = () => false,
+): Promise<TableVerdict> {
   const opts = { ...DEFAULT_VERIFY_OPTIONS, ...options };
   const fanout = Math.max(2, opts.fanout);
   const leafRows = Math.max(1, opts.leafRows);
@@ -106,6 +118,7 @@ export async function verifyTable(shape: VerifyShape, source: RangeSide, target:
     stats,
   };
   if (verdict.equal) return verdict;
+  if (shouldStop()) return { ...verdict, stopped: true };
 
   const keyOf = (display: string[]) => Object.fromEntries(shape.keys.map((k, i) => [k.name, display[i]]));
   const room = () => opts.limit - (verdict.missing + verdict.extra + verdict.changed);
@@ -117,6 +130,10 @@ export async function verifyTable(shape: VerifyShape, source: RangeSide, target:
   // Depth first, in key order: memory stays at one path of the range tree.
   const stack: Pending[] = children(WHOLE_TABLE, rootBoundaries, sd, td, 1).reverse();
   while (stack.length > 0) {
+    if (shouldStop()) {
+      verdict.stopped = true;
+      break;
+    }
     if (room() <= 0) {
       verdict.truncated = true;
       break;

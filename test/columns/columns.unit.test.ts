@@ -181,6 +181,7 @@ function spec(columns?: PipelineSpec['source']['columns'], policy: PipelineSpec[
       softDeleteMode: 'keep',
       nullCursor: 'include',
       onRecreate: 'stop',
+      hardDeleteMode: 'remove',
       ...(columns && { columns }),
     },
     target: { schema: 'main', table: 'accounts' },

@@ -22,6 +22,7 @@ test('a minimal file gets every default, a one-column primaryKey list and the pu
         softDeleteMode: 'keep',
         nullCursor: 'include',
         onRecreate: 'stop',
+        hardDeleteMode: 'remove',
       },
       target: { schema: 'main', table: 'customers' },
       batchSize: 10_000,
@@ -45,6 +46,7 @@ test('the subscriptions example: schema split from table, tombstone kept', () =>
     softDeleteMode: 'keep',
     nullCursor: 'include',
     onRecreate: 'stop',
+    hardDeleteMode: 'remove',
   });
   assert.equal(spec.batchSize, 5000);
   assert.equal(spec.target.duckdbPath, undefined);
@@ -64,6 +66,7 @@ test('composite key, quoted dotted schema, environment and partial horizon', () 
       softDeleteMode: 'keep',
       nullCursor: 'include',
       onRecreate: 'stop',
+      hardDeleteMode: 'remove',
       connection: 'postgres://u:p@h/db',
     },
     target: { schema: 'main', table: 'line_items', duckdbPath: 'lake/shop.duckdb' },

@@ -82,6 +82,7 @@ function input(opts: {
         softDeleteMode: 'keep',
         nullCursor: 'include',
         onRecreate: 'stop',
+        hardDeleteMode: 'remove',
         softDelete: opts.softDelete,
       },
       target: { schema: 'main', table: 'items' },

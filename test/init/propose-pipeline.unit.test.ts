@@ -285,6 +285,7 @@ test('the rendered file loads through the config loader as the proposal, and its
       softDeleteMode: 'keep',
       nullCursor: 'include',
       onRecreate: 'stop',
+      hardDeleteMode: 'remove',
       columns: { exclude: ['vals', 'odd "col"'] },
     });
     assert.equal(loaded.spec?.target.table, 'Odd_Name_drop');

@@ -19,6 +19,7 @@ const spec = {
     softDeleteMode: 'keep',
     nullCursor: 'include',
     onRecreate: 'stop',
+    hardDeleteMode: 'remove',
   },
   target: { schema: 'main', table: 'rental' },
 } as unknown as PipelineSpec;

@@ -11,7 +11,16 @@ import type { PipelineSpec } from '../../src/config/pipeline-spec.js';
 
 const spec: ReplayInput['spec'] = {
   name: 't',
-  source: { schema: 'public', table: 't', primaryKey: ['id'], cursor: 'updated_at', softDeleteMode: 'keep', nullCursor: 'include', onRecreate: 'stop' },
+  source: {
+    schema: 'public',
+    table: 't',
+    primaryKey: ['id'],
+    cursor: 'updated_at',
+    softDeleteMode: 'keep',
+    nullCursor: 'include',
+    onRecreate: 'stop',
+    hardDeleteMode: 'remove',
+  },
   target: { schema: 'main', table: 't' },
   schemaEvolution: 'evolve' as PipelineSpec['schemaEvolution'],
 };

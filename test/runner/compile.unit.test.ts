@@ -16,6 +16,7 @@ const spec: PipelineSpec = {
     softDeleteMode: 'keep',
     nullCursor: 'include',
     onRecreate: 'stop',
+    hardDeleteMode: 'remove',
     softDelete: 'deleted_at',
   },
   target: { schema: 'main', table: 'lines' },

@@ -133,7 +133,21 @@ function harness(opts: { state: HealthState; bootstrapDone: boolean | null; reco
     track: () => {},
     reconcile: async (p) => {
       calls.push(p.spec.name);
-      return { pipeline: 'orders', at: '', durationMs: 1, sourceKeys: 9, targetKeys: 10, gone: 1, removed: 1, rowsRead: 20, error: null, ...opts.record };
+      return {
+        pipeline: 'orders',
+        at: '',
+        durationMs: 1,
+        sourceKeys: 9,
+        targetKeys: 10,
+        gone: 1,
+        removed: 1,
+        marked: 0,
+        mode: 'remove',
+        stopped: false,
+        rowsRead: 20,
+        error: null,
+        ...opts.record,
+      };
     },
   });
   reconciles.schedule(pipeline);
@@ -214,4 +228,41 @@ test('a pipeline whose sync went into backoff while its reconcile waited is skip
   assert.deepEqual(h.calls, []);
   assert.match(h.lines.at(-1)?.msg ?? '', /skipped: the pipeline is backing off/);
   h.reconciles.stopAll();
+});
+
+test('a scheduled reconcile is told when the service stops (it checks between key ranges) and logs a stop, or what it marked', async () => {
+  const lines: { level: string; msg: string }[] = [];
+  let stopping = false;
+  const seen: boolean[] = [];
+  const pipeline = { spec: { name: 'orders', reconcile: { schedule: '0 0 0 1 1 *', timezone: 'UTC' } } } as unknown as ResolvedPipeline;
+  const base = { pipeline: 'orders', at: '', durationMs: 1, sourceKeys: 9, targetKeys: 10, rowsRead: 20, error: null };
+  let record: ReconcileRecord = { ...base, gone: 0, removed: 0, marked: 0, mode: 'remove', stopped: true };
+  const reconciles = createReconcileSchedules({
+    lake: {} as Lake,
+    store: { get: () => ({ bootstrapDone: true }) } as unknown as CheckpointStore,
+    log: fakeLogger(lines),
+    turns: createPipelineTurns(),
+    limit: (fn) => fn(),
+    current: () => ({ pipeline, health: { state: 'idle', streak: null, retryAt: null, generation: null } as HealthSnapshot }),
+    stopping: () => stopping,
+    track: () => {},
+    reconcile: async (_p, _s, opts) => {
+      seen.push(opts.shouldStop());
+      stopping = true; // SIGTERM arrives mid-pass
+      seen.push(opts.shouldStop());
+      return record;
+    },
+  });
+  try {
+    await reconciles.fire('orders');
+    assert.deepEqual(seen, [false, true], 'the reconcile asks the service, live');
+    assert.match(lines.filter((l) => l.level === 'info').at(-1)?.msg ?? '', /^orders: reconcile stopped before it finished/);
+
+    stopping = false;
+    record = { ...base, gone: 2, removed: 0, marked: 2, mode: 'mark', stopped: false };
+    await reconciles.fire('orders');
+    assert.equal(lines.filter((l) => l.level === 'info').at(-1)?.msg, 'orders: reconciled: 2 rows gone from the source, 2 marked');
+  } finally {
+    reconciles.stopAll();
+  }
 });

@@ -148,18 +148,36 @@ test('the last reconcile is shown under its pipeline: what it removed, or why it
     targetKeys: 1000,
     gone: 39,
     removed: 39,
+    marked: 0,
+    mode: 'remove' as const,
+    stopped: false,
     rowsRead: 2100,
     error: null,
     ...over,
   });
   const removed = pipelineStatus(input({ lastReconcile: reconciled({}) }));
-  assert.deepEqual(removed.lastReconcile, { at: '2026-03-02T09:30:00.000Z', durationMs: 12_300, gone: 39, removed: 39, rowsRead: 2100, error: null });
+  assert.deepEqual(removed.lastReconcile, {
+    at: '2026-03-02T09:30:00.000Z',
+    durationMs: 12_300,
+    gone: 39,
+    removed: 39,
+    marked: 0,
+    mode: 'remove',
+    stopped: false,
+    rowsRead: 2100,
+    error: null,
+  });
   const text = renderStatus([removed], null, { now: NOW, width: 100 });
   assert.match(text, /^ {4}reconciled 09:30:00 \(12\.3 s\): 39 rows gone from the source, 39 removed$/m);
   const clean = renderStatus([pipelineStatus(input({ lastReconcile: reconciled({ gone: 0, removed: 0 }) }))], null, { now: NOW });
   assert.match(clean, /^ {4}reconciled 09:30:00 \(12\.3 s\): no hard deletes$/m);
   const failed = renderStatus([pipelineStatus(input({ lastReconcile: reconciled({ error: 'connection refused' }) }))], null, { now: NOW });
   assert.match(failed, /^ {4}reconciled 09:30:00 \(12\.3 s\): failed: connection refused$/m);
+  // hard_delete_mode mark: the same rows, marked instead of removed; one back in the source is written.
+  const marked = renderStatus([pipelineStatus(input({ lastReconcile: reconciled({ mode: 'mark', removed: 0, marked: 38 }) }))], null, { now: NOW });
+  assert.match(marked, /^ {4}reconciled 09:30:00 \(12\.3 s\): 39 rows gone from the source, 38 marked, 1 back in the source and\s+written$/m);
+  const stopped = renderStatus([pipelineStatus(input({ lastReconcile: reconciled({ gone: 0, removed: 0, stopped: true }) }))], null, { now: NOW });
+  assert.match(stopped, /^ {4}reconciled 09:30:00 \(12\.3 s\): stopped before it finished$/m);
   assert.equal(pipelineStatus(input()).lastReconcile, null);
   assert.doesNotMatch(renderStatus([pipelineStatus(input())], null, { now: NOW }), /reconciled/);
 });
@@ -173,6 +191,9 @@ test('the next reconcile (a `reconcile:` schedule) is shown under the last one w
     targetKeys: 1000,
     gone: 0,
     removed: 0,
+    marked: 0,
+    mode: 'remove' as const,
+    stopped: false,
     rowsRead: 2000,
     error: null,
   };

@@ -136,3 +136,27 @@ test('a rewrite records its backfill and the new relfilenode together, skipping 
       store.close();
     }
   }));
+
+test('a reconcile recorded at version 5 (before hard_delete_mode) reads back as removed, not stopped; marked and stopped round-trip', () =>
+  withDir((dir) => {
+    const path = join(dir, 'checkpoints.db');
+    new CheckpointStore(path).close();
+    const db = new Database(path);
+    db.pragma('user_version = 5');
+    db.exec('ALTER TABLE reconciles DROP COLUMN marked; ALTER TABLE reconciles DROP COLUMN mode; ALTER TABLE reconciles DROP COLUMN stopped;');
+    db.prepare(
+      `INSERT INTO reconciles (pipeline, at, duration_ms, source_keys, target_keys, gone, removed, rows_read, error) VALUES ('orders', '2026-01-01T00:00:00Z', 5, 9, 10, 1, 1, 20, NULL)`,
+    ).run();
+    db.close();
+    const store = new CheckpointStore(path);
+    try {
+      assert.equal(version(path), STATE_STORE_VERSION);
+      const old = store.lastReconcile('orders');
+      assert.deepEqual([old?.removed, old?.marked, old?.mode, old?.stopped], [1, 0, 'remove', false]);
+      store.recordReconcile('orders', { ...old!, marked: 3, removed: 0, mode: 'mark', stopped: true });
+      const now = store.lastReconcile('orders');
+      assert.deepEqual([now?.removed, now?.marked, now?.mode, now?.stopped], [0, 3, 'mark', true]);
+    } finally {
+      store.close();
+    }
+  }));

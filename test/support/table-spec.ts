@@ -9,7 +9,16 @@ export function tableSpec(table: string, batchSize: number): PipelineSpec {
   return {
     name: table,
     file: `${table}.yml`,
-    source: { schema: 'public', table, primaryKey: ['id'], cursor: 'updated_at', softDeleteMode: 'keep', nullCursor: 'include', onRecreate: 'stop' },
+    source: {
+      schema: 'public',
+      table,
+      primaryKey: ['id'],
+      cursor: 'updated_at',
+      softDeleteMode: 'keep',
+      nullCursor: 'include',
+      onRecreate: 'stop',
+      hardDeleteMode: 'remove',
+    },
     target: { schema: 'main', table },
     batchSize,
     schedule: '* * * * *',
