@@ -90,14 +90,14 @@ export async function startServiceEndpoints(opts: EndpointOptions): Promise<Serv
 }
 
 /**
- * The checkpoint's cursor, its last run if it succeeded, and the source's column types (for the
+ * The checkpoint's cursor, its last successful run (kept through failed runs), and the source's column types (for the
  * cursor's clock); what the store cannot give (a lock held too long) is left out, the rest kept.
  */
 function seedFrom(store: Pick<CheckpointStore, 'get' | 'sourceColumns'>, pipeline: string): PipelineSeed {
   const seed: PipelineSeed = { cursor: null, lastSuccessMs: null };
   try {
     const c = store.get(pipeline);
-    const at = c?.lastStatus === 'ok' && c.lastRunAt ? Date.parse(c.lastRunAt) : Number.NaN;
+    const at = c?.lastSuccessAt ? Date.parse(c.lastSuccessAt) : Number.NaN;
     seed.cursor = c?.position?.cursor ?? null;
     seed.lastSuccessMs = Number.isFinite(at) ? at : null;
     seed.columnTypes = Object.fromEntries(store.sourceColumns(pipeline).map((col) => [col.name, col.baseType ?? col.pgType]));

@@ -29,6 +29,8 @@ export interface Checkpoint {
   lastStatus: string | null;
   lastError: string | null;
   lastRunAt: string | null;
+  /** When a run last succeeded; unlike lastRunAt, a failed run leaves it (null: never, or not recorded). */
+  lastSuccessAt: string | null;
   /** Bumped by every `reset`: a run writes its checkpoint only while the generation it started with is current. */
   generation: number;
   /** The last run's duration, rows and Parquet bytes (null: not recorded, e.g. before pgduck recorded them). */
@@ -164,6 +166,7 @@ interface CheckpointRow {
   last_status: string | null;
   last_error: string | null;
   last_run_at: string | null;
+  last_success_at: string | null;
   generation: number;
   last_run_ms: number | null;
   last_run_rows: number | null;
@@ -245,10 +248,11 @@ export class CheckpointStore {
     this.writing(`the last run of ${pipeline}`, () =>
       this.db
         .prepare(
-          `INSERT INTO checkpoints (pipeline, updated_at, last_status, last_error, last_run_at, last_run_ms, last_run_rows, last_run_bytes)
-           VALUES (@p, @now, @s, @e, @now, @ms, @rows, @bytes)
+          `INSERT INTO checkpoints (pipeline, updated_at, last_status, last_error, last_run_at, last_run_ms, last_run_rows, last_run_bytes, last_success_at)
+           VALUES (@p, @now, @s, @e, @now, @ms, @rows, @bytes, CASE WHEN @s = 'ok' THEN @now END)
            ON CONFLICT (pipeline) DO UPDATE SET last_status = @s, last_error = @e, last_run_at = @now,
-             last_run_ms = @ms, last_run_rows = @rows, last_run_bytes = @bytes`,
+             last_run_ms = @ms, last_run_rows = @rows, last_run_bytes = @bytes,
+             last_success_at = CASE WHEN @s = 'ok' THEN @now ELSE checkpoints.last_success_at END`,
         )
         .run({ p: pipeline, now, s: status, e: error ?? null, ms: facts?.durationMs ?? null, rows: facts?.rows ?? null, bytes: facts?.bytes ?? null }),
     );
@@ -503,6 +507,7 @@ function toCheckpoint(row: CheckpointRow): Checkpoint {
     lastStatus: row.last_status,
     lastError: row.last_error,
     lastRunAt: row.last_run_at,
+    lastSuccessAt: row.last_success_at ?? null,
     generation: row.generation ?? 0,
     lastRunMs: row.last_run_ms ?? null,
     lastRunRows: row.last_run_rows ?? null,

@@ -131,6 +131,15 @@ const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE reconciles ADD COLUMN stopped INTEGER NOT NULL DEFAULT 0;
     `);
   },
+  // 7: when the pipeline last succeeded, kept through failed runs (last_run_at is the last run of
+  // any outcome), so a restarted service still publishes pgduck_last_success_timestamp_seconds after
+  // a failure. Files at version 6 take it from their last run when that one succeeded.
+  (db) => {
+    db.exec(`
+      ALTER TABLE checkpoints ADD COLUMN last_success_at TEXT;
+      UPDATE checkpoints SET last_success_at = last_run_at WHERE last_status = 'ok';
+    `);
+  },
 ];
 
 /** The version this code writes. */

@@ -16,6 +16,7 @@ const cp = (over: Partial<Checkpoint> = {}): Checkpoint => ({
   lastStatus: 'ok',
   lastError: null,
   lastRunAt: '2026-03-02T09:59:00.000Z',
+  lastSuccessAt: '2026-03-02T09:59:00.000Z',
   generation: 0,
   lastRunMs: 1234,
   lastRunRows: 20,

@@ -143,7 +143,9 @@ test('a reconcile recorded at version 5 (before hard_delete_mode) reads back as 
     new CheckpointStore(path).close();
     const db = new Database(path);
     db.pragma('user_version = 5');
-    db.exec('ALTER TABLE reconciles DROP COLUMN marked; ALTER TABLE reconciles DROP COLUMN mode; ALTER TABLE reconciles DROP COLUMN stopped;');
+    db.exec(
+      'ALTER TABLE reconciles DROP COLUMN marked; ALTER TABLE reconciles DROP COLUMN mode; ALTER TABLE reconciles DROP COLUMN stopped; ALTER TABLE checkpoints DROP COLUMN last_success_at;',
+    );
     db.prepare(
       `INSERT INTO reconciles (pipeline, at, duration_ms, source_keys, target_keys, gone, removed, rows_read, error) VALUES ('orders', '2026-01-01T00:00:00Z', 5, 9, 10, 1, 1, 20, NULL)`,
     ).run();
@@ -156,6 +158,37 @@ test('a reconcile recorded at version 5 (before hard_delete_mode) reads back as 
       store.recordReconcile('orders', { ...old!, marked: 3, removed: 0, mode: 'mark', stopped: true });
       const now = store.lastReconcile('orders');
       assert.deepEqual([now?.removed, now?.marked, now?.mode, now?.stopped], [0, 3, 'mark', true]);
+    } finally {
+      store.close();
+    }
+  }));
+
+test('the last success survives a failed run; a version-6 file takes it from its last run only when that one succeeded', () =>
+  withDir((dir) => {
+    const path = join(dir, 'checkpoints.db');
+    new CheckpointStore(path).close();
+    const db = new Database(path);
+    db.pragma('user_version = 6');
+    db.exec('ALTER TABLE checkpoints DROP COLUMN last_success_at');
+    db.exec(`INSERT INTO checkpoints (pipeline, updated_at, last_status, last_run_at) VALUES
+      ('ok_last', '2026-01-01T00:00:00Z', 'ok', '2026-01-01T00:00:00.000Z'),
+      ('failed_last', '2026-01-01T00:00:00Z', 'failed', '2026-01-02T00:00:00.000Z')`);
+    db.close();
+    const store = new CheckpointStore(path);
+    try {
+      assert.equal(version(path), STATE_STORE_VERSION);
+      assert.equal(store.get('ok_last')?.lastSuccessAt, '2026-01-01T00:00:00.000Z');
+      assert.equal(store.get('failed_last')?.lastSuccessAt, null);
+      store.recordRun('fresh', 'ok');
+      const success = store.get('fresh')?.lastSuccessAt;
+      assert.ok(success);
+      assert.equal(store.get('fresh')?.lastRunAt, success);
+      store.recordRun('fresh', 'failed', 'connection refused');
+      const after = store.get('fresh');
+      assert.equal(after?.lastStatus, 'failed');
+      assert.equal(after?.lastSuccessAt, success, 'a failed run leaves the last success');
+      store.recordRun('never', 'failed', 'password authentication failed');
+      assert.equal(store.get('never')?.lastSuccessAt, null);
     } finally {
       store.close();
     }
