@@ -23,6 +23,7 @@ import type { WireRow } from '../parquet/arrow-table.js';
 import type { BatchState, ReadContext, Stage } from './stage.js';
 import { plannedColumns } from './plan-step.js';
 import { noteHorizon } from './note-horizon.js';
+import { csvPathFits, readCsvBatch, sweepCsvLeftovers } from './csv-extract.js';
 import { buildNullCursorSql, chunkDigest, chunkUnchanged, noteTouchedKeys, nullCursorRefused } from './null-cursor-sweep.js';
 
 /** The type the horizon is compared in: a timestamp cursor's own type; null for any other cursor (no horizon). */
@@ -125,7 +126,7 @@ export const extractStage: Stage<ReadContext> & { readonly kind: 'extract' } = {
   name: 'extract',
   kind: 'extract',
   reads: ['phase', 'from', 'afterKey'],
-  writes: ['sourceColumns', 'columns', 'rows', 'rowCount', 'last', 'safe', 'allSafe', 'drained', 'cursorNullable', 'nullCursorChunk'],
+  writes: ['sourceColumns', 'columns', 'rows', 'rowCount', 'last', 'safe', 'allSafe', 'drained', 'cursorNullable', 'nullCursorChunk', 'csv'],
   postgres: true,
   describe(spec, inputs) {
     const { source } = inputs;
@@ -178,6 +179,14 @@ export const extractStage: Stage<ReadContext> & { readonly kind: 'extract' } = {
     const horizonCursor: HorizonCursor | null = type === 'timestamp' ? { type, zone: spec.source.cursorTimezone ?? null } : type ? { type } : null;
     const horizon = horizonCursor ? await readHorizon(pg, { ...spec.horizon, cursor: horizonCursor }) : null;
     if (horizon) noteHorizon(ctx, horizon);
+
+    if (!ctx.memory.csvLeftoversSwept) {
+      sweepCsvLeftovers(ctx.parquetDir, spec.name);
+      ctx.memory.csvLeftoversSwept = true;
+    }
+    // The CSV data path (csv-extract.ts) where it reads the batch exactly; else, or when it hands the batch back, rows as text.
+    if (csvPathFits(spec, batch, keys) && (await readCsvBatch(ctx, batch, columns, cursor, keys, horizon && type ? { type, value: horizon.value } : null)))
+      return;
 
     const { sql, positionIndexes, safeIndex } = buildExtractSql(
       spec,
