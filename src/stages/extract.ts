@@ -3,6 +3,11 @@
  *
  *   SELECT … FROM t WHERE (cursor, pk…) > ($cursor, $pk…) ORDER BY cursor, pk… LIMIT n
  *
+ * Two paths read it. The CSV data path (csv-extract.ts: the same query under COPY … csv, into the
+ * batch's `<seq>.csv.tmp`, no value parsed in JavaScript) wherever it reads the batch exactly; the
+ * row-array path below (rows as wire text, kept in `batch.rows`) for the rest: the null-cursor
+ * sweep, a nullable cursor under null_cursor: include, nullable keys, a batch above the horizon.
+ *
  * Row-value comparison, never `>` on the cursor alone (rows sharing one updated_at across a batch
  * boundary are neither lost nor read twice) and never OFFSET. Values arrive as the server's text
  * (identity parsers), so the cursor and keys never pass through a JS Date or float.
@@ -139,6 +144,8 @@ export const extractStage: Stage<ReadContext> & { readonly kind: 'extract' } = {
     const sweep = (hasPosition: boolean) => withUnknown(buildNullCursorSql(spec, columns, keyTypes, hasPosition).sql);
     return {
       reads: 'keyset batch ordered by (cursor, primary key…)',
+      'data path':
+        'COPY (the query) TO STDOUT (FORMAT csv) into parquet/<pipeline>/<batch seq>.csv.tmp, the position as trailing hex columns; rows as text (for the Parquet stage) in the null-cursor sweep, for a nullable key or a cursor under null_cursor: include, and for a batch whose last row is above the horizon',
       horizon: horizon ? 'read from pg_stat_activity before every batch' : 'none: the cursor is not a timestamp',
       'null cursor':
         spec.source.nullCursor === 'include'
