@@ -97,12 +97,9 @@ export async function writeParquetFromCsv(
     return { bytes: statSync(path).size, transport };
   } catch (err) {
     rmSync(tmp, { force: true });
-    throw new Error(
-      `cannot write Parquet file ${path} from ${basename(csv.path)}: ${(err as Error).message.split('\n')[0]} (nothing kept: ${basename(tmp)} removed)`,
-      {
-        cause: err,
-      },
-    );
+    throw new Error(`cannot write Parquet file ${path}: ${(err as Error).message.split('\n')[0]} (nothing kept: ${basename(tmp)} removed)`, {
+      cause: err,
+    });
   } finally {
     rmSync(csv.path, { force: true });
   }
