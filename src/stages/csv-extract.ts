@@ -28,9 +28,15 @@ import { rowsAfter } from '../sql/keyset.js';
 import type { Position } from '../state/checkpoint-store.js';
 import type { BatchState, ReadContext } from './stage.js';
 
-/** A text value as SQL that no quoting setting can misread: its UTF-8 bytes in hex. */
+/**
+ * A text value as an SQL string constant that no quoting setting can misread: an E'' string (escapes
+ * are read whatever standard_conforming_strings says), `\\` and `''` escaped. A constant, not a
+ * function call: a function's text result would carry the default collation and clash with a key
+ * column of another ("could not determine which collation to use", measured), as a parameter does not.
+ */
 export function textLiteral(value: string): string {
-  return `convert_from(decode('${Buffer.from(value, 'utf8').toString('hex')}', 'hex'), 'UTF8')`;
+  if (value.includes('\u0000')) throw new Error('a position value contains a NUL byte');
+  return `E'${value.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
 }
 
 /** The CSV query (COPY's inner SELECT) and how many trailing position columns follow the batch's columns. */

@@ -149,7 +149,7 @@ const spec = {
   batchSize: 500,
 } as unknown as PipelineSpec;
 
-test('the COPY query: the batch columns, then the position as hex and the horizon test; values as hex literals (COPY takes no parameters)', () => {
+test('the COPY query: the batch columns, then the position as hex and the horizon test; values as E-string constants (COPY takes no parameters)', () => {
   const cols = [mapped('integer', 'id'), mapped('bytea', 'b')];
   const first = buildCsvExtractSql(spec, cols, 'timestamp with time zone', ['integer', 'text'], { from: null, horizon: null, cursorNullable: true });
   assert.equal(first.trailing, 3);
@@ -175,7 +175,8 @@ test('the COPY query: the batch columns, then the position as hex and the horizo
       `WHERE ("updated_at", "id", "k") > (${textLiteral('2026-01-01 00:00:00+00')}::timestamp with time zone, ${textLiteral('7')}::integer, ${textLiteral("it's")}::text)`,
     ),
   );
-  assert.equal(textLiteral("it's"), `convert_from(decode('69742773', 'hex'), 'UTF8')`);
+  assert.equal(textLiteral("it's"), `E'it''s'`);
+  assert.equal(textLiteral('back\\slash é'), `E'back\\\\slash é'`);
 });
 
 test("the batch's end is read from the CSV's last record only", () => {
