@@ -35,6 +35,22 @@ export function batchFilePath(parquetDir: string, pipeline: string, seq: number)
   return join(parquetDir, pipeline, `${String(seq).padStart(10, '0')}.parquet`);
 }
 
+/**
+ * The CSV a keyset batch is copied into before DuckDB writes its Parquet file (the CSV data path):
+ * `<seq 10 digits>.csv.tmp` beside the batch files. Removed once the Parquet file is written; one
+ * left by a crash is removed by the pipeline's next run (isCsvTemp: only names of this form).
+ */
+export function csvTempPath(parquetDir: string, pipeline: string, seq: number): string {
+  return join(parquetDir, pipeline, `${String(seq).padStart(10, '0')}.csv.tmp`);
+}
+
+const CSV_TEMP = /^\d{10}\.csv\.tmp$/;
+
+/** A file name pgduck gives a batch's CSV (csvTempPath); nothing else is ever removed as one. */
+export function isCsvTemp(name: string): boolean {
+  return CSV_TEMP.test(name);
+}
+
 export function backfillFilePath(parquetDir: string, pipeline: string, seq: number, backfillId: number, offset: number): string {
   return join(
     parquetDir,

@@ -4,12 +4,20 @@
  * runner did (mapColumn) without asking Postgres, and where the batch started and whether it reached
  * the end of the table, so a replay knows where the last complete pass over the table began. Any Parquet reader shows it
  * (DuckDB: `SELECT decode(value) FROM parquet_kv_metadata('…') WHERE decode(key) = 'pgduck'`).
+ *
+ * Formats: 1, every column as the text the type map reads (or int/float/bool), cast when loaded;
+ * 2 adds `transport` and `textColumns`: a `typed` file (the CSV data path) holds each column in its
+ * DuckDB type but the `textColumns` (src/schema/typed-parquet.ts). Readers take both.
  */
 import type { PgColumn } from '../schema/column.js';
 import type { Position } from '../state/checkpoint-store.js';
+import type { ParquetTransport } from '../schema/typed-parquet.js';
 
 export const HISTORY_METADATA_KEY = 'pgduck';
-export const HISTORY_METADATA_FORMAT = 1;
+/** What this version writes. */
+export const HISTORY_METADATA_FORMAT = 2;
+/** What this version reads. */
+export const HISTORY_METADATA_FORMATS_READ: readonly number[] = [1, 2];
 
 export interface HistoryMetadata {
   format: number;
@@ -32,8 +40,22 @@ export interface HistoryMetadata {
   source: { table: string; primaryKey: string[]; cursor: string };
   /** One per Parquet column, in Parquet order: the catalog description the column was read with. */
   columns: PgColumn[];
+  /** Format 2: how the columns are carried; absent (format 1): `text`. */
+  transport?: ParquetTransport['transport'];
+  /** Format 2, `typed`: the columns kept as text. */
+  textColumns?: string[];
 }
 
-export function encodeHistoryMetadata(meta: Omit<HistoryMetadata, 'format'>): Record<string, string> {
-  return { [HISTORY_METADATA_KEY]: JSON.stringify({ format: HISTORY_METADATA_FORMAT, ...meta }) };
+/** How a file of this metadata carries its columns (format 1: text). */
+export function fileTransport(meta: Pick<HistoryMetadata, 'transport' | 'textColumns'>): ParquetTransport {
+  return meta.transport === 'typed' ? { transport: 'typed', textColumns: meta.textColumns ?? [] } : { transport: 'text', textColumns: [] };
+}
+
+/** `transport` left out: a text file (the Arrow path, backfill and repair files). */
+export function encodeHistoryMetadata(
+  meta: Omit<HistoryMetadata, 'format' | 'transport' | 'textColumns'>,
+  transport: ParquetTransport = { transport: 'text', textColumns: [] },
+): Record<string, string> {
+  const how = transport.transport === 'typed' ? { transport: 'typed', textColumns: transport.textColumns } : { transport: 'text' };
+  return { [HISTORY_METADATA_KEY]: JSON.stringify({ format: HISTORY_METADATA_FORMAT, ...meta, ...how }) };
 }

@@ -1,11 +1,29 @@
 /**
- * `COPY (query) TO STDOUT` streamed into a file: the benchmark's baseline, the plainest way to get
- * a table out of Postgres. Not used by the sync itself (pg-copy-streams is a dev dependency).
+ * `COPY (query) TO STDOUT` streamed into a file: the extract stage's CSV data path (a keyset batch as
+ * CSV, src/stages/extract.ts), and the benchmark's baseline, the plainest way to get a table out of
+ * Postgres. The bytes go from the socket to the file: no value is parsed in JavaScript.
  */
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, rmSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import copyStreams from 'pg-copy-streams';
+import type { PgClient } from './connect.js';
+
+/**
+ * `COPY (query) TO STDOUT (FORMAT csv)` on the caller's session (its settings shape the text), into
+ * `path`; returns the rows written. COPY takes no bind parameters: `query` must carry its values as
+ * literals. On failure the partial file is removed and the error rethrown.
+ */
+export async function copyCsvToFile(client: PgClient, query: string, path: string): Promise<number> {
+  const copy = client.query(copyStreams.to(`COPY (${query}) TO STDOUT WITH (FORMAT csv)`));
+  try {
+    await pipeline(copy, createWriteStream(path));
+  } catch (err) {
+    rmSync(path, { force: true });
+    throw err;
+  }
+  return copy.rowCount;
+}
 
 export async function copyQueryToFile(url: string, query: string, path: string, format: 'csv' = 'csv'): Promise<void> {
   const client = new pg.Client({ connectionString: url });

@@ -7,7 +7,7 @@ import { PgduckError } from '../errors/pgduck-error.js';
 import type { LakeSession } from '../duckdb/lake.js';
 import { quoteLiteral } from '../sql/identifier.js';
 import type { HistoryFile } from '../parquet/history-files.js';
-import { HISTORY_METADATA_FORMAT, HISTORY_METADATA_KEY, type HistoryMetadata } from '../parquet/history-metadata.js';
+import { HISTORY_METADATA_FORMATS_READ, HISTORY_METADATA_KEY, type HistoryMetadata } from '../parquet/history-metadata.js';
 import type { Transport } from '../schema/column.js';
 
 export interface ParquetColumn {
@@ -66,9 +66,9 @@ function parseMetadata(path: string, text: string | undefined): HistoryMetadata 
   } catch {
     throw new PgduckError(`${path}: its ${HISTORY_METADATA_KEY} metadata is not JSON`, { kind: 'needs-action', code: 'HISTORY_UNREADABLE' });
   }
-  if (meta.format !== HISTORY_METADATA_FORMAT || !Array.isArray(meta.columns)) {
+  if (!HISTORY_METADATA_FORMATS_READ.includes(meta.format) || !Array.isArray(meta.columns)) {
     throw new PgduckError(
-      `${path} was written by another version of pgduck (metadata format ${JSON.stringify(meta.format)}; this one reads ${HISTORY_METADATA_FORMAT})`,
+      `${path} was written by another version of pgduck (metadata format ${JSON.stringify(meta.format)}; this one reads ${HISTORY_METADATA_FORMATS_READ.join(' and ')})`,
       {
         kind: 'needs-action',
         code: 'HISTORY_UNREADABLE',

@@ -39,6 +39,8 @@ import { targetLabel, type TargetColumn } from '../duckdb/target-table.js';
 import type { ColumnMapping } from '../schema/column.js';
 import { isRefused, mapColumn } from '../schema/type-map.js';
 import { pgColumnFromFormatType } from '../schema/pg-column-from-format-type.js';
+import { mappingForFile } from '../schema/typed-parquet.js';
+import { fileTransport } from '../parquet/history-metadata.js';
 import { alterUsing } from '../schema/type-change.js';
 import { isSelected } from '../schema/column-selection.js';
 import { quoteIdent } from '../sql/identifier.js';
@@ -138,10 +140,12 @@ const TRANSPORT_PG_TYPE: Record<string, string> = {
 /** Map each column of a file as the runner did: from its metadata; for older files, from the state store's snapshot or the Parquet type. */
 export function resolveFileColumns(file: DescribedFile, snapshot: SourceColumnRecord[]): FileColumn[] {
   if (file.meta) {
+    const transport = fileTransport(file.meta);
     return file.meta.columns.map((pg) => {
       const m = mapColumn(pg);
       if (isRefused(m)) throw new ReplayRefused(`${file.path}: column "${pg.name}" (${pg.declaredType}) has no mapping: ${m.reason}`);
-      return { parquetName: pg.name, identity: `a:${pg.attnum}`, mapping: m, via: 'metadata' as const };
+      // A typed file (format 2) holds the column in its DuckDB type already: read as it is.
+      return { parquetName: pg.name, identity: `a:${pg.attnum}`, mapping: mappingForFile(m, transport), via: 'metadata' as const };
     });
   }
   return file.parquetColumns.map((pc) => {

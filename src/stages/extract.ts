@@ -3,6 +3,11 @@
  *
  *   SELECT … FROM t WHERE (cursor, pk…) > ($cursor, $pk…) ORDER BY cursor, pk… LIMIT n
  *
+ * Two paths read it. The CSV data path (csv-extract.ts: the same query under COPY … csv, into the
+ * batch's `<seq>.csv.tmp`, no value parsed in JavaScript) wherever it reads the batch exactly; the
+ * row-array path below (rows as wire text, kept in `batch.rows`) for the rest: the null-cursor
+ * sweep, a nullable cursor under null_cursor: include, nullable keys, a batch above the horizon.
+ *
  * Row-value comparison, never `>` on the cursor alone (rows sharing one updated_at across a batch
  * boundary are neither lost nor read twice) and never OFFSET. Values arrive as the server's text
  * (identity parsers), so the cursor and keys never pass through a JS Date or float.
@@ -24,6 +29,7 @@ import type { BatchState, ReadContext, Stage } from './stage.js';
 import { plannedColumns } from './plan-step.js';
 import { noteHorizon } from './note-horizon.js';
 import { readingSource, sourceTableMissing } from './source-table-missing.js';
+import { csvPathFits, readCsvBatch, sweepCsvLeftovers } from './csv-extract.js';
 import { buildNullCursorSql, chunkDigest, chunkUnchanged, noteTouchedKeys, nullCursorRefused } from './null-cursor-sweep.js';
 
 /** The type the horizon is compared in: a timestamp cursor's own type; null for any other cursor (no horizon). */
@@ -126,7 +132,7 @@ export const extractStage: Stage<ReadContext> & { readonly kind: 'extract' } = {
   name: 'extract',
   kind: 'extract',
   reads: ['phase', 'from', 'afterKey'],
-  writes: ['sourceColumns', 'columns', 'rows', 'rowCount', 'last', 'safe', 'allSafe', 'drained', 'cursorNullable', 'nullCursorChunk'],
+  writes: ['sourceColumns', 'columns', 'rows', 'rowCount', 'last', 'safe', 'allSafe', 'drained', 'cursorNullable', 'nullCursorChunk', 'csv'],
   postgres: true,
   describe(spec, inputs) {
     const { source } = inputs;
@@ -139,6 +145,8 @@ export const extractStage: Stage<ReadContext> & { readonly kind: 'extract' } = {
     const sweep = (hasPosition: boolean) => withUnknown(buildNullCursorSql(spec, columns, keyTypes, hasPosition).sql);
     return {
       reads: 'keyset batch ordered by (cursor, primary key…)',
+      'data path':
+        'COPY (the query) TO STDOUT (FORMAT csv) into parquet/<pipeline>/<batch seq>.csv.tmp, the position as trailing hex columns; rows as text (for the Parquet stage) in the null-cursor sweep, for a nullable key or a cursor under null_cursor: include, and for a batch whose last row is above the horizon',
       horizon: horizon ? 'read from pg_stat_activity before every batch' : 'none: the cursor is not a timestamp',
       'null cursor':
         spec.source.nullCursor === 'include'
@@ -173,6 +181,14 @@ export const extractStage: Stage<ReadContext> & { readonly kind: 'extract' } = {
     const horizonCursor: HorizonCursor | null = type === 'timestamp' ? { type, zone: spec.source.cursorTimezone ?? null } : type ? { type } : null;
     const horizon = horizonCursor ? await readHorizon(pg, { ...spec.horizon, cursor: horizonCursor }) : null;
     if (horizon) noteHorizon(ctx, horizon);
+
+    if (!ctx.memory.csvLeftoversSwept) {
+      sweepCsvLeftovers(ctx.parquetDir, spec.name);
+      ctx.memory.csvLeftoversSwept = true;
+    }
+    // The CSV data path (csv-extract.ts) where it reads the batch exactly; else, or when it hands the batch back, rows as text.
+    if (csvPathFits(spec, batch, keys) && (await readCsvBatch(ctx, batch, columns, cursor, keys, horizon && type ? { type, value: horizon.value } : null)))
+      return;
 
     const { sql, positionIndexes, safeIndex } = buildExtractSql(
       spec,

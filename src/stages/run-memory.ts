@@ -20,8 +20,10 @@ export interface RunMemory {
   touchedKeys: Set<string> | 'too-many';
   /** The chunk digests the previous run's sweep recorded, read at this run's first chunk (the checkpoint step replaces them as it goes). */
   lastSweep: Set<string> | null;
+  /** CSVs a crashed run left (csv-extract.ts) were removed, before this run's first batch. */
+  csvLeftoversSwept: boolean;
 }
 
 export function newRunMemory(): RunMemory {
-  return { target: null, canonicalTypes: new Map(), currentViewChecked: false, touchedKeys: new Set(), lastSweep: null };
+  return { target: null, canonicalTypes: new Map(), currentViewChecked: false, touchedKeys: new Set(), lastSweep: null, csvLeftoversSwept: false };
 }

@@ -33,6 +33,7 @@ import type { CheckpointStore, Position } from '../state/checkpoint-store.js';
 import type { Logger } from '../log/logger.js';
 import type { DescribeInputs, PlanStep } from './plan-step.js';
 import type { RunMemory } from './run-memory.js';
+import type { ParquetTransport } from '../schema/typed-parquet.js';
 
 export type StageName = 'extract' | 'parquet' | 'drift-check' | 'backfill' | 'upsert' | 'checkpoint';
 
@@ -106,6 +107,8 @@ export interface BatchState {
   allSafe: boolean;
   /** The source is drained when a batch comes back short (an empty batch is drained). */
   drained: boolean;
+  /** Set by extract on the CSV data path (csv-extract.ts): the batch's rows are in this CSV, not in `rows`, followed by `trailing` position columns. */
+  csv?: { path: string; trailing: number };
   parquetPath?: string;
   parquetBytes?: number;
   /**
@@ -114,6 +117,8 @@ export interface BatchState {
    * that only added a column with a DEFAULT re-reads every existing row.
    */
   backfillBytes?: number;
+  /** How the batch's Parquet file carries its columns (typed, or the text the type map reads); upsert reads it so. */
+  parquetTransport?: ParquetTransport;
   /** Rows written to DuckDB after de-duplication by key. */
   upserted?: number;
 }

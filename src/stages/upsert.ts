@@ -33,6 +33,7 @@ import { join } from 'node:path';
 import { plannedColumns } from './plan-step.js';
 import type { BatchState, Stage, StageContext } from './stage.js';
 import { faultPoint } from '../faults/fault-point.js';
+import { mappingForFile } from '../schema/typed-parquet.js';
 
 export type UpsertMode = 'replace' | 'monotonic';
 
@@ -127,7 +128,7 @@ export async function applyParquet(
 
 export const upsertStage: Stage = {
   name: 'upsert',
-  reads: ['parquetPath', 'loadColumns', 'rowCount'],
+  reads: ['parquetPath', 'parquetTransport', 'loadColumns', 'rowCount'],
   writes: ['upserted'],
   postgres: false,
   describe(spec, inputs) {
@@ -168,7 +169,8 @@ export const upsertStage: Stage = {
       ctx.lake,
       ctx.spec.target,
       batch.parquetPath,
-      batch.loadColumns,
+      // A typed file (the CSV data path) holds its columns in their DuckDB types: read as they are.
+      batch.loadColumns.map((c) => mappingForFile(c, batch.parquetTransport)),
       ctx.spec.source.primaryKey,
       ctx.spec.source.cursor,
       'replace',

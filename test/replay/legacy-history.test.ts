@@ -39,9 +39,16 @@ describe('replaying history files without column metadata', () => {
     );
     ws = createWorkspace();
     ws.writePipeline('plain', 'source:\n  table: public.plain\n  primary_key: id\ntarget:\n  table: plain\nbatch_size: 6\n');
-    await runOnce(ws, url);
-    await server.query(url, `UPDATE plain SET amount = -amount, updated_at = now() WHERE id % 4 = 0`);
-    await runOnce(ws, url);
+    // Files from before column metadata were written by the row-array path (every column the text the
+    // type map reads): this history is made the same way.
+    process.env.PGDUCK_DATA_PATH = 'rows';
+    try {
+      await runOnce(ws, url);
+      await server.query(url, `UPDATE plain SET amount = -amount, updated_at = now() WHERE id % 4 = 0`);
+      await runOnce(ws, url);
+    } finally {
+      delete process.env.PGDUCK_DATA_PATH;
+    }
   });
   after(async () => {
     ws?.cleanup();

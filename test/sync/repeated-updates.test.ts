@@ -17,6 +17,10 @@ import { introspectTable } from '../../src/postgres/introspect-table.js';
 import { mapColumns } from '../../src/stages/extract.js';
 import { loadPipelines } from '../../src/config/load-pipelines.js';
 import { applyParquet } from '../../src/stages/upsert.js';
+import { describeHistoryFiles } from '../../src/replay/read-history.js';
+import { listHistory } from '../../src/parquet/history-files.js';
+import { fileTransport } from '../../src/parquet/history-metadata.js';
+import { mappingForFile } from '../../src/schema/typed-parquet.js';
 
 describe('repeated updates', () => {
   let server: TestPostgres;
@@ -117,9 +121,12 @@ describe('repeated updates', () => {
     const columns = mapColumns(spec, (await introspectTable(client, 'public', 'hot'))!);
     await client.end();
     await withDuckDbFile(ws.duckdbPath, async (s) => {
-      await applyParquet(s, { schema: 'main', table: 'hot' }, oldest, columns, ['id'], 'updated_at', 'monotonic');
-      await applyParquet(s, { schema: 'main', table: 'hot' }, newest, columns, ['id'], 'updated_at', 'monotonic');
-      await applyParquet(s, { schema: 'main', table: 'hot' }, newest, columns, ['id'], 'updated_at', 'monotonic');
+      // Each file read as replay reads it: a typed file's columns as they are (its metadata says which).
+      const described = await describeHistoryFiles(s, listHistory(ws.parquetDir, 'hot').files);
+      const read = (path: string) => columns.map((c) => mappingForFile(c, fileTransport(described.find((d) => d.path === path)!.meta!)));
+      await applyParquet(s, { schema: 'main', table: 'hot' }, oldest, read(oldest), ['id'], 'updated_at', 'monotonic');
+      await applyParquet(s, { schema: 'main', table: 'hot' }, newest, read(newest), ['id'], 'updated_at', 'monotonic');
+      await applyParquet(s, { schema: 'main', table: 'hot' }, newest, read(newest), ['id'], 'updated_at', 'monotonic');
     });
     assert.deepEqual(await duckVersions(), before);
     await assertVerified(ws, url, ['hot']);

@@ -1,0 +1,106 @@
+/**
+ * A batch's CSV (the CSV data path, src/stages/csv-extract.ts) → its Parquet history file, written by
+ * DuckDB: `read_csv` with every column VARCHAR (nothing guessed: no auto-detection, `""` stays an
+ * empty string, only an unquoted empty field is NULL), then one SELECT casting each column with
+ * pgduck's own expression (typed-parquet.ts over type-map.ts), `COPY … TO '<file>.tmp'`, fsync,
+ * rename: a reader or a crash never sees half a file. The CSV is removed on every path.
+ *
+ * Exact or text: when a value has no typed form (numeric NaN in a DECIMAL column, a timestamp past
+ * DuckDB's range) the typed SELECT fails, and the file is written again as text (every column the
+ * Postgres text it arrived as). The upsert then casts it and fails naming the column and the value,
+ * as it does for a file of the row-array path: the history keeps the batch either way.
+ */
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
+import { basename } from 'node:path';
+import type { LakeSession } from '../duckdb/lake.js';
+import type { ColumnMapping } from '../schema/column.js';
+import { keepsText, typedCastExpr, type ParquetTransport } from '../schema/typed-parquet.js';
+import { quoteIdent, quoteLiteral } from '../sql/identifier.js';
+
+/**
+ * DuckDB's longest CSV line, and its read buffer: a line is never longer than its file, so the file's
+ * size (at least DuckDB's default 2 MiB, at most 1 GiB, a Postgres value's limit). Measured: a fixed
+ * 1 GiB line limit makes DuckDB allocate 16 GiB (its buffer defaults to 16 lines), failing every batch.
+ */
+export function csvLineLimit(fileBytes: number): number {
+  return Math.min(Math.max(fileBytes + 1, 2 << 20), 1 << 30);
+}
+
+/** The CSV's own column names: c1…cN for the batch's columns, p1…pK for the trailing position columns (never a user's name). */
+const csvName = (i: number) => `c${i + 1}`;
+
+/** `read_csv` of a batch CSV: every field VARCHAR, nothing detected. */
+export function readCsvSql(csvPath: string, columnCount: number, trailing: number, fileBytes: number): string {
+  const names = [...Array.from({ length: columnCount }, (_, i) => csvName(i)), ...Array.from({ length: trailing }, (_, i) => `p${i + 1}`)];
+  const struct = `{${names.map((n) => `${quoteLiteral(n)}: 'VARCHAR'`).join(', ')}}`;
+  return (
+    `read_csv(${quoteLiteral(csvPath)}, columns = ${struct}, header = false, auto_detect = false, delim = ',', quote = '"', escape = '"', ` +
+    `allow_quoted_nulls = false, nullstr = '', strict_mode = true, max_line_size = ${csvLineLimit(fileBytes)}, buffer_size = ${csvLineLimit(fileBytes)})`
+  );
+}
+
+/** The COPY writing the Parquet file; `typed`: each column cast (typedCastExpr), else the CSV text as it is. */
+export function buildCsvToParquetSql(
+  csv: { path: string; trailing: number; bytes: number },
+  tmpPath: string,
+  columns: Pick<ColumnMapping, 'name' | 'duckType' | 'loadExpr'>[],
+  transport: ParquetTransport['transport'],
+  metadata: Record<string, string>,
+): string {
+  const select = columns.map((c, i) => {
+    const ref = quoteIdent(csvName(i));
+    return `${transport === 'typed' ? typedCastExpr(c, ref) : ref} AS ${quoteIdent(c.name)}`;
+  });
+  const kv = Object.entries(metadata)
+    .map(([k, v]) => `${quoteIdent(k)}: ${quoteLiteral(v)}`)
+    .join(', ');
+  return (
+    `COPY (SELECT ${select.join(', ')}\nFROM ${readCsvSql(csv.path, columns.length, csv.trailing, csv.bytes)})\n` +
+    `TO ${quoteLiteral(tmpPath)} (FORMAT parquet, COMPRESSION zstd${kv ? `, KV_METADATA {${kv}}` : ''})`
+  );
+}
+
+/** The transport of a typed file of these columns. */
+export function typedTransport(columns: Pick<ColumnMapping, 'name' | 'duckType'>[]): ParquetTransport {
+  return { transport: 'typed', textColumns: columns.filter(keepsText).map((c) => c.name) };
+}
+
+/**
+ * Write `path` from the CSV; returns its size and how it carries its columns. `metadata(t)` is the
+ * file's key-value metadata for transport t. The CSV is removed whatever happens.
+ */
+export async function writeParquetFromCsv(
+  session: LakeSession,
+  csv: { path: string; trailing: number },
+  path: string,
+  columns: Pick<ColumnMapping, 'name' | 'duckType' | 'loadExpr'>[],
+  metadata: (transport: ParquetTransport) => Record<string, string>,
+): Promise<{ bytes: number; transport: ParquetTransport }> {
+  const tmp = `${path}.tmp`;
+  try {
+    const file = { ...csv, bytes: statSync(csv.path).size };
+    let transport = typedTransport(columns);
+    try {
+      await session.run(buildCsvToParquetSql(file, tmp, columns, 'typed', metadata(transport)));
+    } catch {
+      // A value without a typed form: keep the batch as text; the upsert's cast names the column and the value.
+      transport = { transport: 'text', textColumns: [] };
+      await session.run(buildCsvToParquetSql(file, tmp, columns, 'text', metadata(transport)));
+    }
+    const fd = openSync(tmp, 'r+');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+    return { bytes: statSync(path).size, transport };
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw new Error(`cannot write Parquet file ${path}: ${(err as Error).message.split('\n')[0]} (nothing kept: ${basename(tmp)} removed)`, {
+      cause: err,
+    });
+  } finally {
+    rmSync(csv.path, { force: true });
+  }
+}
