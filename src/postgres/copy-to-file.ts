@@ -5,9 +5,11 @@
  */
 import { createWriteStream, rmSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
-import pg from 'pg';
-import copyStreams from 'pg-copy-streams';
 import type { PgClient } from './connect.js';
+
+// pg and pg-copy-streams load at the first COPY, not with the module: the stages import this file, and
+// `plan` and `status` load the stages without ever reading a row (test/project/lazy-loading.test.ts).
+const copyTo = async (sql: string) => (await import('pg-copy-streams')).default.to(sql);
 
 /**
  * `COPY (query) TO STDOUT (FORMAT csv)` on the caller's session (its settings shape the text), into
@@ -15,7 +17,7 @@ import type { PgClient } from './connect.js';
  * literals. On failure the partial file is removed and the error rethrown.
  */
 export async function copyCsvToFile(client: PgClient, query: string, path: string): Promise<number> {
-  const copy = client.query(copyStreams.to(`COPY (${query}) TO STDOUT WITH (FORMAT csv)`));
+  const copy = client.query(await copyTo(`COPY (${query}) TO STDOUT WITH (FORMAT csv)`));
   try {
     await pipeline(copy, createWriteStream(path));
   } catch (err) {
@@ -26,12 +28,13 @@ export async function copyCsvToFile(client: PgClient, query: string, path: strin
 }
 
 export async function copyQueryToFile(url: string, query: string, path: string, format: 'csv' = 'csv'): Promise<void> {
+  const { default: pg } = await import('pg');
   const client = new pg.Client({ connectionString: url });
   // A dropped connection emits 'error' on the client; unheard, it would kill the process instead of failing the query.
   client.on('error', () => {});
   await client.connect();
   try {
-    await pipeline(client.query(copyStreams.to(`COPY (${query}) TO STDOUT WITH (FORMAT ${format}, HEADER)`)), createWriteStream(path));
+    await pipeline(client.query(await copyTo(`COPY (${query}) TO STDOUT WITH (FORMAT ${format}, HEADER)`)), createWriteStream(path));
   } finally {
     await client.end();
   }
@@ -39,6 +42,7 @@ export async function copyQueryToFile(url: string, query: string, path: string, 
 
 /** Run SQL statements in order on one connection (the benchmark's seed). */
 export async function runStatements(url: string, statements: { text: string; values?: unknown[] }[]): Promise<void> {
+  const { default: pg } = await import('pg');
   const client = new pg.Client({ connectionString: url });
   // A dropped connection emits 'error' on the client; unheard, it would kill the process instead of failing the query.
   client.on('error', () => {});

@@ -169,14 +169,8 @@ export async function readCsvBatch(
     keys.map((k) => k.declaredType),
     { from: batch.from, horizon, cursorNullable: batch.cursorNullable },
   );
-  let rows: number;
-  try {
-    // A dropped source table is SOURCE_TABLE_MISSING here as on the row-array path; the partial CSV goes.
-    rows = await readingSource(spec, () => copyCsvToFile(pg, sql, path));
-  } catch (err) {
-    rmSync(path, { force: true });
-    throw err;
-  }
+  // A dropped source table is SOURCE_TABLE_MISSING here as on the row-array path (copyCsvToFile removes the partial CSV).
+  const rows = await readingSource(spec, () => copyCsvToFile(pg, sql, path));
   batch.rows = [];
   batch.rowCount = rows;
   batch.drained = rows < spec.batchSize;
