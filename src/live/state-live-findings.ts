@@ -34,6 +34,16 @@ export interface LiveFindingsStater {
 
 export type CheckPipelines = (pipelines: readonly ResolvedPipeline[]) => Promise<LiveFinding[]>;
 
+/**
+ * A timestamp cursor with source.cursor_timezone unset: the runner warns of it itself, once, when it
+ * holds the checkpoint back (src/stages/note-horizon.ts), so the finding would say it twice. A zone that
+ * is set but unknown, or set on a timestamptz cursor, is stated here.
+ */
+function runnerWarnsOfZone(f: LiveFinding, pipelines: ResolvedPipeline[]): boolean {
+  if (f.path !== 'source.cursor_timezone') return false;
+  return pipelines.some((p) => p.spec.name === f.pipelines[0] && p.spec.source.cursorTimezone === undefined);
+}
+
 const checkLive: CheckPipelines = async (pipelines) => (await runLiveChecks(pipelines, { checkDuckDb: false })).findings;
 
 export function stateLiveFindings(log: Logger, check: CheckPipelines = checkLive): LiveFindingsStater {
@@ -51,7 +61,7 @@ export function stateLiveFindings(log: Logger, check: CheckPipelines = checkLive
     for (const f of findings) {
       // Postgres could not be reached for the check: say nothing now, try after the next successful run.
       if (f.check === 'connect') for (const name of f.pipelines) stated.delete(name);
-      if (SAID_BY_THE_RUNNER.has(f.check)) continue;
+      if (SAID_BY_THE_RUNNER.has(f.check) || runnerWarnsOfZone(f, pipelines)) continue;
       const fields = {
         pipeline: f.pipelines[0],
         pipelines: f.pipelines,
