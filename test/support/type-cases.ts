@@ -344,6 +344,17 @@ export function caseColumnDefs(cases: Case[] = CASES): string {
 }
 
 /** The generated column every edge table carries (a generated column syncs like any other). */
+/**
+ * Every case's values as rows `0..ROWS-1` of `table` (id = row index; the last row all NULL), in one
+ * transaction, so the rows share one `now()` and batches split rows of one cursor value.
+ */
+export function everyTypeRowsSql(table: string): string {
+  const columns = CASES.map((c) => q(c.name)).join(', ');
+  const inserts = [];
+  for (let i = 0; i < ROWS; i++) inserts.push(`INSERT INTO ${q(table)} (id, ${columns}) VALUES (${i}, ${CASES.map((c) => c.values[i] ?? 'NULL').join(', ')});`);
+  return `BEGIN; ${inserts.join('\n')} COMMIT;`;
+}
+
 export const GENERATED_CASE: Case = { name: 'c_gen', type: 'text', values: [], kind: 'text', duckType: 'VARCHAR' };
 
 export type ReadColumn = (sql: string) => Promise<(string | null)[]>;

@@ -13,7 +13,7 @@ import { runOnce } from '../support/sync-checks.js';
 import { connectPostgres } from '../../src/postgres/connect.js';
 import { withDuckDbFile } from '../../src/duckdb/lake.js';
 import { quoteIdent as q } from '../../src/sql/identifier.js';
-import { CASES, GENERATED_CASE, ROWS, TYPES_SETUP_SQL, caseColumnDefs, compareCases } from '../support/type-cases.js';
+import { CASES, GENERATED_CASE, ROWS, TYPES_SETUP_SQL, caseColumnDefs, compareCases, everyTypeRowsSql } from '../support/type-cases.js';
 
 const TOUCH = `CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.updated_at := clock_timestamp(); RETURN NEW; END $$;`;
 
@@ -36,13 +36,7 @@ describe('every type, end to end through `pgduck run`', () => {
        CREATE TRIGGER touch BEFORE UPDATE ON every_type FOR EACH ROW EXECUTE FUNCTION touch();`,
     );
     // One transaction: every row shares one updated_at, so batches split rows of one cursor value.
-    const inserts = [];
-    for (let i = 0; i < ROWS; i++) {
-      inserts.push(
-        `INSERT INTO every_type (id, ${CASES.map((c) => q(c.name)).join(', ')}) VALUES (${i}, ${CASES.map((c) => c.values[i] ?? 'NULL').join(', ')});`,
-      );
-    }
-    await pgs.query(url, `BEGIN; ${inserts.join('\n')} COMMIT;`);
+    await pgs.query(url, everyTypeRowsSql('every_type'));
     client = await connectPostgres(url);
     ws = createWorkspace();
     ws.writePipeline('every_type', 'source:\n  table: public.every_type\n  primary_key: id\ntarget:\n  table: every_type\nbatch_size: 3\n');

@@ -18,7 +18,7 @@ import { connectPostgres } from '../../src/postgres/connect.js';
 import { withDuckDbFile } from '../../src/duckdb/lake.js';
 import { listHistory } from '../../src/parquet/history-files.js';
 import { quoteIdent as q, quoteLiteral } from '../../src/sql/identifier.js';
-import { CASES, ROWS, TYPES_SETUP_SQL, caseColumnDefs, compareCases } from '../support/type-cases.js';
+import { CASES, ROWS, TYPES_SETUP_SQL, caseColumnDefs, compareCases, everyTypeRowsSql } from '../support/type-cases.js';
 
 const TEXT_IN_PARQUET = CASES.filter((c) => /^(INTERVAL|TIME WITH TIME ZONE)(\[\])?$/.test(c.duckType)).map((c) => c.name);
 
@@ -36,13 +36,7 @@ describe('the CSV data path: typed Parquet history of every type', () => {
       url,
       `CREATE TABLE every_type (id int PRIMARY KEY, ${caseColumnDefs()}, updated_at timestamptz NOT NULL DEFAULT now() - interval '1 hour');`,
     );
-    const inserts = [];
-    for (let i = 0; i < ROWS; i++) {
-      inserts.push(
-        `INSERT INTO every_type (id, ${CASES.map((c) => q(c.name)).join(', ')}) VALUES (${i}, ${CASES.map((c) => c.values[i] ?? 'NULL').join(', ')});`,
-      );
-    }
-    await pgs.query(url, `BEGIN; ${inserts.join('\n')} COMMIT;`);
+    await pgs.query(url, everyTypeRowsSql('every_type'));
     client = await connectPostgres(url);
     ws = createWorkspace();
     ws.writePipeline('every_type', 'source:\n  table: public.every_type\n  primary_key: id\ntarget:\n  table: every_type\nbatch_size: 4\n');
