@@ -53,20 +53,11 @@ export interface PipelineStatus {
   lastError: { message: string; kind: ErrorKind | null; code: string | null; fix: string | null } | null;
   /** When it runs next, if a runner is up: the retry, the probe, or the next tick. */
   nextRun: string | null;
-  /** The last `pgduck reconcile`: when, what it removed, or why it failed. */
-  lastReconcile: {
-    at: string;
-    durationMs: number;
-    gone: number;
-    removed: number;
-    /** hard_delete_mode mark: rows kept and marked `_pgduck_deleted_at` instead of removed. */
-    marked: number;
-    mode: 'remove' | 'mark';
-    /** Ended by a stop before it finished (not a failure). */
-    stopped: boolean;
-    rowsRead: number;
-    error: string | null;
-  } | null;
+  /**
+   * The last reconcile: when, what it removed or marked, whether a stop ended it, or why it failed
+   * (`error` with the failure's kind and code in front: `[transient PG_UNREACHABLE] …`).
+   */
+  lastReconcile: Pick<ReconcileRecord, 'at' | 'durationMs' | 'gone' | 'removed' | 'marked' | 'mode' | 'stopped' | 'rowsRead' | 'error'> | null;
   /** When the service reconciles it next (its `reconcile:` schedule), if a runner is up and it is enabled. */
   nextReconcile: string | null;
 }
