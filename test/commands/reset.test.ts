@@ -47,7 +47,7 @@ test('reset reads only its own file: a broken neighbour or an unset ${VAR} in it
 
 test('reset --drop-target on a locked DuckDB file fails before the checkpoint is touched', async () => {
   await seedState();
-  const { holdDuckDbLock } = await import('../support/duckdb-lock-holder.js');
+  const { holdDuckDbLock } = await import('../support/lock-holder.js');
   const holder = await holdDuckDbLock(ws.duckdbPath);
   try {
     const res = await runCli(['reset', 'orders', '--drop-target'], env);

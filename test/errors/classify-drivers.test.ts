@@ -20,7 +20,7 @@ import { classifySqliteError } from '../../src/state/classify-sqlite-error.js';
 import { CheckpointStore } from '../../src/state/checkpoint-store.js';
 import { classifyFailure } from '../../src/runner/classify-failure.js';
 import { PgduckError } from '../../src/errors/pgduck-error.js';
-import { holdDuckDbLock } from '../support/duckdb-lock-holder.js';
+import { holdDuckDbLock } from '../support/lock-holder.js';
 
 /** pg's own error class, as its protocol parser builds it from an ErrorResponse. */
 function databaseError(message: string, code: string): pg.DatabaseError {

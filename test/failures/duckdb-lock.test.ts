@@ -13,7 +13,7 @@ import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { CLI, createWorkspace, runCli, type Workspace } from '../support/workspace.js';
 import { assertVerified, readCheckpoint } from '../support/sync-checks.js';
 import { createTable, writeTablePipeline } from './failure-fixture.js';
-import { holdDuckDbLock } from '../support/duckdb-lock-holder.js';
+import { holdDuckDbLock } from '../support/lock-holder.js';
 
 const holdLock = holdDuckDbLock;
 

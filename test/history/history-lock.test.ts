@@ -14,7 +14,7 @@ import { withDuckDbFile } from '../../src/duckdb/lake.js';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { createWorkspace, runCli, type Workspace } from '../support/workspace.js';
 import { runOnce } from '../support/sync-checks.js';
-import { holdHistoryLock } from '../support/history-lock-holder.js';
+import { holdHistoryLock } from '../support/lock-holder.js';
 
 const NOWHERE = 'postgres://nobody:secret@127.0.0.1:9/nowhere';
 

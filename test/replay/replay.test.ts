@@ -19,7 +19,7 @@ import { createWorkspace, runCli, type CliResult, type Workspace } from '../supp
 import { assertVerified, readCheckpoint, runOnce } from '../support/sync-checks.js';
 import { withDuckDbFile } from '../../src/duckdb/lake.js';
 import { listHistory } from '../../src/parquet/history-files.js';
-import { holdDuckDbLock } from '../support/duckdb-lock-holder.js';
+import { holdDuckDbLock } from '../support/lock-holder.js';
 
 /** Postgres is never asked: every replay runs with this URL, where nothing listens. */
 const NOWHERE = 'postgres://nobody:secret@127.0.0.1:9/nowhere';
