@@ -26,6 +26,8 @@ import { buildVerifyShape } from '../verify/verify-shape.js';
 import { RangeDigestQuery } from '../verify/range-digest-query.js';
 import type { KeyTuple } from '../verify/range-side.js';
 import { mapColumns } from '../stages/extract.js';
+import { sourceTableMissing } from '../stages/source-table-missing.js';
+import { markColumnClash } from '../schema/deleted-at-column.js';
 import { buildUpsertSql, insertOnlyLiving } from '../stages/upsert.js';
 import type { WireRow } from '../parquet/arrow-table.js';
 import { writeParquetRows } from '../parquet/write-parquet-rows.js';
@@ -78,24 +80,12 @@ export async function repairRows(
   const pg = await connectPostgres(pipeline.connection ?? '', { label: `repair:${spec.name}` });
   try {
     const source = await introspectTable(pg, spec.source.schema, spec.source.table);
-    if (!source) {
-      throw new PgduckError(`source table ${spec.source.schema}.${spec.source.table} does not exist (or this role cannot see it)`, {
-        kind: 'needs-action',
-        code: 'SOURCE_TABLE_MISSING',
-      });
-    }
+    if (!source) throw sourceTableMissing(spec);
     const columns = mapColumns(spec, source);
     // The marks would overwrite a source column of that name (the run refuses it too: drift-check.ts).
-    if (spec.source.hardDeleteMode === 'mark' && source.some((c) => c.name === DELETED_AT_COLUMN)) {
-      throw new PgduckError(
-        `${spec.name}: source table ${spec.source.schema}.${spec.source.table} has a column "${DELETED_AT_COLUMN}", the column hard_delete_mode mark keeps its marks in: nothing was changed`,
-        {
-          kind: 'needs-action',
-          code: 'DRIFT_INCOMPATIBLE',
-          fix: `rename "${DELETED_AT_COLUMN}" in the source, or set source.hard_delete_mode: remove in ${spec.file}`,
-        },
-      );
-    }
+    const clash = markColumnClash(spec, source);
+    if (clash)
+      throw new PgduckError(`${spec.name}: ${clash.message}: nothing was changed`, { kind: 'needs-action', code: 'DRIFT_INCOMPATIBLE', fix: clash.fix });
     const openDuckDb: OpenDuckDb = deps.openDuckDb ?? withDuckDbFile;
     return await openDuckDb(duckdbPath, async (session) => {
       const target = await describeTarget(session, spec.target);

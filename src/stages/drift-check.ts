@@ -31,6 +31,7 @@
 import { alterUsing } from '../schema/type-change.js';
 import { planDrift, type DriftEvent, type DriftPlan } from '../schema/plan-drift.js';
 import { SchemaDriftError } from '../schema/schema-drift-error.js';
+import { markColumnClash } from '../schema/deleted-at-column.js';
 import { quoteIdent } from '../sql/identifier.js';
 import { catalogNameOf } from '../duckdb/catalog-name.js';
 import { introspectShape } from '../postgres/introspect-table.js';
@@ -152,14 +153,11 @@ export const driftCheckStage: Stage = {
 
     // The mark column is pgduck's own: a source column of that name would be overwritten by reconcile's marks, or hide rows from verify.
     const sourceHasMarkColumn = batch.sourceColumns.some((c) => c.name === DELETED_AT_COLUMN);
-    if (spec.source.hardDeleteMode === 'mark' && sourceHasMarkColumn) {
+    const clash = markColumnClash(spec, batch.sourceColumns);
+    if (clash) {
       throw new SchemaDriftError(
-        `source table ${spec.source.schema}.${spec.source.table} has a column "${DELETED_AT_COLUMN}", the column hard_delete_mode mark keeps its marks in: nothing was loaded and the checkpoint did not move. Rename that column in the source, or set source.hard_delete_mode: remove`,
-        {
-          kind: 'needs-action',
-          code: 'DRIFT_INCOMPATIBLE',
-          fix: `rename "${DELETED_AT_COLUMN}" in the source, or set source.hard_delete_mode: remove in ${spec.file}`,
-        },
+        `${clash.message}: nothing was loaded and the checkpoint did not move. Rename that column in the source, or set source.hard_delete_mode: remove`,
+        { kind: 'needs-action', code: 'DRIFT_INCOMPATIBLE', fix: clash.fix },
       );
     }
 
