@@ -54,6 +54,22 @@ export interface LakeSession {
   all(sql: string): Promise<Row[]>;
   /** Run fn inside BEGIN/COMMIT; ROLLBACK on any error (then rethrow). */
   transaction<T>(fn: () => Promise<T>): Promise<T>;
+  /**
+   * A transaction on a connection of its own to the same file, open across calls until commit() or
+   * rollback() (the runner's row groups, src/runner/row-group.ts). The session's own statements stay
+   * outside it: in DuckDB any failed statement aborts the transaction it runs in, and the session
+   * runs statements that may fail and be retried (a Parquet file written as text when typed fails).
+   * One still open when the session ends is rolled back.
+   */
+  openTransaction(): Promise<LakeTransaction>;
+}
+
+/** An open DuckDB transaction (LakeSession.openTransaction): statements, then one commit() or rollback(). */
+export interface LakeTransaction extends Pick<LakeSession, 'catalog' | 'catalogName' | 'run' | 'all'> {
+  /** COMMIT and close the connection; on failure the transaction is rolled back and closed (then the error is thrown). */
+  commit(): Promise<void>;
+  /** ROLLBACK and close the connection; never throws (a lost transaction has nothing to undo). */
+  rollback(): Promise<void>;
 }
 
 export class Lake {
@@ -139,6 +155,7 @@ export class Lake {
     }
     entry.users++;
     let conn: DuckDBConnection | null = null;
+    let opened: ReturnType<typeof sessionFor> | null = null;
     try {
       try {
         await entry.attaching;
@@ -148,8 +165,10 @@ export class Lake {
       }
       // Connect only after the ATTACH: a connection opened before it may not see the catalog.
       conn = await instance.connect();
-      return await fn(sessionFor(conn, entry.alias));
+      opened = sessionFor(conn, entry.alias, () => instance.connect());
+      return await fn(opened.session);
     } finally {
+      await opened?.close();
       conn?.closeSync();
       entry.users--;
       if (entry.users === 0 && this.attached.get(abs) === entry) {
@@ -183,7 +202,13 @@ export class Lake {
   }
 }
 
-function sessionFor(conn: DuckDBConnection, catalogName: string): LakeSession {
+/** A session over `conn`; `close` rolls back the transactions it opened that are still open (call it before closing `conn`). */
+function sessionFor(
+  conn: DuckDBConnection,
+  catalogName: string,
+  connect: () => Promise<DuckDBConnection>,
+): { session: LakeSession; close: () => Promise<void> } {
+  const open = new Set<LakeTransaction>();
   const session: LakeSession = {
     catalog: quoteIdent(catalogName),
     catalogName,
@@ -209,8 +234,62 @@ function sessionFor(conn: DuckDBConnection, catalogName: string): LakeSession {
         throw err;
       }
     },
+    async openTransaction() {
+      const c = await connect();
+      try {
+        await c.run('BEGIN TRANSACTION');
+      } catch (err) {
+        c.closeSync();
+        throw err;
+      }
+      let done = false;
+      const end = () => {
+        done = true;
+        open.delete(tx);
+        c.closeSync();
+      };
+      const tx: LakeTransaction = {
+        catalog: quoteIdent(catalogName),
+        catalogName,
+        async run(sql) {
+          await c.run(sql);
+        },
+        async all(sql) {
+          const reader = await c.runAndReadAll(sql);
+          return reader.getRowObjectsJson() as Row[];
+        },
+        async commit() {
+          if (done) throw new Error('DuckDB transaction already ended');
+          try {
+            await c.run('COMMIT');
+          } catch (err) {
+            await c.run('ROLLBACK').catch(() => {});
+            throw err;
+          } finally {
+            end();
+          }
+        },
+        async rollback() {
+          if (done) return;
+          try {
+            await c.run('ROLLBACK');
+          } catch {
+            // aborted or lost: nothing left to undo
+          } finally {
+            end();
+          }
+        },
+      };
+      open.add(tx);
+      return tx;
+    },
   };
-  return session;
+  return {
+    session,
+    async close() {
+      for (const tx of [...open]) await tx.rollback();
+    },
+  };
 }
 
 /**
@@ -230,9 +309,11 @@ export async function withDuckDbFile<T>(path: string, fn: (session: LakeSession)
     throw new Error(`cannot open DuckDB file ${path}: ${err.message.split('\n')[0]}`, { cause: err });
   });
   const conn = await instance.connect();
+  const opened = sessionFor(conn, catalogNameOf(path), () => instance.connect());
   try {
-    return await fn(sessionFor(conn, catalogNameOf(path)));
+    return await fn(opened.session);
   } finally {
+    await opened.close();
     conn.closeSync();
     instance.closeSync();
   }

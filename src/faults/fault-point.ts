@@ -10,8 +10,9 @@
  *   after-drift-check  target table created/altered (backfills recorded), batch not loaded
  *   after-backfill     pending backfills done, batch not loaded
  *   mid-upsert         inside the DuckDB transaction, after the DELETE, before the INSERT
- *   after-upsert       DuckDB committed, checkpoint not yet written
- *   after-checkpoint   batch fully done
+ *   after-upsert       the batch applied in the run's open transaction (row group), not committed
+ *   after-checkpoint   the batch's checkpoint written, or waiting for its group's commit
+ *   after-commit       a row group committed in DuckDB, its batches' checkpoints not yet written
  *   mid-prune          `pgduck history prune` deleted one more file (`mid-prune:3`: after the third)
  */
 import { UsageError } from '../errors/usage-error.js';
@@ -24,6 +25,8 @@ export type FaultPoint =
   | 'mid-upsert'
   | 'after-upsert'
   | 'after-checkpoint'
+  /** A row group (the batches sharing one DuckDB transaction, src/runner/row-group.ts) is committed; their checkpoints are not written yet. */
+  | 'after-commit'
   /** A backfill batch is committed in DuckDB and recorded in the state store (src/stages/backfill.ts). */
   | 'after-backfill-batch'
   /** `pgduck history prune` has deleted one more history file (src/history/prune-history.ts). */
@@ -39,6 +42,7 @@ export const FAULT_POINTS: FaultPoint[] = [
   'mid-upsert',
   'after-upsert',
   'after-checkpoint',
+  'after-commit',
   'after-backfill-batch',
 ];
 

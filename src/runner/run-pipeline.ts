@@ -2,10 +2,11 @@
  * Run one compiled pipeline until its source is drained: batch after batch through the plan's steps.
  *
  * Each batch runs `plan.steps` in order, each step being the stage of that name in the one registry
- * (src/stages/registry.ts): what `pgduck plan` prints is what runs. Three runner policies shape the
+ * (src/stages/registry.ts): what `pgduck plan` prints is what runs. Four runner policies shape the
  * loop, each in its own file: read-ahead (the next batch is read while this one finishes),
- * session rotation (the DuckDB session ends every SESSION_ROWS rows) and the horizon freeze
- * (after a batch with rows above the horizon, later batches of the run do not checkpoint).
+ * row groups (batches share one DuckDB transaction until it holds GROUP_ROWS rows; their checkpoints
+ * wait for its commit), session rotation (the DuckDB session ends every SESSION_ROWS rows) and the
+ * horizon freeze (after a batch with rows above the horizon, later batches of the run do not checkpoint).
  *
  * Bootstrap is just the first incremental run from an empty checkpoint (rule 6), so an interrupted
  * bootstrap resumes where it stopped. A failure in any step stops this pipeline only, with a
@@ -35,11 +36,13 @@ import { faultPoint, type FaultPoint } from '../faults/fault-point.js';
 import { readAhead } from './read-ahead.js';
 import { SessionRotation, SESSION_ROWS } from './session-rotation.js';
 import { HorizonFreeze } from './horizon-freeze.js';
+import { GROUP_ROWS, RowGroup } from './row-group.js';
+import { DeferredStepError } from '../stages/batch-transaction.js';
 import { dropTarget, targetLabel } from '../duckdb/target-table.js';
 import type { Logger } from '../log/logger.js';
 import { estimateRows } from '../postgres/estimate-rows.js';
 
-export { SESSION_ROWS };
+export { SESSION_ROWS, GROUP_ROWS };
 
 export interface RunDeps {
   lake: Lake;
@@ -49,6 +52,8 @@ export interface RunDeps {
   shouldStop?: () => boolean;
   /** Rows after which a long run ends its DuckDB session and opens a new one (default SESSION_ROWS). */
   sessionRows?: number;
+  /** Rows after which the run's shared DuckDB transaction commits (default GROUP_ROWS, one DuckDB row group). */
+  groupRows?: number;
   /**
    * Told of every step as it starts, with the batch it runs for and the pipeline (tests compare them
    * with plan.steps). The step waits for a returned promise: a test acts there, between two batches
@@ -57,7 +62,7 @@ export interface RunDeps {
    */
   onStep?: (stage: StageName, batch: number, pipeline: string) => void | Promise<void>;
   /**
-   * Told of every batch applied, once checkpointed (the service's metrics, src/runner/service-metrics.ts):
+   * Told of every batch applied, once committed and checkpointed (the service's metrics, src/runner/service-metrics.ts):
    * a batch with rows, or one with none whose backfills wrote files (backfillBytes).
    */
   onBatch?: (pipeline: string, batch: Readonly<BatchState>) => void;
@@ -109,8 +114,22 @@ export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary
       return summary.position;
     }
   };
+  // A failure of something that waited for a commit (or of the COMMIT) is that step's, of its own batch.
   const failure = (stage: StageName | 'setup', batch: number | undefined, cause: unknown) =>
-    new StageError({ pipeline: spec.name, stage, batch, resumeFrom: stored(), committed: { batches: summary.batches, rows: summary.rows } }, { cause });
+    cause instanceof DeferredStepError
+      ? new StageError(
+          {
+            pipeline: spec.name,
+            stage: cause.step.stage,
+            batch: cause.step.seq,
+            resumeFrom: stored(),
+            committed: { batches: summary.batches, rows: summary.rows },
+          },
+          { cause: cause.cause },
+        )
+      : new StageError({ pipeline: spec.name, stage, batch, resumeFrom: stored(), committed: { batches: summary.batches, rows: summary.rows } }, { cause });
+  // The open row group of the current DuckDB session (null between sessions); see src/runner/row-group.ts.
+  let group: RowGroup | null = null;
 
   const run: ReadContext = {
     spec,
@@ -128,6 +147,8 @@ export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary
     try {
       await stage.run(ctx, batch);
     } catch (cause) {
+      // Before the failure counts what is committed: the batches applied before it are kept or rolled back.
+      await group?.settle();
       throw failure(stage.name, batch.seq, cause);
     }
     faultPoint(`after-${stage.name}` as FaultPoint);
@@ -148,7 +169,8 @@ export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary
     reading.catch(() => {}); // awaited below, possibly after the current batch's last steps
     return {
       batch: () =>
-        reading.catch((cause: unknown) => {
+        reading.catch(async (cause: unknown) => {
+          await group?.settle();
           throw failure('extract', seq, cause);
         }),
       settled: () =>
@@ -221,38 +243,62 @@ export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary
       deps.progress.begin(spec.name, { done: resumeFrom ? (checkpoint?.rowsTotal ?? 0) : 0, estimate });
     }
     let batch: BatchState | null = await read((checkpoint?.batchesTotal ?? 0) + 1, { phase: 'cursor', from: resumeFrom }).batch();
+    // A batch counts once DuckDB committed it and its checkpoint is written (its group's commit runs this).
+    const committed = (done: BatchState) => {
+      summary.bytes += batchBytes(done);
+      if (done.rowCount > 0) {
+        summary.batches++;
+        summary.rows += done.rowCount;
+        summary.upserted += done.upserted ?? 0;
+        if (done.safe) summary.position = done.safe;
+        log.info(
+          { pipeline: spec.name, batch: done.seq, rows: done.rowCount, upserted: done.upserted, bytes: batchBytes(done), cursor: done.last?.cursor },
+          'batch applied',
+        );
+        deps.onBatch?.(spec.name, done);
+        deps.progress?.advance(spec.name, done.rowCount);
+      } else if (done.backfillBytes) {
+        // No rows of its own, but its drift check ran a backfill: its files count as written.
+        deps.onBatch?.(spec.name, done);
+      }
+      if (done.drained && done.phase === 'cursor') summary.bootstrapDone = true;
+    };
     while (batch) {
       await withSession(deps.lake, plan.target.duckdbPath, failure, async (lake) => {
-        const ctx: StageContext = { ...run, lake };
+        const rowGroup = new RowGroup(lake, deps.groupRows ?? GROUP_ROWS);
+        group = rowGroup;
+        const ctx: StageContext = { ...run, lake, transaction: rowGroup };
+        const commit = async () => {
+          try {
+            await rowGroup.commit();
+          } catch (cause) {
+            await rowGroup.rollback();
+            throw failure('upsert', undefined, cause);
+          }
+        };
         rotation.begin();
-        while (batch) {
-          const next = await finish(ctx, batch);
-          summary.bytes += batchBytes(batch);
-          if (batch.rowCount > 0) {
-            summary.batches++;
-            summary.rows += batch.rowCount;
-            summary.upserted += batch.upserted ?? 0;
-            rotation.applied(batch.rowCount);
-            if (batch.safe) summary.position = batch.safe;
-            log.info(
-              { pipeline: spec.name, batch: batch.seq, rows: batch.rowCount, upserted: batch.upserted, bytes: batchBytes(batch), cursor: batch.last?.cursor },
-              'batch applied',
-            );
-            deps.onBatch?.(spec.name, batch);
-            deps.progress?.advance(spec.name, batch.rowCount);
-          } else if (batch.backfillBytes) {
-            // No rows of its own, but its drift check ran a backfill: its files count as written.
-            deps.onBatch?.(spec.name, batch);
+        try {
+          while (batch) {
+            const next = await finish(ctx, batch);
+            const done = batch;
+            rotation.applied(done.rowCount);
+            rowGroup.afterCommit({ stage: 'checkpoint', seq: done.seq }, () => committed(done));
+            const last = !next || deps.shouldStop?.();
+            // A stop finishes the batch in flight and commits what is applied; rotation ends the session, which must not hold it.
+            if (last || rowGroup.full || rotation.due) await commit();
+            if (last) {
+              await next?.settled();
+              batch = null;
+              return;
+            }
+            batch = await next.batch();
+            // A new session for the next rows: the instance closes in between, freeing DuckDB's memory.
+            if (rotation.due) return;
           }
-          if (batch.drained && batch.phase === 'cursor') summary.bootstrapDone = true;
-          if (!next || deps.shouldStop?.()) {
-            await next?.settled();
-            batch = null;
-            return;
-          }
-          batch = await next.batch();
-          // A new session for the next rows: the instance closes in between, freeing DuckDB's memory.
-          if (rotation.due) return;
+        } finally {
+          // Open only after a failure (rolled back by then) or a bug: never left to the session's end.
+          await rowGroup.rollback();
+          group = null;
         }
       });
     }

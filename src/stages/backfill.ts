@@ -47,6 +47,7 @@ import type { PipelineSpec } from '../config/pipeline-spec.js';
 import type { Backfill } from '../state/checkpoint-store.js';
 import { plannedColumns } from './plan-step.js';
 import type { Stage, StageContext } from './stage.js';
+import { batchTransaction } from './batch-transaction.js';
 import type { LakeSession } from '../duckdb/lake.js';
 import { PgduckError } from '../errors/pgduck-error.js';
 import { readingSource, sourceTableMissing } from './source-table-missing.js';
@@ -193,7 +194,10 @@ export class BackfillInterrupted extends PgduckError {
  */
 export async function runPendingBackfills(ctx: StageContext, columns: ColumnMapping[], source: PgColumn[], inTarget: Set<string>, seq = 0): Promise<number> {
   let bytes = 0;
-  for (const task of ctx.store.pendingBackfills(ctx.spec.name)) bytes += await runBackfill(ctx, task, columns, source, inTarget, seq);
+  const pending = ctx.store.pendingBackfills(ctx.spec.name);
+  // Its transactions are its own: the batches applied before this one are committed first (batch-transaction.ts).
+  if (pending.length > 0) await batchTransaction(ctx).commit();
+  for (const task of pending) bytes += await runBackfill(ctx, task, columns, source, inTarget, seq);
   return bytes;
 }
 

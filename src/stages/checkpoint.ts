@@ -6,8 +6,13 @@
  * An empty batch (nothing new) moves no position: it only marks the bootstrap done, once.
  * Bootstrap = the first pass reached the end of the table (rows above the horizon included: they are
  * loaded; only the checkpoint waits), else a busy table would never finish it.
+ *
+ * Deferred until commit: the batch's rows may wait in the run's open transaction (the row group,
+ * src/runner/row-group.ts) after its upsert step; the write then happens right after that COMMIT,
+ * in batch order, so the state store never records a batch DuckDB has not committed.
  */
 import type { BatchState, Stage, StageContext } from './stage.js';
+import { batchTransaction } from './batch-transaction.js';
 
 export const checkpointStage: Stage = {
   name: 'checkpoint',
@@ -16,6 +21,7 @@ export const checkpointStage: Stage = {
   postgres: false,
   describe() {
     return {
+      when: 'written once the batch is committed in DuckDB: deferred until the open transaction (row group) commits, in batch order',
       writes: 'state/checkpoints.db: commit-safe (cursor, key…) as exact text, cumulative rows, bootstrap flag (set once a pass reached the end)',
       'empty batch': 'marks the bootstrap done (the pass reached the end); the position does not move',
       frozen: 'a batch after one that held rows above the commit-safe horizon keeps the position where it was',
@@ -24,15 +30,18 @@ export const checkpointStage: Stage = {
   },
   async run(ctx: StageContext, batch: BatchState) {
     const { spec, store, generation } = ctx;
-    if (batch.phase === 'null-cursor') {
-      if (batch.nullCursorChunk)
-        store.recordNullCursorChunk(spec.name, { digest: batch.nullCursorChunk.digest, first: batch.afterKey === null, rows: batch.rowCount }, generation);
-      return;
-    }
-    if (batch.rowCount === 0) {
-      if (!store.get(spec.name)?.bootstrapDone) store.markBootstrapDone(spec.name, generation);
-      return;
-    }
-    store.advance(spec.name, { position: batch.safe, rows: batch.rowCount, bootstrapDone: batch.drained }, generation);
+    // What the write needs, as it is now: the batch object is the run's, not this step's.
+    const { phase, nullCursorChunk, afterKey, rowCount, safe, drained } = batch;
+    batchTransaction(ctx).afterCommit({ stage: 'checkpoint', seq: batch.seq }, () => {
+      if (phase === 'null-cursor') {
+        if (nullCursorChunk) store.recordNullCursorChunk(spec.name, { digest: nullCursorChunk.digest, first: afterKey === null, rows: rowCount }, generation);
+        return;
+      }
+      if (rowCount === 0) {
+        if (!store.get(spec.name)?.bootstrapDone) store.markBootstrapDone(spec.name, generation);
+        return;
+      }
+      store.advance(spec.name, { position: safe, rows: rowCount, bootstrapDone: drained }, generation);
+    });
   },
 };

@@ -18,7 +18,8 @@
  * recorded in the state store (`pgduck status`), once.
  *
  * All checks run before any DDL; each DDL statement then commits on its own (DuckDB 1.5 mis-checks keys
- * when ALTER and DELETE+INSERT share a transaction). Repeatable: every change is conditional on the
+ * when ALTER and DELETE+INSERT share a transaction), after the run's open transaction (the batches
+ * applied before this one, batch-transaction.ts) is committed. Repeatable: every change is conditional on the
  * target's current shape, and backfills are recorded before the DDL that needs them.
  *
  * Under source.columns, `sourceColumns` is still every source column (the snapshot keeps them all, so
@@ -58,6 +59,7 @@ import type { LakeSession } from '../duckdb/lake.js';
 import type { RunMemory } from './run-memory.js';
 import { plannedColumns } from './plan-step.js';
 import type { BatchState, Stage, StageContext } from './stage.js';
+import { batchTransaction } from './batch-transaction.js';
 
 // Re-exported: callers knew them from here before the planner moved to src/schema/.
 export { planDrift, SchemaDriftError };
@@ -161,8 +163,12 @@ export const driftCheckStage: Stage = {
       );
     }
 
+    // The batches applied before this one are committed before any DDL or write of this step (DuckDB 1.5
+    // mis-checks keys when ALTER and DELETE + INSERT share a transaction; this session is not the transaction's).
+    const commitApplied = () => batchTransaction(ctx).commit();
     const current = await targetShape(lake, memory, table);
     if (!current) {
+      await commitApplied();
       const marking = spec.source.hardDeleteMode === 'mark';
       const created = batch.columns.map((c) => ({ name: c.name, type: c.duckType }));
       // hard_delete_mode mark: the mark column from the start, last, so the `_current` view can hide marked rows.
@@ -170,6 +176,9 @@ export const driftCheckStage: Stage = {
       await createTarget(lake, table, created, spec.source.primaryKey);
       const nullColumns = currentViewColumns(spec.source.softDelete, created, sourceHasMarkColumn);
       if (nullColumns.length > 0) await createCurrentView(lake, table, nullColumns);
+      // Made as the pipeline file says now: the once-per-run check below has nothing to change (and
+      // committing the batches applied before the next one for it would cut the bootstrap's first row group).
+      memory.currentViewChecked = true;
       // A new table is filled with every column of every row: older backfills have nothing left to do.
       for (const b of store.pendingBackfills(spec.name)) store.finishBackfill(b.id);
       snapshot();
@@ -180,6 +189,7 @@ export const driftCheckStage: Stage = {
 
     // Once per run: soft_delete may have been added to (or removed from) the pipeline file since the table was made.
     if (!memory.currentViewChecked) {
+      await commitApplied();
       memory.currentViewChecked = true;
       // hard_delete_mode may have been switched to mark since the table was made: the column comes first, the view hides by it.
       if (spec.source.hardDeleteMode === 'mark' && (await ensureDeletedAtColumn(lake, table))) memory.target = null;
@@ -216,6 +226,7 @@ export const driftCheckStage: Stage = {
       throw err;
     }
 
+    if (plan.backfills.length + plan.renames.length + plan.replaced.length + plan.added.length + plan.widened.length > 0) await commitApplied();
     // Backfills first (a crash after the DDL must still find them), skipping columns already pending.
     const pending = new Set(store.pendingBackfills(spec.name).flatMap((b) => b.columns.map((c) => c.attnum)));
     for (const b of plan.backfills) {

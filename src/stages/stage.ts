@@ -9,6 +9,12 @@
  *   next batch's extract may run while this batch's trailing steps run, but only while none of those
  *   touches Postgres (`postgres: false`; src/runner/read-ahead.ts). Every other step runs inside a
  *   DuckDB session, which the runner may end and reopen between two batches (session rotation).
+ * - Rows are applied in the run's shared transaction (`StageContext.transaction`, the row-group
+ *   policy: src/runner/row-group.ts), which several batches share: a batch's rows are committed when
+ *   the group is, not when its upsert step ends. Whatever must follow the commit (the checkpoint)
+ *   waits for it with `afterCommit`; a step that must not share the transaction (DDL, a transaction of
+ *   its own) commits it first. The runner commits the group before the session ends and at the end
+ *   of the run, and rolls it back when a step inside it failed.
  * - A stage reads only the BatchState fields it lists in `reads` (written by an earlier step) and
  *   writes only those it lists in `writes`. An empty batch (rowCount 0: nothing new) goes through
  *   every step too; a stage with nothing to do for it returns at once.
@@ -21,8 +27,11 @@
  *   recorded key), and a batch re-read after a crash overwrites its own Parquet file.
  * - A stage throws to fail the batch. The runner then stops this pipeline (no later step of the batch
  *   runs, no later batch is read), wraps the error in a StageError naming the pipeline, the step and
- *   the batch, and the checkpoint is not advanced past the last batch whose checkpoint step finished;
- *   the next run re-reads from there. Other pipelines are not affected.
+ *   the batch, and the checkpoint is not advanced past the last batch whose checkpoint was written
+ *   (its step finished, and the transaction it waited for committed); the next run re-reads from
+ *   there. A failure inside the shared transaction rolls back every batch applied in it; one outside
+ *   it (a read, a Parquet file, a refused drift) first commits the batches applied before it. Other
+ *   pipelines are not affected.
  */
 import type { PipelineSpec } from '../config/pipeline-spec.js';
 import type { ColumnMapping, PgColumn } from '../schema/column.js';
@@ -34,6 +43,7 @@ import type { Logger } from '../log/logger.js';
 import type { DescribeInputs, PlanStep } from './plan-step.js';
 import type { RunMemory } from './run-memory.js';
 import type { ParquetTransport } from '../schema/typed-parquet.js';
+import type { BatchTransaction } from './batch-transaction.js';
 
 export type StageName = 'extract' | 'parquet' | 'drift-check' | 'backfill' | 'upsert' | 'checkpoint';
 
@@ -67,6 +77,11 @@ export interface ProgressSink {
 /** A step inside a DuckDB session: every step but the plan's first (the read). */
 export interface StageContext extends ReadContext {
   lake: LakeSession;
+  /**
+   * The transaction batches are applied in (batch-transaction.ts): the runner's row group, which
+   * several batches share. Absent (a stage called outside the runner): each batch commits on its own.
+   */
+  transaction?: BatchTransaction;
 }
 
 /** What one batch carries from stage to stage. */

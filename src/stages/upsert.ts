@@ -34,6 +34,7 @@ import { plannedColumns } from './plan-step.js';
 import type { BatchState, Stage, StageContext } from './stage.js';
 import { faultPoint } from '../faults/fault-point.js';
 import { mappingForFile } from '../schema/typed-parquet.js';
+import { batchTransaction } from './batch-transaction.js';
 
 export type UpsertMode = 'replace' | 'monotonic';
 
@@ -150,7 +151,7 @@ export const upsertStage: Stage = {
     return {
       when: 'the batch has rows',
       strategy:
-        'BEGIN; DELETE the batch keys; INSERT the batch; COMMIT (the batch is the newest extraction; its keys are distinct: a keyset read over a unique key)' +
+        "DELETE the batch keys; INSERT the batch, in the run's open transaction, which commits once it holds a DuckDB row group (122,880 rows), before DDL or a backfill, and at the end of the run (the batch is the newest extraction; its keys are distinct: a keyset read over a unique key)" +
         (insertOnlyLiving(spec) ? `; soft_delete_mode remove: a tombstoned row (${spec.source.softDelete} set) only removes its key` : ''),
       sql: {
         ...(sql.load ? { load: withUnknown(sql.load) } : {}),
@@ -164,18 +165,26 @@ export const upsertStage: Stage = {
       batch.upserted = 0;
       return;
     }
-    if (!batch.parquetPath) throw new PgduckError('upsert needs the batch Parquet file (parquet stage did not run)', { kind: 'internal', code: 'INTERNAL' });
-    batch.upserted = await applyParquet(
-      ctx.lake,
-      ctx.spec.target,
-      batch.parquetPath,
-      // A typed file (the CSV data path) holds its columns in their DuckDB types: read as they are.
-      batch.loadColumns.map((c) => mappingForFile(c, batch.parquetTransport)),
-      ctx.spec.source.primaryKey,
-      ctx.spec.source.cursor,
-      'replace',
-      undefined,
-      insertOnlyLiving(ctx.spec),
-    );
+    const parquetPath = batch.parquetPath;
+    if (!parquetPath) throw new PgduckError('upsert needs the batch Parquet file (parquet stage did not run)', { kind: 'internal', code: 'INTERNAL' });
+    // In the run's shared transaction (the row group): committed with the batches around it, not here.
+    batch.upserted = await batchTransaction(ctx).apply(batch, async (tx) => {
+      const sql = buildUpsertSql(
+        targetRef(tx, ctx.spec.target),
+        quoteIdent('pgduck_batch'),
+        parquetPath,
+        // A typed file (the CSV data path) holds its columns in their DuckDB types: read as they are.
+        batch.loadColumns.map((c) => mappingForFile(c, batch.parquetTransport)),
+        ctx.spec.source.primaryKey,
+        ctx.spec.source.cursor,
+        'replace',
+        undefined,
+        insertOnlyLiving(ctx.spec),
+      );
+      await tx.run(sql.delete);
+      faultPoint('mid-upsert');
+      const inserted = await tx.all(sql.insert);
+      return Number(inserted[0]?.Count ?? 0);
+    });
   },
 };
