@@ -198,20 +198,21 @@ export class CheckpointStore {
 
   /**
    * Record a committed batch. `position` is the commit-safe position (may equal the previous one when
-   * every row of the batch was above the horizon); rows/batches are cumulative counters.
+   * every row of the batch was above the horizon); rows/batches are cumulative counters. `batches`: how
+   * many history seqs this step took (default 1; a repair writing its rows and a deletes file: 2).
    */
-  advance(pipeline: string, update: { position: Position | null; rows: number; bootstrapDone?: boolean }, generation = 0): void {
+  advance(pipeline: string, update: { position: Position | null; rows: number; bootstrapDone?: boolean; batches?: number }, generation = 0): void {
     const now = new Date().toISOString();
     const res = this.writing(`the checkpoint of ${pipeline}`, () =>
       this.db
         .prepare(
           `INSERT INTO checkpoints (pipeline, cursor, key_json, rows_total, batches_total, bootstrap_done, updated_at)
-           VALUES (@pipeline, @cursor, @key, @rows, 1, @boot, @now)
+           VALUES (@pipeline, @cursor, @key, @rows, @batches, @boot, @now)
            ON CONFLICT (pipeline) DO UPDATE SET
              cursor = coalesce(@cursor, cursor),
              key_json = coalesce(@key, key_json),
              rows_total = rows_total + @rows,
-             batches_total = batches_total + 1,
+             batches_total = batches_total + @batches,
              bootstrap_done = max(bootstrap_done, @boot),
              updated_at = @now
            WHERE checkpoints.generation = @generation`,
@@ -221,6 +222,7 @@ export class CheckpointStore {
           cursor: update.position?.cursor ?? null,
           key: update.position ? JSON.stringify(update.position.key) : null,
           rows: update.rows,
+          batches: update.batches ?? 1,
           boot: update.bootstrapDone ? 1 : 0,
           now,
           generation,

@@ -22,6 +22,7 @@
  * in which case the search stops early and the counts are lower bounds (`truncated`).
  */
 import type { VerifyShape } from './verify-shape.js';
+import { pausePoint } from '../faults/fault-point.js';
 import { EMPTY_DIGEST, WHOLE_TABLE, sameDigest, type KeyRange, type KeyTuple, type KeyedRow, type RangeDigest, type RangeSide } from './range-side.js';
 
 export interface VerifyOptions {
@@ -130,6 +131,8 @@ export async function verifyTable(
   // Depth first, in key order: memory stays at one path of the range tree.
   const stack: Pending[] = children(WHOLE_TABLE, rootBoundaries, sd, td, 1).reverse();
   while (stack.length > 0) {
+    // Tests only (PGDUCK_PAUSE): a signal arriving here, mid-pass.
+    await pausePoint('mid-compare');
     if (shouldStop()) {
       verdict.stopped = true;
       break;
