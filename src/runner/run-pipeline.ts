@@ -38,6 +38,7 @@ import { HorizonFreeze } from './horizon-freeze.js';
 import { dropTarget, targetLabel } from '../duckdb/target-table.js';
 import type { Logger } from '../log/logger.js';
 import { estimateRows } from '../postgres/estimate-rows.js';
+import { PgduckError } from '../errors/pgduck-error.js';
 
 export { SESSION_ROWS };
 
@@ -121,6 +122,7 @@ export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary
     generation: checkpoint?.generation ?? 0,
     memory: newRunMemory(),
     progress: deps.progress,
+    duckdbPath: plan.target.duckdbPath,
   };
   // One step of one batch; the failure names the step that threw.
   const step = async (stage: Stage, ctx: StageContext, batch: BatchState) => {
@@ -222,7 +224,9 @@ export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary
     }
     let batch: BatchState | null = await read((checkpoint?.batchesTotal ?? 0) + 1, { phase: 'cursor', from: resumeFrom }).batch();
     while (batch) {
-      await withSession(deps.lake, plan.target.duckdbPath, failure, async (lake) => {
+      // An idle run whose target check matched (src/stages/target-check.ts) leaves the DuckDB file closed.
+      const open = batch.targetUnchanged ? withoutSession : withSession;
+      await open(deps.lake, plan.target.duckdbPath, failure, async (lake) => {
         const ctx: StageContext = { ...run, lake };
         rotation.begin();
         while (batch) {
@@ -287,6 +291,28 @@ async function withSession(
   } catch (err) {
     throw err instanceof StageError ? err : failure('setup', undefined, err);
   }
+}
+
+/**
+ * The steps of an idle batch whose target check matched, with no DuckDB file opened: none of them
+ * touches the target then (drift-check returns at once, parquet and upsert have no rows). A session
+ * that refuses every use, so a step that would need one fails loudly instead of writing nowhere.
+ */
+async function withoutSession(_lake: Lake, path: string, _failure: unknown, fn: (session: StageContext['lake']) => Promise<void>): Promise<void> {
+  const refuse = (): never => {
+    throw new PgduckError(`internal: a step of an idle run used DuckDB file ${path}, which an idle run does not open`, { kind: 'internal', code: 'INTERNAL' });
+  };
+  await fn({
+    get catalog() {
+      return refuse();
+    },
+    get catalogName() {
+      return refuse();
+    },
+    run: async () => refuse(),
+    all: async () => refuse(),
+    transaction: async () => refuse(),
+  });
 }
 
 /** End the session; a connection that is already lost must neither throw nor keep the run waiting. */
