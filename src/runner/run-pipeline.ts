@@ -41,6 +41,7 @@ import { DeferredStepError } from '../stages/batch-transaction.js';
 import { dropTarget, targetLabel } from '../duckdb/target-table.js';
 import type { Logger } from '../log/logger.js';
 import { estimateRows } from '../postgres/estimate-rows.js';
+import { PgduckError } from '../errors/pgduck-error.js';
 
 export { SESSION_ROWS, GROUP_ROWS };
 
@@ -140,6 +141,7 @@ export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary
     generation: checkpoint?.generation ?? 0,
     memory: newRunMemory(),
     progress: deps.progress,
+    duckdbPath: plan.target.duckdbPath,
   };
   // One step of one batch; the failure names the step that threw.
   const step = async (stage: Stage, ctx: StageContext, batch: BatchState) => {
@@ -264,7 +266,9 @@ export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary
       if (done.drained && done.phase === 'cursor') summary.bootstrapDone = true;
     };
     while (batch) {
-      await withSession(deps.lake, plan.target.duckdbPath, failure, async (lake) => {
+      // An idle run whose target check matched (src/stages/target-check.ts) leaves the DuckDB file closed.
+      const open = batch.targetUnchanged ? withoutSession : withSession;
+      await open(deps.lake, plan.target.duckdbPath, failure, async (lake) => {
         const rowGroup = new RowGroup(lake, deps.groupRows ?? GROUP_ROWS);
         group = rowGroup;
         const ctx: StageContext = { ...run, lake, transaction: rowGroup };
@@ -333,6 +337,29 @@ async function withSession(
   } catch (err) {
     throw err instanceof StageError ? err : failure('setup', undefined, err);
   }
+}
+
+/**
+ * The steps of an idle batch whose target check matched, with no DuckDB file opened: none of them
+ * touches the target then (drift-check returns at once, parquet and upsert have no rows). A session
+ * that refuses every use, so a step that would need one fails loudly instead of writing nowhere.
+ */
+async function withoutSession(_lake: Lake, path: string, _failure: unknown, fn: (session: StageContext['lake']) => Promise<void>): Promise<void> {
+  const refuse = (): never => {
+    throw new PgduckError(`internal: a step of an idle run used DuckDB file ${path}, which an idle run does not open`, { kind: 'internal', code: 'INTERNAL' });
+  };
+  await fn({
+    get catalog() {
+      return refuse();
+    },
+    get catalogName() {
+      return refuse();
+    },
+    run: async () => refuse(),
+    all: async () => refuse(),
+    transaction: async () => refuse(),
+    openTransaction: async () => refuse(),
+  });
 }
 
 /** End the session; a connection that is already lost must neither throw nor keep the run waiting. */

@@ -37,6 +37,7 @@ import { quoteIdent } from '../sql/identifier.js';
 import { catalogNameOf } from '../duckdb/catalog-name.js';
 import { introspectShape } from '../postgres/introspect-table.js';
 import { sourceTableMissing } from './source-table-missing.js';
+import { primaryKeyAttnums, targetFingerprint } from './target-check.js';
 import {
   addColumn,
   alterColumnType,
@@ -91,7 +92,7 @@ async function targetShape(session: LakeSession, memory: RunMemory, table: Targe
 
 export const driftCheckStage: Stage = {
   name: 'drift-check',
-  reads: ['sourceColumns', 'columns', 'seq'],
+  reads: ['sourceColumns', 'columns', 'seq', 'targetUnchanged'],
   writes: ['loadColumns', 'targetColumns'],
   postgres: true,
   describe(spec, inputs) {
@@ -111,6 +112,8 @@ export const driftCheckStage: Stage = {
     };
   },
   async run(ctx: StageContext, batch: BatchState) {
+    // An idle batch whose target check matched (target-check.ts): nothing this check looks at changed since it last ran.
+    if (batch.targetUnchanged) return;
     const { spec, lake, store, log, memory } = ctx;
     const table = spec.target;
     const record = (e: DriftEvent) => {
@@ -138,7 +141,7 @@ export const driftCheckStage: Stage = {
       );
     }
     // Key positions by attnum: the names of the batch (a key column renamed after the read is the same column).
-    const keyAttnums = (shape.primaryKey ?? []).map((n) => shape.columns.find((c) => c.name === n)!.attnum);
+    const keyAttnums = primaryKeyAttnums(shape);
     const sourcePrimaryKey = shape.primaryKey ? keyAttnums.map((a) => batch.sourceColumns.find((c) => c.attnum === a)?.name ?? `#${a}`) : null;
     const previous = store.sourceColumns(spec.name);
     const snapshot = () => {
@@ -151,6 +154,17 @@ export const driftCheckStage: Stage = {
       }));
       // Most batches see no drift: write only when something changed.
       if (JSON.stringify(now) !== JSON.stringify(previous)) store.saveSourceColumns(spec.name, now);
+      // What the target now agrees with, for the next idle run (target-check.ts); recorded once the checks and DDL are done.
+      if (ctx.duckdbPath !== undefined) {
+        const checked = targetFingerprint({
+          spec,
+          duckdbPath: ctx.duckdbPath,
+          generation: ctx.generation,
+          sourceColumns: batch.sourceColumns,
+          primaryKey: keyAttnums,
+        });
+        if (store.targetCheck(spec.name) !== checked) store.saveTargetCheck(spec.name, checked);
+      }
     };
 
     // The mark column is pgduck's own: a source column of that name would be overwritten by reconcile's marks, or hide rows from verify.

@@ -311,6 +311,7 @@ export class CheckpointStore {
       this.db.prepare('DELETE FROM backfills WHERE pipeline = ? AND finished_at IS NULL').run(pipeline);
       this.db.prepare('DELETE FROM source_identity WHERE pipeline = ?').run(pipeline);
       this.db.prepare('DELETE FROM null_cursor_chunks WHERE pipeline = ?').run(pipeline);
+      this.db.prepare('DELETE FROM target_checks WHERE pipeline = ?').run(pipeline);
       return res.changes > 0;
     });
     return this.writing(`the reset of ${pipeline}`, () => tx.immediate());
@@ -432,6 +433,18 @@ export class CheckpointStore {
       for (const c of columns) ins.run(pipeline, c.attnum, c.name, c.pgType, c.baseType ?? null, c.pkPosition ?? null);
     });
     tx();
+  }
+
+  /** What the last drift check made the target agree with (src/stages/target-check.ts); null: none recorded. */
+  targetCheck(pipeline: string): string | null {
+    const row = this.db.prepare('SELECT fingerprint FROM target_checks WHERE pipeline = ?').get(pipeline) as { fingerprint: string } | undefined;
+    return row?.fingerprint ?? null;
+  }
+
+  saveTargetCheck(pipeline: string, fingerprint: string): void {
+    this.writing(`the target check of ${pipeline}`, () =>
+      this.db.prepare('INSERT OR REPLACE INTO target_checks (pipeline, fingerprint) VALUES (?, ?)').run(pipeline, fingerprint),
+    );
   }
 
   /** The last schema event of a pipeline, if any (to report a repeated refusal once). */
