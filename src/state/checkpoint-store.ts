@@ -86,6 +86,12 @@ export interface ReconcileRecord {
   stopped: boolean;
   /** Rows both sides read to compare key ranges (aggregates and the narrowed leaves). */
   rowsRead: number;
+  /**
+   * Of those, what Postgres did: rows it hashed into range digests, and rows (a key and its digest
+   * each) it sent back one by one. Said by `pgduck reconcile --json`; not kept in the state store.
+   */
+  sourceRowsHashed?: number;
+  sourceRowsFetched?: number;
   error: string | null;
   /** With `error`: its kind and code (stored in the error text as `[kind CODE] message`, as a run's last_error is). */
   errorKind?: ErrorKind | null;
@@ -319,7 +325,7 @@ export class CheckpointStore {
 
   /** Record a pipeline's reconcile (the last one is kept). */
   recordReconcile(pipeline: string, r: Omit<ReconcileRecord, 'pipeline'>): void {
-    const { errorKind, errorCode, ...fields } = r;
+    const { errorKind, errorCode, sourceRowsHashed: _hashed, sourceRowsFetched: _fetched, ...fields } = r;
     const error = fields.error !== null && errorKind && errorCode ? encodeFailure({ kind: errorKind, code: errorCode, message: fields.error }) : fields.error;
     this.writing(`the reconcile of ${pipeline}`, () =>
       this.db

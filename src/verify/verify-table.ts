@@ -70,8 +70,12 @@ export interface TableVerdict {
   differences: Difference[];
   /** More differences exist than were looked for: the counts are lower bounds. */
   truncated: boolean;
-  /** rowsHashed: rows both sides read to digest ranges (each level reads the rows of the ranges it cuts). */
-  stats: { rangesDigested: number; rowsHashed: number; rowsFetched: number; deepestLevel: number };
+  /**
+   * rowsHashed: rows both sides read to digest ranges (each level reads the rows of the ranges it cuts);
+   * rowsFetched: rows (key and digest) both sides sent back one by one. The source's share of each:
+   * what Postgres read, and what crossed the wire from it row by row (digests travel as aggregates).
+   */
+  stats: { rangesDigested: number; rowsHashed: number; rowsFetched: number; sourceRowsHashed: number; sourceRowsFetched: number; deepestLevel: number };
 }
 
 interface Pending {
@@ -98,7 +102,7 @@ export async function verifyTable(
   const widest = Math.max(fanout, Math.min(opts.maxFanout, Math.floor(MAX_BOUNDARY_VALUES / Math.max(1, shape.keys.length))));
   /** Parts to cut a range of `rows` rows into: leaves of about leafRows / 4 rows, within [fanout, widest]. */
   const partsFor = (rows: number) => Math.max(fanout, Math.min(widest, Math.ceil((rows * 4) / leafRows)));
-  const stats = { rangesDigested: 0, rowsHashed: 0, rowsFetched: 0, deepestLevel: 0 };
+  const stats = { rangesDigested: 0, rowsHashed: 0, rowsFetched: 0, sourceRowsHashed: 0, sourceRowsFetched: 0, deepestLevel: 0 };
   // The first cut comes from the target's keys (DuckDB counts and sorts them in a blink), so one pass
   // over each table both answers "equal?" and, if not, already says where.
   const targetRows = await target.count(WHOLE_TABLE);
@@ -107,6 +111,7 @@ export async function verifyTable(
   stats.rangesDigested += 2 * (rootBoundaries.length + 1);
   const sum = (ds: RangeDigest[]) => ds.reduce((a, d) => a + d.rows, 0);
   stats.rowsHashed += sum(sd) + sum(td);
+  stats.sourceRowsHashed += sum(sd);
   const verdict: TableVerdict = {
     equal: sd.every((d, i) => sameDigest(d, td[i])),
     sourceRows: sum(sd),
@@ -149,6 +154,7 @@ export async function verifyTable(
       const [side, kind, n] = node.source.rows === 0 ? [target, 'extra' as const, node.target.rows] : [source, 'missing' as const, node.source.rows];
       const listed = await side.rows([node.range], Math.min(n, Math.max(0, opts.limit - verdict.differences.length)));
       stats.rowsFetched += listed.length;
+      if (side === source) stats.sourceRowsFetched += listed.length;
       for (const row of listed) record(kind, row);
       verdict[kind] += n - listed.length;
       continue;
@@ -177,6 +183,7 @@ export async function verifyTable(
     const [a, b] = await Promise.all([source.digest(node.range, boundaries), target.digest(node.range, boundaries)]);
     stats.rangesDigested += 2 * (boundaries.length + 1);
     stats.rowsHashed += sum(a) + sum(b);
+    stats.sourceRowsHashed += sum(a);
     stack.push(...children(node.range, boundaries, a, b, node.level + 1).reverse());
   }
   return verdict;
@@ -201,6 +208,7 @@ export async function verifyTable(
   async function compareRows(ranges: KeyRange[]): Promise<void> {
     const [a, b] = await Promise.all([source.rows(ranges, Number.MAX_SAFE_INTEGER), target.rows(ranges, Number.MAX_SAFE_INTEGER)]);
     stats.rowsFetched += a.length + b.length;
+    stats.sourceRowsFetched += a.length;
     const inTarget = new Map(b.map((r) => [JSON.stringify(r.key), r]));
     const seen = new Set<string>();
     const found: { kind: DifferenceKind; row: KeyedRow }[] = [];
