@@ -11,7 +11,7 @@
  *   after-backfill     pending backfills done, batch not loaded
  *   mid-upsert         inside the DuckDB transaction, after the DELETE, before the INSERT
  *   after-upsert       the batch applied in the run's open transaction (row group), not committed
- *   after-checkpoint   the batch's checkpoint written, or waiting for its group's commit
+ *   after-checkpoint   the batch's checkpoint written (after its group's commit; later batches of the group not yet)
  *   after-commit       a row group committed in DuckDB, its batches' checkpoints not yet written
  *   mid-prune          `pgduck history prune` deleted one more file (`mid-prune:3`: after the third)
  *

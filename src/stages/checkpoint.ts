@@ -13,6 +13,7 @@
  */
 import type { BatchState, Stage, StageContext } from './stage.js';
 import { batchTransaction } from './batch-transaction.js';
+import { faultPoint } from '../faults/fault-point.js';
 
 export const checkpointStage: Stage = {
   name: 'checkpoint',
@@ -32,7 +33,7 @@ export const checkpointStage: Stage = {
     const { spec, store, generation } = ctx;
     // What the write needs, as it is now: the batch object is the run's, not this step's.
     const { phase, nullCursorChunk, afterKey, rowCount, safe, drained } = batch;
-    batchTransaction(ctx).afterCommit({ stage: 'checkpoint', seq: batch.seq }, () => {
+    const write = () => {
       if (phase === 'null-cursor') {
         if (nullCursorChunk) store.recordNullCursorChunk(spec.name, { digest: nullCursorChunk.digest, first: afterKey === null, rows: rowCount }, generation);
         return;
@@ -42,6 +43,11 @@ export const checkpointStage: Stage = {
         return;
       }
       store.advance(spec.name, { position: safe, rows: rowCount, bootstrapDone: drained }, generation);
+    };
+    batchTransaction(ctx).afterCommit({ stage: 'checkpoint', seq: batch.seq }, () => {
+      write();
+      // Here, not when the step ends: the point means "this batch's checkpoint is written".
+      faultPoint('after-checkpoint');
     });
   },
 };

@@ -7,7 +7,8 @@
  *
  *   mid-upsert:5        inside batch 5, the group open: nothing committed, no checkpoint
  *   after-commit:1      group 1 committed, its checkpoints not written: DuckDB ahead, which rule 5 allows
- *   after-checkpoint:15 batch 15's checkpoint waiting for group 2: checkpoint and DuckDB at group 1
+ *   after-upsert:15     batch 15 applied in group 2, not committed: checkpoint and DuckDB at group 1
+ *   after-checkpoint:1  group 2 committed, batch 14's checkpoint written, batch 15's not
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -70,7 +71,7 @@ async function killedAt(fault: string): Promise<void> {
   assert.match(out.stderr, new RegExp(`PGDUCK_FAULT: killing at ${fault.split(':')[0]}`));
 }
 
-test('SIGKILL inside a group, between its commit and its checkpoints, and in a later group: DuckDB and the checkpoint stay consistent; a clean run ends equal', async () => {
+test('SIGKILL inside a group, between its commit and its checkpoints, in a later group and between two checkpoints of one group: DuckDB and the checkpoint stay consistent; a clean run ends equal', async () => {
   const group = Math.ceil(GROUP_ROWS / BATCH) * BATCH;
   assert.equal(group, 130_000, 'the first group is 13 batches');
 
@@ -82,14 +83,20 @@ test('SIGKILL inside a group, between its commit and its checkpoints, and in a l
   assert.equal(readCheckpoint(ws, 'wide')?.position ?? null, null, 'the checkpoints wait for the commit, and the kill came first');
   assert.deepEqual(await duck(), await source(group), 'group 1 committed whole: DuckDB one group ahead of the checkpoint');
 
-  await killedAt('after-checkpoint:15');
+  await killedAt('after-upsert:15');
   const cp = readCheckpoint(ws, 'wide');
   assert.deepEqual([cp?.rowsTotal, cp?.batchesTotal, cp?.position?.key], [group, 13, [String(group)]], 'checkpointed up to the last committed group');
-  assert.deepEqual(await duck(), await source(group), 'batch 14, applied in group 2, was rolled back');
+  assert.deepEqual(await duck(), await source(group), 'batches 14 and 15, applied in group 2, were rolled back');
+
+  // This run starts at batch 14: the first checkpoint written is batch 14's, after group 2 (14, 15) commits.
+  await killedAt('after-checkpoint:1');
+  const cp14 = readCheckpoint(ws, 'wide');
+  assert.deepEqual([cp14?.rowsTotal, cp14?.batchesTotal, cp14?.position?.key], [group + BATCH, 14, [String(group + BATCH)]]);
+  assert.deepEqual(await duck(), await source(ROWS), 'group 2 committed whole: DuckDB one batch ahead of the checkpoint');
 
   const clean = await runCli(['run', '--once'], ws.env(url), { timeoutMs: 600_000 });
   assert.equal(clean.code, 0, clean.stdout + clean.stderr.slice(-2000));
-  assert.match(clean.stdout, new RegExp(`^✓ wide: ${ROWS - group} rows in 2 batches`, 'm'));
+  assert.match(clean.stdout, new RegExp(`^✓ wide: ${BATCH} rows in 1 batches`, 'm'));
   assert.deepEqual(await duck(), await source(ROWS));
   const done = readCheckpoint(ws, 'wide');
   assert.deepEqual([done?.rowsTotal, done?.batchesTotal, done?.bootstrapDone], [ROWS, 15, true]);
