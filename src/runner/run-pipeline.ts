@@ -38,7 +38,7 @@ import { SessionRotation, SESSION_ROWS } from './session-rotation.js';
 import { HorizonFreeze } from './horizon-freeze.js';
 import { GROUP_ROWS, RowGroup } from './row-group.js';
 import { DeferredStepError } from '../stages/batch-transaction.js';
-import { dropTarget, targetLabel } from '../duckdb/target-table.js';
+import { dropTarget, targetLabel, targetRef } from '../duckdb/target-table.js';
 import type { Logger } from '../log/logger.js';
 import { estimateRows } from '../postgres/estimate-rows.js';
 import { PgduckError } from '../errors/pgduck-error.js';
@@ -81,6 +81,8 @@ export interface RunSummary {
   durationMs: number;
   position: Position | null;
   bootstrapDone: boolean;
+  /** Rows in the target table, counted at the end of a run that changed it (for `pgduck status`); absent when not counted. */
+  targetRows?: number;
 }
 
 export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary> {
@@ -294,6 +296,8 @@ export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary
             if (last) {
               await next?.settled();
               batch = null;
+              // Counted in this session, not in one of its own afterwards (an ATTACH and a checkpointing DETACH more).
+              if (summary.rows > 0) summary.targetRows = await countTarget(lake, spec.target);
               return;
             }
             batch = await next.batch();
@@ -361,6 +365,16 @@ async function withoutSession(_lake: Lake, path: string, _failure: unknown, fn: 
     transaction: async () => refuse(),
     openTransaction: async () => refuse(),
   });
+}
+
+/** The target's rows; best effort (a failure leaves `pgduck status` the last count). */
+async function countTarget(lake: StageContext['lake'], target: Plan['spec']['target']): Promise<number | undefined> {
+  try {
+    const rows = await lake.all(`SELECT count(*)::BIGINT AS n FROM ${targetRef(lake, target)}`);
+    return Number(rows[0]?.n ?? 0);
+  } catch {
+    return undefined;
+  }
 }
 
 /** End the session; a connection that is already lost must neither throw nor keep the run waiting. */

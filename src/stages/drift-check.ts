@@ -68,13 +68,16 @@ export type { DriftInput, DriftEvent, DriftPlan } from '../schema/plan-drift.js'
 
 /** DuckDB's own spelling of a type (`TIMESTAMPTZ` → `TIMESTAMP WITH TIME ZONE`), asked of DuckDB itself once per run. */
 async function canonicalType(session: LakeSession, memory: RunMemory, type: string): Promise<string> {
-  let out = memory.canonicalTypes.get(type);
-  if (!out) {
-    const rows = await session.all(`SELECT typeof(CAST(NULL AS ${type})) AS t`);
-    out = String(rows[0].t);
-    memory.canonicalTypes.set(type, out);
-  }
-  return out;
+  await canonicalTypes(session, memory, [type]);
+  return memory.canonicalTypes.get(type) as string;
+}
+
+/** The spellings of every type not asked yet, in one query (a query per type was a DuckDB round trip per column per run). */
+async function canonicalTypes(session: LakeSession, memory: RunMemory, types: string[]): Promise<void> {
+  const missing = [...new Set(types.filter((t) => !memory.canonicalTypes.has(t)))];
+  if (missing.length === 0) return;
+  const rows = await session.all(`SELECT ${missing.map((t, i) => `typeof(CAST(NULL AS ${t})) AS t${i}`).join(', ')}`);
+  missing.forEach((t, i) => memory.canonicalTypes.set(t, String(rows[0][`t${i}`])));
 }
 
 /** The target's shape (canonical types), from the run's memory when this run has read it already (see RunMemory.target). */
@@ -82,6 +85,11 @@ async function targetShape(session: LakeSession, memory: RunMemory, table: Targe
   if (memory.target) return memory.target;
   const columns = await describeTarget(session, table);
   if (!columns) return null;
+  await canonicalTypes(
+    session,
+    memory,
+    columns.map((t) => t.type),
+  );
   const shape = {
     columns: await Promise.all(columns.map(async (t) => ({ name: t.name, type: await canonicalType(session, memory, t.type) }))),
     primaryKey: await targetPrimaryKey(session, table),
@@ -218,6 +226,11 @@ export const driftCheckStage: Stage = {
       }
     }
 
+    await canonicalTypes(
+      lake,
+      memory,
+      batch.columns.map((c) => c.duckType),
+    );
     const mapped = await Promise.all(batch.columns.map(async (c) => ({ ...c, canonical: await canonicalType(lake, memory, c.duckType) })));
     const target = current.columns;
     let plan: DriftPlan;
