@@ -7,8 +7,10 @@
  *      there), digest its parts on both sides (one pass over the part), and descend only into parts
  *      whose digests differ;
  *   3. a part missing on one side is reported as such (its row count, and the first keys);
- *      a part of at most `leafRows` rows is fetched from both sides (key + row digest only) and
- *      compared key by key; for a changed row the differing columns are named.
+ *      parts of at most `leafRows` rows (leaves) are cut once more into parts of about
+ *      `leafRows / 64` of the target's keys and digested on both sides over those leaves only
+ *      (compareLeaves), and only the parts still differing are fetched from both sides (key + row
+ *      digest only) and compared key by key; for a changed row the differing columns are named.
  *
  * How many parts: a digest pass reads every row of the range it cuts whatever the number of parts
  * (bucketing is a binary search, range-digest-query.ts), so a range is cut as finely as leaves of
@@ -43,6 +45,8 @@ const LEAF_BATCH = 64;
 
 /** Key values one digest query may carry as boundaries (Postgres allows 65,535 bound parameters). */
 const MAX_BOUNDARY_VALUES = 32_000;
+
+const sameKey = (a: KeyTuple, b: KeyTuple) => a.length === b.length && a.every((v, i) => v === b[i]);
 
 export type DifferenceKind = 'missing' | 'extra' | 'changed';
 
@@ -102,6 +106,8 @@ export async function verifyTable(
   const widest = Math.max(fanout, Math.min(opts.maxFanout, Math.floor(MAX_BOUNDARY_VALUES / Math.max(1, shape.keys.length))));
   /** Parts to cut a range of `rows` rows into: leaves of about leafRows / 4 rows, within [fanout, widest]. */
   const partsFor = (rows: number) => Math.max(fanout, Math.min(widest, Math.ceil((rows * 4) / leafRows)));
+  /** Rows per part when differing leaves are cut once more before their rows are fetched (compareLeaves). */
+  const fineRows = Math.max(1, Math.floor(leafRows / 64));
   const stats = { rangesDigested: 0, rowsHashed: 0, rowsFetched: 0, sourceRowsHashed: 0, sourceRowsFetched: 0, deepestLevel: 0 };
   // The first cut comes from the target's keys (DuckDB counts and sorts them in a blink), so one pass
   // over each table both answers "equal?" and, if not, already says where.
@@ -166,18 +172,18 @@ export async function verifyTable(
       boundaries = await (node.source.rows >= node.target.rows ? source : target).boundaries(node.range, biggest, partsFor(biggest));
     }
     if (boundaries.length === 0) {
-      // A leaf. The leaves that follow it in key order go in the same fetch: scattered differences
+      // A leaf. The leaves that follow it in key order go in the same queries: scattered differences
       // make hundreds of small leaves, and one query per leaf per side cost more than reading them.
-      const leaves = [node.range];
+      const leaves = [node];
       let batched = biggest;
       for (let next = stack.at(-1); next && leaves.length < LEAF_BATCH; next = stack.at(-1)) {
         const rows = Math.max(next.source.rows, next.target.rows);
         if (next.source.rows === 0 || next.target.rows === 0 || rows > leafRows || batched + rows > leafRows * LEAF_BATCH) break;
         stack.pop();
-        leaves.push(next.range);
+        leaves.push(next);
         batched += rows;
       }
-      await compareRows(leaves);
+      await compareLeaves(leaves);
       continue;
     }
     const [a, b] = await Promise.all([source.digest(node.range, boundaries), target.digest(node.range, boundaries)]);
@@ -187,6 +193,47 @@ export async function verifyTable(
     stack.push(...children(node.range, boundaries, a, b, node.level + 1).reverse());
   }
   return verdict;
+
+  /**
+   * Leaves (in key order) whose rows would otherwise all come back one by one: cut once more, finely,
+   * in one digest query per side over those leaves only (`within`), and fetch just the parts that
+   * differ. The cuts are keys of the target, read from DuckDB (local: nothing crosses the wire), so
+   * Postgres hashes the leaves' rows and sends back about `fineRows` rows per difference instead of
+   * every row of every differing leaf (docs/architecture.md#facts-reconcile-cost). Where the source
+   * holds more rows than the target (rows it has and the target lacks), the target's keys would cut
+   * it badly: those leaves are fetched as they are.
+   */
+  async function compareLeaves(leaves: Pending[]): Promise<void> {
+    const ranges = leaves.map((l) => l.range);
+    const sourceRows = leaves.reduce((n, l) => n + l.source.rows, 0);
+    const targetRows = leaves.reduce((n, l) => n + l.target.rows, 0);
+    if (targetRows <= fineRows * 4 || sourceRows > targetRows) return compareRows(ranges);
+    const keys = await target.rows(ranges, Number.MAX_SAFE_INTEGER);
+    stats.rowsFetched += keys.length;
+    // The counts come from the same snapshot; if they do not match, take no chances.
+    if (keys.length !== targetRows) return compareRows(ranges);
+    const step = Math.max(fineRows, Math.ceil(keys.length / widest));
+    // In key order: each leaf's own bounds (so no part spans the gap between two leaves), and every
+    // step-th key inside it.
+    const cuts: KeyTuple[] = [];
+    let at = 0;
+    leaves.forEach((leaf, i) => {
+      const before = leaves[i - 1]?.range.to;
+      if (i > 0 && leaf.range.from && !(before && sameKey(before, leaf.range.from))) cuts.push(leaf.range.from);
+      for (let j = step; j < leaf.target.rows; j += step) cuts.push(keys[at + j].key);
+      at += leaf.target.rows;
+      if (i < leaves.length - 1 && leaf.range.to) cuts.push(leaf.range.to);
+    });
+    const span: KeyRange = { from: ranges[0].from, to: ranges[ranges.length - 1].to };
+    const [a, b] = await Promise.all([source.digest(span, cuts, ranges), target.digest(span, cuts, ranges)]);
+    stats.rangesDigested += 2 * (cuts.length + 1);
+    stats.rowsHashed += sum(a) + sum(b);
+    stats.sourceRowsHashed += sum(a);
+    const level = Math.max(...leaves.map((l) => l.level)) + 1;
+    stats.deepestLevel = Math.max(stats.deepestLevel, level);
+    const parts = children(span, cuts, a, b, level).map((p) => p.range);
+    for (let i = 0; i < parts.length; i += LEAF_BATCH) await compareRows(parts.slice(i, i + LEAF_BATCH));
+  }
 
   /** The parts of `range` cut at `boundaries` whose digests differ, in key order. */
   function children(range: KeyRange, boundaries: KeyTuple[], a: RangeDigest[], b: RangeDigest[], level: number): Pending[] {
