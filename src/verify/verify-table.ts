@@ -48,6 +48,20 @@ const MAX_BOUNDARY_VALUES = 32_000;
 
 const sameKey = (a: KeyTuple, b: KeyTuple) => a.length === b.length && a.every((v, i) => v === b[i]);
 
+/**
+ * The digest of these rows as RangeDigestQuery.digest sums it in SQL (range-side.ts): the count, and
+ * the sums of each row digest's first and second 15 hex digits (60 bits) as decimal text.
+ */
+export function digestOf(rows: readonly Pick<KeyedRow, 'digest'>[]): RangeDigest {
+  let h1 = 0n;
+  let h2 = 0n;
+  for (const r of rows) {
+    h1 += BigInt(`0x${r.digest.slice(0, 15)}`);
+    h2 += BigInt(`0x${r.digest.slice(15, 30)}`);
+  }
+  return { rows: rows.length, h1: h1.toString(), h2: h2.toString() };
+}
+
 export type DifferenceKind = 'missing' | 'extra' | 'changed';
 
 export interface Difference {
@@ -196,12 +210,16 @@ export async function verifyTable(
 
   /**
    * Leaves (in key order) whose rows would otherwise all come back one by one: cut once more, finely,
-   * in one digest query per side over those leaves only (`within`), and fetch just the parts that
-   * differ. The cuts are keys of the target, read from DuckDB (local: nothing crosses the wire), so
-   * Postgres hashes the leaves' rows and sends back about `fineRows` rows per difference instead of
-   * every row of every differing leaf (docs/architecture.md#facts-reconcile-cost). Where the source
-   * holds more rows than the target (rows it has and the target lacks), the target's keys would cut
-   * it badly: those leaves are fetched as they are.
+   * and only the parts that differ are fetched from Postgres. The target's keys of those leaves are
+   * read from DuckDB (local: nothing crosses the wire) with their row digests; the cuts are every
+   * `fineRows`-th of them and each leaf's own bounds (so no part spans the gap between two leaves);
+   * the target's digest of each part is summed here from those rows, exactly as the SQL sums them
+   * (the 60-bit slices of each row's md5), and Postgres digests the same parts in one query over
+   * those leaves only (`within`). So Postgres hashes the leaves' rows once more and sends back about
+   * `fineRows` rows per difference instead of every row of every differing leaf
+   * (docs/architecture.md#facts-reconcile-cost). Where the source holds more rows than the target
+   * (rows it has and the target lacks), the target's keys would cut it badly: those leaves are
+   * fetched as they are.
    */
   async function compareLeaves(leaves: Pending[]): Promise<void> {
     const ranges = leaves.map((l) => l.range);
@@ -213,26 +231,47 @@ export async function verifyTable(
     // The counts come from the same snapshot; if they do not match, take no chances.
     if (keys.length !== targetRows) return compareRows(ranges);
     const step = Math.max(fineRows, Math.ceil(keys.length / widest));
-    // In key order: each leaf's own bounds (so no part spans the gap between two leaves), and every
-    // step-th key inside it.
     const cuts: KeyTuple[] = [];
+    /** The target's rows of each part (part i = [cuts[i-1], cuts[i])), in key order. */
+    const held: KeyedRow[][] = [[]];
+    const cut = (key: KeyTuple) => {
+      cuts.push(key);
+      held.push([]);
+    };
     let at = 0;
     leaves.forEach((leaf, i) => {
       const before = leaves[i - 1]?.range.to;
-      if (i > 0 && leaf.range.from && !(before && sameKey(before, leaf.range.from))) cuts.push(leaf.range.from);
-      for (let j = step; j < leaf.target.rows; j += step) cuts.push(keys[at + j].key);
+      if (i > 0 && leaf.range.from && !(before && sameKey(before, leaf.range.from))) cut(leaf.range.from);
+      for (let j = 0; j < leaf.target.rows; j++) {
+        if (j > 0 && j % step === 0) cut(keys[at + j].key);
+        held[cuts.length].push(keys[at + j]);
+      }
       at += leaf.target.rows;
-      if (i < leaves.length - 1 && leaf.range.to) cuts.push(leaf.range.to);
+      if (i < leaves.length - 1 && leaf.range.to) cut(leaf.range.to);
     });
     const span: KeyRange = { from: ranges[0].from, to: ranges[ranges.length - 1].to };
-    const [a, b] = await Promise.all([source.digest(span, cuts, ranges), target.digest(span, cuts, ranges)]);
+    const a = await source.digest(span, cuts, ranges);
+    const b = held.map(digestOf);
     stats.rangesDigested += 2 * (cuts.length + 1);
     stats.rowsHashed += sum(a) + sum(b);
     stats.sourceRowsHashed += sum(a);
     const level = Math.max(...leaves.map((l) => l.level)) + 1;
     stats.deepestLevel = Math.max(stats.deepestLevel, level);
-    const parts = children(span, cuts, a, b, level).map((p) => p.range);
-    for (let i = 0; i < parts.length; i += LEAF_BATCH) await compareRows(parts.slice(i, i + LEAF_BATCH));
+    const differing: number[] = [];
+    for (let p = 0; p <= cuts.length; p++) if (!sameDigest(a[p] ?? EMPTY_DIGEST, b[p])) differing.push(p);
+    for (let i = 0; i < differing.length; i += LEAF_BATCH) {
+      const parts = differing.slice(i, i + LEAF_BATCH);
+      const fetched = await source.rows(
+        parts.map((p) => ({ from: p === 0 ? span.from : cuts[p - 1], to: p === cuts.length ? span.to : cuts[p] })),
+        Number.MAX_SAFE_INTEGER,
+      );
+      stats.rowsFetched += fetched.length;
+      stats.sourceRowsFetched += fetched.length;
+      await compareRowSets(
+        fetched,
+        parts.flatMap((p) => held[p]),
+      );
+    }
   }
 
   /** The parts of `range` cut at `boundaries` whose digests differ, in key order. */
@@ -256,6 +295,11 @@ export async function verifyTable(
     const [a, b] = await Promise.all([source.rows(ranges, Number.MAX_SAFE_INTEGER), target.rows(ranges, Number.MAX_SAFE_INTEGER)]);
     stats.rowsFetched += a.length + b.length;
     stats.sourceRowsFetched += a.length;
+    await compareRowSets(a, b);
+  }
+
+  /** The source's rows `a` and the target's rows `b` of the same ranges, key by key. */
+  async function compareRowSets(a: KeyedRow[], b: KeyedRow[]): Promise<void> {
     const inTarget = new Map(b.map((r) => [JSON.stringify(r.key), r]));
     const seen = new Set<string>();
     const found: { kind: DifferenceKind; row: KeyedRow }[] = [];
