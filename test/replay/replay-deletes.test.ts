@@ -109,6 +109,11 @@ describe('replay applies the deletes reconcile found', () => {
       );
       await assertVerified(ws, url);
 
+      // `pgduck history` counts the deletes files among the files.
+      const size = await runCli(['history'], ws.env(NOWHERE));
+      assert.equal(size.code, 0, size.stderr);
+      assert.match(size.stdout, /^orders +\d+ files \(2 of deletes\), /m);
+
       // Onto the table as it is (monotonic): nothing changes, nothing comes back.
       await replay(ws, []);
       assert.deepEqual(await snapshot(ws), live);
