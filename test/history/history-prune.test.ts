@@ -104,7 +104,7 @@ describe('pgduck history prune', () => {
     const size = await cli(['history', '--json']);
     ok(size, 'history --json');
     assert.deepEqual(JSON.parse(size.stdout).pipelines, [
-      { pipeline: 'items', files: before0.length, bytes, firstSeq: 1, lastSeq: Number(before0.at(-1)!.slice(0, 10)) },
+      { pipeline: 'items', files: before0.length, deletesFiles: 0, bytes, firstSeq: 1, lastSeq: Number(before0.at(-1)!.slice(0, 10)) },
     ]);
     const text = await cli(['history']);
     ok(text, 'history');

@@ -109,9 +109,26 @@ describe('replay applies the deletes reconcile found', () => {
       );
       await assertVerified(ws, url);
 
+      // `pgduck history` counts the deletes files among the files.
+      const size = await runCli(['history'], ws.env(NOWHERE));
+      assert.equal(size.code, 0, size.stderr);
+      assert.match(size.stdout, /^orders +\d+ files \(2 of deletes\), /m);
+
       // Onto the table as it is (monotonic): nothing changes, nothing comes back.
       await replay(ws, []);
       assert.deepEqual(await snapshot(ws), live);
+
+      // Onto a table that holds deleted keys again (written by hand): one with an older cursor than the
+      // row had when reconcile removed it is removed; one with a newer cursor is kept (never over a newer row).
+      await withDuckDbFile(ws.duckdbPath, (s) =>
+        s.run(`INSERT INTO orders VALUES (7, 10.50, now() - INTERVAL 2 HOUR), (1007, 1510.50, now() + INTERVAL 1 DAY)`),
+      );
+      const onto = await replay(ws, []);
+      assert.match(onto, /^ {2}mode monotonic: /m);
+      const ids = await withDuckDbFile(ws.duckdbPath, (s) => s.all(`SELECT list(id ORDER BY id) AS ids FROM orders WHERE id IN (7, 1007)`), {
+        readOnly: true,
+      });
+      assert.deepEqual(ids[0].ids, [1007]);
     } finally {
       ws.cleanup();
     }
