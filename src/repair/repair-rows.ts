@@ -34,7 +34,7 @@ import { markColumnClash } from '../schema/deleted-at-column.js';
 import { buildUpsertSql, insertOnlyLiving } from '../stages/upsert.js';
 import type { WireRow } from '../parquet/arrow-table.js';
 import { writeParquetRows } from '../parquet/write-parquet-rows.js';
-import { batchFilePath, deletesFilePath } from '../parquet/history-files.js';
+import { batchFilePath, deletesFilePath, listHistory } from '../parquet/history-files.js';
 import { deletesFileColumns, deletesTextColumns, writeDeletesFile } from './deletes-file.js';
 import { encodeHistoryMetadata } from '../parquet/history-metadata.js';
 import type { CheckpointStore } from '../state/checkpoint-store.js';
@@ -123,8 +123,15 @@ export async function repairRows(
       }
 
       const checkpoint = deps.store.get(spec.name);
+      const counted = checkpoint?.batchesTotal ?? 0;
+      // Numbered past every deletes file already there, not only past the state store's count: after a crash
+      // between an earlier repair's DuckDB commit and its state-store write, its deletes file holds the next
+      // number, and one written again under the same name would replace it (a replay needs both). Batch files
+      // are not counted: one past the count is a run's uncommitted batch, re-read and rewritten as before.
+      const deletesFiles = listHistory(deps.parquetDir, spec.name).files.filter((f) => f.kind === 'deletes');
+      const base = Math.max(counted, ...deletesFiles.map((f) => f.seq));
       if (rows.length > 0) {
-        const seq = (checkpoint?.batchesTotal ?? 0) + 1;
+        const seq = base + 1;
         const path = batchFilePath(deps.parquetDir, spec.name, seq);
         await writeParquetRows(
           path,
@@ -159,7 +166,7 @@ export async function repairRows(
 
       // The keys this repair removes or marks, as a history file of their own, before anything is applied.
       const goneColumns = deletesFileColumns(columns, spec.source.primaryKey, spec.source.cursor);
-      const goneSeq = (checkpoint?.batchesTotal ?? 0) + (outcome.parquetPath ? 2 : 1);
+      const goneSeq = base + (outcome.parquetPath ? 2 : 1);
       const gonePath = deletesFilePath(deps.parquetDir, spec.name, goneSeq);
       const goneKeys = await writeDeletesFile(
         session,
@@ -223,9 +230,11 @@ export async function repairRows(
         throw err;
       }
       outcome.removed = marking ? keys.length - outcome.written - outcome.marked : keys.length - outcome.written;
-      // The rows' file and the deletes file each take a batch number; the position stays where it was.
+      // The rows' file and the deletes file each take a batch number (the count moves past the last one used,
+      // so the runner's next batch numbers after them); the position stays where it was.
       const files = (outcome.parquetPath ? 1 : 0) + (outcome.deletesPath ? 1 : 0);
-      if (files > 0) deps.store.advance(spec.name, { position: null, rows: rows.length, batches: files }, checkpoint?.generation ?? 0);
+      const used = base + files;
+      if (files > 0) deps.store.advance(spec.name, { position: null, rows: rows.length, batches: used - counted }, checkpoint?.generation ?? 0);
       return outcome;
     });
   } finally {

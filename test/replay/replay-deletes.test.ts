@@ -16,6 +16,8 @@ import { assertVerified, runOnce } from '../support/sync-checks.js';
 import { withDuckDbFile } from '../../src/duckdb/lake.js';
 import { listHistory } from '../../src/parquet/history-files.js';
 import type { ReconcileRecord } from '../../src/state/checkpoint-store.js';
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
 
 /** Postgres is never asked by a replay: it runs with this URL, where nothing listens. */
 const NOWHERE = 'postgres://nobody:secret@127.0.0.1:9/nowhere';
@@ -160,6 +162,33 @@ describe('replay applies the deletes reconcile found', () => {
       await replay(ws, ['--drop-target']);
       const after = await snapshot(ws);
       assert.deepEqual(after, live, 'the marks, with their times, and the unmarked re-inserted key: as reconcile left them');
+      await assertVerified(ws, url);
+    } finally {
+      ws.cleanup();
+    }
+  });
+
+  test('a reconcile whose state-store write was lost (a crash after its DuckDB commit): the next one numbers its deletes file past it, and a rebuild keeps both deletes', async () => {
+    const url = await pgs.createDatabase('replay_deletes_crash');
+    await pgs.query(url, SQL);
+    const ws = createWorkspace();
+    try {
+      ws.writePipeline('orders', 'source:\n  table: public.orders\n  primary_key: id\ntarget:\n  table: orders\nbatch_size: 1000\n');
+      await runOnce(ws, url);
+      await pgs.query(url, `DELETE FROM orders WHERE id % 100 = 7`);
+      assert.equal((await reconcile(ws, url)).removed, 30);
+      // The crash: DuckDB committed and the deletes file is on disk, the state store's count never moved.
+      const db = new Database(join(ws.stateDir, 'checkpoints.db'));
+      db.prepare(`UPDATE checkpoints SET batches_total = batches_total - 1 WHERE pipeline = 'orders'`).run();
+      db.close();
+      await pgs.query(url, `DELETE FROM orders WHERE id IN (1, 2)`);
+      assert.equal((await reconcile(ws, url)).removed, 2);
+      const deletes = listHistory(ws.parquetDir, 'orders').files.filter((f) => f.kind === 'deletes');
+      assert.equal(new Set(deletes.map((f) => f.seq)).size, 2, 'two deletes files, under two numbers: the first one kept');
+      const live = await snapshot(ws);
+      assert.equal(live.rows.length, 3000 - 32);
+      await replay(ws, ['--drop-target']);
+      assert.deepEqual(await snapshot(ws), live, "both reconciles' deletes applied by the rebuild");
       await assertVerified(ws, url);
     } finally {
       ws.cleanup();
