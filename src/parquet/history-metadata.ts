@@ -7,22 +7,28 @@
  *
  * Formats: 1, every column as the text the type map reads (or int/float/bool), cast when loaded;
  * 2 adds `transport` and `textColumns`: a `typed` file (the CSV data path) holds each column in its
- * DuckDB type but the `textColumns` (src/schema/typed-parquet.ts). Readers take both.
+ * DuckDB type but the `textColumns` (src/schema/typed-parquet.ts); 3 is the `deletes` kind (keys gone
+ * from the source, src/repair/repair-rows.ts), which only a version that knows how to apply it may
+ * replay: batch and backfill files are still written as format 2, so an older pgduck reads them.
+ * Readers take all three.
  */
 import type { PgColumn } from '../schema/column.js';
 import type { Position } from '../state/checkpoint-store.js';
 import type { ParquetTransport } from '../schema/typed-parquet.js';
+import type { HistoryKind } from './history-files.js';
 
 export const HISTORY_METADATA_KEY = 'pgduck';
-/** What this version writes. */
+/** What this version writes for a batch or backfill file. */
 export const HISTORY_METADATA_FORMAT = 2;
+/** What this version writes for a deletes file (the format that added the kind). */
+export const HISTORY_METADATA_FORMAT_DELETES = 3;
 /** What this version reads. */
-export const HISTORY_METADATA_FORMATS_READ: readonly number[] = [1, 2];
+export const HISTORY_METADATA_FORMATS_READ: readonly number[] = [1, 2, 3];
 
 export interface HistoryMetadata {
   format: number;
   pipeline: string;
-  kind: 'batch' | 'backfill';
+  kind: HistoryKind;
   seq: number;
   /** `batch`: the position it was read after; null: the first batch of a pass from the beginning (bootstrap, after a reset). */
   from?: Position | null;
@@ -34,6 +40,13 @@ export interface HistoryMetadata {
   nullCursor?: boolean;
   /** `batch`: rows `verify --repair` read again by key (src/repair/repair-rows.ts); no `from`, no `drained`. */
   repair?: boolean;
+  /**
+   * `deletes` (format 3): the keys (and the cursor each row had in the table) found gone from the
+   * source, in the DuckDB table's own types but the `textColumns` (INTERVAL, TIMETZ: DuckDB's text of
+   * the value, cast back when read). `remove`: the rows were deleted; `mark`: their
+   * `_pgduck_deleted_at` was set to `at` where it was NULL.
+   */
+  deletes?: { mode: 'remove' | 'mark'; at: string };
   /** `backfill`: which one, and why. */
   backfill?: { id: number; reason: string };
   /** source table, primary key and cursor as the pipeline named them */
@@ -57,5 +70,6 @@ export function encodeHistoryMetadata(
   transport: ParquetTransport = { transport: 'text', textColumns: [] },
 ): Record<string, string> {
   const how = transport.transport === 'typed' ? { transport: 'typed', textColumns: transport.textColumns } : { transport: 'text' };
-  return { [HISTORY_METADATA_KEY]: JSON.stringify({ format: HISTORY_METADATA_FORMAT, ...meta, ...how }) };
+  const format = meta.kind === 'deletes' ? HISTORY_METADATA_FORMAT_DELETES : HISTORY_METADATA_FORMAT;
+  return { [HISTORY_METADATA_KEY]: JSON.stringify({ format, ...meta, ...how }) };
 }

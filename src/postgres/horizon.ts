@@ -119,6 +119,8 @@ FROM h
 
 export async function readHorizon(client: PgClient, opts: { marginMs: number; lookbackSeconds: number; cursor: HorizonCursor }): Promise<Horizon> {
   const res = await client.query({
+    // Named: prepared once per connection (read before every batch), so a later batch pays the execution alone.
+    name: 'pgduck_horizon',
     text: HORIZON_SQL,
     values: [`${opts.marginMs} milliseconds`, `${opts.lookbackSeconds} seconds`, opts.cursor.type, opts.cursor.type === 'timestamp' ? opts.cursor.zone : null],
   });

@@ -94,7 +94,8 @@ const toStr = (v: Cell): string | null => (v === null ? null : String(v));
  * Postgres 18+) are included and flagged; their values are read like any other column's.
  */
 export async function introspectTable(client: pg.Client, schema: string, table: string): Promise<PgColumn[] | null> {
-  const res = await client.query<Record<string, Cell>>({ text: COLUMNS_SQL, values: [schema, table] });
+  // Named: prepared once per connection (the extract asks before every batch), so a later batch pays the execution alone.
+  const res = await client.query<Record<string, Cell>>({ name: 'pgduck_table_columns', text: COLUMNS_SQL, values: [schema, table] });
   if (res.rows.length === 0) return null;
   return res.rows
     .filter((r) => r.attnum !== null)

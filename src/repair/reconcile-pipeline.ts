@@ -53,6 +53,8 @@ export async function reconcilePipeline(pipeline: ResolvedPipeline, store: Check
     mode: pipeline.spec.source.hardDeleteMode,
     stopped: false,
     rowsRead: 0,
+    sourceRowsHashed: 0,
+    sourceRowsFetched: 0,
     error: null,
     errorKind: null,
     errorCode: null,
@@ -76,6 +78,8 @@ export async function reconcilePipeline(pipeline: ResolvedPipeline, store: Check
         record.targetKeys = d.targetRows;
       }
       record.rowsRead += d.stats.rowsHashed + d.stats.rowsFetched;
+      record.sourceRowsHashed = (record.sourceRowsHashed ?? 0) + d.stats.sourceRowsHashed;
+      record.sourceRowsFetched = (record.sourceRowsFetched ?? 0) + d.stats.sourceRowsFetched;
       // A round cut short found only some keys: none of them is applied (the rounds before it were, each whole).
       if (d.stopped || shouldStop()) {
         record.stopped = true;

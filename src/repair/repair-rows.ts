@@ -8,12 +8,15 @@
  * inserted (under soft_delete_mode remove, only the living ones): a key Postgres no longer has (a hard
  * delete) is thereby removed, a back-dated row the cursor skipped and a changed row are replaced.
  * The rows read go to a Parquet history file of their own (it takes a batch number, as a null-cursor
- * chunk does, and moves no position), so a replay of the history brings them back too; a removal
- * cannot be written to the history (a replay does not delete).
+ * chunk does, and moves no position), so a replay of the history brings them back too; the keys not
+ * found go to a deletes file of their own (the next batch number, src/repair/deletes-file.ts), so a
+ * replay removes or marks them as this repair did. Both are written, fsynced, before the DuckDB
+ * transaction; a deletes file whose transaction failed is removed again (it was never applied).
  *
  * Reading now rather than at verify's snapshot is what a later run would do anyway: the newest
  * version of a row is applied, and the next run applies anything newer.
  */
+import { rmSync } from 'node:fs';
 import { PgduckError } from '../errors/pgduck-error.js';
 import type { ResolvedPipeline } from '../config/resolved-pipeline.js';
 import { connectPostgres } from '../postgres/connect.js';
@@ -31,7 +34,8 @@ import { markColumnClash } from '../schema/deleted-at-column.js';
 import { buildUpsertSql, insertOnlyLiving } from '../stages/upsert.js';
 import type { WireRow } from '../parquet/arrow-table.js';
 import { writeParquetRows } from '../parquet/write-parquet-rows.js';
-import { batchFilePath } from '../parquet/history-files.js';
+import { batchFilePath, deletesFilePath } from '../parquet/history-files.js';
+import { deletesFileColumns, deletesTextColumns, writeDeletesFile } from './deletes-file.js';
 import { encodeHistoryMetadata } from '../parquet/history-metadata.js';
 import type { CheckpointStore } from '../state/checkpoint-store.js';
 import { qualified, quoteIdent, quoteLiteral } from '../sql/identifier.js';
@@ -55,6 +59,8 @@ export interface RepairOutcome {
   marked: number;
   /** The history file holding the rows read, if any. */
   parquetPath: string | null;
+  /** The history file holding the keys removed or marked (src/repair/deletes-file.ts), if any. */
+  deletesPath: string | null;
 }
 
 /** Keys per Postgres query. */
@@ -75,7 +81,7 @@ export async function repairRows(
   },
 ): Promise<RepairOutcome> {
   const { spec, duckdbPath } = pipeline;
-  const outcome: RepairOutcome = { keys: keys.length, written: 0, removed: 0, marked: 0, parquetPath: null };
+  const outcome: RepairOutcome = { keys: keys.length, written: 0, removed: 0, marked: 0, parquetPath: null, deletesPath: null };
   if (keys.length === 0) return outcome;
   const pg = await connectPostgres(pipeline.connection ?? '', { label: `repair:${spec.name}` });
   try {
@@ -137,9 +143,47 @@ export async function repairRows(
         outcome.parquetPath = path;
       }
       const marking = spec.source.hardDeleteMode === 'mark';
+      const ref = targetRef(session, spec.target);
+      // The column (and the view hiding by it) first: a pipeline switched to mark since its last run has neither yet.
+      if (marking && (await ensureDeletedAtColumn(session, spec.target))) await syncCurrentView(session, spec.target, spec.source.softDelete);
+      const markedAt = deps.markedAt ?? new Date();
+      // A key asked about whose row was not found in Postgres (NOT EXISTS in the rows' file).
+      const found = outcome.parquetPath
+        ? ` AND NOT EXISTS (SELECT 1 FROM read_parquet(${quoteLiteral(outcome.parquetPath)}) AS b WHERE ${spec.source.primaryKey
+            .map((k) => `t.${quoteIdent(k)} = ${columns.find((c) => c.name === k)!.loadExpr(`b.${quoteIdent(k)}`)}`)
+            .join(' AND ')})`
+        : '';
+      const unmarked = marking ? ` AND t.${quoteIdent(DELETED_AT_COLUMN)} IS NULL` : '';
+      const chunks: string[] = [];
+      for (let i = 0; i < keys.length; i += KEYS_PER_READ) chunks.push(duckKeys.keyIn(keys.slice(i, i + KEYS_PER_READ), []));
+
+      // The keys this repair removes or marks, as a history file of their own, before anything is applied.
+      const goneColumns = deletesFileColumns(columns, spec.source.primaryKey, spec.source.cursor);
+      const goneSeq = (checkpoint?.batchesTotal ?? 0) + (outcome.parquetPath ? 2 : 1);
+      const gonePath = deletesFilePath(deps.parquetDir, spec.name, goneSeq);
+      const goneKeys = await writeDeletesFile(
+        session,
+        gonePath,
+        ref,
+        goneColumns,
+        chunks.map((w) => `${w}${unmarked}${found}`),
+        encodeHistoryMetadata(
+          {
+            pipeline: spec.name,
+            kind: 'deletes',
+            seq: goneSeq,
+            deletes: { mode: marking ? 'mark' : 'remove', at: markedAt.toISOString() },
+            source: { table: `${spec.source.schema}.${spec.source.table}`, primaryKey: spec.source.primaryKey, cursor: spec.source.cursor },
+            columns: goneColumns.map((c) => source.find((s) => s.attnum === c.attnum) ?? source[0]),
+          },
+          { transport: 'typed', textColumns: deletesTextColumns(goneColumns) },
+        ),
+      );
+      if (goneKeys > 0) outcome.deletesPath = gonePath;
+
       const upsert = outcome.parquetPath
         ? buildUpsertSql(
-            targetRef(session, spec.target),
+            ref,
             quoteIdent('pgduck_batch'),
             outcome.parquetPath,
             columns,
@@ -150,42 +194,38 @@ export async function repairRows(
             insertOnlyLiving(spec),
           )
         : null;
-      const insert = upsert?.insert ?? null;
-      const ref = targetRef(session, spec.target);
-      if (!marking) {
-        await session.transaction(async () => {
-          for (let i = 0; i < keys.length; i += KEYS_PER_READ) {
-            await session.run(`DELETE FROM ${ref} WHERE ${duckKeys.keyIn(keys.slice(i, i + KEYS_PER_READ), [])}`);
-          }
-          if (insert) outcome.written = Number((await session.all(insert))[0]?.Count ?? 0);
-        });
-      } else {
-        // The column (and the view hiding by it) first: a pipeline switched to mark since its last run has neither yet.
-        if (await ensureDeletedAtColumn(session, spec.target)) await syncCurrentView(session, spec.target, spec.source.softDelete);
-        const at = quoteLiteral((deps.markedAt ?? new Date()).toISOString());
-        await session.transaction(async () => {
-          // The rows found replace their keys (unmarked: the column is not in the file), as the upsert does.
-          if (upsert) {
-            await session.run(upsert.delete);
-            outcome.written = Number((await session.all(upsert.insert))[0]?.Count ?? 0);
-          }
-          // The keys not found are marked; a row marked already keeps the time it was first found gone.
-          const found = outcome.parquetPath
-            ? ` AND NOT EXISTS (SELECT 1 FROM read_parquet(${quoteLiteral(outcome.parquetPath)}) AS b WHERE ${spec.source.primaryKey
-                .map((k) => `t.${quoteIdent(k)} = ${columns.find((c) => c.name === k)!.loadExpr(`b.${quoteIdent(k)}`)}`)
-                .join(' AND ')})`
-            : '';
-          for (let i = 0; i < keys.length; i += KEYS_PER_READ) {
-            const res = await session.all(
-              `UPDATE ${ref} AS t SET ${quoteIdent(DELETED_AT_COLUMN)} = CAST(${at} AS TIMESTAMPTZ) WHERE ${duckKeys.keyIn(keys.slice(i, i + KEYS_PER_READ), [])} AND ${quoteIdent(DELETED_AT_COLUMN)} IS NULL${found}`,
-            );
-            outcome.marked += Number(res[0]?.Count ?? 0);
-          }
-        });
+      try {
+        if (!marking) {
+          await session.transaction(async () => {
+            for (const w of chunks) await session.run(`DELETE FROM ${ref} WHERE ${w}`);
+            if (upsert) outcome.written = Number((await session.all(upsert.insert))[0]?.Count ?? 0);
+          });
+        } else {
+          const at = quoteLiteral(markedAt.toISOString());
+          await session.transaction(async () => {
+            // The rows found replace their keys (unmarked: the column is not in the file), as the upsert does.
+            if (upsert) {
+              await session.run(upsert.delete);
+              outcome.written = Number((await session.all(upsert.insert))[0]?.Count ?? 0);
+            }
+            // The keys not found are marked; a row marked already keeps the time it was first found gone.
+            for (const w of chunks) {
+              const res = await session.all(
+                `UPDATE ${ref} AS t SET ${quoteIdent(DELETED_AT_COLUMN)} = CAST(${at} AS TIMESTAMPTZ) WHERE ${w}${unmarked}${found}`,
+              );
+              outcome.marked += Number(res[0]?.Count ?? 0);
+            }
+          });
+        }
+      } catch (err) {
+        // Never applied: a replay must not apply it either (the next reconcile finds the keys again).
+        if (outcome.deletesPath) rmSync(outcome.deletesPath, { force: true });
+        throw err;
       }
       outcome.removed = marking ? keys.length - outcome.written - outcome.marked : keys.length - outcome.written;
-      // The rows' file takes a batch number; the position stays where it was.
-      if (rows.length > 0) deps.store.advance(spec.name, { position: null, rows: rows.length }, checkpoint?.generation ?? 0);
+      // The rows' file and the deletes file each take a batch number; the position stays where it was.
+      const files = (outcome.parquetPath ? 1 : 0) + (outcome.deletesPath ? 1 : 0);
+      if (files > 0) deps.store.advance(spec.name, { position: null, rows: rows.length, batches: files }, checkpoint?.generation ?? 0);
       return outcome;
     });
   } finally {

@@ -11,12 +11,16 @@
  * re-read every row the source then held, so every file before it is superseded by it. A pass still
  * under way, or one abandoned by a reset before it drained, is not complete: the table still holds
  * rows it never re-read. Files without metadata (written before pgduck recorded where a batch started)
- * prove nothing.
+ * prove nothing, and neither do backfill or deletes files. A deletes file before a complete pass is
+ * superseded by it like any other (the rows it removed were gone when the pass read the table); one
+ * after it is replayed in its place.
  */
 import type { HistoryMetadata } from '../parquet/history-metadata.js';
+import type { HistoryKind } from '../parquet/history-files.js';
 
 export interface PassEvidenceFile {
-  kind: 'batch' | 'backfill';
+  /** Only batches are evidence: backfill and deletes files (src/parquet/history-files.ts) read no pass. */
+  kind: HistoryKind;
   seq: number;
   meta: Pick<HistoryMetadata, 'from' | 'drained' | 'passDone'> | null;
 }

@@ -6,14 +6,15 @@
  *
  * - `replace` — rebuilding the table from its whole history (the table is dropped, missing or
  *   empty, and no --from/--to narrows the history). Every file is applied in sequence order, a batch
- *   replacing its keys and a backfill batch updating its columns, exactly as the runner applied them:
+ *   replacing its keys, a backfill batch updating its columns and a deletes file removing (or, under
+ *   hard_delete_mode mark, marking) the keys a reconcile found gone, exactly as they were applied:
  *   a row's newest version wins even when its cursor went backwards (upsert.ts), so the result is the
  *   table the runner built. The table is built beside the old one (`<table>__pgduck_replay`) and
  *   swapped in at the end, in one transaction: until then readers see the table as it was.
  *   "Whole history" starts at the last complete pass over the source: the last batch read from the
  *   beginning (the first run, or the first after a `reset`) whose pass reached the end of the table.
  *   That pass re-read every row the source then held, so older files are superseded by it (and rows
- *   hard-deleted before it stay gone).
+ *   hard-deleted before it stay gone; those hard-deleted after it are in its deletes files).
  * - `monotonic` — everything else: onto a table that holds rows, or a part of the history. Files
  *   older than the table must not set rows back. The cursor alone cannot say which version is newer
  *   (it can go backwards), the history can. A row's newest state is the last batch file holding its
@@ -21,8 +22,10 @@
  *   replayed range (no file after --to holds its key), and then as the runner built it: its last
  *   batch (only where the table's row has a cursor <= the file's: a table newer than its history
  *   keeps its rows), then those backfill updates. Every file is applied in one transaction, so an
- *   interrupted replay changes nothing. Replaying files onto the table they were synced into
- *   therefore changes nothing, whatever the range and however often.
+ *   interrupted replay changes nothing. A deletes file removes (marks) a key only where no later batch
+ *   file holds it (a key deleted, then inserted again, stays) and its later files all lie in the range,
+ *   and never a row whose cursor is newer than the one the removed row had. Replaying files onto the
+ *   table they were synced into therefore changes nothing, whatever the range and however often.
  *
  * Columns: each file is read with its own columns, mapped as the runner mapped them (the catalog
  * description in the file's metadata, else the state store's snapshot, else the Parquet type). A
@@ -36,6 +39,7 @@
 import { PgduckError } from '../errors/pgduck-error.js';
 import type { PipelineSpec } from '../config/pipeline-spec.js';
 import { targetLabel, type TargetColumn } from '../duckdb/target-table.js';
+import { DELETED_AT_COLUMN } from '../schema/deleted-at-column.js';
 import type { ColumnMapping } from '../schema/column.js';
 import { isRefused, mapColumn } from '../schema/type-map.js';
 import { pgColumnFromFormatType } from '../schema/pg-column-from-format-type.js';
@@ -139,6 +143,17 @@ const TRANSPORT_PG_TYPE: Record<string, string> = {
 
 /** Map each column of a file as the runner did: from its metadata; for older files, from the state store's snapshot or the Parquet type. */
 export function resolveFileColumns(file: DescribedFile, snapshot: SourceColumnRecord[]): FileColumn[] {
+  if (file.meta?.kind === 'deletes') {
+    // A deletes file (src/repair/deletes-file.ts) holds the table's own values: read as they are, the
+    // textColumns (DuckDB's text of an INTERVAL or TIMETZ) cast back.
+    const text = file.meta.textColumns ?? [];
+    return file.meta.columns.map((pg) => {
+      const m = mapColumn(pg);
+      if (isRefused(m)) throw new ReplayRefused(`${file.path}: column "${pg.name}" (${pg.declaredType}) has no mapping: ${m.reason}`);
+      const loadExpr = text.includes(pg.name) ? (c: string) => `CAST(${c} AS ${m.duckType})` : (c: string) => c;
+      return { parquetName: pg.name, identity: `a:${pg.attnum}`, mapping: { ...m, loadExpr }, via: 'metadata' as const };
+    });
+  }
   if (file.meta) {
     const transport = fileTransport(file.meta);
     return file.meta.columns.map((pg) => {
@@ -253,10 +268,17 @@ export function planReplay(input: ReplayInput): ReplayPlan {
         `(${leftOut.map((n) => `ALTER TABLE ${tableSql} DROP COLUMN ${quoteIdent(n)}`).join('; ')})`,
     );
   }
+  // hard_delete_mode mark: the table has pgduck's mark column, last, as the drift check creates it, and
+  // a deletes file that marked rows needs it even when the pipeline has switched back to remove since.
+  const marks =
+    spec.source.hardDeleteMode === 'mark' || applied.some((f) => f.kind === 'deletes' && f.meta?.deletes?.mode === 'mark')
+      ? [{ name: DELETED_AT_COLUMN, type: canonical('TIMESTAMPTZ') }]
+      : [];
   if (fresh) {
     // A table kept (not dropped, but empty) keeps its columns; --drop-target starts from the history alone.
     const kept = keptTable ? keptTable.columns : [];
     create = [...kept, ...historyColumns.filter((h) => !kept.some((k) => k.name === h.name))];
+    create.push(...marks.filter((m) => !create!.some((c) => c.name === m.name)));
     columns = create;
   } else {
     const t = target!;
@@ -266,6 +288,7 @@ export function planReplay(input: ReplayInput): ReplayPlan {
       );
     }
     if (evolve) add = historyColumns.filter((h) => !t.columns.some((c) => c.name === h.name));
+    add.push(...marks.filter((m) => !t.columns.some((c) => c.name === m.name) && !add.some((c) => c.name === m.name)));
     columns = [...t.columns, ...add];
   }
   for (const k of [...keys, cursor]) {

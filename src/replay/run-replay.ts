@@ -7,11 +7,12 @@
  * table as it was (and the half-built one, which the next replay drops). `monotonic`: columns the
  * table lacks are added first (DDL commits on its own: DuckDB 1.5 mis-checks keys when ALTER and
  * DELETE + INSERT share a transaction), then every file in one transaction: all or nothing. A key is
- * deleted and inserted at most once in it (only its last batch file applies).
+ * deleted and inserted at most once in it (only its last batch file applies). A deletes file removes
+ * or marks the keys gone from the source (applyDeletes).
  */
 import { PgduckError } from '../errors/pgduck-error.js';
 import type { LakeSession } from '../duckdb/lake.js';
-import { addColumn, createTarget, syncCurrentView, targetRef, type TargetName } from '../duckdb/target-table.js';
+import { addColumn, createTarget, DELETED_AT_COLUMN, syncCurrentView, targetRef, type TargetName } from '../duckdb/target-table.js';
 import { applyParquet, buildUpsertSql, insertOnlyLiving } from '../stages/upsert.js';
 import { applyBackfillFile, buildBackfillSql } from '../stages/backfill.js';
 import { quoteIdent, quoteLiteral } from '../sql/identifier.js';
@@ -23,9 +24,14 @@ export interface ReplayOutcome {
   files: number;
   batches: number;
   backfills: number;
+  /** Deletes files (src/repair/deletes-file.ts). */
+  deletes: number;
   /** Rows written by batch files (in `monotonic`, those that passed its filter), rows updated by backfill files. */
   rowsWritten: number;
   rowsUpdated: number;
+  /** Rows deletes files removed, and marked (hard_delete_mode mark). */
+  rowsRemoved: number;
+  rowsMarked: number;
 }
 
 /** The table is replayed, a step after it failed: the caller must not say the table was left as it was. */
@@ -42,11 +48,15 @@ const LATEST = quoteIdent('pgduck_replay_latest');
 const STAGING = quoteIdent('pgduck_batch');
 
 export async function runReplay(session: LakeSession, spec: Spec, plan: ReplayPlan, onFile?: (done: number, total: number) => void): Promise<ReplayOutcome> {
-  const outcome: ReplayOutcome = { files: 0, batches: 0, backfills: 0, rowsWritten: 0, rowsUpdated: 0 };
+  const outcome: ReplayOutcome = { files: 0, batches: 0, backfills: 0, deletes: 0, rowsWritten: 0, rowsUpdated: 0, rowsRemoved: 0, rowsMarked: 0 };
   const count = (f: PlannedFile, rows: number) => {
     if (f.file.kind === 'batch') {
       outcome.batches++;
       outcome.rowsWritten += rows;
+    } else if (f.file.kind === 'deletes') {
+      outcome.deletes++;
+      if (f.file.meta?.deletes?.mode === 'mark') outcome.rowsMarked += rows;
+      else outcome.rowsRemoved += rows;
     } else {
       outcome.backfills++;
       outcome.rowsUpdated += rows;
@@ -78,7 +88,9 @@ export async function runReplay(session: LakeSession, spec: Spec, plan: ReplayPl
               undefined,
               insertOnlyLiving(spec),
             ).catch(fileFailed(f))
-          : await updateFrom(session, built, f, columns, spec, null).catch(fileFailed(f));
+          : f.file.kind === 'deletes'
+            ? await session.transaction(() => applyDeletes(session, built, f, spec, null)).catch(fileFailed(f))
+            : await updateFrom(session, built, f, columns, spec, null).catch(fileFailed(f));
       count(f, rows);
     }
   } else {
@@ -97,7 +109,9 @@ export async function runReplay(session: LakeSession, spec: Spec, plan: ReplayPl
           const rows =
             f.file.kind === 'batch'
               ? await upsertLatest(session, table, f, columns, spec, toOrder).catch(fileFailed(f))
-              : await updateFrom(session, table, f, columns, spec, toOrder).catch(fileFailed(f));
+              : f.file.kind === 'deletes'
+                ? await applyDeletes(session, table, f, spec, toOrder).catch(fileFailed(f))
+                : await updateFrom(session, table, f, columns, spec, toOrder).catch(fileFailed(f));
           count(f, rows);
         }
       });
@@ -194,6 +208,39 @@ async function updateFrom(
       : `EXISTS (SELECT 1 FROM ${LATEST} AS l WHERE ${keyMatch(keys, 'l', 'b')} AND (l.batch_ord IS NULL OR l.batch_ord < ${f.order}) AND l.touch_ord <= ${toOrder})`;
   // In monotonic mode every file applies inside one transaction the caller holds.
   return applyBackfillFile(session, sql, targetRef(session, table), f.file.path, { where, inTransaction: toOrder !== null });
+}
+
+/**
+ * A deletes file (src/repair/deletes-file.ts): its keys removed from the table, or under its `mark`
+ * mode their `_pgduck_deleted_at` set to the file's time where it is NULL (a row marked before keeps
+ * its first time), as the reconcile that wrote it did. In `replace` every file is applied in order, so
+ * a later batch holding a key brings the row back (unmarked). In `monotonic` (toOrder given) only keys
+ * whose last batch file came before this one and whose later files all lie in the range, and never a
+ * row whose cursor is newer than the one the row had when it was found gone.
+ */
+async function applyDeletes(session: LakeSession, table: TargetName, f: PlannedFile, spec: Spec, toOrder: number | null): Promise<number> {
+  const keys = spec.source.primaryKey;
+  const cursor = spec.source.cursor;
+  const select = f.columns.map((c) => `${c.expr} AS ${quoteIdent(c.target)}`).join(', ');
+  const gone = `(SELECT ${select} FROM read_parquet(${quoteLiteral(f.file.path)})) AS b`;
+  const where = [keyMatch(keys, 't', 'b')];
+  if (toOrder !== null) {
+    where.push(`t.${quoteIdent(cursor)} <= b.${quoteIdent(cursor)}`);
+    where.push(
+      `EXISTS (SELECT 1 FROM ${LATEST} AS l WHERE ${keyMatch(keys, 'l', 'b')} AND (l.batch_ord IS NULL OR l.batch_ord < ${f.order}) AND l.touch_ord <= ${toOrder})`,
+    );
+  }
+  const ref = targetRef(session, table);
+  const deletes = f.file.meta?.deletes;
+  if (deletes?.mode === 'mark') {
+    const mark = quoteIdent(DELETED_AT_COLUMN);
+    const res = await session.all(
+      `UPDATE ${ref} AS t SET ${mark} = CAST(${quoteLiteral(deletes.at)} AS TIMESTAMPTZ) FROM ${gone} WHERE ${where.join(' AND ')} AND t.${mark} IS NULL`,
+    );
+    return Number(res[0]?.Count ?? 0);
+  }
+  const res = await session.all(`DELETE FROM ${ref} AS t USING ${gone} WHERE ${where.join(' AND ')}`);
+  return Number(res[0]?.Count ?? 0);
 }
 
 function fileFailed(f: PlannedFile) {

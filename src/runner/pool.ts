@@ -12,7 +12,6 @@ import { classifyFailure } from './classify-failure.js';
 import { runPipeline, type RunDeps, type RunSummary } from './run-pipeline.js';
 import { compilePipeline } from './compile.js';
 import { observeRun, type RunStats } from './run-observer.js';
-import { targetRef } from '../duckdb/target-table.js';
 
 /**
  * A failed pipeline carries its message already cleaned of secrets: print and record `message`, not
@@ -85,20 +84,20 @@ export async function runRecorded(pipeline: ResolvedPipeline, deps: RunDeps, opt
       `could not record the outcome of ${spec.name} in the state store (pgduck status will not show it): ${(err as Error).message}`,
     );
   }
-  if (outcome.ok && outcome.summary.rows > 0) await countTargetRows(pipeline, deps);
+  if (outcome.ok && outcome.summary.targetRows !== undefined) recordTargetRows(pipeline, deps, outcome.summary.targetRows);
   return outcome;
 }
 
 /**
- * After a run that changed the table, count its rows once, so `pgduck status` can show them without
- * opening the DuckDB file (which the runner may hold). Best effort: a failure leaves the last count.
+ * After a run that changed the table, its rows as the run counted them at its end (runPipeline), so
+ * `pgduck status` can show them without opening the DuckDB file (which the runner may hold). Best
+ * effort: a failure leaves the last count.
  */
-async function countTargetRows(pipeline: ResolvedPipeline, deps: RunDeps): Promise<void> {
+function recordTargetRows(pipeline: ResolvedPipeline, deps: RunDeps, rows: number): void {
   try {
-    const rows = await deps.lake.withSession(pipeline.duckdbPath, (s) => s.all(`SELECT count(*)::BIGINT AS n FROM ${targetRef(s, pipeline.spec.target)}`));
-    deps.store.recordTargetRows(pipeline.spec.name, Number(rows[0]?.n ?? 0));
+    deps.store.recordTargetRows(pipeline.spec.name, rows);
   } catch (err) {
-    deps.log.debug({ pipeline: pipeline.spec.name, error: { message: (err as Error).message } }, 'could not count the rows of the target table');
+    deps.log.debug({ pipeline: pipeline.spec.name, error: { message: (err as Error).message } }, 'could not record the rows of the target table');
   }
 }
 

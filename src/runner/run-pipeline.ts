@@ -38,9 +38,10 @@ import { SessionRotation, SESSION_ROWS } from './session-rotation.js';
 import { HorizonFreeze } from './horizon-freeze.js';
 import { GROUP_ROWS, RowGroup } from './row-group.js';
 import { DeferredStepError } from '../stages/batch-transaction.js';
-import { dropTarget, targetLabel } from '../duckdb/target-table.js';
+import { dropTarget, targetLabel, targetRef } from '../duckdb/target-table.js';
 import type { Logger } from '../log/logger.js';
 import { estimateRows } from '../postgres/estimate-rows.js';
+import { PgduckError } from '../errors/pgduck-error.js';
 
 export { SESSION_ROWS, GROUP_ROWS };
 
@@ -80,6 +81,8 @@ export interface RunSummary {
   durationMs: number;
   position: Position | null;
   bootstrapDone: boolean;
+  /** Rows in the target table, counted at the end of a run that changed it (for `pgduck status`); absent when not counted. */
+  targetRows?: number;
 }
 
 export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary> {
@@ -140,6 +143,7 @@ export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary
     generation: checkpoint?.generation ?? 0,
     memory: newRunMemory(),
     progress: deps.progress,
+    duckdbPath: plan.target.duckdbPath,
   };
   // One step of one batch; the failure names the step that threw.
   const step = async (stage: Stage, ctx: StageContext, batch: BatchState) => {
@@ -265,7 +269,9 @@ export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary
       if (done.drained && done.phase === 'cursor') summary.bootstrapDone = true;
     };
     while (batch) {
-      await withSession(deps.lake, plan.target.duckdbPath, failure, async (lake) => {
+      // An idle run whose target check matched (src/stages/target-check.ts) leaves the DuckDB file closed.
+      const open = batch.targetUnchanged ? withoutSession : withSession;
+      await open(deps.lake, plan.target.duckdbPath, failure, async (lake) => {
         const rowGroup = new RowGroup(lake, deps.groupRows ?? GROUP_ROWS);
         group = rowGroup;
         const ctx: StageContext = { ...run, lake, transaction: rowGroup };
@@ -290,6 +296,8 @@ export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary
             if (last) {
               await next?.settled();
               batch = null;
+              // Counted in this session, not in one of its own afterwards (an ATTACH and a checkpointing DETACH more).
+              if (summary.rows > 0) summary.targetRows = await countTarget(lake, spec.target);
               return;
             }
             batch = await next.batch();
@@ -333,6 +341,39 @@ async function withSession(
     await lake.withSession(path, fn);
   } catch (err) {
     throw err instanceof StageError ? err : failure('setup', undefined, err);
+  }
+}
+
+/**
+ * The steps of an idle batch whose target check matched, with no DuckDB file opened: none of them
+ * touches the target then (drift-check returns at once, parquet and upsert have no rows). A session
+ * that refuses every use, so a step that would need one fails loudly instead of writing nowhere.
+ */
+async function withoutSession(_lake: Lake, path: string, _failure: unknown, fn: (session: StageContext['lake']) => Promise<void>): Promise<void> {
+  const refuse = (): never => {
+    throw new PgduckError(`internal: a step of an idle run used DuckDB file ${path}, which an idle run does not open`, { kind: 'internal', code: 'INTERNAL' });
+  };
+  await fn({
+    get catalog() {
+      return refuse();
+    },
+    get catalogName() {
+      return refuse();
+    },
+    run: async () => refuse(),
+    all: async () => refuse(),
+    transaction: async () => refuse(),
+    openTransaction: async () => refuse(),
+  });
+}
+
+/** The target's rows; best effort (a failure leaves `pgduck status` the last count). */
+async function countTarget(lake: StageContext['lake'], target: Plan['spec']['target']): Promise<number | undefined> {
+  try {
+    const rows = await lake.all(`SELECT count(*)::BIGINT AS n FROM ${targetRef(lake, target)}`);
+    return Number(rows[0]?.n ?? 0);
+  } catch {
+    return undefined;
   }
 }
 

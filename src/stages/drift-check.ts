@@ -37,6 +37,7 @@ import { quoteIdent } from '../sql/identifier.js';
 import { catalogNameOf } from '../duckdb/catalog-name.js';
 import { introspectShape } from '../postgres/introspect-table.js';
 import { sourceTableMissing } from './source-table-missing.js';
+import { primaryKeyAttnums, targetFingerprint } from './target-check.js';
 import {
   addColumn,
   alterColumnType,
@@ -67,13 +68,16 @@ export type { DriftInput, DriftEvent, DriftPlan } from '../schema/plan-drift.js'
 
 /** DuckDB's own spelling of a type (`TIMESTAMPTZ` → `TIMESTAMP WITH TIME ZONE`), asked of DuckDB itself once per run. */
 async function canonicalType(session: LakeSession, memory: RunMemory, type: string): Promise<string> {
-  let out = memory.canonicalTypes.get(type);
-  if (!out) {
-    const rows = await session.all(`SELECT typeof(CAST(NULL AS ${type})) AS t`);
-    out = String(rows[0].t);
-    memory.canonicalTypes.set(type, out);
-  }
-  return out;
+  await canonicalTypes(session, memory, [type]);
+  return memory.canonicalTypes.get(type) as string;
+}
+
+/** The spellings of every type not asked yet, in one query (a query per type was a DuckDB round trip per column per run). */
+async function canonicalTypes(session: LakeSession, memory: RunMemory, types: string[]): Promise<void> {
+  const missing = [...new Set(types.filter((t) => !memory.canonicalTypes.has(t)))];
+  if (missing.length === 0) return;
+  const rows = await session.all(`SELECT ${missing.map((t, i) => `typeof(CAST(NULL AS ${t})) AS t${i}`).join(', ')}`);
+  missing.forEach((t, i) => memory.canonicalTypes.set(t, String(rows[0][`t${i}`])));
 }
 
 /** The target's shape (canonical types), from the run's memory when this run has read it already (see RunMemory.target). */
@@ -81,6 +85,11 @@ async function targetShape(session: LakeSession, memory: RunMemory, table: Targe
   if (memory.target) return memory.target;
   const columns = await describeTarget(session, table);
   if (!columns) return null;
+  await canonicalTypes(
+    session,
+    memory,
+    columns.map((t) => t.type),
+  );
   const shape = {
     columns: await Promise.all(columns.map(async (t) => ({ name: t.name, type: await canonicalType(session, memory, t.type) }))),
     primaryKey: await targetPrimaryKey(session, table),
@@ -91,7 +100,7 @@ async function targetShape(session: LakeSession, memory: RunMemory, table: Targe
 
 export const driftCheckStage: Stage = {
   name: 'drift-check',
-  reads: ['sourceColumns', 'columns', 'seq'],
+  reads: ['sourceColumns', 'columns', 'seq', 'targetUnchanged'],
   writes: ['loadColumns', 'targetColumns'],
   postgres: true,
   describe(spec, inputs) {
@@ -111,6 +120,8 @@ export const driftCheckStage: Stage = {
     };
   },
   async run(ctx: StageContext, batch: BatchState) {
+    // An idle batch whose target check matched (target-check.ts): nothing this check looks at changed since it last ran.
+    if (batch.targetUnchanged) return;
     const { spec, lake, store, log, memory } = ctx;
     const table = spec.target;
     const record = (e: DriftEvent) => {
@@ -138,7 +149,7 @@ export const driftCheckStage: Stage = {
       );
     }
     // Key positions by attnum: the names of the batch (a key column renamed after the read is the same column).
-    const keyAttnums = (shape.primaryKey ?? []).map((n) => shape.columns.find((c) => c.name === n)!.attnum);
+    const keyAttnums = primaryKeyAttnums(shape);
     const sourcePrimaryKey = shape.primaryKey ? keyAttnums.map((a) => batch.sourceColumns.find((c) => c.attnum === a)?.name ?? `#${a}`) : null;
     const previous = store.sourceColumns(spec.name);
     const snapshot = () => {
@@ -151,6 +162,17 @@ export const driftCheckStage: Stage = {
       }));
       // Most batches see no drift: write only when something changed.
       if (JSON.stringify(now) !== JSON.stringify(previous)) store.saveSourceColumns(spec.name, now);
+      // What the target now agrees with, for the next idle run (target-check.ts); recorded once the checks and DDL are done.
+      if (ctx.duckdbPath !== undefined) {
+        const checked = targetFingerprint({
+          spec,
+          duckdbPath: ctx.duckdbPath,
+          generation: ctx.generation,
+          sourceColumns: batch.sourceColumns,
+          primaryKey: keyAttnums,
+        });
+        if (store.targetCheck(spec.name) !== checked) store.saveTargetCheck(spec.name, checked);
+      }
     };
 
     // The mark column is pgduck's own: a source column of that name would be overwritten by reconcile's marks, or hide rows from verify.
@@ -204,6 +226,11 @@ export const driftCheckStage: Stage = {
       }
     }
 
+    await canonicalTypes(
+      lake,
+      memory,
+      batch.columns.map((c) => c.duckType),
+    );
     const mapped = await Promise.all(batch.columns.map(async (c) => ({ ...c, canonical: await canonicalType(lake, memory, c.duckType) })));
     const target = current.columns;
     let plan: DriftPlan;

@@ -19,13 +19,14 @@ import type { PipelineSpec } from '../config/pipeline-spec.js';
 import type { ColumnMapping, PgColumn, RefusedColumn } from '../schema/column.js';
 import { mapColumn, isRefused } from '../schema/type-map.js';
 import { missingIncluded, selectColumns } from '../schema/column-selection.js';
-import { introspectTable } from '../postgres/introspect-table.js';
+import { introspectShape, introspectTable } from '../postgres/introspect-table.js';
 import { readHorizon, type HorizonCursor } from '../postgres/horizon.js';
 import { qualified, quoteIdent } from '../sql/identifier.js';
 import { rowsAfter } from '../sql/keyset.js';
 import type { Position } from '../state/checkpoint-store.js';
 import type { WireRow } from '../parquet/arrow-table.js';
-import type { BatchState, ReadContext, Stage } from './stage.js';
+import { nextStart, type BatchState, type ReadContext, type Stage } from './stage.js';
+import { primaryKeyAttnums, targetFingerprint } from './target-check.js';
 import { plannedColumns } from './plan-step.js';
 import { noteHorizon } from './note-horizon.js';
 import { readingSource, sourceTableMissing } from './source-table-missing.js';
@@ -132,7 +133,7 @@ export const extractStage: Stage<ReadContext> & { readonly kind: 'extract' } = {
   name: 'extract',
   kind: 'extract',
   reads: ['phase', 'from', 'afterKey'],
-  writes: ['sourceColumns', 'columns', 'rows', 'rowCount', 'last', 'safe', 'allSafe', 'drained', 'cursorNullable', 'nullCursorChunk', 'csv'],
+  writes: ['sourceColumns', 'columns', 'rows', 'rowCount', 'last', 'safe', 'allSafe', 'drained', 'cursorNullable', 'nullCursorChunk', 'csv', 'targetUnchanged'],
   postgres: true,
   describe(spec, inputs) {
     const { source } = inputs;
@@ -160,103 +161,126 @@ export const extractStage: Stage<ReadContext> & { readonly kind: 'extract' } = {
     };
   },
   async run(ctx: ReadContext, batch: BatchState) {
-    const { spec, pg } = ctx;
-    if (batch.from && batch.from.key.length !== spec.source.primaryKey.length) {
-      // The checkpoint was written for another key: positions of the two keys do not compare.
-      throw new PgduckError(
-        `the primary key changed: the checkpoint holds a position on ${batch.from.key.length} key column(s), primary_key now names ${spec.source.primaryKey.length} (${spec.source.primaryKey.join(', ')}). ` +
-          `To rebuild the target on the new key: pgduck reset ${spec.name} --drop-target`,
-        { kind: 'needs-action', code: 'PRIMARY_KEY_CHANGED', fix: `pgduck reset ${spec.name} --drop-target` },
-      );
-    }
-    const source = await introspectTable(pg, spec.source.schema, spec.source.table);
-    if (!source) throw sourceTableMissing(spec);
-    const { cursor, keys } = checkKeyColumns(spec, source);
-    const columns = mapColumns(spec, source);
-    batch.sourceColumns = source;
-    batch.columns = columns;
-    batch.cursorNullable = !cursor.notNull;
-    if (batch.phase === 'null-cursor') return readNullCursorChunk(ctx, batch, columns, keys);
-    const type = horizonType(cursor);
-    const horizonCursor: HorizonCursor | null = type === 'timestamp' ? { type, zone: spec.source.cursorTimezone ?? null } : type ? { type } : null;
-    const horizon = horizonCursor ? await readHorizon(pg, { ...spec.horizon, cursor: horizonCursor }) : null;
-    if (horizon) noteHorizon(ctx, horizon);
-
-    if (!ctx.memory.csvLeftoversSwept) {
-      sweepCsvLeftovers(ctx.parquetDir, spec.name);
-      ctx.memory.csvLeftoversSwept = true;
-    }
-    // The CSV data path (csv-extract.ts) where it reads the batch exactly; else, or when it hands the batch back, rows as text.
-    if (csvPathFits(spec, batch, keys) && (await readCsvBatch(ctx, batch, columns, cursor, keys, horizon && type ? { type, value: horizon.value } : null)))
-      return;
-
-    const { sql, positionIndexes, safeIndex } = buildExtractSql(
-      spec,
-      columns,
-      cursor.declaredType,
-      keys.map((k) => k.declaredType),
-      {
-        hasPosition: batch.from !== null,
-        horizon: type,
-        cursorNullable: batch.cursorNullable,
-      },
-    );
-    const values: string[] = [];
-    if (batch.from) values.push(batch.from.cursor, ...batch.from.key);
-    if (horizon) values.push(horizon.value);
-    // Dropped since the catalog read above: said as the catalog read would have said it.
-    const res = await readingSource(spec, () => pg.query<WireRow>({ text: sql, values, rowMode: 'array' }));
-    const rows = res.rows;
-
-    let safe: Position | null = null;
-    let allSafe = true;
-    const positionOf = (row: WireRow): Position => ({
-      cursor: row[positionIndexes[0]] as string,
-      key: positionIndexes.slice(1).map((i) => row[i] as string),
-    });
-    // (NULL, …) > (…) is never true: a row with a NULL cursor or key would be read once at bootstrap,
-    // then never again, and would leave a position nothing can resume from. Refuse it by name.
-    const nullAt = rows.findIndex((row) => positionIndexes.some((i) => row[i] === null));
-    if (nullAt >= 0) {
-      const row = rows[nullAt];
-      const names = [spec.source.cursor, ...spec.source.primaryKey];
-      const which = positionIndexes.map((i, j) => (row[i] === null ? names[j] : null)).filter((n) => n !== null);
-      throw new PgduckError(
-        `${spec.source.schema}.${spec.source.table}: a row has NULL in ${which.join(', ')} ` +
-          `(key ${positionIndexes
-            .slice(1)
-            .map((i, j) => `${spec.source.primaryKey[j]}=${row[i] ?? 'NULL'}`)
-            .join(', ')}); ` +
-          'the cursor and the primary key must never be NULL (declare them NOT NULL)',
-        { kind: 'needs-action', code: 'SOURCE_NULL_KEY', fix: 'set the NULL values, then declare the cursor and key columns NOT NULL' },
-      );
-    }
-    if (safeIndex === null) {
-      safe = rows.length > 0 ? positionOf(rows[rows.length - 1]) : null;
-    } else {
-      // Rows come in cursor order, so the safe rows are a prefix.
-      for (const row of rows) {
-        if (row[safeIndex] === 't') safe = positionOf(row);
-        else {
-          allSafe = false;
-          break;
-        }
-      }
-    }
-    if (batch.cursorNullable && spec.source.nullCursor === 'include')
-      noteTouchedKeys(
-        ctx.memory,
-        rows.map((row) => positionIndexes.slice(1).map((i) => row[i] as string)),
-      );
-    // Trailing position/horizon columns stay in the row arrays: the Parquet stage reads columns by index.
-    batch.rows = rows;
-    batch.rowCount = rows.length;
-    batch.last = rows.length > 0 ? positionOf(rows[rows.length - 1]) : batch.from;
-    batch.safe = safe;
-    batch.allSafe = allSafe;
-    batch.drained = rows.length < spec.batchSize;
+    await readBatch(ctx, batch);
+    // Nothing new: whether the run can end without opening the DuckDB file (target-check.ts).
+    if (batch.rowCount === 0 && nextStart(batch) === null) batch.targetUnchanged = await targetUnchanged(ctx, batch);
   },
 };
+
+/**
+ * The target check of an idle batch (target-check.ts): the digest of what the drift check would go by
+ * now equals the one the last drift check recorded, and no backfill is pending. One small catalog
+ * query (the primary key), only when the batch is empty.
+ */
+async function targetUnchanged(ctx: ReadContext, batch: BatchState): Promise<boolean> {
+  const { spec, store, duckdbPath } = ctx;
+  if (duckdbPath === undefined) return false;
+  const recorded = store.targetCheck(spec.name);
+  if (recorded === null || store.pendingBackfills(spec.name).length > 0) return false;
+  const shape = await introspectShape(ctx.pg, spec.source.schema, spec.source.table);
+  if (!shape) return false;
+  const now = targetFingerprint({ spec, duckdbPath, generation: ctx.generation, sourceColumns: batch.sourceColumns, primaryKey: primaryKeyAttnums(shape) });
+  return now === recorded;
+}
+
+/** Read the batch: the keyset batch (CSV data path or rows) or a chunk of the null-cursor sweep. */
+async function readBatch(ctx: ReadContext, batch: BatchState): Promise<void> {
+  const { spec, pg } = ctx;
+  if (batch.from && batch.from.key.length !== spec.source.primaryKey.length) {
+    // The checkpoint was written for another key: positions of the two keys do not compare.
+    throw new PgduckError(
+      `the primary key changed: the checkpoint holds a position on ${batch.from.key.length} key column(s), primary_key now names ${spec.source.primaryKey.length} (${spec.source.primaryKey.join(', ')}). ` +
+        `To rebuild the target on the new key: pgduck reset ${spec.name} --drop-target`,
+      { kind: 'needs-action', code: 'PRIMARY_KEY_CHANGED', fix: `pgduck reset ${spec.name} --drop-target` },
+    );
+  }
+  const source = await introspectTable(pg, spec.source.schema, spec.source.table);
+  if (!source) throw sourceTableMissing(spec);
+  const { cursor, keys } = checkKeyColumns(spec, source);
+  const columns = mapColumns(spec, source);
+  batch.sourceColumns = source;
+  batch.columns = columns;
+  batch.cursorNullable = !cursor.notNull;
+  if (batch.phase === 'null-cursor') return readNullCursorChunk(ctx, batch, columns, keys);
+  const type = horizonType(cursor);
+  const horizonCursor: HorizonCursor | null = type === 'timestamp' ? { type, zone: spec.source.cursorTimezone ?? null } : type ? { type } : null;
+  const horizon = horizonCursor ? await readHorizon(pg, { ...spec.horizon, cursor: horizonCursor }) : null;
+  if (horizon) noteHorizon(ctx, horizon);
+
+  if (!ctx.memory.csvLeftoversSwept) {
+    sweepCsvLeftovers(ctx.parquetDir, spec.name);
+    ctx.memory.csvLeftoversSwept = true;
+  }
+  // The CSV data path (csv-extract.ts) where it reads the batch exactly; else, or when it hands the batch back, rows as text.
+  if (csvPathFits(spec, batch, keys) && (await readCsvBatch(ctx, batch, columns, cursor, keys, horizon && type ? { type, value: horizon.value } : null)))
+    return;
+
+  const { sql, positionIndexes, safeIndex } = buildExtractSql(
+    spec,
+    columns,
+    cursor.declaredType,
+    keys.map((k) => k.declaredType),
+    {
+      hasPosition: batch.from !== null,
+      horizon: type,
+      cursorNullable: batch.cursorNullable,
+    },
+  );
+  const values: string[] = [];
+  if (batch.from) values.push(batch.from.cursor, ...batch.from.key);
+  if (horizon) values.push(horizon.value);
+  // Dropped since the catalog read above: said as the catalog read would have said it.
+  const res = await readingSource(spec, () => pg.query<WireRow>({ text: sql, values, rowMode: 'array' }));
+  const rows = res.rows;
+
+  let safe: Position | null = null;
+  let allSafe = true;
+  const positionOf = (row: WireRow): Position => ({
+    cursor: row[positionIndexes[0]] as string,
+    key: positionIndexes.slice(1).map((i) => row[i] as string),
+  });
+  // (NULL, …) > (…) is never true: a row with a NULL cursor or key would be read once at bootstrap,
+  // then never again, and would leave a position nothing can resume from. Refuse it by name.
+  const nullAt = rows.findIndex((row) => positionIndexes.some((i) => row[i] === null));
+  if (nullAt >= 0) {
+    const row = rows[nullAt];
+    const names = [spec.source.cursor, ...spec.source.primaryKey];
+    const which = positionIndexes.map((i, j) => (row[i] === null ? names[j] : null)).filter((n) => n !== null);
+    throw new PgduckError(
+      `${spec.source.schema}.${spec.source.table}: a row has NULL in ${which.join(', ')} ` +
+        `(key ${positionIndexes
+          .slice(1)
+          .map((i, j) => `${spec.source.primaryKey[j]}=${row[i] ?? 'NULL'}`)
+          .join(', ')}); ` +
+        'the cursor and the primary key must never be NULL (declare them NOT NULL)',
+      { kind: 'needs-action', code: 'SOURCE_NULL_KEY', fix: 'set the NULL values, then declare the cursor and key columns NOT NULL' },
+    );
+  }
+  if (safeIndex === null) {
+    safe = rows.length > 0 ? positionOf(rows[rows.length - 1]) : null;
+  } else {
+    // Rows come in cursor order, so the safe rows are a prefix.
+    for (const row of rows) {
+      if (row[safeIndex] === 't') safe = positionOf(row);
+      else {
+        allSafe = false;
+        break;
+      }
+    }
+  }
+  if (batch.cursorNullable && spec.source.nullCursor === 'include')
+    noteTouchedKeys(
+      ctx.memory,
+      rows.map((row) => positionIndexes.slice(1).map((i) => row[i] as string)),
+    );
+  // Trailing position/horizon columns stay in the row arrays: the Parquet stage reads columns by index.
+  batch.rows = rows;
+  batch.rowCount = rows.length;
+  batch.last = rows.length > 0 ? positionOf(rows[rows.length - 1]) : batch.from;
+  batch.safe = safe;
+  batch.allSafe = allSafe;
+  batch.drained = rows.length < spec.batchSize;
+}
 
 /** One chunk of the null-cursor sweep (null-cursor-sweep.ts): rows whose cursor is NULL, after `batch.afterKey`, in key order. */
 async function readNullCursorChunk(ctx: ReadContext, batch: BatchState, columns: ColumnMapping[], keys: PgColumn[]): Promise<void> {

@@ -61,6 +61,8 @@ export interface ReadContext {
   memory: RunMemory;
   /** Where a long pass (a bootstrap, a backfill) reports its rows, for progress bars; absent when nobody watches. */
   progress?: ProgressSink;
+  /** The DuckDB file of the target, as the run resolved it (the target check, target-check.ts); absent: no target check is kept. */
+  duckdbPath?: string;
 }
 
 /**
@@ -136,6 +138,12 @@ export interface BatchState {
   parquetTransport?: ParquetTransport;
   /** Rows written to DuckDB after de-duplication by key. */
   upserted?: number;
+  /**
+   * Set by extract on a batch with no rows that ends its run: the target check (target-check.ts)
+   * found the source and the pipeline's settings as the last drift check left them, and no backfill
+   * pending. The runner then runs the batch's steps without opening the DuckDB file.
+   */
+  targetUnchanged?: boolean;
 }
 
 /** Every Parquet byte one batch wrote: its own file and its backfills' files. */

@@ -86,6 +86,12 @@ export interface ReconcileRecord {
   stopped: boolean;
   /** Rows both sides read to compare key ranges (aggregates and the narrowed leaves). */
   rowsRead: number;
+  /**
+   * Of those, what Postgres did: rows it hashed into range digests, and rows (a key and its digest
+   * each) it sent back one by one. Said by `pgduck reconcile --json`; not kept in the state store.
+   */
+  sourceRowsHashed?: number;
+  sourceRowsFetched?: number;
   error: string | null;
   /** With `error`: its kind and code (stored in the error text as `[kind CODE] message`, as a run's last_error is). */
   errorKind?: ErrorKind | null;
@@ -198,20 +204,21 @@ export class CheckpointStore {
 
   /**
    * Record a committed batch. `position` is the commit-safe position (may equal the previous one when
-   * every row of the batch was above the horizon); rows/batches are cumulative counters.
+   * every row of the batch was above the horizon); rows/batches are cumulative counters. `batches`: how
+   * many history seqs this step took (default 1; a repair writing its rows and a deletes file: 2).
    */
-  advance(pipeline: string, update: { position: Position | null; rows: number; bootstrapDone?: boolean }, generation = 0): void {
+  advance(pipeline: string, update: { position: Position | null; rows: number; bootstrapDone?: boolean; batches?: number }, generation = 0): void {
     const now = new Date().toISOString();
     const res = this.writing(`the checkpoint of ${pipeline}`, () =>
       this.db
         .prepare(
           `INSERT INTO checkpoints (pipeline, cursor, key_json, rows_total, batches_total, bootstrap_done, updated_at)
-           VALUES (@pipeline, @cursor, @key, @rows, 1, @boot, @now)
+           VALUES (@pipeline, @cursor, @key, @rows, @batches, @boot, @now)
            ON CONFLICT (pipeline) DO UPDATE SET
              cursor = coalesce(@cursor, cursor),
              key_json = coalesce(@key, key_json),
              rows_total = rows_total + @rows,
-             batches_total = batches_total + 1,
+             batches_total = batches_total + @batches,
              bootstrap_done = max(bootstrap_done, @boot),
              updated_at = @now
            WHERE checkpoints.generation = @generation`,
@@ -221,6 +228,7 @@ export class CheckpointStore {
           cursor: update.position?.cursor ?? null,
           key: update.position ? JSON.stringify(update.position.key) : null,
           rows: update.rows,
+          batches: update.batches ?? 1,
           boot: update.bootstrapDone ? 1 : 0,
           now,
           generation,
@@ -309,6 +317,7 @@ export class CheckpointStore {
       this.db.prepare('DELETE FROM backfills WHERE pipeline = ? AND finished_at IS NULL').run(pipeline);
       this.db.prepare('DELETE FROM source_identity WHERE pipeline = ?').run(pipeline);
       this.db.prepare('DELETE FROM null_cursor_chunks WHERE pipeline = ?').run(pipeline);
+      this.db.prepare('DELETE FROM target_checks WHERE pipeline = ?').run(pipeline);
       return res.changes > 0;
     });
     return this.writing(`the reset of ${pipeline}`, () => tx.immediate());
@@ -316,7 +325,7 @@ export class CheckpointStore {
 
   /** Record a pipeline's reconcile (the last one is kept). */
   recordReconcile(pipeline: string, r: Omit<ReconcileRecord, 'pipeline'>): void {
-    const { errorKind, errorCode, ...fields } = r;
+    const { errorKind, errorCode, sourceRowsHashed: _hashed, sourceRowsFetched: _fetched, ...fields } = r;
     const error = fields.error !== null && errorKind && errorCode ? encodeFailure({ kind: errorKind, code: errorCode, message: fields.error }) : fields.error;
     this.writing(`the reconcile of ${pipeline}`, () =>
       this.db
@@ -430,6 +439,18 @@ export class CheckpointStore {
       for (const c of columns) ins.run(pipeline, c.attnum, c.name, c.pgType, c.baseType ?? null, c.pkPosition ?? null);
     });
     tx();
+  }
+
+  /** What the last drift check made the target agree with (src/stages/target-check.ts); null: none recorded. */
+  targetCheck(pipeline: string): string | null {
+    const row = this.db.prepare('SELECT fingerprint FROM target_checks WHERE pipeline = ?').get(pipeline) as { fingerprint: string } | undefined;
+    return row?.fingerprint ?? null;
+  }
+
+  saveTargetCheck(pipeline: string, fingerprint: string): void {
+    this.writing(`the target check of ${pipeline}`, () =>
+      this.db.prepare('INSERT OR REPLACE INTO target_checks (pipeline, fingerprint) VALUES (?, ?)').run(pipeline, fingerprint),
+    );
   }
 
   /** The last schema event of a pipeline, if any (to report a repeated refusal once). */

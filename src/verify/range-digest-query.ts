@@ -55,11 +55,14 @@ export class RangeDigestQuery {
     private readonly dialect: DigestDialect,
   ) {}
 
-  /** Per bucket b (see RangeSide.digest): n rows, h1 and h2 the sums of the row digests' two 60-bit slices. */
-  digest(range: KeyRange, boundaries: KeyTuple[]): DigestQuery {
+  /**
+   * Per bucket b (see RangeSide.digest): n rows, h1 and h2 the sums of the row digests' two 60-bit
+   * slices. `within` (sorted, disjoint, inside `range`): only the rows of those ranges are digested.
+   */
+  digest(range: KeyRange, boundaries: KeyTuple[], within?: KeyRange[]): DigestQuery {
     const d = this.dialect;
     const params: string[] = [];
-    const where = this.rangeWhere(range, params);
+    const where = within ? this.rangesWhere(within, params) : this.rangeWhere(range, params);
     const refs = this.refs();
     // Bucket i holds boundaries[i-1] <= key < boundaries[i]. Found by binary search, written out as
     // nested CASEs: log2(parts) key comparisons per row, so a cut into thousands of parts costs a pass
@@ -99,20 +102,7 @@ export class RangeDigestQuery {
   /** k<i> (key text), v<i> (display text), d (row digest) of the first `limit` rows of `ranges` in key order. */
   rows(ranges: KeyRange[], limit: number): DigestQuery {
     const params: string[] = [];
-    // Several ranges: the span from the first's start to the last's end, then which of them. The span
-    // alone is a plain range, so Postgres scans the key index and DuckDB skips row groups by min/max.
-    const where =
-      ranges.length === 1
-        ? this.rangeWhere(ranges[0], params)
-        : [
-            ...this.rangeWhere({ from: ranges[0].from, to: ranges[ranges.length - 1].to }, params),
-            `(${
-              ranges
-                .map((r) => this.rangeWhere(r, params))
-                .map((c) => (c.length ? `(${c.join(' AND ')})` : 'true'))
-                .join(' OR ') || 'false'
-            })`,
-          ];
+    const where = this.rangesWhere(ranges, params);
     const keys = this.shape.keys.map((_, i) => `${this.dialect.text(`r.k${i}`)} AS k${i}`).join(', ');
     const display = this.shape.keys.map((_, i) => `r.v${i}`).join(', ');
     const sql =
@@ -145,6 +135,24 @@ export class RangeDigestQuery {
 
   private refs(): string[] {
     return this.shape.keys.map((k, i) => this.dialect.keyRef(`r.k${i}`, k));
+  }
+
+  /**
+   * The rows of several ranges (sorted, disjoint): the span from the first's start to the last's end,
+   * then which of them. The span alone is a plain range, so Postgres scans the key index and DuckDB
+   * skips row groups by min/max.
+   */
+  private rangesWhere(ranges: KeyRange[], params: string[]): string[] {
+    if (ranges.length === 1) return this.rangeWhere(ranges[0], params);
+    return [
+      ...this.rangeWhere({ from: ranges[0].from, to: ranges[ranges.length - 1].to }, params),
+      `(${
+        ranges
+          .map((r) => this.rangeWhere(r, params))
+          .map((c) => (c.length ? `(${c.join(' AND ')})` : 'true'))
+          .join(' OR ') || 'false'
+      })`,
+    ];
   }
 
   private rangeWhere(range: KeyRange, params: string[]): string[] {

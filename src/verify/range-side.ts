@@ -43,9 +43,10 @@ export interface KeyedRow {
 export interface RangeSide {
   /**
    * Digests of `range` cut at `boundaries` (sorted, inside the range): boundaries.length + 1 buckets,
-   * bucket i = [boundaries[i-1], boundaries[i]). One pass over the range.
+   * bucket i = [boundaries[i-1], boundaries[i]). One pass over the range. `within` (sorted, disjoint,
+   * inside the range): only the rows of those ranges count, the rest of the range is not hashed.
    */
-  digest(range: KeyRange, boundaries: KeyTuple[]): Promise<RangeDigest[]>;
+  digest(range: KeyRange, boundaries: KeyTuple[], within?: KeyRange[]): Promise<RangeDigest[]>;
   /** Rows in `range` (instant on DuckDB; a scan on Postgres, so the algorithm asks the target). */
   count(range: KeyRange): Promise<number>;
   /** About `parts - 1` keys cutting `range` (holding about `rows` rows here) into parts of equal row count. */

@@ -21,9 +21,9 @@ export class SqlRangeSide implements RangeSide {
     this.query = new RangeDigestQuery(shape, dialect);
   }
 
-  async digest(range: KeyRange, boundaries: KeyTuple[]): Promise<RangeDigest[]> {
+  async digest(range: KeyRange, boundaries: KeyTuple[], within?: KeyRange[]): Promise<RangeDigest[]> {
     const out: RangeDigest[] = Array.from({ length: boundaries.length + 1 }, () => ({ rows: 0, h1: '0', h2: '0' }));
-    for (const row of await this.run(this.query.digest(range, boundaries))) {
+    for (const row of await this.run(this.query.digest(range, boundaries, within))) {
       out[Number(row.b)] = { rows: Number(row.n), h1: String(row.h1 ?? '0'), h2: String(row.h2 ?? '0') };
     }
     return out;

@@ -7,8 +7,10 @@
  *      there), digest its parts on both sides (one pass over the part), and descend only into parts
  *      whose digests differ;
  *   3. a part missing on one side is reported as such (its row count, and the first keys);
- *      a part of at most `leafRows` rows is fetched from both sides (key + row digest only) and
- *      compared key by key; for a changed row the differing columns are named.
+ *      parts of at most `leafRows` rows (leaves) are cut once more into parts of about
+ *      `leafRows / 64` of the target's keys and digested on both sides over those leaves only
+ *      (compareLeaves), and only the parts still differing are fetched from both sides (key + row
+ *      digest only) and compared key by key; for a changed row the differing columns are named.
  *
  * How many parts: a digest pass reads every row of the range it cuts whatever the number of parts
  * (bucketing is a binary search, range-digest-query.ts), so a range is cut as finely as leaves of
@@ -22,6 +24,7 @@
  * in which case the search stops early and the counts are lower bounds (`truncated`).
  */
 import type { VerifyShape } from './verify-shape.js';
+import { pausePoint } from '../faults/fault-point.js';
 import { EMPTY_DIGEST, WHOLE_TABLE, sameDigest, type KeyRange, type KeyTuple, type KeyedRow, type RangeDigest, type RangeSide } from './range-side.js';
 
 export interface VerifyOptions {
@@ -42,6 +45,22 @@ const LEAF_BATCH = 64;
 
 /** Key values one digest query may carry as boundaries (Postgres allows 65,535 bound parameters). */
 const MAX_BOUNDARY_VALUES = 32_000;
+
+const sameKey = (a: KeyTuple, b: KeyTuple) => a.length === b.length && a.every((v, i) => v === b[i]);
+
+/**
+ * The digest of these rows as RangeDigestQuery.digest sums it in SQL (range-side.ts): the count, and
+ * the sums of each row digest's first and second 15 hex digits (60 bits) as decimal text.
+ */
+export function digestOf(rows: readonly Pick<KeyedRow, 'digest'>[]): RangeDigest {
+  let h1 = 0n;
+  let h2 = 0n;
+  for (const r of rows) {
+    h1 += BigInt(`0x${r.digest.slice(0, 15)}`);
+    h2 += BigInt(`0x${r.digest.slice(15, 30)}`);
+  }
+  return { rows: rows.length, h1: h1.toString(), h2: h2.toString() };
+}
 
 export type DifferenceKind = 'missing' | 'extra' | 'changed';
 
@@ -69,8 +88,12 @@ export interface TableVerdict {
   differences: Difference[];
   /** More differences exist than were looked for: the counts are lower bounds. */
   truncated: boolean;
-  /** rowsHashed: rows both sides read to digest ranges (each level reads the rows of the ranges it cuts). */
-  stats: { rangesDigested: number; rowsHashed: number; rowsFetched: number; deepestLevel: number };
+  /**
+   * rowsHashed: rows both sides read to digest ranges (each level reads the rows of the ranges it cuts);
+   * rowsFetched: rows (key and digest) both sides sent back one by one. The source's share of each:
+   * what Postgres read, and what crossed the wire from it row by row (digests travel as aggregates).
+   */
+  stats: { rangesDigested: number; rowsHashed: number; rowsFetched: number; sourceRowsHashed: number; sourceRowsFetched: number; deepestLevel: number };
 }
 
 interface Pending {
@@ -97,7 +120,9 @@ export async function verifyTable(
   const widest = Math.max(fanout, Math.min(opts.maxFanout, Math.floor(MAX_BOUNDARY_VALUES / Math.max(1, shape.keys.length))));
   /** Parts to cut a range of `rows` rows into: leaves of about leafRows / 4 rows, within [fanout, widest]. */
   const partsFor = (rows: number) => Math.max(fanout, Math.min(widest, Math.ceil((rows * 4) / leafRows)));
-  const stats = { rangesDigested: 0, rowsHashed: 0, rowsFetched: 0, deepestLevel: 0 };
+  /** Rows per part when differing leaves are cut once more before their rows are fetched (compareLeaves). */
+  const fineRows = Math.max(1, Math.floor(leafRows / 64));
+  const stats = { rangesDigested: 0, rowsHashed: 0, rowsFetched: 0, sourceRowsHashed: 0, sourceRowsFetched: 0, deepestLevel: 0 };
   // The first cut comes from the target's keys (DuckDB counts and sorts them in a blink), so one pass
   // over each table both answers "equal?" and, if not, already says where.
   const targetRows = await target.count(WHOLE_TABLE);
@@ -106,6 +131,7 @@ export async function verifyTable(
   stats.rangesDigested += 2 * (rootBoundaries.length + 1);
   const sum = (ds: RangeDigest[]) => ds.reduce((a, d) => a + d.rows, 0);
   stats.rowsHashed += sum(sd) + sum(td);
+  stats.sourceRowsHashed += sum(sd);
   const verdict: TableVerdict = {
     equal: sd.every((d, i) => sameDigest(d, td[i])),
     sourceRows: sum(sd),
@@ -130,6 +156,8 @@ export async function verifyTable(
   // Depth first, in key order: memory stays at one path of the range tree.
   const stack: Pending[] = children(WHOLE_TABLE, rootBoundaries, sd, td, 1).reverse();
   while (stack.length > 0) {
+    // Tests only (PGDUCK_PAUSE): a signal arriving here, mid-pass.
+    await pausePoint('mid-compare');
     if (shouldStop()) {
       verdict.stopped = true;
       break;
@@ -146,6 +174,7 @@ export async function verifyTable(
       const [side, kind, n] = node.source.rows === 0 ? [target, 'extra' as const, node.target.rows] : [source, 'missing' as const, node.source.rows];
       const listed = await side.rows([node.range], Math.min(n, Math.max(0, opts.limit - verdict.differences.length)));
       stats.rowsFetched += listed.length;
+      if (side === source) stats.sourceRowsFetched += listed.length;
       for (const row of listed) record(kind, row);
       verdict[kind] += n - listed.length;
       continue;
@@ -157,26 +186,93 @@ export async function verifyTable(
       boundaries = await (node.source.rows >= node.target.rows ? source : target).boundaries(node.range, biggest, partsFor(biggest));
     }
     if (boundaries.length === 0) {
-      // A leaf. The leaves that follow it in key order go in the same fetch: scattered differences
+      // A leaf. The leaves that follow it in key order go in the same queries: scattered differences
       // make hundreds of small leaves, and one query per leaf per side cost more than reading them.
-      const leaves = [node.range];
+      const leaves = [node];
       let batched = biggest;
       for (let next = stack.at(-1); next && leaves.length < LEAF_BATCH; next = stack.at(-1)) {
         const rows = Math.max(next.source.rows, next.target.rows);
         if (next.source.rows === 0 || next.target.rows === 0 || rows > leafRows || batched + rows > leafRows * LEAF_BATCH) break;
         stack.pop();
-        leaves.push(next.range);
+        leaves.push(next);
         batched += rows;
       }
-      await compareRows(leaves);
+      await compareLeaves(leaves);
       continue;
     }
     const [a, b] = await Promise.all([source.digest(node.range, boundaries), target.digest(node.range, boundaries)]);
     stats.rangesDigested += 2 * (boundaries.length + 1);
     stats.rowsHashed += sum(a) + sum(b);
+    stats.sourceRowsHashed += sum(a);
     stack.push(...children(node.range, boundaries, a, b, node.level + 1).reverse());
   }
   return verdict;
+
+  /**
+   * Leaves (in key order) whose rows would otherwise all come back one by one: cut once more, finely,
+   * and only the parts that differ are fetched from Postgres. The target's keys of those leaves are
+   * read from DuckDB (local: nothing crosses the wire) with their row digests; the cuts are every
+   * `fineRows`-th of them and each leaf's own bounds (so no part spans the gap between two leaves);
+   * the target's digest of each part is summed here from those rows, exactly as the SQL sums them
+   * (the 60-bit slices of each row's md5), and Postgres digests the same parts in one query over
+   * those leaves only (`within`). So Postgres hashes the leaves' rows once more and sends back about
+   * `fineRows` rows per difference instead of every row of every differing leaf
+   * (docs/architecture.md#facts-reconcile-cost). Where the source holds more rows than the target
+   * (rows it has and the target lacks), the target's keys would cut it badly: those leaves are
+   * fetched as they are.
+   */
+  async function compareLeaves(leaves: Pending[]): Promise<void> {
+    const ranges = leaves.map((l) => l.range);
+    const sourceRows = leaves.reduce((n, l) => n + l.source.rows, 0);
+    const targetRows = leaves.reduce((n, l) => n + l.target.rows, 0);
+    if (targetRows <= fineRows * 4 || sourceRows > targetRows) return compareRows(ranges);
+    const keys = await target.rows(ranges, Number.MAX_SAFE_INTEGER);
+    stats.rowsFetched += keys.length;
+    // The counts come from the same snapshot; if they do not match, take no chances.
+    if (keys.length !== targetRows) return compareRows(ranges);
+    const step = Math.max(fineRows, Math.ceil(keys.length / widest));
+    const cuts: KeyTuple[] = [];
+    /** The target's rows of each part (part i = [cuts[i-1], cuts[i])), in key order. */
+    const held: KeyedRow[][] = [[]];
+    const cut = (key: KeyTuple) => {
+      cuts.push(key);
+      held.push([]);
+    };
+    let at = 0;
+    leaves.forEach((leaf, i) => {
+      const before = leaves[i - 1]?.range.to;
+      if (i > 0 && leaf.range.from && !(before && sameKey(before, leaf.range.from))) cut(leaf.range.from);
+      for (let j = 0; j < leaf.target.rows; j++) {
+        if (j > 0 && j % step === 0) cut(keys[at + j].key);
+        held[cuts.length].push(keys[at + j]);
+      }
+      at += leaf.target.rows;
+      if (i < leaves.length - 1 && leaf.range.to) cut(leaf.range.to);
+    });
+    const span: KeyRange = { from: ranges[0].from, to: ranges[ranges.length - 1].to };
+    const a = await source.digest(span, cuts, ranges);
+    const b = held.map(digestOf);
+    stats.rangesDigested += 2 * (cuts.length + 1);
+    stats.rowsHashed += sum(a) + sum(b);
+    stats.sourceRowsHashed += sum(a);
+    const level = Math.max(...leaves.map((l) => l.level)) + 1;
+    stats.deepestLevel = Math.max(stats.deepestLevel, level);
+    const differing: number[] = [];
+    for (let p = 0; p <= cuts.length; p++) if (!sameDigest(a[p] ?? EMPTY_DIGEST, b[p])) differing.push(p);
+    for (let i = 0; i < differing.length; i += LEAF_BATCH) {
+      const parts = differing.slice(i, i + LEAF_BATCH);
+      const fetched = await source.rows(
+        parts.map((p) => ({ from: p === 0 ? span.from : cuts[p - 1], to: p === cuts.length ? span.to : cuts[p] })),
+        Number.MAX_SAFE_INTEGER,
+      );
+      stats.rowsFetched += fetched.length;
+      stats.sourceRowsFetched += fetched.length;
+      await compareRowSets(
+        fetched,
+        parts.flatMap((p) => held[p]),
+      );
+    }
+  }
 
   /** The parts of `range` cut at `boundaries` whose digests differ, in key order. */
   function children(range: KeyRange, boundaries: KeyTuple[], a: RangeDigest[], b: RangeDigest[], level: number): Pending[] {
@@ -198,6 +294,12 @@ export async function verifyTable(
   async function compareRows(ranges: KeyRange[]): Promise<void> {
     const [a, b] = await Promise.all([source.rows(ranges, Number.MAX_SAFE_INTEGER), target.rows(ranges, Number.MAX_SAFE_INTEGER)]);
     stats.rowsFetched += a.length + b.length;
+    stats.sourceRowsFetched += a.length;
+    await compareRowSets(a, b);
+  }
+
+  /** The source's rows `a` and the target's rows `b` of the same ranges, key by key. */
+  async function compareRowSets(a: KeyedRow[], b: KeyedRow[]): Promise<void> {
     const inTarget = new Map(b.map((r) => [JSON.stringify(r.key), r]));
     const seen = new Set<string>();
     const found: { kind: DifferenceKind; row: KeyedRow }[] = [];

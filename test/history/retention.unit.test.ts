@@ -63,7 +63,12 @@ function twoPasses(age: (seq: number) => number = () => 0): PruneFile[] {
 
 const prune = (files: PruneFile[], keep: KeepPolicy, checkpointed: number | null = files[files.length - 1]?.seq ?? null) =>
   planPrune({ pipeline: 't', table: 't', files, checkpointed, keep, now: NOW });
-const seqs = (files: PruneFile[]) => files.map((f) => `${f.kind === 'backfill' ? 'b' : ''}${f.seq}`);
+const seqs = (files: PruneFile[]) => files.map((f) => `${f.kind === 'backfill' ? 'b' : f.kind === 'deletes' ? 'd' : ''}${f.seq}`);
+
+/** A deletes file (keys a reconcile found gone): a seq of its own, no pass evidence. */
+function deletes(seq: number): PruneFile {
+  return { path: `parquet/t/deletes/${String(seq).padStart(10, '0')}.parquet`, kind: 'deletes', seq, bytes: 300, mtimeMs: NOW, meta: null };
+}
 
 test('complete passes: each begins with a batch read from the beginning and is proven by a later short batch, newest first', () => {
   assert.deepEqual(completePasses(twoPasses()), [
@@ -90,6 +95,23 @@ test('keep: 1 deletes everything before the newest complete pass, its own backfi
     plan.guarantee,
     /rebuilds t as the runner built it from batch 7 \(the newest complete pass over the source, complete by batch 9\) through batch 10/,
   );
+});
+
+test('deletes files: cut with the rest before the newest complete pass, kept after it; they prove no pass', () => {
+  // twoPasses() with a reconcile's deletes file after batch 6 (seq 7) and after the second pass (seq 12).
+  const files = [
+    ...twoPasses().slice(0, 7),
+    deletes(7),
+    ...twoPasses()
+      .slice(7)
+      .map((f) => ({ ...f, seq: f.seq + 1 })),
+    deletes(12),
+  ];
+  assert.deepEqual(completePasses(files), completePasses(files.filter((f) => f.kind !== 'deletes')));
+  const plan = prune(files, { kind: 'passes', passes: 1 });
+  assert.equal(plan.cut, 8);
+  assert.deepEqual(seqs(plan.remove), ['1', '2', '3', '4', '5', 'b6', '6', 'd7']);
+  assert.deepEqual(seqs(plan.kept), ['b8', '8', '9', '10', '11', 'd12']);
 });
 
 test('keep: 2 with two complete passes keeps both; keep: 3 keeps what there is and says so', () => {

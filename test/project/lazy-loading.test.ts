@@ -99,7 +99,7 @@ describe('each command loads only the engines it uses', () => {
     }
   });
 
-  test('run --once writes keyset batches through DuckDB (no JS Parquet writer), and loads none when there is nothing to do; no prom-client without --listen, no pino-pretty for JSON logs', async () => {
+  test('run --once writes keyset batches through DuckDB (no JS Parquet writer), and loads neither DuckDB nor a Parquet writer when there is nothing to do; no prom-client without --listen, no pino-pretty for JSON logs', async () => {
     const first = await traced(ws, url, ['run', '--once']);
     // The CSV data path: COPY into a CSV, DuckDB writes the typed Parquet file; apache-arrow and
     // parquet-wasm are only for the row-array path (null-cursor sweep, backfill, repair).
@@ -109,7 +109,8 @@ describe('each command loads only the engines it uses', () => {
     assert.equal((await duckIds(ws, 'events')).length, 200);
 
     const idle = await traced(ws, url, ['run', '--once']);
-    assertNotLoaded(idle, 'pgduck run --once (nothing to do)', [...PARQUET, PRETTY, METRICS]);
+    // Nothing new and the target check unchanged (src/stages/target-check.ts): the DuckDB file is not opened.
+    assertNotLoaded(idle, 'pgduck run --once (nothing to do)', [DUCKDB, ...PARQUET, PRETTY, METRICS]);
     assert.ok(idle.packages.has(PG), 'an idle run still asks Postgres');
   });
 

@@ -231,3 +231,64 @@ test('files older than their metadata: the state store snapshot, else the Parque
   }
   assert.deepEqual([pgColumnFromFormatType('c', 1, 'numeric(12,2)').numericPrecision, pgColumnFromFormatType('c', 1, 'numeric(12,2)').numericScale], [12, 2]);
 });
+
+/** A deletes file (src/repair/deletes-file.ts): the key and cursor columns as the DuckDB table holds them. */
+function deletesFile(seq: number, mode: 'remove' | 'mark', textColumns: string[] = []): DescribedFile {
+  const meta: HistoryMetadata = {
+    format: 3,
+    pipeline: 't',
+    kind: 'deletes',
+    seq,
+    deletes: { mode, at: '2026-01-01T00:00:00.000Z' },
+    source: { table: 'public.t', primaryKey: ['id'], cursor: 'updated_at' },
+    columns: [BASE[0], BASE[2]],
+    transport: 'typed',
+    textColumns,
+  };
+  return { path: `/h/deletes/${seq}.parquet`, kind: 'deletes', seq, backfillId: null, offset: null, rows: 2, meta, parquetColumns: [] };
+}
+
+test('a deletes file: replayed in its place, read as the table holds it, proves no pass; mark adds the mark column last', () => {
+  const files = [file(1, { from: null }), file(2, { drained: true }), deletesFile(3, 'remove'), file(4)];
+  const p = plan(files, { options: { dropTarget: true } });
+  assert.equal(p.mode, 'replace');
+  assert.deepEqual(
+    p.files.map((f) => [f.file.seq, f.file.kind]),
+    [
+      [1, 'batch'],
+      [2, 'batch'],
+      [3, 'deletes'],
+      [4, 'batch'],
+    ],
+  );
+  const gone = p.files[2];
+  assert.deepEqual(
+    gone.columns.map((c) => [c.target, c.expr]),
+    [
+      ['id', '"id"'],
+      ['updated_at', '"updated_at"'],
+    ],
+  );
+  assert.ok(!p.create!.some((c) => c.name === '_pgduck_deleted_at'), 'remove: no mark column');
+  // A deletes file after the newest pass start is no evidence of a pass: the pass still starts at 1.
+  assert.equal(p.range.passStart, 1);
+
+  const marked = plan([file(1, { from: null }), file(2, { drained: true }), deletesFile(3, 'mark', ['updated_at'])], { options: { dropTarget: true } });
+  assert.deepEqual(marked.create!.at(-1), { name: '_pgduck_deleted_at', type: 'TIMESTAMP WITH TIME ZONE' });
+  assert.equal(marked.files[2].columns[1].expr, 'CAST("updated_at" AS TIMESTAMPTZ)', 'a text column (DuckDB text) is cast back');
+
+  // Onto a table that holds rows: the mark column is added when the table lacks it.
+  const onto = plan([file(1, { from: null }), file(2, { drained: true }), deletesFile(3, 'mark')], {
+    target: {
+      columns: BASE.map((c) => ({ name: c.name, type: c.name === 'id' ? 'INTEGER' : c.name === 'name' ? 'VARCHAR' : 'TIMESTAMP WITH TIME ZONE' })),
+      primaryKey: ['id'],
+      rows: 5,
+    },
+  });
+  assert.equal(onto.mode, 'monotonic');
+  assert.deepEqual(onto.add, [{ name: '_pgduck_deleted_at', type: 'TIMESTAMP WITH TIME ZONE' }]);
+  assert.ok(
+    onto.keyFiles.some((f) => f.file.kind === 'deletes'),
+    'its keys say which files hold each row newest state',
+  );
+});

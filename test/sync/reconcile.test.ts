@@ -9,7 +9,7 @@ import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { createWorkspace, runCli } from '../support/workspace.js';
 import { assertVerified, readCheckpoint, runOnce } from '../support/sync-checks.js';
 import { withDuckDbFile } from '../../src/duckdb/lake.js';
-import { CheckpointStore } from '../../src/state/checkpoint-store.js';
+import { CheckpointStore, type ReconcileRecord } from '../../src/state/checkpoint-store.js';
 
 const SQL = `
 CREATE TABLE orders (region text NOT NULL, id int NOT NULL, amount numeric(10,2) NOT NULL, updated_at timestamptz NOT NULL,
@@ -64,6 +64,11 @@ describe('pgduck reconcile', () => {
       assert.equal(found.gone, 39);
       assert.equal(found.removed, 39);
       assert.ok(found.rowsRead < 10000 + 39 * 400, `narrowed, not dumped: ${found.rowsRead} key rows read`);
+      // What crossed the wire from Postgres row by row: each delete lies in a part of at most 8 of the
+      // target's keys when its rows are fetched (verify-table.ts cuts differing leaves of ~125 rows
+      // again), so at most 8 keys per delete, against ~125 per delete (the whole leaf) before.
+      assert.ok((found.sourceRowsFetched ?? Number.POSITIVE_INFINITY) <= 39 * 8, `keys sent by Postgres: ${found.sourceRowsFetched}`);
+      assert.equal(idle.sourceRowsFetched, 0, 'idle: aggregates only');
       assert.equal(await count(), 5000 - 39, 'the unsynced insert is not written by reconcile');
       assert.deepEqual(readCheckpoint(ws, 'orders')?.position, checkpoint, 'the checkpoint did not move');
       assert.deepEqual(last()?.removed, 39);
@@ -78,6 +83,37 @@ describe('pgduck reconcile', () => {
       const truncated = await reconcile();
       assert.equal(truncated.removed, 5000 - 39 + 1);
       assert.equal(await count(), 0);
+      await assertVerified(ws, url);
+    } finally {
+      ws.cleanup();
+    }
+  });
+
+  test('1,000 hard deletes scattered through 200,000 rows: found and removed, Postgres sending far fewer keys than the table holds', async () => {
+    const url = await pgs.createDatabase('reconcile_scattered');
+    await pgs.query(
+      url,
+      `CREATE TABLE events (id bigint PRIMARY KEY, payload text NOT NULL, updated_at timestamptz NOT NULL);
+       CREATE INDEX ON events (updated_at, id);
+       INSERT INTO events SELECT i, md5(i::text), clock_timestamp() - interval '1 hour' FROM generate_series(1, 200000) AS i;`,
+    );
+    const ws = createWorkspace();
+    try {
+      ws.writePipeline('events', 'source:\n  table: public.events\n  primary_key: id\ntarget:\n  table: events\nbatch_size: 50000\n');
+      await runOnce(ws, url);
+      await pgs.query(url, `DELETE FROM events WHERE id IN (SELECT i * 200 - 37 FROM generate_series(1, 1000) AS i)`);
+      const res = await runCli(['reconcile', 'events', '--json'], ws.env(url));
+      assert.equal(res.code, 0, res.stdout + res.stderr);
+      const r = (JSON.parse(res.stdout) as { pipelines: ReconcileRecord[] }).pipelines[0];
+      assert.deepEqual([r.gone, r.removed, r.sourceKeys, r.targetKeys], [1000, 1000, 199_000, 200_000]);
+      // Postgres hashes its 199,000 keys once, then again only the rows of the ~1,000 differing parts
+      // of ~128 keys (at most one more table's worth); it sends back at most 8 keys per delete (the
+      // differing parts cut once more, verify-table.ts), where it sent every key of every differing
+      // part (~127,000, measured) before: at most 8,000 of 200,000.
+      assert.ok((r.sourceRowsHashed ?? 0) <= 2 * 199_000, `rows Postgres hashed: ${r.sourceRowsHashed}`);
+      assert.ok((r.sourceRowsFetched ?? Number.POSITIVE_INFINITY) <= 8 * 1000, `keys Postgres sent: ${r.sourceRowsFetched}`);
+      const [{ n }] = await withDuckDbFile(ws.duckdbPath, (s) => s.all('SELECT count(*)::INT AS n FROM events'), { readOnly: true });
+      assert.equal(n, 199_000);
       await assertVerified(ws, url);
     } finally {
       ws.cleanup();

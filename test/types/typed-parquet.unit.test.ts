@@ -115,14 +115,16 @@ test('a typed file is read as it is, its text columns through their load express
   assert.equal(mappingForFile(ts, null).loadExpr('"at"'), ts.loadExpr('"at"'));
 });
 
-test('history metadata: format 2 says the transport; format 1 (no transport) reads as text', () => {
+test('history metadata: format 2 says the transport; format 1 (no transport) reads as text; a deletes file is format 3', () => {
   assert.equal(HISTORY_METADATA_FORMAT, 2);
-  assert.deepEqual(HISTORY_METADATA_FORMATS_READ, [1, 2]);
+  assert.deepEqual(HISTORY_METADATA_FORMATS_READ, [1, 2, 3]);
   const base = { pipeline: 'p', kind: 'batch' as const, seq: 1, source: { table: 'public.t', primaryKey: ['id'], cursor: 'u' }, columns: [] };
   const typed = JSON.parse(encodeHistoryMetadata(base, { transport: 'typed', textColumns: ['span'] }).pgduck);
   assert.deepEqual([typed.format, typed.transport, typed.textColumns], [2, 'typed', ['span']]);
   const text = JSON.parse(encodeHistoryMetadata(base).pgduck);
   assert.deepEqual([text.format, text.transport, text.textColumns], [2, 'text', undefined]);
+  const deletes = JSON.parse(encodeHistoryMetadata({ ...base, kind: 'deletes', deletes: { mode: 'mark', at: '2026-01-01T00:00:00.000Z' } }).pgduck);
+  assert.deepEqual([deletes.format, deletes.kind, deletes.deletes.mode], [3, 'deletes', 'mark']);
   assert.deepEqual(fileTransport({}), { transport: 'text', textColumns: [] });
   assert.deepEqual(fileTransport(typed), { transport: 'typed', textColumns: ['span'] });
 });

@@ -206,10 +206,9 @@ describe('verify: key ranges agree across Postgres and DuckDB for every kind of 
       const w = wide.verdict;
       assert.ok(w);
       assert.deepEqual(w.differences.map((x) => `${x.kind} ${JSON.stringify(c.keys.map((k) => x.key[k]))}`).sort(), expected);
-      assert.ok(
-        w.stats.deepestLevel <= 2,
-        `narrowed in ${w.stats.deepestLevel} levels (the 200 missing keys make one part of the target's cut 13× wider in the source)`,
-      );
+      // Up to 3 levels: the 200 missing keys make one part of the target's cut 13× wider in the source,
+      // and differing leaves are cut once more before their rows are fetched (verify-table.ts).
+      assert.ok(w.stats.deepestLevel <= 3, `narrowed in ${w.stats.deepestLevel} levels`);
       assert.ok(w.stats.rangesDigested >= 2 * 180, `${w.stats.rangesDigested} ranges digested`);
     });
   }

@@ -1,0 +1,39 @@
+/**
+ * The test files' runner, started by scripts/run-tests.ts (the launcher) with `node --import tsx`:
+ * node:test's `run()` on the files given, in the order given, several at once.
+ *
+ *   node --import tsx scripts/run-test-files.ts <concurrency> <file ...>
+ *
+ * Why not `node --test <files>`: Node 20's `--test` sorts the files by name before running them, so
+ * the launcher's longest-first order was lost and the run ended with the verify/ files, among the
+ * longest, running alone on one core (measured: the last files to finish were
+ * test/verify/verify-command.test.ts and key-ranges.test.ts). `run()` keeps the order. Each file still
+ * runs in a process of its own, which inherits this process's `--import tsx`.
+ *
+ * Output as `node --test` prints it (spec on a terminal, TAP otherwise); exit 1 when a test failed.
+ * SIGINT / SIGTERM abort the run, which ends the files' processes.
+ */
+import { run } from 'node:test';
+import { spec, tap } from 'node:test/reporters';
+
+const [concurrencyArg, ...files] = process.argv.slice(2);
+const concurrency = Number(concurrencyArg);
+if (!Number.isInteger(concurrency) || concurrency < 1 || files.length === 0) {
+  console.error('usage: node --import tsx scripts/run-test-files.ts <concurrency> <file ...>');
+  process.exit(2);
+}
+
+const abort = new AbortController();
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    process.exitCode = 1;
+    abort.abort();
+  });
+}
+
+const stream = run({ files, concurrency, signal: abort.signal });
+stream.on('test:fail', (data) => {
+  if (!data.todo) process.exitCode = 1;
+});
+const reporter = process.stdout.isTTY ? stream.compose(new spec()) : stream.compose(tap);
+reporter.pipe(process.stdout);
