@@ -10,7 +10,8 @@
  * Postgres text it arrived as). The upsert then casts it and fails naming the column and the value,
  * as it does for a file of the row-array path: the history keeps the batch either way.
  */
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
+import { fsyncAndRename } from './durable-file.js';
 import { basename } from 'node:path';
 import type { LakeSession } from '../duckdb/lake.js';
 import type { ColumnMapping } from '../schema/column.js';
@@ -87,13 +88,7 @@ export async function writeParquetFromCsv(
       transport = { transport: 'text', textColumns: [] };
       await session.run(buildCsvToParquetSql(file, tmp, columns, 'text', metadata(transport)));
     }
-    const fd = openSync(tmp, 'r+');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
+    fsyncAndRename(tmp, path);
     return { bytes: statSync(path).size, transport };
   } catch (err) {
     rmSync(tmp, { force: true });

@@ -4,7 +4,8 @@
  */
 import { tableToIPC, type Table } from 'apache-arrow';
 import * as parquet from 'parquet-wasm';
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
+import { fsyncAndRename } from './durable-file.js';
 import { basename, dirname } from 'node:path';
 
 export function writeParquetFile(path: string, table: Table, metadata: Record<string, string> = {}): number {
@@ -22,11 +23,10 @@ export function writeParquetFile(path: string, table: Table, metadata: Record<st
     try {
       // writeSync may write less than asked: loop, or a short write would be renamed as a whole file.
       for (let done = 0; done < bytes.byteLength; ) done += writeSync(fd, bytes, done, bytes.byteLength - done);
-      fsyncSync(fd);
     } finally {
       closeSync(fd);
     }
-    renameSync(tmp, path);
+    fsyncAndRename(tmp, path);
   } catch (err) {
     // A full disk or a permission error: leave no half-written file behind, and say where it failed.
     try {

@@ -11,7 +11,8 @@
  * typed-parquet.ts) as DuckDB's text of the value, cast back when read (`textColumns`). Like every
  * history file: `COPY … TO '<file>.tmp'`, fsync, rename, so a crash never leaves half a file.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
+import { fsyncAndRename } from '../parquet/durable-file.js';
 import { dirname } from 'node:path';
 import type { LakeSession } from '../duckdb/lake.js';
 import type { ColumnMapping } from '../schema/column.js';
@@ -62,13 +63,7 @@ export async function writeDeletesFile(
       .map(([k, v]) => `${quoteIdent(k)}: ${quoteLiteral(v)}`)
       .join(', ');
     await session.run(`COPY ${GONE} TO ${quoteLiteral(tmp)} (FORMAT parquet, COMPRESSION zstd, KV_METADATA {${kv}})`);
-    const fd = openSync(tmp, 'r+');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
+    fsyncAndRename(tmp, path);
     return n;
   } catch (err) {
     rmSync(tmp, { force: true });
