@@ -66,14 +66,25 @@ describe('replay applies the deletes reconcile found', () => {
     return res.stdout;
   };
 
-  test('remove: deleted rows stay gone after a rebuild, a re-inserted key comes back, dry-run lists the deletes file', async () => {
-    const url = await pgs.createDatabase('replay_deletes');
+  /** A database of its own holding the 3,000 orders, synced once into a new workspace (removed again if that fails). */
+  const synced = async (database: string, mode: 'remove' | 'mark'): Promise<{ url: string; ws: Workspace }> => {
+    const url = await pgs.createDatabase(database);
     await pgs.query(url, SQL);
     const ws = createWorkspace();
     try {
-      ws.writePipeline('orders', 'source:\n  table: public.orders\n  primary_key: id\ntarget:\n  table: orders\nbatch_size: 1000\n');
+      const marking = mode === 'mark' ? '  hard_delete_mode: mark\n' : '';
+      ws.writePipeline('orders', `source:\n  table: public.orders\n  primary_key: id\n${marking}target:\n  table: orders\nbatch_size: 1000\n`);
       await runOnce(ws, url);
+      return { url, ws };
+    } catch (err) {
+      ws.cleanup();
+      throw err;
+    }
+  };
 
+  test('remove: deleted rows stay gone after a rebuild, a re-inserted key comes back, dry-run lists the deletes file', async () => {
+    const { url, ws } = await synced('replay_deletes', 'remove');
+    try {
       // 30 scattered hard deletes, reconciled: one deletes file of 30 keys.
       await pgs.query(url, `DELETE FROM orders WHERE id % 100 = 7`);
       const first = await reconcile(ws, url);
@@ -137,12 +148,8 @@ describe('replay applies the deletes reconcile found', () => {
   });
 
   test('mark: a rebuild keeps the marks with their times; a re-inserted key is unmarked', async () => {
-    const url = await pgs.createDatabase('replay_marks');
-    await pgs.query(url, SQL);
-    const ws = createWorkspace();
+    const { url, ws } = await synced('replay_marks', 'mark');
     try {
-      ws.writePipeline('orders', 'source:\n  table: public.orders\n  primary_key: id\n  hard_delete_mode: mark\ntarget:\n  table: orders\nbatch_size: 1000\n');
-      await runOnce(ws, url);
       await pgs.query(url, `DELETE FROM orders WHERE id % 100 = 7`);
       const first = await reconcile(ws, url);
       assert.deepEqual([first.gone, first.marked], [30, 30]);
@@ -169,12 +176,8 @@ describe('replay applies the deletes reconcile found', () => {
   });
 
   test('a reconcile whose state-store write was lost (a crash after its DuckDB commit): the next one numbers its deletes file past it, and a rebuild keeps both deletes', async () => {
-    const url = await pgs.createDatabase('replay_deletes_crash');
-    await pgs.query(url, SQL);
-    const ws = createWorkspace();
+    const { url, ws } = await synced('replay_deletes_crash', 'remove');
     try {
-      ws.writePipeline('orders', 'source:\n  table: public.orders\n  primary_key: id\ntarget:\n  table: orders\nbatch_size: 1000\n');
-      await runOnce(ws, url);
       await pgs.query(url, `DELETE FROM orders WHERE id % 100 = 7`);
       assert.equal((await reconcile(ws, url)).removed, 30);
       // The crash: DuckDB committed and the deletes file is on disk, the state store's count never moved.
