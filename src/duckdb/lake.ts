@@ -202,6 +202,19 @@ export class Lake {
   }
 }
 
+/** `run` and `all` over one connection: a session's own, or the one an open transaction holds. */
+function statementsOn(conn: DuckDBConnection): Pick<LakeSession, 'run' | 'all'> {
+  return {
+    async run(sql) {
+      await conn.run(sql);
+    },
+    async all(sql) {
+      const reader = await conn.runAndReadAll(sql);
+      return reader.getRowObjectsJson() as Row[];
+    },
+  };
+}
+
 /** A session over `conn`; `close` rolls back the transactions it opened that are still open (call it before closing `conn`). */
 function sessionFor(
   conn: DuckDBConnection,
@@ -212,13 +225,7 @@ function sessionFor(
   const session: LakeSession = {
     catalog: quoteIdent(catalogName),
     catalogName,
-    async run(sql) {
-      await conn.run(sql);
-    },
-    async all(sql) {
-      const reader = await conn.runAndReadAll(sql);
-      return reader.getRowObjectsJson() as Row[];
-    },
+    ...statementsOn(conn),
     async transaction(fn) {
       await conn.run('BEGIN TRANSACTION');
       try {
@@ -251,13 +258,7 @@ function sessionFor(
       const tx: LakeTransaction = {
         catalog: quoteIdent(catalogName),
         catalogName,
-        async run(sql) {
-          await c.run(sql);
-        },
-        async all(sql) {
-          const reader = await c.runAndReadAll(sql);
-          return reader.getRowObjectsJson() as Row[];
-        },
+        ...statementsOn(c),
         async commit() {
           if (done) throw new Error('DuckDB transaction already ended');
           try {

@@ -101,6 +101,14 @@ export function insertOnlyLiving(spec: Pick<PipelineSpec, 'source'>): string | u
   return softDelete && softDeleteMode === 'remove' ? `b.${quoteIdent(softDelete)} IS NULL` : undefined;
 }
 
+/** The upsert's two statements, in the caller's transaction: DELETE the file's keys, INSERT its rows; the rows inserted. */
+async function deleteThenInsert(tx: Pick<LakeSession, 'run' | 'all'>, sql: Pick<UpsertSql, 'delete' | 'insert'>): Promise<number> {
+  await tx.run(sql.delete);
+  faultPoint('mid-upsert');
+  const inserted = await tx.all(sql.insert);
+  return Number(inserted[0]?.Count ?? 0);
+}
+
 export async function applyParquet(
   session: LakeSession,
   table: TargetName,
@@ -116,12 +124,7 @@ export async function applyParquet(
   const sql = buildUpsertSql(targetRef(session, table), staging, parquetPath, columns, primaryKey, cursor, mode, onlyRows, insertOnly);
   if (sql.load) await session.run(sql.load);
   try {
-    return await session.transaction(async () => {
-      await session.run(sql.delete);
-      faultPoint('mid-upsert');
-      const inserted = await session.all(sql.insert);
-      return Number(inserted[0]?.Count ?? 0);
-    });
+    return await session.transaction(() => deleteThenInsert(session, sql));
   } finally {
     if (sql.load) await session.run(`DROP TABLE IF EXISTS ${staging}`);
   }
@@ -181,10 +184,7 @@ export const upsertStage: Stage = {
         undefined,
         insertOnlyLiving(ctx.spec),
       );
-      await tx.run(sql.delete);
-      faultPoint('mid-upsert');
-      const inserted = await tx.all(sql.insert);
-      return Number(inserted[0]?.Count ?? 0);
+      return deleteThenInsert(tx, sql);
     });
   },
 };
