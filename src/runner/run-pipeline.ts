@@ -29,6 +29,8 @@ import { newRunMemory } from '../stages/run-memory.js';
 import type { Lake } from '../duckdb/lake.js';
 import type { CheckpointStore, Position } from '../state/checkpoint-store.js';
 import { connectPostgres, type PgClient } from '../postgres/connect.js';
+import { openCopyCsvStream } from '../postgres/copy-stream.js';
+import { BootstrapStream } from '../stages/bootstrap-stream.js';
 import type { Plan } from './compile.js';
 import { StageError } from './stage-error.js';
 import { guardSource } from './source-guard.js';
@@ -144,6 +146,7 @@ export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary
     memory: newRunMemory(),
     progress: deps.progress,
     duckdbPath: plan.target.duckdbPath,
+    openCopy: (query) => openCopyCsvStream(plan.connection ?? '', `${spec.name}:stream`, query),
   };
   // One step of one batch; the failure names the step that threw.
   const step = async (stage: Stage, ctx: StageContext, batch: BatchState) => {
@@ -313,6 +316,8 @@ export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary
     }
   } finally {
     deps.progress?.end(spec.name);
+    // A stop or a failure ends the bootstrap stream too: its COPY, its connection, its files not applied (bootstrap-stream.ts).
+    if (run.memory.stream instanceof BootstrapStream) await run.memory.stream.close();
     await closeQuietly(pg);
   }
   summary.durationMs = Date.now() - started;

@@ -46,33 +46,46 @@ export function buildCsvExtractSql(
   columns: Pick<ColumnMapping, 'name' | 'selectExpr'>[],
   cursorType: string,
   keyTypes: string[],
-  opts: { from: Position | null; horizon: { type: HorizonCursor['type']; value: string } | null; cursorNullable: boolean },
+  opts: {
+    from: Position | null;
+    horizon: { type: HorizonCursor['type']; value: string } | null;
+    cursorNullable: boolean;
+    /**
+     * The bootstrap stream's query (bootstrap-stream.ts): no LIMIT, and rows above the horizon are left
+     * out (`cursor <= horizon` in the WHERE, not a trailing column), so every row it reads is safe.
+     */
+    stream?: boolean;
+  },
 ): { sql: string; trailing: number } {
   const order = [spec.source.cursor, ...spec.source.primaryKey].map(quoteIdent);
   const select = columns.map((c) => `${c.selectExpr(quoteIdent(c.name))} AS ${quoteIdent(c.name)}`);
   for (const c of order) select.push(`encode(convert_to(${c}::text, 'UTF8'), 'hex')`);
   // Plain timestamptz/timestamp, never the column's declared type: timestamp(0) would round the horizon up.
-  if (opts.horizon) select.push(`${order[0]} <= ${textLiteral(opts.horizon.value)}::${opts.horizon.type}`);
+  const safeTest = opts.horizon ? `${order[0]} <= ${textLiteral(opts.horizon.value)}::${opts.horizon.type}` : null;
+  if (safeTest && !opts.stream) select.push(safeTest);
   const from = opts.from;
-  const where = from
-    ? `WHERE ${rowsAfter(
-        order,
-        [cursorType, ...keyTypes],
-        [from.cursor, ...from.key].map((v) => textLiteral(v)),
-      )}`
-    : opts.cursorNullable
-      ? `WHERE ${order[0]} IS NOT NULL`
-      : '';
+  const conditions = [
+    from
+      ? rowsAfter(
+          order,
+          [cursorType, ...keyTypes],
+          [from.cursor, ...from.key].map((v) => textLiteral(v)),
+        )
+      : opts.cursorNullable
+        ? `${order[0]} IS NOT NULL`
+        : null,
+    opts.stream ? safeTest : null,
+  ].filter((c) => c !== null);
   const sql = [
     `SELECT ${select.join(', ')}`,
     `FROM ${qualified(spec.source.schema, spec.source.table)}`,
-    where,
+    conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '',
     `ORDER BY ${order.join(', ')}`,
-    `LIMIT ${spec.batchSize}`,
+    opts.stream ? '' : `LIMIT ${spec.batchSize}`,
   ]
     .filter(Boolean)
     .join('\n');
-  return { sql, trailing: order.length + (opts.horizon ? 1 : 0) };
+  return { sql, trailing: order.length + (opts.horizon && !opts.stream ? 1 : 0) };
 }
 
 /**

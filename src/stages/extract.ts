@@ -30,7 +30,8 @@ import { primaryKeyAttnums, targetFingerprint } from './target-check.js';
 import { plannedColumns } from './plan-step.js';
 import { noteHorizon } from './note-horizon.js';
 import { readingSource, sourceTableMissing } from './source-table-missing.js';
-import { csvPathFits, readCsvBatch, sweepCsvLeftovers } from './csv-extract.js';
+import { buildCsvExtractSql, csvPathFits, readCsvBatch, sweepCsvLeftovers } from './csv-extract.js';
+import { BootstrapStream } from './bootstrap-stream.js';
 import { buildNullCursorSql, chunkDigest, chunkUnchanged, noteTouchedKeys, nullCursorRefused } from './null-cursor-sweep.js';
 
 /** The type the horizon is compared in: a timestamp cursor's own type; null for any other cursor (no horizon). */
@@ -133,7 +134,21 @@ export const extractStage: Stage<ReadContext> & { readonly kind: 'extract' } = {
   name: 'extract',
   kind: 'extract',
   reads: ['phase', 'from', 'afterKey'],
-  writes: ['sourceColumns', 'columns', 'rows', 'rowCount', 'last', 'safe', 'allSafe', 'drained', 'cursorNullable', 'nullCursorChunk', 'csv', 'targetUnchanged'],
+  writes: [
+    'sourceColumns',
+    'columns',
+    'rows',
+    'rowCount',
+    'last',
+    'safe',
+    'allSafe',
+    'drained',
+    'cursorNullable',
+    'nullCursorChunk',
+    'csv',
+    'stream',
+    'targetUnchanged',
+  ],
   postgres: true,
   describe(spec, inputs) {
     const { source } = inputs;
@@ -194,6 +209,8 @@ async function readBatch(ctx: ReadContext, batch: BatchState): Promise<void> {
       { kind: 'needs-action', code: 'PRIMARY_KEY_CHANGED', fix: `pgduck reset ${spec.name} --drop-target` },
     );
   }
+  // A batch of the bootstrap stream: its file is already cut (or being cut); the columns are the stream's.
+  if (batch.phase === 'cursor' && ctx.memory.stream instanceof BootstrapStream && (await takeStreamBatch(ctx, batch, ctx.memory.stream))) return;
   const source = await introspectTable(pg, spec.source.schema, spec.source.table);
   if (!source) throw sourceTableMissing(spec);
   const { cursor, keys } = checkKeyColumns(spec, source);
@@ -210,6 +227,16 @@ async function readBatch(ctx: ReadContext, batch: BatchState): Promise<void> {
   if (!ctx.memory.csvLeftoversSwept) {
     sweepCsvLeftovers(ctx.parquetDir, spec.name);
     ctx.memory.csvLeftoversSwept = true;
+  }
+  // The bootstrap as one streaming read (bootstrap-stream.ts), decided at the run's first keyset batch.
+  if (ctx.memory.stream === null) {
+    const fits = csvPathFits(spec, batch, keys) && streamFits(ctx, cursor);
+    ctx.memory.stream = 'none';
+    if (fits) {
+      const stream = await startStream(ctx, batch, columns, source, cursor, keys, horizon && type ? { type, value: horizon.value } : null);
+      ctx.memory.stream = stream;
+      if (await takeStreamBatch(ctx, batch, stream)) return;
+    }
   }
   // The CSV data path (csv-extract.ts) where it reads the batch exactly; else, or when it hands the batch back, rows as text.
   if (csvPathFits(spec, batch, keys) && (await readCsvBatch(ctx, batch, columns, cursor, keys, horizon && type ? { type, value: horizon.value } : null)))
@@ -311,4 +338,106 @@ async function readNullCursorChunk(ctx: ReadContext, batch: BatchState, columns:
   batch.rows = unchanged ? [] : rows;
   batch.rowCount = batch.rows.length;
   batch.drained = rows.length < spec.batchSize;
+}
+
+/**
+ * Whether this run's bootstrap reads as one stream (bootstrap-stream.ts): the bootstrap is not done,
+ * the CSV path fits (csvPathFits), and the cursor is NOT NULL. A nullable cursor is left to keyset
+ * batches (its NULL rows are the null-cursor sweep's, which the stream cannot say apart cheaply).
+ */
+function streamFits(ctx: ReadContext, cursor: PgColumn): boolean {
+  if (!ctx.openCopy || !cursor.notNull) return false;
+  return !(ctx.store.get(ctx.spec.name)?.bootstrapDone ?? false);
+}
+
+/** Start the stream from the batch's position, bounded by the horizon read just before (rule 3: read before the data query). */
+async function startStream(
+  ctx: ReadContext,
+  batch: BatchState,
+  columns: ColumnMapping[],
+  source: PgColumn[],
+  cursor: PgColumn,
+  keys: PgColumn[],
+  horizon: { type: HorizonCursor['type']; value: string } | null,
+): Promise<BootstrapStream> {
+  const { spec } = ctx;
+  const { sql, trailing } = buildCsvExtractSql(
+    spec,
+    columns,
+    cursor.declaredType,
+    keys.map((k) => k.declaredType),
+    { from: batch.from, horizon, cursorNullable: false, stream: true },
+  );
+  const open = ctx.openCopy as NonNullable<ReadContext['openCopy']>;
+  const copy = await readingSource(spec, () => open(sql));
+  const stream = new BootstrapStream({
+    copy,
+    batchSize: spec.batchSize,
+    parquetDir: ctx.parquetDir,
+    pipeline: spec.name,
+    firstSeq: batch.seq,
+    from: batch.from,
+    trailing,
+    keyCount: keys.length,
+    columns,
+    sourceColumns: source,
+  });
+  ctx.log.debug({ pipeline: spec.name, from: batch.from?.cursor ?? null, horizon: horizon?.value ?? null }, 'bootstrap stream started');
+  return stream;
+}
+
+/**
+ * The batch as the stream's next file; false once the stream has ended and every file was taken (the
+ * stream is closed then, and the run goes on with keyset batches from the batch's position).
+ */
+async function takeStreamBatch(ctx: ReadContext, batch: BatchState, stream: BootstrapStream): Promise<boolean> {
+  const { spec } = ctx;
+  const file = await readingSource(spec, () => stream.take());
+  if (!file) {
+    await stream.close();
+    ctx.memory.stream = 'ended';
+    return false;
+  }
+  const samePosition = (a: Position | null, b: Position | null) => JSON.stringify(a) === JSON.stringify(b);
+  if (file.seq !== batch.seq || !samePosition(file.from, batch.from))
+    throw new PgduckError(`internal: the bootstrap stream's file ${file.seq} does not start where batch ${batch.seq} does`, {
+      kind: 'internal',
+      code: 'INTERNAL',
+    });
+  batch.sourceColumns = stream.sourceColumns;
+  batch.columns = stream.columns;
+  batch.cursorNullable = false;
+  batch.rows = [];
+  batch.rowCount = file.rows;
+  // Rows above the horizon were left out of the stream, and rows may have come since its snapshot:
+  // after the stream's short last file, drained only when no row follows it now (else keyset batches
+  // read them, and decide `drained` as always). A short keyset batch would have said the same.
+  batch.drained = file.short && !(await rowsFollow(ctx, file.last));
+  batch.allSafe = true;
+  batch.last = file.last;
+  batch.safe = file.last;
+  batch.csv = { path: file.path, trailing: stream.trailing };
+  batch.stream = { first: file.seq === stream.firstSeq };
+  return true;
+}
+
+/** Whether the source holds a row after `position` (the bootstrap stream's last file: is the source drained?). */
+async function rowsFollow(ctx: ReadContext, position: Position): Promise<boolean> {
+  const { spec, pg } = ctx;
+  const source = await introspectTable(pg, spec.source.schema, spec.source.table);
+  if (!source) throw sourceTableMissing(spec);
+  const { cursor, keys } = checkKeyColumns(spec, source);
+  const sql = buildRowsFollowSql(
+    spec,
+    cursor.declaredType,
+    keys.map((k) => k.declaredType),
+  );
+  const res = await readingSource(spec, () => pg.query({ text: sql, values: [position.cursor, ...position.key] }));
+  return res.rows.length > 0;
+}
+
+/** The query rowsFollow runs; also what `plan` prints. */
+export function buildRowsFollowSql(spec: PipelineSpec, cursorType: string, keyTypes: string[]): string {
+  const order = [spec.source.cursor, ...spec.source.primaryKey].map(quoteIdent);
+  return `SELECT 1 FROM ${qualified(spec.source.schema, spec.source.table)} WHERE ${rowsAfter(order, [cursorType, ...keyTypes])} LIMIT 1`;
 }

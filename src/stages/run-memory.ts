@@ -4,6 +4,7 @@
  * process may alter the target between two runs).
  */
 import type { TargetColumn } from '../duckdb/target-table.js';
+import type { BootstrapStream } from './bootstrap-stream.js';
 
 export interface RunMemory {
   /**
@@ -22,8 +23,29 @@ export interface RunMemory {
   lastSweep: Set<string> | null;
   /** CSVs a crashed run left (csv-extract.ts) were removed, before this run's first batch. */
   csvLeftoversSwept: boolean;
+  /**
+   * The bootstrap stream (bootstrap-stream.ts): null until the run's first keyset batch decides;
+   * `none` when the run reads keyset batches only (bootstrap done, or a case the stream leaves to
+   * them); `ended` once its files were all taken (the run goes on with keyset batches from its last
+   * position). The runner closes a stream still open when the run ends, on every path.
+   */
+  stream: BootstrapStream | 'none' | 'ended' | null;
+  /**
+   * Whether the target held no row when the stream's first batch was applied (upsert.ts): null until
+   * then. True makes every batch of the stream `keysAbsent`.
+   */
+  streamTargetEmpty: boolean | null;
 }
 
 export function newRunMemory(): RunMemory {
-  return { target: null, canonicalTypes: new Map(), currentViewChecked: false, touchedKeys: new Set(), lastSweep: null, csvLeftoversSwept: false };
+  return {
+    target: null,
+    canonicalTypes: new Map(),
+    currentViewChecked: false,
+    touchedKeys: new Set(),
+    lastSweep: null,
+    csvLeftoversSwept: false,
+    stream: null,
+    streamTargetEmpty: null,
+  };
 }

@@ -44,6 +44,7 @@ import type { DescribeInputs, PlanStep } from './plan-step.js';
 import type { RunMemory } from './run-memory.js';
 import type { ParquetTransport } from '../schema/typed-parquet.js';
 import type { BatchTransaction } from './batch-transaction.js';
+import type { CopyStream } from '../postgres/copy-stream.js';
 
 export type StageName = 'extract' | 'parquet' | 'drift-check' | 'backfill' | 'upsert' | 'checkpoint';
 
@@ -63,6 +64,11 @@ export interface ReadContext {
   progress?: ProgressSink;
   /** The DuckDB file of the target, as the run resolved it (the target check, target-check.ts); absent: no target check is kept. */
   duckdbPath?: string;
+  /**
+   * Open `COPY (query) TO STDOUT (FORMAT csv)` on a Postgres connection of its own (the bootstrap
+   * stream, bootstrap-stream.ts), with the session settings of `pg`. Absent: no bootstrap stream.
+   */
+  openCopy?: (query: string) => Promise<CopyStream>;
 }
 
 /**
@@ -126,6 +132,19 @@ export interface BatchState {
   drained: boolean;
   /** Set by extract on the CSV data path (csv-extract.ts): the batch's rows are in this CSV, not in `rows`, followed by `trailing` position columns. */
   csv?: { path: string; trailing: number };
+  /**
+   * Set by extract on a batch cut from the bootstrap stream (bootstrap-stream.ts); `first`: the
+   * stream's first batch (the upsert looks at the target once, there).
+   */
+  stream?: { first: boolean };
+  /**
+   * Set by upsert: none of this batch's keys is in the target, so its DELETE is skipped. True only for
+   * a batch of the bootstrap stream whose first batch found the target empty: a stream is one COPY,
+   * one snapshot, so no key appears in two of its batches; nothing else writes the target while this
+   * run holds it (one writer per DuckDB table, the runner's lock), and the stream's batches are the
+   * run's first. Were it ever wrong, the target's PRIMARY KEY refuses the duplicate loudly.
+   */
+  keysAbsent?: boolean;
   parquetPath?: string;
   parquetBytes?: number;
   /**

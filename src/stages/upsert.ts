@@ -102,8 +102,10 @@ export function insertOnlyLiving(spec: Pick<PipelineSpec, 'source'>): string | u
 }
 
 /** The upsert's two statements, in the caller's transaction: DELETE the file's keys, INSERT its rows; the rows inserted. */
-async function deleteThenInsert(tx: Pick<LakeSession, 'run' | 'all'>, sql: Pick<UpsertSql, 'delete' | 'insert'>): Promise<number> {
-  await tx.run(sql.delete);
+async function deleteThenInsert(tx: Pick<LakeSession, 'run' | 'all'>, sql: Pick<UpsertSql, 'delete' | 'insert'>, keysAbsent = false): Promise<number> {
+  // keysAbsent (BatchState): none of the file's keys is in the target, so the DELETE would find nothing.
+  // Measured: ~0.9 s of an 18 s 1M-row bootstrap in 100 batches, growing with the table (it scans every key).
+  if (!keysAbsent) await tx.run(sql.delete);
   faultPoint('mid-upsert');
   const inserted = await tx.all(sql.insert);
   return Number(inserted[0]?.Count ?? 0);
@@ -132,8 +134,8 @@ export async function applyParquet(
 
 export const upsertStage: Stage = {
   name: 'upsert',
-  reads: ['parquetPath', 'parquetTransport', 'loadColumns', 'rowCount'],
-  writes: ['upserted'],
+  reads: ['parquetPath', 'parquetTransport', 'loadColumns', 'rowCount', 'stream'],
+  writes: ['upserted', 'keysAbsent'],
   postgres: false,
   describe(spec, inputs) {
     const { columns, withUnknown, unknown } = plannedColumns(spec, inputs);
@@ -154,7 +156,7 @@ export const upsertStage: Stage = {
     return {
       when: 'the batch has rows',
       strategy:
-        "DELETE the batch keys; INSERT the batch, in the run's open transaction, which commits once it holds a DuckDB row group (122,880 rows), before DDL or a backfill, and at the end of the run (the batch is the newest extraction; its keys are distinct: a keyset read over a unique key)" +
+        "DELETE the batch keys (skipped for the batches of a bootstrap stream that started on an empty target: one snapshot holds each key once); INSERT the batch, in the run's open transaction, which commits once it holds a DuckDB row group (122,880 rows), before DDL or a backfill, and at the end of the run (the batch is the newest extraction; its keys are distinct: a keyset read over a unique key)" +
         (insertOnlyLiving(spec) ? `; soft_delete_mode remove: a tombstoned row (${spec.source.softDelete} set) only removes its key` : ''),
       sql: {
         ...(sql.load ? { load: withUnknown(sql.load) } : {}),
@@ -184,7 +186,13 @@ export const upsertStage: Stage = {
         undefined,
         insertOnlyLiving(ctx.spec),
       );
-      return deleteThenInsert(tx, sql);
+      if (batch.stream?.first) {
+        // Before the stream's first rows, in the transaction they go into: a target with no row holds no key of the stream.
+        const rows = await tx.all(`SELECT count(*)::BIGINT AS n FROM ${targetRef(tx, ctx.spec.target)}`);
+        ctx.memory.streamTargetEmpty = Number(rows[0]?.n ?? 0) === 0;
+      }
+      batch.keysAbsent = batch.stream !== undefined && ctx.memory.streamTargetEmpty === true;
+      return deleteThenInsert(tx, sql, batch.keysAbsent);
     });
   },
 };

@@ -1,0 +1,51 @@
+/**
+ * `COPY (query) TO STDOUT (FORMAT csv)` as a byte stream on a connection of its own: the bootstrap
+ * stream (src/stages/bootstrap-stream.ts) reads a whole table through it while the run's own session
+ * keeps serving the other stages' queries. The connection has the session settings of every pgduck
+ * connection (connect.ts), so the text is the same as a keyset batch's.
+ */
+import type { Readable } from 'node:stream';
+import { connectPostgres } from './connect.js';
+
+export interface CopyStream {
+  /** The CSV bytes. Not read, it stops reading the socket, and Postgres blocks on its send (TCP backpressure). */
+  readonly stream: Readable;
+  /**
+   * End the COPY and its connection, whether it finished or not (COPY TO has no abort message: the
+   * connection is closed, which ends the server's query). Never throws, never waits more than a few
+   * seconds; safe to call more than once.
+   */
+  close(): Promise<void>;
+}
+
+export async function openCopyCsvStream(url: string, label: string, query: string): Promise<CopyStream> {
+  const client = await connectPostgres(url, { label, connectTimeoutMs: 30_000 });
+  let stream: Readable;
+  try {
+    const { default: copy } = await import('pg-copy-streams');
+    stream = client.query(copy.to(`COPY (${query}) TO STDOUT WITH (FORMAT csv)`));
+  } catch (err) {
+    await client.end().catch(() => {});
+    throw err;
+  }
+  let closing: Promise<void> | null = null;
+  return {
+    stream,
+    close() {
+      closing ??= (async () => {
+        stream.destroy();
+        // pg's end() destroys the socket when a query is still active: the server's COPY ends with it.
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          client.end().catch(() => {}),
+          new Promise<void>((resolve) => {
+            timer = setTimeout(resolve, 5_000);
+            timer.unref();
+          }),
+        ]);
+        clearTimeout(timer);
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,212 @@
+/**
+ * The bootstrap as one streaming read (issue 11; docs/architecture.md, rule 6): while a pipeline's
+ * bootstrap is not done, extract reads the table through ONE
+ *
+ *   COPY (SELECT <columns>, <position as hex>… FROM t WHERE (cursor, pk…) > (from) AND cursor <= <horizon> ORDER BY cursor, pk…) TO STDOUT (FORMAT csv)
+ *
+ * on a Postgres connection of its own, instead of a LIMIT query re-planned per batch. The byte stream
+ * is cut (csv-record-cutter.ts) into `<seq>.csv.tmp` files of exactly batch_size records, each one
+ * batch, the last one shorter; each file's position is its last record's trailing columns, read as a
+ * keyset batch's are (csv-extract.ts).
+ *
+ * Bounded: at most `ahead` (2) finished files wait to be taken; when they do, the cutter stops taking
+ * bytes from the COPY, which stops reading its socket, so Postgres blocks on its send (backpressure):
+ * memory and disk do not follow the table, while Postgres goes on streaming as DuckDB applies the
+ * batch before. Taking a file makes room.
+ *
+ * Contract: `take()` is called by one reader at a time (the runner reads batches in order), and
+ * returns the files in stream order, then null once the stream ended and every file was taken.
+ * A failure of the COPY (the connection lost, the table dropped) rejects the next `take()`.
+ * `close()` ends the COPY and its connection and removes every file the stream made that the run has
+ * not turned into Parquet (those are never applied: the checkpoint stays at the last committed batch,
+ * rule 5); safe to call at any time and more than once. A crash leaves `*.csv.tmp` files, which the
+ * next run sweeps before its first batch (sweepCsvLeftovers).
+ */
+import { closeSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { CopyStream } from '../postgres/copy-stream.js';
+import { csvTempPath } from '../parquet/history-files.js';
+import type { Position } from '../state/checkpoint-store.js';
+import type { ColumnMapping, PgColumn } from '../schema/column.js';
+import { CsvRecordCutter, type CutPiece } from './csv-record-cutter.js';
+import { csvBatchEnd, readTrailingFields } from './csv-extract.js';
+
+/** One batch's file, cut from the stream. */
+export interface CutFile {
+  seq: number;
+  path: string;
+  rows: number;
+  /** Where the batch starts (exclusive): the previous file's last position, or the stream's start. */
+  from: Position | null;
+  /** Its last record's position; every streamed row is at or below the horizon, so it is safe too. */
+  last: Position;
+  /** The stream's last file, shorter than batch_size (a stream whose rows fill its last file ends with no short one). */
+  short: boolean;
+}
+
+export interface BootstrapStreamOptions {
+  copy: CopyStream;
+  batchSize: number;
+  parquetDir: string;
+  pipeline: string;
+  /** The batch number of the first file. */
+  firstSeq: number;
+  /** Where the stream starts (exclusive). */
+  from: Position | null;
+  /** The trailing position columns of each record (cursor, key…, as hex). */
+  trailing: number;
+  keyCount: number;
+  /** Finished files that may wait to be taken before the COPY is paused. */
+  ahead?: number;
+  /** The columns the stream reads, as the catalog described them when it started: every batch of it carries them. */
+  columns: ColumnMapping[];
+  sourceColumns: PgColumn[];
+}
+
+export const STREAM_AHEAD = 2;
+
+export class BootstrapStream {
+  private readonly cutter: CsvRecordCutter;
+  private readonly queue: CutFile[] = [];
+  private readonly made = new Set<string>();
+  private readonly ahead: number;
+  private seq: number;
+  private from: Position | null;
+  private fd: number | null = null;
+  private pieces: CutPiece[] = [];
+  private resumeWrite: (() => void) | null = null;
+  private ended = false;
+  private closed = false;
+  private error: unknown = null;
+  private waiter: (() => void) | null = null;
+  /** Most finished files that waited at once (for tests and measurements). */
+  peakQueued = 0;
+  /** Rows cut so far. */
+  rowsCut = 0;
+
+  get firstSeq(): number {
+    return this.opts.firstSeq;
+  }
+  get trailing(): number {
+    return this.opts.trailing;
+  }
+  get columns(): ColumnMapping[] {
+    return this.opts.columns;
+  }
+  get sourceColumns(): PgColumn[] {
+    return this.opts.sourceColumns;
+  }
+
+  constructor(private readonly opts: BootstrapStreamOptions) {
+    this.cutter = new CsvRecordCutter(opts.batchSize);
+    this.ahead = opts.ahead ?? STREAM_AHEAD;
+    this.seq = opts.firstSeq;
+    this.from = opts.from;
+    mkdirSync(dirname(csvTempPath(opts.parquetDir, opts.pipeline, opts.firstSeq)), { recursive: true });
+    const sink = new Writable({
+      write: (chunk: Buffer, _encoding, done) => {
+        try {
+          this.pieces.push(...this.cutter.feed(chunk));
+          this.resumeWrite = done;
+          this.pump();
+        } catch (err) {
+          done(err as Error);
+        }
+      },
+      final: (done) => {
+        try {
+          if (this.cutter.insideQuotes) throw new Error('the COPY stream ended inside a quoted field');
+          if (this.fd !== null) this.finishFile(this.cutter.pending, true);
+          done();
+        } catch (err) {
+          done(err as Error);
+        }
+      },
+    });
+    pipeline(opts.copy.stream, sink).then(
+      () => {
+        this.ended = true;
+        this.wake();
+      },
+      (err: unknown) => {
+        if (!this.closed) this.error ??= err;
+        this.wake();
+      },
+    );
+  }
+
+  /** The next file in stream order; null once the stream ended and every file was taken. */
+  async take(): Promise<CutFile | null> {
+    for (;;) {
+      if (this.error) throw this.error;
+      const file = this.queue.shift();
+      if (file) {
+        this.pump();
+        return file;
+      }
+      if (this.ended) return null;
+      if (this.closed) throw new Error('the bootstrap stream was closed');
+      await new Promise<void>((resolve) => {
+        this.waiter = resolve;
+      });
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.pieces = [];
+    this.resumeWrite = null;
+    await this.opts.copy.close();
+    if (this.fd !== null) {
+      closeSync(this.fd);
+      this.fd = null;
+    }
+    // Files the run took are removed by the parquet stage once converted; these were never applied.
+    for (const path of this.made) rmSync(path, { force: true });
+    this.queue.length = 0;
+    this.wake();
+  }
+
+  /** Write the pending pieces until the queue is full; the COPY's next chunk is asked for once all are written. */
+  private pump(): void {
+    if (this.closed) return;
+    while (this.pieces.length > 0 && this.queue.length < this.ahead) {
+      const piece = this.pieces.shift() as CutPiece;
+      if (this.fd === null) {
+        const path = csvTempPath(this.opts.parquetDir, this.opts.pipeline, this.seq);
+        this.made.add(path);
+        this.fd = openSync(path, 'w');
+      }
+      writeSync(this.fd, piece.bytes);
+      if (piece.ends) this.finishFile(this.opts.batchSize, false);
+    }
+    if (this.pieces.length === 0 && this.resumeWrite) {
+      const done = this.resumeWrite;
+      this.resumeWrite = null;
+      done();
+    }
+  }
+
+  private finishFile(rows: number, short: boolean): void {
+    closeSync(this.fd as number);
+    this.fd = null;
+    const path = csvTempPath(this.opts.parquetDir, this.opts.pipeline, this.seq);
+    const last = csvBatchEnd(readTrailingFields(path, this.opts.trailing), this.opts.keyCount, false);
+    // The stream reads NOT NULL cursor and key columns only (streamFits).
+    if (last === null) throw new Error(`${path}: a NULL in the position columns of a streamed record`);
+    this.queue.push({ seq: this.seq, path, rows, from: this.from, last, short });
+    this.peakQueued = Math.max(this.peakQueued, this.queue.length);
+    this.rowsCut += rows;
+    this.seq++;
+    this.from = last;
+    this.wake();
+  }
+
+  private wake(): void {
+    const waiter = this.waiter;
+    this.waiter = null;
+    waiter?.();
+  }
+}
