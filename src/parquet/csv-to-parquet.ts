@@ -30,13 +30,17 @@ export function csvLineLimit(fileBytes: number): number {
 /** The CSV's own column names: c1…cN for the batch's columns, p1…pK for the trailing position columns (never a user's name). */
 const csvName = (i: number) => `c${i + 1}`;
 
-/** `read_csv` of a batch CSV: every field VARCHAR, nothing detected. */
+/**
+ * `read_csv` of a batch CSV: every field VARCHAR, nothing detected. `new_line` too: COPY ends every
+ * record with `\n`, and DuckDB (1.5.6) detecting it from a first record whose quoted field holds a CR
+ * took `\r` for the newline and refused the file ("unterminated quote", measured).
+ */
 export function readCsvSql(csvPath: string, columnCount: number, trailing: number, fileBytes: number): string {
   const names = [...Array.from({ length: columnCount }, (_, i) => csvName(i)), ...Array.from({ length: trailing }, (_, i) => `p${i + 1}`)];
   const struct = `{${names.map((n) => `${quoteLiteral(n)}: 'VARCHAR'`).join(', ')}}`;
   return (
     `read_csv(${quoteLiteral(csvPath)}, columns = ${struct}, header = false, auto_detect = false, delim = ',', quote = '"', escape = '"', ` +
-    `allow_quoted_nulls = false, nullstr = '', strict_mode = true, max_line_size = ${csvLineLimit(fileBytes)}, buffer_size = ${csvLineLimit(fileBytes)})`
+    `allow_quoted_nulls = false, nullstr = '', strict_mode = true, new_line = '\\n', max_line_size = ${csvLineLimit(fileBytes)}, buffer_size = ${csvLineLimit(fileBytes)})`
   );
 }
 

@@ -260,7 +260,16 @@ export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary
         summary.upserted += done.upserted ?? 0;
         if (done.safe) summary.position = done.safe;
         log.info(
-          { pipeline: spec.name, batch: done.seq, rows: done.rowCount, upserted: done.upserted, bytes: batchBytes(done), cursor: done.last?.cursor },
+          {
+            pipeline: spec.name,
+            batch: done.seq,
+            rows: done.rowCount,
+            upserted: done.upserted,
+            bytes: batchBytes(done),
+            cursor: done.last?.cursor,
+            // A batch of the bootstrap stream, and whether its DELETE was skipped (src/stages/bootstrap-stream.ts).
+            ...(done.stream ? { stream: true, keysAbsent: done.keysAbsent === true } : {}),
+          },
           'batch applied',
         );
         deps.onBatch?.(spec.name, done);

@@ -1,0 +1,222 @@
+/**
+ * The bootstrap as one streaming read (src/stages/bootstrap-stream.ts), on real Postgres and DuckDB:
+ *
+ * - 3,000 rows in batches of 100 whose text holds newlines, CRs, quotes and commas are cut at record
+ *   boundaries: DuckDB equals Postgres value for value, every batch came from the stream, and on a
+ *   fresh target every one skipped its DELETE (keysAbsent).
+ * - Rows updated and inserted while the stream runs (between two of its batches) are equal after
+ *   the run (the keyset batches after the stream read them) and after the next.
+ * - A failure mid-stream ends the stream: no CSV left behind, the checkpoint at the last committed
+ *   group; the next run resumes with a new stream from it, keeps the DELETE (the target holds rows),
+ *   and ends equal.
+ * - A power cut after the bootstrap's commit, before its checkpoints (DuckDB ahead of an empty
+ *   checkpoint): the next run's stream starts from nothing on a target that holds every row, so it
+ *   keeps the DELETE; nothing doubled, nothing lost.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startPostgres, type TestPostgres } from '../support/postgres.js';
+import { compareTables } from '../support/compare-tables.js';
+import { createWorkspace, runCli } from '../support/workspace.js';
+import { assertVerified, readCheckpoint } from '../support/sync-checks.js';
+import { Lake } from '../../src/duckdb/lake.js';
+import { CheckpointStore } from '../../src/state/checkpoint-store.js';
+import { runPipeline, type RunDeps } from '../../src/runner/run-pipeline.js';
+import { compilePipeline } from '../../src/runner/compile.js';
+import { resolvePipeline } from '../../src/config/resolved-pipeline.js';
+import { createLogger } from '../../src/log/logger.js';
+import type { BatchState } from '../../src/stages/stage.js';
+import { tableSpec } from '../support/table-spec.js';
+
+const ROWS = 3000;
+
+let pgs: TestPostgres;
+before(async () => {
+  pgs = await startPostgres();
+});
+after(async () => {
+  await pgs?.stop();
+});
+
+/** Text that needs every kind of CSV quoting, varied by row. */
+const NASTY = `CASE g % 6 WHEN 0 THEN 'line' || chr(10) || 'break ' || g WHEN 1 THEN 'a "quoted", word ' || g WHEN 2 THEN 'cr' || chr(13) || chr(10) || 'lf' WHEN 3 THEN '"' WHEN 4 THEN '' ELSE ',' || chr(10) || '"",' END`;
+
+async function table(name: string): Promise<string> {
+  const url = await pgs.createDatabase(name);
+  await pgs.query(
+    url,
+    `CREATE TABLE events (id int PRIMARY KEY, note text, other text, amount numeric(10,2), updated_at timestamptz NOT NULL);
+     CREATE INDEX ON events (updated_at, id);
+     INSERT INTO events SELECT g, ${NASTY}, CASE WHEN g % 5 = 0 THEN NULL ELSE 'x,' || g END, g / 7.0,
+       timestamptz '2025-01-01 00:00:00+00' + (g / 3) * interval '1 microsecond' FROM generate_series(1, ${ROWS}) AS g;`,
+  );
+  return url;
+}
+
+async function workspace(url: string) {
+  const dir = mkdtempSync(join(tmpdir(), 'pgduck-bootstrap-stream-'));
+  const duckdbPath = join(dir, 'lake.duckdb');
+  const parquetDir = join(dir, 'parquet');
+  const store = new CheckpointStore(join(dir, 'state.db'));
+  const lake = new Lake();
+  const pipeline = resolvePipeline(tableSpec('events', 100), { databaseUrl: url, duckdbPath, parquetDir });
+  const deps: RunDeps = { lake, store, log: createLogger({ level: 'silent', format: 'json' }), groupRows: 300 };
+  return {
+    store,
+    /** The run; every batch applied, as the runner reported it. */
+    async run(extra: Partial<RunDeps> = {}) {
+      const batches: Pick<BatchState, 'seq' | 'rowCount' | 'stream' | 'keysAbsent'>[] = [];
+      const summary = await runPipeline(compilePipeline(pipeline), {
+        ...deps,
+        onBatch: (_p, b) => batches.push({ seq: b.seq, rowCount: b.rowCount, stream: b.stream, keysAbsent: b.keysAbsent }),
+        ...extra,
+      });
+      return { summary, batches };
+    },
+    compare: () => compareTables(url, 'public.events', duckdbPath, 'events', ['id']),
+    csvLeft: () => readdirSync(join(parquetDir, 'events')).filter((f) => f.endsWith('.csv.tmp')),
+    async close() {
+      await lake.close();
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+test('a bootstrap from nothing streams every batch, skips every DELETE, and equals Postgres value for value; rows changed while it streams are equal after the run', async () => {
+  const url = await table('stream_fresh');
+  const ws = await workspace(url);
+  try {
+    const { summary, batches } = await ws.run({
+      onStep: async (stage, batch) => {
+        if (stage !== 'upsert' || batch !== 4) return;
+        // Mid-stream: rows already read, rows not read yet, and new rows; the stream's snapshot has none of it.
+        await pgs.query(
+          url,
+          `UPDATE events SET note = 'changed' || chr(10) || 'mid-stream "' || id, updated_at = now() WHERE id IN (1, 2, 150, 2500, 2999);
+           INSERT INTO events SELECT g, 'new,' || chr(10) || g, NULL, g, now() FROM generate_series(${ROWS + 1}, ${ROWS + 20}) AS g;`,
+        );
+      },
+    });
+    const streamed = batches.filter((b) => b.stream);
+    assert.equal(streamed.length, ROWS / 100, 'the 3,000 rows of the snapshot came as 30 stream batches');
+    assert.ok(
+      streamed.every((b) => b.rowCount === 100 && b.keysAbsent === true),
+      `every stream batch is full and skipped its DELETE: ${JSON.stringify(streamed.filter((b) => b.rowCount !== 100 || !b.keysAbsent))}`,
+    );
+    assert.deepEqual(
+      streamed.map((b) => b.seq),
+      Array.from({ length: 30 }, (_, i) => i + 1),
+    );
+    // After the stream, keyset batches read what changed meanwhile (5 updated + 20 new rows, all above the stream's horizon).
+    const keyset = batches.filter((b) => !b.stream);
+    assert.equal(
+      keyset.reduce((n, b) => n + b.rowCount, 0),
+      25,
+    );
+    assert.ok(keyset.every((b) => b.keysAbsent !== true));
+    assert.equal(summary.bootstrapDone, true);
+    assert.deepEqual(await ws.compare(), { pgRows: ROWS + 20, duckRows: ROWS + 20, mismatches: [] });
+    assert.deepEqual(ws.csvLeft(), []);
+
+    // The next run: bootstrap done, keyset batches only.
+    await pgs.query(url, `UPDATE events SET other = 'again "x"' || chr(13), updated_at = now() WHERE id % 500 = 0`);
+    const next = await ws.run();
+    assert.ok(next.batches.length > 0 && next.batches.every((b) => !b.stream));
+    assert.deepEqual(await ws.compare(), { pgRows: ROWS + 20, duckRows: ROWS + 20, mismatches: [] });
+  } finally {
+    await ws.close();
+  }
+});
+
+test('a failure mid-stream ends the stream (no CSV left, checkpoint at the last committed group); the next run resumes with a new stream that keeps the DELETE, and ends equal', async () => {
+  const url = await table('stream_failure');
+  const ws = await workspace(url);
+  try {
+    await assert.rejects(
+      ws.run({
+        onStep: async (stage, batch) => {
+          if (stage === 'upsert' && batch === 8) throw new Error('boom at batch 8');
+        },
+      }),
+      /boom at batch 8/,
+    );
+    assert.deepEqual(ws.csvLeft(), [], 'the cut files not applied were removed');
+    const cp = ws.store.get('events');
+    // Groups of 300 rows: batches 1–6 committed and checkpointed; 7 (applied in the open group) rolled back.
+    assert.deepEqual([cp?.rowsTotal, cp?.batchesTotal, cp?.bootstrapDone], [600, 6, false]);
+    assert.deepEqual((await ws.compare()).duckRows, 600);
+
+    const { summary, batches } = await ws.run();
+    const streamed = batches.filter((b) => b.stream);
+    assert.deepEqual(
+      streamed.map((b) => b.seq),
+      Array.from({ length: 24 }, (_, i) => i + 7),
+      'a new stream from the checkpoint: batches 7–30',
+    );
+    assert.ok(
+      streamed.every((b) => b.keysAbsent === false),
+      'the target held rows: every DELETE kept',
+    );
+    assert.deepEqual([summary.rows, summary.bootstrapDone], [2400, true]);
+    assert.deepEqual(await ws.compare(), { pgRows: ROWS, duckRows: ROWS, mismatches: [] });
+  } finally {
+    await ws.close();
+  }
+});
+
+test('a stop request between two stream batches commits what is applied and removes the files cut ahead; the next run finishes with a new stream', async () => {
+  const url = await table('stream_stop');
+  const ws = await workspace(url);
+  try {
+    let stop = false;
+    const first = await ws.run({
+      shouldStop: () => stop,
+      onStep: async (stage, batch) => {
+        if (stage === 'checkpoint' && batch === 5) stop = true;
+      },
+    });
+    assert.deepEqual([first.summary.rows, first.summary.bootstrapDone], [500, false]);
+    assert.deepEqual(ws.csvLeft(), []);
+    const { summary, batches } = await ws.run();
+    assert.equal(batches.filter((b) => b.stream).length, 25);
+    assert.deepEqual([summary.rows, summary.bootstrapDone], [2500, true]);
+    assert.deepEqual(await ws.compare(), { pgRows: ROWS, duckRows: ROWS, mismatches: [] });
+  } finally {
+    await ws.close();
+  }
+});
+
+test('power cut after the bootstrap committed, before its checkpoints: the new stream starts from nothing on a full target, keeps the DELETE; nothing doubled, nothing lost', async () => {
+  const url = await table('stream_crash');
+  const ws = createWorkspace();
+  try {
+    ws.writePipeline(
+      'events',
+      `source:\n  table: public.events\n  primary_key: id\ntarget:\n  table: events\nbatch_size: 100\nhorizon:\n  margin_ms: 0\nschedule: "* * * * *"\n`,
+    );
+    const killed = await runCli(['run', '--once'], { ...ws.env(url), PGDUCK_FAULT: 'after-commit:1' }, { timeoutMs: 300_000 });
+    assert.equal(killed.signal, 'SIGKILL', `${killed.stdout}\n${killed.stderr.slice(-2000)}`);
+    assert.equal(readCheckpoint(ws, 'events')?.position ?? null, null, 'no checkpoint written');
+    assert.deepEqual((await compareTables(url, 'public.events', ws.duckdbPath, 'events', ['id'])).duckRows, ROWS, 'DuckDB committed every row');
+
+    const res = await runCli(['run', '--once'], { ...ws.env(url), PGDUCK_LOG_FORMAT: 'json', PGDUCK_LOG_LEVEL: 'debug' });
+    assert.equal(res.code, 0, `${res.stdout}\n${res.stderr.slice(-2000)}`);
+    const applied = res.stderr
+      .split('\n')
+      .filter((l) => l.includes('"batch applied"'))
+      .map((l) => JSON.parse(l) as { stream?: boolean; keysAbsent?: boolean });
+    assert.equal(applied.length, 30);
+    assert.ok(
+      applied.every((b) => b.stream === true && b.keysAbsent === false),
+      'every batch streamed, every DELETE kept',
+    );
+    await assertVerified(ws, url);
+    assert.deepEqual(await compareTables(url, 'public.events', ws.duckdbPath, 'events', ['id']), { pgRows: ROWS, duckRows: ROWS, mismatches: [] });
+  } finally {
+    ws.cleanup();
+  }
+});
