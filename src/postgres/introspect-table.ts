@@ -150,3 +150,10 @@ export async function introspectShape(client: pg.Client, schema: string, table: 
   const keyed = res.rows.filter((r) => r.pk_position !== null).sort((a, b) => Number(a.pk_position) - Number(b.pk_position));
   return { columns, primaryKey: keyed.length > 0 ? keyed.map((r) => String(r.attname)) : null };
 }
+
+/** Whether the table exists (and this role can see it): one catalog lookup, no lock taken. */
+export async function tableExists(client: pg.Client, schema: string, table: string): Promise<boolean> {
+  const res = await client.query({ text: `SELECT to_regclass(quote_ident($1) || '.' || quote_ident($2)) IS NOT NULL AS present`, values: [schema, table] });
+  const present = (res.rows[0] as { present: unknown } | undefined)?.present;
+  return present === true || present === 't';
+}

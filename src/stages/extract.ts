@@ -19,7 +19,7 @@ import type { PipelineSpec } from '../config/pipeline-spec.js';
 import type { ColumnMapping, PgColumn, RefusedColumn } from '../schema/column.js';
 import { mapColumn, isRefused } from '../schema/type-map.js';
 import { missingIncluded, selectColumns } from '../schema/column-selection.js';
-import { introspectShape, introspectTable } from '../postgres/introspect-table.js';
+import { introspectShape, introspectTable, tableExists } from '../postgres/introspect-table.js';
 import { readHorizon, type HorizonCursor } from '../postgres/horizon.js';
 import { qualified, quoteIdent } from '../sql/identifier.js';
 import { rowsAfter } from '../sql/keyset.js';
@@ -159,8 +159,19 @@ export const extractStage: Stage<ReadContext> & { readonly kind: 'extract' } = {
     const horizon = source ? source.horizon : 'timestamptz';
     const build = (hasPosition: boolean) => withUnknown(buildExtractSql(spec, columns, cursorType, keyTypes, { hasPosition, horizon }).sql);
     const sweep = (hasPosition: boolean) => withUnknown(buildNullCursorSql(spec, columns, keyTypes, hasPosition).sql);
+    // The stream's SQL carries its start and horizon as literals (COPY takes no parameters): shown as placeholders.
+    const stream = withUnknown(
+      buildCsvExtractSql(spec, columns, cursorType, keyTypes, {
+        from: { cursor: '<checkpoint cursor>', key: spec.source.primaryKey.map((k) => `<checkpoint ${k}>`) },
+        horizon: horizon ? { type: horizon, value: '<horizon>' } : null,
+        cursorNullable: false,
+        stream: true,
+      }).sql,
+    );
     return {
       reads: 'keyset batch ordered by (cursor, primary key…)',
+      bootstrap:
+        'while the bootstrap is not done (and the CSV path fits, the cursor NOT NULL): one COPY of the whole table from the checkpoint (or the beginning) up to the horizon read before it, on a connection of its own, cut into batch_size CSV files (at most 2 waiting; the COPY waits meanwhile); each file is one batch. After it, keyset batches from its last position (rows above its horizon, or changed since its snapshot); a short last file ends the bootstrap when no row follows it. Otherwise keyset batches from the start',
       'data path':
         'COPY (the query) TO STDOUT (FORMAT csv) into parquet/<pipeline>/<batch seq>.csv.tmp, the position as trailing hex columns; rows as text (for the Parquet stage) in the null-cursor sweep, for a nullable key or a cursor under null_cursor: include, and for a batch whose last row is above the horizon',
       horizon: horizon ? 'read from pg_stat_activity before every batch' : 'none: the cursor is not a timestamp',
@@ -169,6 +180,8 @@ export const extractStage: Stage<ReadContext> & { readonly kind: 'extract' } = {
           ? 'when the cursor column is nullable: once the keyset pass drained, rows whose cursor is NULL are read by key (the first batch leaves them out); they never move the checkpoint, and a chunk the last sweep already wrote is not written again'
           : 'when the cursor column is nullable: a row whose cursor is NULL stops the pipeline (null_cursor: fail)',
       sql: {
+        'bootstrap stream': stream,
+        'after the stream: does a row follow its last file?': buildRowsFollowSql(spec, cursorType, keyTypes),
         'first batch': build(false),
         'next batches': build(true),
         ...(spec.source.nullCursor === 'include' ? { 'null-cursor sweep': sweep(false), 'null-cursor sweep, next chunks': sweep(true) } : {}),
@@ -392,6 +405,10 @@ async function startStream(
  */
 async function takeStreamBatch(ctx: ReadContext, batch: BatchState, stream: BootstrapStream): Promise<boolean> {
   const { spec } = ctx;
+  // The stream's rows were read from one snapshot, but a table dropped since is said as a keyset
+  // batch's read would say it (SOURCE_TABLE_MISSING, in extract): nothing more of it is applied.
+  // One catalog lookup per batch (no lock: a DROP waits for the COPY's own lock, not for this).
+  if (!(await tableExists(ctx.pg, spec.source.schema, spec.source.table))) throw sourceTableMissing(spec);
   const file = await readingSource(spec, () => stream.take());
   if (!file) {
     await stream.close();
