@@ -30,6 +30,8 @@ import { resolvePipeline } from '../../src/config/resolved-pipeline.js';
 import { createLogger } from '../../src/log/logger.js';
 import type { BatchState } from '../../src/stages/stage.js';
 import { tableSpec } from '../support/table-spec.js';
+import { BootstrapStream } from '../../src/stages/bootstrap-stream.js';
+import { openCopyCsvStream } from '../../src/postgres/copy-stream.js';
 
 const ROWS = 3000;
 
@@ -218,5 +220,51 @@ test('power cut after the bootstrap committed, before its checkpoints: the new s
     assert.deepEqual(await compareTables(url, 'public.events', ws.duckdbPath, 'events', ['id']), { pgRows: ROWS, duckRows: ROWS, mismatches: [] });
   } finally {
     ws.cleanup();
+  }
+});
+
+test('the queue is bounded: a stream nobody takes from stops at 2 waiting files (the COPY waits); taken, it yields every row once, in order', async () => {
+  const url = await table('stream_queue');
+  const dir = mkdtempSync(join(tmpdir(), 'pgduck-stream-queue-'));
+  const copy = await openCopyCsvStream(
+    url,
+    'test',
+    `SELECT id, note, encode(convert_to(updated_at::text, 'UTF8'), 'hex'), encode(convert_to(id::text, 'UTF8'), 'hex') FROM events ORDER BY updated_at, id`,
+  );
+  const stream = new BootstrapStream({
+    copy,
+    batchSize: 100,
+    parquetDir: dir,
+    pipeline: 'events',
+    firstSeq: 1,
+    from: null,
+    trailing: 2,
+    keyCount: 1,
+    columns: [],
+    sourceColumns: [],
+  });
+  try {
+    await new Promise((r) => setTimeout(r, 1500));
+    const files = () => readdirSync(join(dir, 'events')).filter((f) => f.endsWith('.csv.tmp'));
+    assert.equal(stream.peakQueued, 2, 'two files wait');
+    assert.ok(files().length <= 3, `at most 2 waiting and 1 being cut: ${files().join(', ')}`);
+    assert.ok(stream.rowsCut <= 200, `the COPY waits: ${stream.rowsCut} rows cut`);
+    const keys: string[] = [];
+    for (let file = await stream.take(); file; file = await stream.take()) {
+      assert.equal(file.rows, 100);
+      keys.push(file.last.key[0]);
+      rmSync(file.path);
+    }
+    assert.equal(keys.length, 30);
+    assert.equal(stream.rowsCut, ROWS);
+    assert.equal(stream.peakQueued, 2);
+    // (updated_at, id) order is id order here: each file ends at the next hundred.
+    assert.deepEqual(
+      keys,
+      Array.from({ length: 30 }, (_, i) => String((i + 1) * 100)),
+    );
+  } finally {
+    await stream.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
