@@ -10,6 +10,8 @@ import { connectPostgres } from './connect.js';
 export interface CopyStream {
   /** The CSV bytes. Not read, it stops reading the socket, and Postgres blocks on its send (TCP backpressure). */
   readonly stream: Readable;
+  /** The session's `statement_timeout` in ms (0: none): a stream must end before it (bootstrap-stream.ts, segments). */
+  readonly statementTimeoutMs: number;
   /**
    * End the COPY and its connection, whether it finished or not (COPY TO has no abort message: the
    * connection is closed, which ends the server's query). Never throws, never waits more than a few
@@ -21,7 +23,11 @@ export interface CopyStream {
 export async function openCopyCsvStream(url: string, label: string, query: string): Promise<CopyStream> {
   const client = await connectPostgres(url, { label, connectTimeoutMs: 30_000 });
   let stream: Readable;
+  let statementTimeoutMs: number;
   try {
+    // Set on the role or the database, it would cancel a stream that outlives it.
+    const res = await client.query(`SELECT setting FROM pg_settings WHERE name = 'statement_timeout'`);
+    statementTimeoutMs = Number(res.rows[0]?.setting ?? 0) || 0;
     const { default: copy } = await import('pg-copy-streams');
     stream = client.query(copy.to(`COPY (${query}) TO STDOUT WITH (FORMAT csv)`));
   } catch (err) {
@@ -31,6 +37,7 @@ export async function openCopyCsvStream(url: string, label: string, query: strin
   let closing: Promise<void> | null = null;
   return {
     stream,
+    statementTimeoutMs,
     close() {
       closing ??= (async () => {
         stream.destroy();

@@ -17,6 +17,13 @@
  * Contract: `take()` is called by one reader at a time (the runner reads batches in order), and
  * returns the files in stream order, then null once the stream ended and every file was taken.
  * A failure of the COPY (the connection lost, the table dropped) rejects the next `take()`.
+ *
+ * Segments: a stream ends on its own at the first file boundary after `segmentMs` (streamSegmentMs:
+ * 60 s, or half the session's `statement_timeout` when that is shorter), its COPY closed; `cutShort`
+ * then says the table was not read to the end, and the run starts a new stream from the last file's
+ * position. Bounded so that the stream's ACCESS SHARE lock, which makes DDL (and the writers queued
+ * behind that DDL) wait, and its snapshot, which holds vacuum's horizon back, last one segment, not
+ * the whole bootstrap; and so that a role's `statement_timeout` never cancels it.
  * `close()` ends the COPY and its connection and removes every file the stream made that the run has
  * not turned into Parquet (those are never applied: the checkpoint stays at the last committed batch,
  * rule 5); safe to call at any time and more than once. A crash leaves `*.csv.tmp` files, which the
@@ -60,6 +67,8 @@ export interface BootstrapStreamOptions {
   keyCount: number;
   /** Finished files that may wait to be taken before the COPY is paused. */
   ahead?: number;
+  /** The stream ends at the first file boundary after this long (see Segments above); absent: at the table's end only. */
+  segmentMs?: number;
   /** The columns the stream reads, as the catalog described them when it started: every batch of it carries them. */
   columns: ColumnMapping[];
   sourceColumns: PgColumn[];
@@ -70,7 +79,8 @@ export const STREAM_AHEAD = 2;
 export class BootstrapStream {
   private readonly cutter: CsvRecordCutter;
   private readonly queue: CutFile[] = [];
-  private readonly made = new Set<string>();
+  /** The files made that may still exist, by batch number (pruned as the run moves on: it does not grow with the table). */
+  private readonly made = new Map<number, string>();
   private readonly ahead: number;
   private seq: number;
   private from: Position | null;
@@ -78,6 +88,9 @@ export class BootstrapStream {
   private pieces: CutPiece[] = [];
   private resumeWrite: (() => void) | null = null;
   private ended = false;
+  private readonly started = Date.now();
+  /** Ended at a segment's bound, not at the table's end: a new stream goes on from the last file. */
+  cutShort = false;
   private closed = false;
   private error: unknown = null;
   private waiter: (() => void) | null = null;
@@ -131,7 +144,8 @@ export class BootstrapStream {
         this.wake();
       },
       (err: unknown) => {
-        if (!this.closed) this.error ??= err;
+        // The COPY closed at a segment's bound ends in an error that means nothing: every file cut is whole.
+        if (!this.closed && !this.cutShort) this.error ??= err;
         this.wake();
       },
     );
@@ -143,10 +157,12 @@ export class BootstrapStream {
       if (this.error) throw this.error;
       const file = this.queue.shift();
       if (file) {
+        // Two files back is done: the run takes a file (read-ahead) while applying the one before, whose CSV the parquet stage removed.
+        for (const seq of this.made.keys()) if (seq < file.seq - 1) this.made.delete(seq);
         this.pump();
         return file;
       }
-      if (this.ended) return null;
+      if (this.ended || this.cutShort) return null;
       if (this.closed) throw new Error('the bootstrap stream was closed');
       await new Promise<void>((resolve) => {
         this.waiter = resolve;
@@ -164,19 +180,19 @@ export class BootstrapStream {
       this.fd = null;
     }
     // Files the run took are removed by the parquet stage once converted; these were never applied.
-    for (const path of this.made) rmSync(path, { force: true });
+    for (const path of this.made.values()) rmSync(path, { force: true });
     this.queue.length = 0;
     this.wake();
   }
 
   /** Write the pending pieces until the queue is full; the COPY's next chunk is asked for once all are written. */
   private pump(): void {
-    if (this.closed) return;
+    if (this.closed || this.cutShort) return;
     while (this.pieces.length > 0 && this.queue.length < this.ahead) {
       const piece = this.pieces.shift() as CutPiece;
       if (this.fd === null) {
         const path = csvTempPath(this.opts.parquetDir, this.opts.pipeline, this.seq);
-        this.made.add(path);
+        this.made.set(this.seq, path);
         this.fd = openSync(path, 'w');
       }
       writeSync(this.fd, piece.bytes);
@@ -201,7 +217,16 @@ export class BootstrapStream {
     this.rowsCut += rows;
     this.seq++;
     this.from = last;
+    if (!short && this.opts.segmentMs !== undefined && Date.now() - this.started >= this.opts.segmentMs) this.endSegment();
     this.wake();
+  }
+
+  /** Stop at this file boundary: the bytes after it are read again by the next stream, from this file's last position. */
+  private endSegment(): void {
+    this.cutShort = true;
+    this.pieces = [];
+    this.resumeWrite = null;
+    void this.opts.copy.close();
   }
 
   private wake(): void {

@@ -363,6 +363,24 @@ function streamFits(ctx: ReadContext, cursor: PgColumn): boolean {
   return !(ctx.store.get(ctx.spec.name)?.bootstrapDone ?? false);
 }
 
+/** How long one stream segment may last: 60 s unless PGDUCK_STREAM_SEGMENT_SECONDS says otherwise, and under half a session's statement_timeout. */
+export const STREAM_SEGMENT_MS = 60_000;
+
+export function streamSegmentMs(env: NodeJS.ProcessEnv, statementTimeoutMs: number): number {
+  const raw = env.PGDUCK_STREAM_SEGMENT_SECONDS?.trim();
+  let ms = STREAM_SEGMENT_MS;
+  if (raw) {
+    if (!/^[0-9]+(\.[0-9]+)?$/.test(raw))
+      throw new PgduckError(`PGDUCK_STREAM_SEGMENT_SECONDS must be a number of seconds (0 or more), got ${JSON.stringify(raw)}`, {
+        kind: 'config',
+        code: 'CONFIG_INVALID',
+        fix: 'unset PGDUCK_STREAM_SEGMENT_SECONDS (60), or set it to a number of seconds',
+      });
+    ms = Number(raw) * 1000;
+  }
+  return statementTimeoutMs > 0 ? Math.min(ms, statementTimeoutMs / 2) : ms;
+}
+
 /** Start the stream from the batch's position, bounded by the horizon read just before (rule 3: read before the data query). */
 async function startStream(
   ctx: ReadContext,
@@ -394,6 +412,7 @@ async function startStream(
     keyCount: keys.length,
     columns,
     sourceColumns: source,
+    segmentMs: streamSegmentMs(process.env, copy.statementTimeoutMs),
   });
   ctx.log.debug({ pipeline: spec.name, from: batch.from?.cursor ?? null, horizon: horizon?.value ?? null }, 'bootstrap stream started');
   return stream;
@@ -412,7 +431,9 @@ async function takeStreamBatch(ctx: ReadContext, batch: BatchState, stream: Boot
   const file = await readingSource(spec, () => stream.take());
   if (!file) {
     await stream.close();
-    ctx.memory.stream = 'ended';
+    // Ended at a segment's bound: the next batch starts a new stream from here (its own snapshot, so
+    // its first batch counts the target again: keysAbsent only while the target held none of its keys).
+    ctx.memory.stream = stream.cutShort ? null : 'ended';
     return false;
   }
   const samePosition = (a: Position | null, b: Position | null) => JSON.stringify(a) === JSON.stringify(b);

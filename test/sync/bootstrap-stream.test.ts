@@ -9,6 +9,10 @@
  * - A failure mid-stream ends the stream: no CSV left behind, the checkpoint at the last committed
  *   group; the next run resumes with a new stream from it, keeps the DELETE (the target holds rows),
  *   and ends equal.
+ * - Segments: with PGDUCK_STREAM_SEGMENT_SECONDS=0 every stream ends after one file and the next
+ *   batch starts a new one; only the first, on the empty target, skips its DELETE. A database whose
+ *   statement_timeout (2 s) is shorter than the bootstrap's stream still bootstraps: the stream ends
+ *   before the timeout and a new one goes on.
  * - A power cut after the bootstrap's commit, before its checkpoints (DuckDB ahead of an empty
  *   checkpoint): the next run's stream starts from nothing on a target that holds every row, so it
  *   keeps the DELETE; nothing doubled, nothing lost.
@@ -220,6 +224,55 @@ test('power cut after the bootstrap committed, before its checkpoints: the new s
     assert.deepEqual(await compareTables(url, 'public.events', ws.duckdbPath, 'events', ['id']), { pgRows: ROWS, duckRows: ROWS, mismatches: [] });
   } finally {
     ws.cleanup();
+  }
+});
+
+test('segments: a stream ends at its bound and the next batch starts a new one; only the first segment, on the empty target, skips the DELETE', async () => {
+  const url = await table('stream_segments');
+  const ws = await workspace(url);
+  const before = process.env.PGDUCK_STREAM_SEGMENT_SECONDS;
+  process.env.PGDUCK_STREAM_SEGMENT_SECONDS = '0';
+  try {
+    const { summary, batches } = await ws.run();
+    assert.equal(batches.length, ROWS / 100);
+    assert.ok(
+      batches.every((b) => b.stream && b.rowCount === 100),
+      'every batch came from a stream',
+    );
+    assert.deepEqual(
+      batches.map((b) => b.keysAbsent),
+      [true, ...Array.from({ length: ROWS / 100 - 1 }, () => false)],
+      'a new stream is a new snapshot: once the target holds rows, its batches keep the DELETE',
+    );
+    assert.equal(summary.bootstrapDone, true);
+    assert.deepEqual(await ws.compare(), { pgRows: ROWS, duckRows: ROWS, mismatches: [] });
+    assert.deepEqual(ws.csvLeft(), []);
+  } finally {
+    if (before === undefined) delete process.env.PGDUCK_STREAM_SEGMENT_SECONDS;
+    else process.env.PGDUCK_STREAM_SEGMENT_SECONDS = before;
+    await ws.close();
+  }
+});
+
+test("a database's statement_timeout shorter than the bootstrap does not cancel it: each stream ends before half of it", async () => {
+  const url = await table('stream_timeout');
+  await pgs.query(url, `ALTER DATABASE "${new URL(url).pathname.slice(1)}" SET statement_timeout = '2s'`);
+  const ws = await workspace(url);
+  try {
+    // ~6 s of applying at 200 ms a batch: one COPY for all of it would be cancelled at 2 s.
+    const started = Date.now();
+    const { summary, batches } = await ws.run({
+      onStep: async (stage) => {
+        if (stage === 'upsert') await new Promise((r) => setTimeout(r, 200));
+      },
+    });
+    assert.ok(Date.now() - started > 4000, 'the bootstrap outlasted the statement_timeout');
+    assert.equal(summary.bootstrapDone, true);
+    assert.ok(batches.filter((b) => b.stream).length >= ROWS / 100 - 1, 'streams read the table');
+    assert.ok(batches.filter((b) => b.stream && b.keysAbsent === false).length > 0, 'more than one stream: the later ones keep the DELETE');
+    assert.deepEqual(await ws.compare(), { pgRows: ROWS, duckRows: ROWS, mismatches: [] });
+  } finally {
+    await ws.close();
   }
 });
 
