@@ -9,6 +9,13 @@
  * DuckDB's range) the typed SELECT fails, and the file is written again as text (every column the
  * Postgres text it arrived as). The upsert then casts it and fails naming the column and the value,
  * as it does for a file of the row-array path: the history keeps the batch either way.
+ *
+ * The upsert then reads the file back (`read_parquet`) in the run's open transaction: the file is the
+ * only way a batch reaches that transaction. Staging the typed rows in a DuckDB table instead (for
+ * both the file and the INSERT) is invisible to a transaction that began before the table existed, or
+ * reads its old version (test/runner/row-group-visibility.test.ts), and where it can be made visible
+ * it costs more CPU than it saves: one streaming COPY here is cheaper than building the table and
+ * writing it out (docs/architecture.md#facts-duckdb, `scripts/bench-duck-batch.ts`).
  */
 import { rmSync, statSync } from 'node:fs';
 import { fsyncAndRename } from './durable-file.js';
