@@ -2,8 +2,11 @@
  * Run one compiled pipeline until its source is drained: batch after batch through the plan's steps.
  *
  * Each batch runs `plan.steps` in order, each step being the stage of that name in the one registry
- * (src/stages/registry.ts): what `pgduck plan` prints is what runs. Four runner policies shape the
- * loop, each in its own file: read-ahead (the next batch is read while this one finishes),
+ * (src/stages/registry.ts): what `pgduck plan` prints is what runs. Five runner policies shape the
+ * loop: read-ahead (the next batch is read while this one finishes, src/runner/read-ahead.ts) and
+ * parquet-ahead (a batch read ahead is turned into its Parquet file at once, on the session's own
+ * connection, while this one is applied on the transaction's: its parquet step then only reports
+ * the outcome; below, in `extract`),
  * row groups (batches share one DuckDB transaction until it holds GROUP_ROWS rows; their checkpoints
  * wait for its commit), session rotation (the DuckDB session ends every SESSION_ROWS rows) and the
  * horizon freeze (after a batch with rows above the horizon, later batches of the run do not checkpoint).
@@ -168,6 +171,20 @@ export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary
     await deps.onStep?.('extract', seq, spec.name);
     await STAGES.extract.run(run, batch);
     faultPoint('after-extract');
+    // Parquet ahead: a batch read ahead (during a session) is turned into its Parquet file at once, on
+    // the session's connection, while the batch before is applied on the transaction's. Each batch's
+    // DuckDB statements run on one thread, one after another: this keeps a second core busy (measured
+    // in docs/architecture.md, "Facts: DuckDB"). Crash-safe as before: the file is written and fsynced
+    // before its rows enter any transaction; a failure is kept for the batch's own parquet step.
+    const ahead = parquetAhead;
+    if (ahead && batch.csv && batch.rowCount > 0) {
+      try {
+        await ahead.stage.run(ahead.ctx, batch);
+        batch.parquetAhead = {};
+      } catch (error) {
+        batch.parquetAhead = { error };
+      }
+    }
     return batch;
   };
   // A read's failure is described when it is awaited, not when it happens: by then the batch before
@@ -190,6 +207,9 @@ export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary
   };
 
   const ahead = readAhead(steps);
+  // The session a batch read ahead is turned into Parquet in (null outside sessions, and when the plan has no parquet step).
+  const parquetStep = steps.find((st) => st.name === 'parquet');
+  let parquetAhead: { stage: Stage; ctx: StageContext } | null = null;
   const rotation = new SessionRotation(deps.sessionRows ?? SESSION_ROWS);
   const freeze = new HorizonFreeze();
   // The rest of one batch's steps, inside a session. Returns the next batch's read, if there is a next batch.
@@ -287,6 +307,8 @@ export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary
         const rowGroup = new RowGroup(lake, deps.groupRows ?? GROUP_ROWS);
         group = rowGroup;
         const ctx: StageContext = { ...run, lake, transaction: rowGroup };
+        // An idle run's session refuses every use: nothing is read ahead there anyway (an idle batch is the last).
+        if (parquetStep && !batch?.targetUnchanged) parquetAhead = { stage: parquetStep, ctx };
         const commit = async () => {
           try {
             await rowGroup.commit();
@@ -304,7 +326,15 @@ export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary
             rowGroup.afterCommit({ stage: 'checkpoint', seq: done.seq }, () => committed(done));
             const last = !next || deps.shouldStop?.();
             // A stop finishes the batch in flight and commits what is applied; rotation ends the session, which must not hold it.
-            if (last || rowGroup.full || rotation.due) await commit();
+            if (last || rowGroup.full || rotation.due) {
+              try {
+                await commit();
+              } catch (err) {
+                // The read ahead may be writing its Parquet file on this session: it ends before the session does.
+                await next?.settled();
+                throw err;
+              }
+            }
             if (last) {
               await next?.settled();
               batch = null;
@@ -317,6 +347,7 @@ export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary
             if (rotation.due) return;
           }
         } finally {
+          parquetAhead = null;
           // Open only after a failure (rolled back by then) or a bug: never left to the session's end.
           await rowGroup.rollback();
           group = null;

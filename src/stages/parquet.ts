@@ -14,8 +14,9 @@ export const parquetPathFor = batchFilePath;
 
 export const parquetStage: Stage = {
   name: 'parquet',
-  reads: ['columns', 'rows', 'rowCount', 'seq', 'phase', 'from', 'drained', 'sourceColumns', 'csv'],
-  writes: ['parquetPath', 'parquetBytes', 'parquetTransport', 'rows', 'csv'],
+  // parquetAhead: set by the runner (parquet-ahead), after the batch's read.
+  reads: ['columns', 'rows', 'rowCount', 'seq', 'phase', 'from', 'drained', 'sourceColumns', 'csv', 'parquetAhead'],
+  writes: ['parquetPath', 'parquetBytes', 'parquetTransport', 'rows', 'csv', 'parquetAhead'],
   postgres: false,
   describe() {
     return {
@@ -26,6 +27,13 @@ export const parquetStage: Stage = {
     };
   },
   async run(ctx: StageContext, batch: BatchState) {
+    // Already run ahead, while the batch before was applied (the runner's parquet-ahead policy): its outcome is this step's.
+    if (batch.parquetAhead) {
+      const { error } = batch.parquetAhead;
+      batch.parquetAhead = undefined;
+      if (error !== undefined) throw error;
+      return;
+    }
     // Nothing new: no file (a history file always holds rows).
     if (batch.rowCount === 0) return;
     const path = parquetPathFor(ctx.parquetDir, ctx.spec.name, batch.seq);

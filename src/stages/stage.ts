@@ -145,6 +145,12 @@ export interface BatchState {
    * run's first. Were it ever wrong, the target's PRIMARY KEY refuses the duplicate loudly.
    */
   keysAbsent?: boolean;
+  /**
+   * Set by the runner's parquet-ahead policy (src/runner/run-pipeline.ts): this batch's parquet step
+   * already ran, right after its read ahead, while the batch before it was applied; `error` is what it
+   * threw, thrown again by the parquet step in its place so the failure is the parquet step's.
+   */
+  parquetAhead?: { error?: unknown };
   parquetPath?: string;
   parquetBytes?: number;
   /**

@@ -9,8 +9,8 @@ import { STAGE_ORDER, STAGES } from '../../src/stages/registry.js';
 import { readAhead } from '../../src/runner/read-ahead.js';
 import type { BatchState } from '../../src/stages/stage.js';
 
-test('each step reads only what an earlier step (or the runner: seq, phase, from, afterKey) wrote', () => {
-  const written = new Set<keyof BatchState>(['seq', 'phase', 'from', 'afterKey']);
+test('each step reads only what an earlier step (or the runner: seq, phase, from, afterKey, and the outcome of parquet-ahead) wrote', () => {
+  const written = new Set<keyof BatchState>(['seq', 'phase', 'from', 'afterKey', 'parquetAhead']);
   for (const name of STAGE_ORDER) {
     const stage = STAGES[name];
     assert.equal(stage.name, name);
