@@ -58,7 +58,8 @@ export function compileTests(root: string, scripts: string[] = []): number {
     const target = compiledPath(root, source);
     if (existsSync(target) && statSync(target).mtimeMs >= statSync(source).mtimeMs) continue;
     const { outputText, diagnostics } = ts.transpileModule(readFileSync(source, 'utf8'), {
-      compilerOptions: OPTIONS,
+      // sourceRoot: the map names the .ts where it is, not next to the output.
+      compilerOptions: { ...OPTIONS, sourceRoot: `${dirname(source)}/` },
       fileName: source,
       reportDiagnostics: true,
     });
