@@ -51,6 +51,14 @@ export function compiledPath(root: string, source: string): string {
  */
 export function compileTests(root: string, scripts: string[] = []): number {
   const out = join(root, TEST_BUILD_DIR);
+  // Outputs of other options (or another TypeScript) are not up to date, whatever their time.
+  const stamp = join(out, '.options.json');
+  const options = JSON.stringify({ typescript: ts.version, OPTIONS });
+  if (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== options) {
+    rmSync(out, { recursive: true, force: true });
+    mkdirSync(out, { recursive: true });
+    writeFileSync(stamp, options);
+  }
   const sources = [...tsFiles(join(root, 'test')), ...scripts.map((s) => join(root, s))];
   const wanted = new Set(sources.map((s) => compiledPath(root, s)));
   let written = 0;
