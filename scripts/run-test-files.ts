@@ -1,14 +1,16 @@
 /**
- * The test files' runner, started by scripts/run-tests.ts (the launcher) with `node --import tsx`:
- * node:test's `run()` on the files given, in the order given, several at once.
+ * The test files' runner, started by scripts/run-tests.ts (the launcher) compiled, as
+ * .test-build/scripts/run-test-files.js: node:test's `run()` on the files given (compiled too), in the
+ * order given, several at once.
  *
- *   node --import tsx scripts/run-test-files.ts <concurrency> <file ...>
+ *   node .test-build/scripts/run-test-files.js <concurrency> <file.js ...>
  *
  * Why not `node --test <files>`: Node 20's `--test` sorts the files by name before running them, so
  * the launcher's longest-first order was lost and the run ended with the verify/ files, among the
  * longest, running alone on one core (measured: the last files to finish were
  * test/verify/verify-command.test.ts and key-ranges.test.ts). `run()` keeps the order. Each file still
- * runs in a process of its own, which inherits this process's `--import tsx`.
+ * runs in a process of its own, with this process's flags (so no TypeScript loader: the files are
+ * JavaScript already).
  *
  * Output as `node --test` prints it (spec on a terminal, TAP otherwise); exit 1 when a test failed.
  * SIGINT / SIGTERM abort the run, which ends the files' processes.
@@ -19,7 +21,7 @@ import { spec, tap } from 'node:test/reporters';
 const [concurrencyArg, ...files] = process.argv.slice(2);
 const concurrency = Number(concurrencyArg);
 if (!Number.isInteger(concurrency) || concurrency < 1 || files.length === 0) {
-  console.error('usage: node --import tsx scripts/run-test-files.ts <concurrency> <file ...>');
+  console.error('usage: node .test-build/scripts/run-test-files.js <concurrency> <file.js ...>');
   process.exit(2);
 }
 

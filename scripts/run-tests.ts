@@ -8,13 +8,20 @@
  *
  * --unit: only the fast tier, `*.unit.test.ts` (no database, no CLI process), and no server.
  * With PGDUCK_TEST_DATABASE_URL set, that server is used and none is started.
+ * Before any test: dist/ is built (incrementally, as the CLI the tests start runs it) and the test
+ * files are transpiled to .test-build/ (scripts/compile-tests.ts): they run as plain JavaScript,
+ * without a TypeScript loader in each file's process.
  * The server is stopped on every path: tests passing or failing, the runner crashing, Ctrl-C.
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, rmSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startEmbeddedPostgres, type EmbeddedServer } from '../src/postgres/embedded-server.js';
+import { compiledPath, compileTests } from './compile-tests.js';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const RUNNER = 'scripts/run-test-files.ts';
 
 const UNIT_SUFFIX = '.unit.test.ts';
 const TEST_SUFFIX = '.test.ts';
@@ -56,10 +63,23 @@ function parseArgs(argv: string[]): { unit: boolean; concurrency: number; paths:
   return { unit, concurrency, paths: paths.length > 0 ? paths : ['test'] };
 }
 
-/** The files run by scripts/run-test-files.ts (node:test's `run()`, which keeps this order). */
+/** dist/, as `npm run build:incremental` builds it: the CLI processes the tests start and the test files' imports of src/ run it. */
+function buildDist(): Promise<number> {
+  const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  const child = spawn(process.execPath, [tsc, '-p', 'tsconfig.json', '--incremental', '--tsBuildInfoFile', 'dist/.tsbuildinfo'], {
+    cwd: ROOT,
+    stdio: 'inherit',
+  });
+  return new Promise((resolve) => child.on('close', (code) => resolve(code ?? 1)));
+}
+
+/**
+ * The compiled files run by scripts/run-test-files.ts (node:test's `run()`, which keeps this order),
+ * itself compiled: `run()` starts each file's process with this process's flags, so none of them
+ * loads tsx. `--enable-source-maps`: a failure's stack points at the .ts lines.
+ */
 function runNodeTest(files: string[], concurrency: number, env: NodeJS.ProcessEnv): Promise<number> {
-  const runner = join(dirname(fileURLToPath(import.meta.url)), 'run-test-files.ts');
-  const child = spawn(process.execPath, ['--import', 'tsx', runner, String(concurrency), ...files], {
+  const child = spawn(process.execPath, ['--enable-source-maps', compiledPath(ROOT, join(ROOT, RUNNER)), String(concurrency), ...files], {
     env,
     stdio: 'inherit',
   });
@@ -85,6 +105,9 @@ async function main(): Promise<number> {
     console.error(`no test files under ${paths.join(' ')}`);
     return 1;
   }
+  if ((await buildDist()) !== 0) return 1;
+  compileTests(ROOT, [RUNNER]);
+  const compiled = files.map((f) => compiledPath(ROOT, resolve(f)));
   const needsServer = !process.env.PGDUCK_TEST_DATABASE_URL && files.some((f) => !f.endsWith(UNIT_SUFFIX));
   let server: EmbeddedServer | null = null;
   try {
@@ -99,7 +122,7 @@ async function main(): Promise<number> {
       process.on('exit', () => rmSync(root, { recursive: true, force: true }));
     }
     const env = server ? { ...process.env, PGDUCK_TEST_DATABASE_URL: server.url } : process.env;
-    return await runNodeTest(files, concurrency, env);
+    return await runNodeTest(compiled, concurrency, env);
   } finally {
     await server?.stop();
   }

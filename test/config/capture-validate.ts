@@ -1,9 +1,9 @@
 // Shared by the config tests (not a test itself): run `validate` in-process and capture its output.
 import { Writable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { runValidate, type ValidateOptions } from '../../src/commands/validate.js';
+import { ROOT } from '../support/repo-root.js';
 
-export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+export const repoRoot = ROOT;
 
 /**
  * Messages carry paths as given; the tests give them relative to the repository root, so expected

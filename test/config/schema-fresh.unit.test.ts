@@ -32,7 +32,7 @@ test('schema/defaults.validate.cjs is the validator ajv compiles from the schema
 });
 
 test('the precompiled validators judge like ajv compiling the schema: same verdict, same errors, same defaults filled in', () => {
-  const require = createRequire(import.meta.url);
+  const require = createRequire(`${repoRoot}test/config/`);
   const cases: unknown[] = [
     { source: { table: 'public.orders', primary_key: 'id' }, target: { table: 'orders' } },
     { source: { table: 'x', primary_key: ['a', 'b'], bogus: 1 }, target: { table: 'y' }, batch_size: 'many', schedule: 5 },

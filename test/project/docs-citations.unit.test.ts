@@ -8,8 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { ROOT } from '../support/workspace.js';
-import { fileURLToPath } from 'node:url';
+import { ROOT, sourceOf } from '../support/repo-root.js';
 
 const DOC = 'docs/architecture.md';
 
@@ -60,7 +59,7 @@ function anchorCitations(file: string, text: string): (Citation & { anchor: stri
 
 const CODE = ['src', 'test', 'scripts', 'bin'].flatMap((d) => filesUnder(join(ROOT, d))).filter((f) => /\.(ts|cjs|js)$/.test(f));
 /** This file names the patterns it looks for: it is not a citation. */
-const SELF = relative(ROOT, fileURLToPath(import.meta.url));
+const SELF = sourceOf(import.meta.url);
 const sources = CODE.map((f) => ({ file: relative(ROOT, f), text: readFileSync(f, 'utf8') })).filter((s) => s.file !== SELF);
 
 test('the page has every rule 1…10, once, and the sections code cites by anchor', () => {

@@ -2,16 +2,17 @@
  * `pgduck plan` prints what runs: the steps it prints (as JSON and as text) are exactly the steps
  * compile() gives the runner, in order, each with all of its SQL. No database.
  */
+import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
 import { loadPipelines } from '../../src/config/load-pipelines.js';
 import { compile } from '../../src/runner/compile.js';
 import { formatPlan, printedPlan } from '../../src/commands/plan.js';
 import { STAGE_ORDER } from '../../src/stages/registry.js';
 import type { PipelineSpec } from '../../src/config/pipeline-spec.js';
+import { ROOT } from '../support/repo-root.js';
 
-const pipelinesDir = fileURLToPath(new URL('../../pipelines', import.meta.url));
+const pipelinesDir = join(ROOT, 'pipelines');
 
 function specs(): PipelineSpec[] {
   const { specs, problems } = loadPipelines([pipelinesDir], {}, 'lake/warehouse.duckdb');
