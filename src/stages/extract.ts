@@ -180,10 +180,10 @@ export const extractStage: Stage<ReadContext> & { readonly kind: 'extract' } = {
           ? 'when the cursor column is nullable: once the keyset pass drained, rows whose cursor is NULL are read by key (the first batch leaves them out); they never move the checkpoint, and a chunk the last sweep already wrote is not written again'
           : 'when the cursor column is nullable: a row whose cursor is NULL stops the pipeline (null_cursor: fail)',
       sql: {
-        'bootstrap stream': stream,
-        'after the stream: does a row follow its last file?': buildRowsFollowSql(spec, cursorType, keyTypes),
         'first batch': build(false),
         'next batches': build(true),
+        'bootstrap stream': stream,
+        'after the stream: does a row follow its last file?': buildRowsFollowSql(spec, cursorType, keyTypes),
         ...(spec.source.nullCursor === 'include' ? { 'null-cursor sweep': sweep(false), 'null-cursor sweep, next chunks': sweep(true) } : {}),
       },
     };
