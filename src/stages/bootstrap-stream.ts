@@ -19,7 +19,9 @@
  * A failure of the COPY (the connection lost, the table dropped) rejects the next `take()`.
  *
  * Segments: a stream ends on its own at the first file boundary after `segmentMs` (streamSegmentMs:
- * 60 s, or half the session's `statement_timeout` when that is shorter), its COPY closed; `cutShort`
+ * 60 s, or half the session's `statement_timeout` when that is shorter), or, when no boundary came by
+ * 1.5 × `segmentMs` (a slow batch holding the queue full) and one file is whole, where it is, the
+ * file being cut dropped (its rows are the next stream's first); its COPY closed; `cutShort`
  * then says the table was not read to the end, and the run starts a new stream from the last file's
  * position. Bounded so that the stream's ACCESS SHARE lock, which makes DDL (and the writers queued
  * behind that DDL) wait, and its snapshot, which holds vacuum's horizon back, last one segment, not
@@ -89,6 +91,8 @@ export class BootstrapStream {
   private resumeWrite: (() => void) | null = null;
   private ended = false;
   private readonly started = Date.now();
+  /** Ends the segment wherever it is at 1.5 × segmentMs, still under a statement_timeout (segmentMs ≤ half of it). */
+  private hardStop: NodeJS.Timeout | null = null;
   /** Ended at a segment's bound, not at the table's end: a new stream goes on from the last file. */
   cutShort = false;
   private closed = false;
@@ -138,8 +142,16 @@ export class BootstrapStream {
         }
       },
     });
+    if (opts.segmentMs !== undefined) {
+      // Never before the segment's first whole file: a segment that cut none would leave the next stream where this one began.
+      this.hardStop = setTimeout(() => {
+        if (this.seq > opts.firstSeq) this.endSegment();
+      }, opts.segmentMs * 1.5);
+      this.hardStop.unref();
+    }
     pipeline(opts.copy.stream, sink).then(
       () => {
+        this.clearHardStop();
         this.ended = true;
         this.wake();
       },
@@ -171,6 +183,7 @@ export class BootstrapStream {
   }
 
   async close(): Promise<void> {
+    this.clearHardStop();
     this.closed = true;
     this.pieces = [];
     this.resumeWrite = null;
@@ -221,12 +234,31 @@ export class BootstrapStream {
     this.wake();
   }
 
-  /** Stop at this file boundary: the bytes after it are read again by the next stream, from this file's last position. */
+  /**
+   * End the segment: at a file boundary, or (the hard stop) wherever the cutting is, the unfinished
+   * file removed. Either way the bytes after the last whole file are read again by the next stream,
+   * from that file's last position.
+   */
   private endSegment(): void {
+    this.clearHardStop();
+    if (this.closed || this.ended || this.cutShort) return;
     this.cutShort = true;
     this.pieces = [];
     this.resumeWrite = null;
+    if (this.fd !== null) {
+      closeSync(this.fd);
+      this.fd = null;
+      const path = this.made.get(this.seq);
+      this.made.delete(this.seq);
+      if (path) rmSync(path, { force: true });
+    }
     void this.opts.copy.close();
+    this.wake();
+  }
+
+  private clearHardStop(): void {
+    if (this.hardStop) clearTimeout(this.hardStop);
+    this.hardStop = null;
   }
 
   private wake(): void {

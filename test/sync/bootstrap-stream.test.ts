@@ -321,3 +321,42 @@ test('the queue is bounded: a stream nobody takes from stops at 2 waiting files 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a segment that reaches no file boundary by 1.5 × its bound (nobody takes its files) ends where it is: the whole files are kept, nothing else', async () => {
+  const url = await table('stream_hard_stop');
+  const dir = mkdtempSync(join(tmpdir(), 'pgduck-stream-hard-stop-'));
+  const copy = await openCopyCsvStream(
+    url,
+    'test',
+    `SELECT id, note, encode(convert_to(updated_at::text, 'UTF8'), 'hex'), encode(convert_to(id::text, 'UTF8'), 'hex') FROM events ORDER BY updated_at, id`,
+  );
+  const stream = new BootstrapStream({
+    copy,
+    batchSize: 100,
+    parquetDir: dir,
+    pipeline: 'events',
+    firstSeq: 1,
+    from: null,
+    trailing: 2,
+    keyCount: 1,
+    columns: [],
+    sourceColumns: [],
+    segmentMs: 200,
+  });
+  try {
+    // Two files wait (the queue is full), so no boundary comes; the hard stop ends the segment at 300 ms.
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(stream.cutShort, true, 'the segment ended');
+    const files = readdirSync(join(dir, 'events')).sort();
+    assert.deepEqual(files, ['0000000001.csv.tmp', '0000000002.csv.tmp'], 'the two whole files, no partial one');
+    const taken = [];
+    for (let file = await stream.take(); file; file = await stream.take()) taken.push([file.seq, file.rows, file.last.key[0], file.short]);
+    assert.deepEqual(taken, [
+      [1, 100, '100', false],
+      [2, 100, '200', false],
+    ]);
+  } finally {
+    await stream.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
