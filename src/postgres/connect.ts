@@ -79,6 +79,23 @@ export async function connectPostgres(url: string, opts: ConnectOptions = {}): P
 export type PgClient = pg.Client;
 
 /**
+ * End a session: never throws, never waits more than 5 s (a connection already lost must not keep
+ * a run waiting). With a query still active, pg's end() destroys the socket, which ends the query
+ * on the server too.
+ */
+export async function endQuietly(client: Pick<pg.Client, 'end'>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    client.end().catch(() => {}),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, 5_000);
+      timer.unref();
+    }),
+  ]);
+  clearTimeout(timer);
+}
+
+/**
  * A failed connect: a refused password or an unknown database is configuration, a server that is
  * down or unreachable is transient (and so is anything unrecognised while connecting: a timeout, a
  * reset). The message is the redacted explanation.

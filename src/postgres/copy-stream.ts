@@ -5,7 +5,7 @@
  * connection (connect.ts), so the text is the same as a keyset batch's.
  */
 import type { Readable } from 'node:stream';
-import { connectPostgres } from './connect.js';
+import { connectPostgres, endQuietly } from './connect.js';
 
 export interface CopyStream {
   /** The CSV bytes. Not read, it stops reading the socket, and Postgres blocks on its send (TCP backpressure). */
@@ -41,16 +41,8 @@ export async function openCopyCsvStream(url: string, label: string, query: strin
     close() {
       closing ??= (async () => {
         stream.destroy();
-        // pg's end() destroys the socket when a query is still active: the server's COPY ends with it.
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([
-          client.end().catch(() => {}),
-          new Promise<void>((resolve) => {
-            timer = setTimeout(resolve, 5_000);
-            timer.unref();
-          }),
-        ]);
-        clearTimeout(timer);
+        // The COPY is still active: ending the session ends it on the server too.
+        await endQuietly(client);
       })();
       return closing;
     },

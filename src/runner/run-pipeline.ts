@@ -31,7 +31,7 @@ import { STAGES } from '../stages/registry.js';
 import { newRunMemory } from '../stages/run-memory.js';
 import type { Lake } from '../duckdb/lake.js';
 import type { CheckpointStore, Position } from '../state/checkpoint-store.js';
-import { connectPostgres, type PgClient } from '../postgres/connect.js';
+import { connectPostgres, endQuietly } from '../postgres/connect.js';
 import { openCopyCsvStream } from '../postgres/copy-stream.js';
 import { BootstrapStream } from '../stages/bootstrap-stream.js';
 import type { Plan } from './compile.js';
@@ -358,7 +358,7 @@ export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary
     deps.progress?.end(spec.name);
     // A stop or a failure ends the bootstrap stream too: its COPY, its connection, its files not applied (bootstrap-stream.ts).
     if (run.memory.stream instanceof BootstrapStream) await run.memory.stream.close();
-    await closeQuietly(pg);
+    await endQuietly(pg);
   }
   summary.durationMs = Date.now() - started;
   return summary;
@@ -420,17 +420,4 @@ async function countTarget(lake: StageContext['lake'], target: Plan['spec']['tar
   } catch {
     return undefined;
   }
-}
-
-/** End the session; a connection that is already lost must neither throw nor keep the run waiting. */
-async function closeQuietly(pg: PgClient): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    pg.end().catch(() => {}),
-    new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, 5_000);
-      timer.unref();
-    }),
-  ]);
-  clearTimeout(timer);
 }

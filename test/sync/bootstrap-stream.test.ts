@@ -62,6 +62,28 @@ async function table(name: string): Promise<string> {
   return url;
 }
 
+/** A stream over the whole table in batches of 100 (id, note, the position as hex), outside any run. */
+async function rawStream(url: string, dir: string, extra: { segmentMs?: number } = {}): Promise<BootstrapStream> {
+  const copy = await openCopyCsvStream(
+    url,
+    'test',
+    `SELECT id, note, encode(convert_to(updated_at::text, 'UTF8'), 'hex'), encode(convert_to(id::text, 'UTF8'), 'hex') FROM events ORDER BY updated_at, id`,
+  );
+  return new BootstrapStream({
+    copy,
+    batchSize: 100,
+    parquetDir: dir,
+    pipeline: 'events',
+    firstSeq: 1,
+    from: null,
+    trailing: 2,
+    keyCount: 1,
+    columns: [],
+    sourceColumns: [],
+    ...extra,
+  });
+}
+
 async function workspace(url: string) {
   const dir = mkdtempSync(join(tmpdir(), 'pgduck-bootstrap-stream-'));
   const duckdbPath = join(dir, 'lake.duckdb');
@@ -279,23 +301,7 @@ test("a database's statement_timeout shorter than the bootstrap does not cancel 
 test('the queue is bounded: a stream nobody takes from stops at 2 waiting files (the COPY waits); taken, it yields every row once, in order', async () => {
   const url = await table('stream_queue');
   const dir = mkdtempSync(join(tmpdir(), 'pgduck-stream-queue-'));
-  const copy = await openCopyCsvStream(
-    url,
-    'test',
-    `SELECT id, note, encode(convert_to(updated_at::text, 'UTF8'), 'hex'), encode(convert_to(id::text, 'UTF8'), 'hex') FROM events ORDER BY updated_at, id`,
-  );
-  const stream = new BootstrapStream({
-    copy,
-    batchSize: 100,
-    parquetDir: dir,
-    pipeline: 'events',
-    firstSeq: 1,
-    from: null,
-    trailing: 2,
-    keyCount: 1,
-    columns: [],
-    sourceColumns: [],
-  });
+  const stream = await rawStream(url, dir);
   try {
     await new Promise((r) => setTimeout(r, 1500));
     const files = () => readdirSync(join(dir, 'events')).filter((f) => f.endsWith('.csv.tmp'));
@@ -325,24 +331,7 @@ test('the queue is bounded: a stream nobody takes from stops at 2 waiting files 
 test('a segment that reaches no file boundary by 1.5 × its bound (nobody takes its files) ends where it is: the whole files are kept, nothing else', async () => {
   const url = await table('stream_hard_stop');
   const dir = mkdtempSync(join(tmpdir(), 'pgduck-stream-hard-stop-'));
-  const copy = await openCopyCsvStream(
-    url,
-    'test',
-    `SELECT id, note, encode(convert_to(updated_at::text, 'UTF8'), 'hex'), encode(convert_to(id::text, 'UTF8'), 'hex') FROM events ORDER BY updated_at, id`,
-  );
-  const stream = new BootstrapStream({
-    copy,
-    batchSize: 100,
-    parquetDir: dir,
-    pipeline: 'events',
-    firstSeq: 1,
-    from: null,
-    trailing: 2,
-    keyCount: 1,
-    columns: [],
-    sourceColumns: [],
-    segmentMs: 200,
-  });
+  const stream = await rawStream(url, dir, { segmentMs: 200 });
   try {
     // Two files wait (the queue is full), so no boundary comes; the hard stop ends the segment at 300 ms.
     await new Promise((r) => setTimeout(r, 1500));
