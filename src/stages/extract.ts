@@ -450,7 +450,7 @@ async function takeStreamBatch(ctx: ReadContext, batch: BatchState, stream: Boot
   // Rows above the horizon were left out of the stream, and rows may have come since its snapshot:
   // after the stream's short last file, drained only when no row follows it now (else keyset batches
   // read them, and decide `drained` as always). A short keyset batch would have said the same.
-  batch.drained = file.short && !(await rowsFollow(ctx, file.last));
+  batch.drained = file.short && !(await rowsFollow(ctx, stream, file.last));
   batch.allSafe = true;
   batch.last = file.last;
   batch.safe = file.last;
@@ -459,12 +459,13 @@ async function takeStreamBatch(ctx: ReadContext, batch: BatchState, stream: Boot
   return true;
 }
 
-/** Whether the source holds a row after `position` (the bootstrap stream's last file: is the source drained?). */
-async function rowsFollow(ctx: ReadContext, position: Position): Promise<boolean> {
+/**
+ * Whether the source holds a row after `position` (the bootstrap stream's last file: is the source
+ * drained?). The key types are the stream's: its COPY held the table's lock, so no DDL changed them.
+ */
+async function rowsFollow(ctx: ReadContext, stream: BootstrapStream, position: Position): Promise<boolean> {
   const { spec, pg } = ctx;
-  const source = await introspectTable(pg, spec.source.schema, spec.source.table);
-  if (!source) throw sourceTableMissing(spec);
-  const { cursor, keys } = checkKeyColumns(spec, source);
+  const { cursor, keys } = checkKeyColumns(spec, stream.sourceColumns);
   const sql = buildRowsFollowSql(
     spec,
     cursor.declaredType,

@@ -103,14 +103,14 @@ function sessionGone(err: unknown): boolean {
 /**
  * query()'s sessions: one per statement at a time, kept open between statements (per URL) instead of
  * a connection each: a connection is a backend fork and its start-up on the server (~30 ms of CPU
- * measured), and a test file's helpers make 10–20 (measured on four files), the suite's over a thousand. A kept session is as fresh as a new one: DISCARD ALL
+ * measured), and a test file's helpers make 10–20 (measured on four files), the suite's over a
+ * thousand. A kept session is as fresh as a new one: DISCARD ALL
  * after each statement (temporary tables, SET, advisory locks, prepared statements); one left inside
  * a transaction is closed instead. Statements run at once get sessions of their own, as before (one
  * may wait on a lock another releases). A kept session the server ended while it sat idle (a test
  * terminating backends, DROP DATABASE … WITH (FORCE)) is replaced and the statement runs on a new
  * session (the server ending a session in the middle of a helper statement would do the same).
  */
-
 class ReusedSessions {
   private readonly idle = new Map<string, pg.Client[]>();
   private readonly open = new Set<pg.Client>();
