@@ -7,17 +7,16 @@
 process.env.UV_THREADPOOL_SIZE = process.env.UV_THREADPOOL_SIZE || '16';
 
 // DuckDB's own allocator (the jemalloc linked into libduckdb on Linux) keeps the pages it frees for
-// 1 s, then 1 s more as MADV_FREE pages, which still count in RSS; a batch's upsert frees and
-// reallocates faster than that, so they pile up. Returned at once instead. Measured on 1M-row
-// bootstraps (with the launcher's MALLOC_ARENA_MAX=2): bench 232–243 → 209–217 MB peak RSS,
-// invoices (18 columns) ~294 → 244–248 MB, for 20–45% more time (bench 19–22 → 25.5 s, invoices
-// 34–35 → 46–50 s). Memory is what a long-lived syncer next to a production database is sized
-// by, and a bootstrap happens once; DuckDB's own values take the speed back (README "Memory"):
-// DUCKDB_JE_MALLOC_CONF=dirty_decay_ms:1000,muzzy_decay_ms:1000. jemalloc reads this variable
-// (the `duckdb_je_` build's name for MALLOC_CONF) at DuckDB's first allocation, after this line.
-// One given in the environment wins. Elsewhere (macOS, Windows) DuckDB uses the system allocator
-// and nothing reads it.
-process.env.DUCKDB_JE_MALLOC_CONF = process.env.DUCKDB_JE_MALLOC_CONF || 'dirty_decay_ms:0,muzzy_decay_ms:0';
+// 1 s (DuckDB's default), then 1 s more as MADV_FREE pages, which still count in RSS. Kept 300 ms
+// here, then handed back at once. Measured on 1M-row bootstraps of the bench table (2026-12-07, with
+// the launcher's MALLOC_ARENA_MAX=2; docs/architecture.md, "Facts: DuckDB"): at 10,000-row batches
+// 9.9 s and 221 MB peak RSS, against 9.95 s and 229 MB with DuckDB's default and 18.1 s and 203 MB
+// handing pages back at once (`dirty_decay_ms:0`, this line's earlier value: since DuckDB does all
+// of a batch's work, its allocations churn per statement and returning every page doubled the
+// time). One given in the environment wins (README "Memory"). jemalloc reads this variable (the
+// `duckdb_je_` build's name for MALLOC_CONF) at DuckDB's first allocation, after this line.
+// Elsewhere (macOS, Windows) DuckDB uses the system allocator and nothing reads it.
+process.env.DUCKDB_JE_MALLOC_CONF = process.env.DUCKDB_JE_MALLOC_CONF || 'dirty_decay_ms:300,muzzy_decay_ms:0';
 
 // A batch's rows outlive V8's young generation, so each batch leaves garbage in the old one, which V8
 // by default lets grow to several times the live heap before collecting it, and the young generation

@@ -14,7 +14,10 @@
  *
  * Output as `node --test` prints it (spec on a terminal, TAP otherwise); exit 1 when a test failed.
  * SIGINT / SIGTERM abort the run, which ends the files' processes.
+ * PGDUCK_TEST_TIMES=<file.json>: also writes, per file, the summed time of its top-level tests and
+ * their count, longest first (which files a faster suite has to work on).
  */
+import { writeFileSync } from 'node:fs';
 import { run } from 'node:test';
 import { spec, tap } from 'node:test/reporters';
 
@@ -37,5 +40,22 @@ const stream = run({ files, concurrency, signal: abort.signal });
 stream.on('test:fail', (data) => {
   if (!data.todo) process.exitCode = 1;
 });
+const timesPath = process.env.PGDUCK_TEST_TIMES;
+if (timesPath) {
+  const perFile = new Map<string, { ms: number; tests: number }>();
+  const record = (data: { nesting: number; file?: string; details: { duration_ms: number } }) => {
+    if (data.nesting !== 0 || !data.file) return;
+    const entry = perFile.get(data.file) ?? { ms: 0, tests: 0 };
+    entry.ms += data.details.duration_ms;
+    entry.tests += 1;
+    perFile.set(data.file, entry);
+  };
+  stream.on('test:pass', record);
+  stream.on('test:fail', record);
+  stream.on('end', () => {
+    const rows = [...perFile].map(([file, e]) => ({ file, seconds: Math.round(e.ms) / 1000, tests: e.tests }));
+    writeFileSync(timesPath, `${JSON.stringify(rows.sort((a, b) => b.seconds - a.seconds), null, 2)}\n`);
+  });
+}
 const reporter = process.stdout.isTTY ? stream.compose(new spec()) : stream.compose(tap);
 reporter.pipe(process.stdout);
