@@ -54,7 +54,8 @@ if (timesPath) {
   stream.on('test:fail', record);
   stream.on('end', () => {
     const rows = [...perFile].map(([file, e]) => ({ file, seconds: Math.round(e.ms) / 1000, tests: e.tests }));
-    writeFileSync(timesPath, `${JSON.stringify(rows.sort((a, b) => b.seconds - a.seconds), null, 2)}\n`);
+    rows.sort((a, b) => b.seconds - a.seconds);
+    writeFileSync(timesPath, `${JSON.stringify(rows, null, 2)}\n`);
   });
 }
 const reporter = process.stdout.isTTY ? stream.compose(new spec()) : stream.compose(tap);

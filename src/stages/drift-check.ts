@@ -132,7 +132,9 @@ export const driftCheckStage: Stage = {
     // The batch was read with a mapping made from the catalog just before: a type changed since then may
     // have given text that mapping misreads. Refuse the batch (nothing loaded) rather than guess.
     // (A domain's base type cannot change, so the declared type is enough; one light catalog query.)
-    const shape = await introspectShape(ctx.pg, spec.source.schema, spec.source.table);
+    // A later batch of the bootstrap stream was read under the lock its first batch was checked in (run-memory.ts).
+    const reuse = batch.stream && !batch.stream.first ? memory.streamSourceShape : null;
+    const shape = reuse ?? (await introspectShape(ctx.pg, spec.source.schema, spec.source.table));
     // Dropped since this batch was read: load nothing (a snapshot of no columns would lose the key positions).
     if (!shape) throw sourceTableMissing(spec);
     // Only the columns read matter: an excluded column (source.columns) may change type at any time.
@@ -148,6 +150,7 @@ export const driftCheckStage: Stage = {
         { kind: 'transient', code: 'DRIFT_DURING_READ' },
       );
     }
+    if (batch.stream?.first) memory.streamSourceShape = shape;
     // Key positions by attnum: the names of the batch (a key column renamed after the read is the same column).
     const keyAttnums = primaryKeyAttnums(shape);
     const sourcePrimaryKey = shape.primaryKey ? keyAttnums.map((a) => batch.sourceColumns.find((c) => c.attnum === a)?.name ?? `#${a}`) : null;

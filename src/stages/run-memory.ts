@@ -5,6 +5,7 @@
  */
 import type { TargetColumn } from '../duckdb/target-table.js';
 import type { BootstrapStream } from './bootstrap-stream.js';
+import type { TableShape } from '../postgres/introspect-table.js';
 
 export interface RunMemory {
   /**
@@ -35,6 +36,13 @@ export interface RunMemory {
    * then. True makes every batch of the stream `keysAbsent`.
    */
   streamTargetEmpty: boolean | null;
+  /**
+   * The source's shape as drift-check read it at the current stream's first batch. The stream's
+   * `COPY` holds `ACCESS SHARE` on the table from its start to its end, so no `ALTER` changes a
+   * column under it: once its first batch found the types it was read with, its later batches (read
+   * under the same lock) reuse this shape instead of asking the catalog again, one query each.
+   */
+  streamSourceShape: TableShape | null;
 }
 
 export function newRunMemory(): RunMemory {
@@ -43,6 +51,7 @@ export function newRunMemory(): RunMemory {
     canonicalTypes: new Map(),
     currentViewChecked: false,
     touchedKeys: new Set(),
+    streamSourceShape: null,
     lastSweep: null,
     csvLeftoversSwept: false,
     stream: null,
