@@ -6,17 +6,20 @@
 // before an ESM entry's first line runs, so the size can only be set here.
 process.env.UV_THREADPOOL_SIZE = process.env.UV_THREADPOOL_SIZE || '16';
 
-// DuckDB's own allocator (the jemalloc linked into libduckdb on Linux) keeps the pages it frees for
-// 1 s (DuckDB's default), then 1 s more as MADV_FREE pages, which still count in RSS. Kept 300 ms
-// here, then handed back at once. Measured on 1M-row bootstraps of the bench table (2026-12-07, with
-// the launcher's MALLOC_ARENA_MAX=2; docs/architecture.md, "Facts: DuckDB"): at 10,000-row batches
-// 9.9 s and 221 MB peak RSS, against 9.95 s and 229 MB with DuckDB's default and 18.1 s and 203 MB
-// handing pages back at once (`dirty_decay_ms:0`, this line's earlier value: since DuckDB does all
-// of a batch's work, its allocations churn per statement and returning every page doubled the
-// time). One given in the environment wins (README "Memory"). jemalloc reads this variable (the
-// `duckdb_je_` build's name for MALLOC_CONF) at DuckDB's first allocation, after this line.
-// Elsewhere (macOS, Windows) DuckDB uses the system allocator and nothing reads it.
-process.env.DUCKDB_JE_MALLOC_CONF = process.env.DUCKDB_JE_MALLOC_CONF || 'dirty_decay_ms:300,muzzy_decay_ms:0';
+// DuckDB's own allocator (the jemalloc linked into libduckdb on Linux): one arena instead of 4 per
+// core, and freed pages kept 300 ms, then handed back (DuckDB's default keeps them 1 s, then 1 s more
+// as MADV_FREE pages that still count in RSS). Measured on 1M-row bootstraps of the bench table
+// (2026-12-07, with the launcher's MALLOC_ARENA_MAX=2; docs/architecture.md, "Facts: DuckDB"):
+//   batch 10,000:  211-215 MB peak RSS, 9.1-9.3 s (DuckDB's default: 229 MB, 9.95 s);
+//   batch 100,000: 237-244 MB, 8.8-9.1 s (default: 262-302 MB, 9.4-12.0 s).
+// Pages handed back at once (`dirty_decay_ms:0,muzzy_decay_ms:0`, this line's earlier value) doubled
+// a batch-10,000 bootstrap (18.1 s, 203 MB): DuckDB does all of a batch's work, and its statements
+// allocate and free so often that returning every page cost 9 s of system CPU. Each thread keeps its
+// own small cache in front of the one arena. One value given in the environment wins (README
+// "Memory"). jemalloc reads this variable (the `duckdb_je_` build's name for MALLOC_CONF) at DuckDB's
+// first allocation, after this line. Elsewhere (macOS, Windows) DuckDB uses the system allocator and
+// nothing reads it.
+process.env.DUCKDB_JE_MALLOC_CONF = process.env.DUCKDB_JE_MALLOC_CONF || 'narenas:1,dirty_decay_ms:300,muzzy_decay_ms:0';
 
 // A batch's rows outlive V8's young generation, so each batch leaves garbage in the old one, which V8
 // by default lets grow to several times the live heap before collecting it, and the young generation

@@ -52,11 +52,12 @@ import { PgduckError } from '../errors/pgduck-error.js';
 export { SESSION_ROWS, GROUP_ROWS };
 
 /**
- * The largest batch (bytes of its CSV) turned into Parquet ahead. Measured on 1M rows of the bench
- * table (~150 bytes a row): at 10,000-row batches parquet-ahead is 15% faster for 2 MB more peak
- * RSS; at 50,000 3% faster for 36 MB more; at 100,000 it would cost 72 MB, over the memory target.
+ * The largest batch (bytes of its CSV) turned into Parquet ahead: it holds a second batch in DuckDB,
+ * ~2.5-3x its CSV in peak RSS. Measured on 1M rows of the bench table (~140 bytes a row, with the
+ * executable's allocator settings): 10,000-row batches 15% faster for ~2 MB; 50,000 (~7 MB of CSV)
+ * 14% faster for 17 MB (239 MB peak); 100,000 8% faster for 44 MB (285 MB, over the 250 MB target).
  */
-export const PARQUET_AHEAD_MAX_BYTES = 4 * 1024 * 1024;
+export const PARQUET_AHEAD_MAX_BYTES = 8 * 1024 * 1024;
 
 export interface RunDeps {
   lake: Lake;
@@ -184,8 +185,8 @@ export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary
     // DuckDB statements run on one thread, one after another: this keeps a second core busy (measured
     // in docs/architecture.md, "Facts: DuckDB"). Crash-safe as before: the file is written and fsynced
     // before its rows enter any transaction; a failure is kept for the batch's own parquet step.
-    // Only for batches up to PARQUET_AHEAD_MAX_BYTES of CSV: it holds a second batch in DuckDB, which
-    // pays for small batches only (docs/architecture.md, "Facts: DuckDB").
+    // Only for batches up to PARQUET_AHEAD_MAX_BYTES of CSV: it holds a second batch in DuckDB
+    // (docs/architecture.md, "Facts: DuckDB").
     const ahead = parquetAhead;
     if (ahead && batch.csv && batch.rowCount > 0 && statSync(batch.csv.path).size <= PARQUET_AHEAD_MAX_BYTES) {
       try {

@@ -56,7 +56,7 @@ test('run as an executable, pgduck limits glibc to 2 arenas and sets DuckDB allo
   assert.equal(r.code, 0);
   assert.equal(r.stdout.trim(), (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version);
   assert.equal(r.seen.arena, '2');
-  assert.equal(r.seen.je, 'dirty_decay_ms:300,muzzy_decay_ms:0');
+  assert.equal(r.seen.je, 'narenas:1,dirty_decay_ms:300,muzzy_decay_ms:0');
   // `exec`: the shell became node, no second process stays behind it.
   assert.equal(r.seen.pid, r.spawnedPid);
 });
