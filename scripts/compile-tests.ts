@@ -16,9 +16,8 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import ts from 'typescript';
-
-/** tsconfig.test.json's outDir, relative to the root; test/support/repo-root.ts knows it too. */
-export const TEST_BUILD_DIR = '.test-build';
+// tsconfig.test.json's outDir, relative to the root: one name, which test files use to find their source.
+import { TEST_BUILD_DIR } from '../test/support/repo-root.js';
 
 const OPTIONS: ts.CompilerOptions = {
   target: ts.ScriptTarget.ES2022,
