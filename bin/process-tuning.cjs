@@ -32,3 +32,16 @@ const given = `${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`;
 for (const flag of ['--heap-growing-percent=20', '--semi-space-growth-factor=1']) {
   if (!given.includes(flag.split('=')[0])) require('node:v8').setFlagsFromString(flag);
 }
+
+// pg (8.x) asks when it loads whether it runs on Cloudflare Workers. Where there is no `navigator`
+// (Node 20; Node 21+ has one) it builds a fetch `Response` to find out, which loads Node's whole
+// fetch implementation (undici): ~30 ms of CPU in every process that talks to Postgres, for an
+// answer that is always no. The `navigator` Node 21+ defines answers it at once; nothing else pgduck
+// runs reads `navigator` (its production dependencies, checked 2026-12-07).
+if (globalThis.navigator === undefined) {
+  Object.defineProperty(globalThis, 'navigator', {
+    value: { userAgent: `Node.js/${process.versions.node.split('.')[0]}` },
+    writable: true,
+    configurable: true,
+  });
+}

@@ -17,7 +17,10 @@ const probe = join(dir, 'probe.cjs');
 writeFileSync(
   probe,
   `process.on('exit', () => {
-    const seen = { pid: process.pid, arena: process.env.MALLOC_ARENA_MAX ?? null, je: process.env.DUCKDB_JE_MALLOC_CONF ?? null };
+    // Loading pg here, after the executable's own setup: did it load Node's fetch (undici)?
+    require(${JSON.stringify(join(ROOT, 'node_modules', 'pg'))});
+    const undici = process.moduleLoadList.some((m) => m.includes('undici'));
+    const seen = { pid: process.pid, arena: process.env.MALLOC_ARENA_MAX ?? null, je: process.env.DUCKDB_JE_MALLOC_CONF ?? null, undici };
     process.stderr.write('PROBE ' + JSON.stringify(seen) + '\\n');
   });\n`,
 );
@@ -28,7 +31,7 @@ interface Launched {
   spawnedPid: number;
   stdout: string;
   stderr: string;
-  seen: { pid: number; arena: string | null; je: string | null };
+  seen: { pid: number; arena: string | null; je: string | null; undici: boolean };
 }
 
 /** Runs `file args` as an executable (no `node` in front), the probe preloaded. */
@@ -59,6 +62,20 @@ test('run as an executable, pgduck limits glibc to 2 arenas and sets DuckDB allo
   assert.equal(r.seen.je, 'narenas:1,dirty_decay_ms:300,muzzy_decay_ms:0');
   // `exec`: the shell became node, no second process stays behind it.
   assert.equal(r.seen.pid, r.spawnedPid);
+});
+
+test("pg loads without Node's fetch implementation (~30 ms of CPU per process on Node 20)", async () => {
+  const r = await launch(CLI, ['--version']);
+  assert.equal(r.code, 0);
+  assert.equal(r.seen.undici, false, 'pg built a fetch Response to look for Cloudflare Workers');
+  if (Number(process.versions.node.split('.')[0]) < 21) {
+    // The control: where node has no navigator of its own, pg alone does load undici.
+    const plain = spawnSync(process.execPath, ['-e', `require('pg'); console.log(process.moduleLoadList.some((m) => m.includes('undici')))`], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
+    assert.equal(plain.stdout.trim(), 'true');
+  }
 });
 
 test('settings given in the environment win over the launcher and process-tuning defaults', async () => {
@@ -92,10 +109,11 @@ test("DuckDB's allocator (linked into libduckdb on Linux) reads DUCKDB_JE_MALLOC
       await c.run('CREATE TABLE t AS SELECT range AS a FROM range(100000)'); c.closeSync(); i.closeSync(); })();`;
   const r = spawnSync(process.execPath, ['-e', script], {
     cwd: ROOT,
-    env: { ...process.env, DUCKDB_JE_MALLOC_CONF: 'dirty_decay_ms:0,muzzy_decay_ms:0,stats_print:true' },
+    env: { ...process.env, DUCKDB_JE_MALLOC_CONF: 'narenas:1,dirty_decay_ms:300,muzzy_decay_ms:0,stats_print:true' },
     encoding: 'utf8',
   });
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stderr, /opt\.dirty_decay_ms: 0\b/, 'jemalloc statistics printed with the option applied');
+  assert.match(r.stderr, /opt\.narenas: 1\b/, 'jemalloc statistics printed with the options applied');
+  assert.match(r.stderr, /opt\.dirty_decay_ms: 300\b/);
   assert.match(r.stderr, /opt\.muzzy_decay_ms: 0\b/);
 });
