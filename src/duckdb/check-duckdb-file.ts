@@ -8,6 +8,7 @@ import type { DuckDBInstance } from '@duckdb/node-api';
 import { accessSync, constants, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { describeLockHolder, parseLockConflict } from './lock-conflict.js';
+import { duckdbApi } from './duckdb-api.js';
 
 export interface DuckDbFileProblem {
   /** `locked`: another process holds it; `unwritable`: permissions or not a file; `unreadable`: DuckDB cannot open it. */
@@ -35,7 +36,7 @@ export async function checkDuckDbFile(path: string): Promise<DuckDbFileProblem |
   let instance: DuckDBInstance | undefined;
   try {
     // Imported here, not at the top: a file that is missing or unwritable needs no DuckDB.
-    const { DuckDBInstance: Instance } = await import('@duckdb/node-api');
+    const { DuckDBInstance: Instance } = duckdbApi();
     instance = await Instance.create(abs);
     return null;
   } catch (err) {

@@ -11,6 +11,7 @@ import { dirname, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import { quoteIdent, quoteLiteral } from '../sql/identifier.js';
 import { catalogNameOf } from './catalog-name.js';
+import { duckdbApi } from './duckdb-api.js';
 
 export type Row = Record<string, unknown>;
 
@@ -20,9 +21,8 @@ export type Row = Record<string, unknown>;
  * for every file pgduck writes; the other methods (bitpacking, ALP, dictionary, constant) remain.
  */
 async function createInstance(path: string, readOnly = false, memoryLimit: string | null = null): Promise<DuckDBInstance> {
-  // @duckdb/node-api (~125 ms of CPU to load: docs/architecture.md#facts-cli-startup) is imported when the first file is opened, not by
-  // every command that reaches this module.
-  const { DuckDBInstance: Instance } = await import('@duckdb/node-api');
+  // @duckdb/node-api is loaded when the first file is opened (duckdb-api.ts).
+  const { DuckDBInstance: Instance } = duckdbApi();
   const instance = await Instance.create(path, readOnly ? { access_mode: 'READ_ONLY' } : {});
   if (readOnly) return instance;
   try {
