@@ -56,6 +56,21 @@ export function readCheckpoint(ws: Workspace, pipeline: string): Checkpoint | nu
 }
 
 /**
+ * `pgduck reset <pipeline>` (without --drop-target), in this process: the checkpoint forgotten
+ * (CheckpointStore.reset, as the command does it), so the next run bootstraps again; the DuckDB
+ * table and the history stay. Must find a checkpoint to forget. For the resets a test needs, not
+ * the ones it tests the CLI with.
+ */
+export function resetCheckpoint(ws: Workspace, pipeline: string): void {
+  const store = new CheckpointStore(join(ws.stateDir, 'checkpoints.db'));
+  try {
+    assert.equal(store.reset(pipeline), true, `reset ${pipeline}: no checkpoint to clear`);
+  } finally {
+    store.close();
+  }
+}
+
+/**
  * The workspace's pipelines as `pgduck <command>` with this environment would load them: every file
  * must be valid (an invalid one makes `run --once` exit 3 and `verify` refuse), `only` names known.
  */
