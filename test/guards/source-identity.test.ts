@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { createWorkspace, runCli, type Workspace } from '../support/workspace.js';
+import { runOnce } from '../support/sync-checks.js';
 import { withDuckDbFile } from '../../src/duckdb/lake.js';
 import { CheckpointStore } from '../../src/state/checkpoint-store.js';
 
@@ -23,6 +24,9 @@ const PIPELINE = 'source:\n  table: public.items\n  primary_key: id\ntarget:\n  
 
 const duckRows = (ws: Workspace) =>
   withDuckDbFile(ws.duckdbPath, (s) => s.all(`SELECT count(*)::INT AS n, string_agg(v, ',' ORDER BY id) AS vs FROM items`), { readOnly: true });
+
+/** The database a URL names (on the shared server, createDatabase's name plus this process's suffix). */
+const dbName = (url: string) => new URL(url).pathname.slice(1);
 
 function store<T>(ws: Workspace, fn: (s: CheckpointStore) => T): T {
   const s = new CheckpointStore(join(ws.stateDir, 'checkpoints.db'));
@@ -37,8 +41,9 @@ describe('source identity', () => {
   let first: TestPostgres;
   let second: TestPostgres;
   before(async () => {
-    // Two embedded clusters of their own (an empty flag list never reuses an external server): two system identifiers.
-    [first, second] = await Promise.all([startPostgres({ postgresFlags: [] }), startPostgres({ postgresFlags: [] })]);
+    // Two clusters, two system identifiers: the run's shared server and an embedded one of this file's own
+    // (an empty flag list never reuses the shared or an external server).
+    [first, second] = await Promise.all([startPostgres(), startPostgres({ postgresFlags: [] })]);
   });
   after(async () => {
     await Promise.all([first?.stop(), second?.stop()]);
@@ -46,20 +51,21 @@ describe('source identity', () => {
 
   test('another cluster with the same database and table: refused, DuckDB rows and checkpoint unchanged; reset --drop-target rebuilds', async () => {
     const a = await first.createDatabase('shop');
-    const b = await second.createDatabase('shop');
+    // The same database name on the other cluster (the shared server's names carry a suffix; an own server keeps a name as given).
+    const b = await second.createDatabase(dbName(a));
     await first.query(a, itemsSql(20, 'a'));
     await second.query(b, itemsSql(5, 'b'));
     const ws = createWorkspace();
     try {
       ws.writePipeline('items', PIPELINE);
-      let res = await runCli(['run', '--once'], ws.env(a));
-      assert.equal(res.code, 0, res.stdout + res.stderr);
+      // The syncs that must succeed run in this process (runOnce); the refused ones through the CLI (exit 4, the line printed).
+      await runOnce(ws, a);
       const synced = await duckRows(ws);
       assert.equal(synced[0].n, 20);
       const before = store(ws, (s) => s.get('items'));
 
       for (let i = 0; i < 2; i++) {
-        res = await runCli(['run', '--once'], ws.env(b));
+        const res = await runCli(['run', '--once'], ws.env(b));
         assert.equal(res.code, 4, res.stdout + res.stderr);
         assert.match(
           res.stdout,
@@ -72,13 +78,11 @@ describe('source identity', () => {
         assert.equal(cp?.rowsTotal, before?.rowsTotal);
       }
       // Back on the first cluster: syncs as before.
-      res = await runCli(['run', '--once'], ws.env(a));
-      assert.equal(res.code, 0, res.stdout + res.stderr);
+      await runOnce(ws, a);
 
-      res = await runCli(['reset', 'items', '--drop-target'], ws.env(b));
-      assert.equal(res.code, 0, res.stdout + res.stderr);
-      res = await runCli(['run', '--once'], ws.env(b));
-      assert.equal(res.code, 0, res.stdout + res.stderr);
+      const reset = await runCli(['reset', 'items', '--drop-target'], ws.env(b));
+      assert.equal(reset.code, 0, reset.stdout + reset.stderr);
+      await runOnce(ws, b);
       assert.deepEqual(await duckRows(ws), [{ n: 5, vs: 'b1,b2,b3,b4,b5' }]);
     } finally {
       ws.cleanup();
@@ -91,11 +95,10 @@ describe('source identity', () => {
     const ws = createWorkspace();
     try {
       ws.writePipeline('items', PIPELINE);
-      let res = await runCli(['run', '--once'], ws.env(url));
-      assert.equal(res.code, 0, res.stdout + res.stderr);
+      await runOnce(ws, url);
       const synced = await duckRows(ws);
       await first.query(url, `DROP TABLE items; ${itemsSql(3, 'new')}`);
-      res = await runCli(['run', '--once'], ws.env(url));
+      const res = await runCli(['run', '--once'], ws.env(url));
       assert.equal(res.code, 4, res.stdout + res.stderr);
       assert.match(
         res.stdout,
@@ -113,13 +116,12 @@ describe('source identity', () => {
     const ws = createWorkspace();
     try {
       ws.writePipeline('items', PIPELINE.replace('  primary_key: id\n', '  primary_key: id\n  on_recreate: rebootstrap\n'));
-      let res = await runCli(['run', '--once'], ws.env(url));
-      assert.equal(res.code, 0, res.stdout + res.stderr);
+      await runOnce(ws, url);
       const generation = store(ws, (s) => s.get('items')?.generation ?? -1);
       await first.query(url, `DROP TABLE items; ${itemsSql(3, 'new')}`);
-      res = await runCli(['run', '--once'], ws.env(url));
-      assert.equal(res.code, 0, res.stdout + res.stderr);
-      assert.match(res.stderr, /items\W{0,3} was dropped and re-created.*on_recreate is rebootstrap, so DuckDB table items was dropped/);
+      // In this process: runOnce returns the run's logs as the CLI writes them on stderr (JSON lines).
+      const rebuilt = await runOnce(ws, url);
+      assert.match(rebuilt.stderr, /items\W{0,3} was dropped and re-created.*on_recreate is rebootstrap, so DuckDB table items was dropped/);
       assert.deepEqual(await duckRows(ws), [{ n: 3, vs: 'new1,new2,new3' }], 'only the new table rows');
       const cp = store(ws, (s) => s.get('items'));
       assert.equal(cp?.rowsTotal, 3);
@@ -128,14 +130,13 @@ describe('source identity', () => {
       assert.match(store(ws, (s) => s.schemaEvents('items')).at(-1)?.detail ?? '', /dropped and bootstrapped again \(on_recreate: rebootstrap\)/);
       // The new table's identity is recorded: the next run is an ordinary incremental one.
       await first.query(url, `UPDATE items SET v = 'newer', updated_at = clock_timestamp() WHERE id = 2`);
-      res = await runCli(['run', '--once'], ws.env(url));
-      assert.equal(res.code, 0, res.stdout + res.stderr);
+      await runOnce(ws, url);
       assert.deepEqual(await duckRows(ws), [{ n: 3, vs: 'new1,newer,new3' }]);
 
       // Another cluster is never rebuilt from, whatever on_recreate says.
-      const other = await second.createDatabase('rebootstrap');
+      const other = await second.createDatabase(dbName(url));
       await second.query(other, itemsSql(2, 'other'));
-      res = await runCli(['run', '--once'], ws.env(other));
+      const res = await runCli(['run', '--once'], ws.env(other));
       assert.equal(res.code, 4, res.stdout + res.stderr);
       assert.match(res.stdout, /another Postgres cluster/);
       assert.deepEqual(await duckRows(ws), [{ n: 3, vs: 'new1,newer,new3' }]);
@@ -150,17 +151,15 @@ describe('source identity', () => {
     const ws = createWorkspace();
     try {
       ws.writePipeline('items', PIPELINE);
-      let res = await runCli(['run', '--once'], ws.env(url));
-      assert.equal(res.code, 0, res.stdout + res.stderr);
+      await runOnce(ws, url);
       const db = new Database(join(ws.stateDir, 'checkpoints.db'));
       db.exec('DELETE FROM source_identity');
       db.close();
       await first.query(url, `UPDATE items SET v = 'y', updated_at = clock_timestamp() WHERE id = 2`);
-      res = await runCli(['run', '--once'], ws.env(url));
-      assert.equal(res.code, 0, res.stdout + res.stderr);
+      await runOnce(ws, url);
       assert.deepEqual(await duckRows(ws), [{ n: 4, vs: 'x1,y,x3,x4' }]);
       const id = store(ws, (s) => s.sourceIdentity('items'));
-      assert.equal(id?.database, 'adopt');
+      assert.equal(id?.database, dbName(url));
       assert.match(id?.systemId ?? '', /^\d+$/);
     } finally {
       ws.cleanup();

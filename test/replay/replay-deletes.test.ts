@@ -12,10 +12,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { createWorkspace, runCli, type Workspace } from '../support/workspace.js';
-import { assertVerified, runOnce } from '../support/sync-checks.js';
+import { assertVerified, reconcileOnce, runOnce } from '../support/sync-checks.js';
 import { withDuckDbFile } from '../../src/duckdb/lake.js';
 import { listHistory } from '../../src/parquet/history-files.js';
-import type { ReconcileRecord } from '../../src/state/checkpoint-store.js';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 
@@ -55,11 +54,8 @@ describe('replay applies the deletes reconcile found', () => {
     await pgs?.stop();
   });
 
-  const reconcile = async (ws: Workspace, url: string) => {
-    const res = await runCli(['reconcile', 'orders', '--json'], ws.env(url));
-    assert.equal(res.code, 0, res.stdout + res.stderr);
-    return (JSON.parse(res.stdout) as { pipelines: ReconcileRecord[] }).pipelines[0];
-  };
+  /** `pgduck reconcile orders`, in this process: it writes the deletes files replay is tested on. */
+  const reconcile = async (ws: Workspace, url: string) => (await reconcileOnce(ws, url, ['orders']))[0];
   const replay = async (ws: Workspace, args: string[]) => {
     const res = await runCli(['replay', 'orders', ...args], ws.env(NOWHERE));
     assert.equal(res.code, 0, `replay ${args.join(' ')}:\n${res.stdout}\n${res.stderr}`);

@@ -16,7 +16,7 @@ import { join, resolve } from 'node:path';
 import pg from 'pg';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { createWorkspace, runCli, type CliResult, type Workspace } from '../support/workspace.js';
-import { assertVerified, readCheckpoint, runOnce } from '../support/sync-checks.js';
+import { assertVerified, readCheckpoint, resetCheckpoint, runOnce } from '../support/sync-checks.js';
 import { withDuckDbFile } from '../../src/duckdb/lake.js';
 import { listHistory } from '../../src/parquet/history-files.js';
 import { holdDuckDbLock } from '../support/lock-holder.js';
@@ -319,8 +319,7 @@ describe('pgduck replay', () => {
   });
 
   test('after reset and a run, the files before the new full pass can go: a rebuild is still exact', async () => {
-    const reset = await cli(['reset', 'events']);
-    assert.equal(reset.code, 0, reset.stderr);
+    resetCheckpoint(ws, 'events');
     // 71 rows: the pass ends on a short batch (a pass ending on a full one is proven by the next run's first batch).
     await sql(`UPDATE events SET title = 'after reset' WHERE id = 4; INSERT INTO events (id, title) VALUES (71, 'one more')`);
     await runOnce(ws, url);
@@ -328,7 +327,7 @@ describe('pgduck replay', () => {
     // A second pass that stops after 2 batches is not complete: replay still starts at the first one.
     // (Killed in its second batch's upsert: the pass's batches share one DuckDB transaction, whose
     // checkpoints are written at its commit; --only: the other pipeline's empty batch passes the point too.)
-    assert.equal((await cli(['reset', 'events'])).code, 0);
+    resetCheckpoint(ws, 'events');
     const killed = await runCli(['run', '--once', '--only', 'events'], { ...ws.env(url), PGDUCK_FAULT: 'after-upsert:2' });
     assert.equal(killed.signal, 'SIGKILL', killed.stdout + killed.stderr);
     assert.deepEqual(await snapshot(), current);

@@ -19,6 +19,8 @@ import { formatProblems } from '../../src/config/format-problems.js';
 import { resolvePipeline, type ResolvedPipeline } from '../../src/config/resolved-pipeline.js';
 import { checkpointDbPath, resolveSettings } from '../../src/runner/settings.js';
 import { runAllOnce } from '../../src/runner/pool.js';
+import { reconcilePipeline } from '../../src/repair/reconcile-pipeline.js';
+import type { ReconcileRecord } from '../../src/state/checkpoint-store.js';
 import { runCli, type Workspace } from './workspace.js';
 
 /** The sessions a test opens itself (writers, transactions held open), all ended by endAll() in after(). */
@@ -48,6 +50,21 @@ export function readCheckpoint(ws: Workspace, pipeline: string): Checkpoint | nu
   const store = new CheckpointStore(join(ws.stateDir, 'checkpoints.db'));
   try {
     return store.get(pipeline);
+  } finally {
+    store.close();
+  }
+}
+
+/**
+ * `pgduck reset <pipeline>` (without --drop-target), in this process: the checkpoint forgotten
+ * (CheckpointStore.reset, as the command does it), so the next run bootstraps again; the DuckDB
+ * table and the history stay. Must find a checkpoint to forget. For the resets a test needs, not
+ * the ones it tests the CLI with.
+ */
+export function resetCheckpoint(ws: Workspace, pipeline: string): void {
+  const store = new CheckpointStore(join(ws.stateDir, 'checkpoints.db'));
+  try {
+    assert.equal(store.reset(pipeline), true, `reset ${pipeline}: no checkpoint to clear`);
   } finally {
     store.close();
   }
@@ -128,6 +145,29 @@ export async function runOnce(ws: Workspace, url: string, args: string[] = [], e
     `run --once: ${stdout}\n${stderr}`,
   );
   return { stdout, stderr };
+}
+
+/**
+ * `pgduck reconcile <names…> --json`, in this process (reconcilePipeline, what the command runs per
+ * pipeline, recording the outcome in the state store): every pipeline must be reconciled without
+ * error. Returns the records the command prints as `pipelines`. The CLI surface (exit codes, the
+ * printed lines, SIGTERM) is tested through runCli.
+ */
+export async function reconcileOnce(ws: Workspace, url: string, names: string[] = []): Promise<ReconcileRecord[]> {
+  const { pipelines, settings } = loadWorkspace(ws.env(url), names);
+  const store = new CheckpointStore(checkpointDbPath(settings));
+  const records: ReconcileRecord[] = [];
+  try {
+    for (const p of pipelines) records.push(await reconcilePipeline(p, store));
+  } finally {
+    store.close();
+  }
+  assert.deepEqual(
+    records.filter((r) => r.error).map((r) => [r.pipeline, r.error]),
+    [],
+    'reconcile: every pipeline reconciled',
+  );
+  return records;
 }
 
 /** `pgduck run --once` through the real CLI: must exit 0; returns stdout and stderr. */
