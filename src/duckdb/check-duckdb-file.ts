@@ -35,7 +35,7 @@ export async function checkDuckDbFile(path: string): Promise<DuckDbFileProblem |
   }
   let instance: DuckDBInstance | undefined;
   try {
-    // Imported here, not at the top: a file that is missing or unwritable needs no DuckDB.
+    // Loaded here, not at the top: a file that is missing or unwritable needs no DuckDB.
     const { DuckDBInstance: Instance } = duckdbApi();
     instance = await Instance.create(abs);
     return null;
