@@ -1,16 +1,21 @@
 // Target schemas (issue 14): target.schema, or a dotted target.table read like source.table, names the
 // DuckDB schema; `main` when neither does. The one-writer check compares schema and table.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { checkPipelineSet } from '../../src/config/check-pipeline-set.js';
 import { loadPipelines } from '../../src/config/load-pipelines.js';
 
+const dirs: string[] = [];
+after(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
 function pipelineDir(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'pgduck-target-schema-'));
-  mkdirSync(dir, { recursive: true });
+  dirs.push(dir);
   for (const [name, target] of Object.entries(files)) {
     writeFileSync(join(dir, `${name}.yml`), `source:\n  table: public.${name}\n  primary_key: id\n  cursor: updated_at\ntarget:\n${target}`);
   }
