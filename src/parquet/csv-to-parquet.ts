@@ -83,21 +83,20 @@ export function typedTransport(columns: Pick<ColumnMapping, 'name' | 'duckType'>
  */
 export async function writeParquetFromCsv(
   session: LakeSession,
-  csv: { path: string; trailing: number },
+  csv: { path: string; trailing: number; bytes: number },
   path: string,
   columns: Pick<ColumnMapping, 'name' | 'duckType' | 'loadExpr'>[],
   metadata: (transport: ParquetTransport) => Record<string, string>,
 ): Promise<{ bytes: number; transport: ParquetTransport }> {
   const tmp = `${path}.tmp`;
   try {
-    const file = { ...csv, bytes: statSync(csv.path).size };
     let transport = typedTransport(columns);
     try {
-      await session.run(buildCsvToParquetSql(file, tmp, columns, 'typed', metadata(transport)));
+      await session.run(buildCsvToParquetSql(csv, tmp, columns, 'typed', metadata(transport)));
     } catch {
       // A value without a typed form: keep the batch as text; the upsert's cast names the column and the value.
       transport = { transport: 'text', textColumns: [] };
-      await session.run(buildCsvToParquetSql(file, tmp, columns, 'text', metadata(transport)));
+      await session.run(buildCsvToParquetSql(csv, tmp, columns, 'text', metadata(transport)));
     }
     fsyncAndRename(tmp, path);
     return { bytes: statSync(path).size, transport };

@@ -15,7 +15,6 @@
  * bootstrap resumes where it stopped. A failure in any step stops this pipeline only, with a
  * StageError naming that step and saying where the checkpoint was left; nothing else is touched.
  */
-import { statSync } from 'node:fs';
 import {
   batchBytes,
   newBatch,
@@ -188,7 +187,7 @@ export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary
     // Only for batches up to PARQUET_AHEAD_MAX_BYTES of CSV: it holds a second batch in DuckDB
     // (docs/architecture.md, "Facts: DuckDB").
     const ahead = parquetAhead;
-    if (ahead && batch.csv && batch.rowCount > 0 && statSync(batch.csv.path).size <= PARQUET_AHEAD_MAX_BYTES) {
+    if (ahead && batch.csv && batch.rowCount > 0 && batch.csv.bytes <= PARQUET_AHEAD_MAX_BYTES) {
       try {
         await ahead.stage.run(ahead.ctx, batch);
         batch.parquetAhead = {};

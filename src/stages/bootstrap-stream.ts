@@ -47,6 +47,8 @@ export interface CutFile {
   seq: number;
   path: string;
   rows: number;
+  /** The file's size. */
+  bytes: number;
   /** Where the batch starts (exclusive): the previous file's last position, or the stream's start. */
   from: Position | null;
   /** Its last record's position; every streamed row is at or below the horizon, so it is safe too. */
@@ -87,6 +89,8 @@ export class BootstrapStream {
   private seq: number;
   private from: Position | null;
   private fd: number | null = null;
+  /** Bytes written to the file being cut. */
+  private fdBytes = 0;
   private pieces: CutPiece[] = [];
   private resumeWrite: (() => void) | null = null;
   private ended = false;
@@ -207,8 +211,9 @@ export class BootstrapStream {
         const path = csvTempPath(this.opts.parquetDir, this.opts.pipeline, this.seq);
         this.made.set(this.seq, path);
         this.fd = openSync(path, 'w');
+        this.fdBytes = 0;
       }
-      writeSync(this.fd, piece.bytes);
+      this.fdBytes += writeSync(this.fd, piece.bytes);
       if (piece.ends) this.finishFile(this.opts.batchSize, false);
     }
     if (this.pieces.length === 0 && this.resumeWrite) {
@@ -225,7 +230,7 @@ export class BootstrapStream {
     const last = csvBatchEnd(readTrailingFields(path, this.opts.trailing), this.opts.keyCount, false);
     // The stream reads NOT NULL cursor and key columns only (streamFits).
     if (last === null) throw new Error(`${path}: a NULL in the position columns of a streamed record`);
-    this.queue.push({ seq: this.seq, path, rows, from: this.from, last, short });
+    this.queue.push({ seq: this.seq, path, rows, bytes: this.fdBytes, from: this.from, last, short });
     this.peakQueued = Math.max(this.peakQueued, this.queue.length);
     this.rowsCut += rows;
     this.seq++;

@@ -16,7 +16,7 @@
  * inside the batch: that batch is read again through the row-array path).
  */
 import { readingSource } from './source-table-missing.js';
-import { closeSync, mkdirSync, openSync, readdirSync, readSync, fstatSync, rmSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readSync, fstatSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { PipelineSpec } from '../config/pipeline-spec.js';
 import { PgduckError } from '../errors/pgduck-error.js';
@@ -201,6 +201,6 @@ export async function readCsvBatch(
   }
   batch.last = end;
   batch.safe = end;
-  batch.csv = { path, trailing };
+  batch.csv = { path, trailing, bytes: statSync(path).size };
   return true;
 }

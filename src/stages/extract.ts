@@ -454,7 +454,7 @@ async function takeStreamBatch(ctx: ReadContext, batch: BatchState, stream: Boot
   batch.allSafe = true;
   batch.last = file.last;
   batch.safe = file.last;
-  batch.csv = { path: file.path, trailing: stream.trailing };
+  batch.csv = { path: file.path, trailing: stream.trailing, bytes: file.bytes };
   batch.stream = { first: file.seq === stream.firstSeq };
   return true;
 }

@@ -131,7 +131,7 @@ export interface BatchState {
   /** The source is drained when a batch comes back short (an empty batch is drained). */
   drained: boolean;
   /** Set by extract on the CSV data path (csv-extract.ts): the batch's rows are in this CSV, not in `rows`, followed by `trailing` position columns. */
-  csv?: { path: string; trailing: number };
+  csv?: { path: string; trailing: number; bytes: number };
   /**
    * Set by extract on a batch cut from the bootstrap stream (bootstrap-stream.ts); `first`: the
    * stream's first batch (the upsert looks at the target once, there).
