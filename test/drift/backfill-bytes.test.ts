@@ -45,14 +45,22 @@ const sum = (sizes: Iterable<number>) => [...sizes].reduce((a, b) => a + b, 0);
 test('a run that only backfills reports the bytes of the files it wrote: the INFO line, status and /metrics', async () => {
   const c = await driftCase(pgs);
   try {
-    // The 60 rows were just written: the commit-safe horizon (margin_ms, 1 s) may hold the newest back
-    // from a sync right after (the compiled test files get here sooner). Sync until all are in, so the
-    // run below only backfills.
+    // The 60 rows were just written: a sync right after loads the newest, above the commit-safe horizon
+    // (margin_ms, 1 s), but leaves the checkpoint behind them, so the next run reads them again. Sync
+    // until the checkpoint covers the newest row (not only until DuckDB holds 60 rows: seen failing
+    // with 6 rows read again), so the run below only backfills.
+    const covered = async () => {
+      const cursor = c.checkpoint()?.position?.cursor;
+      if (!cursor) return false;
+      const [r] = await c.sql(`SELECT '${cursor.replaceAll("'", "''")}'::timestamptz >= max(updated_at) AS ok FROM items`);
+      return r.ok === true;
+    };
     await c.sync();
-    for (let i = 0; i < 20 && (await c.duck('SELECT count(*)::INT AS n FROM items'))[0].n !== 60; i++) {
+    for (let i = 0; i < 20 && !(await covered()); i++) {
       await new Promise((r) => setTimeout(r, 250));
       await c.sync();
     }
+    assert.ok(await covered(), 'the checkpoint covers every source row');
     assert.deepEqual(await c.duck('SELECT count(*)::INT AS n FROM items'), [{ n: 60 }]);
     const main = c.checkpoint();
     assert.equal(backfillFiles(c.ws.parquetDir, 'items').size, 0);
