@@ -160,14 +160,24 @@ describe('backfill', () => {
       const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
       let running = true;
       void exited.then(() => (running = false));
+      // The run's log (JSON lines on stderr) says when the backfill starts and ends. The writer writes
+      // as fast as it can until the backfill is done: after it, the run still has to drain what was
+      // written, which it cannot do while a writer outruns it (run --once ends when drained; with
+      // commits that do not wait for the disk it never did).
+      const backfilling = () => /backfilling [^\n]* from the source/.test(out);
+      const backfilled = () => /backfill \d+ of [^\n]* done: \d+ existing rows re-read from the source/.test(out);
       let writes = 0;
-      while (running) {
+      let writesDuringBackfill = 0;
+      while (running && !backfilled()) {
+        const during = backfilling();
         const id = 1 + Math.floor(Math.random() * 4000);
         await writer.query(`UPDATE items SET region = 'w' || $2::text, score = $2::numeric / 100, qty = qty + 1 WHERE id = $1`, [id, ++writes]);
+        if (during && !backfilled()) writesDuringBackfill++;
       }
       await writer.end();
       assert.equal(await exited, 0, out);
       assert.ok(writes > 10, `only ${writes} concurrent writes`);
+      assert.ok(writesDuringBackfill > 10, `only ${writesDuringBackfill} writes while the backfill ran`);
       await c.sync(); // drain what was written during the last run
       await c.assertSynced();
       assert.ok(c.backfills().every((b) => b.finishedAt !== null && b.rowsDone === 4000));
