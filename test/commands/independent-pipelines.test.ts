@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { applyInitScripts } from '../../src/postgres/init-scripts.js';
 import { createWorkspace, demoPipelines, runCli, type Workspace } from '../support/workspace.js';
+import { runOnce } from '../support/sync-checks.js';
 
 let pg: TestPostgres;
 let url: string;
@@ -22,8 +23,7 @@ before(async () => {
   await applyInitScripts(url, { seedAccounts: 3 });
   ws = createWorkspace();
   demoPipelines(ws, 1000);
-  const run = await runCli(['run', '--once', '--only', 'accounts', 'subscriptions'], ws.env(url));
-  assert.equal(run.code, 0, run.stdout + run.stderr);
+  await runOnce(ws, url, ['--only', 'accounts', 'subscriptions']);
   ws.writePipeline('broken', 'source:\n  table: public.accounts\n  primary_key: id\ntarget:\n  tabel: broken\n');
 });
 after(async () => {

@@ -11,7 +11,7 @@ import { resolve as resolvePath, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { CLI, createWorkspace, runCli, type Workspace } from '../support/workspace.js';
-import { assertVerified, readCheckpoint } from '../support/sync-checks.js';
+import { assertVerified, readCheckpoint, runOnce } from '../support/sync-checks.js';
 import { createTable, writeTablePipeline } from './failure-fixture.js';
 import { holdDuckDbLock } from '../support/lock-holder.js';
 
@@ -31,8 +31,7 @@ describe('a DuckDB file locked by another process', () => {
     writeTablePipeline(ws, 'orders', 'orders', every);
     writeTablePipeline(ws, 'items', 'items', every);
     writeTablePipeline(ws, 'elsewhere', 'elsewhere', { ...every, duckdbPath: join(ws.dir, 'lake', 'elsewhere.duckdb') });
-    const first = await runCli(['run', '--once'], ws.env(url));
-    assert.equal(first.code, 0, first.stdout + first.stderr);
+    await runOnce(ws, url);
   });
   after(async () => {
     ws?.cleanup();

@@ -14,7 +14,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { createWorkspace, runCli, type Workspace } from '../support/workspace.js';
-import { assertVerified, readCheckpoint } from '../support/sync-checks.js';
+import { assertVerified, readCheckpoint, runOnce } from '../support/sync-checks.js';
 import { withDuckDbFile } from '../../src/duckdb/lake.js';
 import { createTable, writeTablePipeline } from './failure-fixture.js';
 
@@ -49,8 +49,7 @@ describe('the state store locked by another process', { skip: PYTHON ? false : '
     await createTable(server, url, 'ledger', 300);
     ws = createWorkspace();
     writeTablePipeline(ws, 'ledger', 'ledger', { batchSize: 100 });
-    const first = await runCli(['run', '--once'], ws.env(url));
-    assert.equal(first.code, 0, first.stdout + first.stderr);
+    await runOnce(ws, url);
   });
   after(async () => {
     ws?.cleanup();
