@@ -4,6 +4,7 @@
  *                 the second size is 3N (memory and incremental cost must stay flat in table size)
  *   BENCH_ROUNDS  rounds per measurement; every figure is the median of the rounds (default 2)
  *   BENCH_BATCH   batch sizes to bootstrap with, comma-separated (default 10000,100000)
+ *   BENCH_KEY_INDEX  false: the pipeline's target.key_index (no PRIMARY KEY on the DuckDB table); default true
  *   BENCH_JSON    where to write the machine-readable result (default bench-result.json; empty: none)
  *   BENCH_DATABASE_URL  a Postgres (superuser) to use instead of an embedded one; the bench creates,
  *                 grows and changes a table `bench_events` in that database (never run it against data you keep)
@@ -24,6 +25,8 @@ export interface BenchOptions {
   databaseUrl: string | null;
   /** Rows changed before each incremental cycle (the issue's 1,000). */
   changedRows: number;
+  /** The bench pipeline's `target.key_index` (BENCH_KEY_INDEX). */
+  keyIndex: boolean;
 }
 
 /** The issue's incremental cycle: 1,000 changed rows. */
@@ -55,6 +58,9 @@ export function benchOptionsFromEnv(env: NodeJS.ProcessEnv, defaultBatch: number
     if (parts.length === 0) problems.push(`BENCH_BATCH must list one or more batch sizes (e.g. 10000,100000), got ${JSON.stringify(env.BENCH_BATCH)}`);
     batchSizes = [...new Set(parts.map((p) => wholeNumber('BENCH_BATCH', p, 1, problems)))];
   }
+  const keyIndexRaw = env.BENCH_KEY_INDEX?.trim().toLowerCase();
+  if (keyIndexRaw !== undefined && keyIndexRaw !== 'true' && keyIndexRaw !== 'false')
+    problems.push(`BENCH_KEY_INDEX must be true or false, got ${JSON.stringify(env.BENCH_KEY_INDEX)}`);
   if (problems.length > 0) throw new UsageError(`npm run bench: ${problems.join('; ')}`);
   const jsonPath = env.BENCH_JSON === undefined ? DEFAULTS.jsonPath : env.BENCH_JSON.trim() === '' ? null : env.BENCH_JSON;
   return {
@@ -66,5 +72,6 @@ export function benchOptionsFromEnv(env: NodeJS.ProcessEnv, defaultBatch: number
     jsonPath,
     databaseUrl: env.BENCH_DATABASE_URL?.trim() ? env.BENCH_DATABASE_URL : null,
     changedRows: CHANGED_ROWS,
+    keyIndex: keyIndexRaw !== 'false',
   };
 }

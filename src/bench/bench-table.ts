@@ -51,7 +51,7 @@ export const QUERIES = [
 ];
 
 /** The pipeline file a user would write for it (file stem = pipeline name = `bench_events`). */
-export function pipelineYaml(batchSize: number): string {
+export function pipelineYaml(batchSize: number, keyIndex = true): string {
   return [
     'source:',
     '  table: public.bench_events',
@@ -60,6 +60,7 @@ export function pipelineYaml(batchSize: number): string {
     '  soft_delete: deleted_at',
     'target:',
     '  table: bench_events',
+    ...(keyIndex ? [] : ['  key_index: false']),
     `batch_size: ${batchSize}`,
     '',
   ].join('\n');

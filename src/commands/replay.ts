@@ -130,7 +130,7 @@ async function makePlan(
     const columns = await describeTarget(session, spec.target);
     if (columns) {
       const rows = await session.all(`SELECT count(*)::BIGINT AS n FROM ${targetRef(session, spec.target)}`);
-      target = { columns, primaryKey: await targetPrimaryKey(session, spec.target), rows: Number(rows[0].n) };
+      target = { columns, primaryKey: (await targetPrimaryKey(session, spec.target))?.columns ?? null, rows: Number(rows[0].n) };
     }
   }
   const types = [...new Set([...mapped.flatMap((f) => f.columns.map((c) => c.mapping.duckType)), ...(target?.columns.map((c) => c.type) ?? [])])];

@@ -30,10 +30,10 @@ export function formatVerification(v: PipelineVerification): string {
   if (d.equal) {
     lines.push(`✓ ${v.pipeline}: equal (${d.sourceRows} rows, ${v.compared.length} columns compared)`);
   } else {
-    const total = d.missing + d.extra + d.changed;
+    const total = d.missing + d.extra + d.changed + d.duplicate;
     lines.push(
       `✗ ${v.pipeline}: ${d.truncated ? 'at least ' : ''}${total} differing row${total === 1 ? '' : 's'} ` +
-        `(source ${d.sourceRows} rows, target ${d.targetRows} rows: ${d.missing} missing, ${d.extra} extra, ${d.changed} changed)`,
+        `(source ${d.sourceRows} rows, target ${d.targetRows} rows: ${d.missing} missing, ${d.extra} extra, ${d.changed} changed${d.duplicate > 0 ? `, ${d.duplicate} duplicated` : ''})`,
     );
     for (const diff of d.differences) {
       const key = Object.entries(diff.key)
@@ -44,7 +44,9 @@ export function formatVerification(v: PipelineVerification): string {
           ? 'in the source, not in the target'
           : diff.kind === 'extra'
             ? 'in the target only (hard-deleted in the source?)'
-            : `columns differ: ${(diff.columns ?? []).join(', ') || '?'}`;
+            : diff.kind === 'duplicate'
+              ? 'held more than once in the target, which has no PRIMARY KEY (target.key_index: false)'
+              : `columns differ: ${(diff.columns ?? []).join(', ') || '?'}`;
       lines.push(`    ${diff.kind.padEnd(8)} ${key}  (${why})`);
     }
     const listed = d.differences.length;

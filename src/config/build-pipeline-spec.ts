@@ -71,6 +71,8 @@ export function buildPipelineSpec(name: string, file: string, data: PipelineFile
       schema: targetName.schema,
       table: targetName.table,
       ...(target.duckdb_path !== undefined && { duckdbPath: target.duckdb_path }),
+      // Only when off: a pipeline that leaves it out keeps the target digest it had (target-check.ts).
+      ...(target.key_index === false && { keyIndex: false as const }),
     },
     batchSize: data.batch_size ?? defaults.batchSize,
     schedule: data.schedule ?? defaults.schedule,

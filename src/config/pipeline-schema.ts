@@ -160,6 +160,16 @@ export const TargetSchema = Type.Object(
         description: 'DuckDB file for this pipeline. Default: the DUCKDB_PATH environment variable, else `lake/warehouse.duckdb`.',
       }),
     ),
+    key_index: Type.Optional(
+      Type.Boolean({
+        default: true,
+        description:
+          'Declare the primary key as a PRIMARY KEY on the DuckDB table (true), which DuckDB keeps as an index of every key; or record the key ' +
+          'in column comments and keep no index (false): faster bootstraps and incremental runs that do not load and rewrite an index the ' +
+          'size of the table, uniqueness then kept by the upsert alone (the source key is unique) and checked by `pgduck verify`. ' +
+          'A change converts the table on the next run (one copy). Default: true.',
+      }),
+    ),
   },
   { additionalProperties: false, description: 'Where the rows go. Required.' },
 );

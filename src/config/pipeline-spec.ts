@@ -38,6 +38,8 @@ export interface PipelineSpec {
     schema: string;
     table: string;
     duckdbPath?: string;
+    /** `target.key_index: false`: the key recorded in column comments, no PRIMARY KEY index (src/duckdb/target-table.ts). Absent: true. */
+    keyIndex?: false;
   };
   batchSize: number;
   schedule: string;

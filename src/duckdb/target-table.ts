@@ -57,11 +57,47 @@ export async function describeTarget(session: LakeSession, target: TargetName): 
   return rows.map((r) => ({ name: String(r.column_name), type: String(r.data_type) }));
 }
 
-export async function createTarget(session: LakeSession, target: TargetName, columns: TargetColumn[], primaryKey: string[]): Promise<void> {
-  const defs = columns.map((c) => `${quoteIdent(c.name)} ${c.type}`);
-  defs.push(`PRIMARY KEY (${primaryKey.map(quoteIdent).join(', ')})`);
+/**
+ * How a target holds its key: `index` declares it as the table's PRIMARY KEY, which DuckDB keeps as
+ * an ART index of every key (loaded on the first write after each ATTACH and rewritten by every
+ * checkpoint: docs/architecture.md, "Facts: DuckDB"); without it (`target.key_index: false`) each key
+ * column carries a comment, `pgduck key column <position>`, that names the key as the PRIMARY KEY
+ * would (targetPrimaryKey reads either). Column comments follow a rename and a type change.
+ */
+export interface TargetKey {
+  columns: string[];
+  index: boolean;
+}
+
+/** The key of a pipeline's target as its file says: `target.key_index` (default true). */
+export function keyOf(spec: { source: { primaryKey: string[] }; target: { keyIndex?: false } }): TargetKey {
+  return { columns: spec.source.primaryKey, index: spec.target.keyIndex !== false };
+}
+
+const KEY_COMMENT = 'pgduck key column ';
+
+/** The table definition's key clause: the PRIMARY KEY, or nothing (the key is commented: keyComments). */
+export function keyClause(key: TargetKey): string[] {
+  return key.index ? [`PRIMARY KEY (${key.columns.map(quoteIdent).join(', ')})`] : [];
+}
+
+/** The statements that record an unindexed key on its columns (none for an indexed one). `ref`: the table as the statements name it. */
+export function keyComments(ref: string, key: TargetKey): string[] {
+  if (key.index) return [];
+  return key.columns.map((c, i) => `COMMENT ON COLUMN ${ref}.${quoteIdent(c)} IS ${quoteLiteral(`${KEY_COMMENT}${i + 1}`)}`);
+}
+
+export async function createTarget(session: LakeSession, target: TargetName, columns: TargetColumn[], key: TargetKey): Promise<void> {
+  const defs = [...columns.map((c) => `${quoteIdent(c.name)} ${c.type}`), ...keyClause(key)];
   await ensureTargetSchema(session, target);
-  await session.run(`CREATE TABLE IF NOT EXISTS ${targetRef(session, target)} (\n  ${defs.join(',\n  ')}\n)`);
+  const ref = targetRef(session, target);
+  const create = `CREATE TABLE IF NOT EXISTS ${ref} (\n  ${defs.join(',\n  ')}\n)`;
+  if (key.index) return session.run(create);
+  // The table and its key's record at once: a crash between them would leave a table with no known key.
+  await session.transaction(async () => {
+    await session.run(create);
+    for (const sql of keyComments(ref, key)) await session.run(sql);
+  });
 }
 
 export { DELETED_AT_COLUMN };
@@ -136,14 +172,19 @@ export async function dropTarget(session: LakeSession, target: TargetName): Prom
   await session.run(`DROP TABLE IF EXISTS ${targetRef(session, target)}`);
 }
 
-/** The target's primary-key columns in key order, or null when it has none (or does not exist). */
-export async function targetPrimaryKey(session: LakeSession, target: TargetName): Promise<string[] | null> {
-  const rows = await session.all(
-    `SELECT constraint_column_names AS cols FROM duckdb_constraints()
-     WHERE database_name = ${quoteLiteral(session.catalogName)} AND schema_name = ${quoteLiteral(target.schema)} AND table_name = ${quoteLiteral(target.table)}
-       AND constraint_type = 'PRIMARY KEY'`,
+/**
+ * The target's key in key order, and whether it is the table's PRIMARY KEY index or recorded in
+ * column comments (TargetKey); null when it has neither (or does not exist).
+ */
+export async function targetPrimaryKey(session: LakeSession, target: TargetName): Promise<TargetKey | null> {
+  const where = `database_name = ${quoteLiteral(session.catalogName)} AND schema_name = ${quoteLiteral(target.schema)} AND table_name = ${quoteLiteral(target.table)}`;
+  const rows = await session.all(`SELECT constraint_column_names AS cols FROM duckdb_constraints() WHERE ${where} AND constraint_type = 'PRIMARY KEY'`);
+  if (rows.length > 0) return { columns: (rows[0].cols as string[]).map(String), index: true };
+  const commented = await session.all(
+    `SELECT column_name, CAST(substr(comment, ${KEY_COMMENT.length + 1}) AS INTEGER) AS position FROM duckdb_columns()
+     WHERE ${where} AND starts_with(comment, ${quoteLiteral(KEY_COMMENT)}) ORDER BY position`,
   );
-  return rows.length === 0 ? null : (rows[0].cols as string[]).map(String);
+  return commented.length === 0 ? null : { columns: commented.map((r) => String(r.column_name)), index: false };
 }
 
 export async function addColumn(session: LakeSession, target: TargetName, column: TargetColumn): Promise<void> {
@@ -191,12 +232,11 @@ export async function rebuildTarget(
   session: LakeSession,
   target: TargetName,
   columns: (TargetColumn & { using?: string | null })[],
-  primaryKey: string[],
+  key: TargetKey,
 ): Promise<void> {
   const { table } = target;
   const tempRef = targetRef(session, sibling(target, `${table}__pgduck_rebuild`));
-  const defs = columns.map((c) => `${quoteIdent(c.name)} ${c.type}`);
-  defs.push(`PRIMARY KEY (${primaryKey.map(quoteIdent).join(', ')})`);
+  const defs = [...columns.map((c) => `${quoteIdent(c.name)} ${c.type}`), ...keyClause(key)];
   await session.transaction(async () => {
     await session.run(`DROP TABLE IF EXISTS ${tempRef}`);
     await session.run(`CREATE TABLE ${tempRef} (\n  ${defs.join(',\n  ')}\n)`);
@@ -205,5 +245,6 @@ export async function rebuildTarget(
     );
     await session.run(`DROP TABLE ${targetRef(session, target)}`);
     await session.run(`ALTER TABLE ${tempRef} RENAME TO ${quoteIdent(table)}`);
+    for (const sql of keyComments(targetRef(session, target), key)) await session.run(sql);
   });
 }

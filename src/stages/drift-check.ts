@@ -51,6 +51,9 @@ import {
   dropColumn,
   rebuildTarget,
   renameColumns,
+  keyClause,
+  keyComments,
+  keyOf,
   targetPrimaryKey,
   targetRef,
   schemaRef,
@@ -107,11 +110,12 @@ export const driftCheckStage: Stage = {
     // How a person names the file's catalog (the DuckDB CLI names it after the file's stem); the runner attaches it under an alias.
     const target = targetRef({ catalog: quoteIdent(catalogNameOf(inputs.duckdbPath)) }, spec.target);
     const { columns, unknown } = plannedColumns(spec, inputs);
-    const defs = [...columns.map((c) => `${quoteIdent(c.name)} ${c.duckType}`), `PRIMARY KEY (${spec.source.primaryKey.map(quoteIdent).join(', ')})`];
+    const defs = [...columns.map((c) => `${quoteIdent(c.name)} ${c.duckType}`), ...keyClause(keyOf(spec))];
     // Outside `main`, the schema is created first (createTarget).
     const schema =
       spec.target.schema === 'main' ? '' : `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(catalogNameOf(inputs.duckdbPath))}.${schemaRef(spec.target.schema)};\n`;
-    const create = `${schema}CREATE TABLE IF NOT EXISTS ${target} (\n  ${unknown === null ? '' : `${unknown},\n  `}${defs.join(',\n  ')}\n)`;
+    const comments = keyComments(target, keyOf(spec)).map((c) => `;\n${c}`);
+    const create = `${schema}CREATE TABLE IF NOT EXISTS ${target} (\n  ${unknown === null ? '' : `${unknown},\n  `}${defs.join(',\n  ')}\n)${comments.join('')}`;
     return {
       compares: 'source columns (by attnum) and primary key with the DuckDB table before each batch',
       policy: spec.schemaEvolution,
@@ -198,7 +202,7 @@ export const driftCheckStage: Stage = {
       const created = batch.columns.map((c) => ({ name: c.name, type: c.duckType }));
       // hard_delete_mode mark: the mark column from the start, last, so the `_current` view can hide marked rows.
       if (marking) created.push({ name: DELETED_AT_COLUMN, type: 'TIMESTAMPTZ' });
-      await createTarget(lake, table, created, spec.source.primaryKey);
+      await createTarget(lake, table, created, keyOf(spec));
       const nullColumns = currentViewColumns(spec.source.softDelete, created, sourceHasMarkColumn);
       if (nullColumns.length > 0) await createCurrentView(lake, table, nullColumns);
       // Made as the pipeline file says now: the once-per-run check below has nothing to change (and
@@ -245,7 +249,7 @@ export const driftCheckStage: Stage = {
         sourcePrimaryKey,
         previous,
         target,
-        targetPrimaryKey: current.primaryKey,
+        targetPrimaryKey: current.primaryKey?.columns ?? null,
       });
     } catch (err) {
       // A refusal repeats on every run until someone acts: record it once.
@@ -271,7 +275,11 @@ export const driftCheckStage: Stage = {
     for (const w of plan.widened.filter((x) => !x.key)) {
       await alterColumnType(lake, table, w.column.name, w.to, alterUsing(quoteIdent(w.column.name), w.from, w.to));
     }
-    if (keyWidened.length > 0) {
+    // target.key_index changed since the table was made: DuckDB can neither add nor drop a PRIMARY KEY, so the table is copied once.
+    const key = keyOf(spec);
+    const reindex = current.primaryKey !== null && current.primaryKey.index !== key.index;
+    if (reindex && keyWidened.length === 0) await commitApplied();
+    if (keyWidened.length > 0 || reindex) {
       const shape = (await describeTarget(lake, table)) ?? [];
       const columns = shape.map((t) => {
         const w = keyWidened.find((x) => x.column.name === t.name);
@@ -279,7 +287,16 @@ export const driftCheckStage: Stage = {
           ? { name: t.name, type: w.to, using: alterUsing(quoteIdent(t.name), w.from, w.to) }
           : { name: t.name, type: t.type, using: quoteIdent(t.name) };
       });
-      await rebuildTarget(lake, table, columns, spec.source.primaryKey);
+      await rebuildTarget(lake, table, columns, key);
+      memory.target = null;
+      if (reindex) {
+        record({
+          kind: 'key_index',
+          detail: key.index
+            ? `${spec.target.table}: its key (${key.columns.join(', ')}) is now the table's PRIMARY KEY (target.key_index: true); the table was copied once`
+            : `${spec.target.table}: its key (${key.columns.join(', ')}) is now recorded in column comments, with no PRIMARY KEY index (target.key_index: false); the table was copied once`,
+        });
+      }
     }
     for (const e of plan.events) record(e);
     snapshot();

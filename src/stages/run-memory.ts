@@ -3,7 +3,7 @@
  * each run, so nothing outlives a run (a service process runs a pipeline many times, and another
  * process may alter the target between two runs).
  */
-import type { TargetColumn } from '../duckdb/target-table.js';
+import type { TargetColumn, TargetKey } from '../duckdb/target-table.js';
 import type { BootstrapStream } from './bootstrap-stream.js';
 import type { TableShape } from '../postgres/introspect-table.js';
 
@@ -13,7 +13,7 @@ export interface RunMemory {
    * the table (one run per pipeline at a time; no two pipelines share a target), so it is read once
    * per run and again after each DDL: most batches then cost no DuckDB catalog query (~5–9 ms each, measured).
    */
-  target: { columns: TargetColumn[]; primaryKey: string[] | null } | null;
+  target: { columns: TargetColumn[]; primaryKey: TargetKey | null } | null;
   /** DuckDB's own spelling of each type drift-check asked about (`TIMESTAMPTZ` → `TIMESTAMP WITH TIME ZONE`). */
   canonicalTypes: Map<string, string>;
   /** The `<table>_current` view was checked against soft_delete in this run. */

@@ -142,7 +142,8 @@ export interface BatchState {
    * a batch of the bootstrap stream whose first batch found the target empty: a stream is one COPY,
    * one snapshot, so no key appears in two of its batches; nothing else writes the target while this
    * run holds it (one writer per DuckDB table, the runner's lock), and the stream's batches are the
-   * run's first. Were it ever wrong, the target's PRIMARY KEY refuses the duplicate loudly.
+   * run's first. Were it ever wrong, the target's PRIMARY KEY refuses the duplicate loudly (with
+   * `target.key_index: false` there is none: `pgduck verify` reports the duplicate).
    */
   keysAbsent?: boolean;
   /**

@@ -66,7 +66,8 @@ export function buildUpsertSql(
   const columnList = `(${columns.map((c) => q(c.name)).join(', ')})`;
   if (mode === 'replace') {
     // No staging table and no window: the batch is one keyset query over a unique key, so its keys
-    // are distinct (a key that is not unique fails loudly on the target's PRIMARY KEY, never silently).
+    // are distinct (a key that is not unique fails loudly on the target's PRIMARY KEY; without one,
+    // `target.key_index: false`, the source guard's unique index is the guarantee and verify the check).
     // The DELETE reads only the key columns of the file; the INSERT reads the file once.
     // Measured on 1M rows in 10k batches: 2.4x faster than staging + QUALIFY (load 5.8 s → 0).
     const keys = primaryKey.map((k) => {

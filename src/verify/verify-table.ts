@@ -62,10 +62,16 @@ export function digestOf(rows: readonly Pick<KeyedRow, 'digest'>[]): RangeDigest
   return { rows: rows.length, h1: h1.toString(), h2: h2.toString() };
 }
 
-export type DifferenceKind = 'missing' | 'extra' | 'changed';
+/** compareRowSets' mark for a key the target holds more than once. */
+const DUPLICATE: KeyedRow = { key: [], display: [], digest: '' };
+
+export type DifferenceKind = 'missing' | 'extra' | 'changed' | 'duplicate';
 
 export interface Difference {
-  /** missing: in the source, not in the target; extra: in the target only; changed: values differ. */
+  /**
+   * missing: in the source, not in the target; extra: in the target only; changed: values differ;
+   * duplicate: the target holds the key more than once (possible only without a PRIMARY KEY: `target.key_index: false`).
+   */
   kind: DifferenceKind;
   /** Key column → value as text. */
   key: Record<string, string>;
@@ -82,6 +88,7 @@ export interface TableVerdict {
   missing: number;
   extra: number;
   changed: number;
+  duplicate: number;
   /** The comparison was stopped (shouldStop) before it finished: the differences are incomplete; act on none of them. */
   stopped?: boolean;
   /** Up to `limit` differing keys, in key order within each narrowed range. */
@@ -139,6 +146,7 @@ export async function verifyTable(
     missing: 0,
     extra: 0,
     changed: 0,
+    duplicate: 0,
     differences: [],
     truncated: false,
     stats,
@@ -147,7 +155,7 @@ export async function verifyTable(
   if (shouldStop()) return { ...verdict, stopped: true };
 
   const keyOf = (display: string[]) => Object.fromEntries(shape.keys.map((k, i) => [k.name, display[i]]));
-  const room = () => opts.limit - (verdict.missing + verdict.extra + verdict.changed);
+  const room = () => opts.limit - (verdict.missing + verdict.extra + verdict.changed + verdict.duplicate);
   const record = (kind: DifferenceKind, row: KeyedRow, columns?: string[]) => {
     verdict[kind]++;
     if (verdict.differences.length < opts.limit) verdict.differences.push({ kind, key: keyOf(row.display), ...(columns ? { columns } : {}), tuple: row.key });
@@ -300,16 +308,25 @@ export async function verifyTable(
 
   /** The source's rows `a` and the target's rows `b` of the same ranges, key by key. */
   async function compareRowSets(a: KeyedRow[], b: KeyedRow[]): Promise<void> {
-    const inTarget = new Map(b.map((r) => [JSON.stringify(r.key), r]));
-    const seen = new Set<string>();
+    const inTarget = new Map<string, KeyedRow>();
     const found: { kind: DifferenceKind; row: KeyedRow }[] = [];
+    for (const r of b) {
+      const id = JSON.stringify(r.key);
+      // A key twice in the target (no PRIMARY KEY refused it): reported once, whatever its other copies hold.
+      if (!inTarget.has(id)) inTarget.set(id, r);
+      else if (inTarget.get(id) !== DUPLICATE) {
+        found.push({ kind: 'duplicate', row: r });
+        inTarget.set(id, DUPLICATE);
+      }
+    }
+    const seen = new Set<string>();
     for (const row of a) {
       const id = JSON.stringify(row.key);
       const other = inTarget.get(id);
       if (!other) found.push({ kind: 'missing', row });
       else {
         seen.add(id);
-        if (other.digest !== row.digest) found.push({ kind: 'changed', row });
+        if (other !== DUPLICATE && other.digest !== row.digest) found.push({ kind: 'changed', row });
       }
     }
     for (const row of b) if (!seen.has(JSON.stringify(row.key))) found.push({ kind: 'extra', row });

@@ -14,6 +14,7 @@ test('defaults: N = 1,000,000 and 3N, 2 rounds, batches 10k and 100k, JSON writt
     jsonPath: 'bench-result.json',
     databaseUrl: null,
     changedRows: 1000,
+    keyIndex: true,
   });
 });
 
@@ -45,4 +46,10 @@ test('bad values: one usage error naming every problem, before anything starts',
     },
   );
   assert.throws(() => benchOptionsFromEnv({ BENCH_BATCH: ' , ' }, 10_000), /BENCH_BATCH must list one or more batch sizes/);
+});
+
+test('BENCH_KEY_INDEX: false measures a target without a PRIMARY KEY; anything but true or false is a usage error', () => {
+  assert.equal(benchOptionsFromEnv({ BENCH_KEY_INDEX: 'false' }, 10_000).keyIndex, false);
+  assert.equal(benchOptionsFromEnv({ BENCH_KEY_INDEX: 'TRUE' }, 10_000).keyIndex, true);
+  assert.throws(() => benchOptionsFromEnv({ BENCH_KEY_INDEX: 'no' }, 10_000), /BENCH_KEY_INDEX must be true or false, got "no"/);
 });

@@ -67,7 +67,7 @@ test('the defaults schema is the pipeline schema with nothing required and witho
     Object.keys(defaults.properties.source.properties),
     Object.keys(pipeline.properties.source.properties).filter((k) => k !== 'table' && k !== 'primary_key'),
   );
-  assert.deepEqual(Object.keys(defaults.properties.target.properties), ['schema', 'duckdb_path']);
+  assert.deepEqual(Object.keys(defaults.properties.target.properties), ['schema', 'duckdb_path', 'key_index']);
   assert.equal(JSON.stringify(defaults).includes('"required"'), false, 'nothing is required in shared defaults');
   assert.deepEqual(defaults.properties.batch_size, pipeline.properties.batch_size, 'a shared field is checked exactly as in a pipeline file');
   const validate = new Ajv({ strict: true, allErrors: true }).compile(defaults);
