@@ -18,6 +18,9 @@ import { CheckpointStore } from '../../src/state/checkpoint-store.js';
 import { checkpointDbPath } from '../../src/runner/settings.js';
 import { runAllOnce } from '../../src/runner/pool.js';
 import { verifyPipeline } from '../../src/repair/verify-pipeline.js';
+import { repairRows } from '../../src/repair/repair-rows.js';
+import { formatVerification } from '../../src/commands/verify.js';
+import { join } from 'node:path';
 
 let pgs: TestPostgres;
 before(async () => {
@@ -111,12 +114,22 @@ test('key_index false: verify reports a duplicated key; a changed primary_key is
       [{ kind: 'duplicate', key: { region: 'eu', id: '7' } }],
     );
     assert.equal(verdict.verdict?.duplicate, 1);
-    // Back to one copy (the test's doing, not pgduck's): verify agrees again.
-    await withDuckDbFile(ws.duckdbPath, async (s) => {
-      await s.run(`CREATE TEMP TABLE one AS SELECT * FROM lines WHERE region = 'eu' AND id = 7 LIMIT 1`);
-      await s.run(`DELETE FROM lines WHERE region = 'eu' AND id = 7`);
-      await s.run(`INSERT INTO lines SELECT * FROM one`);
-    });
+    const printed = formatVerification(verdict);
+    assert.match(printed, /: 1 differing row \(source 3000 rows, target 3001 rows: 0 missing, 0 extra, 0 changed, 1 duplicated\)/);
+    assert.match(printed, /\n {4}duplicate region=eu, id=7 {2}\(held more than once in the target, which has no PRIMARY KEY/);
+    // `verify --repair` (repairRows, what it runs) rewrites the key once.
+    const repairStore = new CheckpointStore(join(ws.stateDir, 'checkpoints.db'));
+    try {
+      const repaired = await repairRows(
+        pipelines[0],
+        (verdict.verdict?.differences ?? []).map((d) => d.tuple),
+        { store: repairStore, parquetDir: ws.parquetDir },
+      );
+      assert.equal(repaired.written, 1);
+    } finally {
+      repairStore.close();
+    }
+    assert.deepEqual(await duckCounts(ws), { rows: 3000, keys: 3000 });
     await assertVerified(ws, url);
 
     // The key recorded in the comments is what a changed primary_key is checked against.
@@ -177,7 +190,7 @@ test('switching key_index converts the table once, rows kept: to comments and ba
 });
 
 function withStore<T>(ws: Workspace, fn: (s: CheckpointStore) => T): T {
-  const store = new CheckpointStore(`${ws.stateDir}/checkpoints.db`);
+  const store = new CheckpointStore(join(ws.stateDir, 'checkpoints.db'));
   try {
     return fn(store);
   } finally {
