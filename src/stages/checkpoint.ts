@@ -42,7 +42,11 @@ export const checkpointStage: Stage = {
         if (!store.get(spec.name)?.bootstrapDone) store.markBootstrapDone(spec.name, generation);
         return;
       }
-      store.advance(spec.name, { position: safe, rows: rowCount, bootstrapDone: drained }, generation);
+      store.advance(
+        spec.name,
+        { position: safe, rows: rowCount, bootstrapDone: drained, on: { cursor: spec.source.cursor, key: spec.source.primaryKey } },
+        generation,
+      );
     };
     batchTransaction(ctx).afterCommit({ stage: 'checkpoint', seq: batch.seq }, () => {
       write();

@@ -23,7 +23,7 @@ import { introspectShape, introspectTable, tableExists } from '../postgres/intro
 import { readHorizon, type HorizonCursor } from '../postgres/horizon.js';
 import { qualified, quoteIdent } from '../sql/identifier.js';
 import { rowsAfter } from '../sql/keyset.js';
-import type { Position } from '../state/checkpoint-store.js';
+import type { Position, PositionColumns } from '../state/checkpoint-store.js';
 import type { WireRow } from '../parquet/arrow-table.js';
 import { nextStart, type BatchState, type ReadContext, type Stage } from './stage.js';
 import { primaryKeyAttnums, targetFingerprint } from './target-check.js';
@@ -211,17 +211,37 @@ async function targetUnchanged(ctx: ReadContext, batch: BatchState): Promise<boo
   return now === recorded;
 }
 
-/** Read the batch: the keyset batch (CSV data path or rows) or a chunk of the null-cursor sweep. */
-async function readBatch(ctx: ReadContext, batch: BatchState): Promise<void> {
-  const { spec, pg } = ctx;
-  if (batch.from && batch.from.key.length !== spec.source.primaryKey.length) {
-    // The checkpoint was written for another key: positions of the two keys do not compare.
+/**
+ * The checkpoint was written for another key or cursor than the pipeline file now names: its values
+ * do not compare with the new columns (a key of other types fails the read; of the same types, or a
+ * cursor of the same type, the read would start at a position that means nothing there and could
+ * skip rows). `on`: the columns the checkpoint recorded (null when written before pgduck recorded
+ * them: then only the key's length is known).
+ */
+export function refuseMovedPosition(spec: PipelineSpec, from: Position, on: PositionColumns | null): void {
+  const keys = spec.source.primaryKey;
+  if (from.key.length !== keys.length || (on && on.key.join('\u0000') !== keys.join('\u0000'))) {
+    const held = on ? `(${on.key.join(', ')})` : `${from.key.length} key column(s)`;
     throw new PgduckError(
-      `the primary key changed: the checkpoint holds a position on ${batch.from.key.length} key column(s), primary_key now names ${spec.source.primaryKey.length} (${spec.source.primaryKey.join(', ')}). ` +
+      `the primary key changed: the checkpoint holds a position on ${held}, primary_key now names (${keys.join(', ')}). ` +
         `To rebuild the target on the new key: pgduck reset ${spec.name} --drop-target`,
       { kind: 'needs-action', code: 'PRIMARY_KEY_CHANGED', fix: `pgduck reset ${spec.name} --drop-target` },
     );
   }
+  if (on && on.cursor !== spec.source.cursor) {
+    throw new PgduckError(
+      `the cursor changed: the checkpoint holds a position on ${on.cursor}, cursor now names ${spec.source.cursor}, and a position on one column ` +
+        `says nothing about another (reading on from it could skip rows); nothing was read. To read every row again on the new cursor ` +
+        `(the DuckDB table is kept, its rows replaced): pgduck reset ${spec.name}`,
+      { kind: 'needs-action', code: 'CURSOR_CHANGED', fix: `pgduck reset ${spec.name}` },
+    );
+  }
+}
+
+/** Read the batch: the keyset batch (CSV data path or rows) or a chunk of the null-cursor sweep. */
+async function readBatch(ctx: ReadContext, batch: BatchState): Promise<void> {
+  const { spec, pg } = ctx;
+  if (batch.from) refuseMovedPosition(spec, batch.from, ctx.store.get(spec.name)?.positionOn ?? null);
   // A batch of the bootstrap stream: its file is already cut (or being cut); the columns are the stream's.
   if (batch.phase === 'cursor' && ctx.memory.stream instanceof BootstrapStream && (await takeStreamBatch(ctx, batch, ctx.memory.stream))) return;
   const source = await introspectTable(pg, spec.source.schema, spec.source.table);

@@ -19,9 +19,17 @@ export interface Position {
   key: string[];
 }
 
+/** The columns a position was read on: the pipeline's cursor and key columns then. */
+export interface PositionColumns {
+  cursor: string;
+  key: string[];
+}
+
 export interface Checkpoint {
   pipeline: string;
   position: Position | null;
+  /** The cursor and key columns `position` was read on (null: written by a pgduck that did not record them). */
+  positionOn: PositionColumns | null;
   rowsTotal: number;
   batchesTotal: number;
   bootstrapDone: boolean;
@@ -165,6 +173,7 @@ interface CheckpointRow {
   pipeline: string;
   cursor: string | null;
   key_json: string | null;
+  position_on: string | null;
   rows_total: number;
   batches_total: number;
   bootstrap_done: number;
@@ -207,16 +216,21 @@ export class CheckpointStore {
    * every row of the batch was above the horizon); rows/batches are cumulative counters. `batches`: how
    * many history seqs this step took (default 1; a repair writing its rows and a deletes file: 2).
    */
-  advance(pipeline: string, update: { position: Position | null; rows: number; bootstrapDone?: boolean; batches?: number }, generation = 0): void {
+  advance(
+    pipeline: string,
+    update: { position: Position | null; rows: number; bootstrapDone?: boolean; batches?: number; on?: PositionColumns },
+    generation = 0,
+  ): void {
     const now = new Date().toISOString();
     const res = this.writing(`the checkpoint of ${pipeline}`, () =>
       this.db
         .prepare(
-          `INSERT INTO checkpoints (pipeline, cursor, key_json, rows_total, batches_total, bootstrap_done, updated_at)
-           VALUES (@pipeline, @cursor, @key, @rows, @batches, @boot, @now)
+          `INSERT INTO checkpoints (pipeline, cursor, key_json, position_on, rows_total, batches_total, bootstrap_done, updated_at)
+           VALUES (@pipeline, @cursor, @key, @on, @rows, @batches, @boot, @now)
            ON CONFLICT (pipeline) DO UPDATE SET
              cursor = coalesce(@cursor, cursor),
              key_json = coalesce(@key, key_json),
+             position_on = CASE WHEN @key IS NULL THEN position_on ELSE @on END,
              rows_total = rows_total + @rows,
              batches_total = batches_total + @batches,
              bootstrap_done = max(bootstrap_done, @boot),
@@ -227,6 +241,7 @@ export class CheckpointStore {
           pipeline,
           cursor: update.position?.cursor ?? null,
           key: update.position ? JSON.stringify(update.position.key) : null,
+          on: update.position && update.on ? JSON.stringify(update.on) : null,
           rows: update.rows,
           batches: update.batches ?? 1,
           boot: update.bootstrapDone ? 1 : 0,
@@ -309,7 +324,7 @@ export class CheckpointStore {
       const res = this.db
         // generation + 1: a run still in flight (started before the reset) can no longer write its position back.
         .prepare(
-          `UPDATE checkpoints SET cursor = NULL, key_json = NULL, bootstrap_done = 0, rows_total = 0, last_error = NULL, generation = generation + 1 WHERE pipeline = ?`,
+          `UPDATE checkpoints SET cursor = NULL, key_json = NULL, position_on = NULL, bootstrap_done = 0, rows_total = 0, last_error = NULL, generation = generation + 1 WHERE pipeline = ?`,
         )
         .run(pipeline);
       this.db.prepare('DELETE FROM source_columns WHERE pipeline = ?').run(pipeline);
@@ -521,6 +536,7 @@ function toCheckpoint(row: CheckpointRow): Checkpoint {
   return {
     pipeline: row.pipeline,
     position: row.cursor !== null && row.key_json !== null ? { cursor: row.cursor, key: JSON.parse(row.key_json) as string[] } : null,
+    positionOn: row.position_on === null ? null : (JSON.parse(row.position_on) as PositionColumns),
     rowsTotal: row.rows_total,
     batchesTotal: row.batches_total,
     bootstrapDone: row.bootstrap_done === 1,

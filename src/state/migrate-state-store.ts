@@ -152,6 +152,12 @@ const MIGRATIONS: readonly Migration[] = [
       );
     `);
   },
+  // 9: the columns the position was read on (JSON {cursor, key}), so a run whose pipeline file now
+  // names another cursor or key refuses the old position instead of comparing it with other columns
+  // (src/stages/extract.ts). NULL on positions written before: not checked.
+  (db) => {
+    db.exec('ALTER TABLE checkpoints ADD COLUMN position_on TEXT');
+  },
 ];
 
 /** The version this code writes. */

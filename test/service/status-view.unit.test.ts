@@ -9,6 +9,7 @@ const NOW = new Date('2026-03-02T10:00:00.000Z');
 const cp = (over: Partial<Checkpoint> = {}): Checkpoint => ({
   pipeline: 'orders',
   position: { cursor: '2026-03-02 09:59:00+00', key: ['5'] },
+  positionOn: { cursor: 'updated_at', key: ['id'] },
   rowsTotal: 120,
   batchesTotal: 2,
   bootstrapDone: true,

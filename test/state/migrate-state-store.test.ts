@@ -144,7 +144,7 @@ test('a reconcile recorded at version 5 (before hard_delete_mode) reads back as 
     const db = new Database(path);
     db.pragma('user_version = 5');
     db.exec(
-      'ALTER TABLE reconciles DROP COLUMN marked; ALTER TABLE reconciles DROP COLUMN mode; ALTER TABLE reconciles DROP COLUMN stopped; ALTER TABLE checkpoints DROP COLUMN last_success_at;',
+      'ALTER TABLE reconciles DROP COLUMN marked; ALTER TABLE reconciles DROP COLUMN mode; ALTER TABLE reconciles DROP COLUMN stopped; ALTER TABLE checkpoints DROP COLUMN last_success_at; ALTER TABLE checkpoints DROP COLUMN position_on;',
     );
     db.prepare(
       `INSERT INTO reconciles (pipeline, at, duration_ms, source_keys, target_keys, gone, removed, rows_read, error) VALUES ('orders', '2026-01-01T00:00:00Z', 5, 9, 10, 1, 1, 20, NULL)`,
@@ -169,7 +169,7 @@ test('the last success survives a failed run; a version-6 file takes it from its
     new CheckpointStore(path).close();
     const db = new Database(path);
     db.pragma('user_version = 6');
-    db.exec('ALTER TABLE checkpoints DROP COLUMN last_success_at');
+    db.exec('ALTER TABLE checkpoints DROP COLUMN last_success_at; ALTER TABLE checkpoints DROP COLUMN position_on');
     db.exec(`INSERT INTO checkpoints (pipeline, updated_at, last_status, last_run_at) VALUES
       ('ok_last', '2026-01-01T00:00:00Z', 'ok', '2026-01-01T00:00:00.000Z'),
       ('failed_last', '2026-01-01T00:00:00Z', 'failed', '2026-01-02T00:00:00.000Z')`);
@@ -189,6 +189,32 @@ test('the last success survives a failed run; a version-6 file takes it from its
       assert.equal(after?.lastSuccessAt, success, 'a failed run leaves the last success');
       store.recordRun('never', 'failed', 'password authentication failed');
       assert.equal(store.get('never')?.lastSuccessAt, null);
+    } finally {
+      store.close();
+    }
+  }));
+
+test('a version-8 file keeps its positions, recorded on no columns (checked by length only), until the next batch records them', () =>
+  withDir((dir) => {
+    const path = join(dir, 'checkpoints.db');
+    new CheckpointStore(path).close();
+    const db = new Database(path);
+    db.pragma('user_version = 8');
+    db.exec('ALTER TABLE checkpoints DROP COLUMN position_on');
+    db.exec(`INSERT INTO checkpoints (pipeline, cursor, key_json, updated_at) VALUES ('orders', '2026-01-01 00:00:00+00', '["5"]', '2026-01-01T00:00:00Z')`);
+    db.close();
+    const store = new CheckpointStore(path);
+    try {
+      assert.equal(version(path), STATE_STORE_VERSION);
+      assert.deepEqual(store.get('orders')?.position, { cursor: '2026-01-01 00:00:00+00', key: ['5'] });
+      assert.equal(store.get('orders')?.positionOn, null);
+      // A batch with no safe position keeps the old one, and the columns it was (not) recorded on.
+      store.advance('orders', { position: null, rows: 3, on: { cursor: 'updated_at', key: ['id'] } });
+      assert.equal(store.get('orders')?.positionOn, null);
+      store.advance('orders', { position: { cursor: '2026-01-02 00:00:00+00', key: ['9'] }, rows: 1, on: { cursor: 'updated_at', key: ['id'] } });
+      assert.deepEqual(store.get('orders')?.positionOn, { cursor: 'updated_at', key: ['id'] });
+      store.reset('orders');
+      assert.equal(store.get('orders')?.positionOn, null, 'reset forgets them with the position');
     } finally {
       store.close();
     }
