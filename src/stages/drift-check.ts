@@ -110,11 +110,12 @@ export const driftCheckStage: Stage = {
     // How a person names the file's catalog (the DuckDB CLI names it after the file's stem); the runner attaches it under an alias.
     const target = targetRef({ catalog: quoteIdent(catalogNameOf(inputs.duckdbPath)) }, spec.target);
     const { columns, unknown } = plannedColumns(spec, inputs);
-    const defs = [...columns.map((c) => `${quoteIdent(c.name)} ${c.duckType}`), ...keyClause(keyOf(spec))];
+    const key = keyOf(spec);
+    const defs = [...columns.map((c) => `${quoteIdent(c.name)} ${c.duckType}`), ...keyClause(key)];
     // Outside `main`, the schema is created first (createTarget).
     const schema =
       spec.target.schema === 'main' ? '' : `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(catalogNameOf(inputs.duckdbPath))}.${schemaRef(spec.target.schema)};\n`;
-    const comments = keyComments(target, keyOf(spec)).map((c) => `;\n${c}`);
+    const comments = keyComments(target, key).map((c) => `;\n${c}`);
     const create = `${schema}CREATE TABLE IF NOT EXISTS ${target} (\n  ${unknown === null ? '' : `${unknown},\n  `}${defs.join(',\n  ')}\n)${comments.join('')}`;
     return {
       compares: 'source columns (by attnum) and primary key with the DuckDB table before each batch',
@@ -278,7 +279,7 @@ export const driftCheckStage: Stage = {
     // target.key_index changed since the table was made: DuckDB can neither add nor drop a PRIMARY KEY, so the table is copied once.
     const key = keyOf(spec);
     const reindex = current.primaryKey !== null && current.primaryKey.index !== key.index;
-    if (reindex && keyWidened.length === 0) await commitApplied();
+    if (reindex) await commitApplied();
     if (keyWidened.length > 0 || reindex) {
       const shape = (await describeTarget(lake, table)) ?? [];
       const columns = shape.map((t) => {

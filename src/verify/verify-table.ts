@@ -62,9 +62,6 @@ export function digestOf(rows: readonly Pick<KeyedRow, 'digest'>[]): RangeDigest
   return { rows: rows.length, h1: h1.toString(), h2: h2.toString() };
 }
 
-/** compareRowSets' mark for a key the target holds more than once. */
-const DUPLICATE: KeyedRow = { key: [], display: [], digest: '' };
-
 export type DifferenceKind = 'missing' | 'extra' | 'changed' | 'duplicate';
 
 export interface Difference {
@@ -309,14 +306,15 @@ export async function verifyTable(
   /** The source's rows `a` and the target's rows `b` of the same ranges, key by key. */
   async function compareRowSets(a: KeyedRow[], b: KeyedRow[]): Promise<void> {
     const inTarget = new Map<string, KeyedRow>();
+    // Keys the target holds more than once (no PRIMARY KEY refused them): each reported once, whatever its copies hold.
+    const duplicated = new Set<string>();
     const found: { kind: DifferenceKind; row: KeyedRow }[] = [];
     for (const r of b) {
       const id = JSON.stringify(r.key);
-      // A key twice in the target (no PRIMARY KEY refused it): reported once, whatever its other copies hold.
       if (!inTarget.has(id)) inTarget.set(id, r);
-      else if (inTarget.get(id) !== DUPLICATE) {
+      else if (!duplicated.has(id)) {
+        duplicated.add(id);
         found.push({ kind: 'duplicate', row: r });
-        inTarget.set(id, DUPLICATE);
       }
     }
     const seen = new Set<string>();
@@ -326,10 +324,10 @@ export async function verifyTable(
       if (!other) found.push({ kind: 'missing', row });
       else {
         seen.add(id);
-        if (other !== DUPLICATE && other.digest !== row.digest) found.push({ kind: 'changed', row });
+        if (!duplicated.has(id) && other.digest !== row.digest) found.push({ kind: 'changed', row });
       }
     }
-    for (const row of b) if (!seen.has(JSON.stringify(row.key))) found.push({ kind: 'extra', row });
+    for (const [id, row] of inTarget) if (!seen.has(id)) found.push({ kind: 'extra', row });
     for (const { kind, row } of found) {
       if (kind === 'changed' && verdict.differences.length < opts.limit) record(kind, row, await differingColumns(row));
       else record(kind, row);

@@ -12,8 +12,7 @@ import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { createWorkspace, type Workspace } from '../support/workspace.js';
 import { compareTables } from '../support/compare-tables.js';
 import { assertVerified, loadWorkspace, resetCheckpoint, runOnce } from '../support/sync-checks.js';
-import { withDuckDbFile } from '../../src/duckdb/lake.js';
-import { Lake } from '../../src/duckdb/lake.js';
+import { Lake, withDuckDbFile } from '../../src/duckdb/lake.js';
 import { CheckpointStore } from '../../src/state/checkpoint-store.js';
 import { checkpointDbPath } from '../../src/runner/settings.js';
 import { runAllOnce } from '../../src/runner/pool.js';
@@ -33,31 +32,24 @@ after(async () => {
 const pipeline = (keyIndex: boolean | null, key = '[region, id]') =>
   `source:\n  table: public.lines\n  primary_key: ${key}\n  cursor: updated_at\ntarget:\n  table: lines\n${keyIndex === null ? '' : `  key_index: ${keyIndex}\n`}batch_size: 400\n`;
 
+/** Rows of a query on the workspace's DuckDB file, read-only. */
+function duckAll(ws: Workspace, sql: string): Promise<Record<string, unknown>[]> {
+  return withDuckDbFile(ws.duckdbPath, (s) => s.all(sql), { readOnly: true });
+}
+
 /** The target's PRIMARY KEY constraint (null: none) and the columns' key comments, in column order. */
 async function targetKey(ws: Workspace): Promise<{ primaryKey: string[] | null; comments: Record<string, string> }> {
-  return withDuckDbFile(
-    ws.duckdbPath,
-    async (s) => {
-      const pk = await s.all(`SELECT constraint_column_names AS c FROM duckdb_constraints() WHERE table_name = 'lines' AND constraint_type = 'PRIMARY KEY'`);
-      const cols = await s.all(`SELECT column_name, comment FROM duckdb_columns() WHERE table_name = 'lines' AND comment IS NOT NULL ORDER BY column_index`);
-      return {
-        primaryKey: pk.length === 0 ? null : (pk[0].c as string[]).map(String),
-        comments: Object.fromEntries(cols.map((r) => [String(r.column_name), String(r.comment)])),
-      };
-    },
-    { readOnly: true },
-  );
+  const pk = await duckAll(ws, `SELECT constraint_column_names AS c FROM duckdb_constraints() WHERE table_name = 'lines' AND constraint_type = 'PRIMARY KEY'`);
+  const cols = await duckAll(ws, `SELECT column_name, comment FROM duckdb_columns() WHERE table_name = 'lines' AND comment IS NOT NULL ORDER BY column_index`);
+  return {
+    primaryKey: pk.length === 0 ? null : (pk[0].c as string[]).map(String),
+    comments: Object.fromEntries(cols.map((r) => [String(r.column_name), String(r.comment)])),
+  };
 }
 
 async function duckCounts(ws: Workspace): Promise<{ rows: number; keys: number }> {
-  return withDuckDbFile(
-    ws.duckdbPath,
-    async (s) => {
-      const r = await s.all(`SELECT count(*) AS n, count(DISTINCT (region, id)) AS k FROM lines`);
-      return { rows: Number(r[0].n), keys: Number(r[0].k) };
-    },
-    { readOnly: true },
-  );
+  const [r] = await duckAll(ws, `SELECT count(*) AS n, count(DISTINCT (region, id)) AS k FROM lines`);
+  return { rows: Number(r.n), keys: Number(r.k) };
 }
 
 async function seed(url: string): Promise<void> {
@@ -104,20 +96,29 @@ test('key_index false: verify reports a duplicated key; a changed primary_key is
     await runOnce(ws, url);
 
     // A duplicate no PRIMARY KEY refuses: verify is the check that finds it.
-    await withDuckDbFile(ws.duckdbPath, (s) => s.run(`INSERT INTO lines SELECT * FROM lines WHERE region = 'eu' AND id = 7`));
-    assert.deepEqual(await duckCounts(ws), { rows: 3001, keys: 3000 });
+    // And a key held twice that the source does not have: one duplicate and one extra, not two extras.
+    await withDuckDbFile(ws.duckdbPath, async (s) => {
+      await s.run(`INSERT INTO lines SELECT * FROM lines WHERE region = 'eu' AND id = 7`);
+      await s.run(`INSERT INTO lines SELECT 'zz', 1, note, amount, updated_at FROM lines WHERE region = 'eu' AND id = 8`);
+      await s.run(`INSERT INTO lines SELECT * FROM lines WHERE region = 'zz'`);
+    });
+    assert.deepEqual(await duckCounts(ws), { rows: 3003, keys: 3001 });
     const { pipelines } = loadWorkspace(ws.env(url), []);
     const verdict = await verifyPipeline(pipelines[0], { limit: 100 });
     assert.equal(verdict.equal, false, 'verify finds the duplicated key');
     assert.deepEqual(
       verdict.verdict?.differences.map((d) => ({ kind: d.kind, key: d.key })),
-      [{ kind: 'duplicate', key: { region: 'eu', id: '7' } }],
+      [
+        { kind: 'duplicate', key: { region: 'eu', id: '7' } },
+        { kind: 'duplicate', key: { region: 'zz', id: '1' } },
+        { kind: 'extra', key: { region: 'zz', id: '1' } },
+      ],
     );
-    assert.equal(verdict.verdict?.duplicate, 1);
+    assert.deepEqual([verdict.verdict?.duplicate, verdict.verdict?.extra], [2, 1]);
     const printed = formatVerification(verdict);
-    assert.match(printed, /: 1 differing row \(source 3000 rows, target 3001 rows: 0 missing, 0 extra, 0 changed, 1 duplicated\)/);
+    assert.match(printed, /: 3 differing rows \(source 3000 rows, target 3003 rows: 0 missing, 1 extra, 0 changed, 2 duplicated\)/);
     assert.match(printed, /\n {4}duplicate region=eu, id=7 {2}\(held more than once in the target, which has no PRIMARY KEY/);
-    // `verify --repair` (repairRows, what it runs) rewrites the key once.
+    // `verify --repair` (repairRows, what it runs) rewrites the duplicated key once and removes the one the source lacks.
     const repairStore = new CheckpointStore(join(ws.stateDir, 'checkpoints.db'));
     try {
       const repaired = await repairRows(
@@ -125,7 +126,7 @@ test('key_index false: verify reports a duplicated key; a changed primary_key is
         (verdict.verdict?.differences ?? []).map((d) => d.tuple),
         { store: repairStore, parquetDir: ws.parquetDir },
       );
-      assert.equal(repaired.written, 1);
+      assert.deepEqual([repaired.written, repaired.removed], [1, 2], 'eu/7 written once; both copies of zz/1 removed');
     } finally {
       repairStore.close();
     }
