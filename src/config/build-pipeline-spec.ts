@@ -75,6 +75,8 @@ export function buildPipelineSpec(name: string, file: string, data: PipelineFile
       ...(target.key_index === false && { keyIndex: false as const }),
     },
     batchSize: data.batch_size ?? defaults.batchSize,
+    // Only when written: a pipeline that leaves it out reads its bootstrap as one stream, as before.
+    ...(data.bootstrap?.parallel !== undefined && { bootstrap: { parallel: data.bootstrap.parallel } }),
     schedule: data.schedule ?? defaults.schedule,
     timezone,
     enabled: data.enabled ?? defaults.enabled,

@@ -224,6 +224,24 @@ export const HistorySchema = Type.Object(
   { additionalProperties: false, description: 'Parquet history retention (see README, "History retention"). Default: keep everything.' },
 );
 
+/** How the bootstrap reads (src/stages/parallel-bootstrap.ts); 16 at most: each range is a Postgres connection (and a backend) of its own. */
+export const BootstrapSchema = Type.Object(
+  {
+    parallel: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 16,
+        default: 1,
+        description:
+          'Read the bootstrap as this many contiguous ranges of (cursor, primary key) order, each a COPY on a Postgres connection of its own, ' +
+          'all in one exported snapshot (pg_export_snapshot): the same batches, the same history and checkpoints as one stream, while the later ' +
+          'ranges read ahead (at most 2 batch files each). For tables on a server with spare cores; 1 to 16. Default: `1` (one stream).',
+      }),
+    ),
+  },
+  { additionalProperties: false, description: 'How the bootstrap reads the table (see README, "Parallel bootstrap"). Default: one stream.' },
+);
+
 export const SchemaEvolutionSchema = Type.Unsafe<'evolve' | 'freeze' | 'fail'>({
   type: 'string',
   enum: ['evolve', 'freeze', 'fail'],
@@ -266,6 +284,7 @@ export const PipelineFileSchema = Type.Object(
         description: 'Rows per batch (one Parquet file, one DuckDB transaction), 1 to 200000. Default: 10000.',
       }),
     ),
+    bootstrap: Type.Optional(BootstrapSchema),
     schedule: Type.Optional(
       Type.String({
         minLength: 1,

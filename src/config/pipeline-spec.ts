@@ -42,6 +42,8 @@ export interface PipelineSpec {
     keyIndex?: false;
   };
   batchSize: number;
+  /** `bootstrap.parallel`: the bootstrap stream read as this many ranges in one snapshot (src/stages/parallel-bootstrap.ts). Absent: 1. */
+  bootstrap?: { parallel: number };
   schedule: string;
   timezone: string;
   enabled: boolean;
@@ -57,4 +59,9 @@ export interface PipelineSpec {
   defaults?: { file: string; fields: string[] };
   /** Hard-delete reconciliation run by the service on a schedule of its own (absent: only `pgduck reconcile`). */
   reconcile?: { schedule: string /** The reconcile block's own, else the pipeline's. */; timezone: string };
+}
+
+/** How many ranges a bootstrap stream is read as (`bootstrap.parallel`; 1: one stream). */
+export function bootstrapParallel(spec: Pick<PipelineSpec, 'bootstrap'>): number {
+  return spec.bootstrap?.parallel ?? 1;
 }

@@ -20,11 +20,24 @@ export interface CopyStream {
   close(): Promise<void>;
 }
 
-export async function openCopyCsvStream(url: string, label: string, query: string): Promise<CopyStream> {
+export interface CopyStreamOptions {
+  /**
+   * A snapshot exported by another session (pg_export_snapshot(), export-snapshot.ts): the COPY runs
+   * in a REPEATABLE READ READ ONLY transaction that imported it first, so it reads exactly the rows
+   * that session saw (the parallel bootstrap's ranges). Absent: the COPY's own snapshot.
+   */
+  snapshot?: string;
+}
+
+export async function openCopyCsvStream(url: string, label: string, query: string, opts: CopyStreamOptions = {}): Promise<CopyStream> {
   const client = await connectPostgres(url, { label, connectTimeoutMs: 30_000 });
   let stream: Readable;
   let statementTimeoutMs: number;
   try {
+    if (opts.snapshot !== undefined) {
+      // Awaited: the exporting transaction may end once this returns (the snapshot then lives on in this one).
+      await client.query(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT ${snapshotLiteral(opts.snapshot)}`);
+    }
     // Set on the role or the database, it would cancel a stream that outlives it.
     const res = await client.query(`SELECT setting FROM pg_settings WHERE name = 'statement_timeout'`);
     statementTimeoutMs = Number(res.rows[0]?.setting ?? 0) || 0;
@@ -35,6 +48,7 @@ export async function openCopyCsvStream(url: string, label: string, query: strin
     throw err;
   }
   let closing: Promise<void> | null = null;
+  // The COPY's transaction (with a snapshot) is never committed: it only read, and ending the session ends it.
   return {
     stream,
     statementTimeoutMs,
@@ -47,4 +61,10 @@ export async function openCopyCsvStream(url: string, label: string, query: strin
       return closing;
     },
   };
+}
+
+/** A snapshot id as Postgres prints it (`00000003-0000001B-1`), as a literal; anything else is a bug, refused. */
+export function snapshotLiteral(id: string): string {
+  if (!/^[0-9A-Fa-f]+(-[0-9A-Fa-f]+)+$/.test(id)) throw new Error(`not a snapshot id: ${JSON.stringify(id)}`);
+  return `'${id}'`;
 }

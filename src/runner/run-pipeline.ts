@@ -33,7 +33,8 @@ import type { Lake } from '../duckdb/lake.js';
 import type { CheckpointStore, Position } from '../state/checkpoint-store.js';
 import { connectPostgres, endQuietly } from '../postgres/connect.js';
 import { openCopyCsvStream } from '../postgres/copy-stream.js';
-import { BootstrapStream } from '../stages/bootstrap-stream.js';
+import { isStreamSource } from '../stages/bootstrap-stream.js';
+import { exportSnapshot } from '../postgres/export-snapshot.js';
 import type { Plan } from './compile.js';
 import { StageError } from './stage-error.js';
 import { guardSource } from './source-guard.js';
@@ -157,7 +158,8 @@ export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary
     memory: newRunMemory(),
     progress: deps.progress,
     duckdbPath: plan.target.duckdbPath,
-    openCopy: (query) => openCopyCsvStream(plan.connection ?? '', `${spec.name}:stream`, query),
+    openCopy: (query, opts) => openCopyCsvStream(plan.connection ?? '', `${spec.name}:stream`, query, opts),
+    exportSnapshot: () => exportSnapshot(plan.connection ?? '', `${spec.name}:snapshot`),
   };
   // One step of one batch; the failure names the step that threw.
   const step = async (stage: Stage, ctx: StageContext, batch: BatchState) => {
@@ -367,7 +369,7 @@ export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary
   } finally {
     deps.progress?.end(spec.name);
     // A stop or a failure ends the bootstrap stream too: its COPY, its connection, its files not applied (bootstrap-stream.ts).
-    if (run.memory.stream instanceof BootstrapStream) await run.memory.stream.close();
+    if (isStreamSource(run.memory.stream)) await run.memory.stream.close();
     await endQuietly(pg);
   }
   summary.durationMs = Date.now() - started;

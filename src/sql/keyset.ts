@@ -8,3 +8,8 @@
 export function rowsAfter(quotedColumns: readonly string[], types: readonly string[], values?: readonly string[]): string {
   return `(${quotedColumns.join(', ')}) > (${types.map((t, i) => `${values ? values[i] : `$${i + 1}`}::${t}`).join(', ')})`;
 }
+
+/** Rows up to a position, inclusive: `(a, b…) <= (…)`, the other end of a bounded range (the parallel bootstrap's ranges). */
+export function rowsUpTo(quotedColumns: readonly string[], types: readonly string[], values: readonly string[]): string {
+  return `(${quotedColumns.join(', ')}) <= (${types.map((t, i) => `${values[i]}::${t}`).join(', ')})`;
+}

@@ -80,7 +80,28 @@ export interface BootstrapStreamOptions {
 
 export const STREAM_AHEAD = 2;
 
-export class BootstrapStream {
+/**
+ * What extract takes stream batches from: one BootstrapStream, or a parallel bootstrap's ranges read
+ * as one (parallel-bootstrap.ts). Same contract as BootstrapStream's (see the file's comment).
+ */
+export interface StreamSource {
+  /** The batch number of the first file. */
+  readonly firstSeq: number;
+  readonly trailing: number;
+  readonly columns: ColumnMapping[];
+  readonly sourceColumns: PgColumn[];
+  /** Ended before the table's end (a segment's bound, or a parallel range that failed): a new stream goes on from the last file. */
+  readonly cutShort: boolean;
+  take(): Promise<CutFile | null>;
+  close(): Promise<void>;
+}
+
+/** The run memory's stream slot holds a source (not `none`, `ended` or undecided). */
+export function isStreamSource(value: StreamSource | string | null): value is StreamSource {
+  return typeof value === 'object' && value !== null;
+}
+
+export class BootstrapStream implements StreamSource {
   private readonly cutter: CsvRecordCutter;
   private readonly queue: CutFile[] = [];
   /** The files made that may still exist, by batch number (pruned as the run moves on: it does not grow with the table). */
@@ -184,6 +205,15 @@ export class BootstrapStream {
         this.waiter = resolve;
       });
     }
+  }
+
+  /**
+   * End the connection of a stream whose every file was taken (take() returned null), leaving those
+   * files to the run (the one being applied is still read); close() may still follow.
+   */
+  async release(): Promise<void> {
+    this.clearHardStop();
+    await this.opts.copy.close();
   }
 
   async close(): Promise<void> {

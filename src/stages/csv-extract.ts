@@ -25,7 +25,7 @@ import type { HorizonCursor } from '../postgres/horizon.js';
 import { copyCsvToFile } from '../postgres/copy-to-file.js';
 import { csvTempPath, isCsvTemp } from '../parquet/history-files.js';
 import { qualified, quoteIdent } from '../sql/identifier.js';
-import { rowsAfter } from '../sql/keyset.js';
+import { rowsAfter, rowsUpTo } from '../sql/keyset.js';
 import type { Position } from '../state/checkpoint-store.js';
 import type { BatchState, ReadContext } from './stage.js';
 
@@ -55,27 +55,17 @@ export function buildCsvExtractSql(
      * out (`cursor <= horizon` in the WHERE, not a trailing column), so every row it reads is safe.
      */
     stream?: boolean;
+    /** The stream's last row, inclusive (a parallel bootstrap's range, parallel-bootstrap.ts); absent: to the table's end. */
+    to?: Position | null;
   },
 ): { sql: string; trailing: number } {
   const order = [spec.source.cursor, ...spec.source.primaryKey].map(quoteIdent);
   const select = columns.map((c) => `${c.selectExpr(quoteIdent(c.name))} AS ${quoteIdent(c.name)}`);
   for (const c of order) select.push(`encode(convert_to(${c}::text, 'UTF8'), 'hex')`);
-  // Plain timestamptz/timestamp, never the column's declared type: timestamp(0) would round the horizon up.
-  const safeTest = opts.horizon ? `${order[0]} <= ${textLiteral(opts.horizon.value)}::${opts.horizon.type}` : null;
+  const safeTest = opts.horizon ? horizonTest(order[0], opts.horizon) : null;
   if (safeTest && !opts.stream) select.push(safeTest);
-  const from = opts.from;
-  const conditions = [
-    from
-      ? rowsAfter(
-          order,
-          [cursorType, ...keyTypes],
-          [from.cursor, ...from.key].map((v) => textLiteral(v)),
-        )
-      : opts.cursorNullable
-        ? `${order[0]} IS NOT NULL`
-        : null,
-    opts.stream ? safeTest : null,
-  ].filter((c) => c !== null);
+  const conditions = streamConditions(order, [cursorType, ...keyTypes], opts.from, opts.stream ? (opts.to ?? null) : null, opts.stream ? safeTest : null);
+  if (!opts.from && opts.cursorNullable) conditions.unshift(`${order[0]} IS NOT NULL`);
   const sql = [
     `SELECT ${select.join(', ')}`,
     `FROM ${qualified(spec.source.schema, spec.source.table)}`,
@@ -86,6 +76,31 @@ export function buildCsvExtractSql(
     .filter(Boolean)
     .join('\n');
   return { sql, trailing: order.length + (opts.horizon && !opts.stream ? 1 : 0) };
+}
+
+/** `cursor <= horizon`. Plain timestamptz/timestamp, never the column's declared type: timestamp(0) would round the horizon up. */
+export function horizonTest(quotedCursor: string, horizon: { type: HorizonCursor['type']; value: string }): string {
+  return `${quotedCursor} <= ${textLiteral(horizon.value)}::${horizon.type}`;
+}
+
+/**
+ * The WHERE conditions of a read between two positions: `(cursor, pk…) > (from)` and
+ * `(cursor, pk…) <= (to)` as row values (a btree index on them answers both), and the horizon test.
+ * `order`: the quoted cursor and key columns; the positions as literals (COPY takes no parameters).
+ */
+export function streamConditions(
+  order: readonly string[],
+  types: readonly string[],
+  from: Position | null,
+  to: Position | null,
+  safeTest: string | null,
+): string[] {
+  const literals = (p: Position) => [p.cursor, ...p.key].map((v) => textLiteral(v));
+  const conditions: string[] = [];
+  if (from) conditions.push(rowsAfter(order, types, literals(from)));
+  if (to) conditions.push(rowsUpTo(order, types, literals(to)));
+  if (safeTest) conditions.push(safeTest);
+  return conditions;
 }
 
 /**

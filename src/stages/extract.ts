@@ -31,7 +31,10 @@ import { plannedColumns } from './plan-step.js';
 import { noteHorizon } from './note-horizon.js';
 import { readingSource, sourceTableMissing } from './source-table-missing.js';
 import { buildCsvExtractSql, csvPathFits, readCsvBatch, sweepCsvLeftovers } from './csv-extract.js';
-import { BootstrapStream } from './bootstrap-stream.js';
+import { BootstrapStream, isStreamSource, type StreamSource } from './bootstrap-stream.js';
+import { RangeReader } from './parallel-bootstrap.js';
+import { buildSplitSql, startRanges } from './start-ranges.js';
+import { bootstrapParallel } from '../config/pipeline-spec.js';
 import { buildNullCursorSql, chunkDigest, chunkUnchanged, noteTouchedKeys, nullCursorRefused } from './null-cursor-sweep.js';
 
 /** The type the horizon is compared in: a timestamp cursor's own type; null for any other cursor (no horizon). */
@@ -168,10 +171,25 @@ export const extractStage: Stage<ReadContext> & { readonly kind: 'extract' } = {
         stream: true,
       }).sql,
     );
+    const parallel = bootstrapParallel(spec);
+    const split = buildSplitSql(spec, cursorType, keyTypes, horizon ? { type: horizon, value: '<horizon>' } : null);
+    const from = { cursor: '<checkpoint cursor>', key: spec.source.primaryKey.map((k) => `<checkpoint ${k}>`) };
+    const rangeSql = withUnknown(
+      buildCsvExtractSql(spec, columns, cursorType, keyTypes, {
+        from: { cursor: '<range start cursor>', key: spec.source.primaryKey.map((k) => `<range start ${k}>`) },
+        to: { cursor: '<range end cursor>', key: spec.source.primaryKey.map((k) => `<range end ${k}>`) },
+        horizon: horizon ? { type: horizon, value: '<horizon>' } : null,
+        cursorNullable: false,
+        stream: true,
+      }).sql,
+    );
     return {
       reads: 'keyset batch ordered by (cursor, primary key…)',
       bootstrap:
         'while the bootstrap is not done (and the CSV path fits, the cursor NOT NULL): one COPY of the whole table from the checkpoint (or the beginning) up to the horizon read before it, on a connection of its own, cut into batch_size CSV files (at most 2 waiting; the COPY waits meanwhile); each file is one batch. After it, keyset batches from its last position (rows above its horizon, or changed since its snapshot); a short last file ends the bootstrap when no row follows it. Otherwise keyset batches from the start',
+      ...(parallel > 1 && {
+        'parallel bootstrap': `bootstrap.parallel ${parallel}: the stream is read as up to ${parallel} contiguous ranges of (cursor, primary key…) order, all in one snapshot: one connection exports it (REPEATABLE READ READ ONLY, pg_export_snapshot()), counts the rows the stream would read and reads the positions that split them at multiples of batch_size (${parallel} ranges of ceil(rows / ${parallel} / batch_size) batches, the last the rest); each range is a COPY on a connection of its own that imports the snapshot (SET TRANSACTION SNAPSHOT) before the export ends, and numbers its files after the ranges before it, so every batch, checkpoint and history file is the one stream's. The run takes range 1's files, then range 2's, …; the later ranges read ahead meanwhile, at most 2 files waiting each. A range that fails or reaches its segment's bound ends the ranges there: a new stream goes on from the last applied batch (after a failure, serially). A table of at most one range's rows is read by one stream`,
+      }),
       'data path':
         'COPY (the query) TO STDOUT (FORMAT csv) into parquet/<pipeline>/<batch seq>.csv.tmp, the position as trailing hex columns; rows as text (for the Parquet stage) in the null-cursor sweep, for a nullable key or a cursor under null_cursor: include, and for a batch whose last row is above the horizon',
       horizon: horizon ? 'read from pg_stat_activity before every batch' : 'none: the cursor is not a timestamp',
@@ -183,6 +201,15 @@ export const extractStage: Stage<ReadContext> & { readonly kind: 'extract' } = {
         'first batch': build(false),
         'next batches': build(true),
         'bootstrap stream': stream,
+        ...(parallel > 1 && {
+          'parallel bootstrap: export the snapshot': 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;\nSELECT pg_export_snapshot()',
+          'parallel bootstrap: count (in the snapshot)': split.count(from),
+          'parallel bootstrap: each split position (in the snapshot)': split.positionAt(
+            { cursor: '<range start cursor>', key: spec.source.primaryKey.map((k) => `<range start ${k}>`) },
+            '<rows per range - 1>',
+          ),
+          'parallel bootstrap: each range (its own connection)': `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;\nSET TRANSACTION SNAPSHOT '<snapshot id>';\nCOPY (${rangeSql}) TO STDOUT (FORMAT csv)   -- the last range without its upper bound`,
+        }),
         'after the stream: does a row follow its last file?': buildRowsFollowSql(spec, cursorType, keyTypes),
         ...(spec.source.nullCursor === 'include' ? { 'null-cursor sweep': sweep(false), 'null-cursor sweep, next chunks': sweep(true) } : {}),
       },
@@ -243,7 +270,7 @@ async function readBatch(ctx: ReadContext, batch: BatchState): Promise<void> {
   const { spec, pg } = ctx;
   if (batch.from) refuseMovedPosition(spec, batch.from, ctx.store.get(spec.name)?.positionOn ?? null);
   // A batch of the bootstrap stream: its file is already cut (or being cut); the columns are the stream's.
-  if (batch.phase === 'cursor' && ctx.memory.stream instanceof BootstrapStream && (await takeStreamBatch(ctx, batch, ctx.memory.stream))) return;
+  if (batch.phase === 'cursor' && isStreamSource(ctx.memory.stream) && (await takeStreamBatch(ctx, batch, ctx.memory.stream))) return;
   const source = await introspectTable(pg, spec.source.schema, spec.source.table);
   if (!source) throw sourceTableMissing(spec);
   const { cursor, keys } = checkKeyColumns(spec, source);
@@ -410,8 +437,14 @@ async function startStream(
   cursor: PgColumn,
   keys: PgColumn[],
   horizon: { type: HorizonCursor['type']; value: string } | null,
-): Promise<BootstrapStream> {
+): Promise<StreamSource> {
   const { spec } = ctx;
+  // bootstrap.parallel: the same files from n ranges of one snapshot (parallel-bootstrap.ts); null when the table is too small to split.
+  if (bootstrapParallel(spec) > 1 && ctx.exportSnapshot && !ctx.memory.parallelFailed) {
+    const segmentMs = (statementTimeoutMs: number) => streamSegmentMs(process.env, statementTimeoutMs);
+    const ranges = await startRanges(ctx, batch, { columns, source, cursor, keys, horizon, segmentMs });
+    if (ranges) return ranges;
+  }
   const { sql, trailing } = buildCsvExtractSql(
     spec,
     columns,
@@ -442,7 +475,7 @@ async function startStream(
  * The batch as the stream's next file; false once the stream has ended and every file was taken (the
  * stream is closed then, and the run goes on with keyset batches from the batch's position).
  */
-async function takeStreamBatch(ctx: ReadContext, batch: BatchState, stream: BootstrapStream): Promise<boolean> {
+async function takeStreamBatch(ctx: ReadContext, batch: BatchState, stream: StreamSource): Promise<boolean> {
   const { spec } = ctx;
   // The stream's rows were read from one snapshot, but a table dropped since is said as a keyset
   // batch's read would say it (SOURCE_TABLE_MISSING, in extract): nothing more of it is applied.
@@ -451,6 +484,8 @@ async function takeStreamBatch(ctx: ReadContext, batch: BatchState, stream: Boot
   const file = await readingSource(spec, () => stream.take());
   if (!file) {
     await stream.close();
+    // A parallel range failed: the rest of this run's bootstrap is read by serial streams.
+    if (stream instanceof RangeReader && stream.failed) ctx.memory.parallelFailed = true;
     // Ended at a segment's bound: the next batch starts a new stream from here (its own snapshot, so
     // its first batch counts the target again: keysAbsent only while the target held none of its keys).
     ctx.memory.stream = stream.cutShort ? null : 'ended';
@@ -483,7 +518,7 @@ async function takeStreamBatch(ctx: ReadContext, batch: BatchState, stream: Boot
  * Whether the source holds a row after `position` (the bootstrap stream's last file: is the source
  * drained?). The key types are the stream's: its COPY held the table's lock, so no DDL changed them.
  */
-async function rowsFollow(ctx: ReadContext, stream: BootstrapStream, position: Position): Promise<boolean> {
+async function rowsFollow(ctx: ReadContext, stream: StreamSource, position: Position): Promise<boolean> {
   const { spec, pg } = ctx;
   const { cursor, keys } = checkKeyColumns(spec, stream.sourceColumns);
   const sql = buildRowsFollowSql(

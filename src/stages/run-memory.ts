@@ -4,7 +4,7 @@
  * process may alter the target between two runs).
  */
 import type { TargetColumn, TargetKey } from '../duckdb/target-table.js';
-import type { BootstrapStream } from './bootstrap-stream.js';
+import type { StreamSource } from './bootstrap-stream.js';
 import type { TableShape } from '../postgres/introspect-table.js';
 
 export interface RunMemory {
@@ -28,9 +28,12 @@ export interface RunMemory {
    * The bootstrap stream (bootstrap-stream.ts): null until the run's first keyset batch decides;
    * `none` when the run reads keyset batches only (bootstrap done, or a case the stream leaves to
    * them); `ended` once its files were all taken (the run goes on with keyset batches from its last
-   * position). The runner closes a stream still open when the run ends, on every path.
+   * position). The runner closes a stream still open when the run ends, on every path. A parallel
+   * bootstrap's ranges (parallel-bootstrap.ts) are one source here.
    */
-  stream: BootstrapStream | 'none' | 'ended' | null;
+  stream: StreamSource | 'none' | 'ended' | null;
+  /** A range of a parallel bootstrap failed in this run: its later streams are serial. */
+  parallelFailed: boolean;
   /**
    * Whether the target held no row when the stream's first batch was applied (upsert.ts): null until
    * then. True makes every batch of the stream `keysAbsent`.
@@ -55,6 +58,7 @@ export function newRunMemory(): RunMemory {
     lastSweep: null,
     csvLeftoversSwept: false,
     stream: null,
+    parallelFailed: false,
     streamTargetEmpty: null,
   };
 }

@@ -44,7 +44,8 @@ import type { DescribeInputs, PlanStep } from './plan-step.js';
 import type { RunMemory } from './run-memory.js';
 import type { ParquetTransport } from '../schema/typed-parquet.js';
 import type { BatchTransaction } from './batch-transaction.js';
-import type { CopyStream } from '../postgres/copy-stream.js';
+import type { CopyStream, CopyStreamOptions } from '../postgres/copy-stream.js';
+import type { ExportedSnapshot } from '../postgres/export-snapshot.js';
 
 export type StageName = 'extract' | 'parquet' | 'drift-check' | 'backfill' | 'upsert' | 'checkpoint';
 
@@ -68,7 +69,12 @@ export interface ReadContext {
    * Open `COPY (query) TO STDOUT (FORMAT csv)` on a Postgres connection of its own (the bootstrap
    * stream, bootstrap-stream.ts), with the session settings of `pg`. Absent: no bootstrap stream.
    */
-  openCopy?: (query: string) => Promise<CopyStream>;
+  openCopy?: (query: string, opts?: CopyStreamOptions) => Promise<CopyStream>;
+  /**
+   * Export a snapshot on a Postgres connection of its own (the parallel bootstrap,
+   * parallel-bootstrap.ts; export-snapshot.ts). Absent: the bootstrap stream is never parallel.
+   */
+  exportSnapshot?: () => Promise<ExportedSnapshot>;
 }
 
 /**

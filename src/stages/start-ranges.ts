@@ -1,0 +1,117 @@
+/**
+ * Start a parallel bootstrap (parallel-bootstrap.ts): export a snapshot, count and split in it, open
+ * one COPY per range that imports it, then end the exporting transaction. Every connection opened
+ * here is ended on every path: by the ranges' close() once started, here before that.
+ */
+import type { HorizonCursor } from '../postgres/horizon.js';
+import type { ExportedSnapshot } from '../postgres/export-snapshot.js';
+import type { CopyStream } from '../postgres/copy-stream.js';
+import type { ColumnMapping, PgColumn } from '../schema/column.js';
+import type { Position } from '../state/checkpoint-store.js';
+import type { PipelineSpec } from '../config/pipeline-spec.js';
+import { bootstrapParallel } from '../config/pipeline-spec.js';
+import { qualified, quoteIdent } from '../sql/identifier.js';
+import { BootstrapStream } from './bootstrap-stream.js';
+import { buildCsvExtractSql, horizonTest, streamConditions } from './csv-extract.js';
+import { RangeReader, rangeBounds, rangeFirstSeqs, splitOffsets } from './parallel-bootstrap.js';
+import { readingSource } from './source-table-missing.js';
+import type { BatchState, ReadContext } from './stage.js';
+
+type Horizon = { type: HorizonCursor['type']; value: string } | null;
+
+/** The queries the exporting transaction runs: how many rows the stream would read, and the position `offset` rows after a start (a placeholder in `plan`). */
+export function buildSplitSql(
+  spec: PipelineSpec,
+  cursorType: string,
+  keyTypes: string[],
+  horizon: Horizon,
+): { count: (from: Position | null) => string; positionAt: (from: Position | null, offset: number | string) => string } {
+  const order = [spec.source.cursor, ...spec.source.primaryKey].map(quoteIdent);
+  const types = [cursorType, ...keyTypes];
+  const table = qualified(spec.source.schema, spec.source.table);
+  // The stream's own conditions (buildCsvExtractSql): the same rows, in the same order.
+  const where = (from: Position | null) => {
+    const conditions = streamConditions(order, types, from, null, horizon ? horizonTest(order[0], horizon) : null);
+    return conditions.length > 0 ? `\nWHERE ${conditions.join(' AND ')}` : '';
+  };
+  return {
+    count: (from) => `SELECT count(*)::text FROM ${table}${where(from)}`,
+    // `::text`: the text the stream's trailing hex columns carry, what `$n::type` reads back exactly.
+    positionAt: (from, offset) =>
+      `SELECT ${order.map((c) => `${c}::text`).join(', ')} FROM ${table}${where(from)}\nORDER BY ${order.join(', ')}\nOFFSET ${offset} LIMIT 1`,
+  };
+}
+
+export interface RangeInputs {
+  columns: ColumnMapping[];
+  source: PgColumn[];
+  cursor: PgColumn;
+  keys: PgColumn[];
+  horizon: Horizon;
+  /** A segment's bound for a COPY session of this statement_timeout (extract.ts, streamSegmentMs). */
+  segmentMs: (statementTimeoutMs: number) => number;
+}
+
+/** The ranges started, or null when the rows after the batch's position fill no more than one range (the serial stream reads them). */
+export async function startRanges(ctx: ReadContext, batch: BatchState, inputs: RangeInputs): Promise<RangeReader | null> {
+  const { spec } = ctx;
+  const exportSnapshot = ctx.exportSnapshot as () => Promise<ExportedSnapshot>;
+  const open = ctx.openCopy as NonNullable<ReadContext['openCopy']>;
+  const started = Date.now();
+  const snapshot = await readingSource(spec, exportSnapshot);
+  const copies: CopyStream[] = [];
+  try {
+    const cursorType = inputs.cursor.declaredType;
+    const keyTypes = inputs.keys.map((k) => k.declaredType);
+    const split = buildSplitSql(spec, cursorType, keyTypes, inputs.horizon);
+    const [[count]] = await readingSource(spec, () => snapshot.query(split.count(batch.from)));
+    const total = Number(count);
+    const ends = splitOffsets(total, bootstrapParallel(spec), spec.batchSize);
+    if (ends.length === 0) return null;
+    const bounds = await readingSource(spec, () =>
+      rangeBounds(batch.from, ends, async (from, offset) => {
+        const [row] = await snapshot.query(split.positionAt(from, offset));
+        return row ? { cursor: row[0], key: row.slice(1) } : null;
+      }),
+    );
+    const seqs = rangeFirstSeqs(batch.seq, ends.slice(0, bounds.length - 1), spec.batchSize);
+    const sqls = bounds.map((b) =>
+      buildCsvExtractSql(spec, inputs.columns, cursorType, keyTypes, { from: b.from, to: b.to, horizon: inputs.horizon, cursorNullable: false, stream: true }),
+    );
+    // Opened one after the other, each in the snapshot before the export ends (a failed open leaves the ones before to the finally).
+    for (const { sql } of sqls) copies.push(await readingSource(spec, () => open(sql, { snapshot: snapshot.id })));
+    const ranges = bounds.map(
+      (b, k) =>
+        new BootstrapStream({
+          copy: copies[k],
+          batchSize: spec.batchSize,
+          parquetDir: ctx.parquetDir,
+          pipeline: spec.name,
+          firstSeq: seqs[k],
+          from: b.from,
+          trailing: sqls[k].trailing,
+          keyCount: inputs.keys.length,
+          columns: inputs.columns,
+          sourceColumns: inputs.source,
+          segmentMs: inputs.segmentMs(copies[k].statementTimeoutMs),
+        }),
+    );
+    copies.length = 0; // the ranges own them now
+    ctx.log.debug(
+      { pipeline: spec.name, rows: total, ranges: ranges.length, firstSeqs: seqs, splitMs: Date.now() - started, horizon: inputs.horizon?.value ?? null },
+      'parallel bootstrap started',
+    );
+    return new RangeReader({
+      ranges,
+      onRangeFailed: (range, err) =>
+        ctx.log.warn(
+          { pipeline: spec.name, range, err: (err as Error).message },
+          'a parallel bootstrap range failed: the bootstrap goes on serially from the last applied batch',
+        ),
+    });
+  } finally {
+    await Promise.all(copies.map((c) => c.close()));
+    // Every range imported the snapshot (or none will): the export is no longer needed.
+    await snapshot.close();
+  }
+}
