@@ -5,6 +5,7 @@
  *   BENCH_ROUNDS  rounds per measurement; every figure is the median of the rounds (default 2)
  *   BENCH_BATCH   batch sizes to bootstrap with, comma-separated (default 10000,100000)
  *   BENCH_KEY_INDEX  false: the pipeline's target.key_index (no PRIMARY KEY on the DuckDB table); default true
+ *   BENCH_PARALLEL  the pipeline's bootstrap.parallel, 1 to 16 (the bootstrap read as that many ranges of one snapshot); default 1
  *   BENCH_JSON    where to write the machine-readable result (default bench-result.json; empty: none)
  *   BENCH_DATABASE_URL  a Postgres (superuser) to use instead of an embedded one; the bench creates,
  *                 grows and changes a table `bench_events` in that database (never run it against data you keep)
@@ -27,6 +28,8 @@ export interface BenchOptions {
   changedRows: number;
   /** The bench pipeline's `target.key_index` (BENCH_KEY_INDEX). */
   keyIndex: boolean;
+  /** The bench pipeline's `bootstrap.parallel` (BENCH_PARALLEL). */
+  parallel: number;
 }
 
 /** The issue's incremental cycle: 1,000 changed rows. */
@@ -61,6 +64,12 @@ export function benchOptionsFromEnv(env: NodeJS.ProcessEnv, defaultBatch: number
   const keyIndexRaw = env.BENCH_KEY_INDEX?.trim().toLowerCase();
   if (keyIndexRaw !== undefined && keyIndexRaw !== 'true' && keyIndexRaw !== 'false')
     problems.push(`BENCH_KEY_INDEX must be true or false, got ${JSON.stringify(env.BENCH_KEY_INDEX)}`);
+  let parallel = 1;
+  if (env.BENCH_PARALLEL !== undefined) {
+    parallel = wholeNumber('BENCH_PARALLEL', env.BENCH_PARALLEL, 1, problems);
+    // The pipeline schema's bound (bootstrap.parallel): refused here, before a table is seeded, rather than by the pipeline file.
+    if (parallel > 16) problems.push(`BENCH_PARALLEL must be at most 16 (bootstrap.parallel's bound), got ${JSON.stringify(env.BENCH_PARALLEL)}`);
+  }
   if (problems.length > 0) throw new UsageError(`npm run bench: ${problems.join('; ')}`);
   const jsonPath = env.BENCH_JSON === undefined ? DEFAULTS.jsonPath : env.BENCH_JSON.trim() === '' ? null : env.BENCH_JSON;
   return {
@@ -73,5 +82,6 @@ export function benchOptionsFromEnv(env: NodeJS.ProcessEnv, defaultBatch: number
     databaseUrl: env.BENCH_DATABASE_URL?.trim() ? env.BENCH_DATABASE_URL : null,
     changedRows: CHANGED_ROWS,
     keyIndex: keyIndexRaw !== 'false',
+    parallel,
   };
 }

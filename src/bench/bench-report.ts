@@ -10,7 +10,7 @@ export function formatBenchReport(result: BenchResult): string {
   const { options, machine } = result;
   const lines = [
     '',
-    `bench_events: ${options.columns} columns${options.keyIndex === false ? ', target.key_index: false' : ''}; ${options.rounds} round${options.rounds === 1 ? '' : 's'}, medians` +
+    `bench_events: ${options.columns} columns${options.keyIndex === false ? ', target.key_index: false' : ''}${(options.parallel ?? 1) > 1 ? `, bootstrap.parallel: ${options.parallel}` : ''}; ${options.rounds} round${options.rounds === 1 ? '' : 's'}, medians` +
       ` (rounds in brackets); ${machine.cpus} × ${machine.cpuModel}, ${num(machine.memoryMb)} MB, node ${machine.node};` +
       ` load average ${machine.loadAverageAtStart.map((l) => l.toFixed(1)).join(' ')} at start, ${machine.loadAverageAtEnd.map((l) => l.toFixed(1)).join(' ')} at end`,
     '',

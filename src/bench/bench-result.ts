@@ -73,7 +73,16 @@ export interface BenchResult {
   startedAt: string;
   finishedAt: string;
   machine: { cpus: number; cpuModel: string; memoryMb: number; node: string; platform: string; loadAverageAtStart: number[]; loadAverageAtEnd: number[] };
-  options: { scale: number; scales: number[]; rounds: number; batchSizes: number[]; changedRows: number; columns: number; keyIndex?: boolean };
+  options: {
+    scale: number;
+    scales: number[];
+    rounds: number;
+    batchSizes: number[];
+    changedRows: number;
+    columns: number;
+    keyIndex?: boolean;
+    parallel?: number;
+  };
   scales: ScaleResult[];
   parquetColumns: ParquetColumn[];
   targets: TargetVerdict[];

@@ -51,7 +51,7 @@ export const QUERIES = [
 ];
 
 /** The pipeline file a user would write for it (file stem = pipeline name = `bench_events`). */
-export function pipelineYaml(batchSize: number, keyIndex = true): string {
+export function pipelineYaml(batchSize: number, keyIndex = true, parallel = 1): string {
   return [
     'source:',
     '  table: public.bench_events',
@@ -62,6 +62,7 @@ export function pipelineYaml(batchSize: number, keyIndex = true): string {
     '  table: bench_events',
     ...(keyIndex ? [] : ['  key_index: false']),
     `batch_size: ${batchSize}`,
+    ...(parallel > 1 ? ['bootstrap:', `  parallel: ${parallel}`] : []),
     '',
   ].join('\n');
 }

@@ -84,9 +84,9 @@ function cliCycle(url: string, dir: string, expectedRows: number): Promise<numbe
   });
 }
 
-function preparePipelineDir(dir: string, batchSize: number, keyIndex: boolean): void {
+function preparePipelineDir(dir: string, batchSize: number, keyIndex: boolean, parallel: number): void {
   mkdirSync(join(dir, 'pipelines'), { recursive: true });
-  writeFileSync(join(dir, 'pipelines', 'bench_events.yml'), pipelineYaml(batchSize, keyIndex));
+  writeFileSync(join(dir, 'pipelines', 'bench_events.yml'), pipelineYaml(batchSize, keyIndex, parallel));
 }
 
 function expectRows(what: string, got: number, want: number): void {
@@ -108,7 +108,7 @@ async function measureScale(opts: BenchOptions, url: string, work: string, rows:
     process.stdout.write(` ${(base.ms / 1000).toFixed(1)} s ${(base.maxRssKb / 1024).toFixed(0)} MB`);
     for (const batch of opts.batchSizes) {
       const dir = join(work, `pgduck-${rows}-b${batch}-r${round}`);
-      preparePipelineDir(dir, batch, opts.keyIndex);
+      preparePipelineDir(dir, batch, opts.keyIndex, opts.parallel);
       process.stdout.write(`; pgduck batch ${batch.toLocaleString('en')}…`);
       const r = await phase<BootstrapRound>('bootstrap', { url, dir });
       expectRows(`pgduck bootstrap, batch ${batch}`, r.rows, rows);
@@ -258,6 +258,7 @@ async function main(): Promise<void> {
         changedRows: opts.changedRows,
         columns: BENCH_COLUMNS,
         keyIndex: opts.keyIndex,
+        parallel: opts.parallel,
       },
       scales,
       parquetColumns: parquet,

@@ -15,6 +15,7 @@ test('defaults: N = 1,000,000 and 3N, 2 rounds, batches 10k and 100k, JSON writt
     databaseUrl: null,
     changedRows: 1000,
     keyIndex: true,
+    parallel: 1,
   });
 });
 
@@ -52,4 +53,12 @@ test('BENCH_KEY_INDEX: false measures a target without a PRIMARY KEY; anything b
   assert.equal(benchOptionsFromEnv({ BENCH_KEY_INDEX: 'false' }, 10_000).keyIndex, false);
   assert.equal(benchOptionsFromEnv({ BENCH_KEY_INDEX: 'TRUE' }, 10_000).keyIndex, true);
   assert.throws(() => benchOptionsFromEnv({ BENCH_KEY_INDEX: 'no' }, 10_000), /BENCH_KEY_INDEX must be true or false, got "no"/);
+});
+
+test("BENCH_PARALLEL: the pipeline's bootstrap.parallel, 1 to 16; anything else is a usage error", () => {
+  assert.equal(benchOptionsFromEnv({ BENCH_PARALLEL: '2' }, 10_000).parallel, 2);
+  assert.equal(benchOptionsFromEnv({ BENCH_PARALLEL: '16' }, 10_000).parallel, 16);
+  assert.throws(() => benchOptionsFromEnv({ BENCH_PARALLEL: '0' }, 10_000), /BENCH_PARALLEL must be a whole number ≥ 1, got "0"/);
+  assert.throws(() => benchOptionsFromEnv({ BENCH_PARALLEL: '17' }, 10_000), /BENCH_PARALLEL must be at most 16/);
+  assert.throws(() => benchOptionsFromEnv({ BENCH_PARALLEL: 'two' }, 10_000), /BENCH_PARALLEL must be a whole number/);
 });
