@@ -36,9 +36,10 @@ export function buildSplitSql(
   };
   return {
     count: (from) => `SELECT count(*)::text FROM ${table}${where(from)}`,
-    // `::text`: the text the stream's trailing hex columns carry, what `$n::type` reads back exactly.
+    // `::text`: the text the stream's trailing hex columns carry, what `$n::type` reads back exactly. Cast
+    // outside the ordered query: `SELECT "id"::text … ORDER BY "id"` would order by the output column, as text ('10001' < '9999').
     positionAt: (from, offset) =>
-      `SELECT ${order.map((c) => `${c}::text`).join(', ')} FROM ${table}${where(from)}\nORDER BY ${order.join(', ')}\nOFFSET ${offset} LIMIT 1`,
+      `SELECT ${order.map((c) => `${c}::text`).join(', ')} FROM (\n  SELECT ${order.join(', ')} FROM ${table}${where(from).replace('\n', '\n  ')}\n  ORDER BY ${order.join(', ')}\n  OFFSET ${offset} LIMIT 1\n) AS split`,
   };
 }
 
@@ -98,7 +99,15 @@ export async function startRanges(ctx: ReadContext, batch: BatchState, inputs: R
     );
     copies.length = 0; // the ranges own them now
     ctx.log.debug(
-      { pipeline: spec.name, rows: total, ranges: ranges.length, firstSeqs: seqs, splitMs: Date.now() - started, horizon: inputs.horizon?.value ?? null },
+      {
+        pipeline: spec.name,
+        rows: total,
+        ranges: ranges.length,
+        firstSeqs: seqs,
+        ends: bounds.map((b) => b.to),
+        splitMs: Date.now() - started,
+        horizon: inputs.horizon?.value ?? null,
+      },
       'parallel bootstrap started',
     );
     return new RangeReader({

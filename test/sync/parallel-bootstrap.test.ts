@@ -2,8 +2,9 @@
  * The parallel bootstrap (`bootstrap: { parallel: n }`, src/stages/parallel-bootstrap.ts), on real
  * Postgres and DuckDB:
  *
- * - 2,500 rows under a composite key (region, id), runs of 3 rows sharing one updated_at (so range
- *   boundaries fall inside runs of equal cursors), batch_size 500: parallel 3 reads 3 ranges of one
+ * - 2,500 rows under a composite key (region, id), runs of 30 rows sharing one updated_at (so range
+ *   boundaries fall inside runs of equal cursors, and ids 990…1019 of one region, whose text order
+ *   is not their order, straddle the first), batch_size 500: parallel 3 reads 3 ranges of one
  *   snapshot (1,000 + 1,000 + 500 rows) and yields exactly what parallel 1 (one stream) yields: the
  *   same batches with the same positions, the same Parquet files with the same rows, the same target,
  *   equal to Postgres; every DELETE skipped on the fresh target (keys unique across the ranges). Rows
@@ -50,8 +51,8 @@ async function table(name: string, rows = ROWS, pad = 0): Promise<string> {
     url,
     `CREATE TABLE lines (region text NOT NULL, id int NOT NULL, note text, updated_at timestamptz NOT NULL, PRIMARY KEY (region, id));
      CREATE INDEX ON lines (updated_at, region, id);
-     INSERT INTO lines SELECT chr(65 + (g * 7) % 3), g, 'n,' || chr(10) || g || repeat('x', ${pad}),
-       timestamptz '2025-01-01 00:00:00+00' + (g / 3) * interval '1 microsecond' FROM generate_series(1, ${rows}) AS g;`,
+     INSERT INTO lines SELECT chr(65 + g % 2), g, 'n,' || chr(10) || g || repeat('x', ${pad}),
+       timestamptz '2025-01-01 00:00:00+00' + (g / 30) * interval '1 microsecond' FROM generate_series(1, ${rows}) AS g;`,
   );
   return url;
 }
