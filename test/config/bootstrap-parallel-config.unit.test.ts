@@ -97,7 +97,7 @@ test('plan: parallel above 1 says what it does and prints the snapshot export, t
   assert.match(
     sql['parallel bootstrap: each split position (in the snapshot)'],
     // The cast outside the ordered query: ORDER BY "id" under `SELECT "id"::text` would order the text.
-    /^SELECT "updated_at"::text, "region"::text, "id"::text FROM \(\n  SELECT "updated_at", "region", "id" FROM "public"\."lines"\n  WHERE .*\n  ORDER BY "updated_at", "region", "id"\n  OFFSET <rows per range - 1> LIMIT 1\n\) AS split$/s,
+    /^SELECT "updated_at"::text, "region"::text, "id"::text FROM \(\n {2}SELECT "updated_at", "region", "id" FROM "public"\."lines"\n {2}WHERE .*\n {2}ORDER BY "updated_at", "region", "id"\n {2}OFFSET <rows per range - 1> LIMIT 1\n\) AS split$/s,
   );
   const range = sql['parallel bootstrap: each range (its own connection)'];
   assert.match(range, /^BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;\nSET TRANSACTION SNAPSHOT '<snapshot id>';\nCOPY \(SELECT /);
