@@ -7,7 +7,8 @@
  *
  *   npx tsx scripts/bench-parallel-bootstrap.ts
  *   BENCH_SCALE (rows, default 1,000,000), BENCH_BATCH (one batch size, default 100,000),
- *   PARALLEL_LIST (default 1,2), BENCH_ROUNDS (default 1: each setting once, alternated)
+ *   PARALLEL_LIST (default 1,2), BENCH_ROUNDS (default 1: each setting once, alternated);
+ *   PGDUCK_LOG_LEVEL=debug also prints how long the snapshot export, count and splits took
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -59,8 +60,10 @@ async function main(): Promise<void> {
         const pgCpu = postgresChildCpu(server.dataDir) - pgBefore;
         const duck = await withDuckDbFile(join(dir, 'lake.duckdb'), (s) => s.all('SELECT count(*)::INT AS n FROM bench_events'), { readOnly: true });
         if (Number(duck[0].n) !== rows) throw new Error(`parallel ${parallel}: ${duck[0].n} rows in DuckDB, ${rows} in the source`);
+        // With PGDUCK_LOG_LEVEL=debug: how long the export, the count and the splits took before the ranges started.
+        const split = /"splitMs":(\d+)/.exec(out);
         process.stdout.write(
-          `round ${round}, parallel ${parallel}, batch ${batch.toLocaleString('en')}: ${out.trim().split('\n').pop()}; Postgres backends ${pgCpu.toFixed(2)} CPU-s\n`,
+          `round ${round}, parallel ${parallel}, batch ${batch.toLocaleString('en')}: ${out.trim().split('\n').pop()}; Postgres backends ${pgCpu.toFixed(2)} CPU-s${split ? `; split ${split[1]} ms` : ''}\n`,
         );
         rmSync(dir, { recursive: true, force: true });
       }

@@ -30,6 +30,10 @@
  * not turned into Parquet (those are never applied: the checkpoint stays at the last committed batch,
  * rule 5); safe to call at any time and more than once. A crash leaves `*.csv.tmp` files, which the
  * next run sweeps before its first batch (sweepCsvLeftovers).
+ *
+ * Parallel: `bootstrap.parallel` composes n of these, each bounded above and reading one exported
+ * snapshot, into one StreamSource (parallel-bootstrap.ts); `release()` ends a range whose files were
+ * all taken without removing them.
  */
 import { closeSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
