@@ -12,6 +12,8 @@
  * - A later range whose connection is terminated mid-read: the run takes range 0's files, then goes
  *   on serially from the last applied batch; the target ends equal, checkpoint and history
  *   consistent, no CSV left, no session left.
+ * - A failure while the later ranges hold cut files: all of them removed, no session left, nothing
+ *   committed past the group; the next run bootstraps again in ranges and ends equal.
  * - Segments (PGDUCK_STREAM_SEGMENT_SECONDS=0): each range ends after one file; every segment starts
  *   a new parallel split of the rest; the batches are still the serial stream's.
  * - A table of one batch is read by one stream (no split).
@@ -212,6 +214,41 @@ test('a later range whose connection is ended mid-read: range 0 is applied, the 
     assert.deepEqual(await pgduckSessions(url), []);
   } finally {
     await serial.close();
+    await ws.close();
+  }
+});
+
+test('a failure while later ranges hold files: every file not applied removed, no session left, the checkpoint at the last committed group; the next run ends equal', async () => {
+  const url = await table('parallel_stop');
+  const ws = await workspace(url, 3);
+  try {
+    await assert.rejects(
+      ws.run({
+        onStep: async (stage, seq) => {
+          // Batch 2 is range 0's last: ranges 1 and 2 have cut their files meanwhile.
+          if (stage === 'upsert' && seq === 2) {
+            await new Promise((r) => setTimeout(r, 300));
+            assert.ok(ws.csvLeft().length >= 2, `later ranges' files wait: ${ws.csvLeft().join(', ')}`);
+            throw new Error('boom at batch 2');
+          }
+        },
+      }),
+      /boom at batch 2/,
+    );
+    assert.deepEqual(ws.csvLeft(), [], 'the files cut ahead by every range were removed');
+    assert.deepEqual(await pgduckSessions(url), []);
+    const cp = ws.store.get('lines');
+    // Groups of 1,000 rows: batch 1 applied in the open group, rolled back with batch 2.
+    assert.deepEqual([cp?.rowsTotal ?? 0, cp?.bootstrapDone ?? false], [0, false]);
+    const { summary, batches } = await ws.run();
+    assert.deepEqual(
+      batches.map((b) => [b.seq, b.rowCount, b.stream]),
+      [1, 2, 3, 4, 5].map((seq) => [seq, BATCH, true]),
+    );
+    assert.deepEqual([summary.rows, summary.bootstrapDone], [ROWS, true]);
+    assert.deepEqual(await ws.compare(), { pgRows: ROWS, duckRows: ROWS, mismatches: [] });
+    assert.deepEqual(await pgduckSessions(url), []);
+  } finally {
     await ws.close();
   }
 });
