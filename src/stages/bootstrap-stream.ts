@@ -135,6 +135,10 @@ export class BootstrapStream implements StreamSource {
   get firstSeq(): number {
     return this.opts.firstSeq;
   }
+  /** Its COPY failed (the next take() throws); not after close() or a segment's end. */
+  get failed(): boolean {
+    return this.error !== null;
+  }
   get trailing(): number {
     return this.opts.trailing;
   }

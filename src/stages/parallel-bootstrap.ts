@@ -24,8 +24,10 @@
  * files and the Postgres work done on other cores; the bound keeps disk flat in the table's size.
  *
  * Failure and segments: a range's failure (a lost connection) or its segment's end (each range is a
- * segment-bounded BootstrapStream) is met when the run reaches that range: its files cut so far are
- * whole and taken first, then the ranges end as a whole (`cutShort`): the run starts a new stream from
+ * segment-bounded BootstrapStream) makes it the last range the run reaches: the ranges after it are
+ * closed at the next take (their connections ended, their files removed). When the run reaches it,
+ * its whole files are taken first (a failed range's are not: its take() fails), then the ranges end
+ * as a whole (`cutShort`): the run starts a new stream from
  * the last file it took, after a segment's end with a new parallel split of the rest, after a range's
  * failure serially (`failed`). Range 0's failure is the serial stream's: it fails the batch. close()
  * ends every range's connection and removes every file not applied (as the serial stream's does).
@@ -65,6 +67,8 @@ export interface RangeReaderOptions {
 /** The ranges read as one stream (see the file's comment). */
 export class RangeReader implements StreamSource {
   private current = 0;
+  /** Ranges before this one may still be read (dropUnreachable). */
+  private reachable: number;
   private done = false;
   /** Ended before the table's end: a range ended at its segment's bound or failed. */
   cutShort = false;
@@ -73,6 +77,7 @@ export class RangeReader implements StreamSource {
 
   constructor(private readonly opts: RangeReaderOptions) {
     if (opts.ranges.length === 0) throw new Error('a parallel bootstrap needs at least one range');
+    this.reachable = opts.ranges.length;
   }
 
   get firstSeq(): number {
@@ -96,6 +101,7 @@ export class RangeReader implements StreamSource {
   }
 
   async take(): Promise<CutFile | null> {
+    this.dropUnreachable();
     while (!this.done) {
       const range = this.opts.ranges[this.current];
       let file: CutFile | null;
@@ -111,7 +117,7 @@ export class RangeReader implements StreamSource {
         return null;
       }
       if (file) return file;
-      if (range.cutShort || this.current === this.opts.ranges.length - 1) {
+      if (range.cutShort || this.current === this.reachable - 1) {
         this.cutShort = range.cutShort;
         this.done = true;
         return null;
@@ -126,6 +132,21 @@ export class RangeReader implements StreamSource {
   async close(): Promise<void> {
     this.done = true;
     await Promise.all(this.opts.ranges.map((r) => r.close()));
+  }
+
+  /**
+   * A later range that failed or ended its segment is where the reader will end: the ranges after it
+   * are never reached, so they are closed now (their connections, their snapshot, their files) instead
+   * of when the run reaches that range.
+   */
+  private dropUnreachable(): void {
+    const { ranges } = this.opts;
+    for (let k = this.current + 1; k < this.reachable - 1; k++) {
+      if (!ranges[k].failed && !ranges[k].cutShort) continue;
+      for (const dropped of ranges.slice(k + 1, this.reachable)) void dropped.close();
+      this.reachable = k + 1;
+      return;
+    }
   }
 }
 

@@ -65,6 +65,7 @@ function fakeRange(firstSeq: number, files: number[], end: 'ended' | 'cut' | Err
     sourceColumns: [],
     peakQueued: 0,
     cutShort: end === 'cut',
+    failed: end instanceof Error,
     async take(): Promise<CutFile | null> {
       if (end instanceof Error) throw end;
       const seq = files[i++];
@@ -122,4 +123,19 @@ test('a later range that failed ends the reader where it starts (cutShort, faile
 test('a snapshot id is used only as Postgres prints one', () => {
   assert.equal(snapshotLiteral('00000003-0000001B-1'), "'00000003-0000001B-1'");
   for (const bad of ["1'; DROP TABLE t; --", '', 'abc', '00000003-0000001B-1 ']) assert.throws(() => snapshotLiteral(bad), /not a snapshot id/);
+});
+
+test('a later range that failed or ended its segment: the ranges after it are closed at the next take, the ones before it still read', async () => {
+  for (const end of [new Error('terminated'), 'cut'] as const) {
+    const a = fakeRange(1, [1, 2]);
+    const b = fakeRange(3, [3, 4]);
+    const c = fakeRange(5, [5], end);
+    const d = fakeRange(6, [6, 7]);
+    const reader = new RangeReader({ ranges: [a.range, b.range, c.range, d.range] });
+    assert.equal((await reader.take())?.seq, 1);
+    assert.deepEqual([a.log, b.log, c.log, d.log], [[], [], [], ['close']], 'the range after the one that ended is closed at once');
+    const rest = await drain(reader);
+    assert.deepEqual(rest, end === 'cut' ? [2, 3, 4, 5] : [2, 3, 4], 'a cut range’s whole files are read; a failed one’s are not');
+    assert.deepEqual([reader.cutShort, reader.failed], [true, end !== 'cut']);
+  }
 });
