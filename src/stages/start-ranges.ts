@@ -60,7 +60,7 @@ export async function startRanges(ctx: ReadContext, batch: BatchState, inputs: R
   const open = ctx.openCopy as NonNullable<ReadContext['openCopy']>;
   const started = Date.now();
   const snapshot = await readingSource(spec, exportSnapshot);
-  const copies: CopyStream[] = [];
+  const ranges: BootstrapStream[] = [];
   try {
     const cursorType = inputs.cursor.declaredType;
     const keyTypes = inputs.keys.map((k) => k.declaredType);
@@ -76,28 +76,46 @@ export async function startRanges(ctx: ReadContext, batch: BatchState, inputs: R
       }),
     );
     const seqs = rangeFirstSeqs(batch.seq, ends.slice(0, bounds.length - 1), spec.batchSize);
-    const sqls = bounds.map((b) =>
-      buildCsvExtractSql(spec, inputs.columns, cursorType, keyTypes, { from: b.from, to: b.to, horizon: inputs.horizon, cursorNullable: false, stream: true }),
-    );
-    // Opened one after the other, each in the snapshot before the export ends (a failed open leaves the ones before to the finally).
-    for (const { sql } of sqls) copies.push(await readingSource(spec, () => open(sql, { snapshot: snapshot.id })));
-    const ranges = bounds.map(
-      (b, k) =>
+    // Each range imports the snapshot before the export ends, and is cut from as soon as it is open
+    // (its COPY's bytes are never left without a reader, nor its failure without a listener).
+    for (const [k, b] of bounds.entries()) {
+      const { sql, trailing } = buildCsvExtractSql(spec, inputs.columns, cursorType, keyTypes, {
+        from: b.from,
+        to: b.to,
+        horizon: inputs.horizon,
+        cursorNullable: false,
+        stream: true,
+      });
+      let copy: CopyStream;
+      try {
+        copy = await readingSource(spec, () => open(sql, { snapshot: snapshot.id }));
+      } catch (err) {
+        // Range 0 is the serial stream's own connection: its failure is the batch's. A later one's (max_connections reached): serially.
+        if (k === 0) throw err;
+        ctx.log.warn(
+          { pipeline: spec.name, range: k, err: (err as Error).message },
+          'a parallel bootstrap range could not start: the bootstrap goes on serially',
+        );
+        ctx.memory.parallelFailed = true;
+        await Promise.all(ranges.splice(0).map((r) => r.close()));
+        return null;
+      }
+      ranges.push(
         new BootstrapStream({
-          copy: copies[k],
+          copy,
           batchSize: spec.batchSize,
           parquetDir: ctx.parquetDir,
           pipeline: spec.name,
           firstSeq: seqs[k],
           from: b.from,
-          trailing: sqls[k].trailing,
+          trailing,
           keyCount: inputs.keys.length,
           columns: inputs.columns,
           sourceColumns: inputs.source,
-          segmentMs: inputs.segmentMs(copies[k].statementTimeoutMs),
+          segmentMs: inputs.segmentMs(copy.statementTimeoutMs),
         }),
-    );
-    copies.length = 0; // the ranges own them now
+      );
+    }
     ctx.log.debug(
       {
         pipeline: spec.name,
@@ -111,7 +129,7 @@ export async function startRanges(ctx: ReadContext, batch: BatchState, inputs: R
       'parallel bootstrap started',
     );
     return new RangeReader({
-      ranges,
+      ranges: ranges.splice(0), // the reader owns them now
       onRangeFailed: (range, err) =>
         ctx.log.warn(
           { pipeline: spec.name, range, err: (err as Error).message },
@@ -119,7 +137,8 @@ export async function startRanges(ctx: ReadContext, batch: BatchState, inputs: R
         ),
     });
   } finally {
-    await Promise.all(copies.map((c) => c.close()));
+    // Left here only on a failure: each range's connection ended, its files removed.
+    await Promise.all(ranges.map((r) => r.close()));
     // Every range imported the snapshot (or none will): the export is no longer needed.
     await snapshot.close();
   }

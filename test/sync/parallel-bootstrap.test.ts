@@ -14,6 +14,8 @@
  *   consistent, no CSV left, no session left.
  * - A failure while the later ranges hold cut files: all of them removed, no session left, nothing
  *   committed past the group; the next run bootstraps again in ranges and ends equal.
+ * - A range that cannot connect (a role's connection limit): the ranges opened are closed and one
+ *   stream reads the table.
  * - Segments (PGDUCK_STREAM_SEGMENT_SECONDS=0): each range ends after one file; every segment starts
  *   a new parallel split of the rest; the batches are still the serial stream's.
  * - A table of one batch is read by one stream (no split).
@@ -250,6 +252,32 @@ test('a failure while later ranges hold files: every file not applied removed, n
     assert.deepEqual(await pgduckSessions(url), []);
   } finally {
     await ws.close();
+  }
+});
+
+test('a range that cannot connect (the role’s connection limit reached): the ranges opened are closed, the bootstrap goes on as one stream, equal', async () => {
+  const url = await table('parallel_connlimit');
+  // The run's session, the export and range 0 fit; range 1 is the role's fourth connection.
+  await pgs.query(url, `CREATE ROLE pgduck_limited LOGIN PASSWORD 'limited' CONNECTION LIMIT 3; GRANT SELECT ON lines TO pgduck_limited`);
+  const limited = new URL(url);
+  limited.username = 'pgduck_limited';
+  limited.password = 'limited';
+  const ws = await workspace(limited.toString(), 3);
+  try {
+    const { summary, batches } = await ws.run();
+    assert.equal(ws.logs.filter((l) => String(l.msg).startsWith('a parallel bootstrap range could not start')).length, 1);
+    assert.deepEqual(ws.started(), [], 'no ranges started: one stream read the table');
+    assert.deepEqual(
+      batches.map((b) => [b.seq, b.rowCount, b.stream]),
+      [1, 2, 3, 4, 5].map((seq) => [seq, BATCH, true]),
+    );
+    assert.deepEqual([summary.rows, summary.bootstrapDone], [ROWS, true]);
+    assert.deepEqual(await ws.compare(), { pgRows: ROWS, duckRows: ROWS, mismatches: [] });
+    assert.deepEqual(ws.csvLeft(), []);
+    assert.deepEqual(await pgduckSessions(url), []);
+  } finally {
+    await ws.close();
+    await pgs.query(url, `DROP OWNED BY pgduck_limited; DROP ROLE pgduck_limited`);
   }
 });
 
