@@ -27,6 +27,15 @@ export interface CopyStreamOptions {
    * that session saw (the parallel bootstrap's ranges). Absent: the COPY's own snapshot.
    */
   snapshot?: string;
+  /**
+   * With `snapshot`: the table (quoted, qualified) locked ACCESS SHARE NOWAIT before the COPY is sent.
+   * The COPY takes that lock only once the server runs it, after this returns; locked here, while the
+   * exporting session still holds its own lock, no DDL can commit between the snapshot and the read
+   * (a table rewrite would read as empty in an older snapshot). NOWAIT: a DDL queued behind the
+   * exporter would otherwise queue this lock behind it while the exporter waits for this: the open
+   * fails instead (55P03), and the caller reads the table another way.
+   */
+  lock?: string;
 }
 
 export async function openCopyCsvStream(url: string, label: string, query: string, opts: CopyStreamOptions = {}): Promise<CopyStream> {
@@ -37,6 +46,7 @@ export async function openCopyCsvStream(url: string, label: string, query: strin
     if (opts.snapshot !== undefined) {
       // Awaited: the exporting transaction may end once this returns (the snapshot then lives on in this one).
       await client.query(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT ${snapshotLiteral(opts.snapshot)}`);
+      if (opts.lock !== undefined) await client.query(`LOCK TABLE ${opts.lock} IN ACCESS SHARE MODE NOWAIT`);
     }
     // Set on the role or the database, it would cancel a stream that outlives it.
     const res = await client.query(`SELECT setting FROM pg_settings WHERE name = 'statement_timeout'`);

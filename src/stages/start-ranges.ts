@@ -88,10 +88,10 @@ export async function startRanges(ctx: ReadContext, batch: BatchState, inputs: R
       });
       let copy: CopyStream;
       try {
-        copy = await readingSource(spec, () => open(sql, { snapshot: snapshot.id }));
+        copy = await open(sql, { snapshot: snapshot.id, lock: qualified(spec.source.schema, spec.source.table) });
       } catch (err) {
-        // Range 0 is the serial stream's own connection: its failure is the batch's. A later one's (max_connections reached): serially.
-        if (k === 0) throw err;
+        // max_connections or a role's limit reached, a DDL waiting on the table (the NOWAIT lock), a lost
+        // connection: one stream reads the table instead, and says a failure of its own as it always does.
         ctx.log.warn(
           { pipeline: spec.name, range: k, err: (err as Error).message },
           'a parallel bootstrap range could not start: the bootstrap goes on serially',

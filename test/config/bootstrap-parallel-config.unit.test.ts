@@ -100,7 +100,10 @@ test('plan: parallel above 1 says what it does and prints the snapshot export, t
     /^SELECT "updated_at"::text, "region"::text, "id"::text FROM \(\n {2}SELECT "updated_at", "region", "id" FROM "public"\."lines"\n {2}WHERE .*\n {2}ORDER BY "updated_at", "region", "id"\n {2}OFFSET <rows per range - 1> LIMIT 1\n\) AS split$/s,
   );
   const range = sql['parallel bootstrap: each range (its own connection)'];
-  assert.match(range, /^BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;\nSET TRANSACTION SNAPSHOT '<snapshot id>';\nCOPY \(SELECT /);
+  assert.match(
+    range,
+    /^BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;\nSET TRANSACTION SNAPSHOT '<snapshot id>';\nLOCK TABLE "public"\."lines" IN ACCESS SHARE MODE NOWAIT;\nCOPY \(SELECT /,
+  );
   assert.match(
     range,
     /WHERE \("updated_at", "region", "id"\) > \(E'<range start cursor>'.*AND \("updated_at", "region", "id"\) <= \(E'<range end cursor>'.* AND "updated_at" <= E'<horizon>'::timestamptz\nORDER BY/s,

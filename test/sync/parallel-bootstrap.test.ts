@@ -16,6 +16,7 @@
  *   committed past the group; the next run bootstraps again in ranges and ends equal.
  * - A range that cannot connect (a role's connection limit): the ranges opened are closed and one
  *   stream reads the table.
+ * - A range's NOWAIT lock behind a DDL queued on the exporter's lock fails at once (55P03).
  * - Segments (PGDUCK_STREAM_SEGMENT_SECONDS=0): each range ends after one file; every segment starts
  *   a new parallel split of the rest; the batches are still the serial stream's.
  * - A table of one batch is read by one stream (no split).
@@ -36,6 +37,8 @@ import { createLogger } from '../../src/log/logger.js';
 import type { BatchState } from '../../src/stages/stage.js';
 import type { PipelineSpec } from '../../src/config/pipeline-spec.js';
 import { tableSpec } from '../support/table-spec.js';
+import { exportSnapshot } from '../../src/postgres/export-snapshot.js';
+import { openCopyCsvStream } from '../../src/postgres/copy-stream.js';
 
 const ROWS = 2500;
 const BATCH = 500;
@@ -181,15 +184,17 @@ test('parallel 3 yields what one stream yields: the same batches and positions, 
 });
 
 test('a later range whose connection is ended mid-read: range 0 is applied, the run goes on serially from there, and ends equal with a consistent checkpoint', async () => {
-  // Batches of 100 and 8 KB a row: each range (900 rows, ~7 MB) outgrows its 2 waiting files and the socket buffers, so its COPY is still running when its session is ended.
-  const url = await table('parallel_failure', ROWS, 8000);
+  // Batches of 100 and 16 KB a row: each range (900 rows, ~14 MB) outgrows its 2 waiting files and the
+  // socket buffers (loopback's grow to several MB), so its COPY is still running when its session is ended.
+  const url = await table('parallel_failure', ROWS, 16000);
   const serial = await workspace(url, 1, 100);
   const ws = await workspace(url, 3, 100);
   try {
     let killed = 0;
     const { summary, batches } = await ws.run({
       onStep: async (stage, seq) => {
-        if (stage !== 'upsert' || seq !== 1) return;
+        // As soon as batch 1 is read: the ranges started with it.
+        if (stage !== 'parquet' || seq !== 1) return;
         // The ranges after the first: their COPY has a lower bound (`) > (`); range 0's starts at the table's start.
         const res = await pgs.query(
           url,
@@ -279,6 +284,38 @@ test('a range that cannot connect (the role’s connection limit reached): the r
     await ws.close();
     await pgs.query(url, `DROP OWNED BY pgduck_limited; DROP ROLE pgduck_limited`);
   }
+});
+
+test('a range locks the table NOWAIT in the snapshot: behind a DDL queued on the exporter’s lock it fails at once (55P03) instead of waiting on a waiter', async () => {
+  const url = await table('parallel_nowait', 10);
+  const snapshot = await exportSnapshot(url, 'test:snapshot');
+  let alter: Promise<unknown> | null = null;
+  try {
+    await snapshot.query('SELECT count(*) FROM lines'); // the exporter now holds ACCESS SHARE on lines
+    alter = pgs.query(url, 'ALTER TABLE lines ADD COLUMN later int'); // queued behind it
+    await new Promise((r) => setTimeout(r, 300));
+    const started = Date.now();
+    await assert.rejects(
+      openCopyCsvStream(url, 'test:range', 'SELECT id FROM lines', { snapshot: snapshot.id, lock: '"public"."lines"' }),
+      (err: Error & { code?: string }) => err.code === '55P03',
+    );
+    assert.ok(Date.now() - started < 5000, 'no wait');
+  } finally {
+    await snapshot.close();
+    await alter;
+  }
+  // Without the DDL the range opens in the snapshot and reads it.
+  const again = await exportSnapshot(url, 'test:snapshot');
+  try {
+    const copy = await openCopyCsvStream(url, 'test:range', 'SELECT id FROM lines ORDER BY id', { snapshot: again.id, lock: '"public"."lines"' });
+    let text = '';
+    for await (const chunk of copy.stream) text += String(chunk);
+    await copy.close();
+    assert.equal(text.trim().split('\n').length, 10);
+  } finally {
+    await again.close();
+  }
+  assert.deepEqual(await pgduckSessions(url), []);
 });
 
 test('segments: each range ends after one file; every segment splits the rest again; the batches are still the serial stream’s', async () => {
