@@ -234,8 +234,8 @@ test('a failure while later ranges hold files: every file not applied removed, n
         onStep: async (stage, seq) => {
           // Batch 2 is range 0's last: ranges 1 and 2 have cut their files meanwhile.
           if (stage === 'upsert' && seq === 2) {
-            await new Promise((r) => setTimeout(r, 300));
-            assert.ok(ws.csvLeft().length >= 2, `later ranges' files wait: ${ws.csvLeft().join(', ')}`);
+            for (let i = 0; i < 50 && ws.csvLeft().length < 3; i++) await new Promise((r) => setTimeout(r, 100));
+            assert.ok(ws.csvLeft().length >= 3, `later ranges' files wait: ${ws.csvLeft().join(', ')}`);
             throw new Error('boom at batch 2');
           }
         },
