@@ -132,7 +132,10 @@ try {
   };
   let t0 = performance.now();
   await cycle();
-  process.stdout.write(`bootstrap ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+  const usage = process.resourceUsage();
+  process.stdout.write(
+    `bootstrap ${((performance.now() - t0) / 1000).toFixed(1)} s (this process so far: ${((usage.userCPUTime + usage.systemCPUTime) / 1e6).toFixed(1)} s of CPU, peak RSS ${(usage.maxRSS / 1024).toFixed(0)} MB)\n`,
+  );
   await cycle(); // warm: nothing to do
 
   // EXPLAIN the keyset query as the next cycle will run it (from the checkpoint's position).
