@@ -21,10 +21,20 @@ if (
   typeof process.execve === 'function' &&
   process.argv.slice(2).some((arg) => DATA_COMMANDS.has(arg))
 ) {
-  process.execve(process.execPath, [process.execPath, ...process.execArgv, __filename, ...process.argv.slice(2)], {
-    ...process.env,
-    MALLOC_ARENA_MAX: '2',
-  });
+  // Experimental in Node 22–24: its ExperimentalWarning would print on the next tick, which never
+  // comes (the process is replaced); kept quiet here all the same, and restored if the exec fails.
+  const emitWarning = process.emitWarning;
+  process.emitWarning = () => {};
+  try {
+    process.execve(process.execPath, [process.execPath, ...process.execArgv, __filename, ...process.argv.slice(2)], {
+      ...process.env,
+      MALLOC_ARENA_MAX: '2',
+    });
+  } catch {
+    // Not replaced (e.g. a sandbox forbids exec): run as it is, without the setting.
+  } finally {
+    process.emitWarning = emitWarning;
+  }
 }
 require('./process-tuning.cjs');
 import('../dist/cli.js');

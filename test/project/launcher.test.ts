@@ -113,6 +113,14 @@ test('the executable asks node to exec itself with MALLOC_ARENA_MAX=2 for a comm
   assert.equal(calls(['validate', '--help']), null, 'no second start for a command that moves no data');
   assert.equal(calls(['--version']), null);
   assert.equal(calls(['run', '--help'], { MALLOC_ARENA_MAX: '8' }), null, 'a value in the environment is kept');
+  // An exec that fails (a sandbox forbidding it) leaves the command to run as it is.
+  const refusing = join(dir, 'execve-refusing.cjs');
+  writeFileSync(refusing, `process.execve = () => { throw new Error('EPERM'); };\n`);
+  const base = { ...process.env };
+  delete base.MALLOC_ARENA_MAX;
+  const r = spawnSync(process.execPath, [CLI, 'run', '--help'], { env: { ...base, NODE_OPTIONS: `--require ${refusing}` }, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /Usage: pgduck run \[options\]/);
 });
 
 test("pg loads without Node's fetch implementation (~30 ms of CPU per process on Node 20)", async () => {
