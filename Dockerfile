@@ -38,7 +38,7 @@ WORKDIR /app
 ENV NODE_ENV=production
 # bin/process-tuning.cjs (run first by bin/pgduck.cjs) sets it too; here it also covers `node dist/cli.js`.
 ENV UV_THREADPOOL_SIZE=16
-# What bin/pgduck.cjs's shell line sets; here it also covers `node bin/pgduck.cjs` and `node dist/cli.js`.
+# What bin/pgduck.cjs sets for the commands that move data (README "Memory"); here for every command, and `node dist/cli.js` too.
 ENV MALLOC_ARENA_MAX=2
 ENV PIPELINES_DIR=/app/pipelines DUCKDB_PATH=/app/lake/warehouse.duckdb PARQUET_DIR=/app/parquet STATE_DIR=/app/state
 COPY --from=deps /app/node_modules ./node_modules

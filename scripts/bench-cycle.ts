@@ -5,7 +5,8 @@
  * (default 5) cycles of 1,000 changed rows in the same warm process, each with every Postgres query,
  * every DuckDB statement and the DuckDB instance's close timed on its own (the drivers' prototypes are
  * wrapped for this script only), and prints the median per query kind. Also EXPLAINs the keyset query
- * (does it use the (cursor, key) index?) and times an idle cycle. A printed measurement, not a test.
+ * (does it use the (cursor, key) index?) and times an idle cycle. BENCH_KEY_INDEX=false: the pipeline
+ * with target.key_index: false. A printed measurement, not a test.
  */
 import pg from 'pg';
 import { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
@@ -116,7 +117,7 @@ try {
   await admin.query(INSERT_SQL, [1, rows]);
   await admin.query('VACUUM ANALYZE bench_events');
   mkdirSync(join(work, 'pipelines'), { recursive: true });
-  writeFileSync(join(work, 'pipelines', 'bench_events.yml'), pipelineYaml(10_000));
+  writeFileSync(join(work, 'pipelines', 'bench_events.yml'), pipelineYaml(10_000, process.env.BENCH_KEY_INDEX !== 'false'));
   const env = { ...process.env, ...phaseEnv(server.url, work) };
   const settings = resolveSettings({}, env);
   const { specs } = loadPipelines([settings.pipelinesDir], env, settings.duckdbPath);
@@ -131,7 +132,10 @@ try {
   };
   let t0 = performance.now();
   await cycle();
-  process.stdout.write(`bootstrap ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+  const usage = process.resourceUsage();
+  process.stdout.write(
+    `bootstrap ${((performance.now() - t0) / 1000).toFixed(1)} s (this process so far: ${((usage.userCPUTime + usage.systemCPUTime) / 1e6).toFixed(1)} s of CPU, peak RSS ${(usage.maxRSS / 1024).toFixed(0)} MB)\n`,
+  );
   await cycle(); // warm: nothing to do
 
   // EXPLAIN the keyset query as the next cycle will run it (from the checkpoint's position).

@@ -3,7 +3,7 @@
  * pgduck's command line: thin commands over src/commands/*. Every command has --help.
  * Exit codes derive from the failure's kind (src/errors/exit-codes.ts, README "Exit codes").
  */
-// Started through bin/pgduck.cjs (whose shell line limits glibc's malloc arenas), then its
+// Started through bin/pgduck.cjs (which limits glibc's malloc arenas for data commands), then its
 // process-tuning.cjs sizes libuv's thread pool, DuckDB's allocator and V8's heap growth before this
 // ESM module loads.
 

@@ -48,7 +48,7 @@ function phase<T>(name: PhaseName, args: PhaseArgs): Promise<T> {
   return new Promise((resolve, reject) => {
     // Started as `pgduck` is: process-tuning.cjs runs before anything loads (an ESM module is too late)…
     const tuning = join(ROOT, 'bin', 'process-tuning.cjs');
-    // …and with the glibc arena limit the `pgduck` launcher's shell line sets (bin/pgduck.cjs), unless given.
+    // …and with the glibc arena limit the `pgduck` executable sets for data commands (bin/pgduck.cjs), unless given.
     const env = { ...process.env, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' };
     // execArgv: the same loader (tsx, when the bench runs from source in a test).
     const argv = [...process.execArgv, '--require', tuning, fileURLToPath(import.meta.url), '--phase', name, JSON.stringify(args)];
@@ -64,7 +64,7 @@ function phase<T>(name: PhaseName, args: PhaseArgs): Promise<T> {
   });
 }
 
-/** `pgduck run --once` as a user starts it (the executable, its launcher line included), timed start to exit. */
+/** `pgduck run --once` as a user starts it (the executable, bin/pgduck.cjs), timed start to exit. */
 function cliCycle(url: string, dir: string, expectedRows: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const env = { ...process.env, ...phaseEnv(url, dir), PGDUCK_LOG_LEVEL: 'warn' };

@@ -35,7 +35,7 @@ import type { ColumnMapping, PgColumn } from '../schema/column.js';
 import { introspectShape } from '../postgres/introspect-table.js';
 import { estimateRows } from '../postgres/estimate-rows.js';
 import { qualified, quoteIdent, quoteLiteral } from '../sql/identifier.js';
-import { rowsAfter } from '../sql/keyset.js';
+import { orderByColumns, rowsAfter } from '../sql/keyset.js';
 import { targetLabel, targetRef } from '../duckdb/target-table.js';
 import { catalogNameOf } from '../duckdb/catalog-name.js';
 import type { WireRow } from '../parquet/arrow-table.js';
@@ -87,13 +87,12 @@ export function buildBackfillSql<C extends Pick<ColumnMapping, 'name' | 'selectE
   });
   const from = qualified(spec.source.schema, spec.source.table);
   const keyColumns = keys.map((k) => q(k.name));
-  const keyList = keyColumns.join(', ');
   const read = (hasPosition: boolean) =>
     [
       `SELECT ${select.join(', ')}`,
       `FROM ${from}`,
       hasPosition ? `WHERE ${rowsAfter(keyColumns, keyTypes)}` : '',
-      `ORDER BY ${keyList}`,
+      orderByColumns(from, keyColumns),
       `LIMIT ${spec.batchSize}`,
     ]
       .filter(Boolean)

@@ -25,7 +25,7 @@ import type { HorizonCursor } from '../postgres/horizon.js';
 import { copyCsvToFile } from '../postgres/copy-to-file.js';
 import { csvTempPath, isCsvTemp } from '../parquet/history-files.js';
 import { qualified, quoteIdent } from '../sql/identifier.js';
-import { rowsAfter, rowsUpTo } from '../sql/keyset.js';
+import { orderByColumns, rowsAfter, rowsUpTo } from '../sql/keyset.js';
 import type { Position } from '../state/checkpoint-store.js';
 import type { BatchState, ReadContext } from './stage.js';
 
@@ -70,7 +70,7 @@ export function buildCsvExtractSql(
     `SELECT ${select.join(', ')}`,
     `FROM ${qualified(spec.source.schema, spec.source.table)}`,
     conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '',
-    `ORDER BY ${order.join(', ')}`,
+    orderByColumns(qualified(spec.source.schema, spec.source.table), order),
     opts.stream ? '' : `LIMIT ${spec.batchSize}`,
   ]
     .filter(Boolean)

@@ -22,7 +22,7 @@ import { missingIncluded, selectColumns } from '../schema/column-selection.js';
 import { introspectShape, introspectTable, tableExists } from '../postgres/introspect-table.js';
 import { readHorizon, type HorizonCursor } from '../postgres/horizon.js';
 import { qualified, quoteIdent } from '../sql/identifier.js';
-import { rowsAfter } from '../sql/keyset.js';
+import { orderByColumns, rowsAfter } from '../sql/keyset.js';
 import type { Position, PositionColumns } from '../state/checkpoint-store.js';
 import type { WireRow } from '../parquet/arrow-table.js';
 import { nextStart, type BatchState, type ReadContext, type Stage } from './stage.js';
@@ -78,7 +78,7 @@ export function buildExtractSql(
     `SELECT ${select.join(', ')}`,
     `FROM ${qualified(spec.source.schema, spec.source.table)}`,
     where,
-    `ORDER BY ${order.map(quoteIdent).join(', ')}`,
+    orderByColumns(qualified(spec.source.schema, spec.source.table), order.map(quoteIdent)),
     `LIMIT ${spec.batchSize}`,
   ]
     .filter(Boolean)

@@ -26,7 +26,7 @@ import type { PipelineSpec } from '../config/pipeline-spec.js';
 import type { ColumnMapping } from '../schema/column.js';
 import type { WireRow } from '../parquet/arrow-table.js';
 import { qualified, quoteIdent } from '../sql/identifier.js';
-import { rowsAfter } from '../sql/keyset.js';
+import { orderByColumns, rowsAfter } from '../sql/keyset.js';
 import type { RunMemory } from './run-memory.js';
 
 /** The sweep's query; also what `plan` prints. Keys are carried as raw text at `positionIndexes`. */
@@ -51,7 +51,7 @@ export function buildNullCursorSql(
     `SELECT ${select.join(', ')}`,
     `FROM ${qualified(spec.source.schema, spec.source.table)}`,
     `WHERE ${where.join(' AND ')}`,
-    `ORDER BY ${keys.map(q).join(', ')}`,
+    orderByColumns(qualified(spec.source.schema, spec.source.table), keys.map(q)),
     `LIMIT ${spec.batchSize}`,
   ].join('\n');
   return { sql, positionIndexes };

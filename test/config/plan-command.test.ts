@@ -33,7 +33,7 @@ test('plan --json: every pipeline (disabled ones too), each stage with its SQL, 
   const sql = Object.fromEntries(orders.steps.map((s: { stage: string; sql?: unknown }) => [s.stage, s.sql]));
   assert.match(
     sql.extract['next batches'],
-    /FROM "sales"\."orders"\nWHERE \("updated_at", "region", "id"\) > \(\$1::<type of updated_at>, \$2::<type of region>, \$3::<type of id>\)\nORDER BY "updated_at", "region", "id"\nLIMIT 250$/,
+    /FROM "sales"\."orders"\nWHERE \("updated_at", "region", "id"\) > \(\$1::<type of updated_at>, \$2::<type of region>, \$3::<type of id>\)\nORDER BY "sales"\."orders"\."updated_at", "sales"\."orders"\."region", "sales"\."orders"\."id"\nLIMIT 250$/,
   );
   assert.match(sql.extract['first batch'], /"updated_at" <= \$1::timestamptz\nFROM "sales"\."orders"\nORDER BY/);
   assert.match(

@@ -37,7 +37,10 @@ test('compile is pure data: stages in order, keyset SQL on (cursor, key…), quo
   const sql = (plan.steps[0].sql as Record<string, string>)['next batches'];
   assert.match(sql, /FROM "public"\."Order Items; drop"/);
   assert.match(sql, /WHERE \("updated_at", "invoice_id", "line_no"\) > \(\$1::<type of updated_at>, \$2::<type of invoice_id>, \$3::<type of line_no>\)/);
-  assert.match(sql, /ORDER BY "updated_at", "invoice_id", "line_no"\nLIMIT 500/);
+  assert.match(
+    sql,
+    /ORDER BY "public"\."Order Items; drop"\."updated_at", "public"\."Order Items; drop"\."invoice_id", "public"\."Order Items; drop"\."line_no"\nLIMIT 500/,
+  );
   assert.doesNotMatch((plan.steps[0].sql as Record<string, string>)['first batch'], /WHERE/, 'a bootstrap starts at the beginning');
   assert.equal(plan.columns, 'assumed');
   assert.match(

@@ -34,7 +34,7 @@ test('the sweep query: NULL cursor, keyset on the key alone, quoted names', () =
   assert.equal(
     buildNullCursorSql(spec, columns, ['int4', 'text'], true).sql,
     'SELECT "a" AS "a", "b" AS "b", "updated_at" AS "updated_at"\nFROM "public"."weird ""t"""\n' +
-      'WHERE "updated_at" IS NULL AND ("a", "b") > ($1::int4, $2::text)\nORDER BY "a", "b"\nLIMIT 500',
+      'WHERE "updated_at" IS NULL AND ("a", "b") > ($1::int4, $2::text)\nORDER BY "public"."weird ""t"""."a", "public"."weird ""t"""."b"\nLIMIT 500',
   );
   assert.match(buildNullCursorSql(spec, columns, ['int4', 'text'], false).sql, /\nWHERE "updated_at" IS NULL\nORDER BY/);
 });

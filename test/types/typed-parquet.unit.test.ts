@@ -161,7 +161,7 @@ test('the COPY query: the batch columns, then the position as hex and the horizo
       `SELECT "id" AS "id", encode("b", 'hex') AS "b", encode(convert_to("updated_at"::text, 'UTF8'), 'hex'), encode(convert_to("id"::text, 'UTF8'), 'hex'), encode(convert_to("k"::text, 'UTF8'), 'hex')`,
       'FROM "public"."Order Items"',
       'WHERE "updated_at" IS NOT NULL',
-      'ORDER BY "updated_at", "id", "k"',
+      'ORDER BY "public"."Order Items"."updated_at", "public"."Order Items"."id", "public"."Order Items"."k"',
       'LIMIT 500',
     ].join('\n'),
   );
