@@ -66,11 +66,12 @@ export function buildCsvExtractSql(
   if (safeTest && !opts.stream) select.push(safeTest);
   const conditions = streamConditions(order, [cursorType, ...keyTypes], opts.from, opts.stream ? (opts.to ?? null) : null, opts.stream ? safeTest : null);
   if (!opts.from && opts.cursorNullable) conditions.unshift(`${order[0]} IS NOT NULL`);
+  const table = qualified(spec.source.schema, spec.source.table);
   const sql = [
     `SELECT ${select.join(', ')}`,
-    `FROM ${qualified(spec.source.schema, spec.source.table)}`,
+    `FROM ${table}`,
     conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '',
-    orderByColumns(qualified(spec.source.schema, spec.source.table), order),
+    orderByColumns(table, order),
     opts.stream ? '' : `LIMIT ${spec.batchSize}`,
   ]
     .filter(Boolean)

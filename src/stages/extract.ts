@@ -74,11 +74,12 @@ export function buildExtractSql(
     : opts.cursorNullable
       ? `WHERE ${quoteIdent(spec.source.cursor)} IS NOT NULL`
       : '';
+  const table = qualified(spec.source.schema, spec.source.table);
   const sql = [
     `SELECT ${select.join(', ')}`,
-    `FROM ${qualified(spec.source.schema, spec.source.table)}`,
+    `FROM ${table}`,
     where,
-    orderByColumns(qualified(spec.source.schema, spec.source.table), order.map(quoteIdent)),
+    orderByColumns(table, order.map(quoteIdent)),
     `LIMIT ${spec.batchSize}`,
   ]
     .filter(Boolean)

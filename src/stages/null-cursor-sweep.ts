@@ -47,11 +47,12 @@ export function buildNullCursorSql(
   });
   const where = [`${q(spec.source.cursor)} IS NULL`];
   if (hasPosition) where.push(rowsAfter(keys.map(q), keyTypes));
+  const table = qualified(spec.source.schema, spec.source.table);
   const sql = [
     `SELECT ${select.join(', ')}`,
-    `FROM ${qualified(spec.source.schema, spec.source.table)}`,
+    `FROM ${table}`,
     `WHERE ${where.join(' AND ')}`,
-    orderByColumns(qualified(spec.source.schema, spec.source.table), keys.map(q)),
+    orderByColumns(table, keys.map(q)),
     `LIMIT ${spec.batchSize}`,
   ].join('\n');
   return { sql, positionIndexes };

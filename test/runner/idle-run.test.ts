@@ -11,16 +11,11 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { createWorkspace, type Workspace } from '../support/workspace.js';
-import { readCheckpoint, runOnce } from '../support/sync-checks.js';
+import { readCheckpoint, runOnce, runOutcome } from '../support/sync-checks.js';
 import { holdDuckDbLock } from '../support/lock-holder.js';
 import { withDuckDbFile } from '../../src/duckdb/lake.js';
+import type { PipelineOutcome } from '../../src/runner/pool.js';
 import { CheckpointStore } from '../../src/state/checkpoint-store.js';
-import { loadPipelines } from '../../src/config/load-pipelines.js';
-import { resolvePipeline } from '../../src/config/resolved-pipeline.js';
-import { checkpointDbPath, resolveSettings } from '../../src/runner/settings.js';
-import { runAllOnce, type PipelineOutcome } from '../../src/runner/pool.js';
-import { Lake } from '../../src/duckdb/lake.js';
-import { pino } from 'pino';
 
 const SETUP = `
 CREATE TABLE items (id int PRIMARY KEY, name text, qty int, updated_at timestamptz NOT NULL, deleted_at timestamptz);
@@ -28,26 +23,6 @@ CREATE INDEX ON items (updated_at, id);
 INSERT INTO items SELECT g, 'item ' || g, g, now() - interval '1 hour', NULL FROM generate_series(1, 50) g;`;
 
 const PIPELINE = 'source:\n  table: public.items\n  primary_key: id\ntarget:\n  table: items\nbatch_size: 20\n';
-
-/** One `run --once` of the workspace in this process, whatever its outcome (runOnce asserts success). */
-async function runOutcome(ws: Workspace, url: string): Promise<PipelineOutcome> {
-  const env = ws.env(url);
-  const settings = resolveSettings({}, env);
-  const { specs } = loadPipelines([settings.pipelinesDir], env, settings.duckdbPath);
-  const store = new CheckpointStore(checkpointDbPath(settings));
-  const lake = new Lake();
-  try {
-    const [o] = await runAllOnce(
-      specs.map((s) => resolvePipeline(s, settings)),
-      { lake, store, log: pino({ level: 'silent' }) },
-      1,
-    );
-    return o;
-  } finally {
-    await lake.close();
-    store.close();
-  }
-}
 
 /** A run while another process holds the DuckDB file's lock. */
 async function runLocked(ws: Workspace, url: string): Promise<PipelineOutcome> {

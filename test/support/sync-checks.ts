@@ -18,7 +18,7 @@ import { loadPipelines } from '../../src/config/load-pipelines.js';
 import { formatProblems } from '../../src/config/format-problems.js';
 import { resolvePipeline, type ResolvedPipeline } from '../../src/config/resolved-pipeline.js';
 import { checkpointDbPath, resolveSettings } from '../../src/runner/settings.js';
-import { runAllOnce } from '../../src/runner/pool.js';
+import { runAllOnce, type PipelineOutcome } from '../../src/runner/pool.js';
 import { reconcilePipeline } from '../../src/repair/reconcile-pipeline.js';
 import type { ReconcileRecord } from '../../src/state/checkpoint-store.js';
 import { runCli, type Workspace } from './workspace.js';
@@ -88,6 +88,20 @@ export function loadWorkspace(env: NodeJS.ProcessEnv, only: string[]): { pipelin
   const pipelines = chosen.map((s) => resolvePipeline(s, settings));
   for (const p of pipelines) assert.ok(p.connection, `${p.spec.name}: no database configured`);
   return { pipelines, settings };
+}
+
+/** One `run --once` of the workspace's (single) pipeline in this process, its outcome whatever it is (runOnce asserts success). */
+export async function runOutcome(ws: Workspace, url: string): Promise<PipelineOutcome> {
+  const { pipelines, settings } = loadWorkspace(ws.env(url), []);
+  const store = new CheckpointStore(checkpointDbPath(settings));
+  const lake = new Lake();
+  try {
+    const [outcome] = await runAllOnce(pipelines, { lake, store, log: pino({ level: 'silent' }) }, 1);
+    return outcome;
+  } finally {
+    await lake.close();
+    store.close();
+  }
 }
 
 /** `pgduck verify <names…>` must report every pipeline equal (in this process: verifyPipeline, as verify runs it). */

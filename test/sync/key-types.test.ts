@@ -9,12 +9,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { createWorkspace } from '../support/workspace.js';
-import { pino } from 'pino';
-import { loadWorkspace, runOnce } from '../support/sync-checks.js';
-import { Lake, withDuckDbFile } from '../../src/duckdb/lake.js';
-import { CheckpointStore } from '../../src/state/checkpoint-store.js';
-import { checkpointDbPath } from '../../src/runner/settings.js';
-import { runAllOnce } from '../../src/runner/pool.js';
+import { readCheckpoint, runOnce, runOutcome } from '../support/sync-checks.js';
+import { withDuckDbFile } from '../../src/duckdb/lake.js';
 
 let pgs: TestPostgres;
 before(async () => {
@@ -82,20 +78,12 @@ test('an array primary key with the key index asked for is refused before the Du
        INSERT INTO items SELECT ARRAY[g], g, timestamptz '2025-01-01 00:00:00+00' FROM generate_series(1, 3) AS g;`,
     );
     ws.writePipeline('items', 'source:\n  table: public.items\n  primary_key: k\n  cursor: updated_at\ntarget:\n  table: items\n');
-    const { pipelines, settings } = loadWorkspace(ws.env(url), []);
-    const store = new CheckpointStore(checkpointDbPath(settings));
-    const lake = new Lake();
-    try {
-      const [outcome] = await runAllOnce(pipelines, { lake, store, log: pino({ level: 'silent' }) }, 1);
-      assert.ok(!outcome.ok);
-      assert.equal(outcome.code, 'KEY_NOT_INDEXABLE');
-      assert.equal(outcome.kind, 'needs-action');
-      assert.match(outcome.message, /"k" is an array \(a DuckDB LIST\), which DuckDB cannot index; nothing was created/);
-      assert.equal(store.get('items')?.position ?? null, null, 'no checkpoint');
-    } finally {
-      await lake.close();
-      store.close();
-    }
+    const outcome = await runOutcome(ws, url);
+    assert.ok(!outcome.ok);
+    assert.equal(outcome.code, 'KEY_NOT_INDEXABLE');
+    assert.equal(outcome.kind, 'needs-action');
+    assert.match(outcome.message, /"k" is an array \(a DuckDB LIST\), which DuckDB cannot index; nothing was created/);
+    assert.equal(readCheckpoint(ws, 'items')?.position ?? null, null, 'no checkpoint');
     const tables = await withDuckDbFile(ws.duckdbPath, (s) => s.all(`SELECT table_name FROM duckdb_tables() WHERE table_name = 'items'`), { readOnly: true });
     assert.deepEqual(tables, []);
   } finally {

@@ -7,15 +7,10 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { pino } from 'pino';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
-import { createWorkspace, type Workspace } from '../support/workspace.js';
+import { createWorkspace } from '../support/workspace.js';
 import { compareTables } from '../support/compare-tables.js';
-import { loadWorkspace, readCheckpoint, resetCheckpoint, runOnce } from '../support/sync-checks.js';
-import { Lake } from '../../src/duckdb/lake.js';
-import { CheckpointStore } from '../../src/state/checkpoint-store.js';
-import { checkpointDbPath } from '../../src/runner/settings.js';
-import { runAllOnce, type PipelineOutcome } from '../../src/runner/pool.js';
+import { readCheckpoint, resetCheckpoint, runOnce, runOutcome } from '../support/sync-checks.js';
 
 let pgs: TestPostgres;
 before(async () => {
@@ -27,20 +22,6 @@ after(async () => {
 
 const file = (cursor: string, key: string) =>
   `source:\n  table: public.lines\n  primary_key: ${key}\n  cursor: ${cursor}\ntarget:\n  table: lines\nbatch_size: 500\n`;
-
-/** One `run --once` in this process, its outcome whatever it is. */
-async function runOutcome(ws: Workspace, url: string): Promise<PipelineOutcome> {
-  const { pipelines, settings } = loadWorkspace(ws.env(url), []);
-  const store = new CheckpointStore(checkpointDbPath(settings));
-  const lake = new Lake();
-  try {
-    const [outcome] = await runAllOnce(pipelines, { lake, store, log: pino({ level: 'silent' }) }, 1);
-    return outcome;
-  } finally {
-    await lake.close();
-    store.close();
-  }
-}
 
 test('a changed cursor or a reordered key refuses the old position; reset, and the pipeline syncs on the new columns', async () => {
   const url = await pgs.createDatabase('moved_position');
