@@ -75,13 +75,7 @@ export function buildExtractSql(
       ? `WHERE ${quoteIdent(spec.source.cursor)} IS NOT NULL`
       : '';
   const table = qualified(spec.source.schema, spec.source.table);
-  const sql = [
-    `SELECT ${select.join(', ')}`,
-    `FROM ${table}`,
-    where,
-    orderByColumns(table, order.map(quoteIdent)),
-    `LIMIT ${spec.batchSize}`,
-  ]
+  const sql = [`SELECT ${select.join(', ')}`, `FROM ${table}`, where, orderByColumns(table, order.map(quoteIdent)), `LIMIT ${spec.batchSize}`]
     .filter(Boolean)
     .join('\n');
   return { sql, positionIndexes, safeIndex };
