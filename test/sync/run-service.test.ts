@@ -79,7 +79,9 @@ test('run syncs on each schedule, picks up later changes, and stops cleanly on S
     assert.equal(scheduled.length, 2, 'one schedule per pipeline');
     assert.ok(/"schedule":"\*\/2 \* \* \* \* \*"/.test(scheduled.join('\n')), 'each pipeline keeps its own cron');
   } finally {
+    // Awaited even when the test failed: the next test's service must not meet this one still stopping.
     child.kill('SIGTERM');
+    await exited;
   }
   assert.equal(await exited, 0, stderr.slice(-2000));
 });
@@ -108,20 +110,38 @@ test('a pipeline file dropped into pipelines/ while run is up is scheduled and s
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const logged = () =>
+    stderr
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+  // Rows the service says it synced into the new pipeline's table. Waiting on its log, not on reading
+  // the DuckDB file: three pipelines on 1-second schedules keep the file locked most of the time on a
+  // loaded machine (a reader polling it timed out once). The data is checked after the service stops.
+  const appliedTo = (p: string) =>
+    logged()
+      .filter((l) => l.msg === 'pipeline synced' && l.pipeline === p)
+      .reduce((sum, l) => sum + Number(l.rows), 0);
   try {
     await waitFor('the running service', async () => stderr.includes('"msg":"scheduled"'));
     ws.writePipeline('subscriptions', 'source:\n  table: public.subscriptions\n  primary_key: id\ntarget:\n  table: subscriptions\nschedule: "* * * * * *"\n');
-    await waitFor('the new pipeline to sync', async () =>
-      readWhenFree(async (s) => Number((await s.all('SELECT count(*)::INT AS n FROM subscriptions'))[0].n) === 100),
-    );
+    await waitFor('the new pipeline to sync', async () => appliedTo('subscriptions') >= 100);
     assert.match(stderr, /"added":\["subscriptions"\].*"trigger":"file change".*pipelines reloaded/);
     const { rmSync } = await import('node:fs');
     rmSync(`${ws.pipelinesDir}/subscriptions.yml`);
     await waitFor('the removal', async () => /"removed":\["subscriptions"\].*"trigger":"file change"/.test(stderr));
   } finally {
+    // Awaited even when the test failed: the next test's service must not meet this one still stopping.
     child.kill('SIGTERM');
+    await exited;
   }
   assert.equal(await exited, 0, stderr.slice(-2000));
+  const synced = await withDuckDbFile(ws.duckdbPath, async (s) => (await s.all('SELECT id::VARCHAR AS id FROM subscriptions')).map((r) => String(r.id)), {
+    readOnly: true,
+  });
+  const source = (await pg.query(url, 'SELECT id::text AS id FROM public.subscriptions')).rows.map((r) => String(r.id));
+  assert.equal(source.length, 100);
+  assert.deepEqual(synced.sort(), source.sort(), 'the new pipeline synced every row of its table');
 });
 
 test('an edited _defaults.yml reschedules the pipelines it changes; a broken one stops them until fixed, reported once', async () => {
@@ -162,6 +182,7 @@ test('an edited _defaults.yml reschedules the pipelines it changes; a broken one
   } finally {
     rmSync(defaults, { force: true });
     child.kill('SIGTERM');
+    await exited;
   }
   assert.equal(await exited, 0, stderr.slice(-2000));
 });
