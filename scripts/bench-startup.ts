@@ -13,6 +13,8 @@
  * The CPU is read by a preloaded probe (`node --import`) when the process exits, so node's own
  * bootstrap before the probe (the same for every command, a few ms) is left out; what remains is
  * loading modules and doing the work.
+ *
+ * BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=<dir>': a CPU profile of every measured process.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -30,6 +32,9 @@ function flag(name: string): string | undefined {
 const rounds = Number(flag('--rounds') ?? 7);
 if (!Number.isInteger(rounds) || rounds < 1) throw new Error('--rounds must be a positive integer');
 const baseline = flag('--baseline');
+// BENCH_NODE_ARGS: node flags for the measured processes, e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof'
+// (one profile per command and round: where a command's CPU goes).
+const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 const TABLE_ROWS = 10_000;
 const CHANGED_ROWS = 1_000;
@@ -59,7 +64,7 @@ function runMeasured(build: Build, name: string, args: string[]): { cpu: number;
   const out = join(dir, 'cpu.json');
   rmSync(out, { force: true });
   const start = performance.now();
-  const r = spawnSync(process.execPath, ['--import', probe, build.cli, ...args], {
+  const r = spawnSync(process.execPath, [...nodeArgs, '--import', probe, build.cli, ...args], {
     env: { ...build.env, PGDUCK_BENCH_CPU_OUT: out },
     encoding: 'utf8',
   });

@@ -12,6 +12,7 @@ import type { ResolvedPipeline } from '../config/resolved-pipeline.js';
 import { STAGE_ORDER, STAGES } from '../stages/registry.js';
 import type { DescribeInputs, PlanStep, SourceShape } from '../stages/plan-step.js';
 import { qualified, quoteIdent } from '../sql/identifier.js';
+import { cronZone } from '../config/cron-zone.js';
 
 export type { PlanStep, SourceShape } from '../stages/plan-step.js';
 export { EVERY_COLUMN } from '../stages/plan-step.js';
@@ -107,6 +108,6 @@ export function compile(spec: PipelineSpec, opts: CompileOptions): Plan {
 }
 
 export function nextFireTimes(cron: string, timezone: string, count: number, from?: Date): string[] {
-  const job = new Cron(cron, { timezone, paused: true });
+  const job = new Cron(cron, { ...cronZone(timezone), paused: true });
   return job.nextRuns(count, from).map((d) => d.toISOString());
 }

@@ -23,6 +23,7 @@ import type { PipelineOutcome } from './pool.js';
 import type { CheckpointStore, ReconcileRecord } from '../state/checkpoint-store.js';
 import type { HealthSnapshot } from './pipeline-health.js';
 import type { PipelineTurns } from './pipeline-turns.js';
+import { cronZone } from '../config/cron-zone.js';
 
 export interface ReconcileSchedulesDeps {
   lake: Lake;
@@ -147,7 +148,7 @@ export function createReconcileSchedules(deps: ReconcileSchedulesDeps): Reconcil
       unschedule(name);
       if (!block || deps.stopping()) return;
       // Not awaited (no croner `protect`): a tick while one waits or runs reaches the turns, which drop it with a DEBUG line.
-      const job = new Cron(block.schedule, { timezone: block.timezone, name: `${name}:reconcile` }, () => {
+      const job = new Cron(block.schedule, { ...cronZone(block.timezone), name: `${name}:reconcile` }, () => {
         void fire(name);
       });
       jobs.set(name, { job, key });

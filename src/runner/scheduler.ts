@@ -18,6 +18,7 @@ import { PipelineHealth, type HealthSnapshot, type LogLevel } from './pipeline-h
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry-policy.js';
 import { createPipelineTurns } from './pipeline-turns.js';
 import { createReconcileSchedules } from './pipeline-reconcile.js';
+import { cronZone } from '../config/cron-zone.js';
 
 export interface SchedulerChanges {
   added: string[];
@@ -214,7 +215,7 @@ export function startScheduler(pipelines: ResolvedPipeline[], deps: RunDeps, opt
 
   const schedule = (pipeline: ResolvedPipeline) => {
     const { spec } = pipeline;
-    const job = new Cron(spec.schedule, { timezone: spec.timezone, protect: true, name: spec.name }, async () => {
+    const job = new Cron(spec.schedule, { ...cronZone(spec.timezone), protect: true, name: spec.name }, async () => {
       await fire(spec.name, 'tick');
     });
     const entry: Entry = { pipeline, job, key: JSON.stringify(pipeline), health: new PipelineHealth(policy, opts.random), retryTimer: null };
