@@ -34,6 +34,9 @@ export interface PhaseArgs {
 
 export interface IncrementalPhaseResult {
   ms: number[];
+  /** Per round: the cycle's time per stage, and the process's CPU during it. */
+  stagesMs: Record<string, number>[];
+  cpuMs: number[];
   /** The pipeline's commit-safe margin: a change is waited on this long before a cycle reads it. */
   marginMs: number;
   rows: number[];
@@ -75,9 +78,15 @@ function openPipeline(args: PhaseArgs) {
   const cycle = async () => {
     const [o] = await runAllOnce([pipeline], { lake, store, log }, settings.concurrency);
     if (!o.ok) throw new Error(`bench pipeline failed: ${o.message}`);
-    return o.summary;
+    return { summary: o.summary, stagesMs: o.stats.stageMs };
   };
   return { pipeline, store, cycle };
+}
+
+/** This process's CPU so far (user + system, all threads), in milliseconds. */
+function cpuMs(): number {
+  const u = process.resourceUsage();
+  return (u.userCPUTime + u.systemCPUTime) / 1000;
 }
 
 async function countRows(duckPath: string): Promise<number> {
@@ -88,11 +97,20 @@ async function countRows(duckPath: string): Promise<number> {
 export async function runPhase(name: PhaseName, args: PhaseArgs): Promise<BootstrapRound | IncrementalPhaseResult> {
   if (name === 'bootstrap') {
     const { store, cycle } = openPipeline(args);
+    const cpu0 = cpuMs();
     const t0 = performance.now();
-    const summary = await cycle();
+    const { summary, stagesMs } = await cycle();
     const ms = performance.now() - t0;
+    const cpu = cpuMs() - cpu0;
     store.close();
-    return { ms, maxRssKb: process.resourceUsage().maxRSS, rows: await countRows(phaseEnv(args.url, args.dir).DUCKDB_PATH ?? ''), batches: summary.batches };
+    return {
+      ms,
+      maxRssKb: process.resourceUsage().maxRSS,
+      rows: await countRows(phaseEnv(args.url, args.dir).DUCKDB_PATH ?? ''),
+      batches: summary.batches,
+      cpuMs: cpu,
+      stagesMs,
+    };
   }
   if (name === 'incremental') {
     const { pipeline, store, cycle } = openPipeline(args);
@@ -100,12 +118,15 @@ export async function runPhase(name: PhaseName, args: PhaseArgs): Promise<Bootst
     // loading DuckDB. It writes rows: a cycle with nothing to do no longer opens the DuckDB file.
     await changeRows(args.url, args.changedRows ?? 0, pipeline.spec.horizon.marginMs);
     await cycle();
-    const result: IncrementalPhaseResult = { ms: [], rows: [], marginMs: pipeline.spec.horizon.marginMs };
+    const result: IncrementalPhaseResult = { ms: [], rows: [], stagesMs: [], cpuMs: [], marginMs: pipeline.spec.horizon.marginMs };
     for (let i = 0; i < (args.rounds ?? 1); i++) {
       const changed = await changeRows(args.url, args.changedRows ?? 0, pipeline.spec.horizon.marginMs);
+      const cpu0 = cpuMs();
       const t0 = performance.now();
-      const summary = await cycle();
+      const { summary, stagesMs } = await cycle();
       result.ms.push(performance.now() - t0);
+      result.cpuMs.push(cpuMs() - cpu0);
+      result.stagesMs.push(stagesMs);
       if (summary.rows !== changed) throw new Error(`incremental cycle read ${summary.rows} rows, ${changed} were changed`);
       result.rows.push(summary.rows);
     }
@@ -114,10 +135,13 @@ export async function runPhase(name: PhaseName, args: PhaseArgs): Promise<Bootst
   }
   const csv = join(args.dir, 'baseline.csv');
   const duckPath = join(args.dir, 'baseline.duckdb');
+  const cpu0 = cpuMs();
   const t0 = performance.now();
   await copyQueryToFile(args.url, 'SELECT * FROM bench_events ORDER BY updated_at, id', csv);
+  const t1 = performance.now();
   await withDuckDbFile(duckPath, (s) => s.run(`CREATE TABLE bench_events AS SELECT * FROM read_csv(${quoteLiteral(csv)})`));
   const ms = performance.now() - t0;
+  const cpu = cpuMs() - cpu0;
   if (statSync(csv).size === 0) throw new Error('baseline COPY wrote nothing');
-  return { ms, maxRssKb: process.resourceUsage().maxRSS, rows: await countRows(duckPath), batches: 0 };
+  return { ms, maxRssKb: process.resourceUsage().maxRSS, rows: await countRows(duckPath), batches: 0, cpuMs: cpu, copyMs: t1 - t0, readCsvMs: t0 + ms - t1 };
 }

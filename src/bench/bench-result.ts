@@ -12,6 +12,15 @@ export interface BootstrapRound {
   rows: number;
   /** pgduck: batches of the run; baseline: 0. */
   batches: number;
+  /** CPU of the phase's own process over the measured time (user + system, every thread: DuckDB's too). */
+  cpuMs?: number;
+  /** CPU of the Postgres server over the same time (src/bench/postgres-cpu.ts); null when it cannot be read. */
+  postgresCpuMs?: number | null;
+  /** pgduck: the run's time per stage, as its log line reports it (src/runner/run-observer.ts). */
+  stagesMs?: Record<string, number>;
+  /** baseline: its two steps, COPY to the CSV file and DuckDB's read_csv into the table. */
+  copyMs?: number;
+  readCsvMs?: number;
 }
 
 export interface BootstrapSeries {
@@ -45,6 +54,9 @@ export interface IncrementalResult {
   cliMs: number[];
   medianInProcessMs: number;
   medianCliMs: number;
+  /** Per in-process round: the cycle's time per stage (as its log line reports it) and its process's CPU. */
+  inProcessStagesMs?: Record<string, number>[];
+  inProcessCpuMs?: number[];
 }
 
 export interface ScaleResult {

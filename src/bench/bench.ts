@@ -37,6 +37,7 @@ import { UsageError } from '../errors/usage-error.js';
 import { PgduckError } from '../errors/pgduck-error.js';
 import { judgeTargets } from './bench-targets.js';
 import { formatBenchReport } from './bench-report.js';
+import { postgresCpuMs } from './postgres-cpu.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** Warm runs of each query after the cold one. */
@@ -93,7 +94,21 @@ function expectRows(what: string, got: number, want: number): void {
   if (got !== want) throw new Error(`${what}: ${got.toLocaleString('en')} rows in DuckDB, ${want.toLocaleString('en')} in the source`);
 }
 
-async function measureScale(opts: BenchOptions, url: string, work: string, rows: number): Promise<{ scale: ScaleResult; keptDir: string }> {
+/** A bootstrap phase, with the Postgres server's CPU over it when it can be read (a local embedded server). */
+async function measured(name: 'baseline' | 'bootstrap', args: PhaseArgs, postgresCpu: () => number | null): Promise<BootstrapRound> {
+  const before = postgresCpu();
+  const round = await phase<BootstrapRound>(name, args);
+  const after = postgresCpu();
+  return { ...round, postgresCpuMs: before === null || after === null ? null : after - before };
+}
+
+async function measureScale(
+  opts: BenchOptions,
+  url: string,
+  work: string,
+  rows: number,
+  postgresCpu: () => number | null,
+): Promise<{ scale: ScaleResult; keptDir: string }> {
   const baseline: BootstrapRound[] = [];
   const ours = new Map<number, BootstrapRound[]>(opts.batchSizes.map((b) => [b, []]));
   let keptDir = '';
@@ -101,7 +116,7 @@ async function measureScale(opts: BenchOptions, url: string, work: string, rows:
     const baseDir = join(work, `baseline-${rows}-r${round}`);
     mkdirSync(baseDir, { recursive: true });
     process.stdout.write(`  ${rows.toLocaleString('en')} rows, round ${round}: COPY csv + read_csv…`);
-    const base = await phase<BootstrapRound>('baseline', { url, dir: baseDir });
+    const base = await measured('baseline', { url, dir: baseDir }, postgresCpu);
     rmSync(baseDir, { recursive: true, force: true });
     expectRows('baseline', base.rows, rows);
     baseline.push(base);
@@ -110,7 +125,7 @@ async function measureScale(opts: BenchOptions, url: string, work: string, rows:
       const dir = join(work, `pgduck-${rows}-b${batch}-r${round}`);
       preparePipelineDir(dir, batch, opts.keyIndex, opts.parallel);
       process.stdout.write(`; pgduck batch ${batch.toLocaleString('en')}…`);
-      const r = await phase<BootstrapRound>('bootstrap', { url, dir });
+      const r = await measured('bootstrap', { url, dir }, postgresCpu);
       expectRows(`pgduck bootstrap, batch ${batch}`, r.rows, rows);
       ours.get(batch)?.push(r);
       process.stdout.write(` ${(r.ms / 1000).toFixed(1)} s ${(r.maxRssKb / 1024).toFixed(0)} MB`);
@@ -142,6 +157,8 @@ async function measureScale(opts: BenchOptions, url: string, work: string, rows:
         batchSize: opts.incrementalBatch,
         changedRows: opts.changedRows,
         inProcessMs: inProcess.ms,
+        inProcessStagesMs: inProcess.stagesMs,
+        inProcessCpuMs: inProcess.cpuMs,
         cliMs,
         medianInProcessMs: median(inProcess.ms),
         medianCliMs: median(cliMs),
@@ -231,7 +248,9 @@ async function main(): Promise<void> {
       await pg.query(INSERT_SQL, [seeded + 1, rows]);
       await pg.query('VACUUM ANALYZE bench_events');
       seeded = rows;
-      const { scale, keptDir } = await measureScale(opts, url, work, rows);
+      const dataDir = server?.dataDir;
+      const postgresCpu = () => (dataDir ? postgresCpuMs(dataDir) : null);
+      const { scale, keptDir } = await measureScale(opts, url, work, rows, postgresCpu);
       // The incremental cycles changed rows: the synced table must still equal the source.
       await checkSynced(pg, join(keptDir, 'lake.duckdb'));
       if (parquet.length === 0) parquet = await parquetColumns(pg, keptDir);

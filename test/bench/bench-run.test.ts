@@ -59,6 +59,16 @@ test('one round at 1,000 and 3,000 rows: every measurement in the JSON, the benc
     'every bootstrap synced the whole table, 400 rows a batch',
   );
   for (const s of result.scales) {
+    // Where the time went: the process's CPU, the run's stages, the reference's two steps. The server
+    // is given by URL, so its CPU is not read (null), only a local embedded one's is.
+    for (const r of s.bootstrap.flatMap((b) => b.rounds)) {
+      assert.ok((r.cpuMs ?? 0) > 0, 'bootstrap CPU');
+      assert.equal(r.postgresCpuMs, null);
+      assert.ok(r.stagesMs && r.stagesMs.upsert >= 0 && r.stagesMs.read >= 0, JSON.stringify(r.stagesMs));
+    }
+    assert.ok(s.baseline.rounds.every((r) => (r.cpuMs ?? 0) > 0 && (r.copyMs ?? 0) > 0 && (r.readCsvMs ?? 0) > 0));
+    assert.equal(s.incremental.inProcessStagesMs?.length, 1);
+    assert.equal(s.incremental.inProcessCpuMs?.length, 1);
     assert.equal(s.incremental.changedRows, 1000);
     assert.equal(s.incremental.inProcessMs.length, 1);
     assert.equal(s.incremental.cliMs.length, 1);
@@ -74,6 +84,8 @@ test('one round at 1,000 and 3,000 rows: every measurement in the JSON, the benc
   assert.equal(result.targets.length, 9, 'ratio, RSS, RSS growth (one batch size), cycle, cycle growth, CLI, two queries, Parquet types');
   assert.ok(result.targets.every((t) => typeof t.met === 'boolean' && t.measured.length > 0));
   assert.match(out, /targets met/);
+  assert.match(out, /^where the time goes/m);
+  assert.match(out, /^ {2}1,000 {6}pgduck, batch 400 .*: read .*upsert .*; CPU .* process$/m);
   const left = await pg.query(url, `SELECT to_regclass('public.bench_events') IS NULL AS gone`);
   assert.equal(left.rows[0].gone, true);
 });
