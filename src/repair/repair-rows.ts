@@ -201,6 +201,10 @@ export async function repairRows(
             insertOnlyLiving(spec),
           )
         : null;
+      // The target's rows change behind the NULL-cursor sweep's digests (src/stages/null-cursor-sweep.ts):
+      // forgotten first, so its next sweep writes every chunk again (a row removed here and put back
+      // in the source as it was would otherwise match its old digest and stay gone).
+      deps.store.forgetNullCursorChunks(spec.name);
       try {
         if (!marking) {
           await session.transaction(async () => {

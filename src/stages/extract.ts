@@ -274,6 +274,7 @@ async function readBatch(ctx: ReadContext, batch: BatchState): Promise<void> {
   batch.columns = columns;
   batch.cursorNullable = !cursor.notNull;
   if (batch.phase === 'null-cursor') return readNullCursorChunk(ctx, batch, columns, keys);
+  if (batch.cursorNullable) takeLastSweep(ctx);
   const type = horizonType(cursor);
   const horizonCursor: HorizonCursor | null = type === 'timestamp' ? { type, zone: spec.source.cursorTimezone ?? null } : type ? { type } : null;
   const horizon = horizonCursor ? await readHorizon(pg, { ...spec.horizon, cursor: horizonCursor }) : null;
@@ -328,14 +329,10 @@ async function readBatch(ctx: ReadContext, batch: BatchState): Promise<void> {
     const row = rows[nullAt];
     const names = [spec.source.cursor, ...spec.source.primaryKey];
     const which = positionIndexes.map((i, j) => (row[i] === null ? names[j] : null)).filter((n) => n !== null);
-    throw new PgduckError(
-      `${spec.source.schema}.${spec.source.table}: a row has NULL in ${which.join(', ')} ` +
-        `(key ${positionIndexes
-          .slice(1)
-          .map((i, j) => `${spec.source.primaryKey[j]}=${row[i] ?? 'NULL'}`)
-          .join(', ')}); ` +
-        'the cursor and the primary key must never be NULL (declare them NOT NULL)',
-      { kind: 'needs-action', code: 'SOURCE_NULL_KEY', fix: 'set the NULL values, then declare the cursor and key columns NOT NULL' },
+    throw nullKeyRefused(
+      spec,
+      which,
+      positionIndexes.slice(1).map((i) => row[i] as string | null),
     );
   }
   if (safeIndex === null) {
@@ -364,6 +361,30 @@ async function readBatch(ctx: ReadContext, batch: BatchState): Promise<void> {
   batch.drained = rows.length < spec.batchSize;
 }
 
+/** A row whose cursor or key holds NULL (`which` names those columns; `key`: its key parts as read). */
+function nullKeyRefused(spec: PipelineSpec, which: string[], key: readonly (string | null)[]): PgduckError {
+  return new PgduckError(
+    `${spec.source.schema}.${spec.source.table}: a row has NULL in ${which.join(', ')} ` +
+      `(key ${key.map((v, j) => `${spec.source.primaryKey[j]}=${v ?? 'NULL'}`).join(', ')}); ` +
+      'the cursor and the primary key must never be NULL (declare them NOT NULL)',
+    { kind: 'needs-action', code: 'SOURCE_NULL_KEY', fix: 'set the NULL values, then declare the cursor and key columns NOT NULL' },
+  );
+}
+
+/**
+ * The digests the last NULL-cursor sweep recorded, taken into this run's memory at its first batch
+ * (before any of its rows is applied) and forgotten in the state store: the sweep compares its
+ * chunks with the copy in memory and records them again as it goes. A run that ends before its sweep
+ * has recorded them (a crash, a stop, a failure) leaves none, so the next sweep writes every chunk:
+ * the keyset pass of that run may have changed rows the digests describe (a row given a cursor,
+ * then set back to NULL with its old values, would otherwise match the old digest and be skipped).
+ */
+function takeLastSweep(ctx: ReadContext): void {
+  if (ctx.memory.lastSweep !== null) return;
+  ctx.memory.lastSweep = ctx.store.nullCursorChunks(ctx.spec.name);
+  if (ctx.memory.lastSweep.size > 0) ctx.store.forgetNullCursorChunks(ctx.spec.name);
+}
+
 /** One chunk of the null-cursor sweep (null-cursor-sweep.ts): rows whose cursor is NULL, after `batch.afterKey`, in key order. */
 async function readNullCursorChunk(ctx: ReadContext, batch: BatchState, columns: ColumnMapping[], keys: PgColumn[]): Promise<void> {
   const { spec, pg } = ctx;
@@ -385,10 +406,20 @@ async function readNullCursorChunk(ctx: ReadContext, batch: BatchState, columns:
   const rows = res.rows;
   const keyOf = (row: WireRow) => positionIndexes.map((i) => row[i] as string);
   if (rows.length > 0 && spec.source.nullCursor === 'fail') throw nullCursorRefused(spec, keyOf(rows[0]));
+  // A NULL key part: the keyset refuses it (readRows), and so does the sweep. Its DELETE matches
+  // no NULL (t.k = b.k), so a changed chunk would insert the row a second time.
+  const nullKeyAt = rows.findIndex((row) => positionIndexes.some((i) => row[i] === null));
+  if (nullKeyAt >= 0) {
+    const key = keyOf(rows[nullKeyAt]);
+    throw nullKeyRefused(
+      spec,
+      spec.source.primaryKey.filter((_, j) => key[j] === null),
+      key,
+    );
+  }
   const digest = chunkDigest(columns, rows);
-  // What the last sweep recorded, read once, before this sweep's first chunk replaces it.
-  if (batch.afterKey === null || ctx.memory.lastSweep === null) ctx.memory.lastSweep = ctx.store.nullCursorChunks(spec.name);
-  const unchanged = chunkUnchanged(ctx.memory, ctx.memory.lastSweep, digest, rows.map(keyOf));
+  takeLastSweep(ctx);
+  const unchanged = chunkUnchanged(ctx.memory, ctx.memory.lastSweep ?? new Set(), digest, rows.map(keyOf));
   batch.nullCursorChunk = { digest, lastKey: rows.length > 0 ? keyOf(rows[rows.length - 1]) : batch.afterKey };
   batch.rows = unchanged ? [] : rows;
   batch.rowCount = batch.rows.length;

@@ -18,7 +18,10 @@
  * a chunk whose digest (its columns and every value, as read) equals one the last sweep recorded
  * writes no file and touches no table. A chunk is written anyway when it holds a key the keyset pass
  * of the same run loaded (that row was given a cursor and lost it again between the two reads; the
- * target holds the other version).
+ * target holds the other version). The digests are trusted only as far as the target still holds what
+ * they describe: a run takes them at its first batch and forgets them in the state store until its
+ * sweep records them again (extract.ts takeLastSweep), and a repair forgets them before it changes
+ * the target (docs/architecture.md#rule-1--keyset-batches). A NULL key part stops the pipeline here as in the keyset pass.
  */
 import { createHash } from 'node:crypto';
 import { PgduckError } from '../errors/pgduck-error.js';

@@ -20,7 +20,7 @@ export interface RunMemory {
   currentViewChecked: boolean;
   /** Keys the keyset pass of this run loaded, while a NULL-cursor sweep may follow (null-cursor-sweep.ts). */
   touchedKeys: Set<string> | 'too-many';
-  /** The chunk digests the previous run's sweep recorded, read at this run's first chunk (the checkpoint step replaces them as it goes). */
+  /** The chunk digests the previous run's sweep recorded, taken at this run's first batch (extract.ts takeLastSweep; the checkpoint step records them again as it goes). */
   lastSweep: Set<string> | null;
   /** CSVs a crashed run left (csv-extract.ts) were removed, before this run's first batch. */
   csvLeftoversSwept: boolean;

@@ -374,6 +374,15 @@ export class CheckpointStore {
   }
 
   /**
+   * Forget the last NULL-cursor sweep's digests: the next sweep then writes every chunk. Called when
+   * something may have changed the target's rows behind them (a run's first batch, which keeps a copy
+   * in memory; a repair or reconcile).
+   */
+  forgetNullCursorChunks(pipeline: string): void {
+    this.writing(`the NULL-cursor sweep of ${pipeline}`, () => this.db.prepare('DELETE FROM null_cursor_chunks WHERE pipeline = ?').run(pipeline));
+  }
+
+  /**
    * Record one chunk of a NULL-cursor sweep, in one transaction: its digest (the first chunk of a sweep
    * replaces the last sweep's digests) and, when it was written to DuckDB, its rows and its batch number
    * (the position does not move: those rows are not in cursor order).
