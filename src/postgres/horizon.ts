@@ -29,8 +29,11 @@ export interface Horizon {
    * 'activity': from pg_stat_activity. 'lookback': the role cannot see other sessions.
    * 'standby': the server is a hot standby, whose pg_stat_activity shows none of the primary's
    * sessions; the horizon is the last replayed commit minus the lookback window.
+   * 'subscriber': the database is a logical-replication subscriber: a publisher's transaction is not
+   * seen before it commits here. 'untracked': a session of this database has track_activities off,
+   * so its transaction start is not shown. Both fall back to now() minus the lookback window.
    */
-  mode: 'activity' | 'lookback' | 'standby';
+  mode: 'activity' | 'lookback' | 'standby' | 'subscriber' | 'untracked';
   /** Start of the oldest other open transaction (that this role can see), when there is one. */
   oldestXactStart: string | null;
   oldestPid: number | null;
@@ -65,6 +68,10 @@ const FALL_BACK_HOURS = 3;
  *   primary's. What the standby can see is what it has replayed: a transaction not replayed yet commits
  *   after the last replayed commit, so (if it ran no longer than the lookback window) it started after
  *   pg_last_xact_replay_timestamp() - lookback. That, not now(), also covers replication lag.
+ * - A logical-replication subscriber (a subscription in this database) receives a publisher's rows
+ *   only when the publisher's transaction commits, with the publisher's now() as cursor: nothing here
+ *   shows it open before. A session with track_activities off shows state 'disabled' and no
+ *   xact_start. Either way the horizon falls back to now() - lookback, as without pg_read_all_stats.
  * - A prepared transaction (PREPARE TRANSACTION) has left its session: pg_stat_activity no longer
  *   shows it, and pg_prepared_xacts knows only when it was prepared, not when it started. Hold the
  *   horizon at prepared - lookback, on the same assumption as the lookback window.
@@ -88,8 +95,14 @@ export function wallClockBoundSql(instant: string, zone: string): string {
 }
 
 const HORIZON_SQL = `
-WITH me AS (
-  SELECT pg_has_role('pg_read_all_stats', 'USAGE') AS sees_all, pg_is_in_recovery() AS standby
+WITH db AS (
+  SELECT oid FROM pg_database WHERE datname = current_database()
+), me AS (
+  SELECT pg_has_role('pg_read_all_stats', 'USAGE') AS sees_all, pg_is_in_recovery() AS standby,
+         EXISTS (SELECT 1 FROM pg_catalog.pg_subscription WHERE subdbid = (SELECT oid FROM db)) AS subscriber,
+         EXISTS (SELECT 1 FROM pg_stat_activity
+                 WHERE state = 'disabled' AND pid <> pg_backend_pid() AND backend_type = 'client backend'
+                   AND datid = (SELECT oid FROM db)) AS untracked
 ), oldest AS (
   SELECT pid, xact_start FROM pg_stat_activity
   WHERE xact_start IS NOT NULL AND pid <> pg_backend_pid()
@@ -101,15 +114,15 @@ WITH me AS (
   SELECT count(*) AS n, min(prepared) AS first, (array_agg(gid ORDER BY prepared))[1] AS gid
   FROM pg_prepared_xacts WHERE database = current_database()
 ), h AS (
-  SELECT me.sees_all, me.standby, o.pid, o.xact_start, p.n, p.first, p.gid,
+  SELECT me.sees_all, me.standby, me.subscriber, me.untracked, o.pid, o.xact_start, p.n, p.first, p.gid,
          least(CASE WHEN me.standby
                     THEN least(now(), coalesce(pg_last_xact_replay_timestamp(), now())) - greatest($1::interval, $2::interval)
-                    ELSE now() - CASE WHEN me.sees_all THEN $1::interval ELSE greatest($1::interval, $2::interval) END END,
+                    ELSE now() - CASE WHEN me.sees_all AND NOT me.subscriber AND NOT me.untracked THEN $1::interval ELSE greatest($1::interval, $2::interval) END END,
                o.xact_start - $1::interval,
                p.first - greatest($1::interval, $2::interval)) AS horizon
   FROM me CROSS JOIN prepared p LEFT JOIN oldest o ON true
 )
-SELECT sees_all, standby, xact_start::text AS oldest_start, pid::text AS oldest_pid,
+SELECT sees_all, standby, subscriber, untracked, xact_start::text AS oldest_start, pid::text AS oldest_pid,
        n::text AS prepared_count, first::text AS prepared_first, gid AS prepared_gid,
        horizon::text AS instant,
        CASE WHEN $3::text = 'timestamptz' THEN horizon::text ELSE (${wallClockBoundSql('horizon', '$4::text')})::text END AS value,
@@ -131,7 +144,7 @@ export async function readHorizon(client: PgClient, opts: { marginMs: number; lo
     value: row.value as string,
     type: opts.cursor.type,
     instant: row.instant as string,
-    mode: yes(row.standby) ? 'standby' : yes(row.sees_all) ? 'activity' : 'lookback',
+    mode: yes(row.standby) ? 'standby' : yes(row.subscriber) ? 'subscriber' : !yes(row.sees_all) ? 'lookback' : yes(row.untracked) ? 'untracked' : 'activity',
     oldestXactStart: row.oldest_start as string | null,
     oldestPid: row.oldest_pid ? Number(row.oldest_pid) : null,
     prepared: preparedCount > 0 ? { count: preparedCount, oldest: row.prepared_first as string, gid: row.prepared_gid as string } : null,

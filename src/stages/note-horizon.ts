@@ -40,6 +40,22 @@ export function noteHorizon(ctx: ReadContext, horizon: Horizon): void {
         `and a transaction open longer than that can still be missed. Fix: GRANT pg_read_all_stats TO ${quoteIdent(horizon.role)};`,
     );
   }
+  if (horizon.mode === 'subscriber' && once(spec.name, 'subscriber')) {
+    log.warn(
+      { pipeline: spec.name, lookbackSeconds: lookback },
+      "the source database is a logical-replication subscriber: a publisher's transaction is not seen here before it commits, and its rows carry " +
+        `the publisher's now(); falling back to horizon.lookback_seconds (${lookback} s): rows newer than now() - lookback are re-read every run, ` +
+        'and a publisher transaction open longer than that (replication lag included) can be missed. Sync from the publisher for an exact horizon.',
+    );
+  }
+  if (horizon.mode === 'untracked' && once(spec.name, 'untracked')) {
+    log.warn(
+      { pipeline: spec.name, lookbackSeconds: lookback },
+      "a session of this database has track_activities off (pg_stat_activity state 'disabled'), so its open transaction cannot be seen; " +
+        `falling back to horizon.lookback_seconds (${lookback} s) while such a session is connected: rows newer than now() - lookback are re-read every run, ` +
+        'and a transaction of it open longer than that can be missed. Fix: keep track_activities on for the roles that write the synced tables.',
+    );
+  }
   if (horizon.type === 'timestamp' && spec.source.cursorTimezone === undefined && once(spec.name, 'zone')) {
     log.warn(
       { pipeline: spec.name, cursor: spec.source.cursor },
