@@ -47,8 +47,12 @@ export interface HistoryMetadata {
    * `_pgduck_deleted_at` was set to `at` where it was NULL.
    */
   deletes?: { mode: 'remove' | 'mark'; at: string };
-  /** `backfill`: which one, and why. */
-  backfill?: { id: number; reason: string };
+  /**
+   * `backfill`: which one, and why. `insertsMissing`: the file carries every column and its rows whose
+   * key the target lacked were inserted too (a rewrite backfill, src/stages/backfill.ts); a replay that
+   * rebuilds the table does the same.
+   */
+  backfill?: { id: number; reason: string; insertsMissing?: boolean };
   /** source table, primary key and cursor as the pipeline named them */
   source: { table: string; primaryKey: string[]; cursor: string };
   /** One per Parquet column, in Parquet order: the catalog description the column was read with. */

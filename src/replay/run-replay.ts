@@ -201,7 +201,13 @@ async function updateFrom(
   const byName = (n: string) => columns.find((c) => c.name === n)!;
   const filled = columns.filter((c) => !keys.includes(c.name) && c.name !== spec.source.cursor);
   if (filled.length === 0) return 0;
-  const sql = buildBackfillSql(spec as PipelineSpec, keys.map(byName), [], byName(spec.source.cursor), filled);
+  // A rebuild inserts what the run inserted from a rewrite backfill (rows its key the table lacked); a
+  // monotonic replay onto a table as it is only fills rows it holds, as before.
+  const insertMissing = toOrder === null && f.file.meta?.backfill?.insertsMissing === true;
+  const sql = buildBackfillSql(spec as PipelineSpec, keys.map(byName), [], byName(spec.source.cursor), filled, {
+    insertMissing,
+    insertOnly: insertOnlyLiving(spec as PipelineSpec),
+  });
   const where =
     toOrder === null
       ? undefined

@@ -51,6 +51,7 @@ import { batchTransaction } from './batch-transaction.js';
 import type { LakeSession } from '../duckdb/lake.js';
 import { PgduckError } from '../errors/pgduck-error.js';
 import { readingSource, sourceTableMissing } from './source-table-missing.js';
+import { insertOnlyLiving } from './upsert.js';
 
 export interface BackfillSql<C = ColumnMapping> {
   /** Postgres: the next keyset batch ($1… = the last key applied; without them, the first batch). */
@@ -62,7 +63,7 @@ export interface BackfillSql<C = ColumnMapping> {
    * in one transaction (the insert's count is the rows changed), then `drop`. `where`: a further
    * condition on the target row `t` and the file's row `b`.
    */
-  apply: (target: string, parquetPath: string, where?: string) => { stage: string; delete: string; insert: string; drop: string };
+  apply: (target: string, parquetPath: string, where?: string) => { stage: string; delete: string; insert: string; insertMissing: string | null; drop: string };
   /** Postgres: does any existing row hold a value in these columns at all? */
   probe: string;
   /** Columns in Parquet order (key…, cursor, backfilled…). */
@@ -76,6 +77,12 @@ export function buildBackfillSql<C extends Pick<ColumnMapping, 'name' | 'selectE
   keyTypes: string[],
   cursor: C,
   columns: C[],
+  /**
+   * `insertMissing`: the file carries every column the target's rows are made of (a rewrite
+   * backfill of every column), so its rows whose key the target lacks are inserted too, after the
+   * replace (`insertOnly`: a condition on the file's row `b` for that, soft_delete_mode: remove).
+   */
+  opts: { insertMissing?: boolean; insertOnly?: string } = {},
 ): BackfillSql<C> {
   const q = quoteIdent;
   const carried = [...keys, cursor, ...columns];
@@ -109,6 +116,17 @@ export function buildBackfillSql<C extends Pick<ColumnMapping, 'name' | 'selectE
     delete: `DELETE FROM ${target} AS t USING ${staging} AS b WHERE ${keyMatch}`,
     // t.* keeps the target's column order, so the staged rows insert as they are.
     insert: `INSERT INTO ${target} SELECT * FROM ${staging}`,
+    // Rows the cursor never showed pgduck (a partition attached with its old rows, a restore): the
+    // source guard saw the table rewritten, and this re-read is the only one that meets them.
+    insertMissing: opts.insertMissing
+      ? `INSERT INTO ${target} (${carried.map((col) => q(col.name)).join(', ')})
+` +
+        `SELECT ${carried.map((col) => `b.${q(col.name)}`).join(', ')}
+` +
+        `FROM (SELECT ${carried.map((col) => `${col.loadExpr(q(col.name))} AS ${q(col.name)}`).join(', ')} FROM read_parquet(${quoteLiteral(parquetPath)})) AS b
+` +
+        `WHERE NOT EXISTS (SELECT 1 FROM ${target} AS t WHERE ${keyMatch})${opts.insertOnly ? ` AND ${opts.insertOnly}` : ''}`
+      : null,
     drop: `DROP TABLE IF EXISTS ${staging}`,
   });
   const probe = `SELECT 1 FROM ${from} WHERE ${columns.map((col) => `${q(col.name)} IS NOT NULL`).join(' OR ')} LIMIT 1`;
@@ -129,7 +147,7 @@ export const backfillStage: Stage = {
     const target = targetRef({ catalog: quoteIdent(catalogNameOf(inputs.duckdbPath)) }, spec.target);
     return {
       when: 'a backfill is pending: drift-check recorded columns to re-read for existing rows (added, retyped so their values may change, or every non-key column after the table was rewritten: its relfilenode moved), or an earlier run stopped during one',
-      does: 're-reads key, cursor and those columns for every existing row, keyset on the primary key, one Parquet file per batch; replaces (DELETE+INSERT in one transaction, never UPDATE: DuckDB keeps an interval that compares equal) only target rows whose cursor is not newer',
+      does: 're-reads key, cursor and those columns for every existing row, keyset on the primary key, one Parquet file per batch; replaces (DELETE+INSERT in one transaction, never UPDATE: DuckDB keeps an interval that compares equal) only target rows whose cursor is not newer; a rewrite that re-reads every column also inserts the rows whose key the target lacks (rows the cursor never showed, e.g. a partition attached with its old rows)',
       sql: {
         'probe (added columns)': sql.probe,
         read: sql.read(true),
@@ -139,7 +157,9 @@ export const backfillStage: Stage = {
               target,
               backfillFilePath(inputs.parquetDir, spec.name, 0, 0, 0).replace(/0+\.0+\.0+\.parquet$/, '<batch>.<backfill>.<rows done>.parquet'),
             ),
-          ).map(([part, text]) => [`apply: ${part}`, text]),
+          )
+            .filter(([, text]) => text !== null)
+            .map(([part, text]) => [`apply: ${part}`, text]),
         ),
       },
     };
@@ -165,7 +185,8 @@ export async function applyBackfillFile(
   const replace = async () => {
     await session.run(steps.delete);
     const inserted = await session.all(steps.insert);
-    return Number(inserted[0]?.Count ?? 0);
+    const added = steps.insertMissing ? await session.all(steps.insertMissing) : [];
+    return Number(inserted[0]?.Count ?? 0) + Number(added[0]?.Count ?? 0);
   };
   await session.run(steps.stage);
   try {
@@ -231,7 +252,10 @@ async function runBackfill(
   }
   const keyTypes = spec.source.primaryKey.map((k) => source.find((s) => s.name === k)!.declaredType);
   const mapped = current.map((s) => byName(s.name)!);
-  const sql = buildBackfillSql(spec, keys as ColumnMapping[], keyTypes, cursor, mapped);
+  // A rewrite that re-reads every column the batches load: rows the target lacks are inserted too.
+  const carriedNames = new Set([...spec.source.primaryKey, spec.source.cursor, ...mapped.map((c) => c.name)]);
+  const whole = task.reason === 'rewritten' && columns.every((c) => carriedNames.has(c.name));
+  const sql = buildBackfillSql(spec, keys as ColumnMapping[], keyTypes, cursor, mapped, { insertMissing: whole, insertOnly: insertOnlyLiving(spec) });
   const currentRefs = current.map((s) => ({ attnum: s.attnum, name: s.name }));
 
   if (task.reason === 'added' && task.position === null) {
@@ -263,7 +287,7 @@ async function runBackfill(
           pipeline: spec.name,
           kind: 'backfill',
           seq,
-          backfill: { id: task.id, reason: task.reason },
+          backfill: { id: task.id, reason: task.reason, ...(whole ? { insertsMissing: true } : {}) },
           source: { table: `${spec.source.schema}.${spec.source.table}`, primaryKey: spec.source.primaryKey, cursor: spec.source.cursor },
           columns: carriedSource,
         });
