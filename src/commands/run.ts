@@ -252,6 +252,15 @@ function watchPipelines(
   };
   process.on('SIGHUP', onHup);
   const watcher = watchDirectory(settings.pipelinesDir, () => reload('file change'), log);
+  if (watcher) {
+    log.info(
+      { dir: settings.pipelinesDir, reloadSeconds: timer ? seconds : null },
+      `watching ${settings.pipelinesDir} for pipeline files${timer ? ` (and re-reading it every ${seconds} s)` : ''}`,
+    );
+  }
+  // A file added after the pipelines were first read and before the watcher started sent no event:
+  // read the directory once more now that any later change does.
+  reload('startup');
   return {
     stop() {
       if (timer) clearInterval(timer);

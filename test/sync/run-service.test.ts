@@ -5,6 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { applyInitScripts } from '../../src/postgres/init-scripts.js';
@@ -47,13 +48,14 @@ async function readWhenFree<T>(fn: Parameters<typeof withDuckDbFile<T>>[1]): Pro
   }
 }
 
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+/** Polls `check` until true; on a timeout the failure carries `detail()` (the service's log). */
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 30_000, detail?: () => string): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
     if (await check().catch(() => false)) return;
     await sleep(200);
   }
-  assert.fail(`timed out waiting for ${what}`);
+  assert.fail(`timed out waiting for ${what}${detail ? `\n${detail()}` : ''}`);
 }
 
 test('run syncs on each schedule, picks up later changes, and stops cleanly on SIGTERM', async () => {
@@ -123,17 +125,29 @@ test('a pipeline file dropped into pipelines/ while run is up is scheduled and s
       .filter((l) => l.msg === 'pipeline synced' && l.pipeline === p)
       .reduce((sum, l) => sum + Number(l.rows), 0);
   try {
-    await waitFor('the running service', async () => stderr.includes('"msg":"scheduled"'));
+    // Written once the watcher is up (its INFO line): the change must reach it as an event.
+    await waitFor(
+      'the running service',
+      async () => stderr.includes('for pipeline files'),
+      30_000,
+      () => stderr.slice(-4000),
+    );
     ws.writePipeline('subscriptions', 'source:\n  table: public.subscriptions\n  primary_key: id\ntarget:\n  table: subscriptions\nschedule: "* * * * * *"\n');
-    await waitFor('the new pipeline to sync', async () => appliedTo('subscriptions') >= 100);
+    await waitFor(
+      'the new pipeline to sync',
+      async () => appliedTo('subscriptions') >= 100,
+      30_000,
+      () => stderr.slice(-4000),
+    );
     assert.match(stderr, /"added":\["subscriptions"\].*"trigger":"file change".*pipelines reloaded/);
-    const { rmSync } = await import('node:fs');
     rmSync(`${ws.pipelinesDir}/subscriptions.yml`);
     await waitFor('the removal', async () => /"removed":\["subscriptions"\].*"trigger":"file change"/.test(stderr));
   } finally {
-    // Awaited even when the test failed: the next test's service must not meet this one still stopping.
+    // Awaited even when the test failed: the next test's service must not meet this one still
+    // stopping, nor its pipeline file.
     child.kill('SIGTERM');
     await exited;
+    rmSync(`${ws.pipelinesDir}/subscriptions.yml`, { force: true });
   }
   assert.equal(await exited, 0, stderr.slice(-2000));
   const synced = await withDuckDbFile(ws.duckdbPath, async (s) => (await s.all('SELECT id::VARCHAR AS id FROM subscriptions')).map((r) => String(r.id)), {
@@ -145,7 +159,7 @@ test('a pipeline file dropped into pipelines/ while run is up is scheduled and s
 });
 
 test('an edited _defaults.yml reschedules the pipelines it changes; a broken one stops them until fixed, reported once', async () => {
-  const { rmSync, writeFileSync } = await import('node:fs');
+  const { writeFileSync } = await import('node:fs');
   const defaults = `${ws.pipelinesDir}/_defaults.yml`;
   const child = spawn(process.execPath, [CLI, 'run'], { env: { ...ws.env(url), PGDUCK_RELOAD_SECONDS: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
@@ -157,7 +171,12 @@ test('an edited _defaults.yml reschedules the pipelines it changes; a broken one
       .filter((l) => l.startsWith('{'))
       .map((l) => JSON.parse(l) as Record<string, unknown>);
   try {
-    await waitFor('the running service', async () => logged().filter((l) => l.msg === 'scheduled').length === 2);
+    await waitFor(
+      'the running service',
+      async () => logged().filter((l) => l.msg === 'scheduled').length === 2,
+      30_000,
+      () => stderr.slice(-4000),
+    );
     writeFileSync(defaults, 'timezone: Europe/Berlin\n');
     await waitFor('both pipelines rescheduled in the shared time zone', async () =>
       ['accounts', 'invoices'].every((p) => logged().some((l) => l.msg === 'scheduled' && l.pipeline === p && l.timezone === 'Europe/Berlin')),
