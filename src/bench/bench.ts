@@ -231,6 +231,9 @@ async function main(): Promise<void> {
   try {
     if (!opts.databaseUrl) server = await startEmbeddedPostgres();
     const url = opts.databaseUrl ?? server?.url ?? '';
+    // The server's CPU, readable for the embedded server only (a local process with a data directory).
+    const dataDir = server?.dataDir;
+    const postgresCpu = () => (dataDir ? postgresCpuMs(dataDir) : null);
     pg = await connectPostgres(url, { label: 'bench' });
     // A table of that name in a database given by BENCH_DATABASE_URL is someone's: never replaced.
     const exists = await pg.query(`SELECT to_regclass('public.bench_events') IS NOT NULL AS e`);
@@ -248,8 +251,6 @@ async function main(): Promise<void> {
       await pg.query(INSERT_SQL, [seeded + 1, rows]);
       await pg.query('VACUUM ANALYZE bench_events');
       seeded = rows;
-      const dataDir = server?.dataDir;
-      const postgresCpu = () => (dataDir ? postgresCpuMs(dataDir) : null);
       const { scale, keptDir } = await measureScale(opts, url, work, rows, postgresCpu);
       // The incremental cycles changed rows: the synced table must still equal the source.
       await checkSynced(pg, join(keptDir, 'lake.duckdb'));

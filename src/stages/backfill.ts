@@ -13,6 +13,9 @@
  *   → one Parquet file → the target rows it matches, with its columns in place, staged in a temp
  *   table (WHERE t.key = b.key AND t.cursor <= b.cursor), then DELETEd and INSERTed in one transaction
  *   → the state store records the last key (the main checkpoint is never touched).
+ * A rewrite that re-reads every column the batches load also inserts the file's rows whose key the
+ * target lacks, in the same transaction: rows the cursor never showed (a partition attached with its
+ * old rows); its history file says `insertsMissing`, so a rebuilding replay does the same.
  *
  * Not an UPDATE: DuckDB's UPDATE keeps a value that compares equal to the new one, and some differ
  * while comparing equal (INTERVAL '42 days' = '1 month 12 days'), so a justified interval would be
@@ -107,11 +110,14 @@ export function buildBackfillSql<C extends Pick<ColumnMapping, 'name' | 'selectE
   const keyMatch = keys.map((k) => `t.${q(k.name)} = b.${q(k.name)}`).join(' AND ');
   const c = q(cursor.name);
   const staging = q('pgduck_backfill_rows');
+  // The file's rows, each column loaded as the batches load it.
+  const fileRows = (parquetPath: string) =>
+    `(SELECT ${carried.map((col) => `${col.loadExpr(q(col.name))} AS ${q(col.name)}`).join(', ')} FROM read_parquet(${quoteLiteral(parquetPath)}))`;
   const apply = (target: string, parquetPath: string, where?: string) => ({
     stage:
       `CREATE OR REPLACE TEMP TABLE ${staging} AS\n` +
       `SELECT t.* REPLACE (${columns.map((col) => `b.${q(col.name)} AS ${q(col.name)}`).join(', ')})\n` +
-      `FROM ${target} AS t JOIN (SELECT ${carried.map((col) => `${col.loadExpr(q(col.name))} AS ${q(col.name)}`).join(', ')} FROM read_parquet(${quoteLiteral(parquetPath)})) AS b\n` +
+      `FROM ${target} AS t JOIN ${fileRows(parquetPath)} AS b\n` +
       `ON ${keyMatch}\nWHERE (t.${c} IS NULL OR t.${c} <= b.${c})${where ? ` AND ${where}` : ''}`,
     delete: `DELETE FROM ${target} AS t USING ${staging} AS b WHERE ${keyMatch}`,
     // t.* keeps the target's column order, so the staged rows insert as they are.
@@ -119,12 +125,9 @@ export function buildBackfillSql<C extends Pick<ColumnMapping, 'name' | 'selectE
     // Rows the cursor never showed pgduck (a partition attached with its old rows, a restore): the
     // source guard saw the table rewritten, and this re-read is the only one that meets them.
     insertMissing: opts.insertMissing
-      ? `INSERT INTO ${target} (${carried.map((col) => q(col.name)).join(', ')})
-` +
-        `SELECT ${carried.map((col) => `b.${q(col.name)}`).join(', ')}
-` +
-        `FROM (SELECT ${carried.map((col) => `${col.loadExpr(q(col.name))} AS ${q(col.name)}`).join(', ')} FROM read_parquet(${quoteLiteral(parquetPath)})) AS b
-` +
+      ? `INSERT INTO ${target} (${carried.map((col) => q(col.name)).join(', ')})\n` +
+        `SELECT ${carried.map((col) => `b.${q(col.name)}`).join(', ')}\n` +
+        `FROM ${fileRows(parquetPath)} AS b\n` +
         `WHERE NOT EXISTS (SELECT 1 FROM ${target} AS t WHERE ${keyMatch})${opts.insertOnly ? ` AND ${opts.insertOnly}` : ''}`
       : null,
     drop: `DROP TABLE IF EXISTS ${staging}`,

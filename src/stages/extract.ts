@@ -379,10 +379,12 @@ function nullKeyRefused(spec: PipelineSpec, which: string[], key: readonly (stri
  * the keyset pass of that run may have changed rows the digests describe (a row given a cursor,
  * then set back to NULL with its old values, would otherwise match the old digest and be skipped).
  */
-function takeLastSweep(ctx: ReadContext): void {
-  if (ctx.memory.lastSweep !== null) return;
-  ctx.memory.lastSweep = ctx.store.nullCursorChunks(ctx.spec.name);
-  if (ctx.memory.lastSweep.size > 0) ctx.store.forgetNullCursorChunks(ctx.spec.name);
+function takeLastSweep(ctx: ReadContext): ReadonlySet<string> {
+  if (ctx.memory.lastSweep === null) {
+    ctx.memory.lastSweep = ctx.store.nullCursorChunks(ctx.spec.name);
+    if (ctx.memory.lastSweep.size > 0) ctx.store.forgetNullCursorChunks(ctx.spec.name);
+  }
+  return ctx.memory.lastSweep;
 }
 
 /** One chunk of the null-cursor sweep (null-cursor-sweep.ts): rows whose cursor is NULL, after `batch.afterKey`, in key order. */
@@ -418,8 +420,7 @@ async function readNullCursorChunk(ctx: ReadContext, batch: BatchState, columns:
     );
   }
   const digest = chunkDigest(columns, rows);
-  takeLastSweep(ctx);
-  const unchanged = chunkUnchanged(ctx.memory, ctx.memory.lastSweep ?? new Set(), digest, rows.map(keyOf));
+  const unchanged = chunkUnchanged(ctx.memory, takeLastSweep(ctx), digest, rows.map(keyOf));
   batch.nullCursorChunk = { digest, lastKey: rows.length > 0 ? keyOf(rows[rows.length - 1]) : batch.afterKey };
   batch.rows = unchanged ? [] : rows;
   batch.rowCount = batch.rows.length;
