@@ -15,6 +15,8 @@ export type LiveCheck =
   | 'stats' // the role sees other sessions in pg_stat_activity
   | 'standby' // the server is a hot standby: its pg_stat_activity does not show the primary's sessions
   | 'prepared' // prepared transactions are pending (pg_stat_activity does not show them)
+  | 'subscriber' // the database is a logical-replication subscriber: a publisher's open transaction is not seen
+  | 'untracked' // track_activities is off for some sessions: their open transactions are not seen
   | 'duckdb'; // the DuckDB file is writable and not locked
 
 /**

@@ -15,6 +15,7 @@ import { quoteIdent } from '../sql/identifier.js';
 import { inspectPipelines } from './inspect-pipelines.js';
 import { judgeSource } from './judge-source.js';
 import type { LiveFinding, LiveIssue } from './live-finding.js';
+import type { TrackActivitiesOff } from '../postgres/inspect-server.js';
 
 export interface LiveCheckOptions {
   connectTimeoutMs?: number;
@@ -109,6 +110,45 @@ export async function runLiveChecks(resolved: readonly ResolvedPipeline[], opts:
     }
   }
   for (const connection of connections) {
+    const affected = withHorizon(connection);
+    const server = connection.server;
+    if (affected.length === 0 || !server || server.standby) continue;
+    if (server.subscriptions > 0) {
+      findings.push(
+        pin(affected, {
+          check: 'subscriber',
+          severity: 'warning',
+          path: ['source', 'connection'],
+          message:
+            `the database of ${connection.url} is a logical-replication subscriber (${server.subscriptions} subscription${server.subscriptions === 1 ? '' : 's'} in ` +
+            "pg_subscription): a publisher's transaction is not seen here before it commits, and its rows carry the publisher's now(), so the " +
+            'commit-safe horizon cannot wait for it: each run falls back to re-reading horizon.lookback_seconds, and rows of a publisher transaction ' +
+            'open longer than that (replication lag included) can be missed. Sync from the publisher for an exact horizon.',
+        }),
+      );
+    }
+    if (server.trackActivitiesOff.length > 0 || server.untrackedSessions > 0) {
+      const where = server.trackActivitiesOff.map(describeTrackActivitiesOff);
+      const sessions = server.untrackedSessions;
+      findings.push(
+        pin(affected, {
+          check: 'untracked',
+          severity: 'warning',
+          path: ['source', 'connection'],
+          message:
+            [
+              ...(where.length > 0 ? [`track_activities is off for ${where.join(', ')}`] : []),
+              ...(sessions > 0 ? [`${sessions} session${sessions === 1 ? '' : 's'} of this database run${sessions === 1 ? 's' : ''} with it off now`] : []),
+            ].join(', and ') +
+            ` (${connection.url}): such a session's open transaction is not in pg_stat_activity, so while one is connected each run falls back to ` +
+            're-reading horizon.lookback_seconds, and rows of a transaction of it open longer than that can be missed. Keep track_activities on ' +
+            'for the roles that write the synced tables. As a superuser:',
+          fix: trackActivitiesFix(server.trackActivitiesOff, sessions, server.database),
+        }),
+      );
+    }
+  }
+  for (const connection of connections) {
     // On a standby the role's view of pg_stat_activity does not matter: the primary's sessions are never there.
     if (!connection.role || connection.role.seesOtherSessions || connection.server?.standby) continue;
     const affected = withHorizon(connection);
@@ -153,6 +193,25 @@ export async function runLiveChecks(resolved: readonly ResolvedPipeline[], opts:
   const order = new Map(specs.map((s, i) => [s.file, i]));
   findings.sort((a, b) => (order.get(a.file) ?? 0) - (order.get(b.file) ?? 0) || a.line - b.line || a.col - b.col);
   return { findings, connections: connections.map((c) => c.url), duckdbFiles: [...files.values()].map((f) => f.configured) };
+}
+
+function describeTrackActivitiesOff(off: TrackActivitiesOff): string {
+  if (off.scope === 'server') return 'the whole server (postgresql.conf, ALTER SYSTEM or the command line)';
+  if (off.role === null) return off.inDatabase ? 'every role in this database (ALTER DATABASE … SET)' : 'every role (ALTER ROLE ALL SET)';
+  return `role ${quoteIdent(off.role)}${off.inDatabase ? ' in this database' : ''} (ALTER ROLE … SET)`;
+}
+
+/** The SQL that turns it back on where it was set off; sessions already connected keep their setting until they reconnect. */
+function trackActivitiesFix(offs: readonly TrackActivitiesOff[], sessions: number, database: string): string {
+  const db = quoteIdent(database);
+  const lines = offs.map((off) => {
+    if (off.scope === 'server') return 'ALTER SYSTEM SET track_activities = on; SELECT pg_reload_conf();';
+    if (off.role === null && off.inDatabase) return `ALTER DATABASE ${db} RESET track_activities;`;
+    return `ALTER ROLE ${off.role === null ? 'ALL' : quoteIdent(off.role)}${off.inDatabase ? ` IN DATABASE ${db}` : ''} RESET track_activities;`;
+  });
+  if (sessions > 0)
+    lines.push("-- sessions connected now keep their setting: SELECT pid, usename, application_name FROM pg_stat_activity WHERE state = 'disabled';");
+  return [...new Set(lines)].join('\n');
 }
 
 function locatorFor(file: string): YamlLocator | null {

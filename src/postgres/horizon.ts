@@ -94,15 +94,19 @@ export function wallClockBoundSql(instant: string, zone: string): string {
   );
 }
 
-const HORIZON_SQL = `
-WITH db AS (
-  SELECT oid FROM pg_database WHERE datname = current_database()
-), me AS (
-  SELECT pg_has_role('pg_read_all_stats', 'USAGE') AS sees_all, pg_is_in_recovery() AS standby,
-         EXISTS (SELECT 1 FROM pg_catalog.pg_subscription WHERE subdbid = (SELECT oid FROM db)) AS subscriber,
-         EXISTS (SELECT 1 FROM pg_stat_activity
+/** A subscription of this database: its rows arrive when the publisher's transaction commits. `validate --connect` reads the same. */
+export const SUBSCRIPTIONS_SQL = `SELECT 1 FROM pg_catalog.pg_subscription WHERE subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())`;
+
+/** Other client sessions of this database with track_activities off: state 'disabled', no xact_start. `validate --connect` reads the same. */
+export const UNTRACKED_SESSIONS_SQL = `SELECT pid FROM pg_stat_activity
                  WHERE state = 'disabled' AND pid <> pg_backend_pid() AND backend_type = 'client backend'
-                   AND datid = (SELECT oid FROM db)) AS untracked
+                   AND datid = (SELECT oid FROM pg_database WHERE datname = current_database())`;
+
+const HORIZON_SQL = `
+WITH me AS (
+  SELECT pg_has_role('pg_read_all_stats', 'USAGE') AS sees_all, pg_is_in_recovery() AS standby,
+         EXISTS (${SUBSCRIPTIONS_SQL}) AS subscriber,
+         EXISTS (${UNTRACKED_SESSIONS_SQL}) AS untracked
 ), oldest AS (
   SELECT pid, xact_start FROM pg_stat_activity
   WHERE xact_start IS NOT NULL AND pid <> pg_backend_pid()

@@ -11,7 +11,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
-import { createWorkspace, type Workspace } from '../support/workspace.js';
+import { createWorkspace, runCli, type Workspace } from '../support/workspace.js';
 import { duckIds, readCheckpoint, runOnce, TestClients } from '../support/sync-checks.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -91,5 +91,24 @@ describe('logical-replication subscriber as the source', () => {
     const target = await duckIds(ws, 'orders');
     const missing = source.filter((id) => !target.includes(id));
     assert.deepEqual(missing, [], `rows in the subscriber's table but not in DuckDB (checkpoint after the second sync: ${checkpoint})`);
+  });
+
+  test('validate --connect says the database is a subscriber (a warning); against the publisher it does not', async () => {
+    const onSubscriber = await runCli(['validate', '--connect', ws.pipelinesDir], ws.env(subUrl));
+    assert.equal(onSubscriber.code, 0, onSubscriber.stdout);
+    assert.match(
+      onSubscriber.stdout,
+      /warning: orders: the database of postgres:\/\/postgres:\*\*\*\*@[^ ]+\/sub[^ ]* is a logical-replication subscriber \(1 subscription in pg_subscription\)/,
+    );
+    assert.match(onSubscriber.stdout, /falls back to re-reading horizon\.lookback_seconds/);
+    const json = await runCli(['validate', '--connect', '--json', ws.pipelinesDir], ws.env(subUrl));
+    const findings = (JSON.parse(json.stdout) as { live: { findings: { check: string; severity: string }[] } }).live.findings;
+    assert.deepEqual(
+      findings.filter((f) => f.check === 'subscriber').map((f) => f.severity),
+      ['warning'],
+    );
+    const onPublisher = await runCli(['validate', '--connect', ws.pipelinesDir], ws.env(pubUrl));
+    assert.equal(onPublisher.code, 0, onPublisher.stdout);
+    assert.doesNotMatch(onPublisher.stdout, /subscriber/);
   });
 });

@@ -10,7 +10,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
-import { createWorkspace } from '../support/workspace.js';
+import { createWorkspace, runCli } from '../support/workspace.js';
 import { duckIds, runOnce, TestClients } from '../support/sync-checks.js';
 
 let pgs: TestPostgres;
@@ -55,6 +55,53 @@ test('a transaction of a session with track_activities off, committed after a sy
       'rows in Postgres that DuckDB lacks',
     );
   } finally {
+    ws.cleanup();
+  }
+});
+
+test('validate --connect says where track_activities is off and prints the SQL that turns it back on', async () => {
+  const url = await pgs.createDatabase('track_activities_validate');
+  const database = new URL(url).pathname.slice(1);
+  const writer = `pgduck_untracked_writer_${process.pid}`;
+  const ws = createWorkspace();
+  try {
+    await pgs.query(
+      url,
+      `CREATE TABLE orders (id int PRIMARY KEY, updated_at timestamptz NOT NULL DEFAULT now());
+       CREATE INDEX ON orders (updated_at, id);
+       CREATE ROLE ${writer} LOGIN;`,
+    );
+    ws.writePipeline('orders', 'source:\n  table: public.orders\n  primary_key: id\ntarget:\n  table: orders\n');
+    const clean = await runCli(['validate', '--connect', ws.pipelinesDir], ws.env(url));
+    assert.equal(clean.code, 0, clean.stdout);
+    assert.doesNotMatch(clean.stdout, /track_activities is off/);
+    await pgs.query(url, `ALTER ROLE ${writer} IN DATABASE "${database}" SET track_activities = off`);
+    // The role's setting is found before any of its sessions connects.
+    const configured = await runCli(['validate', '--connect', ws.pipelinesDir], ws.env(url));
+    assert.match(
+      configured.stdout,
+      new RegExp(`warning: orders: track_activities is off for role "${writer}" in this database \\(ALTER ROLE … SET\\) \\(postgres://`),
+    );
+    assert.doesNotMatch(configured.stdout, /session of this database/);
+    assert.match(configured.stdout, new RegExp(`\\n    ALTER ROLE "${writer}" IN DATABASE "${database}" RESET track_activities;\\n`));
+    assert.equal(configured.code, 0, 'a warning: the pipeline still syncs (with the lookback window)');
+
+    // A session with it off connected now is counted too.
+    const late = await clients.connect(url);
+    await late.query('SET track_activities = off');
+    const connected = await runCli(['validate', '--connect', ws.pipelinesDir], ws.env(url));
+    assert.match(connected.stdout, /, and 1 session of this database runs with it off now \(postgres:/);
+    assert.match(connected.stdout, /SELECT pid, usename, application_name FROM pg_stat_activity WHERE state = 'disabled';/);
+    await late.query('SET track_activities = on');
+    await late.query('SELECT 1'); // the next statement reports the session as tracked again
+
+    // The printed fix, run as printed, clears the warning.
+    await pgs.query(url, `ALTER ROLE "${writer}" IN DATABASE "${database}" RESET track_activities;`);
+    const fixed = await runCli(['validate', '--connect', ws.pipelinesDir], ws.env(url));
+    assert.equal(fixed.code, 0, fixed.stdout);
+    assert.doesNotMatch(fixed.stdout, /track_activities is off|with it off/);
+  } finally {
+    await pgs.query(url, `DROP ROLE IF EXISTS ${writer}`).catch(() => {});
     ws.cleanup();
   }
 });
