@@ -50,6 +50,7 @@ export type ErrorCode =
   | 'RUNNER_LOCKED'
   | 'HISTORY_BUSY'
   | 'RECONCILE_STOPPED'
+  | 'TARGET_LOST'
   // needs-action
   | 'SOURCE_TABLE_MISSING'
   | 'SOURCE_COLUMN_MISSING'

@@ -48,6 +48,8 @@ import { dropTarget, targetLabel, targetRef } from '../duckdb/target-table.js';
 import type { Logger } from '../log/logger.js';
 import { estimateRows } from '../postgres/estimate-rows.js';
 import { PgduckError } from '../errors/pgduck-error.js';
+import { checkpointHasProgress, findTargetLost, targetChanged } from '../stages/target-lost.js';
+import { targetIdentity } from '../duckdb/target-identity.js';
 
 export { SESSION_ROWS, GROUP_ROWS };
 
@@ -99,7 +101,30 @@ export interface RunSummary {
   targetRows?: number;
 }
 
+/**
+ * Run one pipeline until drained (or stopped). A run that finds its checkpoint's rows are not in the
+ * table it writes (the table missing, or another table or file than the checkpoint's: target-lost.ts)
+ * resets the checkpoint and runs again, as a bootstrap, once.
+ */
 export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary> {
+  try {
+    return await runPipelineOnce(plan, deps);
+  } catch (err) {
+    const lost = findTargetLost(err);
+    if (!lost) throw err;
+    const { spec } = plan;
+    deps.store.reset(spec.name);
+    deps.store.addSchemaEvent(spec.name, 'retargeted', `${lost.what}: checkpoint reset, bootstrapped again into ${targetLabel(spec.target)}`);
+    deps.log.warn(
+      { pipeline: spec.name },
+      `${lost.what}: the rows its checkpoint counts are not in that table, so the checkpoint was reset and the pipeline bootstraps again into ` +
+        `${targetLabel(spec.target)} (nothing was deleted; a table the pipeline wrote before stays as it was)`,
+    );
+    return await runPipelineOnce(plan, deps);
+  }
+}
+
+async function runPipelineOnce(plan: Plan, deps: RunDeps): Promise<RunSummary> {
   const started = Date.now();
   const { spec } = plan;
   const { store, log } = deps;
@@ -274,6 +299,9 @@ export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary
         summary.position = null;
         summary.bootstrapDone = false;
       }
+      // The checkpoint was written for rows loaded into another table or file than this run's target.
+      const target = targetIdentity(plan.target.duckdbPath, spec.target);
+      if (checkpoint?.target && checkpoint.target !== target && checkpointHasProgress(checkpoint)) throw targetChanged(spec, checkpoint.target, target);
     } catch (cause) {
       throw failure('setup', undefined, cause);
     }

@@ -14,6 +14,7 @@
 import type { BatchState, Stage, StageContext } from './stage.js';
 import { batchTransaction } from './batch-transaction.js';
 import { faultPoint } from '../faults/fault-point.js';
+import { targetIdentity } from '../duckdb/target-identity.js';
 
 export const checkpointStage: Stage = {
   name: 'checkpoint',
@@ -38,13 +39,15 @@ export const checkpointStage: Stage = {
         if (nullCursorChunk) store.recordNullCursorChunk(spec.name, { digest: nullCursorChunk.digest, first: afterKey === null, rows: rowCount }, generation);
         return;
       }
+      // The table these rows are in (target-identity.ts): a run that finds another one starts over (target-lost.ts).
+      const target = ctx.duckdbPath === undefined ? undefined : targetIdentity(ctx.duckdbPath, spec.target);
       if (rowCount === 0) {
-        if (!store.get(spec.name)?.bootstrapDone) store.markBootstrapDone(spec.name, generation);
+        if (!store.get(spec.name)?.bootstrapDone) store.markBootstrapDone(spec.name, generation, target ?? null);
         return;
       }
       store.advance(
         spec.name,
-        { position: safe, rows: rowCount, bootstrapDone: drained, on: { cursor: spec.source.cursor, key: spec.source.primaryKey } },
+        { position: safe, rows: rowCount, bootstrapDone: drained, on: { cursor: spec.source.cursor, key: spec.source.primaryKey }, target },
         generation,
       );
     };

@@ -37,6 +37,7 @@ import { quoteIdent } from '../sql/identifier.js';
 import { catalogNameOf } from '../duckdb/catalog-name.js';
 import { introspectShape } from '../postgres/introspect-table.js';
 import { sourceTableMissing } from './source-table-missing.js';
+import { checkpointHasProgress, targetMissing } from './target-lost.js';
 import { primaryKeyAttnums, targetFingerprint } from './target-check.js';
 import {
   addColumn,
@@ -198,6 +199,10 @@ export const driftCheckStage: Stage = {
     const commitApplied = () => batchTransaction(ctx).commit();
     const current = await targetShape(lake, memory, table);
     if (!current) {
+      // Rows of this generation were loaded, but not into this (absent) table: continuing would load only
+      // the rows changed since (target-lost.ts). runPipeline starts the run over as a bootstrap.
+      const checkpoint = store.get(spec.name);
+      if (checkpoint?.generation === ctx.generation && checkpointHasProgress(checkpoint)) throw targetMissing(spec, ctx.duckdbPath ?? 'the DuckDB file');
       await commitApplied();
       const marking = spec.source.hardDeleteMode === 'mark';
       const created = batch.columns.map((c) => ({ name: c.name, type: c.duckType }));

@@ -14,6 +14,7 @@
  * Only the columns source.columns selects are named (never SELECT *): an excluded column never
  * leaves Postgres. Repeatable: it only reads.
  */
+import { existsSync } from 'node:fs';
 import { PgduckError } from '../errors/pgduck-error.js';
 import type { PipelineSpec } from '../config/pipeline-spec.js';
 import type { ColumnMapping, PgColumn, RefusedColumn } from '../schema/column.js';
@@ -227,6 +228,8 @@ async function targetUnchanged(ctx: ReadContext, batch: BatchState): Promise<boo
   if (duckdbPath === undefined) return false;
   const recorded = store.targetCheck(spec.name);
   if (recorded === null || store.pendingBackfills(spec.name).length > 0) return false;
+  // A file removed since: the drift check finds the table missing, and the run starts over (target-lost.ts).
+  if (!existsSync(duckdbPath)) return false;
   const shape = await introspectShape(ctx.pg, spec.source.schema, spec.source.table);
   if (!shape) return false;
   const now = targetFingerprint({ spec, duckdbPath, generation: ctx.generation, sourceColumns: batch.sourceColumns, primaryKey: primaryKeyAttnums(shape) });

@@ -30,6 +30,8 @@ export interface Checkpoint {
   position: Position | null;
   /** The cursor and key columns `position` was read on (null: written by a pgduck that did not record them). */
   positionOn: PositionColumns | null;
+  /** The DuckDB table the rows were loaded into (src/duckdb/target-identity.ts); null: not recorded (before pgduck did, or after a reset). */
+  target: string | null;
   rowsTotal: number;
   batchesTotal: number;
   bootstrapDone: boolean;
@@ -174,6 +176,7 @@ interface CheckpointRow {
   cursor: string | null;
   key_json: string | null;
   position_on: string | null;
+  target: string | null;
   rows_total: number;
   batches_total: number;
   bootstrap_done: number;
@@ -218,17 +221,18 @@ export class CheckpointStore {
    */
   advance(
     pipeline: string,
-    update: { position: Position | null; rows: number; bootstrapDone?: boolean; batches?: number; on?: PositionColumns },
+    update: { position: Position | null; rows: number; bootstrapDone?: boolean; batches?: number; on?: PositionColumns; target?: string },
     generation = 0,
   ): void {
     const now = new Date().toISOString();
     const res = this.writing(`the checkpoint of ${pipeline}`, () =>
       this.db
         .prepare(
-          `INSERT INTO checkpoints (pipeline, cursor, key_json, position_on, rows_total, batches_total, bootstrap_done, updated_at)
-           VALUES (@pipeline, @cursor, @key, @on, @rows, @batches, @boot, @now)
+          `INSERT INTO checkpoints (pipeline, cursor, key_json, position_on, target, rows_total, batches_total, bootstrap_done, updated_at)
+           VALUES (@pipeline, @cursor, @key, @on, @target, @rows, @batches, @boot, @now)
            ON CONFLICT (pipeline) DO UPDATE SET
              cursor = coalesce(@cursor, cursor),
+             target = coalesce(@target, target),
              key_json = coalesce(@key, key_json),
              position_on = CASE WHEN @key IS NULL THEN position_on ELSE @on END,
              rows_total = rows_total + @rows,
@@ -242,6 +246,7 @@ export class CheckpointStore {
           cursor: update.position?.cursor ?? null,
           key: update.position ? JSON.stringify(update.position.key) : null,
           on: update.position && update.on ? JSON.stringify(update.on) : null,
+          target: update.target ?? null,
           rows: update.rows,
           batches: update.batches ?? 1,
           boot: update.bootstrapDone ? 1 : 0,
@@ -252,15 +257,16 @@ export class CheckpointStore {
     if (res.changes === 0) throw new CheckpointResetError(pipeline);
   }
 
-  markBootstrapDone(pipeline: string, generation = 0): void {
+  /** `target`: the DuckDB table the (possibly empty) bootstrap loaded (src/duckdb/target-identity.ts). */
+  markBootstrapDone(pipeline: string, generation = 0, target: string | null = null): void {
     const now = new Date().toISOString();
     const res = this.writing(`the checkpoint of ${pipeline}`, () =>
       this.db
         .prepare(
-          `INSERT INTO checkpoints (pipeline, bootstrap_done, updated_at) VALUES (@pipeline, 1, @now)
-           ON CONFLICT (pipeline) DO UPDATE SET bootstrap_done = 1 WHERE checkpoints.generation = @generation`,
+          `INSERT INTO checkpoints (pipeline, bootstrap_done, target, updated_at) VALUES (@pipeline, 1, @target, @now)
+           ON CONFLICT (pipeline) DO UPDATE SET bootstrap_done = 1, target = coalesce(@target, target) WHERE checkpoints.generation = @generation`,
         )
-        .run({ pipeline, now, generation }),
+        .run({ pipeline, now, generation, target }),
     );
     if (res.changes === 0) throw new CheckpointResetError(pipeline);
   }
@@ -324,7 +330,7 @@ export class CheckpointStore {
       const res = this.db
         // generation + 1: a run still in flight (started before the reset) can no longer write its position back.
         .prepare(
-          `UPDATE checkpoints SET cursor = NULL, key_json = NULL, position_on = NULL, bootstrap_done = 0, rows_total = 0, last_error = NULL, generation = generation + 1 WHERE pipeline = ?`,
+          `UPDATE checkpoints SET cursor = NULL, key_json = NULL, position_on = NULL, target = NULL, bootstrap_done = 0, rows_total = 0, last_error = NULL, generation = generation + 1 WHERE pipeline = ?`,
         )
         .run(pipeline);
       this.db.prepare('DELETE FROM source_columns WHERE pipeline = ?').run(pipeline);
@@ -546,6 +552,7 @@ function toCheckpoint(row: CheckpointRow): Checkpoint {
     pipeline: row.pipeline,
     position: row.cursor !== null && row.key_json !== null ? { cursor: row.cursor, key: JSON.parse(row.key_json) as string[] } : null,
     positionOn: row.position_on === null ? null : (JSON.parse(row.position_on) as PositionColumns),
+    target: row.target ?? null,
     rowsTotal: row.rows_total,
     batchesTotal: row.batches_total,
     bootstrapDone: row.bootstrap_done === 1,

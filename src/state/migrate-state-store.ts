@@ -158,6 +158,12 @@ const MIGRATIONS: readonly Migration[] = [
   (db) => {
     db.exec('ALTER TABLE checkpoints ADD COLUMN position_on TEXT');
   },
+  // 10: the DuckDB table the checkpoint's rows were loaded into (src/duckdb/target-identity.ts), so a
+  // run whose target is now another table or file bootstraps it instead of continuing from a position
+  // the new table never had (src/runner/run-pipeline.ts). NULL on checkpoints written before: not checked.
+  (db) => {
+    db.exec('ALTER TABLE checkpoints ADD COLUMN target TEXT');
+  },
 ];
 
 /** The version this code writes. */

@@ -10,6 +10,7 @@ const cp = (over: Partial<Checkpoint> = {}): Checkpoint => ({
   pipeline: 'orders',
   position: { cursor: '2026-03-02 09:59:00+00', key: ['5'] },
   positionOn: { cursor: 'updated_at', key: ['id'] },
+  target: null,
   rowsTotal: 120,
   batchesTotal: 2,
   bootstrapDone: true,

@@ -144,7 +144,7 @@ test('a reconcile recorded at version 5 (before hard_delete_mode) reads back as 
     const db = new Database(path);
     db.pragma('user_version = 5');
     db.exec(
-      'ALTER TABLE reconciles DROP COLUMN marked; ALTER TABLE reconciles DROP COLUMN mode; ALTER TABLE reconciles DROP COLUMN stopped; ALTER TABLE checkpoints DROP COLUMN last_success_at; ALTER TABLE checkpoints DROP COLUMN position_on;',
+      'ALTER TABLE reconciles DROP COLUMN marked; ALTER TABLE reconciles DROP COLUMN mode; ALTER TABLE reconciles DROP COLUMN stopped; ALTER TABLE checkpoints DROP COLUMN last_success_at; ALTER TABLE checkpoints DROP COLUMN position_on; ALTER TABLE checkpoints DROP COLUMN target;',
     );
     db.prepare(
       `INSERT INTO reconciles (pipeline, at, duration_ms, source_keys, target_keys, gone, removed, rows_read, error) VALUES ('orders', '2026-01-01T00:00:00Z', 5, 9, 10, 1, 1, 20, NULL)`,
@@ -169,7 +169,7 @@ test('the last success survives a failed run; a version-6 file takes it from its
     new CheckpointStore(path).close();
     const db = new Database(path);
     db.pragma('user_version = 6');
-    db.exec('ALTER TABLE checkpoints DROP COLUMN last_success_at; ALTER TABLE checkpoints DROP COLUMN position_on');
+    db.exec('ALTER TABLE checkpoints DROP COLUMN last_success_at; ALTER TABLE checkpoints DROP COLUMN position_on; ALTER TABLE checkpoints DROP COLUMN target');
     db.exec(`INSERT INTO checkpoints (pipeline, updated_at, last_status, last_run_at) VALUES
       ('ok_last', '2026-01-01T00:00:00Z', 'ok', '2026-01-01T00:00:00.000Z'),
       ('failed_last', '2026-01-01T00:00:00Z', 'failed', '2026-01-02T00:00:00.000Z')`);
@@ -200,7 +200,7 @@ test('a version-8 file keeps its positions, recorded on no columns (checked by l
     new CheckpointStore(path).close();
     const db = new Database(path);
     db.pragma('user_version = 8');
-    db.exec('ALTER TABLE checkpoints DROP COLUMN position_on');
+    db.exec('ALTER TABLE checkpoints DROP COLUMN position_on; ALTER TABLE checkpoints DROP COLUMN target');
     db.exec(`INSERT INTO checkpoints (pipeline, cursor, key_json, updated_at) VALUES ('orders', '2026-01-01 00:00:00+00', '["5"]', '2026-01-01T00:00:00Z')`);
     db.close();
     const store = new CheckpointStore(path);
@@ -215,6 +215,35 @@ test('a version-8 file keeps its positions, recorded on no columns (checked by l
       assert.deepEqual(store.get('orders')?.positionOn, { cursor: 'updated_at', key: ['id'] });
       store.reset('orders');
       assert.equal(store.get('orders')?.positionOn, null, 'reset forgets them with the position');
+    } finally {
+      store.close();
+    }
+  }));
+
+test('a version-9 file keeps its checkpoints, their target unrecorded (not checked), until the next batch records it', () =>
+  withDir((dir) => {
+    const path = join(dir, 'checkpoints.db');
+    new CheckpointStore(path).close();
+    const db = new Database(path);
+    db.pragma('user_version = 9');
+    db.exec('ALTER TABLE checkpoints DROP COLUMN target');
+    db.exec(
+      `INSERT INTO checkpoints (pipeline, cursor, key_json, rows_total, updated_at) VALUES ('orders', '2026-01-01 00:00:00+00', '["5"]', 5, '2026-01-01T00:00:00Z')`,
+    );
+    db.close();
+    const store = new CheckpointStore(path);
+    try {
+      assert.equal(version(path), STATE_STORE_VERSION);
+      assert.equal(store.get('orders')?.target, null);
+      assert.equal(store.get('orders')?.rowsTotal, 5);
+      store.advance('orders', { position: null, rows: 1, target: 't1' });
+      assert.equal(store.get('orders')?.target, 't1');
+      store.advance('orders', { position: null, rows: 1 });
+      assert.equal(store.get('orders')?.target, 't1', 'a write that names no target keeps the recorded one');
+      store.reset('orders');
+      assert.equal(store.get('orders')?.target, null, 'reset forgets it with the position');
+      store.markBootstrapDone('orders', 1, 't2');
+      assert.equal(store.get('orders')?.target, 't2');
     } finally {
       store.close();
     }

@@ -1,0 +1,54 @@
+/**
+ * The checkpoint says rows were loaded, but not into the table this run writes: the target table is
+ * missing (the DuckDB file deleted or replaced, the table dropped by hand), or the pipeline now names
+ * another table or file than the one its checkpoint was written for (target.table renamed, DUCKDB_PATH
+ * pointing elsewhere). Continuing from the checkpoint would load only the rows changed after it: every
+ * older row would be missing from the table while each run reported success (found by review).
+ *
+ * So the run starts over as a bootstrap, as `pgduck reset <name>` would make it: the checkpoint gets a
+ * new generation, the table is created (or upserted over, when it exists), and nothing is deleted (an
+ * old table stays as it was). runPipeline (src/runner/run-pipeline.ts) catches this error, resets the
+ * checkpoint, records a schema event, warns, and runs again, once.
+ */
+import type { PipelineSpec } from '../config/pipeline-spec.js';
+import type { Checkpoint } from '../state/checkpoint-store.js';
+import { describeTargetIdentity } from '../duckdb/target-identity.js';
+import { targetLabel } from '../duckdb/target-table.js';
+import { causeChain, PgduckError } from '../errors/pgduck-error.js';
+
+/** Rows of this generation were loaded (or its bootstrap finished): a target without them lacks rows. */
+export function checkpointHasProgress(checkpoint: Checkpoint | null): boolean {
+  return checkpoint !== null && (checkpoint.position !== null || checkpoint.rowsTotal > 0 || checkpoint.bootstrapDone);
+}
+
+export class TargetLostError extends PgduckError {
+  constructor(
+    readonly pipeline: string,
+    /** What happened, for the schema event and the warning: "DuckDB table … does not exist". */
+    readonly what: string,
+  ) {
+    super(`${what}: the checkpoint's rows are not there; the pipeline bootstraps again into it`, {
+      // Not meant to escape runPipeline, which starts the run over; if it does, running again does it.
+      kind: 'transient',
+      code: 'TARGET_LOST',
+    });
+  }
+}
+
+/** The target table is missing though the checkpoint has loaded rows (the drift check found no table). */
+export function targetMissing(spec: Pick<PipelineSpec, 'name' | 'target'>, duckdbPath: string): TargetLostError {
+  return new TargetLostError(spec.name, `DuckDB table ${targetLabel(spec.target)} does not exist in ${duckdbPath} (the file or the table was removed)`);
+}
+
+/** The pipeline names another target than the one its checkpoint was written for. */
+export function targetChanged(spec: Pick<PipelineSpec, 'name'>, was: string, now: string): TargetLostError {
+  return new TargetLostError(
+    spec.name,
+    `the pipeline's DuckDB table is now ${describeTargetIdentity(now)}, its checkpoint was written for ${describeTargetIdentity(was)}`,
+  );
+}
+
+/** The TargetLostError a run failed with, if that is what it failed with (its cause chain is searched). */
+export function findTargetLost(error: unknown): TargetLostError | null {
+  return (causeChain(error).find((e) => e instanceof TargetLostError) as TargetLostError | undefined) ?? null;
+}
