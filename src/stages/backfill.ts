@@ -318,7 +318,11 @@ async function assertTypesUnchanged(ctx: StageContext, watched: PgColumn[]): Pro
   const now = await introspectShape(ctx.pg, ctx.spec.source.schema, ctx.spec.source.table);
   // Gone, not changed: retrying would find it gone again.
   if (!now) throw sourceTableMissing(ctx.spec);
-  const changed = watched.filter((w) => now.columns.find((n) => n.attnum === w.attnum)?.declaredType !== w.declaredType);
+  // By attnum: a type changed, or a name (a rename swap committed during the read binds the query's names to other columns).
+  const changed = watched.filter((w) => {
+    const n = now.columns.find((c) => c.attnum === w.attnum);
+    return n?.declaredType !== w.declaredType || n?.name !== w.name;
+  });
   if (changed.length > 0) {
     throw new BackfillInterrupted(
       `the source changed while a backfill batch was read (${changed.map((c) => `"${c.name}"`).join(', ')}): nothing of that batch was applied; the next run checks the drift and resumes the backfill`,
