@@ -100,6 +100,9 @@ export async function reconcilePipeline(pipeline: ResolvedPipeline, store: Check
       record.marked += repaired.marked;
       // Only a round cut short by the limit can have left keys behind.
       if (!d.truncated) break;
+      // The last round allowed found a full round's keys: more may be gone. Said as a stop (the rest is
+      // left to the next reconcile), never as a reconcile that found everything.
+      if (round === MAX_ROUNDS - 1) record.stopped = true;
     }
   } catch (err) {
     const error = classifyFailure(err);
