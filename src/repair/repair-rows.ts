@@ -142,7 +142,9 @@ export async function repairRows(
             kind: 'batch',
             seq,
             repair: true,
-            passDone: true,
+            // Read after the pass reached the end only if the checkpoint says so: a repair during a re-bootstrap
+            // must not make that unfinished pass look complete to replay and prune (found by review).
+            passDone: checkpoint?.bootstrapDone ?? false,
             source: { table: `${spec.source.schema}.${spec.source.table}`, primaryKey: spec.source.primaryKey, cursor: spec.source.cursor },
             columns: columns.map((c) => source.find((s) => s.attnum === c.attnum) ?? source[0]),
           }),
