@@ -128,8 +128,11 @@ export async function repairRows(
       // between an earlier repair's DuckDB commit and its state-store write, its deletes file holds the next
       // number, and one written again under the same name would replace it (a replay needs both). Batch files
       // are not counted: one past the count is a run's uncommitted batch, re-read and rewritten as before.
-      const deletesFiles = listHistory(deps.parquetDir, spec.name).files.filter((f) => f.kind === 'deletes');
-      const base = Math.max(counted, ...deletesFiles.map((f) => f.seq));
+      // Backfill files are: an idle run names its backfill after the next batch number without taking it, and
+      // a deletes file of that same number would replay before the backfill (KIND_ORDER), whose insert of
+      // missing keys would bring a removed row back (found by review).
+      const numbered = listHistory(deps.parquetDir, spec.name).files.filter((f) => f.kind === 'deletes' || f.kind === 'backfill');
+      const base = Math.max(counted, ...numbered.map((f) => f.seq));
       if (rows.length > 0) {
         const seq = base + 1;
         const path = batchFilePath(deps.parquetDir, spec.name, seq);
