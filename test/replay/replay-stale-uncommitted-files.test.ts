@@ -1,0 +1,76 @@
+/**
+ * Found by review: a run killed inside a row group leaves the Parquet files of the group's batches on disk,
+ * never committed to DuckDB nor checkpointed. The next run re-reads from the checkpoint and rewrites
+ * only the batch numbers it needs: when the source lost rows meanwhile, it needs fewer, and the
+ * files of the crashed run with higher numbers stay. `pgduck replay --drop-target` applies every
+ * file it found, so it brought back rows DuckDB never held and the source no longer has. It now
+ * leaves out the batch files numbered past the batches the state store counts, and says so.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { startPostgres, type TestPostgres } from '../support/postgres.js';
+import { createWorkspace, runCli } from '../support/workspace.js';
+import { assertVerified, duckIds, runOnce } from '../support/sync-checks.js';
+
+let pgs: TestPostgres;
+before(async () => {
+  pgs = await startPostgres();
+});
+after(async () => {
+  await pgs?.stop();
+});
+
+test('replay --drop-target does not apply the files of a batch group that was never committed', async () => {
+  const url = await pgs.createDatabase('replay_stale');
+  const ws = createWorkspace();
+  try {
+    await pgs.query(
+      url,
+      `CREATE TABLE events (id int PRIMARY KEY, note text, updated_at timestamptz NOT NULL);
+       CREATE INDEX ON events (updated_at, id);
+       INSERT INTO events SELECT g, 'n' || g, '2025-01-01 00:00:00+00'::timestamptz + g * interval '1 minute' FROM generate_series(1, 3) AS g;`,
+    );
+    ws.writePipeline('events', 'source:\n  table: public.events\n  primary_key: id\n  cursor: updated_at\ntarget:\n  table: events\nbatch_size: 5\n');
+    await runOnce(ws, url);
+
+    // Three batches of new rows, one row group; the run is killed at the third batch's upsert (nothing committed).
+    await pgs.query(
+      url,
+      `INSERT INTO events SELECT g, 'n' || g, '2025-02-01 00:00:00+00'::timestamptz + g * interval '1 minute' FROM generate_series(11, 25) AS g`,
+    );
+    const killed = await runCli(['run', '--once'], { ...ws.env(url), PGDUCK_FAULT: 'after-upsert:3' });
+    assert.equal(killed.signal, 'SIGKILL', `the run was killed at its fault point: ${killed.stderr.slice(-1000)}`);
+    assert.deepEqual(await duckIds(ws, 'events'), [1, 2, 3], 'nothing of the killed group was committed');
+    const files = () =>
+      readdirSync(join(ws.parquetDir, 'events'))
+        .filter((f) => f.endsWith('.parquet'))
+        .sort();
+    assert.deepEqual(files(), ['0000000001.parquet', '0000000002.parquet', '0000000003.parquet', '0000000004.parquet']);
+
+    // Rows of the killed group's later batches are deleted before the next run reads them.
+    await pgs.query(url, `DELETE FROM events WHERE id >= 16`);
+    await runOnce(ws, url);
+    await assertVerified(ws, url);
+    // The next run needed one batch (ids 11–15): files 3 and 4 of the killed run stay.
+    assert.deepEqual(files(), ['0000000001.parquet', '0000000002.parquet', '0000000003.parquet', '0000000004.parquet']);
+
+    const replayed = await runCli(['replay', 'events', '--drop-target'], ws.env(url));
+    assert.equal(replayed.code, 0, replayed.stderr.slice(-2000));
+    assert.match(
+      replayed.stdout,
+      /note: 2 batch files numbered past the 2 batches the checkpoint counts \(0000000003\.parquet, 0000000004\.parquet\) were written by a run that never committed them: not replayed/,
+    );
+    const source = (await pgs.query(url, `SELECT array_agg(id ORDER BY id) AS ids FROM events`)).rows[0].ids as number[];
+    const rebuilt = await duckIds(ws, 'events');
+    assert.deepEqual(rebuilt, source, `the rebuilt table is the source (replay said: ${replayed.stdout.trim()})`);
+    assert.deepEqual(
+      rebuilt.filter((id) => !source.includes(id)),
+      [],
+      `rows replay --drop-target brought back that the synced table never held (replay said: ${replayed.stdout.trim()})`,
+    );
+  } finally {
+    ws.cleanup();
+  }
+});
