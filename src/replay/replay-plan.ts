@@ -109,6 +109,11 @@ export interface ReplayPlan {
   files: PlannedFile[];
   /** `monotonic`: the files whose keys say which files hold each row's newest state (every one from range.from on, after --to too). */
   keyFiles: PlannedFile[];
+  /**
+   * Rows marked gone are removed at the end: the pipeline is at hard_delete_mode remove now, while
+   * deletes files of its mark days marked them (the runner's drift check removes them the same way).
+   */
+  removeMarked: boolean;
   notes: string[];
 }
 
@@ -356,6 +361,8 @@ export function planReplay(input: ReplayInput): ReplayPlan {
     add,
     files: plannedFiles,
     keyFiles,
+    // Not where the source has a column of that name (allowed under remove): then it holds source data.
+    removeMarked: spec.source.hardDeleteMode === 'remove' && marks.length > 0 && !historyColumns.some((h) => h.name === DELETED_AT_COLUMN),
     notes: [...new Set(notes)],
   };
 }

@@ -121,6 +121,15 @@ export async function runReplay(session: LakeSession, spec: Spec, plan: ReplayPl
     }
   }
 
+  // hard_delete_mode switched back to remove since some deletes files marked rows: those rows go, as the
+  // runner's drift check removed them from the synced table (found by review: the rebuilt table kept them).
+  if (plan.removeMarked) {
+    const marked = await session.all(
+      `DELETE FROM ${targetRef(session, at(plan.buildAs ?? plan.table))} WHERE ${quoteIdent(DELETED_AT_COLUMN)} IS NOT NULL RETURNING 1 AS gone`,
+    );
+    outcome.rowsRemoved += marked.length;
+    outcome.rowsMarked = Math.max(0, outcome.rowsMarked - marked.length);
+  }
   if (plan.buildAs) {
     const built = at(plan.buildAs);
     await session.transaction(async () => {
