@@ -147,14 +147,16 @@ export const driftCheckStage: Stage = {
     const read = new Set(batch.columns.map((c) => c.attnum));
     // A name too: the batch's query named the columns as the catalog read before it said, so a rename swap
     // committed in between (a TO tmp, b TO a, tmp TO b) read each column's values under the other's name.
-    const moved = batch.sourceColumns.filter((c) => {
-      if (!read.has(c.attnum)) return false;
+    const moved = batch.sourceColumns.flatMap((c) => {
+      if (!read.has(c.attnum)) return [];
       const n = shape.columns.find((x) => x.attnum === c.attnum);
-      return n !== undefined && (n.declaredType !== c.declaredType || n.name !== c.name);
+      if (n === undefined) return [];
+      if (n.declaredType !== c.declaredType) return [`"${c.name}" changed type`];
+      return n.name !== c.name ? [`"${c.name}" is now "${n.name}"`] : [];
     });
     if (moved.length > 0) {
       throw new SchemaDriftError(
-        `the source changed while this batch was read (${moved.map((c) => `"${c.name}"`).join(', ')} changed type or name): nothing was loaded and the checkpoint did not move; the next run reads it again as the table is then`,
+        `the source changed while this batch was read (${moved.join(', ')}): nothing was loaded and the checkpoint did not move; the next run reads it again as the table is then`,
         { kind: 'transient', code: 'DRIFT_DURING_READ' },
       );
     }

@@ -60,7 +60,7 @@ test('a column rename swap committed while a batch is read does not exchange the
     assert.equal(first.ok, false, 'the batch read across the swap is refused');
     if (!first.ok) {
       assert.equal(first.code, 'DRIFT_DURING_READ');
-      assert.match(first.message, /"a", "b" changed type or name/);
+      assert.match(first.message, /\("a" is now "b", "b" is now "a"\)/);
     }
     await runOnce(ws, url);
 
