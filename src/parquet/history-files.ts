@@ -21,7 +21,7 @@
  * again by the next run under the same name, so one seq is one file. `offset` is the number of rows
  * of that backfill done before the batch, so a resumed backfill adds files instead of replacing them.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** `batch`: rows of the source (replace their keys); `backfill`: columns of existing rows (UPDATE); `deletes`: keys gone from the source. */
@@ -72,6 +72,27 @@ export function backfillFilePath(parquetDir: string, pipeline: string, seq: numb
     'backfill',
     `${String(seq).padStart(10, '0')}.${String(backfillId).padStart(6, '0')}.${String(offset).padStart(12, '0')}.parquet`,
   );
+}
+
+/**
+ * Batch files numbered past the batches the state store counts (`counted`) were written by a run that
+ * never checkpointed them: it crashed or failed inside its row group. The next run rewrites the numbers
+ * it reaches, but one that needs fewer batches leaves the rest, and a number a repair then takes would
+ * make them look committed to replay (found by review: rows the source had lost came back in a
+ * rebuilt table). So the next run (before its first batch) and a repair (before it numbers its files)
+ * set them aside: renamed `<name>.uncommitted-<time>`, which no history reader lists; nothing is
+ * deleted. Their rows are either not in DuckDB (never committed) or re-read by the next run from the
+ * checkpoint. Returns the files set aside (their old paths).
+ */
+export function setAsideUncommittedBatches(parquetDir: string, pipeline: string, counted: number): string[] {
+  const stamp = new Date().toISOString().replace(/[-:.]/g, '');
+  const moved: string[] = [];
+  for (const f of listHistory(parquetDir, pipeline).files) {
+    if (f.kind !== 'batch' || f.seq <= counted) continue;
+    renameSync(f.path, `${f.path}.uncommitted-${stamp}`);
+    moved.push(f.path);
+  }
+  return moved;
 }
 
 /**

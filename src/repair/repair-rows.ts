@@ -34,7 +34,7 @@ import { markColumnClash } from '../schema/deleted-at-column.js';
 import { buildUpsertSql, insertOnlyLiving } from '../stages/upsert.js';
 import type { WireRow } from '../parquet/arrow-table.js';
 import { writeParquetRows } from '../parquet/write-parquet-rows.js';
-import { batchFilePath, deletesFilePath, listHistory } from '../parquet/history-files.js';
+import { batchFilePath, deletesFilePath, listHistory, setAsideUncommittedBatches } from '../parquet/history-files.js';
 import { deletesFileColumns, deletesTextColumns, writeDeletesFile } from './deletes-file.js';
 import { encodeHistoryMetadata } from '../parquet/history-metadata.js';
 import type { CheckpointStore } from '../state/checkpoint-store.js';
@@ -124,6 +124,9 @@ export async function repairRows(
 
       const checkpoint = deps.store.get(spec.name);
       const counted = checkpoint?.batchesTotal ?? 0;
+      // A crashed run's batch files past the count would otherwise sit under the numbers this repair takes
+      // (and count as committed once it moves the count past them): set aside first (history-files.ts).
+      setAsideUncommittedBatches(deps.parquetDir, spec.name, counted);
       // Numbered past every deletes file already there, not only past the state store's count: after a crash
       // between an earlier repair's DuckDB commit and its state-store write, its deletes file holds the next
       // number, and one written again under the same name would replace it (a replay needs both). Batch files

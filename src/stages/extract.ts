@@ -15,6 +15,8 @@
  * leaves Postgres. Repeatable: it only reads.
  */
 import { existsSync } from 'node:fs';
+import { basename } from 'node:path';
+import { setAsideUncommittedBatches } from '../parquet/history-files.js';
 import { PgduckError } from '../errors/pgduck-error.js';
 import type { PipelineSpec } from '../config/pipeline-spec.js';
 import type { ColumnMapping, PgColumn, RefusedColumn } from '../schema/column.js';
@@ -285,6 +287,14 @@ async function readBatch(ctx: ReadContext, batch: BatchState): Promise<void> {
 
   if (!ctx.memory.csvLeftoversSwept) {
     sweepCsvLeftovers(ctx.parquetDir, spec.name);
+    // Before this run writes its first file: what a crashed run left past the count (history-files.ts).
+    const set = setAsideUncommittedBatches(ctx.parquetDir, spec.name, ctx.store.get(spec.name)?.batchesTotal ?? 0);
+    if (set.length > 0) {
+      ctx.log.info(
+        { pipeline: spec.name, files: set.map((f) => basename(f)) },
+        `${set.length} batch file${set.length === 1 ? '' : 's'} of a run that never committed ${set.length === 1 ? 'it' : 'them'} set aside (renamed *.uncommitted-<time>: never replayed)`,
+      );
+    }
     ctx.memory.csvLeftoversSwept = true;
   }
   // The bootstrap as one streaming read (bootstrap-stream.ts), decided at the run's first keyset batch.
