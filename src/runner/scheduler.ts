@@ -16,7 +16,8 @@ import { createPool, runRecorded, type PipelineOutcome } from './pool.js';
 import type { RunDeps } from './run-pipeline.js';
 import { PipelineHealth, type HealthSnapshot, type LogLevel } from './pipeline-health.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry-policy.js';
-import { createPipelineTurns } from './pipeline-turns.js';
+import { createPipelineTurns, type PipelineTurns } from './pipeline-turns.js';
+import { targetIdentity } from '../duckdb/target-identity.js';
 import { createReconcileSchedules } from './pipeline-reconcile.js';
 import { cronZone } from '../config/cron-zone.js';
 
@@ -84,8 +85,18 @@ export function startScheduler(pipelines: ResolvedPipeline[], deps: RunDeps, opt
   const scheduled = new Map<string, Entry>();
   const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-  // --- reconcile: one turn per pipeline (its sync and its reconcile never overlap) and the reconcile schedules (src/runner/pipeline-reconcile.ts).
-  const turns = createPipelineTurns();
+  // --- reconcile: one turn per target table (a pipeline's sync and its reconcile never overlap, nor do two
+  // pipelines writing one table across a reload) and the reconcile schedules (src/runner/pipeline-reconcile.ts).
+  const byTable = createPipelineTurns();
+  // The table a pipeline writes, as its current entry says (a removed one's run in flight keeps the key it took).
+  const tableOf = (name: string) => {
+    const e = scheduled.get(name);
+    return e ? targetIdentity(e.pipeline.duckdbPath, e.pipeline.spec.target) : `pipeline:${name}`;
+  };
+  const turns: PipelineTurns = {
+    take: (name, kind, fn) => byTable.take(tableOf(name), kind, fn, name),
+    state: (name) => byTable.state(tableOf(name)),
+  };
   const reconciles = createReconcileSchedules({
     ...deps,
     turns,

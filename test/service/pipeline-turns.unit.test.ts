@@ -108,6 +108,36 @@ test('turns are per pipeline; a failed task passes the turn on', async () => {
   assert.deepEqual(await after, { ran: true, value: 'ran' });
 });
 
+test('two owners of one key (two pipelines writing one table across a reload) queue; the same owner is dropped', async () => {
+  const turns = createPipelineTurns();
+  const old = gate();
+  const order: string[] = [];
+  const first = turns.take(
+    'table orders',
+    'sync',
+    async () => {
+      await old.opened;
+      order.push('orders_old');
+    },
+    'orders_old',
+  );
+  const second = turns.take(
+    'table orders',
+    'sync',
+    async () => {
+      order.push('orders');
+    },
+    'orders',
+  );
+  assert.deepEqual(await turns.take('table orders', 'sync', async () => {}, 'orders'), { ran: false }, 'a second sync of the same owner is dropped');
+  assert.deepEqual(turns.state('table orders'), { holder: 'sync', waiting: ['sync'] });
+  await sleep(5);
+  assert.deepEqual(order, [], 'the new owner waits for the run in flight');
+  old.open();
+  await Promise.all([first, second]);
+  assert.deepEqual(order, ['orders_old', 'orders']);
+});
+
 // --- the service's reconcile ticks
 
 function fakeLogger(lines: { level: string; msg: string }[]): Logger {
