@@ -87,10 +87,14 @@ export function backfillFilePath(parquetDir: string, pipeline: string, seq: numb
 export function setAsideUncommittedBatches(parquetDir: string, pipeline: string, counted: number): string[] {
   const stamp = new Date().toISOString().replace(/[-:.]/g, '');
   const moved: string[] = [];
-  for (const f of listHistory(parquetDir, pipeline).files) {
-    if (f.kind !== 'batch' || f.seq <= counted) continue;
-    renameSync(f.path, `${f.path}.uncommitted-${stamp}`);
-    moved.push(f.path);
+  // A run numbers its batches from the count on, each with rows writing its file: what a crashed run left
+  // is the files right after the count, with no gap. Probed by name (one stat when there is none), not by
+  // listing the history, which grows with every batch until it is pruned.
+  for (let seq = counted + 1; ; seq++) {
+    const path = batchFilePath(parquetDir, pipeline, seq);
+    if (!existsSync(path)) break;
+    renameSync(path, `${path}.uncommitted-${stamp}`);
+    moved.push(path);
   }
   return moved;
 }

@@ -136,117 +136,136 @@ export async function repairRows(
       // missing keys would bring a removed row back (found by review).
       const numbered = listHistory(deps.parquetDir, spec.name).files.filter((f) => f.kind === 'deletes' || f.kind === 'backfill');
       const base = Math.max(counted, ...numbered.map((f) => f.seq));
-      if (rows.length > 0) {
-        const seq = base + 1;
-        const path = batchFilePath(deps.parquetDir, spec.name, seq);
-        await writeParquetRows(
-          path,
-          columns,
-          rows,
-          encodeHistoryMetadata({
-            pipeline: spec.name,
-            kind: 'batch',
-            seq,
-            repair: true,
-            // Read after the pass reached the end only if the checkpoint says so: a repair during a re-bootstrap
-            // must not make that unfinished pass look complete to replay and prune (found by review).
-            passDone: checkpoint?.bootstrapDone ?? false,
-            source: { table: `${spec.source.schema}.${spec.source.table}`, primaryKey: spec.source.primaryKey, cursor: spec.source.cursor },
-            columns: columns.map((c) => source.find((s) => s.attnum === c.attnum) ?? source[0]),
-          }),
-        );
-        outcome.parquetPath = path;
-      }
+      // The numbers this repair takes are counted first, before any file or DuckDB change (found by review:
+      // counted only after the DuckDB commit, a failed state-store write left its files past the count, where
+      // the next run set the rows file aside as uncommitted and numbered its batches under the deletes
+      // file). A failure here changes nothing; a number whose file ends up not written is a gap, harmless.
+      const taken = rows.length > 0 ? 2 : 1;
+      const gonePathOf = () => deletesFilePath(deps.parquetDir, spec.name, base + taken);
       const marking = spec.source.hardDeleteMode === 'mark';
-      const ref = targetRef(session, spec.target);
-      // The column (and the view hiding by it) first: a pipeline switched to mark since its last run has neither yet.
-      if (marking && (await ensureDeletedAtColumn(session, spec.target))) await syncCurrentView(session, spec.target, spec.source.softDelete);
-      const markedAt = deps.markedAt ?? new Date();
-      // A key asked about whose row was not found in Postgres (NOT EXISTS in the rows' file).
-      const found = outcome.parquetPath
-        ? ` AND NOT EXISTS (SELECT 1 FROM read_parquet(${quoteLiteral(outcome.parquetPath)}) AS b WHERE ${spec.source.primaryKey
-            .map((k) => `t.${quoteIdent(k)} = ${columns.find((c) => c.name === k)!.loadExpr(`b.${quoteIdent(k)}`)}`)
-            .join(' AND ')})`
-        : '';
-      const unmarked = marking ? ` AND t.${quoteIdent(DELETED_AT_COLUMN)} IS NULL` : '';
-      const chunks: string[] = [];
-      for (let i = 0; i < keys.length; i += KEYS_PER_READ) chunks.push(duckKeys.keyIn(keys.slice(i, i + KEYS_PER_READ), []));
-
-      // The keys this repair removes or marks, as a history file of their own, before anything is applied.
-      const goneColumns = deletesFileColumns(columns, spec.source.primaryKey, spec.source.cursor);
-      const goneSeq = base + (outcome.parquetPath ? 2 : 1);
-      const gonePath = deletesFilePath(deps.parquetDir, spec.name, goneSeq);
-      const goneKeys = await writeDeletesFile(
-        session,
-        gonePath,
-        ref,
-        goneColumns,
-        chunks.map((w) => `${w}${unmarked}${found}`),
-        encodeHistoryMetadata(
-          {
-            pipeline: spec.name,
-            kind: 'deletes',
-            seq: goneSeq,
-            deletes: { mode: marking ? 'mark' : 'remove', at: markedAt.toISOString() },
-            source: { table: `${spec.source.schema}.${spec.source.table}`, primaryKey: spec.source.primaryKey, cursor: spec.source.cursor },
-            columns: goneColumns.map((c) => source.find((s) => s.attnum === c.attnum) ?? source[0]),
-          },
-          { transport: 'typed', textColumns: deletesTextColumns(goneColumns) },
-        ),
-      );
-      if (goneKeys > 0) outcome.deletesPath = gonePath;
-
-      const upsert = outcome.parquetPath
-        ? buildUpsertSql(
-            ref,
-            quoteIdent('pgduck_batch'),
-            outcome.parquetPath,
-            columns,
-            spec.source.primaryKey,
-            spec.source.cursor,
-            'replace',
-            undefined,
-            insertOnlyLiving(spec),
-          )
-        : null;
-      // The target's rows change behind the NULL-cursor sweep's digests (src/stages/null-cursor-sweep.ts):
-      // forgotten first, so its next sweep writes every chunk again (a row removed here and put back
-      // in the source as it was would otherwise match its old digest and stay gone).
-      deps.store.forgetNullCursorChunks(spec.name);
+      deps.store.advance(spec.name, { position: null, rows: 0, batches: base + taken - counted }, checkpoint?.generation ?? 0);
+      // From here to the commit, a failure leaves no file behind: numbers counted, files never applied, would replay.
       try {
-        if (!marking) {
-          await session.transaction(async () => {
-            for (const w of chunks) await session.run(`DELETE FROM ${ref} WHERE ${w}`);
-            if (upsert) outcome.written = Number((await session.all(upsert.insert))[0]?.Count ?? 0);
-          });
-        } else {
-          const at = quoteLiteral(markedAt.toISOString());
-          await session.transaction(async () => {
-            // The rows found replace their keys (unmarked: the column is not in the file), as the upsert does.
-            if (upsert) {
-              await session.run(upsert.delete);
-              outcome.written = Number((await session.all(upsert.insert))[0]?.Count ?? 0);
-            }
-            // The keys not found are marked; a row marked already keeps the time it was first found gone.
-            for (const w of chunks) {
-              const res = await session.all(
-                `UPDATE ${ref} AS t SET ${quoteIdent(DELETED_AT_COLUMN)} = CAST(${at} AS TIMESTAMPTZ) WHERE ${w}${unmarked}${found}`,
-              );
-              outcome.marked += Number(res[0]?.Count ?? 0);
-            }
-          });
+        if (rows.length > 0) {
+          const seq = base + 1;
+          const path = batchFilePath(deps.parquetDir, spec.name, seq);
+          await writeParquetRows(
+            path,
+            columns,
+            rows,
+            encodeHistoryMetadata({
+              pipeline: spec.name,
+              kind: 'batch',
+              seq,
+              repair: true,
+              // Read after the pass reached the end only if the checkpoint says so: a repair during a re-bootstrap
+              // must not make that unfinished pass look complete to replay and prune (found by review).
+              passDone: checkpoint?.bootstrapDone ?? false,
+              source: { table: `${spec.source.schema}.${spec.source.table}`, primaryKey: spec.source.primaryKey, cursor: spec.source.cursor },
+              columns: columns.map((c) => source.find((s) => s.attnum === c.attnum) ?? source[0]),
+            }),
+          );
+          outcome.parquetPath = path;
+        }
+        const ref = targetRef(session, spec.target);
+        // The column (and the view hiding by it) first: a pipeline switched to mark since its last run has neither yet.
+        if (marking && (await ensureDeletedAtColumn(session, spec.target))) await syncCurrentView(session, spec.target, spec.source.softDelete);
+        const markedAt = deps.markedAt ?? new Date();
+        // A key asked about whose row was not found in Postgres (NOT EXISTS in the rows' file).
+        const found = outcome.parquetPath
+          ? ` AND NOT EXISTS (SELECT 1 FROM read_parquet(${quoteLiteral(outcome.parquetPath)}) AS b WHERE ${spec.source.primaryKey
+              .map((k) => `t.${quoteIdent(k)} = ${columns.find((c) => c.name === k)!.loadExpr(`b.${quoteIdent(k)}`)}`)
+              .join(' AND ')})`
+          : '';
+        const unmarked = marking ? ` AND t.${quoteIdent(DELETED_AT_COLUMN)} IS NULL` : '';
+        const chunks: string[] = [];
+        for (let i = 0; i < keys.length; i += KEYS_PER_READ) chunks.push(duckKeys.keyIn(keys.slice(i, i + KEYS_PER_READ), []));
+
+        // The keys this repair removes or marks, as a history file of their own, before anything is applied.
+        const goneColumns = deletesFileColumns(columns, spec.source.primaryKey, spec.source.cursor);
+        const goneSeq = base + (outcome.parquetPath ? 2 : 1);
+        const gonePath = deletesFilePath(deps.parquetDir, spec.name, goneSeq);
+        const goneKeys = await writeDeletesFile(
+          session,
+          gonePath,
+          ref,
+          goneColumns,
+          chunks.map((w) => `${w}${unmarked}${found}`),
+          encodeHistoryMetadata(
+            {
+              pipeline: spec.name,
+              kind: 'deletes',
+              seq: goneSeq,
+              deletes: { mode: marking ? 'mark' : 'remove', at: markedAt.toISOString() },
+              source: { table: `${spec.source.schema}.${spec.source.table}`, primaryKey: spec.source.primaryKey, cursor: spec.source.cursor },
+              columns: goneColumns.map((c) => source.find((s) => s.attnum === c.attnum) ?? source[0]),
+            },
+            { transport: 'typed', textColumns: deletesTextColumns(goneColumns) },
+          ),
+        );
+        if (goneKeys > 0) outcome.deletesPath = gonePath;
+
+        const upsert = outcome.parquetPath
+          ? buildUpsertSql(
+              ref,
+              quoteIdent('pgduck_batch'),
+              outcome.parquetPath,
+              columns,
+              spec.source.primaryKey,
+              spec.source.cursor,
+              'replace',
+              undefined,
+              insertOnlyLiving(spec),
+            )
+          : null;
+        // The target's rows change behind the NULL-cursor sweep's digests (src/stages/null-cursor-sweep.ts):
+        // forgotten first, so its next sweep writes every chunk again (a row removed here and put back
+        // in the source as it was would otherwise match its old digest and stay gone).
+        deps.store.forgetNullCursorChunks(spec.name);
+        try {
+          if (!marking) {
+            await session.transaction(async () => {
+              for (const w of chunks) await session.run(`DELETE FROM ${ref} WHERE ${w}`);
+              if (upsert) outcome.written = Number((await session.all(upsert.insert))[0]?.Count ?? 0);
+            });
+          } else {
+            const at = quoteLiteral(markedAt.toISOString());
+            await session.transaction(async () => {
+              // The rows found replace their keys (unmarked: the column is not in the file), as the upsert does.
+              if (upsert) {
+                await session.run(upsert.delete);
+                outcome.written = Number((await session.all(upsert.insert))[0]?.Count ?? 0);
+              }
+              // The keys not found are marked; a row marked already keeps the time it was first found gone.
+              for (const w of chunks) {
+                const res = await session.all(
+                  `UPDATE ${ref} AS t SET ${quoteIdent(DELETED_AT_COLUMN)} = CAST(${at} AS TIMESTAMPTZ) WHERE ${w}${unmarked}${found}`,
+                );
+                outcome.marked += Number(res[0]?.Count ?? 0);
+              }
+            });
+          }
+        } catch (err) {
+          // Never applied: a replay must not apply them either (the next reconcile finds the keys again).
+          if (outcome.deletesPath) rmSync(outcome.deletesPath, { force: true });
+          if (outcome.parquetPath) rmSync(outcome.parquetPath, { force: true });
+          throw err;
         }
       } catch (err) {
-        // Never applied: a replay must not apply it either (the next reconcile finds the keys again).
-        if (outcome.deletesPath) rmSync(outcome.deletesPath, { force: true });
+        rmSync(gonePathOf(), { force: true });
+        if (outcome.parquetPath) rmSync(outcome.parquetPath, { force: true });
         throw err;
       }
       outcome.removed = marking ? keys.length - outcome.written - outcome.marked : keys.length - outcome.written;
-      // The rows' file and the deletes file each take a batch number (the count moves past the last one used,
-      // so the runner's next batch numbers after them); the position stays where it was.
-      const files = (outcome.parquetPath ? 1 : 0) + (outcome.deletesPath ? 1 : 0);
-      const used = base + files;
-      if (files > 0) deps.store.advance(spec.name, { position: null, rows: rows.length, batches: used - counted }, checkpoint?.generation ?? 0);
+      // The rows read join the pipeline's row count (for status). Only a count: the numbers were taken before
+      // the commit and the position stays where it was, so a failure to write it loses nothing a replay needs.
+      if (rows.length > 0) {
+        try {
+          deps.store.advance(spec.name, { position: null, rows: rows.length, batches: 0 }, checkpoint?.generation ?? 0);
+        } catch {
+          // the next write of this pipeline's checkpoint meets the same store, and says what is wrong with it
+        }
+      }
       return outcome;
     });
   } finally {
