@@ -30,6 +30,8 @@ export interface ReconcileSchedulesDeps {
   store: CheckpointStore;
   log: Logger;
   turns: PipelineTurns;
+  /** The table whose turn a pipeline takes now (the scheduler's key); a reconcile whose pipeline moved to another table while it waited does not run. */
+  turnKey?: (name: string) => string;
   /** The service's pool (p-limit): a reconcile takes a slot like a run. */
   limit: <T>(fn: () => Promise<T>) => Promise<T>;
   /** The pipeline as scheduled now and its health; null when it is no longer scheduled. */
@@ -81,11 +83,17 @@ export function createReconcileSchedules(deps: ReconcileSchedulesDeps): Reconcil
       log.debug({ pipeline: name, reconcile: 'skipped' }, `${name}: reconcile skipped: ${early}`);
       return Promise.resolve();
     }
+    const table = deps.turnKey?.(name);
     const p = deps.turns
       .take(name, 'reconcile', () =>
         deps.limit(async () => {
           // The turn came after a sync, perhaps: what it left decides.
           if (deps.stopping()) return;
+          // Its file now writes another table than the turn it holds: left to the next tick, under that table's turn.
+          if (table !== undefined && deps.turnKey?.(name) !== table) {
+            log.debug({ pipeline: name, reconcile: 'skipped' }, `${name}: reconcile skipped: its target changed while it waited; the next tick runs it`);
+            return;
+          }
           const why = skipReason(name);
           if (why) {
             log.debug({ pipeline: name, reconcile: 'skipped' }, `${name}: reconcile skipped: ${why}`);

@@ -100,6 +100,7 @@ export function startScheduler(pipelines: ResolvedPipeline[], deps: RunDeps, opt
   const reconciles = createReconcileSchedules({
     ...deps,
     turns,
+    turnKey: tableOf,
     limit,
     current: (name) => {
       const e = scheduled.get(name);
@@ -159,10 +160,19 @@ export function startScheduler(pipelines: ResolvedPipeline[], deps: RunDeps, opt
     if (why === 'retry' && !entry.health.retryDue()) return Promise.resolve();
     clearRetry(entry);
     running.add(name);
+    // The table whose turn this run takes. If its file is edited to write another table before the run
+    // gets its pool slot, it must not run under this turn (found by review: it wrote a table another run
+    // was writing, every key twice): it gives the turn back and is fired again under the new table's.
+    const table = tableOf(name);
+    let moved = false;
     const sync = async () => {
       // The spec as of the turn in the pool: an update while it waited counts.
       const current = scheduled.get(name);
       if (stopping || !current) return;
+      if (tableOf(name) !== table) {
+        moved = true;
+        return;
+      }
       current.health.started();
       writeState(name, current.health.snapshot);
       const generation = generationOf(name);
@@ -172,11 +182,12 @@ export function startScheduler(pipelines: ResolvedPipeline[], deps: RunDeps, opt
       settle(current, outcome, generation);
     };
     // The pipeline's turn first (its reconcile may hold it), then a slot of the pool.
-    const p: Promise<unknown> = turns
-      .take(name, 'sync', () => limit(sync))
+    const p: Promise<unknown> = byTable
+      .take(table, 'sync', () => limit(sync), name)
       .finally(() => {
         running.delete(name);
         inFlight.delete(p);
+        if (moved) void fire(name, 'start');
       });
     inFlight.add(p);
     return p;
