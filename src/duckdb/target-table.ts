@@ -92,18 +92,45 @@ export function keyComments(ref: string, key: TargetKey): string[] {
   return key.columns.map((c, i) => `COMMENT ON COLUMN ${ref}.${quoteIdent(c)} IS ${quoteLiteral(`${KEY_COMMENT}${i + 1}`)}`);
 }
 
-export async function createTarget(session: LakeSession, target: TargetName, columns: TargetColumn[], key: TargetKey): Promise<void> {
+export async function createTarget(
+  session: LakeSession,
+  target: TargetName,
+  columns: TargetColumn[],
+  key: TargetKey,
+  source: string | null = null,
+): Promise<void> {
   if (key.index) refuseUnindexableKey(target, columns, key);
   const defs = [...columns.map((c) => `${quoteIdent(c.name)} ${c.type}`), ...keyClause(key)];
   await ensureTargetSchema(session, target);
   const ref = targetRef(session, target);
   const create = `CREATE TABLE IF NOT EXISTS ${ref} (\n  ${defs.join(',\n  ')}\n)`;
-  if (key.index) return session.run(create);
-  // The table and its key's record at once: a crash between them would leave a table with no known key.
+  // The table, its key's record (keyless) and its source's at once: a crash between them would leave a table with no known key.
   await session.transaction(async () => {
     await session.run(create);
-    for (const sql of keyComments(ref, key)) await session.run(sql);
+    if (!key.index) for (const sql of keyComments(ref, key)) await session.run(sql);
+    if (source !== null) await session.run(`COMMENT ON TABLE ${ref} IS ${quoteLiteral(`${SOURCE_COMMENT}${source}`)}`);
   });
+}
+
+/** The table comment naming the source a target's rows come from (`pgduck source public.orders`). */
+const SOURCE_COMMENT = 'pgduck source ';
+
+/**
+ * The source a target table was created for (its comment, createTarget), `schema.table`; null when it
+ * names none (made by hand, or by a pgduck before it recorded one).
+ */
+export async function targetSource(session: LakeSession, target: TargetName): Promise<string | null> {
+  const rows = await session.all(
+    `SELECT comment FROM duckdb_tables()
+     WHERE database_name = ${quoteLiteral(session.catalogName)} AND schema_name = ${quoteLiteral(target.schema)} AND table_name = ${quoteLiteral(target.table)}`,
+  );
+  const comment = rows[0]?.comment;
+  return typeof comment === 'string' && comment.startsWith(SOURCE_COMMENT) ? comment.slice(SOURCE_COMMENT.length) : null;
+}
+
+/** Record the source of a table made before pgduck recorded one (its first bootstrap claims it). */
+export async function claimTarget(session: LakeSession, target: TargetName, source: string): Promise<void> {
+  await session.run(`COMMENT ON TABLE ${targetRef(session, target)} IS ${quoteLiteral(`${SOURCE_COMMENT}${source}`)}`);
 }
 
 /**

@@ -15,6 +15,7 @@ import type { LakeSession } from '../duckdb/lake.js';
 import { addColumn, createTarget, DELETED_AT_COLUMN, keyOf, syncCurrentView, targetRef, type TargetName } from '../duckdb/target-table.js';
 import { applyParquet, buildUpsertSql, insertOnlyLiving } from '../stages/upsert.js';
 import { applyBackfillFile, buildBackfillSql } from '../stages/backfill.js';
+import { sourceLabel } from '../stages/target-lost.js';
 import { quoteIdent, quoteLiteral } from '../sql/identifier.js';
 import type { PipelineSpec } from '../config/pipeline-spec.js';
 import type { ColumnMapping } from '../schema/column.js';
@@ -71,7 +72,7 @@ export async function runReplay(session: LakeSession, spec: Spec, plan: ReplayPl
     const built = at(plan.buildAs ?? plan.table);
     if (plan.buildAs) {
       await session.run(`DROP TABLE IF EXISTS ${targetRef(session, at(plan.buildAs))}`);
-      await createTarget(session, at(plan.buildAs), plan.create ?? [], keyOf(spec));
+      await createTarget(session, at(plan.buildAs), plan.create ?? [], keyOf(spec), sourceLabel(spec));
     }
     for (const f of plan.files) {
       const columns = asMappings(f);
@@ -97,7 +98,7 @@ export async function runReplay(session: LakeSession, spec: Spec, plan: ReplayPl
     const table = at(plan.buildAs ?? plan.table);
     if (plan.buildAs) {
       await session.run(`DROP TABLE IF EXISTS ${targetRef(session, at(plan.buildAs))}`);
-      await createTarget(session, at(plan.buildAs), plan.create ?? [], keyOf(spec));
+      await createTarget(session, at(plan.buildAs), plan.create ?? [], keyOf(spec), sourceLabel(spec));
     }
     for (const c of plan.add) await addColumn(session, at(plan.table), c);
     await buildLatest(session, plan, spec.source.primaryKey);

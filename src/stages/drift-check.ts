@@ -37,7 +37,7 @@ import { quoteIdent } from '../sql/identifier.js';
 import { catalogNameOf } from '../duckdb/catalog-name.js';
 import { introspectShape } from '../postgres/introspect-table.js';
 import { sourceTableMissing } from './source-table-missing.js';
-import { checkpointHasProgress, targetMissing } from './target-lost.js';
+import { checkpointHasProgress, sourceLabel, targetMissing, targetTaken } from './target-lost.js';
 import { primaryKeyAttnums, targetFingerprint } from './target-check.js';
 import {
   addColumn,
@@ -59,6 +59,8 @@ import {
   targetRef,
   schemaRef,
   type TargetName,
+  targetSource,
+  claimTarget,
 } from '../duckdb/target-table.js';
 import type { LakeSession } from '../duckdb/lake.js';
 import type { RunMemory } from './run-memory.js';
@@ -212,7 +214,7 @@ export const driftCheckStage: Stage = {
       const created = batch.columns.map((c) => ({ name: c.name, type: c.duckType }));
       // hard_delete_mode mark: the mark column from the start, last, so the `_current` view can hide marked rows.
       if (marking) created.push({ name: DELETED_AT_COLUMN, type: 'TIMESTAMPTZ' });
-      await createTarget(lake, table, created, keyOf(spec));
+      await createTarget(lake, table, created, keyOf(spec), sourceLabel(spec));
       const nullColumns = currentViewColumns(spec.source.softDelete, created, sourceHasMarkColumn);
       if (nullColumns.length > 0) await createCurrentView(lake, table, nullColumns);
       // Made as the pipeline file says now: the once-per-run check below has nothing to change (and
@@ -228,6 +230,14 @@ export const driftCheckStage: Stage = {
 
     // Once per run: soft_delete may have been added to (or removed from) the pipeline file since the table was made.
     if (!memory.currentViewChecked) {
+      // A bootstrap from the beginning into a table that exists: it must be this source's. Another source's
+      // rows would stay beside this one's (a bootstrap upserts by key, it removes nothing): two pipelines
+      // that swapped their target.table each merged into the other's table (found by review).
+      if (!checkpointHasProgress(store.get(spec.name))) {
+        const owner = await targetSource(lake, table);
+        if (owner !== null && owner !== sourceLabel(spec)) throw targetTaken(spec, owner);
+        if (owner === null) await claimTarget(lake, table, sourceLabel(spec));
+      }
       await commitApplied();
       memory.currentViewChecked = true;
       // hard_delete_mode may have been switched to mark since the table was made: the column comes first, the view hides by it.

@@ -52,3 +52,24 @@ export function targetChanged(spec: Pick<PipelineSpec, 'name'>, was: string, now
 export function findTargetLost(error: unknown): TargetLostError | null {
   return (causeChain(error).find((e) => e instanceof TargetLostError) as TargetLostError | undefined) ?? null;
 }
+
+/** How a target table records the source its rows come from (its table comment, createTarget): `schema.table`. */
+export function sourceLabel(spec: Pick<PipelineSpec, 'source'>): string {
+  return `${spec.source.schema}.${spec.source.table}`;
+}
+
+/**
+ * A bootstrap from the beginning found its target table made for another source: its rows would stay
+ * beside this source's, mixed. Refused before anything is written; the table is left as it is.
+ */
+export function targetTaken(spec: Pick<PipelineSpec, 'name' | 'file' | 'source' | 'target'>, owner: string): PgduckError {
+  return new PgduckError(
+    `DuckDB table ${targetLabel(spec.target)} holds rows synced from source ${owner}, not from ${sourceLabel(spec)}: bootstrapping into it would ` +
+      `mix the two tables' rows; nothing was written and the table is left as it is`,
+    {
+      kind: 'needs-action',
+      code: 'TARGET_TAKEN',
+      fix: `point target.table in ${spec.file} at a table of its own, or rebuild ${targetLabel(spec.target)} from ${sourceLabel(spec)}: pgduck reset ${spec.name} --drop-target`,
+    },
+  );
+}
