@@ -177,8 +177,17 @@ export function startScheduler(pipelines: ResolvedPipeline[], deps: RunDeps, opt
       writeState(name, current.health.snapshot);
       const generation = generationOf(name);
       const outcome = await runRecorded(current.pipeline, runDeps, { logFailure: false });
-      // Rescheduled (its file changed) or removed meanwhile: the new entry starts from a clean state.
-      if (scheduled.get(name) !== current) return;
+      // Rescheduled (its file changed) or removed meanwhile: the new entry starts from a clean state, but
+      // a failure of this run is still said (its health is the replaced entry's, so settle does not say it).
+      if (scheduled.get(name) !== current) {
+        if (!outcome.ok) {
+          log.warn(
+            { pipeline: name, error: { message: outcome.message, kind: outcome.kind, code: outcome.code, fix: outcome.error.fix } },
+            `${outcome.message} (its pipeline file changed or was removed while it ran: the file as it is now runs on its own schedule)`,
+          );
+        }
+        return;
+      }
       settle(current, outcome, generation);
     };
     // The pipeline's turn first (its reconcile may hold it), then a slot of the pool.

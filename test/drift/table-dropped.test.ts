@@ -234,3 +234,54 @@ test('a source table dropped during a backfill: SOURCE_TABLE_MISSING (needs-acti
   assert.equal(await count(ws.duckdbPath, 'items'), 120);
   ws.cleanup();
 });
+
+test('a run that fails after its pipeline file changed under it (the service rescheduled it meanwhile): its failure is still logged', async () => {
+  const url = await pg.createDatabase('table_dropped_rescheduled');
+  await createTable(pg, url, 'doomed', 300);
+  const ws = createWorkspace();
+  writeTablePipeline(ws, 'doomed', 'doomed', { batchSize: 100, schedule: '0 0 0 1 1 *' });
+  const { pipelines, settings } = loadWorkspace(ws.env(url), []);
+  const store = new CheckpointStore(checkpointDbPath(settings));
+  const lake = new Lake();
+  let logs = '';
+  const log = pino({ level: 'info', base: undefined }, { write: (line: string) => void (logs += line) });
+  let edited = false;
+  const outcomes: PipelineOutcome[] = [];
+  // Bound late: the seam runs during the scheduler's first run.
+  let scheduler: ReturnType<typeof startScheduler> | null = null;
+  scheduler = startScheduler(
+    pipelines,
+    {
+      lake,
+      store,
+      log,
+      // Before the second batch's read: the file changes (rescheduled), then the table goes.
+      onStep: async (stage, batch) => {
+        if (stage !== 'extract' || batch !== 2 || edited) return;
+        edited = true;
+        scheduler?.update(pipelines.map((p) => ({ ...p, spec: { ...p.spec, batchSize: 50 } })));
+        await pg.query(url, 'DROP TABLE public.doomed');
+      },
+    },
+    { concurrency: 1, runAtStart: true, retry: { baseMs: 50, maxMs: 500, blockedProbeMs: 0 }, onOutcome: (o) => outcomes.push(o) },
+  );
+  try {
+    await waitFor(
+      'the failure logged',
+      () => logs.includes('its pipeline file changed or was removed while it ran'),
+      () => logs,
+    );
+    const line = logs
+      .split('\n')
+      .filter((l) => l.includes('its pipeline file changed or was removed while it ran'))
+      .map((l) => JSON.parse(l) as { level: number; pipeline: string; error: { code: string; kind: string } });
+    assert.equal(line.length, 1);
+    assert.deepEqual([line[0].level, line[0].pipeline, line[0].error.code, line[0].error.kind], [40, 'doomed', 'SOURCE_TABLE_MISSING', 'needs-action']);
+    assert.equal(outcomes.length, 0, 'not settled on the new entry (its health starts clean)');
+  } finally {
+    await scheduler?.stop();
+    await lake.close();
+    store.close();
+    ws.cleanup();
+  }
+});
