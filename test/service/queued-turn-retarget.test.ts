@@ -53,21 +53,22 @@ test('a pipeline waiting for a pool slot, its file replaced by one writing a tab
     const dir = join(ws.parquetDir, p);
     return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.parquet')).length : 0;
   };
+  // The workspace goes whatever happens, a failure of the first phase included.
   try {
-    await svc.waitFor('a_big and b_old under way', () => files('a_big') >= 3 && files('b_old') >= 3);
-    assert.equal(files('c_other'), 0, 'c_other must still wait for a slot');
-    assert.equal(readCheckpoint(ws, 'a_big')?.bootstrapDone ?? false, false, 'a_big must still hold its slot');
-    renameSync(oldPath, join(ws.pipelinesDir, 'c_other.yml'));
-    await svc.waitFor('c_other bootstrapped (renamed file)', () => readCheckpoint(ws, 'c_other')?.bootstrapDone === true);
-    await svc.waitFor(
-      'the b_old run ended',
-      () => readCheckpoint(ws, 'b_old')?.bootstrapDone === true || svc.lines().some((l) => l.pipeline === 'b_old' && l.level >= 40),
-    );
-    await sleep(500);
-  } finally {
-    await svc.stop();
-  }
-  try {
+    try {
+      await svc.waitFor('a_big and b_old under way', () => files('a_big') >= 3 && files('b_old') >= 3);
+      assert.equal(files('c_other'), 0, 'c_other must still wait for a slot');
+      assert.equal(readCheckpoint(ws, 'a_big')?.bootstrapDone ?? false, false, 'a_big must still hold its slot');
+      renameSync(oldPath, join(ws.pipelinesDir, 'c_other.yml'));
+      await svc.waitFor('c_other bootstrapped (renamed file)', () => readCheckpoint(ws, 'c_other')?.bootstrapDone === true);
+      await svc.waitFor(
+        'the b_old run ended',
+        () => readCheckpoint(ws, 'b_old')?.bootstrapDone === true || svc.lines().some((l) => l.pipeline === 'b_old' && l.level >= 40),
+      );
+      await sleep(500);
+    } finally {
+      await svc.stop();
+    }
     const [{ rows, keys }] = await withDuckDbFile(ws.duckdbPath, (s) => s.all('SELECT count(*)::INT AS rows, count(DISTINCT id)::INT AS keys FROM orders'), {
       readOnly: true,
     });

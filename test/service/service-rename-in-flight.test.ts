@@ -51,26 +51,27 @@ test('a pipeline file renamed while its bootstrap runs: the table holds each key
       await sleep(50);
     }
   };
+  // The workspace goes whatever happens, a failure of the first phase included.
   try {
-    const dir = join(ws.parquetDir, 'orders_old');
-    // The old pipeline's bootstrap is under way: a few of its batch files are written.
-    await waitFor('the bootstrap under way', () => existsSync(dir) && readdirSync(dir).filter((f) => f.endsWith('.parquet')).length >= 3);
-    assert.equal(readCheckpoint(ws, 'orders_old')?.bootstrapDone ?? false, false, 'the rename must come while the bootstrap runs');
-    renameSync(oldPath, join(ws.pipelinesDir, 'orders.yml'));
-    await waitFor('the renamed pipeline bootstrapped', () => readCheckpoint(ws, 'orders')?.bootstrapDone === true);
-    await waitFor('the old run finished', () => readCheckpoint(ws, 'orders_old')?.bootstrapDone === true || /orders_old.*(failed|error)/.test(stderr));
-    await sleep(500);
-  } finally {
-    child.kill('SIGTERM');
-    await exited;
-  }
-  const problems = stderr
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as { level: number; msg: string })
-    .filter((l) => l.level >= 40)
-    .map((l) => l.msg);
-  try {
+    try {
+      const dir = join(ws.parquetDir, 'orders_old');
+      // The old pipeline's bootstrap is under way: a few of its batch files are written.
+      await waitFor('the bootstrap under way', () => existsSync(dir) && readdirSync(dir).filter((f) => f.endsWith('.parquet')).length >= 3);
+      assert.equal(readCheckpoint(ws, 'orders_old')?.bootstrapDone ?? false, false, 'the rename must come while the bootstrap runs');
+      renameSync(oldPath, join(ws.pipelinesDir, 'orders.yml'));
+      await waitFor('the renamed pipeline bootstrapped', () => readCheckpoint(ws, 'orders')?.bootstrapDone === true);
+      await waitFor('the old run finished', () => readCheckpoint(ws, 'orders_old')?.bootstrapDone === true || /orders_old.*(failed|error)/.test(stderr));
+      await sleep(500);
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
+    }
+    const problems = stderr
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { level: number; msg: string })
+      .filter((l) => l.level >= 40)
+      .map((l) => l.msg);
     const [{ rows, keys }] = await withDuckDbFile(ws.duckdbPath, (s) => s.all('SELECT count(*)::INT AS rows, count(DISTINCT id)::INT AS keys FROM orders'), {
       readOnly: true,
     });

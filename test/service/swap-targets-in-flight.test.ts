@@ -46,22 +46,23 @@ test('two pipelines swap their target tables while both bootstrap: each table ho
     const dir = join(ws.parquetDir, p);
     return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.parquet')).length : 0;
   };
+  // The workspace goes whatever happens, a failure of the first phase included.
   try {
-    await svc.waitFor('both bootstraps under way', () => files('alpha') >= 3 && files('beta') >= 3);
-    assert.equal(readCheckpoint(ws, 'alpha')?.bootstrapDone ?? false, false, 'the edit must come while alpha bootstraps');
-    ws.writePipeline('alpha', yaml('alpha', 't_beta'));
-    ws.writePipeline('beta', yaml('beta', 't_alpha'));
-    await svc.waitFor('the reload of both', () =>
-      svc.lines().some((l) => l.msg.startsWith('pipelines reloaded') && (l.changed as string[] | undefined)?.length === 2),
-    );
-    const retargeted = (p: string) => svc.lines().some((l) => l.pipeline === p && /checkpoint was written for/.test(l.msg));
-    await svc.waitFor('both retargeted', () => retargeted('alpha') && retargeted('beta'));
-    const refused = (p: string) => svc.lines().some((l) => l.pipeline === p && l.error?.code === 'TARGET_TAKEN');
-    await svc.waitFor('both refused', () => refused('alpha') && refused('beta'));
-  } finally {
-    await svc.stop();
-  }
-  try {
+    try {
+      await svc.waitFor('both bootstraps under way', () => files('alpha') >= 3 && files('beta') >= 3);
+      assert.equal(readCheckpoint(ws, 'alpha')?.bootstrapDone ?? false, false, 'the edit must come while alpha bootstraps');
+      ws.writePipeline('alpha', yaml('alpha', 't_beta'));
+      ws.writePipeline('beta', yaml('beta', 't_alpha'));
+      await svc.waitFor('the reload of both', () =>
+        svc.lines().some((l) => l.msg.startsWith('pipelines reloaded') && (l.changed as string[] | undefined)?.length === 2),
+      );
+      const retargeted = (p: string) => svc.lines().some((l) => l.pipeline === p && /checkpoint was written for/.test(l.msg));
+      await svc.waitFor('both retargeted', () => retargeted('alpha') && retargeted('beta'));
+      const refused = (p: string) => svc.lines().some((l) => l.pipeline === p && l.error?.code === 'TARGET_TAKEN');
+      await svc.waitFor('both refused', () => refused('alpha') && refused('beta'));
+    } finally {
+      await svc.stop();
+    }
     const taken = svc.lines().find((l) => l.pipeline === 'alpha' && l.error?.code === 'TARGET_TAKEN');
     assert.equal(taken?.error?.kind, 'needs-action');
     assert.match(String(taken?.error?.message), /DuckDB table t_beta holds rows synced from source public\.beta, not from public\.alpha/);
