@@ -158,28 +158,26 @@ async function makePlan(
   return planReplay({ spec, files: mapped, target, options: opts, canonical: canon });
 }
 
-/** The batches the state store counts for this pipeline (committed ones); null without a state store or a checkpoint. */
-function countedBatches(settings: Settings, pipeline: string): number | null {
+/** Read the state store, if there is one (replay needs none: a history copied elsewhere replays too); `absent` without it. */
+function readStateStore<T>(settings: Settings, absent: T, read: (store: CheckpointStore) => T): T {
   const path = checkpointDbPath(settings);
-  if (!existsSync(path)) return null;
+  if (!existsSync(path)) return absent;
   const store = new CheckpointStore(path);
   try {
-    return store.get(pipeline)?.batchesTotal ?? null;
+    return read(store);
   } finally {
     store.close();
   }
 }
 
+/** The batches the state store counts for this pipeline (committed ones); null without a state store or a checkpoint. */
+function countedBatches(settings: Settings, pipeline: string): number | null {
+  return readStateStore(settings, null, (store) => store.get(pipeline)?.batchesTotal ?? null);
+}
+
 /** The state store's snapshot of the source columns: only for history files older than their metadata. */
 function readSnapshot(settings: Settings, pipeline: string): SourceColumnRecord[] {
-  const path = checkpointDbPath(settings);
-  if (!existsSync(path)) return [];
-  const store = new CheckpointStore(path);
-  try {
-    return store.sourceColumns(pipeline);
-  } finally {
-    store.close();
-  }
+  return readStateStore(settings, [], (store) => store.sourceColumns(pipeline));
 }
 
 function describePlan(plan: ReplayPlan, parquetDir: string, duckdbPath: string, full: boolean): string {

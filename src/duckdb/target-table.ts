@@ -5,7 +5,7 @@
 import { PgduckError } from '../errors/pgduck-error.js';
 import { quoteIdent, quoteLiteral } from '../sql/identifier.js';
 import { DELETED_AT_COLUMN } from '../schema/deleted-at-column.js';
-import type { LakeSession } from './lake.js';
+import type { LakeSession, Row } from './lake.js';
 
 export interface TargetColumn {
   name: string;
@@ -53,11 +53,8 @@ export async function ensureTargetSchema(session: LakeSession, target: TargetNam
  * instance against 2–7 ms for these two (docs/architecture.md, "Facts: DuckDB").
  */
 export async function describeTarget(session: LakeSession, target: TargetName): Promise<TargetColumn[] | null> {
-  const found = await session.all(
-    `SELECT 1 AS found FROM duckdb_tables()
-     WHERE database_name = ${quoteLiteral(session.catalogName)} AND schema_name = ${quoteLiteral(target.schema)} AND table_name = ${quoteLiteral(target.table)}`,
-  );
-  if (found.length === 0) return null;
+  const found = await tableCatalogRow(session, target);
+  if (found === null) return null;
   const rows = await session.all(`SELECT column_name, column_type FROM (DESCRIBE ${targetRef(session, target)})`);
   return rows.map((r) => ({ name: String(r.column_name), type: String(r.column_type) }));
 }
@@ -108,7 +105,7 @@ export async function createTarget(
   await session.transaction(async () => {
     await session.run(create);
     if (!key.index) for (const sql of keyComments(ref, key)) await session.run(sql);
-    if (source !== null) await session.run(`COMMENT ON TABLE ${ref} IS ${quoteLiteral(`${SOURCE_COMMENT}${source}`)}`);
+    if (source !== null) await session.run(sourceCommentSql(ref, source));
   });
 }
 
@@ -120,17 +117,26 @@ const SOURCE_COMMENT = 'pgduck source ';
  * names none (made by hand, or by a pgduck before it recorded one).
  */
 export async function targetSource(session: LakeSession, target: TargetName): Promise<string | null> {
-  const rows = await session.all(
-    `SELECT comment FROM duckdb_tables()
-     WHERE database_name = ${quoteLiteral(session.catalogName)} AND schema_name = ${quoteLiteral(target.schema)} AND table_name = ${quoteLiteral(target.table)}`,
-  );
-  const comment = rows[0]?.comment;
+  const comment = (await tableCatalogRow(session, target))?.comment;
   return typeof comment === 'string' && comment.startsWith(SOURCE_COMMENT) ? comment.slice(SOURCE_COMMENT.length) : null;
 }
 
 /** Record the source of a table made before pgduck recorded one (its first bootstrap claims it). */
 export async function claimTarget(session: LakeSession, target: TargetName, source: string): Promise<void> {
-  await session.run(`COMMENT ON TABLE ${targetRef(session, target)} IS ${quoteLiteral(`${SOURCE_COMMENT}${source}`)}`);
+  await session.run(sourceCommentSql(targetRef(session, target), source));
+}
+
+function sourceCommentSql(ref: string, source: string): string {
+  return `COMMENT ON TABLE ${ref} IS ${quoteLiteral(`${SOURCE_COMMENT}${source}`)}`;
+}
+
+/** The table's comment in duckdb_tables() (as a row: `comment`), null when the table does not exist. */
+async function tableCatalogRow(session: LakeSession, target: TargetName): Promise<Row | null> {
+  const rows = await session.all(
+    `SELECT comment FROM duckdb_tables()
+     WHERE database_name = ${quoteLiteral(session.catalogName)} AND schema_name = ${quoteLiteral(target.schema)} AND table_name = ${quoteLiteral(target.table)}`,
+  );
+  return rows[0] ?? null;
 }
 
 /**

@@ -141,7 +141,9 @@ export async function repairRows(
       // the next run set the rows file aside as uncommitted and numbered its batches under the deletes
       // file). A failure here changes nothing; a number whose file ends up not written is a gap, harmless.
       const taken = rows.length > 0 ? 2 : 1;
-      const gonePathOf = () => deletesFilePath(deps.parquetDir, spec.name, base + taken);
+      // The rows' file takes base + 1 (when there are rows), the deletes file the last number taken.
+      const goneSeq = base + taken;
+      const gonePath = deletesFilePath(deps.parquetDir, spec.name, goneSeq);
       const marking = spec.source.hardDeleteMode === 'mark';
       deps.store.advance(spec.name, { position: null, rows: 0, batches: base + taken - counted }, checkpoint?.generation ?? 0);
       // From here to the commit, a failure leaves no file behind: numbers counted, files never applied, would replay.
@@ -183,8 +185,6 @@ export async function repairRows(
 
         // The keys this repair removes or marks, as a history file of their own, before anything is applied.
         const goneColumns = deletesFileColumns(columns, spec.source.primaryKey, spec.source.cursor);
-        const goneSeq = base + (outcome.parquetPath ? 2 : 1);
-        const gonePath = deletesFilePath(deps.parquetDir, spec.name, goneSeq);
         const goneKeys = await writeDeletesFile(
           session,
           gonePath,
@@ -222,37 +222,31 @@ export async function repairRows(
         // forgotten first, so its next sweep writes every chunk again (a row removed here and put back
         // in the source as it was would otherwise match its old digest and stay gone).
         deps.store.forgetNullCursorChunks(spec.name);
-        try {
-          if (!marking) {
-            await session.transaction(async () => {
-              for (const w of chunks) await session.run(`DELETE FROM ${ref} WHERE ${w}`);
-              if (upsert) outcome.written = Number((await session.all(upsert.insert))[0]?.Count ?? 0);
-            });
-          } else {
-            const at = quoteLiteral(markedAt.toISOString());
-            await session.transaction(async () => {
-              // The rows found replace their keys (unmarked: the column is not in the file), as the upsert does.
-              if (upsert) {
-                await session.run(upsert.delete);
-                outcome.written = Number((await session.all(upsert.insert))[0]?.Count ?? 0);
-              }
-              // The keys not found are marked; a row marked already keeps the time it was first found gone.
-              for (const w of chunks) {
-                const res = await session.all(
-                  `UPDATE ${ref} AS t SET ${quoteIdent(DELETED_AT_COLUMN)} = CAST(${at} AS TIMESTAMPTZ) WHERE ${w}${unmarked}${found}`,
-                );
-                outcome.marked += Number(res[0]?.Count ?? 0);
-              }
-            });
-          }
-        } catch (err) {
-          // Never applied: a replay must not apply them either (the next reconcile finds the keys again).
-          if (outcome.deletesPath) rmSync(outcome.deletesPath, { force: true });
-          if (outcome.parquetPath) rmSync(outcome.parquetPath, { force: true });
-          throw err;
+        if (!marking) {
+          await session.transaction(async () => {
+            for (const w of chunks) await session.run(`DELETE FROM ${ref} WHERE ${w}`);
+            if (upsert) outcome.written = Number((await session.all(upsert.insert))[0]?.Count ?? 0);
+          });
+        } else {
+          const at = quoteLiteral(markedAt.toISOString());
+          await session.transaction(async () => {
+            // The rows found replace their keys (unmarked: the column is not in the file), as the upsert does.
+            if (upsert) {
+              await session.run(upsert.delete);
+              outcome.written = Number((await session.all(upsert.insert))[0]?.Count ?? 0);
+            }
+            // The keys not found are marked; a row marked already keeps the time it was first found gone.
+            for (const w of chunks) {
+              const res = await session.all(
+                `UPDATE ${ref} AS t SET ${quoteIdent(DELETED_AT_COLUMN)} = CAST(${at} AS TIMESTAMPTZ) WHERE ${w}${unmarked}${found}`,
+              );
+              outcome.marked += Number(res[0]?.Count ?? 0);
+            }
+          });
         }
       } catch (err) {
-        rmSync(gonePathOf(), { force: true });
+        // Never applied: a replay must not apply them either (the next reconcile finds the keys again).
+        rmSync(gonePath, { force: true });
         if (outcome.parquetPath) rmSync(outcome.parquetPath, { force: true });
         throw err;
       }
