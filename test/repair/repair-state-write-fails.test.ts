@@ -22,6 +22,7 @@ import Database from 'better-sqlite3';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { createWorkspace, runCli, type Workspace } from '../support/workspace.js';
 import { assertVerified, duckIds, runOnce } from '../support/sync-checks.js';
+import { eventsPipeline, eventsTableSql } from '../support/events-table.js';
 
 let pgs: TestPostgres;
 before(async () => {
@@ -30,10 +31,6 @@ before(async () => {
 after(async () => {
   await pgs?.stop();
 });
-
-const SETUP = `CREATE TABLE events (id int PRIMARY KEY, note text, updated_at timestamptz NOT NULL);
-  CREATE INDEX ON events (updated_at, id);
-  INSERT INTO events SELECT g, 'v1', '2025-01-01 00:00:00+00'::timestamptz + g * interval '1 minute' FROM generate_series(1, 20) AS g;`;
 
 /** A trigger on the state store's checkpoints table that refuses the writes `when` selects. */
 function refuseWrites(statePath: string, when: string): () => void {
@@ -75,8 +72,8 @@ test('verify --repair with a state store that refuses its writes: nothing change
   const url = await pgs.createDatabase('repair_state_refused');
   const ws = createWorkspace();
   try {
-    await pgs.query(url, SETUP);
-    ws.writePipeline('events', 'source:\n  table: public.events\n  primary_key: id\n  cursor: updated_at\ntarget:\n  table: events\nbatch_size: 5\n');
+    await pgs.query(url, eventsTableSql(20, `'v1'`));
+    ws.writePipeline('events', eventsPipeline(5));
     await runOnce(ws, url);
     // A back-dated row (its cursor behind the checkpoint: the keyset never reads it) and a hard delete.
     await pgs.query(url, `INSERT INTO events VALUES (100, 'back-dated', '2024-06-01 00:00:00+00'); DELETE FROM events WHERE id = 3;`);
@@ -109,8 +106,8 @@ test('verify --repair whose row count fails to write after its DuckDB commit: re
   const url = await pgs.createDatabase('repair_state_write_fails');
   const ws = createWorkspace();
   try {
-    await pgs.query(url, SETUP);
-    ws.writePipeline('events', 'source:\n  table: public.events\n  primary_key: id\n  cursor: updated_at\ntarget:\n  table: events\nbatch_size: 5\n');
+    await pgs.query(url, eventsTableSql(20, `'v1'`));
+    ws.writePipeline('events', eventsPipeline(5));
     await runOnce(ws, url);
     await pgs.query(url, `INSERT INTO events VALUES (100, 'back-dated', '2024-06-01 00:00:00+00'); DELETE FROM events WHERE id = 3;`);
 

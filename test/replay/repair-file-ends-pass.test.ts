@@ -11,6 +11,7 @@ import { pino } from 'pino';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { createWorkspace, runCli, type Workspace } from '../support/workspace.js';
 import { duckIds, loadWorkspace, resetCheckpoint, runOnce } from '../support/sync-checks.js';
+import { eventsPipeline, eventsTableSql } from '../support/events-table.js';
 import { CheckpointStore } from '../../src/state/checkpoint-store.js';
 import { Lake } from '../../src/duckdb/lake.js';
 import { runAllOnce } from '../../src/runner/pool.js';
@@ -47,16 +48,8 @@ test('a verify --repair during a re-bootstrap does not make replay rebuild from 
   const url = await pgs.createDatabase('repair_pass');
   const ws = createWorkspace();
   try {
-    await pgs.query(
-      url,
-      `CREATE TABLE events (id int PRIMARY KEY, note text, updated_at timestamptz NOT NULL);
-       CREATE INDEX ON events (updated_at, id);
-       INSERT INTO events SELECT g, 'n' || g, '2025-01-01 00:00:00+00'::timestamptz + g * interval '1 minute' FROM generate_series(1, 30) AS g;`,
-    );
-    ws.writePipeline(
-      'events',
-      'source:\n  table: public.events\n  primary_key: id\n  cursor: updated_at\ntarget:\n  table: events\nbatch_size: 5\nhistory:\n  keep: 1\n',
-    );
+    await pgs.query(url, eventsTableSql(30));
+    ws.writePipeline('events', eventsPipeline(5, { rest: 'history:\n  keep: 1\n' }));
     await runOnce(ws, url);
     assert.equal((await duckIds(ws, 'events')).length, 30);
 

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { createWorkspace, runCli } from '../support/workspace.js';
 import { assertVerified, duckIds, reconcileOnce, runOnce } from '../support/sync-checks.js';
+import { eventsPipeline, eventsTableSql } from '../support/events-table.js';
 
 let pgs: TestPostgres;
 before(async () => {
@@ -30,13 +31,8 @@ test('replay --drop-target keeps a row removed by a reconcile after a rewrite ba
   const url = await pgs.createDatabase('replay_deletes_backfill');
   const ws = createWorkspace();
   try {
-    await pgs.query(
-      url,
-      `CREATE TABLE events (id int PRIMARY KEY, note text, updated_at timestamptz NOT NULL);
-       CREATE INDEX ON events (updated_at, id);
-       INSERT INTO events SELECT g, 'n' || g, '2025-01-01 00:00:00+00'::timestamptz + g * interval '1 minute' FROM generate_series(1, 10) AS g;`,
-    );
-    ws.writePipeline('events', 'source:\n  table: public.events\n  primary_key: id\n  cursor: updated_at\ntarget:\n  table: events\nbatch_size: 100\n');
+    await pgs.query(url, eventsTableSql(10));
+    ws.writePipeline('events', eventsPipeline(100));
     await runOnce(ws, url);
 
     // The table is rewritten (its relfilenode moves): the next run, with no new row, re-reads every row as a rewrite backfill.

@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { createWorkspace, runCli } from '../support/workspace.js';
 import { assertVerified, duckIds, reconcileOnce, runOnce } from '../support/sync-checks.js';
+import { eventsPipeline, eventsTableSql } from '../support/events-table.js';
 
 let pgs: TestPostgres;
 before(async () => {
@@ -24,14 +25,8 @@ test('replay --drop-target after a switch from hard_delete_mode mark to remove r
   const url = await pgs.createDatabase('replay_mark_remove');
   const ws = createWorkspace();
   try {
-    await pgs.query(
-      url,
-      `CREATE TABLE events (id int PRIMARY KEY, note text, updated_at timestamptz NOT NULL);
-       CREATE INDEX ON events (updated_at, id);
-       INSERT INTO events SELECT g, 'n' || g, '2025-01-01 00:00:00+00'::timestamptz + g * interval '1 minute' FROM generate_series(1, 10) AS g;`,
-    );
-    const file = (mode: string) =>
-      `source:\n  table: public.events\n  primary_key: id\n  cursor: updated_at\n  hard_delete_mode: ${mode}\ntarget:\n  table: events\nbatch_size: 100\n`;
+    await pgs.query(url, eventsTableSql(10));
+    const file = (mode: string) => eventsPipeline(100, { source: `  hard_delete_mode: ${mode}\n` });
     ws.writePipeline('events', file('mark'));
     await runOnce(ws, url);
     await pgs.query(url, 'DELETE FROM events WHERE id IN (3, 7)');

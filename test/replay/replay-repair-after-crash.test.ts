@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { createWorkspace, runCli } from '../support/workspace.js';
 import { assertVerified, duckIds, runOnce } from '../support/sync-checks.js';
+import { eventsPipeline, eventsTableSql } from '../support/events-table.js';
 
 let pgs: TestPostgres;
 before(async () => {
@@ -28,13 +29,8 @@ test('reconcile after a run killed between its commit and its checkpoints: repla
   const url = await pgs.createDatabase('replay_repair_after_crash');
   const ws = createWorkspace();
   try {
-    await pgs.query(
-      url,
-      `CREATE TABLE events (id int PRIMARY KEY, note text, updated_at timestamptz NOT NULL);
-       CREATE INDEX ON events (updated_at, id);
-       INSERT INTO events SELECT g, 'v1', '2025-01-01 00:00:00+00'::timestamptz + g * interval '1 minute' FROM generate_series(1, 20) AS g;`,
-    );
-    ws.writePipeline('events', 'source:\n  table: public.events\n  primary_key: id\n  cursor: updated_at\ntarget:\n  table: events\nbatch_size: 5\n');
+    await pgs.query(url, eventsTableSql(20, `'v1'`));
+    ws.writePipeline('events', eventsPipeline(5));
     await runOnce(ws, url);
 
     // Ten rows change; the run applying them (two batches, one row group) is killed once the group committed.

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { createWorkspace, runCli } from '../support/workspace.js';
 import { assertVerified, duckIds, runOnce } from '../support/sync-checks.js';
+import { eventsPipeline, eventsTableSql } from '../support/events-table.js';
 
 let pgs: TestPostgres;
 before(async () => {
@@ -28,13 +29,8 @@ test('replay --drop-target does not apply the files of a batch group that was ne
   const url = await pgs.createDatabase('replay_stale');
   const ws = createWorkspace();
   try {
-    await pgs.query(
-      url,
-      `CREATE TABLE events (id int PRIMARY KEY, note text, updated_at timestamptz NOT NULL);
-       CREATE INDEX ON events (updated_at, id);
-       INSERT INTO events SELECT g, 'n' || g, '2025-01-01 00:00:00+00'::timestamptz + g * interval '1 minute' FROM generate_series(1, 3) AS g;`,
-    );
-    ws.writePipeline('events', 'source:\n  table: public.events\n  primary_key: id\n  cursor: updated_at\ntarget:\n  table: events\nbatch_size: 5\n');
+    await pgs.query(url, eventsTableSql(3));
+    ws.writePipeline('events', eventsPipeline(5));
     await runOnce(ws, url);
 
     // Three batches of new rows, one row group; the run is killed at the third batch's upsert (nothing committed).
