@@ -51,6 +51,7 @@ export type ErrorCode =
   | 'HISTORY_BUSY'
   | 'RECONCILE_STOPPED'
   | 'TARGET_LOST'
+  | 'REPAIRED_DURING_RUN'
   // needs-action
   | 'SOURCE_TABLE_MISSING'
   | 'SOURCE_COLUMN_MISSING'

@@ -50,6 +50,7 @@ import { estimateRows } from '../postgres/estimate-rows.js';
 import { PgduckError } from '../errors/pgduck-error.js';
 import { checkpointHasProgress, findTargetLost, targetChanged } from '../stages/target-lost.js';
 import { targetIdentity } from '../duckdb/target-identity.js';
+import { RepairedDuringRunError, findRepairedDuringRun } from './repaired-during-run.js';
 
 export { SESSION_ROWS, GROUP_ROWS };
 
@@ -104,22 +105,28 @@ export interface RunSummary {
 /**
  * Run one pipeline until drained (or stopped). A run that finds its checkpoint's rows are not in the
  * table it writes (the table missing, or another table or file than the checkpoint's: target-lost.ts)
- * resets the checkpoint and runs again, as a bootstrap, once.
+ * resets the checkpoint and runs again, as a bootstrap, once. A run that finds a repair changed its
+ * table while it held rows read before it (repaired-during-run.ts) runs again from its checkpoint, once.
  */
 export async function runPipeline(plan: Plan, deps: RunDeps): Promise<RunSummary> {
   try {
     return await runPipelineOnce(plan, deps);
   } catch (err) {
-    const lost = findTargetLost(err);
-    if (!lost) throw err;
     const { spec } = plan;
-    deps.store.reset(spec.name);
-    deps.store.addSchemaEvent(spec.name, 'retargeted', `${lost.what}: checkpoint reset, bootstrapped again into ${targetLabel(spec.target)}`);
-    deps.log.warn(
-      { pipeline: spec.name },
-      `${lost.what}: the rows its checkpoint counts are not in that table, so the checkpoint was reset and the pipeline bootstraps again into ` +
-        `${targetLabel(spec.target)} (nothing was deleted; a table the pipeline wrote before stays as it was)`,
-    );
+    const lost = findTargetLost(err);
+    if (lost) {
+      deps.store.reset(spec.name);
+      deps.store.addSchemaEvent(spec.name, 'retargeted', `${lost.what}: checkpoint reset, bootstrapped again into ${targetLabel(spec.target)}`);
+      deps.log.warn(
+        { pipeline: spec.name },
+        `${lost.what}: the rows its checkpoint counts are not in that table, so the checkpoint was reset and the pipeline bootstraps again into ` +
+          `${targetLabel(spec.target)} (nothing was deleted; a table the pipeline wrote before stays as it was)`,
+      );
+    } else if (findRepairedDuringRun(err)) {
+      deps.log.info({ pipeline: spec.name }, 'a repair changed the target while this run held rows read before it: read again from the checkpoint');
+    } else {
+      throw err;
+    }
     return await runPipelineOnce(plan, deps);
   }
 }
@@ -131,6 +138,8 @@ async function runPipelineOnce(plan: Plan, deps: RunDeps): Promise<RunSummary> {
   const steps = stagesOf(plan);
   let checkpoint = store.get(spec.name);
   let resumeFrom = checkpoint?.position ?? null;
+  // The history count in the state store as this run last left it (repaired-during-run.ts): a repair moves it.
+  let counted = checkpoint?.batchesTotal ?? 0;
   let pg;
   try {
     // Bounded: an unreachable host would otherwise hold this pipeline (and its pool slot) for the OS TCP timeout.
@@ -294,6 +303,7 @@ async function runPipelineOnce(plan: Plan, deps: RunDeps): Promise<RunSummary> {
           `${rebootstrap.change}: on_recreate is rebootstrap, so DuckDB table ${targetLabel(spec.target)} was dropped and is bootstrapped from the new table`,
         );
         checkpoint = store.get(spec.name);
+        counted = checkpoint?.batchesTotal ?? 0;
         resumeFrom = null;
         run.generation = checkpoint?.generation ?? 0;
         summary.position = null;
@@ -344,6 +354,11 @@ async function runPipelineOnce(plan: Plan, deps: RunDeps): Promise<RunSummary> {
       // An idle run whose target check matched (src/stages/target-check.ts) leaves the DuckDB file closed.
       const open = batch.targetUnchanged ? withoutSession : withSession;
       await open(deps.lake, plan.target.duckdbPath, failure, async (lake) => {
+        if (open === withSession) {
+          // Holding the file now, no repair can land until the session ends: did one land since this run last held it?
+          const now = store.get(spec.name)?.batchesTotal ?? 0;
+          if (now !== counted) throw new RepairedDuringRunError(spec.name, counted, now);
+        }
         const rowGroup = new RowGroup(lake, deps.groupRows ?? GROUP_ROWS);
         group = rowGroup;
         const ctx: StageContext = { ...run, lake, transaction: rowGroup };
@@ -358,6 +373,10 @@ async function runPipelineOnce(plan: Plan, deps: RunDeps): Promise<RunSummary> {
           }
         };
         rotation.begin();
+        // What this session's commits left in the state store, while it still holds the file.
+        const leave = () => {
+          counted = store.get(spec.name)?.batchesTotal ?? 0;
+        };
         try {
           while (batch) {
             const next = await finish(ctx, batch);
@@ -380,11 +399,15 @@ async function runPipelineOnce(plan: Plan, deps: RunDeps): Promise<RunSummary> {
               batch = null;
               // Counted in this session, not in one of its own afterwards (an ATTACH and a checkpointing DETACH more).
               if (summary.rows > 0) summary.targetRows = await countTarget(lake, spec.target);
+              leave();
               return;
             }
             batch = await next.batch();
             // A new session for the next rows: the instance closes in between, freeing DuckDB's memory.
-            if (rotation.due) return;
+            if (rotation.due) {
+              leave();
+              return;
+            }
           }
         } finally {
           parquetAhead = null;
