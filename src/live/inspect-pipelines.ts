@@ -97,6 +97,7 @@ async function inspectOne(client: PgClient, spec: PipelineSpec, role: string, op
   let nulls: boolean | null | undefined;
   if (opts.probeNullCursors && cursorColumn && !cursorColumn.notNull && relation.canSelect) nulls = await cursorHasNulls(client, schema, table, cursor);
   const zone = spec.source.cursorTimezone;
-  const zoneKnown = zone !== undefined && cursorColumn?.typname === 'timestamp' ? await knowsTimeZone(client, zone) : undefined;
+  const zoneKnown =
+    zone !== undefined && (cursorColumn?.typname === 'timestamp' || cursorColumn?.typname === 'date') ? await knowsTimeZone(client, zone) : undefined;
   return { relation, role, ...(nulls !== undefined && { cursorHasNulls: nulls }), ...(zoneKnown !== undefined && { cursorZoneKnown: zoneKnown }) };
 }

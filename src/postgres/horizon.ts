@@ -11,15 +11,17 @@ import type { PgClient } from './connect.js';
 /**
  * How the horizon is compared with the cursor column: a `timestamptz` cursor is an instant; a
  * `timestamp` cursor holds wall-clock times of the writers' zone (`zone`, source.cursor_timezone),
- * or of a zone nobody told pgduck (`zone: null`).
+ * or of a zone nobody told pgduck (`zone: null`); a `date` cursor holds the writers' wall-clock day
+ * (`current_date`), one value all day long: a day is safe only once it is over at the horizon.
  */
-export type HorizonCursor = { type: 'timestamptz' } | { type: 'timestamp'; zone: string | null };
+export type HorizonCursor = { type: 'timestamptz' } | { type: 'timestamp' | 'date'; zone: string | null };
 
 export interface Horizon {
   /**
    * Exact text in the cursor's own type (`type`): rows with cursor <= this are safe to checkpoint.
    * For a timestamptz cursor the instant itself; for a timestamp cursor the instant as wall time of
-   * the writers' zone, or, when the zone is unknown, 14 h below the instant as UTC wall time.
+   * the writers' zone, or, when the zone is unknown, 14 h below the instant as UTC wall time; for a
+   * date cursor the day before that wall time's day (a row dated that day may still be written).
    */
   value: string;
   type: HorizonCursor['type'];
@@ -129,7 +131,9 @@ WITH me AS (
 SELECT sees_all, standby, subscriber, untracked, xact_start::text AS oldest_start, pid::text AS oldest_pid,
        n::text AS prepared_count, first::text AS prepared_first, gid AS prepared_gid,
        horizon::text AS instant,
-       CASE WHEN $3::text = 'timestamptz' THEN horizon::text ELSE (${wallClockBoundSql('horizon', '$4::text')})::text END AS value,
+       CASE WHEN $3::text = 'timestamptz' THEN horizon::text
+            WHEN $3::text = 'date' THEN ((${wallClockBoundSql('horizon', '$4::text')})::date - 1)::text
+            ELSE (${wallClockBoundSql('horizon', '$4::text')})::text END AS value,
        extract(epoch FROM now() - horizon)::text AS lag, current_user::text AS role
 FROM h
 `;
@@ -139,7 +143,12 @@ export async function readHorizon(client: PgClient, opts: { marginMs: number; lo
     // Named: prepared once per connection (read before every batch), so a later batch pays the execution alone.
     name: 'pgduck_horizon',
     text: HORIZON_SQL,
-    values: [`${opts.marginMs} milliseconds`, `${opts.lookbackSeconds} seconds`, opts.cursor.type, opts.cursor.type === 'timestamp' ? opts.cursor.zone : null],
+    values: [
+      `${opts.marginMs} milliseconds`,
+      `${opts.lookbackSeconds} seconds`,
+      opts.cursor.type,
+      opts.cursor.type === 'timestamptz' ? null : opts.cursor.zone,
+    ],
   });
   const row = res.rows[0] as Record<string, string | boolean | null>;
   const yes = (v: unknown) => v === 't' || v === true;

@@ -45,6 +45,12 @@ export interface SourceRelation {
    * the table was never vacuumed or analyzed (Postgres 14+ says -1) or for a view.
    */
   rowEstimate: number | null;
+  /**
+   * Tables that inherit this one (table inheritance: `INHERITS`, `ALTER TABLE … INHERIT`), whose rows a
+   * read of it returns and whose keys its primary key does not cover; 0 for any other kind (a
+   * partitioned table's partitions are covered by its key).
+   */
+  inheritanceChildren: number;
 }
 
 const KINDS: Record<string, RelationKind> = {
@@ -65,7 +71,8 @@ SELECT c.oid::int8::text AS oid,
                JOIN pg_catalog.pg_class l ON l.oid = t.relid
                WHERE t.isleaf)
             WHEN c.relkind IN ('r', 'm') AND c.reltuples >= 0 THEN c.reltuples
-       END::float8::text AS reltuples
+       END::float8::text AS reltuples,
+       CASE WHEN c.relkind = 'r' THEN (SELECT count(*) FROM pg_catalog.pg_inherits i WHERE i.inhparent = c.oid) ELSE 0 END::text AS children
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p', 'v', 'm', 'f')`;
@@ -123,6 +130,7 @@ export async function inspectSource(client: pg.Client, schema: string, table: st
     columns,
     indexes,
     rowEstimate: row.reltuples === null ? null : Math.round(Number(row.reltuples)),
+    inheritanceChildren: Number(row.children ?? 0),
   };
 }
 

@@ -40,10 +40,10 @@ import { buildSplitSql, startRanges } from './start-ranges.js';
 import { bootstrapParallel } from '../config/pipeline-spec.js';
 import { buildNullCursorSql, chunkDigest, chunkUnchanged, noteTouchedKeys, nullCursorRefused } from './null-cursor-sweep.js';
 
-/** The type the horizon is compared in: a timestamp cursor's own type; null for any other cursor (no horizon). */
+/** The type the horizon is compared in: a timestamp or date cursor's own type; null for any other cursor (no horizon). */
 export function horizonType(cursor: PgColumn): HorizonCursor['type'] | null {
   if (cursor.elemTypname !== null) return null;
-  return cursor.typname === 'timestamptz' || cursor.typname === 'timestamp' ? cursor.typname : null;
+  return cursor.typname === 'timestamptz' || cursor.typname === 'timestamp' || cursor.typname === 'date' ? cursor.typname : null;
 }
 
 /** The extract query for a column list; also what `plan` prints. */
@@ -190,7 +190,7 @@ export const extractStage: Stage<ReadContext> & { readonly kind: 'extract' } = {
       }),
       'data path':
         'COPY (the query) TO STDOUT (FORMAT csv) into parquet/<pipeline>/<batch seq>.csv.tmp, the position as trailing hex columns; rows as text (for the Parquet stage) in the null-cursor sweep, for a nullable key or a cursor under null_cursor: include, and for a batch whose last row is above the horizon',
-      horizon: horizon ? 'read from pg_stat_activity before every batch' : 'none: the cursor is not a timestamp',
+      horizon: horizon ? 'read from pg_stat_activity before every batch' : 'none: the cursor is not a timestamp or a date',
       'null cursor':
         spec.source.nullCursor === 'include'
           ? 'when the cursor column is nullable: once the keyset pass drained, rows whose cursor is NULL are read by key (the first batch leaves them out); they never move the checkpoint, and a chunk the last sweep already wrote is not written again'
@@ -281,7 +281,8 @@ async function readBatch(ctx: ReadContext, batch: BatchState): Promise<void> {
   if (batch.phase === 'null-cursor') return readNullCursorChunk(ctx, batch, columns, keys);
   if (batch.cursorNullable) takeLastSweep(ctx);
   const type = horizonType(cursor);
-  const horizonCursor: HorizonCursor | null = type === 'timestamp' ? { type, zone: spec.source.cursorTimezone ?? null } : type ? { type } : null;
+  const horizonCursor: HorizonCursor | null =
+    type === 'timestamp' || type === 'date' ? { type, zone: spec.source.cursorTimezone ?? null } : type ? { type } : null;
   const horizon = horizonCursor ? await readHorizon(pg, { ...spec.horizon, cursor: horizonCursor }) : null;
   if (horizon) noteHorizon(ctx, horizon);
 

@@ -56,10 +56,10 @@ export function noteHorizon(ctx: ReadContext, horizon: Horizon): void {
         'and a transaction of it open longer than that can be missed. Fix: keep track_activities on for the roles that write the synced tables.',
     );
   }
-  if (horizon.type === 'timestamp' && spec.source.cursorTimezone === undefined && once(spec.name, 'zone')) {
+  if (horizon.type !== 'timestamptz' && spec.source.cursorTimezone === undefined && once(spec.name, 'zone')) {
     log.warn(
       { pipeline: spec.name, cursor: spec.source.cursor },
-      `cursor column ${quoteIdent(spec.source.cursor)} is timestamp without time zone and source.cursor_timezone is not set: its values are wall-clock ` +
+      `cursor column ${quoteIdent(spec.source.cursor)} is ${horizon.type === 'date' ? 'a date' : 'timestamp without time zone'} and source.cursor_timezone is not set: its values are wall-clock ` +
         `times of a zone pgduck does not know, so the checkpoint is held ${ANY_ZONE_SHIFT_HOURS} h behind the commit-safe horizon (safe whatever zone ` +
         `the writers use); rows of the last ${ANY_ZONE_SHIFT_HOURS} h are re-read every run. Fix: set source.cursor_timezone to the writers' time zone ` +
         '(what SHOW TimeZone says in their sessions, e.g. UTC or America/New_York) for an exact horizon.',

@@ -22,8 +22,8 @@ export interface SourceShape {
   /** Declared types of the cursor and key columns, as `$n::type` casts need them. */
   cursorType: string;
   keyTypes: string[];
-  /** The cursor's timestamp type, which the commit-safe horizon is compared in (horizonType() in extract.ts); null: no horizon. */
-  horizon: 'timestamptz' | 'timestamp' | null;
+  /** The cursor's timestamp or date type, which the commit-safe horizon is compared in (horizonType() in extract.ts); null: no horizon. */
+  horizon: 'timestamptz' | 'timestamp' | 'date' | null;
 }
 
 /** What a stage needs, besides the spec, to describe itself without I/O. */

@@ -331,6 +331,7 @@ describe('validate --connect judges the selection against the live table', () =>
     columns,
     indexes: [],
     rowEstimate: 10,
+    inheritanceChildren: 0,
   });
   const about = (s: PipelineSpec, columns: PgColumn[]) =>
     judgeSource(s, { relation: relation(columns), role: 'pgduck' }).filter((i) => i.check === 'columns' || i.check === 'type');

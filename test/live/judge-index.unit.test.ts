@@ -47,6 +47,7 @@ const relation = (rowEstimate: number | null): SourceRelation => ({
     },
   ],
   rowEstimate,
+  inheritanceChildren: 0,
 });
 
 const indexIssue = (rowEstimate: number | null) => judgeSource(spec, { relation: relation(rowEstimate), role: 'app' }).find((i) => i.check === 'index');
