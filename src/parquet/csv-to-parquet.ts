@@ -34,19 +34,29 @@ export function csvLineLimit(fileBytes: number): number {
   return Math.min(Math.max(fileBytes + 1, 2 << 20), 1 << 30);
 }
 
+/**
+ * The first line of every batch CSV, skipped by `read_csv` (`skip = 1`): DuckDB drops a UTF-8 byte-order
+ * mark at the very start of a file, whatever its options (measured on 1.5.6), and Postgres does not quote
+ * a value for starting with U+FEFF. Without this line a first field beginning with one lost it: a text
+ * key `\uFEFFa` became `a`, replacing that key's row (found by review: two source rows collapsed into
+ * one, the run reporting success). Written by whatever writes the file (csv-extract.ts, bootstrap-stream.ts).
+ */
+export const CSV_PREFIX = 'pgduck batch\n';
+
 /** The CSV's own column names: c1…cN for the batch's columns, p1…pK for the trailing position columns (never a user's name). */
 const csvName = (i: number) => `c${i + 1}`;
 
 /**
  * `read_csv` of a batch CSV: every field VARCHAR, nothing detected. `new_line` too: COPY ends every
  * record with `\n`, and DuckDB (1.5.6) detecting it from a first record whose quoted field holds a CR
- * took `\r` for the newline and refused the file ("unterminated quote", measured).
+ * took `\r` for the newline and refused the file ("unterminated quote", measured). The first line is
+ * CSV_PREFIX, skipped.
  */
 export function readCsvSql(csvPath: string, columnCount: number, trailing: number, fileBytes: number): string {
   const names = [...Array.from({ length: columnCount }, (_, i) => csvName(i)), ...Array.from({ length: trailing }, (_, i) => `p${i + 1}`)];
   const struct = `{${names.map((n) => `${quoteLiteral(n)}: 'VARCHAR'`).join(', ')}}`;
   return (
-    `read_csv(${quoteLiteral(csvPath)}, columns = ${struct}, header = false, auto_detect = false, delim = ',', quote = '"', escape = '"', ` +
+    `read_csv(${quoteLiteral(csvPath)}, columns = ${struct}, header = false, skip = 1, auto_detect = false, delim = ',', quote = '"', escape = '"', ` +
     `allow_quoted_nulls = false, nullstr = '', strict_mode = true, new_line = '\\n', max_line_size = ${csvLineLimit(fileBytes)}, buffer_size = ${csvLineLimit(fileBytes)})`
   );
 }

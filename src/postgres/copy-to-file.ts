@@ -13,13 +13,16 @@ const copyTo = async (sql: string) => (await import('pg-copy-streams')).default.
 
 /**
  * `COPY (query) TO STDOUT (FORMAT csv)` on the caller's session (its settings shape the text), into
- * `path`; returns the rows written. COPY takes no bind parameters: `query` must carry its values as
- * literals. On failure the partial file is removed and the error rethrown.
+ * `path`, after `prefix` (a first line the reader skips); returns the rows written. COPY takes no bind
+ * parameters: `query` must carry its values as literals. On failure the partial file is removed and
+ * the error rethrown.
  */
-export async function copyCsvToFile(client: PgClient, query: string, path: string): Promise<number> {
+export async function copyCsvToFile(client: PgClient, query: string, path: string, prefix = ''): Promise<number> {
   const copy = client.query(await copyTo(`COPY (${query}) TO STDOUT WITH (FORMAT csv)`));
   try {
-    await pipeline(copy, createWriteStream(path));
+    const file = createWriteStream(path);
+    if (prefix) file.write(prefix);
+    await pipeline(copy, file);
   } catch (err) {
     rmSync(path, { force: true });
     throw err;

@@ -41,6 +41,7 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { CopyStream } from '../postgres/copy-stream.js';
 import { csvTempPath } from '../parquet/history-files.js';
+import { CSV_PREFIX } from '../parquet/csv-to-parquet.js';
 import type { Position } from '../state/checkpoint-store.js';
 import type { ColumnMapping, PgColumn } from '../schema/column.js';
 import { CsvRecordCutter, type CutPiece } from './csv-record-cutter.js';
@@ -249,7 +250,8 @@ export class BootstrapStream implements StreamSource {
         const path = csvTempPath(this.opts.parquetDir, this.opts.pipeline, this.seq);
         this.made.set(this.seq, path);
         this.fd = openSync(path, 'w');
-        this.fdBytes = 0;
+        // The line read_csv skips (csv-to-parquet.ts: a first field's byte-order mark would be dropped).
+        this.fdBytes = writeSync(this.fd, CSV_PREFIX);
       }
       this.fdBytes += writeSync(this.fd, piece.bytes);
       if (piece.ends) this.finishFile(this.opts.batchSize, false);

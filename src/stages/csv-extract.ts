@@ -24,6 +24,7 @@ import type { ColumnMapping, PgColumn } from '../schema/column.js';
 import type { HorizonCursor } from '../postgres/horizon.js';
 import { copyCsvToFile } from '../postgres/copy-to-file.js';
 import { csvTempPath, isCsvTemp } from '../parquet/history-files.js';
+import { CSV_PREFIX } from '../parquet/csv-to-parquet.js';
 import { qualified, quoteIdent } from '../sql/identifier.js';
 import { orderByColumns, rowsAfter, rowsUpTo } from '../sql/keyset.js';
 import type { Position } from '../state/checkpoint-store.js';
@@ -199,7 +200,7 @@ export async function readCsvBatch(
     { from: batch.from, horizon, cursorNullable: batch.cursorNullable },
   );
   // A dropped source table is SOURCE_TABLE_MISSING here as on the row-array path (copyCsvToFile removes the partial CSV).
-  const rows = await readingSource(spec, () => copyCsvToFile(pg, sql, path));
+  const rows = await readingSource(spec, () => copyCsvToFile(pg, sql, path, CSV_PREFIX));
   batch.rows = [];
   batch.rowCount = rows;
   batch.drained = rows < spec.batchSize;

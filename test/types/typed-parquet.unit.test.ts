@@ -135,7 +135,7 @@ test('read_csv reads every field as VARCHAR with nothing guessed; the Parquet fi
     pgduck: `{"a":"b'c"}`,
   });
   assert.match(sql, /columns = \{'c1': 'VARCHAR', 'c2': 'VARCHAR', 'c3': 'VARCHAR', 'p1': 'VARCHAR', 'p2': 'VARCHAR'\}/);
-  for (const opt of ['header = false', 'auto_detect = false', 'allow_quoted_nulls = false', "nullstr = ''", 'strict_mode = true'])
+  for (const opt of ['header = false', 'skip = 1', 'auto_detect = false', 'allow_quoted_nulls = false', "nullstr = ''", 'strict_mode = true'])
     assert.ok(sql.includes(opt), opt);
   assert.match(sql, /^COPY \(SELECT CAST\("c1" AS INTEGER\) AS "id", "c2" AS "it's", /);
   assert.match(sql, /TO '\/p\/0000000001\.parquet\.tmp' \(FORMAT parquet, COMPRESSION zstd, KV_METADATA \{"pgduck": '\{"a":"b''c"\}'\}\)$/);
