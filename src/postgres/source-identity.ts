@@ -13,8 +13,10 @@ export interface SourceIdentity {
   tableOid: string;
   /**
    * pg_class.relfilenode, or for a partitioned table its leaves' relfilenodes (by leaf oid, joined
-   * with commas: attaching or detaching a partition moves it too); null for a view or foreign table,
-   * whose rewrites cannot be seen here.
+   * with commas: attaching or detaching a partition moves it too), then `;` and the xmin of each
+   * attachment (pg_inherits row) in the tree: a partition detached, loaded and attached again keeps
+   * its relfilenode, not its attachment (found by review: its rows, with old cursors, were never
+   * read). Null for a view or foreign table, whose rewrites cannot be seen here.
    */
   relfilenode: string | null;
 }
@@ -28,10 +30,22 @@ SELECT current_database() AS database,
                FROM pg_catalog.pg_partition_tree(c.oid) t
                JOIN pg_catalog.pg_class l ON l.oid = t.relid
                WHERE t.isleaf AND l.relkind IN ('r', 'm'))
+              || ';' ||
+              coalesce((SELECT string_agg(i.xmin::text, ',' ORDER BY i.inhrelid)
+                        FROM pg_catalog.pg_partition_tree(c.oid) t
+                        JOIN pg_catalog.pg_inherits i ON i.inhrelid = t.relid AND i.inhparent = t.parentrelid), '')
        END AS relfilenode
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p', 'v', 'm', 'f')`;
+
+/**
+ * Whether `now` is `was` in the form recorded before attachments were part of a partitioned table's
+ * identity (no `;`): the same leaves, so no rewrite; the new form is adopted without a re-read.
+ */
+export function sameLeavesOlderForm(was: string | null, now: string | null): boolean {
+  return was !== null && now !== null && !was.includes(';') && now.includes(';') && now.slice(0, now.indexOf(';')) === was;
+}
 
 /** The identity of `schema.table`, or null when it does not exist (or this role cannot see it). */
 export async function readSourceIdentity(client: pg.Client, schema: string, table: string): Promise<SourceIdentity | null> {

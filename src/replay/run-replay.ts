@@ -12,7 +12,7 @@
  */
 import { PgduckError } from '../errors/pgduck-error.js';
 import type { LakeSession } from '../duckdb/lake.js';
-import { addColumn, createTarget, DELETED_AT_COLUMN, keyOf, syncCurrentView, targetRef, type TargetName } from '../duckdb/target-table.js';
+import { addColumn, createTarget, DELETED_AT_COLUMN, describeTarget, keyOf, syncCurrentView, targetRef, type TargetName } from '../duckdb/target-table.js';
 import { applyParquet, buildUpsertSql, insertOnlyLiving } from '../stages/upsert.js';
 import { applyBackfillFile, buildBackfillSql } from '../stages/backfill.js';
 import { sourceLabel } from '../stages/target-lost.js';
@@ -210,13 +210,17 @@ async function updateFrom(
   const keys = spec.source.primaryKey;
   const byName = (n: string) => columns.find((c) => c.name === n)!;
   const filled = columns.filter((c) => !keys.includes(c.name) && c.name !== spec.source.cursor);
-  if (filled.length === 0) return 0;
   // A rebuild inserts what the run inserted from a rewrite backfill (rows its key the table lacked); a
   // monotonic replay onto a table as it is only fills rows it holds, as before.
   const insertMissing = toOrder === null && f.file.meta?.backfill?.insertsMissing === true;
+  // A rewrite's file of a key-and-cursor table fills nothing: it only inserts the missing rows.
+  if (filled.length === 0 && !insertMissing) return 0;
+  // The rows it read were alive: a mark the table holds for one of them goes, as the run did (backfill.ts).
+  const unmark = (await describeTarget(session, table))?.some((c) => c.name === DELETED_AT_COLUMN) ?? false;
   const sql = buildBackfillSql(spec as PipelineSpec, keys.map(byName), [], byName(spec.source.cursor), filled, {
     insertMissing,
     insertOnly: insertOnlyLiving(spec as PipelineSpec),
+    unmark,
   });
   const where =
     toOrder === null

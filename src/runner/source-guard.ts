@@ -18,7 +18,7 @@ import type { PipelineSpec } from '../config/pipeline-spec.js';
 import { judgeSource } from '../live/judge-source.js';
 import type { PgClient } from '../postgres/connect.js';
 import { inspectSource } from '../postgres/inspect-source.js';
-import { readSourceIdentity, type SourceIdentity } from '../postgres/source-identity.js';
+import { readSourceIdentity, sameLeavesOlderForm, type SourceIdentity } from '../postgres/source-identity.js';
 import { qualified } from '../sql/identifier.js';
 import type { CheckpointStore } from '../state/checkpoint-store.js';
 import type { Logger } from '../log/logger.js';
@@ -57,6 +57,10 @@ export async function guardSource(spec: PipelineSpec, pg: PgClient, store: Check
   if (change?.what === 'table' && spec.source.onRecreate === 'rebootstrap') return { change: change.message, now };
   if (change) throw new SourceChangedError(spec.name, qualified(schema, table), targetLabel(spec.target), was, now, [change.message]);
   if (was.relfilenode === now.relfilenode) return null;
+  if (sameLeavesOlderForm(was.relfilenode, now.relfilenode)) {
+    store.saveSourceIdentity(spec.name, now);
+    return null;
+  }
 
   const checkpoint = store.get(spec.name);
   const loaded = checkpoint !== null && (checkpoint.rowsTotal > 0 || checkpoint.position !== null || checkpoint.bootstrapDone);

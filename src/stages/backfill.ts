@@ -55,6 +55,7 @@ import type { LakeSession } from '../duckdb/lake.js';
 import { PgduckError } from '../errors/pgduck-error.js';
 import { readingSource, sourceTableMissing } from './source-table-missing.js';
 import { insertOnlyLiving } from './upsert.js';
+import { DELETED_AT_COLUMN } from '../schema/deleted-at-column.js';
 
 export interface BackfillSql<C = ColumnMapping> {
   /** Postgres: the next keyset batch ($1… = the last key applied; without them, the first batch). */
@@ -66,7 +67,11 @@ export interface BackfillSql<C = ColumnMapping> {
    * in one transaction (the insert's count is the rows changed), then `drop`. `where`: a further
    * condition on the target row `t` and the file's row `b`.
    */
-  apply: (target: string, parquetPath: string, where?: string) => { stage: string; delete: string; insert: string; insertMissing: string | null; drop: string };
+  apply: (
+    target: string,
+    parquetPath: string,
+    where?: string,
+  ) => { stage: string | null; delete: string | null; insert: string | null; insertMissing: string | null; drop: string | null };
   /** Postgres: does any existing row hold a value in these columns at all? */
   probe: string;
   /** Columns in Parquet order (key…, cursor, backfilled…). */
@@ -84,8 +89,11 @@ export function buildBackfillSql<C extends Pick<ColumnMapping, 'name' | 'selectE
    * `insertMissing`: the file carries every column the target's rows are made of (a rewrite
    * backfill of every column), so its rows whose key the target lacks are inserted too, after the
    * replace (`insertOnly`: a condition on the file's row `b` for that, soft_delete_mode: remove).
+   * `unmark`: the target has hard_delete_mode mark's column, and a row read from the source is alive:
+   * the replaced rows get it NULL (found by review: a row marked gone, then restored with its old
+   * cursor, stayed hidden). With no column to fill and nothing to unmark, only the missing rows are inserted.
    */
-  opts: { insertMissing?: boolean; insertOnly?: string } = {},
+  opts: { insertMissing?: boolean; insertOnly?: string; unmark?: boolean } = {},
 ): BackfillSql<C> {
   const q = quoteIdent;
   const carried = [...keys, cursor, ...columns];
@@ -113,15 +121,21 @@ export function buildBackfillSql<C extends Pick<ColumnMapping, 'name' | 'selectE
   // The file's rows, each column loaded as the batches load it.
   const fileRows = (parquetPath: string) =>
     `(SELECT ${carried.map((col) => `${col.loadExpr(q(col.name))} AS ${q(col.name)}`).join(', ')} FROM read_parquet(${quoteLiteral(parquetPath)}))`;
+  const replaced = [
+    ...columns.map((col) => `b.${q(col.name)} AS ${q(col.name)}`),
+    ...(opts.unmark ? [`CAST(NULL AS TIMESTAMPTZ) AS ${q(DELETED_AT_COLUMN)}`] : []),
+  ];
+  const replaces = replaced.length > 0;
   const apply = (target: string, parquetPath: string, where?: string) => ({
-    stage:
-      `CREATE OR REPLACE TEMP TABLE ${staging} AS\n` +
-      `SELECT t.* REPLACE (${columns.map((col) => `b.${q(col.name)} AS ${q(col.name)}`).join(', ')})\n` +
-      `FROM ${target} AS t JOIN ${fileRows(parquetPath)} AS b\n` +
-      `ON ${keyMatch}\nWHERE (t.${c} IS NULL OR t.${c} <= b.${c})${where ? ` AND ${where}` : ''}`,
-    delete: `DELETE FROM ${target} AS t USING ${staging} AS b WHERE ${keyMatch}`,
+    stage: replaces
+      ? `CREATE OR REPLACE TEMP TABLE ${staging} AS\n` +
+        `SELECT t.* REPLACE (${replaced.join(', ')})\n` +
+        `FROM ${target} AS t JOIN ${fileRows(parquetPath)} AS b\n` +
+        `ON ${keyMatch}\nWHERE (t.${c} IS NULL OR t.${c} <= b.${c})${where ? ` AND ${where}` : ''}`
+      : null,
+    delete: replaces ? `DELETE FROM ${target} AS t USING ${staging} AS b WHERE ${keyMatch}` : null,
     // t.* keeps the target's column order, so the staged rows insert as they are.
-    insert: `INSERT INTO ${target} SELECT * FROM ${staging}`,
+    insert: replaces ? `INSERT INTO ${target} SELECT * FROM ${staging}` : null,
     // Rows the cursor never showed pgduck (a partition attached with its old rows, a restore): the
     // source guard saw the table rewritten, and this re-read is the only one that meets them.
     insertMissing: opts.insertMissing
@@ -130,7 +144,7 @@ export function buildBackfillSql<C extends Pick<ColumnMapping, 'name' | 'selectE
         `FROM ${fileRows(parquetPath)} AS b\n` +
         `WHERE NOT EXISTS (SELECT 1 FROM ${target} AS t WHERE ${keyMatch})${opts.insertOnly ? ` AND ${opts.insertOnly}` : ''}`
       : null,
-    drop: `DROP TABLE IF EXISTS ${staging}`,
+    drop: replaces ? `DROP TABLE IF EXISTS ${staging}` : null,
   });
   const probe = `SELECT 1 FROM ${from} WHERE ${columns.map((col) => `${q(col.name)} IS NOT NULL`).join(' OR ')} LIMIT 1`;
   return { read, positionIndexes, apply, probe, carried };
@@ -186,16 +200,16 @@ export async function applyBackfillFile(
 ): Promise<number> {
   const steps = sql.apply(target, parquetPath, opts.where);
   const replace = async () => {
-    await session.run(steps.delete);
-    const inserted = await session.all(steps.insert);
+    if (steps.delete) await session.run(steps.delete);
+    const inserted = steps.insert ? await session.all(steps.insert) : [];
     const added = steps.insertMissing ? await session.all(steps.insertMissing) : [];
     return Number(inserted[0]?.Count ?? 0) + Number(added[0]?.Count ?? 0);
   };
-  await session.run(steps.stage);
+  if (steps.stage) await session.run(steps.stage);
   try {
     return await (opts.inTransaction ? replace() : session.transaction(replace));
   } finally {
-    await session.run(steps.drop);
+    if (steps.drop) await session.run(steps.drop);
   }
 }
 
@@ -242,8 +256,11 @@ async function runBackfill(
     store.addSchemaEvent(spec.name, 'backfilled', detail);
     log.info({ pipeline: spec.name, backfill: task.id }, detail);
   };
-  const names = current.map((s) => `"${s.name}"`).join(', ');
-  if (current.length === 0) {
+  // A rewrite's re-read runs even with no column to fill (a table of key and cursor only, or its
+  // columns dropped since): it also inserts the rows the target lacks (found by review: never recorded
+  // for a key-and-cursor table, a partition attached with its old rows was never read).
+  const names = current.length > 0 ? current.map((s) => `"${s.name}"`).join(', ') : 'key and cursor';
+  if (current.length === 0 && task.reason !== 'rewritten') {
     store.finishBackfill(task.id);
     record(`backfill ${task.id} skipped: its columns (${task.columns.map((c) => `"${c.name}"`).join(', ')}) are gone from the source or the target`);
     return 0;
@@ -255,10 +272,16 @@ async function runBackfill(
   }
   const keyTypes = spec.source.primaryKey.map((k) => source.find((s) => s.name === k)!.declaredType);
   const mapped = current.map((s) => byName(s.name)!);
-  // A rewrite that re-reads every column the batches load: rows the target lacks are inserted too.
+  // A rewrite that re-reads every column the target holds: rows the target lacks are inserted too. The
+  // target's, not every mapped source column: under schema_evolution freeze a new source column is not
+  // in the target, and compared with it no rewrite inserted anything (found by review).
   const carriedNames = new Set([...spec.source.primaryKey, spec.source.cursor, ...mapped.map((c) => c.name)]);
-  const whole = task.reason === 'rewritten' && columns.every((c) => carriedNames.has(c.name));
-  const sql = buildBackfillSql(spec, keys as ColumnMapping[], keyTypes, cursor, mapped, { insertMissing: whole, insertOnly: insertOnlyLiving(spec) });
+  const whole = task.reason === 'rewritten' && columns.filter((c) => inTarget.has(c.name)).every((c) => carriedNames.has(c.name));
+  const sql = buildBackfillSql(spec, keys as ColumnMapping[], keyTypes, cursor, mapped, {
+    insertMissing: whole,
+    insertOnly: insertOnlyLiving(spec),
+    unmark: inTarget.has(DELETED_AT_COLUMN),
+  });
   const currentRefs = current.map((s) => ({ attnum: s.attnum, name: s.name }));
 
   if (task.reason === 'added' && task.position === null) {

@@ -415,14 +415,18 @@ export class CheckpointStore {
   }
 
   /**
-   * The table was rewritten: record a backfill of `columns` (those not already pending) and the new
-   * relfilenode, in one transaction, so a crash cannot keep the one without the other.
+   * The table was rewritten: record a re-read of `columns` (every column but the key and the cursor;
+   * none for a table of only those: the re-read still inserts the rows the target lacks) and the new
+   * relfilenode, in one transaction, so a crash cannot keep the one without the other. A rewrite re-read
+   * still pending is finished unread, superseded: rows attached since may sort before where it stands,
+   * so the new one starts from the first key (both found by review: a pending re-read resumed past
+   * an attached partition's keys; a key-and-cursor table recorded none). Every column, even one a
+   * pending backfill of another reason re-reads: inserting the missing rows needs all of them in one file.
    */
   recordRewrite(pipeline: string, identity: SourceIdentity, columns: Backfill['columns']): void {
     const tx = this.db.transaction(() => {
-      const pending = new Set(this.pendingBackfills(pipeline).flatMap((b) => b.columns.map((c) => c.attnum)));
-      const fresh = columns.filter((c) => !pending.has(c.attnum));
-      if (fresh.length > 0) this.addBackfill(pipeline, 'rewritten', fresh);
+      for (const b of this.pendingBackfills(pipeline)) if (b.reason === 'rewritten') this.finishBackfill(b.id);
+      this.addBackfill(pipeline, 'rewritten', columns);
       this.upsertIdentity(pipeline, identity);
     });
     this.writing(`the rewrite of ${pipeline}'s source`, () => tx.immediate());

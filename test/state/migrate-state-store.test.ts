@@ -112,13 +112,17 @@ test('a state file written by a newer pgduck is refused, untouched', () =>
     assert.equal(version(path), STATE_STORE_VERSION + 1);
   }));
 
-test('a rewrite records its backfill and the new relfilenode together, skipping columns already pending', () =>
+// Changed with the review's fix (test/drift/rewrite-insert-missing.test.ts): the rewrite's re-read carried
+// only the columns no pending backfill re-read, so it did not carry every column and inserted no missing row.
+test('a rewrite records its re-read of every column and the new relfilenode together, superseding a pending rewrite re-read', () =>
   withDir((dir) => {
     const store = new CheckpointStore(join(dir, 'checkpoints.db'));
     try {
       const id = { systemId: '7', database: 'shop', tableOid: '1', relfilenode: '10' };
       store.saveSourceIdentity('p', id);
       store.addBackfill('p', 'retyped', [{ attnum: 2, name: 'a' }]);
+      const earlier = store.addBackfill('p', 'rewritten', [{ attnum: 3, name: 'b' }]);
+      store.advanceBackfill(earlier, ['42'], 5);
       store.recordRewrite('p', { ...id, relfilenode: '11' }, [
         { attnum: 2, name: 'a' },
         { attnum: 3, name: 'b' },
@@ -126,10 +130,20 @@ test('a rewrite records its backfill and the new relfilenode together, skipping 
       assert.equal(store.sourceIdentity('p')?.relfilenode, '11');
       const pending = store.pendingBackfills('p');
       assert.deepEqual(
-        pending.map((b) => [b.reason, b.columns.map((c) => c.name)]),
+        pending.map((b) => [b.reason, b.columns.map((c) => c.name), b.position]),
         [
-          ['retyped', ['a']],
-          ['rewritten', ['b']],
+          ['retyped', ['a'], null],
+          ['rewritten', ['a', 'b'], null],
+        ],
+      );
+      assert.ok(!pending.some((b) => b.id === earlier), 'the earlier rewrite re-read is superseded');
+      // A table of key and cursor only: a re-read with no column to fill (it inserts the rows the target lacks).
+      store.recordRewrite('p', { ...id, relfilenode: '12' }, []);
+      assert.deepEqual(
+        store.pendingBackfills('p').map((b) => [b.reason, b.columns.length]),
+        [
+          ['retyped', 1],
+          ['rewritten', 0],
         ],
       );
     } finally {
