@@ -18,7 +18,7 @@ import type { PipelineSpec } from '../config/pipeline-spec.js';
 import { judgeSource } from '../live/judge-source.js';
 import type { PgClient } from '../postgres/connect.js';
 import { inspectSource } from '../postgres/inspect-source.js';
-import { readSourceIdentity, sameLeavesOlderForm, type SourceIdentity } from '../postgres/source-identity.js';
+import { readSourceIdentity, renamedLabels, sameLeavesOlderForm, type SourceIdentity } from '../postgres/source-identity.js';
 import { qualified } from '../sql/identifier.js';
 import type { CheckpointStore } from '../state/checkpoint-store.js';
 import type { Logger } from '../log/logger.js';
@@ -56,15 +56,17 @@ export async function guardSource(spec: PipelineSpec, pg: PgClient, store: Check
   const change = identityChange(was, now, qualified(schema, table));
   if (change?.what === 'table' && spec.source.onRecreate === 'rebootstrap') return { change: change.message, now };
   if (change) throw new SourceChangedError(spec.name, qualified(schema, table), targetLabel(spec.target), was, now, [change.message]);
-  if (was.relfilenode === now.relfilenode) return null;
-  if (sameLeavesOlderForm(was.relfilenode, now.relfilenode)) {
-    store.saveSourceIdentity(spec.name, now);
+  const moved = was.relfilenode !== now.relfilenode && !sameLeavesOlderForm(was.relfilenode, now.relfilenode);
+  const relabeled = renamedLabels(was.labels ?? null, now.labels);
+  if (!moved && relabeled.length === 0) {
+    // An identity recorded in an older form, or an enum label added: nothing to re-read.
+    if (was.relfilenode !== now.relfilenode || (was.labels ?? null) !== now.labels) store.saveSourceIdentity(spec.name, now);
     return null;
   }
 
   const checkpoint = store.get(spec.name);
   const loaded = checkpoint !== null && (checkpoint.rowsTotal > 0 || checkpoint.position !== null || checkpoint.bootstrapDone);
-  if (was.relfilenode === null || !loaded) {
+  if (!loaded || (was.relfilenode === null && relabeled.length === 0)) {
     store.saveSourceIdentity(spec.name, now);
     return null;
   }
@@ -78,10 +80,20 @@ export async function guardSource(spec: PipelineSpec, pg: PgClient, store: Check
     .filter((c) => !spec.source.primaryKey.includes(c.name) && c.name !== spec.source.cursor && isSelected(spec.source, c.name))
     .map((c) => ({ attnum: c.attnum, name: c.name }));
   store.recordRewrite(spec.name, now, columns);
-  log.warn(
-    { pipeline: spec.name, relfilenode: { was: was.relfilenode, now: now.relfilenode } },
-    `${qualified(schema, table)} was rewritten since the last run (ALTER TABLE … TYPE, VACUUM FULL, CLUSTER or TRUNCATE): its existing rows are re-read`,
-  );
+  if (relabeled.length > 0) {
+    const renames = relabeled.map((r) => `${JSON.stringify(r.from)} → ${JSON.stringify(r.to)}`).join(', ');
+    log.warn(
+      { pipeline: spec.name, renamedLabels: relabeled },
+      `an enum label of ${qualified(schema, table)} was renamed since the last run (ALTER TYPE … RENAME VALUE: ${renames}): its existing rows are re-read` +
+        (moved ? ' (the table was rewritten too)' : '') +
+        '; a row whose primary key held the old label stays under it until a reconcile removes it, as for any changed key',
+    );
+  } else {
+    log.warn(
+      { pipeline: spec.name, relfilenode: { was: was.relfilenode, now: now.relfilenode } },
+      `${qualified(schema, table)} was rewritten since the last run (ALTER TABLE … TYPE, VACUUM FULL, CLUSTER or TRUNCATE): its existing rows are re-read`,
+    );
+  }
   return null;
 }
 

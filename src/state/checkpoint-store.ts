@@ -405,7 +405,7 @@ export class CheckpointStore {
   /** The source this pipeline was synced from, as recorded (null: never recorded, or reset since). */
   sourceIdentity(pipeline: string): (SourceIdentity & { recordedAt: string }) | null {
     const row = this.db
-      .prepare('SELECT system_id AS systemId, database, table_oid AS tableOid, relfilenode, recorded_at AS recordedAt FROM source_identity WHERE pipeline = ?')
+      .prepare('SELECT system_id AS systemId, database, table_oid AS tableOid, relfilenode, labels, recorded_at AS recordedAt FROM source_identity WHERE pipeline = ?')
       .get(pipeline);
     return (row as (SourceIdentity & { recordedAt: string }) | undefined) ?? null;
   }
@@ -435,8 +435,10 @@ export class CheckpointStore {
   private upsertIdentity(pipeline: string, identity: SourceIdentity): void {
     this.db
       .prepare(
-        `INSERT INTO source_identity (pipeline, system_id, database, table_oid, relfilenode, recorded_at) VALUES (@pipeline, @systemId, @database, @tableOid, @relfilenode, @now)
-         ON CONFLICT (pipeline) DO UPDATE SET system_id = @systemId, database = @database, table_oid = @tableOid, relfilenode = @relfilenode, recorded_at = @now`,
+        `INSERT INTO source_identity (pipeline, system_id, database, table_oid, relfilenode, labels, recorded_at)
+         VALUES (@pipeline, @systemId, @database, @tableOid, @relfilenode, @labels, @now)
+         ON CONFLICT (pipeline) DO UPDATE SET system_id = @systemId, database = @database, table_oid = @tableOid, relfilenode = @relfilenode,
+           labels = @labels, recorded_at = @now`,
       )
       .run({
         pipeline,
@@ -444,6 +446,7 @@ export class CheckpointStore {
         database: identity.database,
         tableOid: identity.tableOid,
         relfilenode: identity.relfilenode,
+        labels: identity.labels ?? null,
         now: new Date().toISOString(),
       });
   }

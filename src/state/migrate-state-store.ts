@@ -164,6 +164,14 @@ const MIGRATIONS: readonly Migration[] = [
   (db) => {
     db.exec('ALTER TABLE checkpoints ADD COLUMN target TEXT');
   },
+  // 11: the labels of the source's enum columns (src/postgres/source-identity.ts), so a label renamed
+  // (ALTER TYPE … RENAME VALUE), which changes every row holding it without a rewrite, is re-read.
+  // NULL on identities recorded before: adopted at the next run. A file set back to an older version
+  // by hand (as the tests do) may still have the column.
+  (db) => {
+    const has = db.prepare(`SELECT 1 FROM pragma_table_info('source_identity') WHERE name = 'labels'`).get();
+    if (!has) db.exec('ALTER TABLE source_identity ADD COLUMN labels TEXT');
+  },
 ];
 
 /** The version this code writes. */

@@ -63,7 +63,7 @@ test('a state file of the old schema opens, migrates to the current version and 
       assert.deepEqual(store.sourceColumns('orders'), [{ attnum: 1, name: 'id', pgType: 'integer', baseType: null, pkPosition: null }]);
       assert.equal(store.pendingBackfills('orders').length, 1);
       assert.equal(store.sourceIdentity('orders'), null, 'no identity recorded before: the next run adopts one');
-      store.saveSourceIdentity('orders', { systemId: '7', database: 'shop', tableOid: '16384', relfilenode: '16384' });
+      store.saveSourceIdentity('orders', { systemId: '7', database: 'shop', tableOid: '16384', relfilenode: '16384', labels: null });
       assert.equal(store.sourceIdentity('orders')?.tableOid, '16384');
     } finally {
       store.close();
@@ -118,7 +118,7 @@ test('a rewrite records its re-read of every column and the new relfilenode toge
   withDir((dir) => {
     const store = new CheckpointStore(join(dir, 'checkpoints.db'));
     try {
-      const id = { systemId: '7', database: 'shop', tableOid: '1', relfilenode: '10' };
+      const id = { systemId: '7', database: 'shop', tableOid: '1', relfilenode: '10', labels: null };
       store.saveSourceIdentity('p', id);
       store.addBackfill('p', 'retyped', [{ attnum: 2, name: 'a' }]);
       const earlier = store.addBackfill('p', 'rewritten', [{ attnum: 3, name: 'b' }]);
@@ -258,6 +258,35 @@ test('a version-9 file keeps its checkpoints, their target unrecorded (not check
       assert.equal(store.get('orders')?.target, null, 'reset forgets it with the position');
       store.markBootstrapDone('orders', 1, 't2');
       assert.equal(store.get('orders')?.target, 't2');
+    } finally {
+      store.close();
+    }
+  }));
+
+test('a version-10 file keeps its source identities, their enum labels unrecorded (adopted by the next run), then records them', () =>
+  withDir((dir) => {
+    const path = join(dir, 'checkpoints.db');
+    new CheckpointStore(path).close();
+    const db = new Database(path);
+    db.pragma('user_version = 10');
+    db.exec('ALTER TABLE source_identity DROP COLUMN labels');
+    db.exec(
+      `INSERT INTO source_identity (pipeline, system_id, database, table_oid, relfilenode, recorded_at) VALUES ('plans', '7', 'shop', '1', '10', '2026-01-01T00:00:00Z')`,
+    );
+    db.close();
+    const store = new CheckpointStore(path);
+    try {
+      assert.equal(version(path), STATE_STORE_VERSION);
+      assert.deepEqual(store.sourceIdentity('plans') && { ...store.sourceIdentity('plans'), recordedAt: undefined }, {
+        systemId: '7',
+        database: 'shop',
+        tableOid: '1',
+        relfilenode: '10',
+        labels: null,
+        recordedAt: undefined,
+      });
+      store.saveSourceIdentity('plans', { systemId: '7', database: 'shop', tableOid: '1', relfilenode: '10', labels: '{"16390": "pro"}' });
+      assert.equal(store.sourceIdentity('plans')?.labels, '{"16390": "pro"}');
     } finally {
       store.close();
     }
