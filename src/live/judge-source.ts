@@ -359,27 +359,13 @@ function judgeCursor(spec: PipelineSpec, name: string, cursor: PgColumn, facts: 
 }
 
 /**
- * A timestamp cursor holds wall-clock times of the writers' zone; the horizon is an instant. Without
- * source.cursor_timezone the runner holds the checkpoint ANY_ZONE_SHIFT_HOURS behind (horizon.ts).
+ * A timestamp (or date) cursor holds wall-clock times (days) of the writers' zone; the horizon is an
+ * instant. Without source.cursor_timezone the runner holds the checkpoint ANY_ZONE_SHIFT_HOURS behind (horizon.ts).
  */
 function judgeCursorZone(spec: PipelineSpec, cursor: PgColumn, zoneKnown: boolean | undefined): LiveIssue[] {
   const q = quoteIdent(cursor.name);
   const zone = spec.source.cursorTimezone;
   const path: ConfigPath = ['source', 'cursor_timezone'];
-  if (cursor.typname === 'date' && zone === undefined) {
-    // A date is the writers' wall-clock day: the checkpoint never passes the day before the horizon's (horizon.ts).
-    return [
-      {
-        check: 'cursor',
-        severity: 'warning',
-        path,
-        column: cursor.name,
-        message:
-          `cursor column ${q} is a date and source.cursor_timezone is not set: the checkpoint stays behind any day not over in every time zone ` +
-          `(rows of the last one or two days are re-read every run); set source.cursor_timezone to the writers' zone for the exact day`,
-      },
-    ];
-  }
   if (cursor.typname !== 'timestamp' && cursor.typname !== 'date') {
     if (zone === undefined) return [];
     const what = cursor.typname === 'timestamptz' ? 'timestamptz, which holds instants, not wall-clock times' : `${cursor.declaredType}, not a timestamp`;
@@ -393,11 +379,15 @@ function judgeCursorZone(spec: PipelineSpec, cursor: PgColumn, zoneKnown: boolea
         path,
         column: cursor.name,
         message:
-          `cursor column ${q} is timestamp without time zone and source.cursor_timezone is not set: its values are wall-clock times of a zone pgduck ` +
-          `cannot know, and compared with the commit-safe horizon as if they were UTC, writers west of UTC would make rows of transactions still open look ` +
-          `safe. So the checkpoint is held ${ANY_ZONE_SHIFT_HOURS} h behind the horizon (safe whatever zone the writers use) and rows of the last ` +
-          `${ANY_ZONE_SHIFT_HOURS} h are re-read every run. For an exact horizon set source.cursor_timezone to the writers' time zone ` +
-          '(SHOW TimeZone in one of their sessions, e.g. UTC or America/New_York), or make the column timestamptz',
+          cursor.typname === 'date'
+            ? // A date is the writers' wall-clock day: the checkpoint never passes the day before the horizon's (horizon.ts).
+              `cursor column ${q} is a date and source.cursor_timezone is not set: the checkpoint stays behind any day not over in every time zone ` +
+              `(rows of the last one or two days are re-read every run); set source.cursor_timezone to the writers' zone for the exact day`
+            : `cursor column ${q} is timestamp without time zone and source.cursor_timezone is not set: its values are wall-clock times of a zone pgduck ` +
+              `cannot know, and compared with the commit-safe horizon as if they were UTC, writers west of UTC would make rows of transactions still open look ` +
+              `safe. So the checkpoint is held ${ANY_ZONE_SHIFT_HOURS} h behind the horizon (safe whatever zone the writers use) and rows of the last ` +
+              `${ANY_ZONE_SHIFT_HOURS} h are re-read every run. For an exact horizon set source.cursor_timezone to the writers' time zone ` +
+              '(SHOW TimeZone in one of their sessions, e.g. UTC or America/New_York), or make the column timestamptz',
       },
     ];
   }

@@ -17,7 +17,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
-import { createWorkspace, runCli } from '../support/workspace.js';
+import { createWorkspace, runCli, type Workspace } from '../support/workspace.js';
 import { duckIds, reconcileOnce, runOnce } from '../support/sync-checks.js';
 import { withDuckDbFile } from '../../src/duckdb/lake.js';
 
@@ -31,6 +31,19 @@ after(async () => {
 
 async function sourceIds(url: string, table: string): Promise<number[]> {
   return ((await pgs.query(url, `SELECT coalesce(array_agg(id ORDER BY id), '{}') AS ids FROM ${table}`)).rows[0].ids as number[]).map(Number);
+}
+
+/** The source holds `rows` rows and DuckDB every one of them; returns the source's ids and DuckDB's. */
+async function assertNoneMissing(ws: Workspace, url: string, table: string, rows: number): Promise<{ source: number[]; target: number[] }> {
+  const source = await sourceIds(url, table);
+  const target = await duckIds(ws, table);
+  assert.equal(source.length, rows);
+  assert.deepEqual(
+    source.filter((id) => !target.includes(id)),
+    [],
+    `rows of ${table} in Postgres that DuckDB lacks`,
+  );
+  return { source, target };
 }
 
 test('a partition attached with old rows to a table of only key and cursor columns: its rows reach DuckDB', async () => {
@@ -54,14 +67,7 @@ test('a partition attached with old rows to a table of only key and cursor colum
     await runOnce(ws, url);
     await runOnce(ws, url);
 
-    const source = await sourceIds(url, 'links');
-    const target = await duckIds(ws, 'links');
-    assert.equal(source.length, 30);
-    assert.deepEqual(
-      source.filter((id) => !target.includes(id)),
-      [],
-      'rows of links in Postgres that DuckDB lacks',
-    );
+    const { source } = await assertNoneMissing(ws, url, 'links', 30);
     // The history holds the re-read's file (no column to fill, rows to insert): a rebuild has every row.
     const rebuilt = await runCli(['replay', 'links', '--drop-target'], ws.env(url));
     assert.equal(rebuilt.code, 0, rebuilt.stderr.slice(-2000));
@@ -95,14 +101,7 @@ test('rows inserted again with old cursors after a TRUNCATE, in a table of only 
     await runOnce(ws, url);
     await runOnce(ws, url);
 
-    const source = await sourceIds(url, 'tags');
-    const target = await duckIds(ws, 'tags');
-    assert.equal(source.length, 30);
-    assert.deepEqual(
-      source.filter((id) => !target.includes(id)),
-      [],
-      'rows of tags in Postgres that DuckDB lacks',
-    );
+    await assertNoneMissing(ws, url, 'tags', 30);
   } finally {
     ws.cleanup();
   }
@@ -136,14 +135,7 @@ test('a partition attached while a rewrite backfill is still pending: its rows r
     await runOnce(ws, url);
     await runOnce(ws, url);
 
-    const source = await sourceIds(url, 'events');
-    const target = await duckIds(ws, 'events');
-    assert.equal(source.length, 30);
-    assert.deepEqual(
-      source.filter((id) => !target.includes(id)),
-      [],
-      'rows of events in Postgres that DuckDB lacks',
-    );
+    const { source, target } = await assertNoneMissing(ws, url, 'events', 30);
     assert.deepEqual(target, source, 'each row once');
   } finally {
     ws.cleanup();
@@ -177,14 +169,7 @@ test('a partition detached, loaded with old rows and attached again between two 
     await runOnce(ws, url);
     await runOnce(ws, url);
 
-    const source = await sourceIds(url, 'events');
-    const target = await duckIds(ws, 'events');
-    assert.equal(source.length, 30);
-    assert.deepEqual(
-      source.filter((id) => !target.includes(id)),
-      [],
-      'rows of events in Postgres that DuckDB lacks',
-    );
+    await assertNoneMissing(ws, url, 'events', 30);
   } finally {
     ws.cleanup();
   }
@@ -268,14 +253,7 @@ test('schema_evolution freeze with a source column left out of DuckDB: a partiti
     await runOnce(ws, url);
     await runOnce(ws, url);
 
-    const source = await sourceIds(url, 'events');
-    const target = await duckIds(ws, 'events');
-    assert.equal(source.length, 30);
-    assert.deepEqual(
-      source.filter((id) => !target.includes(id)),
-      [],
-      'rows of events in Postgres that DuckDB lacks',
-    );
+    await assertNoneMissing(ws, url, 'events', 30);
   } finally {
     ws.cleanup();
   }
