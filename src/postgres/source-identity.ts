@@ -20,11 +20,13 @@ export interface SourceIdentity {
    */
   relfilenode: string | null;
   /**
-   * The labels of the enum types its columns use (also as array elements or under a domain), as JSON
-   * `{"<pg_enum oid>": "<label>"}`; null when it has none (or was recorded before labels were). A label
-   * renamed (`ALTER TYPE … RENAME VALUE`) changes every row holding it, without a rewrite or a cursor
-   * move (found by review: DuckDB kept the old label, and an enum key's next version landed beside
-   * its old row). An added label (`ADD VALUE`) changes no row.
+   * What the text of its values depends on besides the rows, for every type its columns reach (array
+   * elements, domains, composite fields, range subtypes, at any depth), as JSON (TypeFacts): the enum
+   * labels by `pg_enum` oid, and a digest of the composite types' fields. An enum label renamed
+   * (`ALTER TYPE … RENAME VALUE`), or a composite field renamed, added, dropped or retyped, changes
+   * the text of every row holding it, without a rewrite or a cursor move (found by review: DuckDB kept
+   * the old text for good, and a key's next version landed beside its old row). An added enum label
+   * changes no row. Null when recorded before (adopted at the next run).
    */
   labels: string | null;
 }
@@ -42,14 +44,7 @@ SELECT current_database() AS database,
               coalesce((SELECT string_agg(i.xmin::text, ',' ORDER BY i.inhrelid)
                         FROM pg_catalog.pg_partition_tree(c.oid) t
                         JOIN pg_catalog.pg_inherits i ON i.inhrelid = t.relid AND i.inhparent = t.parentrelid), '')
-       END AS relfilenode,
-       (SELECT json_object_agg(l.oid::int8::text, l.enumlabel ORDER BY l.oid)
-        FROM (SELECT DISTINCT e.oid, e.enumlabel
-              FROM pg_catalog.pg_attribute a
-              JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
-              LEFT JOIN pg_catalog.pg_type base ON base.oid = t.typbasetype
-              JOIN pg_catalog.pg_enum e ON e.enumtypid IN (t.oid, t.typelem, t.typbasetype, base.typelem)
-              WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) l)::text AS labels
+       END AS relfilenode
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p', 'v', 'm', 'f')`;
@@ -62,14 +57,58 @@ export function sameLeavesOlderForm(was: string | null, now: string | null): boo
   return was !== null && now !== null && !was.includes(';') && now.includes(';') && now.slice(0, now.indexOf(';')) === was;
 }
 
-/** The enum labels renamed between two identities' `labels` (a label present in both under another name); none when either is unknown. */
-export function renamedLabels(was: string | null, now: string | null): { from: string; to: string }[] {
-  if (was === null || now === null || was === now) return [];
-  const before = JSON.parse(was) as Record<string, string>;
-  const after = JSON.parse(now) as Record<string, string>;
-  return Object.entries(before)
-    .filter(([oid, label]) => oid in after && after[oid] !== label)
-    .map(([oid, label]) => ({ from: label, to: after[oid] }));
+/**
+ * Every type the table's columns reach (`$1`: its oid), through array elements, domains, composite
+ * fields and range subtypes, at any depth; then the labels of the enums among them and a digest of
+ * the composites' fields (names, types, dropped ones left out).
+ */
+const TYPES_SQL = `
+WITH RECURSIVE reached(oid) AS (
+  SELECT a.atttypid FROM pg_catalog.pg_attribute a WHERE a.attrelid = $1::int8::oid AND a.attnum > 0 AND NOT a.attisdropped
+  UNION
+  SELECT n.oid
+  FROM reached r
+  JOIN pg_catalog.pg_type t ON t.oid = r.oid
+  CROSS JOIN LATERAL (
+    SELECT t.typelem WHERE t.typelem <> 0
+    UNION ALL SELECT t.typbasetype WHERE t.typbasetype <> 0
+    UNION ALL SELECT g.rngsubtype FROM pg_catalog.pg_range g WHERE g.rngtypid = t.oid
+    UNION ALL SELECT f.atttypid FROM pg_catalog.pg_attribute f WHERE t.typrelid <> 0 AND f.attrelid = t.typrelid AND f.attnum > 0 AND NOT f.attisdropped
+  ) AS n(oid)
+)
+SELECT (SELECT json_object_agg(e.oid::int8::text, e.enumlabel ORDER BY e.oid)
+        FROM pg_catalog.pg_enum e WHERE e.enumtypid IN (SELECT oid FROM reached))::text AS enums,
+       (SELECT md5(string_agg(t.oid::int8::text || ':' || f.attnum || ':' || f.atttypid::int8::text || ':' || f.attname, ',' ORDER BY t.oid, f.attnum))
+        FROM reached r
+        JOIN pg_catalog.pg_type t ON t.oid = r.oid AND t.typtype = 'c'
+        JOIN pg_catalog.pg_attribute f ON f.attrelid = t.typrelid AND f.attnum > 0 AND NOT f.attisdropped) AS composites`;
+
+/** SourceIdentity.labels, parsed. */
+interface TypeFacts {
+  enums: Record<string, string>;
+  composites: string | null;
+}
+
+function typeFacts(text: string | null): TypeFacts | null {
+  if (text === null) return null;
+  const parsed = JSON.parse(text) as Partial<TypeFacts>;
+  // A form without `enums` (written before it had composites): unknown, adopted.
+  return parsed.enums === undefined ? null : { enums: parsed.enums, composites: parsed.composites ?? null };
+}
+
+/**
+ * What changed the text of existing values between two identities' `labels`: each enum label renamed
+ * (present in both under another name), and whether a composite type's fields changed. Nothing when
+ * either is unknown; an added enum label changes no value.
+ */
+export function typeTextChanges(was: string | null, now: string | null): { renamed: { from: string; to: string }[]; composites: boolean } {
+  const before = typeFacts(was);
+  const after = typeFacts(now);
+  if (before === null || after === null) return { renamed: [], composites: false };
+  const renamed = Object.entries(before.enums)
+    .filter(([oid, label]) => oid in after.enums && after.enums[oid] !== label)
+    .map(([oid, label]) => ({ from: label, to: after.enums[oid] }));
+  return { renamed, composites: before.composites !== after.composites };
 }
 
 /** The identity of `schema.table`, or null when it does not exist (or this role cannot see it). */
@@ -77,12 +116,14 @@ export async function readSourceIdentity(client: pg.Client, schema: string, tabl
   const res = await client.query<Record<string, string | null>>({ text: IDENTITY_SQL, values: [schema, table] });
   if (res.rows.length === 0) return null;
   const row = res.rows[0];
+  const types = (await client.query<{ enums: string | null; composites: string | null }>({ text: TYPES_SQL, values: [String(row.table_oid)] })).rows[0];
+  const labels: TypeFacts = { enums: types.enums === null ? {} : (JSON.parse(types.enums) as Record<string, string>), composites: types.composites };
   return {
     systemId: await systemIdentifier(client),
     database: String(row.database),
     tableOid: String(row.table_oid),
     relfilenode: row.relfilenode,
-    labels: row.labels,
+    labels: JSON.stringify(labels),
   };
 }
 

@@ -18,7 +18,7 @@ import type { PipelineSpec } from '../config/pipeline-spec.js';
 import { judgeSource } from '../live/judge-source.js';
 import type { PgClient } from '../postgres/connect.js';
 import { inspectSource } from '../postgres/inspect-source.js';
-import { readSourceIdentity, renamedLabels, sameLeavesOlderForm, type SourceIdentity } from '../postgres/source-identity.js';
+import { readSourceIdentity, sameLeavesOlderForm, typeTextChanges, type SourceIdentity } from '../postgres/source-identity.js';
 import { qualified } from '../sql/identifier.js';
 import type { CheckpointStore } from '../state/checkpoint-store.js';
 import type { Logger } from '../log/logger.js';
@@ -57,8 +57,10 @@ export async function guardSource(spec: PipelineSpec, pg: PgClient, store: Check
   if (change?.what === 'table' && spec.source.onRecreate === 'rebootstrap') return { change: change.message, now };
   if (change) throw new SourceChangedError(spec.name, qualified(schema, table), targetLabel(spec.target), was, now, [change.message]);
   const moved = was.relfilenode !== now.relfilenode && !sameLeavesOlderForm(was.relfilenode, now.relfilenode);
-  const relabeled = renamedLabels(was.labels ?? null, now.labels);
-  if (!moved && relabeled.length === 0) {
+  const retyped = typeTextChanges(was.labels ?? null, now.labels);
+  const relabeled = retyped.renamed;
+  const changedText = relabeled.length > 0 || retyped.composites;
+  if (!moved && !changedText) {
     // An identity recorded in an older form, or an enum label added: nothing to re-read.
     if (was.relfilenode !== now.relfilenode || (was.labels ?? null) !== now.labels) store.saveSourceIdentity(spec.name, now);
     return null;
@@ -66,7 +68,7 @@ export async function guardSource(spec: PipelineSpec, pg: PgClient, store: Check
 
   const checkpoint = store.get(spec.name);
   const loaded = checkpoint !== null && (checkpoint.rowsTotal > 0 || checkpoint.position !== null || checkpoint.bootstrapDone);
-  if (!loaded || (was.relfilenode === null && relabeled.length === 0)) {
+  if (!loaded || (was.relfilenode === null && !changedText)) {
     store.saveSourceIdentity(spec.name, now);
     return null;
   }
@@ -80,13 +82,17 @@ export async function guardSource(spec: PipelineSpec, pg: PgClient, store: Check
     .filter((c) => !spec.source.primaryKey.includes(c.name) && c.name !== spec.source.cursor && isSelected(spec.source, c.name))
     .map((c) => ({ attnum: c.attnum, name: c.name }));
   store.recordRewrite(spec.name, now, columns);
-  if (relabeled.length > 0) {
+  if (changedText) {
     const renames = relabeled.map((r) => `${JSON.stringify(r.from)} → ${JSON.stringify(r.to)}`).join(', ');
+    const what = [
+      ...(relabeled.length > 0 ? [`an enum label was renamed (ALTER TYPE … RENAME VALUE: ${renames})`] : []),
+      ...(retyped.composites ? ['a composite type it uses changed its fields (ALTER TYPE … RENAME/ADD/DROP/ALTER ATTRIBUTE)'] : []),
+    ].join(' and ');
     log.warn(
-      { pipeline: spec.name, renamedLabels: relabeled },
-      `an enum label of ${qualified(schema, table)} was renamed since the last run (ALTER TYPE … RENAME VALUE: ${renames}): its existing rows are re-read` +
+      { pipeline: spec.name, renamedLabels: relabeled, compositesChanged: retyped.composites },
+      `${what} since the last run, changing the text of ${qualified(schema, table)}'s values: its existing rows are re-read` +
         (moved ? ' (the table was rewritten too)' : '') +
-        '; a row whose primary key held the old label stays under it until a reconcile removes it, as for any changed key',
+        '; a row whose primary key held the old text stays under it until a reconcile removes it, as for any changed key',
     );
   } else {
     log.warn(

@@ -231,7 +231,7 @@ function decimalScalar(duck: string): Scalar {
   };
 }
 
-const ENUM_TEXT: Scalar = text('the label as text (new labels need nothing)');
+const ENUM_TEXT: Scalar = text('the label as text (new labels need nothing; a renamed label, `ALTER TYPE … RENAME VALUE`, is seen and its rows read again, a key holding it being a changed key)');
 
 const RANGE_TEXT: Scalar = text('exact text (DuckDB has no range type)');
 
@@ -242,7 +242,7 @@ const COMPOSITE: Scalar = {
   load: checkedCast('JSON'),
   arrayJson: undefined,
   elem: null,
-  note: 'composite value as a JSON object (to_json): field names kept, field values in Postgres JSON form',
+  note: 'composite value as a JSON object (to_json): field names kept, field values in Postgres JSON form; a field renamed, added or dropped (`ALTER TYPE`) is seen and the rows read again',
 };
 
 /** A base type with no entry in SCALARS (an extension's type: hstore, vector, …). */
