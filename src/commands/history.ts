@@ -27,6 +27,7 @@ import { planPrune, type PrunePlan } from '../history/plan-prune.js';
 import { deletePlanned, readPruneFiles } from '../history/prune-history.js';
 import { HistoryBusyError, lockHistory } from '../history/history-lock.js';
 import type { HeldLock } from '../state/lock-file.js';
+import { newestPassDone } from '../replay/complete-passes.js';
 
 const PIPELINE_NAME = /^[A-Za-z][A-Za-z0-9_-]*$/;
 /** Files listed per pipeline in text; --json lists every one. */
@@ -116,10 +117,19 @@ export async function historyPruneCommand(settings: Settings, names: string[], o
         outcomes.push(outcome);
         try {
           // Read the checkpoint before the files: a batch checkpointed meanwhile only adds files after the cut.
-          const checkpointed = store?.get(spec.name)?.batchesTotal ?? null;
+          const checkpoint = store?.get(spec.name) ?? null;
+          const checkpointed = checkpoint?.batchesTotal ?? null;
           const files = await readPruneFiles(memory, p.parquetDir, spec.name);
           const keep = opts.keep ?? spec.history?.keep ?? KEEP_ALL;
-          outcome.plan = planPrune({ pipeline: spec.name, table: targetLabel(spec.target), files, checkpointed, keep, now: Date.now() });
+          outcome.plan = planPrune({
+            pipeline: spec.name,
+            table: targetLabel(spec.target),
+            files,
+            checkpointed,
+            newestPassDone: newestPassDone(checkpoint),
+            keep,
+            now: Date.now(),
+          });
           if (!opts.dryRun) outcome.deleted = deletePlanned(outcome.plan);
         } catch (err) {
           const failure = classifyFailure(err);

@@ -18,6 +18,7 @@ import { listHistory } from '../parquet/history-files.js';
 import { basename } from 'node:path';
 import { describeHistoryFiles } from '../replay/read-history.js';
 import { planReplay, resolveFileColumns, ReplayRefused, type ReplayOptions, type ReplayPlan } from '../replay/replay-plan.js';
+import { newestPassDone } from '../replay/complete-passes.js';
 import { ReplayIncomplete, runReplay } from '../replay/run-replay.js';
 import { CheckpointStore, type SourceColumnRecord } from '../state/checkpoint-store.js';
 import { checkpointDbPath, type Settings } from '../runner/settings.js';
@@ -155,7 +156,8 @@ async function makePlan(
   }
   const canon = (t: string) => canonical.get(t) ?? t;
   if (target) target.columns = target.columns.map((c) => ({ name: c.name, type: canon(c.type) }));
-  return planReplay({ spec, files: mapped, target, options: opts, canonical: canon });
+  const newestDone = readStateStore(settings, false, (store) => newestPassDone(store.get(spec.name)));
+  return planReplay({ spec, files: mapped, target, options: opts, canonical: canon, newestPassDone: newestDone });
 }
 
 /** Read the state store, if there is one (replay needs none: a history copied elsewhere replays too); `absent` without it. */

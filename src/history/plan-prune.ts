@@ -31,6 +31,8 @@ export interface PruneInput {
   files: PruneFile[];
   /** The seq of the last batch checkpointed (the state store's batch counter); null: no checkpoint. */
   checkpointed: number | null;
+  /** The state store says the newest pass reached the end of the table (newestPassDone, src/replay/complete-passes.ts). */
+  newestPassDone?: boolean;
   keep: KeepPolicy;
   /** ms since the epoch. */
   now: number;
@@ -58,7 +60,7 @@ const DAY_MS = 86_400_000;
 export function planPrune(input: PruneInput): PrunePlan {
   const { pipeline, table, files, checkpointed, keep } = input;
   const evidence = checkpointed === null ? [] : files.filter((f) => f.seq <= checkpointed);
-  const passes = completePasses(evidence);
+  const passes = completePasses(evidence, input.newestPassDone === true);
   const { cut, reason } = chooseCut(input, passes);
   const remove = cut === null ? [] : files.filter((f) => f.seq < cut);
   const kept = cut === null ? files : files.filter((f) => f.seq >= cut);

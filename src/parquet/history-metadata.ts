@@ -44,9 +44,10 @@ export interface HistoryMetadata {
    * `deletes` (format 3): the keys (and the cursor each row had in the table) found gone from the
    * source, in the DuckDB table's own types but the `textColumns` (INTERVAL, TIMETZ: DuckDB's text of
    * the value, cast back when read). `remove`: the rows were deleted; `mark`: their
-   * `_pgduck_deleted_at` was set to `at` where it was NULL.
+   * `_pgduck_deleted_at` was set to `at` where it was NULL. `rows` (mark files written since): the file
+   * holds the whole rows (every synced column), so a rebuild can insert, marked, a row it lacks.
    */
-  deletes?: { mode: 'remove' | 'mark'; at: string };
+  deletes?: { mode: 'remove' | 'mark'; at: string; rows?: boolean };
   /**
    * `backfill`: which one, and why. `insertsMissing`: the file carries every column and its rows whose
    * key the target lacked were inserted too (a rewrite backfill, src/stages/backfill.ts); a replay that

@@ -184,7 +184,9 @@ export async function repairRows(
         for (let i = 0; i < keys.length; i += KEYS_PER_READ) chunks.push(duckKeys.keyIn(keys.slice(i, i + KEYS_PER_READ), []));
 
         // The keys this repair removes or marks, as a history file of their own, before anything is applied.
-        const goneColumns = deletesFileColumns(columns, spec.source.primaryKey, spec.source.cursor);
+        // Under mark, the whole rows (they stay in the table, marked): a rebuild from a pass that never read
+        // them inserts them, marked (run-replay.ts). Under remove, the key and the cursor are enough.
+        const goneColumns = marking ? columns : deletesFileColumns(columns, spec.source.primaryKey, spec.source.cursor);
         const goneKeys = await writeDeletesFile(
           session,
           gonePath,
@@ -196,7 +198,7 @@ export async function repairRows(
               pipeline: spec.name,
               kind: 'deletes',
               seq: goneSeq,
-              deletes: { mode: marking ? 'mark' : 'remove', at: markedAt.toISOString() },
+              deletes: { mode: marking ? 'mark' : 'remove', at: markedAt.toISOString(), ...(marking ? { rows: true } : {}) },
               source: { table: `${spec.source.schema}.${spec.source.table}`, primaryKey: spec.source.primaryKey, cursor: spec.source.cursor },
               columns: goneColumns.map((c) => source.find((s) => s.attnum === c.attnum) ?? source[0]),
             },

@@ -14,6 +14,12 @@
  * prove nothing, and neither do backfill or deletes files. A deletes file before a complete pass is
  * superseded by it like any other (the rows it removed were gone when the pass read the table); one
  * after it is replayed in its place.
+ *
+ * A pass whose last batch came back full ends with an empty read, which writes no file: until a later
+ * batch is written, the files alone cannot prove it. The state store can (`newestDone`: the current
+ * generation's checkpoint has its bootstrap flag and rows loaded, so the newest pass start is its first
+ * batch and the pass reached the end). Without it a rebuild after `reset --drop-target` took the pass
+ * before, bringing back rows deleted before the reset (found by review).
  */
 import type { HistoryMetadata } from '../parquet/history-metadata.js';
 import type { HistoryKind } from '../parquet/history-files.js';
@@ -32,8 +38,8 @@ export interface CompletePass {
   provenBy: number;
 }
 
-/** Every complete pass, newest first. */
-export function completePasses(files: readonly PassEvidenceFile[]): CompletePass[] {
+/** Every complete pass, newest first. `newestDone`: the state store says the newest pass reached the end (see above). */
+export function completePasses(files: readonly PassEvidenceFile[], newestDone = false): CompletePass[] {
   const batches = files.filter((f) => f.kind === 'batch').sort((a, b) => a.seq - b.seq);
   const out: CompletePass[] = [];
   // The oldest proof seen so far (walking backwards) that the pass in hand reached the end of the table.
@@ -47,5 +53,12 @@ export function completePasses(files: readonly PassEvidenceFile[]): CompletePass
       proof = f.meta.passDone === true ? f.seq : null;
     } else if (f.meta?.passDone) proof = f.seq;
   }
+  const newest = batches.filter((f) => f.meta && f.meta.from === null).at(-1);
+  if (newestDone && newest && (out.length === 0 || out[0].start < newest.seq)) out.unshift({ start: newest.seq, provenBy: batches[batches.length - 1].seq });
   return out;
+}
+
+/** What the state store says of the newest pass, for completePasses: the current generation's bootstrap done, with rows loaded. */
+export function newestPassDone(checkpoint: { bootstrapDone: boolean; rowsTotal: number } | null): boolean {
+  return checkpoint !== null && checkpoint.bootstrapDone && checkpoint.rowsTotal > 0;
 }

@@ -126,6 +126,8 @@ export interface ReplayInput {
   options: ReplayOptions;
   /** DuckDB's own spelling of a type (`TIMESTAMPTZ` → `TIMESTAMP WITH TIME ZONE`). */
   canonical: (duckType: string) => string;
+  /** The state store says the newest pass reached the end of the table (newestPassDone in complete-passes.ts); false without one. */
+  newestPassDone?: boolean;
 }
 
 /** The history cannot be replayed as asked: nothing was written. */
@@ -204,7 +206,7 @@ export function planReplay(input: ReplayInput): ReplayPlan {
   // Where the last complete pass over the source began (complete-passes.ts): a pass still under way
   // (or one that failed) does not count, as the table still holds rows it has not re-read. Without
   // that proof, an earlier pass is taken: more files, same result.
-  const passStart: number | null = completePasses(files)[0]?.start ?? null;
+  const passStart: number | null = completePasses(files, input.newestPassDone === true)[0]?.start ?? null;
   const first = files[0].seq;
   const last = files[files.length - 1].seq;
   const explicit = options.from !== undefined || options.to !== undefined;

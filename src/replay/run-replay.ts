@@ -171,12 +171,15 @@ async function buildLatest(session: LakeSession, plan: ReplayPlan, keys: string[
     let created = false;
     for (const f of plan.keyFiles) {
       const exprs = keys.map((k) => `${f.columns.find((c) => c.target === k)!.expr} AS ${quoteIdent(k)}`);
-      const select = `SELECT ${exprs.join(', ')}, ${f.order}::BIGINT AS ord, ${f.file.kind === 'batch'} AS batch FROM read_parquet(${quoteLiteral(f.file.path)})`;
+      // A rewrite re-read that inserted the rows the table lacked (insertsMissing) brought its keys back, as a batch does.
+      const revives = f.file.kind === 'backfill' && f.file.meta?.backfill?.insertsMissing === true;
+      const select = `SELECT ${exprs.join(', ')}, ${f.order}::BIGINT AS ord, ${f.file.kind === 'batch'} AS batch, ${revives} AS revives FROM read_parquet(${quoteLiteral(f.file.path)})`;
       await session.run(created ? `INSERT INTO ${all} ${select}` : `CREATE TEMP TABLE ${all} AS ${select}`).catch(fileFailed(f));
       created = true;
     }
     await session.run(
-      `CREATE OR REPLACE TEMP TABLE ${LATEST} AS SELECT ${keys.map(quoteIdent).join(', ')}, max(ord) FILTER (WHERE batch) AS batch_ord, max(ord) AS touch_ord FROM ${all} GROUP BY ALL`,
+      `CREATE OR REPLACE TEMP TABLE ${LATEST} AS SELECT ${keys.map(quoteIdent).join(', ')}, max(ord) FILTER (WHERE batch) AS batch_ord, ` +
+        `max(ord) FILTER (WHERE revives) AS revive_ord, max(ord) AS touch_ord FROM ${all} GROUP BY ALL`,
     );
   } finally {
     await session.run(`DROP TABLE IF EXISTS ${all}`);
@@ -186,7 +189,10 @@ async function buildLatest(session: LakeSession, plan: ReplayPlan, keys: string[
 /** `monotonic`, a batch file: the rows whose last batch is this file and whose later files all lie in the range; never over a newer cursor. */
 async function upsertLatest(session: LakeSession, table: TargetName, f: PlannedFile, columns: ColumnMapping[], spec: Spec, toOrder: number): Promise<number> {
   const keys = spec.source.primaryKey;
-  const only = `EXISTS (SELECT 1 FROM ${LATEST} AS l WHERE ${keyMatch(keys, 'l', 'b')} AND l.batch_ord = ${f.order} AND l.touch_ord <= ${toOrder})`;
+  // Not a key a later rewrite re-read inserted again: that re-read holds its newer version (its cursor may be older).
+  const only =
+    `EXISTS (SELECT 1 FROM ${LATEST} AS l WHERE ${keyMatch(keys, 'l', 'b')} AND l.batch_ord = ${f.order} ` +
+    `AND (l.revive_ord IS NULL OR l.revive_ord < ${f.order}) AND l.touch_ord <= ${toOrder})`;
   const sql = buildUpsertSql(targetRef(session, table), STAGING, f.file.path, columns, keys, spec.source.cursor, 'monotonic', only, insertOnlyLiving(spec));
   await session.run(sql.load!);
   await session.run(sql.delete);
@@ -235,8 +241,9 @@ async function updateFrom(
  * mode their `_pgduck_deleted_at` set to the file's time where it is NULL (a row marked before keeps
  * its first time), as the reconcile that wrote it did. In `replace` every file is applied in order, so
  * a later batch holding a key brings the row back (unmarked). In `monotonic` (toOrder given) only keys
- * whose last batch file came before this one and whose later files all lie in the range, and never a
- * row whose cursor is newer than the one the row had when it was found gone.
+ * whose last batch file (or rewrite re-read that inserted missing rows) came before this one and whose
+ * later files all lie in the range, and never a row whose cursor is newer than the one the row had
+ * when it was found gone.
  */
 async function applyDeletes(session: LakeSession, table: TargetName, f: PlannedFile, spec: Spec, toOrder: number | null): Promise<number> {
   const keys = spec.source.primaryKey;
@@ -246,18 +253,32 @@ async function applyDeletes(session: LakeSession, table: TargetName, f: PlannedF
   const where = [keyMatch(keys, 't', 'b')];
   if (toOrder !== null) {
     where.push(`t.${quoteIdent(cursor)} <= b.${quoteIdent(cursor)}`);
+    // Nor a key a later rewrite re-read inserted again (found by review: a key reconciled away, back with
+    // an old cursor and re-read after a VACUUM FULL, was removed from the synced table by a replay onto it).
     where.push(
-      `EXISTS (SELECT 1 FROM ${LATEST} AS l WHERE ${keyMatch(keys, 'l', 'b')} AND (l.batch_ord IS NULL OR l.batch_ord < ${f.order}) AND l.touch_ord <= ${toOrder})`,
+      `EXISTS (SELECT 1 FROM ${LATEST} AS l WHERE ${keyMatch(keys, 'l', 'b')} AND (l.batch_ord IS NULL OR l.batch_ord < ${f.order}) ` +
+        `AND (l.revive_ord IS NULL OR l.revive_ord < ${f.order}) AND l.touch_ord <= ${toOrder})`,
     );
   }
   const ref = targetRef(session, table);
   const deletes = f.file.meta?.deletes;
   if (deletes?.mode === 'mark') {
     const mark = quoteIdent(DELETED_AT_COLUMN);
-    const res = await session.all(
-      `UPDATE ${ref} AS t SET ${mark} = CAST(${quoteLiteral(deletes.at)} AS TIMESTAMPTZ) FROM ${gone} WHERE ${where.join(' AND ')} AND t.${mark} IS NULL`,
-    );
-    return Number(res[0]?.Count ?? 0);
+    const at = `CAST(${quoteLiteral(deletes.at)} AS TIMESTAMPTZ)`;
+    const res = await session.all(`UPDATE ${ref} AS t SET ${mark} = ${at} FROM ${gone} WHERE ${where.join(' AND ')} AND t.${mark} IS NULL`);
+    let marked = Number(res[0]?.Count ?? 0);
+    // A rebuild also inserts, marked, the rows of a whole-row deletes file it lacks: rows the pass it
+    // starts from never read (deleted from the source before it), which the synced table still held
+    // when the reconcile marked them (found by review: such a row was missing from the rebuild).
+    if (toOrder === null && deletes.rows === true) {
+      const names = f.columns.map((c) => quoteIdent(c.target));
+      const inserted = await session.all(
+        `INSERT INTO ${ref} (${names.join(', ')}, ${mark}) SELECT ${names.map((n) => `b.${n}`).join(', ')}, ${at} FROM ${gone} ` +
+          `WHERE NOT EXISTS (SELECT 1 FROM ${ref} AS t WHERE ${keyMatch(keys, 't', 'b')})`,
+      );
+      marked += Number(inserted[0]?.Count ?? 0);
+    }
+    return marked;
   }
   const res = await session.all(`DELETE FROM ${ref} AS t USING ${gone} WHERE ${where.join(' AND ')}`);
   return Number(res[0]?.Count ?? 0);

@@ -292,7 +292,8 @@ function scalarFor(typname: string, typtype: string, precision: number | null, s
 
 // ---------------------------------------------------------------------------------------------------
 
-const COMPOSITE_ARRAY_NOTE = 'array of composites as a JSON array of objects (to_json); a lower bound ≠ 1, of any dimension or of an array inside an element, stops the pipeline (the bound would be lost)';
+const COMPOSITE_ARRAY_NOTE =
+  'array of composites as a JSON array of objects (to_json); a lower bound ≠ 1, of any dimension or of an array inside an element, stops the pipeline (the bound would be lost)';
 
 const ARRAY_NOTE = 'one-dimensional, lower bound 1; other arrays fail the load';
 

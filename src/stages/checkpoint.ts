@@ -18,14 +18,15 @@ import { targetIdentity } from '../duckdb/target-identity.js';
 
 export const checkpointStage: Stage = {
   name: 'checkpoint',
-  reads: ['phase', 'safe', 'rowCount', 'drained', 'nullCursorChunk', 'afterKey'],
+  reads: ['phase', 'safe', 'rowCount', 'drained', 'nullCursorChunk', 'afterKey', 'backfillBytes'],
   writes: [],
   postgres: false,
   describe() {
     return {
       when: 'written once the batch is committed in DuckDB: deferred until the open transaction (row group) commits, in batch order',
       writes: 'state/checkpoints.db: commit-safe (cursor, key…) as exact text, cumulative rows, bootstrap flag (set once a pass reached the end)',
-      'empty batch': 'marks the bootstrap done (the pass reached the end); the position does not move',
+      'empty batch':
+        'marks the bootstrap done (the pass reached the end); the position does not move; when its drift check ran a backfill, it takes its number (the backfill files carry it)',
       frozen: 'a batch after one that held rows above the commit-safe horizon keeps the position where it was',
       'null-cursor chunk': 'its digest (what the next sweep compares with) and, when it was written, its rows; the position does not move',
     };
@@ -33,7 +34,7 @@ export const checkpointStage: Stage = {
   async run(ctx: StageContext, batch: BatchState) {
     const { spec, store, generation } = ctx;
     // What the write needs, as it is now: the batch object is the run's, not this step's.
-    const { phase, nullCursorChunk, afterKey, rowCount, safe, drained } = batch;
+    const { phase, nullCursorChunk, afterKey, rowCount, safe, drained, backfillBytes } = batch;
     const write = () => {
       if (phase === 'null-cursor') {
         if (nullCursorChunk) store.recordNullCursorChunk(spec.name, { digest: nullCursorChunk.digest, first: afterKey === null, rows: rowCount }, generation);
@@ -43,6 +44,10 @@ export const checkpointStage: Stage = {
       const target = ctx.duckdbPath === undefined ? undefined : targetIdentity(ctx.duckdbPath, spec.target);
       if (rowCount === 0) {
         if (!store.get(spec.name)?.bootstrapDone) store.markBootstrapDone(spec.name, generation, target ?? null);
+        // Its drift check ran a backfill, whose files are named after this batch's number: taken, so no
+        // later batch shares it (found by review: after a reset, the new pass's first batch did, and a
+        // rebuild from that pass applied the older re-read, bringing back a row deleted meanwhile).
+        if (backfillBytes) store.advance(spec.name, { position: null, rows: 0 }, generation);
         return;
       }
       store.advance(

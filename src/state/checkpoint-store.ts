@@ -405,7 +405,9 @@ export class CheckpointStore {
   /** The source this pipeline was synced from, as recorded (null: never recorded, or reset since). */
   sourceIdentity(pipeline: string): (SourceIdentity & { recordedAt: string }) | null {
     const row = this.db
-      .prepare('SELECT system_id AS systemId, database, table_oid AS tableOid, relfilenode, labels, recorded_at AS recordedAt FROM source_identity WHERE pipeline = ?')
+      .prepare(
+        'SELECT system_id AS systemId, database, table_oid AS tableOid, relfilenode, labels, recorded_at AS recordedAt FROM source_identity WHERE pipeline = ?',
+      )
       .get(pipeline);
     return (row as (SourceIdentity & { recordedAt: string }) | undefined) ?? null;
   }
