@@ -66,7 +66,17 @@ function index(name: string, columns: (string | null)[], extra: Partial<SourceIn
 }
 
 function relation(columns: string[], indexes: SourceIndex[] = [], extra: Partial<SourceRelation> = {}): SourceRelation {
-  return { schema: 'public', table: 't', kind: 'table', canSelect: true, columns: columns.map((c, i) => col(c, i + 1)), indexes, rowEstimate: 10, inheritanceChildren: 0, ...extra };
+  return {
+    schema: 'public',
+    table: 't',
+    kind: 'table',
+    canSelect: true,
+    columns: columns.map((c, i) => col(c, i + 1)),
+    indexes,
+    rowEstimate: 10,
+    inheritanceChildren: 0,
+    ...extra,
+  };
 }
 
 const pk = (...columns: string[]) => index('t_pkey', columns, { primary: true, unique: true });
