@@ -120,6 +120,19 @@ export function planDrift(input: DriftInput): DriftPlan {
     if (!p || p.name === s.name || !inTarget.has(p.name)) continue;
     renamed.set(p.name, s.name);
   }
+  // A synced column renamed to a name source.columns leaves out: renaming it would keep an unsynced column
+  // in the table, emptied row by row (found by review). Refused, as the selection leaving a synced column out is.
+  const renamedOut = [...renamed].filter(([, to]) => !isSelected(spec.source, to));
+  if (renamedOut.length > 0) {
+    const what = renamedOut.map(([from, to]) => `"${from}" → "${to}"`).join(', ');
+    throw new SchemaDriftError(
+      `source column${renamedOut.length > 1 ? 's' : ''} ${what} of ${spec.source.schema}.${spec.source.table} renamed to a name source.columns in ${spec.file} leaves out, ` +
+        `while ${table} holds ${renamedOut.length > 1 ? 'them' : 'it'} under the old name. Nothing was loaded and the checkpoint did not move. ` +
+        `To keep syncing ${renamedOut.length > 1 ? 'them' : 'it'}, select the new name${renamedOut.length > 1 ? 's' : ''}; to stop, drop ${renamedOut.map(([from]) => `"${from}"`).join(', ')} from ${table} ` +
+        `(or pgduck reset ${spec.name} --drop-target)`,
+      { kind: 'needs-action', code: 'DRIFT_INCOMPATIBLE', fix: `select ${renamedOut.map(([, to]) => to).join(', ')} in source.columns of ${spec.file}` },
+    );
+  }
   if (renamed.size > 0) {
     const list = [...renamed].map(([from, to]) => ({ from, to }));
     const what = list.map((r) => `"${r.from}" → "${r.to}"`).join(', ');
@@ -155,8 +168,15 @@ export function planDrift(input: DriftInput): DriftPlan {
     const s = source.find((x) => x.attnum === m.attnum)!;
     const prev = prevByAttnum.get(m.attnum);
     const existing = afterRename.get(m.name);
+    // The column's previous name is no column of the target: it was not synced under that name (not
+    // selected, or left behind by freeze). A target column of its new name then holds another column's
+    // values (a dropped one's), or this one's from before freeze left it (found by review: either kept
+    // stale values, no drift seen).
+    const cameBack = prev !== undefined && prev.name !== m.name && !inTarget.has(prev.name) && !renamed.has(m.name);
     // A target column of this name that belongs to another (dropped) source column: the new one replaces it.
-    const reused = existing !== undefined && known && !prev && !renamed.has(m.name);
+    const reused = existing !== undefined && known && (!prev || (cameBack && policy !== 'freeze')) && !renamed.has(m.name);
+    // Under freeze the table is not changed: the column is loaded as it is and its existing rows re-read.
+    if (existing !== undefined && cameBack && policy === 'freeze') backfill('retyped', m);
     if (!existing || reused) {
       if (policy === 'fail') {
         onDrift(`new source column "${m.name}" (${m.pgType})${reused ? ', replacing a dropped column of the same name' : ''}`);

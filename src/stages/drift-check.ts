@@ -229,7 +229,8 @@ export const driftCheckStage: Stage = {
     }
 
     // Once per run: soft_delete may have been added to (or removed from) the pipeline file since the table was made.
-    if (!memory.currentViewChecked) {
+    const checkView = !memory.currentViewChecked;
+    if (checkView) {
       // A bootstrap from the beginning into a table that exists: it must be this source's. Another source's
       // rows would stay beside this one's (a bootstrap upserts by key, it removes nothing): two pipelines
       // that swapped their target.table each merged into the other's table (found by review).
@@ -245,11 +246,6 @@ export const driftCheckStage: Stage = {
       // … or switched back to remove: rows marked then go now, as reconcile would have removed them.
       if (spec.source.hardDeleteMode === 'remove' && !sourceHasMarkColumn && current.columns.some((c) => c.name === DELETED_AT_COLUMN)) {
         await lake.run(`DELETE FROM ${targetRef(lake, table)} WHERE ${quoteIdent(DELETED_AT_COLUMN)} IS NOT NULL`);
-      }
-      await syncCurrentView(lake, table, spec.source.softDelete, sourceHasMarkColumn);
-      // soft_delete_mode may have been switched to remove since the rows were loaded: tombstones kept then go now.
-      if (spec.source.softDelete && spec.source.softDeleteMode === 'remove' && current.columns.some((c) => c.name === spec.source.softDelete)) {
-        await lake.run(`DELETE FROM ${targetRef(lake, table)} WHERE ${quoteIdent(spec.source.softDelete)} IS NOT NULL`);
       }
     }
 
@@ -324,5 +320,15 @@ export const driftCheckStage: Stage = {
     // What the target holds now: the backfill step fills only these (under freeze, new source columns are not there).
     batch.targetColumns = [...new Set([...target.map((t) => plan.renames.find((r) => r.from === t.name)?.to ?? t.name), ...plan.added.map((a) => a.name)])];
     batch.loadColumns = plan.load;
+
+    if (checkView) {
+      // After the DDL: the soft_delete column renamed with the file names the new name, which the table has
+      // only once the rename is applied (found by review: the view, made before it, failed every run).
+      await syncCurrentView(lake, table, spec.source.softDelete, sourceHasMarkColumn);
+      // soft_delete_mode may have been switched to remove since the rows were loaded: tombstones kept then go now.
+      if (spec.source.softDelete && spec.source.softDeleteMode === 'remove' && batch.targetColumns.includes(spec.source.softDelete)) {
+        await lake.run(`DELETE FROM ${targetRef(lake, table)} WHERE ${quoteIdent(spec.source.softDelete)} IS NOT NULL`);
+      }
+    }
   },
 };
