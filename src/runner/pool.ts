@@ -30,7 +30,12 @@ export function createPool(concurrency: number) {
  * state store cannot record the outcome): a scheduler fires it and forgets, and one pipeline's
  * failure must not reach the others.
  */
-export async function runRecorded(pipeline: ResolvedPipeline, deps: RunDeps, opts: { logFailure?: boolean } = {}): Promise<PipelineOutcome> {
+export async function runRecorded(
+  pipeline: ResolvedPipeline,
+  deps: RunDeps,
+  /** `record`: asked when the run ends; false leaves the state store's last run as it is (the scheduler: a pipeline unscheduled meanwhile). */
+  opts: { logFailure?: boolean; record?: () => boolean } = {},
+): Promise<PipelineOutcome> {
   const { spec } = pipeline;
   const started = Date.now();
   const observer = observeRun(deps.log);
@@ -72,6 +77,7 @@ export async function runRecorded(pipeline: ResolvedPipeline, deps: RunDeps, opt
       deps.log.error({ pipeline: spec.name, error: { message, cause, kind: error.kind, code: error.code, fix: error.fix } }, message);
     }
   }
+  if (opts.record?.() === false) return outcome;
   try {
     const facts = outcome.ok
       ? { durationMs: outcome.summary.durationMs, rows: outcome.summary.rows, bytes: outcome.stats.bytes }

@@ -21,6 +21,9 @@ import { targetIdentity } from '../duckdb/target-identity.js';
 import { createReconcileSchedules } from './pipeline-reconcile.js';
 import { cronZone } from '../config/cron-zone.js';
 
+/** How often a blocked pipeline is looked at between its ticks (watchBlocked): one state-store read each. */
+const BLOCKED_POLL_MS = 2_000;
+
 export interface SchedulerChanges {
   added: string[];
   removed: string[];
@@ -149,9 +152,17 @@ export function startScheduler(pipelines: ResolvedPipeline[], deps: RunDeps, opt
 
   // A pipeline never runs twice at once (a start-up run and a cron tick could otherwise overlap).
   const running = new Set<string>();
+  // Asked to start (a file added or changed, a failed run of the file it replaced) while a run of the same
+  // name was in flight: started when that run ends (found by review: such a start was dropped, and the
+  // pipeline waited for its next cron tick, a year for a yearly schedule).
+  const again = new Set<string>();
   const fire = (name: string, why: Why) => {
     const entry = scheduled.get(name);
-    if (stopping || !entry || running.has(name)) return Promise.resolve();
+    if (stopping || !entry) return Promise.resolve();
+    if (running.has(name)) {
+      if (why === 'start') again.add(name);
+      return Promise.resolve();
+    }
     if (why === 'tick') {
       const blocked = entry.health.snapshot.state === 'blocked';
       if (entry.health.onTick(now(), blocked ? generationOf(name) : null) === 'skip') return Promise.resolve();
@@ -176,15 +187,19 @@ export function startScheduler(pipelines: ResolvedPipeline[], deps: RunDeps, opt
       current.health.started();
       writeState(name, current.health.snapshot);
       const generation = generationOf(name);
-      const outcome = await runRecorded(current.pipeline, runDeps, { logFailure: false });
+      // Unscheduled meanwhile (its file removed, or made invalid: its recorded config failure must stay what
+      // status shows, found by review): the outcome is not recorded as the pipeline's last run.
+      const outcome = await runRecorded(current.pipeline, runDeps, { logFailure: false, record: () => scheduled.has(name) });
       // Rescheduled (its file changed) or removed meanwhile: the new entry starts from a clean state, but
       // a failure of this run is still said (its health is the replaced entry's, so settle does not say it).
       if (scheduled.get(name) !== current) {
         if (!outcome.ok) {
           log.warn(
             { pipeline: name, error: { message: outcome.message, kind: outcome.kind, code: outcome.code, fix: outcome.error.fix } },
-            `${outcome.message} (its pipeline file changed or was removed while it ran: the file as it is now runs on its own schedule)`,
+            `${outcome.message} (its pipeline file changed or was removed while it ran: the file as it is now runs once this run has ended)`,
           );
+          // The file as it is now runs at once, not at its next tick (found by review: a transient failure was never retried).
+          if (scheduled.has(name)) again.add(name);
         }
         return;
       }
@@ -196,7 +211,7 @@ export function startScheduler(pipelines: ResolvedPipeline[], deps: RunDeps, opt
       .finally(() => {
         running.delete(name);
         inFlight.delete(p);
-        if (moved) void fire(name, 'start');
+        if (again.delete(name) || moved) void fire(name, 'start');
       });
     inFlight.add(p);
     return p;
@@ -227,6 +242,7 @@ export function startScheduler(pipelines: ResolvedPipeline[], deps: RunDeps, opt
       } else {
         const probe = policy.blockedProbeMs > 0 ? `, or in ${seconds(policy.blockedProbeMs)}` : '';
         next = `blocked until its file or state changes (pgduck reset), SIGHUP${probe}${error.fix ? `; fix: ${error.fix}` : ''}`;
+        watchBlocked(entry);
       }
       const reminder = decision.level === 'warn' ? `still failing after ${streak.attempts} attempts since ${iso(streak.since)}: ` : '';
       const fields = {
@@ -240,6 +256,28 @@ export function startScheduler(pipelines: ResolvedPipeline[], deps: RunDeps, opt
     }
     writeState(name, health.snapshot);
     opts.onOutcome?.(outcome, health.snapshot, entry.pipeline);
+  };
+
+  /**
+   * While blocked, the pipeline is looked at every BLOCKED_POLL_MS (or at its probe, if sooner) as a cron
+   * tick would: it runs when its checkpoint's generation moved (pgduck reset) or the probe is due. Not
+   * only at its ticks (found by review: with a daily or yearly schedule the probe status announced never
+   * came, nor did the run a reset asks for). One store read per look.
+   */
+  const watchBlocked = (entry: Entry) => {
+    clearRetry(entry);
+    if (stopping) return;
+    const name = entry.pipeline.spec.name;
+    const { retryAt } = entry.health.snapshot;
+    const wait = Math.max(0, Math.min(BLOCKED_POLL_MS, retryAt === null ? BLOCKED_POLL_MS : retryAt - now()));
+    entry.retryTimer = setTimeout(() => {
+      entry.retryTimer = null;
+      if (scheduled.get(name) !== entry || entry.health.snapshot.state !== 'blocked') return;
+      void fire(name, 'tick').then(() => {
+        if (scheduled.get(name) === entry && entry.health.snapshot.state === 'blocked' && !running.has(name)) watchBlocked(entry);
+      });
+    }, wait);
+    entry.retryTimer.unref();
   };
 
   const logAt = (level: LogLevel, fields: object, msg: string) => log[level](fields, msg);
