@@ -60,5 +60,5 @@ export function completePasses(files: readonly PassEvidenceFile[], newestDone = 
 
 /** What the state store says of the newest pass, for completePasses: the current generation's bootstrap done, with rows loaded. */
 export function newestPassDone(checkpoint: { bootstrapDone: boolean; rowsTotal: number } | null): boolean {
-  return checkpoint !== null && checkpoint.bootstrapDone && checkpoint.rowsTotal > 0;
+  return checkpoint?.bootstrapDone === true && checkpoint.rowsTotal > 0;
 }
