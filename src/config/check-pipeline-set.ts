@@ -62,8 +62,48 @@ export function checkPipelineSet(pipelines: readonly PipelineIdentity[], default
     } else {
       targets.set(key, pipeline);
     }
+    // Names pgduck itself makes beside a target (found by review: `replay --drop-target` of `orders`
+    // dropped another pipeline's table `orders__pgduck_replay`, its scratch name).
+    const bare = tableOf(pipeline.target.table, pipeline.target.schema).toLowerCase();
+    const scratch = SCRATCH_SUFFIXES.find((suffix) => bare.endsWith(suffix));
+    if (scratch) {
+      problems.push({
+        file: pipeline.file,
+        ...pipeline.target.position,
+        path: 'target.table',
+        message: `target table names ending in \`${scratch}\` are pgduck's own (a replay or a rebuild makes a table of that name beside its target and drops it): choose another name`,
+      });
+    }
+  }
+  // A target named as another pipeline's `<table>_current` view (found by review: that pipeline failed on
+  // every run, unable to replace a table with its view). Reserved for every target: soft_delete may come later.
+  for (const pipeline of targets.values()) {
+    if (!pipeline.target) continue;
+    const view = targets.get(viewKey(pipeline.target.table, pipeline.target.schema, pipeline.target.duckdbPath ?? defaultDuckdbPath));
+    if (!view?.target) continue;
+    problems.push({
+      file: view.file,
+      ...view.target.position,
+      path: 'target.table',
+      message: `DuckDB table \`${targetShown(view.target.table, view.target.schema)}\` is the name of the \`<table>_current\` view pipeline \`${pipeline.name}\` (${pipeline.file}) keeps beside its table; choose another name`,
+    });
   }
   return problems;
+}
+
+/** The suffixes of the scratch tables a replay (run-replay.ts) and a key rebuild (target-table.ts) make beside a target. */
+const SCRATCH_SUFFIXES = ['__pgduck_replay', '__pgduck_rebuild'];
+
+function tableOf(table: string, schema: string | undefined): string {
+  const resolved = resolveTargetName(table, schema);
+  return 'error' in resolved ? table : resolved.table;
+}
+
+/** The key of the `<table>_current` view of a target (target-table.ts: syncCurrentView). */
+function viewKey(table: string, schema: string | undefined, duckdbPath: string): string {
+  const resolved = resolveTargetName(table, schema);
+  const parts = 'error' in resolved ? [DEFAULT_TARGET_SCHEMA, `${table}_current`] : [resolved.schema, `${resolved.table}_current`];
+  return JSON.stringify([resolve(duckdbPath), ...parts.map((p) => p.toLowerCase())]);
 }
 
 /**

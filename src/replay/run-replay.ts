@@ -12,14 +12,24 @@
  */
 import { PgduckError } from '../errors/pgduck-error.js';
 import type { LakeSession } from '../duckdb/lake.js';
-import { addColumn, createTarget, DELETED_AT_COLUMN, describeTarget, keyOf, syncCurrentView, targetRef, type TargetName } from '../duckdb/target-table.js';
+import {
+  addColumn,
+  createTarget,
+  DELETED_AT_COLUMN,
+  describeTarget,
+  keyOf,
+  syncCurrentView,
+  targetRef,
+  targetSource,
+  type TargetName,
+} from '../duckdb/target-table.js';
 import { applyParquet, buildUpsertSql, insertOnlyLiving } from '../stages/upsert.js';
 import { applyBackfillFile, buildBackfillSql } from '../stages/backfill.js';
-import { sourceLabel } from '../stages/target-lost.js';
+import { describeRecordedSource, recordedSourceIs, sourceRecord } from '../stages/target-lost.js';
 import { quoteIdent, quoteLiteral } from '../sql/identifier.js';
 import type { PipelineSpec } from '../config/pipeline-spec.js';
 import type { ColumnMapping } from '../schema/column.js';
-import type { PlannedFile, ReplayPlan } from './replay-plan.js';
+import { ReplayRefused, type PlannedFile, type ReplayPlan } from './replay-plan.js';
 
 export interface ReplayOutcome {
   files: number;
@@ -70,10 +80,7 @@ export async function runReplay(session: LakeSession, spec: Spec, plan: ReplayPl
   const at = (table: string): TargetName => ({ schema: spec.target.schema, table });
   if (plan.mode === 'replace') {
     const built = at(plan.buildAs ?? plan.table);
-    if (plan.buildAs) {
-      await session.run(`DROP TABLE IF EXISTS ${targetRef(session, at(plan.buildAs))}`);
-      await createTarget(session, at(plan.buildAs), plan.create ?? [], keyOf(spec), sourceLabel(spec));
-    }
+    if (plan.buildAs) await freshBuildTable(session, at(plan.buildAs), plan, spec);
     for (const f of plan.files) {
       const columns = asMappings(f);
       const rows =
@@ -96,10 +103,7 @@ export async function runReplay(session: LakeSession, spec: Spec, plan: ReplayPl
     }
   } else {
     const table = at(plan.buildAs ?? plan.table);
-    if (plan.buildAs) {
-      await session.run(`DROP TABLE IF EXISTS ${targetRef(session, at(plan.buildAs))}`);
-      await createTarget(session, at(plan.buildAs), plan.create ?? [], keyOf(spec), sourceLabel(spec));
-    }
+    if (plan.buildAs) await freshBuildTable(session, at(plan.buildAs), plan, spec);
     for (const c of plan.add) await addColumn(session, at(plan.table), c);
     await buildLatest(session, plan, spec.source.primaryKey);
     const toOrder = Math.max(...plan.files.map((f) => f.order));
@@ -164,6 +168,22 @@ function keyMatch(keys: string[], a: string, b: string): string {
  * `monotonic`: for every key in the files from range.from on (those after --to too), the place of
  * the last batch file holding it and of the last file of any kind holding it.
  */
+/**
+ * The table a rebuild is built in, beside the target, empty. One left by an interrupted replay of this
+ * pipeline is dropped; a table of that name holding another source's rows is not (found by review: it
+ * was another pipeline's target, dropped by this replay; pipeline files may no longer name it).
+ */
+async function freshBuildTable(session: LakeSession, build: TargetName, plan: ReplayPlan, spec: Spec): Promise<void> {
+  const owner = await targetSource(session, build);
+  if (owner !== null && !recordedSourceIs(owner, spec, null).same) {
+    throw new ReplayRefused(
+      `the table ${build.table}, where the rebuild is made, exists and holds rows synced from ${describeRecordedSource(owner)}: it is not dropped; rename it, then replay again`,
+    );
+  }
+  await session.run(`DROP TABLE IF EXISTS ${targetRef(session, build)}`);
+  await createTarget(session, build, plan.create ?? [], keyOf(spec), sourceRecord(spec, null));
+}
+
 async function buildLatest(session: LakeSession, plan: ReplayPlan, keys: string[]): Promise<void> {
   const all = quoteIdent('pgduck_replay_keys');
   await session.run(`DROP TABLE IF EXISTS ${all}`);

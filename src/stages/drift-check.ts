@@ -37,7 +37,7 @@ import { quoteIdent } from '../sql/identifier.js';
 import { catalogNameOf } from '../duckdb/catalog-name.js';
 import { introspectShape } from '../postgres/introspect-table.js';
 import { sourceTableMissing } from './source-table-missing.js';
-import { checkpointHasProgress, sourceLabel, targetMissing, targetTaken } from './target-lost.js';
+import { checkpointHasProgress, recordedSourceIs, sourceRecord, targetMissing, targetTaken } from './target-lost.js';
 import { primaryKeyAttnums, targetFingerprint } from './target-check.js';
 import {
   addColumn,
@@ -214,7 +214,7 @@ export const driftCheckStage: Stage = {
       const created = batch.columns.map((c) => ({ name: c.name, type: c.duckType }));
       // hard_delete_mode mark: the mark column from the start, last, so the `_current` view can hide marked rows.
       if (marking) created.push({ name: DELETED_AT_COLUMN, type: 'TIMESTAMPTZ' });
-      await createTarget(lake, table, created, keyOf(spec), sourceLabel(spec));
+      await createTarget(lake, table, created, keyOf(spec), sourceRecord(spec, store.sourceIdentity(spec.name)));
       const nullColumns = currentViewColumns(spec.source.softDelete, created, sourceHasMarkColumn);
       if (nullColumns.length > 0) await createCurrentView(lake, table, nullColumns);
       // Made as the pipeline file says now: the once-per-run check below has nothing to change (and
@@ -236,8 +236,11 @@ export const driftCheckStage: Stage = {
       // that swapped their target.table each merged into the other's table (found by review).
       if (!checkpointHasProgress(store.get(spec.name))) {
         const owner = await targetSource(lake, table);
-        if (owner !== null && owner !== sourceLabel(spec)) throw targetTaken(spec, owner);
-        if (owner === null) await claimTarget(lake, table, sourceLabel(spec));
+        const place = store.sourceIdentity(spec.name);
+        const recorded = owner === null ? null : recordedSourceIs(owner, spec, place);
+        if (owner !== null && !recorded?.same) throw targetTaken(spec, owner);
+        // Unclaimed, or recorded by an older pgduck (`schema.table`) or without the database: recorded whole now.
+        if (!recorded?.complete) await claimTarget(lake, table, sourceRecord(spec, place));
       }
       await commitApplied();
       memory.currentViewChecked = true;

@@ -15,6 +15,7 @@ import type { Checkpoint } from '../state/checkpoint-store.js';
 import { describeTargetIdentity } from '../duckdb/target-identity.js';
 import { targetLabel } from '../duckdb/target-table.js';
 import { causeChain, PgduckError } from '../errors/pgduck-error.js';
+import { qualified } from '../sql/identifier.js';
 
 /** Rows of this generation were loaded (or its bootstrap finished): a target without them lacks rows. */
 export function checkpointHasProgress(checkpoint: Checkpoint | null): boolean {
@@ -53,9 +54,75 @@ export function findTargetLost(error: unknown): TargetLostError | null {
   return (causeChain(error).find((e) => e instanceof TargetLostError) as TargetLostError | undefined) ?? null;
 }
 
-/** How a target table records the source its rows come from (its table comment, createTarget): `schema.table`. */
+/** How a table made before pgduck recorded the whole source named it (its comment): `schema.table`, unquoted. */
 export function sourceLabel(spec: Pick<PipelineSpec, 'source'>): string {
   return `${spec.source.schema}.${spec.source.table}`;
+}
+
+/** Where a source lives beyond its name, when known (the source guard's identity, state store). */
+export interface SourcePlace {
+  systemId: string | null;
+  database: string;
+}
+
+interface SourceRecord {
+  schema: string;
+  table: string;
+  database?: string;
+  cluster?: string;
+}
+
+/**
+ * What a target table records of the source its rows come from (its comment, createTarget /
+ * claimTarget): JSON of the schema and table as Postgres names them, and the database and cluster
+ * when known. Not `schema.table`: two databases' `public.orders`, or `"a.b".c` and `a."b.c"`, read
+ * the same so, and two pipelines that swapped their targets mixed their rows (found by review).
+ */
+export function sourceRecord(spec: Pick<PipelineSpec, 'source'>, place: SourcePlace | null): string {
+  const record: SourceRecord = {
+    schema: spec.source.schema,
+    table: spec.source.table,
+    ...(place ? { database: place.database } : {}),
+    ...(place?.systemId ? { cluster: place.systemId } : {}),
+  };
+  return JSON.stringify(record);
+}
+
+/**
+ * Whether a recorded source (sourceRecord, or the older `schema.table`) is this pipeline's: the same
+ * schema and table, and the same database and cluster where both sides know them. `complete`: it
+ * records all this run knows (no need to record it again).
+ */
+export function recordedSourceIs(recorded: string, spec: Pick<PipelineSpec, 'source'>, place: SourcePlace | null): { same: boolean; complete: boolean } {
+  if (!recorded.startsWith('{')) return { same: recorded === sourceLabel(spec), complete: false };
+  let r: SourceRecord;
+  try {
+    r = JSON.parse(recorded) as SourceRecord;
+  } catch {
+    return { same: false, complete: false };
+  }
+  const same =
+    r.schema === spec.source.schema &&
+    r.table === spec.source.table &&
+    (r.database === undefined || place === null || r.database === place.database) &&
+    (r.cluster === undefined || !place?.systemId || r.cluster === place.systemId);
+  return { same, complete: recorded === sourceRecord(spec, place) };
+}
+
+/**
+ * A recorded source as people read it: `public.orders` (quoted where a part holds a dot or a quote), with
+ * its database when that is what tells it from this pipeline's source (the older label as it is).
+ */
+export function describeRecordedSource(recorded: string, spec?: Pick<PipelineSpec, 'source'>): string {
+  if (!recorded.startsWith('{')) return recorded;
+  try {
+    const r = JSON.parse(recorded) as SourceRecord;
+    const plain = (p: string) => (/[."]/.test(p) ? qualified(p) : p);
+    const sameName = spec !== undefined && r.schema === spec.source.schema && r.table === spec.source.table;
+    return `${plain(r.schema)}.${plain(r.table)}${sameName && r.database !== undefined ? ` in database ${r.database}` : ''}`;
+  } catch {
+    return recorded;
+  }
 }
 
 /**
@@ -64,7 +131,7 @@ export function sourceLabel(spec: Pick<PipelineSpec, 'source'>): string {
  */
 export function targetTaken(spec: Pick<PipelineSpec, 'name' | 'file' | 'source' | 'target'>, owner: string): PgduckError {
   return new PgduckError(
-    `DuckDB table ${targetLabel(spec.target)} holds rows synced from source ${owner}, not from ${sourceLabel(spec)}: bootstrapping into it would ` +
+    `DuckDB table ${targetLabel(spec.target)} holds rows synced from source ${describeRecordedSource(owner, spec)}, not from ${sourceLabel(spec)}${owner.startsWith('{') && describeRecordedSource(owner, spec).includes(' in database ') ? " in this pipeline's database" : ''}: bootstrapping into it would ` +
       `mix the two tables' rows; nothing was written and the table is left as it is`,
     {
       kind: 'needs-action',

@@ -113,3 +113,18 @@ test('target.schema may be shared in _defaults.yml; a pipeline file overrides it
   assert.deepEqual(byName.overrides, { schema: 'staging', table: 'orders' });
   assert.deepEqual(byName.dotted, { schema: 'raw', table: 'orders' });
 });
+
+test("names pgduck makes beside a target are refused: its scratch tables, and another target's <table>_current view", () => {
+  for (const name of ['orders__pgduck_replay', 'a.Orders__PGDUCK_REBUILD']) {
+    const [problem, ...rest] = checkPipelineSet([identity('one', name)], 'w.duckdb');
+    assert.deepEqual(rest, []);
+    assert.match(problem.message, /names ending in `__pgduck_(replay|rebuild)` are pgduck's own/);
+  }
+  const views = checkPipelineSet([identity('one', 'orders_current'), identity('two', 'orders')], 'w.duckdb');
+  assert.deepEqual(
+    views.map((p) => [p.file, /is the name of the `<table>_current` view pipeline `two`/.test(p.message)]),
+    [['one.yml', true]],
+  );
+  // Another schema's, or another file's, is another name.
+  assert.deepEqual(checkPipelineSet([identity('one', 'a.orders_current'), identity('two', 'b.orders')], 'w.duckdb'), []);
+});
