@@ -99,6 +99,18 @@ export function setAsideUncommittedBatches(parquetDir: string, pipeline: string,
   return moved;
 }
 
+/** The highest batch number a backfill file of the pipeline is named after (0: none); reads the backfill folder only. */
+export function newestBackfillSeq(parquetDir: string, pipeline: string): number {
+  const dir = join(parquetDir, pipeline, 'backfill');
+  if (!existsSync(dir)) return 0;
+  let newest = 0;
+  for (const name of readdirSync(dir)) {
+    const m = BACKFILL.exec(name);
+    if (m) newest = Math.max(newest, Number(m[1]));
+  }
+  return newest;
+}
+
 /**
  * Every history file of a pipeline in the order it was applied; `ignored` lists other files found
  * there (`*.tmp` of an interrupted write, backfill files named before backfills were kept).

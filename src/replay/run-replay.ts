@@ -209,10 +209,13 @@ async function buildLatest(session: LakeSession, plan: ReplayPlan, keys: string[
 /** `monotonic`, a batch file: the rows whose last batch is this file and whose later files all lie in the range; never over a newer cursor. */
 async function upsertLatest(session: LakeSession, table: TargetName, f: PlannedFile, columns: ColumnMapping[], spec: Spec, toOrder: number): Promise<number> {
   const keys = spec.source.primaryKey;
-  // Not a key a later rewrite re-read inserted again: that re-read holds its newer version (its cursor may be older).
+  // Not a key a later rewrite re-read inserted again, while the table holds it: that re-read holds its newer
+  // version (its cursor may be older). A key the table lacks is applied: a monotonic replay's re-read only
+  // fills rows the table holds (found by the review of this change: a range replay lost every row re-read).
   const only =
     `EXISTS (SELECT 1 FROM ${LATEST} AS l WHERE ${keyMatch(keys, 'l', 'b')} AND l.batch_ord = ${f.order} ` +
-    `AND (l.revive_ord IS NULL OR l.revive_ord < ${f.order}) AND l.touch_ord <= ${toOrder})`;
+    `AND (l.revive_ord IS NULL OR l.revive_ord < ${f.order} OR NOT EXISTS (SELECT 1 FROM ${targetRef(session, table)} AS t WHERE ${keyMatch(keys, 't', 'b')})) ` +
+    `AND l.touch_ord <= ${toOrder})`;
   const sql = buildUpsertSql(targetRef(session, table), STAGING, f.file.path, columns, keys, spec.source.cursor, 'monotonic', only, insertOnlyLiving(spec));
   await session.run(sql.load!);
   await session.run(sql.delete);

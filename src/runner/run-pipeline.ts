@@ -51,6 +51,7 @@ import { PgduckError } from '../errors/pgduck-error.js';
 import { checkpointHasProgress, findTargetLost, targetChanged } from '../stages/target-lost.js';
 import { targetIdentity } from '../duckdb/target-identity.js';
 import { RepairedDuringRunError, findRepairedDuringRun } from './repaired-during-run.js';
+import { newestBackfillSeq } from '../parquet/history-files.js';
 
 export { SESSION_ROWS, GROUP_ROWS };
 
@@ -137,6 +138,15 @@ async function runPipelineOnce(plan: Plan, deps: RunDeps): Promise<RunSummary> {
   const { store, log } = deps;
   const steps = stagesOf(plan);
   let checkpoint = store.get(spec.name);
+  // An idle run's backfill takes its batch number when its checkpoint is written (checkpoint.ts); a crash
+  // before that left its files numbered past the count, and a later pass would start at that number
+  // (found by the review of this change: a rebuild then brought back a row deleted meanwhile). Taken
+  // now, before this run counts anything (a gap in the numbers is harmless).
+  const backfilled = checkpoint ? newestBackfillSeq(plan.parquetDir, spec.name) : 0;
+  if (checkpoint && backfilled > checkpoint.batchesTotal) {
+    store.advance(spec.name, { position: null, rows: 0, batches: backfilled - checkpoint.batchesTotal }, checkpoint.generation);
+    checkpoint = store.get(spec.name);
+  }
   let resumeFrom = checkpoint?.position ?? null;
   // The history count in the state store as this run last left it (repaired-during-run.ts): a repair moves it.
   let counted = checkpoint?.batchesTotal ?? 0;
