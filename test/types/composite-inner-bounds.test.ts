@@ -23,12 +23,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { createWorkspace, type Workspace } from '../support/workspace.js';
-import { loadWorkspace } from '../support/sync-checks.js';
-import { pino } from 'pino';
-import { CheckpointStore } from '../../src/state/checkpoint-store.js';
-import { checkpointDbPath } from '../../src/runner/settings.js';
-import { Lake, withDuckDbFile } from '../../src/duckdb/lake.js';
-import { runAllOnce } from '../../src/runner/pool.js';
+import { loadWorkspace, runOutcome } from '../support/sync-checks.js';
+import { withDuckDbFile } from '../../src/duckdb/lake.js';
 import { verifyPipeline } from '../../src/repair/verify-pipeline.js';
 
 let pgs: TestPostgres;
@@ -45,16 +41,8 @@ const SETUP = `CREATE TYPE holder AS (tag text, nums int[]);
 
 /** One run of the workspace's pipelines; the outcome (ok or the failure message), never an assertion. */
 async function run(ws: Workspace, url: string): Promise<{ ok: boolean; message: string }> {
-  const { pipelines, settings } = loadWorkspace(ws.env(url), []);
-  const store = new CheckpointStore(checkpointDbPath(settings));
-  const lake = new Lake();
-  try {
-    const [o] = await runAllOnce(pipelines, { lake, store, log: pino({ level: 'silent' }) }, 1);
-    return { ok: o.ok, message: o.ok ? '' : String(o.message) };
-  } finally {
-    await lake.close();
-    store.close();
-  }
+  const o = await runOutcome(ws, url);
+  return { ok: o.ok, message: o.ok ? '' : o.message };
 }
 
 async function pgPair(url: string, col: string): Promise<{ texts: string[]; equal: boolean }> {

@@ -13,12 +13,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { createWorkspace, type Workspace } from '../support/workspace.js';
-import { loadWorkspace } from '../support/sync-checks.js';
-import { pino } from 'pino';
-import { CheckpointStore } from '../../src/state/checkpoint-store.js';
-import { checkpointDbPath } from '../../src/runner/settings.js';
-import { Lake, withDuckDbFile } from '../../src/duckdb/lake.js';
-import { runAllOnce } from '../../src/runner/pool.js';
+import { runOutcome } from '../support/sync-checks.js';
+import { withDuckDbFile } from '../../src/duckdb/lake.js';
 
 let pgs: TestPostgres;
 before(async () => {
@@ -28,17 +24,10 @@ after(async () => {
   await pgs?.stop();
 });
 
+/** One run of the workspace's pipelines; the outcome (ok or the failure message), never an assertion. */
 async function run(ws: Workspace, url: string): Promise<{ ok: boolean; message: string }> {
-  const { pipelines, settings } = loadWorkspace(ws.env(url), []);
-  const store = new CheckpointStore(checkpointDbPath(settings));
-  const lake = new Lake();
-  try {
-    const [o] = await runAllOnce(pipelines, { lake, store, log: pino({ level: 'silent' }) }, 1);
-    return { ok: o.ok, message: o.ok ? '' : String(o.message) };
-  } finally {
-    await lake.close();
-    store.close();
-  }
+  const o = await runOutcome(ws, url);
+  return { ok: o.ok, message: o.ok ? '' : o.message };
 }
 
 const PIPELINE = 'source:\n  table: public.items\n  primary_key: id\n  cursor: updated_at\ntarget:\n  table: items\nbatch_size: 1\n';
