@@ -279,7 +279,10 @@ async function readBatch(ctx: ReadContext, batch: BatchState): Promise<void> {
   batch.columns = columns;
   batch.cursorNullable = !cursor.notNull;
   if (batch.phase === 'null-cursor') return readNullCursorChunk(ctx, batch, columns, keys);
-  if (batch.cursorNullable) takeLastSweep(ctx);
+  // Whatever the cursor's nullability: digests of a sweep before the column was made NOT NULL would
+  // otherwise wait there, and once it is nullable again hide rows back at NULL as that sweep saw them
+  // (found by review: DuckDB kept the versions read while the cursor was set, every run "ok").
+  takeLastSweep(ctx);
   const type = horizonType(cursor);
   const horizonCursor: HorizonCursor | null =
     type === 'timestamp' || type === 'date' ? { type, zone: spec.source.cursorTimezone ?? null } : type ? { type } : null;
