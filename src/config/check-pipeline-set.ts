@@ -64,7 +64,7 @@ export function checkPipelineSet(pipelines: readonly PipelineIdentity[], default
     }
     // Names pgduck itself makes beside a target (found by review: `replay --drop-target` of `orders`
     // dropped another pipeline's table `orders__pgduck_replay`, its scratch name).
-    const bare = tableOf(pipeline.target.table, pipeline.target.schema).toLowerCase();
+    const bare = targetParts(pipeline.target.table, pipeline.target.schema)[1].toLowerCase();
     const scratch = SCRATCH_SUFFIXES.find((suffix) => bare.endsWith(suffix));
     if (scratch) {
       problems.push({
@@ -79,7 +79,8 @@ export function checkPipelineSet(pipelines: readonly PipelineIdentity[], default
   // every run, unable to replace a table with its view). Reserved for every target: soft_delete may come later.
   for (const pipeline of targets.values()) {
     if (!pipeline.target) continue;
-    const view = targets.get(viewKey(pipeline.target.table, pipeline.target.schema, pipeline.target.duckdbPath ?? defaultDuckdbPath));
+    // The key of the view of this target (target-table.ts: syncCurrentView): its table's name and `_current`.
+    const view = targets.get(targetKey(pipeline.target.table, pipeline.target.schema, pipeline.target.duckdbPath ?? defaultDuckdbPath, '_current'));
     if (!view?.target) continue;
     problems.push({
       file: view.file,
@@ -94,26 +95,19 @@ export function checkPipelineSet(pipelines: readonly PipelineIdentity[], default
 /** The suffixes of the scratch tables a replay (run-replay.ts) and a key rebuild (target-table.ts) make beside a target. */
 const SCRATCH_SUFFIXES = ['__pgduck_replay', '__pgduck_rebuild'];
 
-function tableOf(table: string, schema: string | undefined): string {
+/** The schema and table a target names (`main` when none; the text as written when it does not parse). */
+function targetParts(table: string, schema: string | undefined): [string, string] {
   const resolved = resolveTargetName(table, schema);
-  return 'error' in resolved ? table : resolved.table;
-}
-
-/** The key of the `<table>_current` view of a target (target-table.ts: syncCurrentView). */
-function viewKey(table: string, schema: string | undefined, duckdbPath: string): string {
-  const resolved = resolveTargetName(table, schema);
-  const parts = 'error' in resolved ? [DEFAULT_TARGET_SCHEMA, `${table}_current`] : [resolved.schema, `${resolved.table}_current`];
-  return JSON.stringify([resolve(duckdbPath), ...parts.map((p) => p.toLowerCase())]);
+  return 'error' in resolved ? [DEFAULT_TARGET_SCHEMA, table] : [resolved.schema, resolved.table];
 }
 
 /**
  * DuckDB identifiers are case-insensitive and `main` is the default schema: `Main.Subs` is `subs`,
  * and `analytics.orders` (or target.schema: analytics) is another table than `staging.orders`.
  */
-function targetKey(table: string, schema: string | undefined, duckdbPath: string): string {
-  const resolved = resolveTargetName(table, schema);
-  const parts = 'error' in resolved ? [DEFAULT_TARGET_SCHEMA, table] : [resolved.schema, resolved.table];
-  return JSON.stringify([resolve(duckdbPath), ...parts.map((p) => p.toLowerCase())]);
+function targetKey(table: string, schema: string | undefined, duckdbPath: string, suffix = ''): string {
+  const [s, t] = targetParts(table, schema);
+  return JSON.stringify([resolve(duckdbPath), s.toLowerCase(), `${t}${suffix}`.toLowerCase()]);
 }
 
 /** The table as the file wrote it, with target.schema in front when the file gave the schema that way. */

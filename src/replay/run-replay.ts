@@ -81,6 +81,7 @@ export async function runReplay(session: LakeSession, spec: Spec, plan: ReplayPl
   if (plan.mode === 'replace') {
     const built = at(plan.buildAs ?? plan.table);
     if (plan.buildAs) await freshBuildTable(session, at(plan.buildAs), plan, spec);
+    const unmark = await hasMarkColumn(session, built);
     for (const f of plan.files) {
       const columns = asMappings(f);
       const rows =
@@ -98,13 +99,14 @@ export async function runReplay(session: LakeSession, spec: Spec, plan: ReplayPl
             ).catch(fileFailed(f))
           : f.file.kind === 'deletes'
             ? await session.transaction(() => applyDeletes(session, built, f, spec, null)).catch(fileFailed(f))
-            : await updateFrom(session, built, f, columns, spec, null).catch(fileFailed(f));
+            : await updateFrom(session, built, f, columns, spec, null, unmark).catch(fileFailed(f));
       count(f, rows);
     }
   } else {
     const table = at(plan.buildAs ?? plan.table);
     if (plan.buildAs) await freshBuildTable(session, at(plan.buildAs), plan, spec);
     for (const c of plan.add) await addColumn(session, at(plan.table), c);
+    const unmark = await hasMarkColumn(session, table);
     await buildLatest(session, plan, spec.source.primaryKey);
     const toOrder = Math.max(...plan.files.map((f) => f.order));
     try {
@@ -116,7 +118,7 @@ export async function runReplay(session: LakeSession, spec: Spec, plan: ReplayPl
               ? await upsertLatest(session, table, f, columns, spec, toOrder).catch(fileFailed(f))
               : f.file.kind === 'deletes'
                 ? await applyDeletes(session, table, f, spec, toOrder).catch(fileFailed(f))
-                : await updateFrom(session, table, f, columns, spec, toOrder).catch(fileFailed(f));
+                : await updateFrom(session, table, f, columns, spec, toOrder, unmark).catch(fileFailed(f));
           count(f, rows);
         }
       });
@@ -168,6 +170,11 @@ function keyMatch(keys: string[], a: string, b: string): string {
  * `monotonic`: for every key in the files from range.from on (those after --to too), the place of
  * the last batch file holding it and of the last file of any kind holding it.
  */
+/** Whether the table has hard_delete_mode mark's column (read once per replay, not per file). */
+async function hasMarkColumn(session: LakeSession, table: TargetName): Promise<boolean> {
+  return (await describeTarget(session, table))?.some((c) => c.name === DELETED_AT_COLUMN) ?? false;
+}
+
 /**
  * The table a rebuild is built in, beside the target, empty. One left by an interrupted replay of this
  * pipeline is dropped; a table of that name holding another source's rows is not (found by review: it
@@ -235,6 +242,8 @@ async function updateFrom(
   columns: ColumnMapping[],
   spec: Spec,
   toOrder: number | null,
+  /** The table has hard_delete_mode mark's column: the rows a re-read holds were alive, their mark goes (as the run did, backfill.ts). */
+  unmark: boolean,
 ): Promise<number> {
   const keys = spec.source.primaryKey;
   const byName = (n: string) => columns.find((c) => c.name === n)!;
@@ -244,8 +253,6 @@ async function updateFrom(
   const insertMissing = toOrder === null && f.file.meta?.backfill?.insertsMissing === true;
   // A rewrite's file of a key-and-cursor table fills nothing: it only inserts the missing rows.
   if (filled.length === 0 && !insertMissing) return 0;
-  // The rows it read were alive: a mark the table holds for one of them goes, as the run did (backfill.ts).
-  const unmark = (await describeTarget(session, table))?.some((c) => c.name === DELETED_AT_COLUMN) ?? false;
   const sql = buildBackfillSql(spec as PipelineSpec, keys.map(byName), [], byName(spec.source.cursor), filled, {
     insertMissing,
     insertOnly: insertOnlyLiving(spec as PipelineSpec),

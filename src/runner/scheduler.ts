@@ -175,13 +175,12 @@ export function startScheduler(pipelines: ResolvedPipeline[], deps: RunDeps, opt
     // gets its pool slot, it must not run under this turn (found by review: it wrote a table another run
     // was writing, every key twice): it gives the turn back and is fired again under the new table's.
     const table = tableOf(name);
-    let moved = false;
     const sync = async () => {
       // The spec as of the turn in the pool: an update while it waited counts.
       const current = scheduled.get(name);
       if (stopping || !current) return;
       if (tableOf(name) !== table) {
-        moved = true;
+        again.add(name);
         return;
       }
       current.health.started();
@@ -211,7 +210,7 @@ export function startScheduler(pipelines: ResolvedPipeline[], deps: RunDeps, opt
       .finally(() => {
         running.delete(name);
         inFlight.delete(p);
-        if (again.delete(name) || moved) void fire(name, 'start');
+        if (again.delete(name)) void fire(name, 'start');
       });
     inFlight.add(p);
     return p;

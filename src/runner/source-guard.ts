@@ -57,12 +57,12 @@ export async function guardSource(spec: PipelineSpec, pg: PgClient, store: Check
   if (change?.what === 'table' && spec.source.onRecreate === 'rebootstrap') return { change: change.message, now };
   if (change) throw new SourceChangedError(spec.name, qualified(schema, table), targetLabel(spec.target), was, now, [change.message]);
   const moved = was.relfilenode !== now.relfilenode && !sameLeavesOlderForm(was.relfilenode, now.relfilenode);
-  const retyped = typeTextChanges(was.labels ?? null, now.labels);
+  const retyped = typeTextChanges(was.labels, now.labels);
   const relabeled = retyped.renamed;
   const changedText = relabeled.length > 0 || retyped.composites;
   if (!moved && !changedText) {
     // An identity recorded in an older form, or an enum label added: nothing to re-read.
-    if (was.relfilenode !== now.relfilenode || (was.labels ?? null) !== now.labels) store.saveSourceIdentity(spec.name, now);
+    if (was.relfilenode !== now.relfilenode || was.labels !== now.labels) store.saveSourceIdentity(spec.name, now);
     return null;
   }
 

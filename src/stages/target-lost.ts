@@ -95,15 +95,10 @@ export function sourceRecord(spec: Pick<PipelineSpec, 'source'>, place: SourcePl
  */
 export function recordedSourceIs(recorded: string, spec: Pick<PipelineSpec, 'source'>, place: SourcePlace | null): { same: boolean; complete: boolean } {
   if (!recorded.startsWith('{')) return { same: recorded === sourceLabel(spec), complete: false };
-  let r: SourceRecord;
-  try {
-    r = JSON.parse(recorded) as SourceRecord;
-  } catch {
-    return { same: false, complete: false };
-  }
+  const r = parseRecord(recorded);
+  if (r === null) return { same: false, complete: false };
   const same =
-    r.schema === spec.source.schema &&
-    r.table === spec.source.table &&
+    sameName(r, spec) &&
     (r.database === undefined || place === null || r.database === place.database) &&
     (r.cluster === undefined || !place?.systemId || r.cluster === place.systemId);
   return { same, complete: recorded === sourceRecord(spec, place) };
@@ -114,15 +109,23 @@ export function recordedSourceIs(recorded: string, spec: Pick<PipelineSpec, 'sou
  * its database when that is what tells it from this pipeline's source (the older label as it is).
  */
 export function describeRecordedSource(recorded: string, spec?: Pick<PipelineSpec, 'source'>): string {
-  if (!recorded.startsWith('{')) return recorded;
+  const r = recorded.startsWith('{') ? parseRecord(recorded) : null;
+  if (r === null) return recorded;
+  const plain = (p: string) => (/[."]/.test(p) ? qualified(p) : p);
+  return `${plain(r.schema)}.${plain(r.table)}${sameName(r, spec) && r.database !== undefined ? ` in database ${r.database}` : ''}`;
+}
+
+function parseRecord(recorded: string): SourceRecord | null {
   try {
-    const r = JSON.parse(recorded) as SourceRecord;
-    const plain = (p: string) => (/[."]/.test(p) ? qualified(p) : p);
-    const sameName = spec !== undefined && r.schema === spec.source.schema && r.table === spec.source.table;
-    return `${plain(r.schema)}.${plain(r.table)}${sameName && r.database !== undefined ? ` in database ${r.database}` : ''}`;
+    return JSON.parse(recorded) as SourceRecord;
   } catch {
-    return recorded;
+    return null;
   }
+}
+
+/** The record names this pipeline's schema and table (what tells them apart is then the database). */
+function sameName(r: SourceRecord, spec: Pick<PipelineSpec, 'source'> | undefined): boolean {
+  return spec !== undefined && r.schema === spec.source.schema && r.table === spec.source.table;
 }
 
 /**
@@ -130,8 +133,10 @@ export function describeRecordedSource(recorded: string, spec?: Pick<PipelineSpe
  * beside this source's, mixed. Refused before anything is written; the table is left as it is.
  */
 export function targetTaken(spec: Pick<PipelineSpec, 'name' | 'file' | 'source' | 'target'>, owner: string): PgduckError {
+  const record = owner.startsWith('{') ? parseRecord(owner) : null;
+  const other = record !== null && sameName(record, spec) && record.database !== undefined ? " in this pipeline's database" : '';
   return new PgduckError(
-    `DuckDB table ${targetLabel(spec.target)} holds rows synced from source ${describeRecordedSource(owner, spec)}, not from ${sourceLabel(spec)}${owner.startsWith('{') && describeRecordedSource(owner, spec).includes(' in database ') ? " in this pipeline's database" : ''}: bootstrapping into it would ` +
+    `DuckDB table ${targetLabel(spec.target)} holds rows synced from source ${describeRecordedSource(owner, spec)}, not from ${sourceLabel(spec)}${other}: bootstrapping into it would ` +
       `mix the two tables' rows; nothing was written and the table is left as it is`,
     {
       kind: 'needs-action',

@@ -27,6 +27,11 @@ SELECT i, 'A' || i, 'B' || i, CASE WHEN i % 3 = 0 THEN now() - interval '2 hours
        clock_timestamp() - interval '1 hour' + i * interval '1 second'
 FROM generate_series(1, 6) AS i;`;
 
+/** The pipeline file of `items`: `source` adds lines under source:, `rest` at the top level. */
+function itemsPipeline(source: string, rest = ''): string {
+  return `source:\n  table: public.items\n  primary_key: id\n${source}${rest}target:\n  table: items\nbatch_size: 10\n`;
+}
+
 async function duck(ws: Workspace, sql: string): Promise<Record<string, unknown>[]> {
   return withDuckDbFile(ws.duckdbPath, (s) => s.all(sql), { readOnly: true });
 }
@@ -45,18 +50,7 @@ describe('review: source.columns and drift between runs', () => {
     await pgs.query(url, SQL);
     const ws = createWorkspace();
     try {
-      ws.writePipeline(
-        'items',
-        `source:
-  table: public.items
-  primary_key: id
-  columns:
-    include: [id, a, updated_at]
-target:
-  table: items
-batch_size: 10
-`,
-      );
+      ws.writePipeline('items', itemsPipeline('  columns:\n    include: [id, a, updated_at]\n'));
       await runOnce(ws, url);
       assert.deepEqual(
         await duck(ws, `SELECT id::INT AS id, a FROM items ORDER BY id`),
@@ -85,19 +79,7 @@ batch_size: 10
     await pgs.query(url, SQL);
     const ws = createWorkspace();
     try {
-      ws.writePipeline(
-        'items',
-        `source:
-  table: public.items
-  primary_key: id
-  soft_delete: deleted_at
-  columns:
-    include: [id, a, deleted_at, updated_at]
-target:
-  table: items
-batch_size: 10
-`,
-      );
+      ws.writePipeline('items', itemsPipeline('  soft_delete: deleted_at\n  columns:\n    include: [id, a, deleted_at, updated_at]\n'));
       await runOnce(ws, url);
       assert.deepEqual(await duck(ws, `SELECT list(id::INT ORDER BY id) AS ids FROM items_current`), [{ ids: [1, 2, 4, 5] }]);
       // The old tombstone column goes; gone_at (NULL everywhere, never synced) takes its name.
@@ -118,17 +100,7 @@ batch_size: 10
     await pgs.query(url, SQL);
     const ws = createWorkspace();
     try {
-      ws.writePipeline(
-        'items',
-        `source:
-  table: public.items
-  primary_key: id
-schema_evolution: freeze
-target:
-  table: items
-batch_size: 10
-`,
-      );
+      ws.writePipeline('items', itemsPipeline('', 'schema_evolution: freeze\n'));
       await runOnce(ws, url);
       await pgs.query(url, `ALTER TABLE items RENAME COLUMN a TO a2`);
       await pgs.query(url, `UPDATE items SET a2 = 'changed', updated_at = clock_timestamp() - interval '5 minutes' WHERE id = 4`);
@@ -153,18 +125,7 @@ batch_size: 10
     await pgs.query(url, SQL);
     const ws = createWorkspace();
     try {
-      ws.writePipeline(
-        'items',
-        `source:
-  table: public.items
-  primary_key: id
-  columns:
-    exclude: [secret]
-target:
-  table: items
-batch_size: 10
-`,
-      );
+      ws.writePipeline('items', itemsPipeline('  columns:\n    exclude: [secret]\n'));
       await runOnce(ws, url);
       await pgs.query(url, `ALTER TABLE items RENAME COLUMN a TO secret`);
       await pgs.query(url, `UPDATE items SET b = 'y', updated_at = clock_timestamp() - interval '5 minutes' WHERE id = 2`);
