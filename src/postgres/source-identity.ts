@@ -3,6 +3,9 @@
  * system_identifier, made by initdb and kept by physical copies of the cluster), the database, and
  * the table's oid (new for a re-created or restored table). Plus the table's relfilenode: a
  * rewriting ALTER TABLE moves it, so values changed without touching the cursor can be noticed.
+ * Plus where the cluster is in its history: its timeline (a promoted standby or a point-in-time
+ * restore starts a new one) and, on a primary, its WAL position, so a source that went back in time
+ * (docs/architecture.md, rule 8, "A source that went back in time") is not taken for the one the rows came from.
  */
 import type pg from 'pg';
 
@@ -29,6 +32,20 @@ export interface SourceIdentity {
    * changes no row. Null when recorded before (adopted at the next run).
    */
   labels: string | null;
+  /**
+   * The cluster's timeline (`pg_walfile_name(pg_current_wal_lsn())` on a primary, the last restart
+   * point's on a standby), as text. A physical standby promoted, or a backup restored to a point in
+   * time, keeps the system_identifier, the database and every oid, and continues on a new timeline:
+   * what the old one wrote after the fork (rows synced from it) is not in the source. Null when
+   * recorded before, or where the role may not read it.
+   */
+  timeline: string | null;
+  /**
+   * `pg_current_wal_lsn()` when the run began reading, on a primary (null on a standby, whose replay
+   * position may trail a primary this pipeline read before): lower at the next run, the cluster was
+   * put back to an older copy of itself on the same timeline (a file-level restore).
+   */
+  walLsn: string | null;
 }
 
 const IDENTITY_SQL = `
@@ -124,7 +141,50 @@ export async function readSourceIdentity(client: pg.Client, schema: string, tabl
     tableOid: String(row.table_oid),
     relfilenode: row.relfilenode,
     labels: JSON.stringify(labels),
+    ...(await walPlace(client)),
   };
+}
+
+/**
+ * Where the cluster is in its history (SourceIdentity.timeline, .walLsn). pg_walfile_name() fails
+ * during recovery, so a standby reports the timeline of its last restart point and no position.
+ */
+async function walPlace(client: pg.Client): Promise<{ timeline: string | null; walLsn: string | null }> {
+  try {
+    const res = await client.query<{ timeline: string | null; lsn: string | null }>(
+      `SELECT CASE WHEN pg_catalog.pg_is_in_recovery()
+                   THEN (SELECT timeline_id FROM pg_catalog.pg_control_checkpoint())::text
+                   ELSE (('x' || substr(pg_catalog.pg_walfile_name(pg_catalog.pg_current_wal_lsn()), 1, 8))::bit(32)::int8)::text END AS timeline,
+              CASE WHEN pg_catalog.pg_is_in_recovery() THEN NULL ELSE pg_catalog.pg_current_wal_lsn()::text END AS lsn`,
+    );
+    return { timeline: res.rows[0]?.timeline ?? null, walLsn: res.rows[0]?.lsn ?? null };
+  } catch (err) {
+    if ((err as { code?: string }).code === '42501') return { timeline: null, walLsn: null }; // insufficient_privilege
+    throw err;
+  }
+}
+
+/** A pg_lsn's text (`16/B374D848`) as one number, to compare two positions. */
+export function lsnValue(text: string): bigint | null {
+  const m = /^([0-9A-Fa-f]{1,8})\/([0-9A-Fa-f]{1,8})$/.exec(text);
+  return m ? (BigInt(`0x${m[1]}`) << 32n) | BigInt(`0x${m[2]}`) : null;
+}
+
+/**
+ * Whether the cluster went back in time between two identities of the same cluster: another
+ * timeline, or a WAL position below the one read before (both read on a primary). Null when it did
+ * not, or either side is unknown (recorded before, a standby, a role that may not read them).
+ */
+export function wentBack(was: Pick<SourceIdentity, 'timeline' | 'walLsn'>, now: Pick<SourceIdentity, 'timeline' | 'walLsn'>): string | null {
+  if (was.timeline !== null && now.timeline !== null && was.timeline !== now.timeline) {
+    return `the cluster is on another timeline (timeline ${now.timeline}, was ${was.timeline}): a standby promoted or a backup restored to a point in time, which may lack what the old timeline wrote after they parted`;
+  }
+  const before = was.walLsn === null ? null : lsnValue(was.walLsn);
+  const after = now.walLsn === null ? null : lsnValue(now.walLsn);
+  if (before !== null && after !== null && after < before) {
+    return `the cluster's WAL position ${now.walLsn} is behind the ${was.walLsn} it had when the last run read it: it was put back to an older copy of itself`;
+  }
+  return null;
 }
 
 /** Callable by any role by default; a server that revoked it gives null rather than failing every run. */

@@ -91,6 +91,7 @@ export async function runRecorded(
     );
   }
   if (outcome.ok && outcome.summary.targetRows !== undefined) recordTargetRows(pipeline, deps, outcome.summary.targetRows);
+  if (outcome.ok && outcome.summary.sourceWalLsn !== undefined) recordSourceWalLsn(pipeline, deps, outcome.summary.sourceWalLsn);
   return outcome;
 }
 
@@ -104,6 +105,19 @@ function recordTargetRows(pipeline: ResolvedPipeline, deps: RunDeps, rows: numbe
     deps.store.recordTargetRows(pipeline.spec.name, rows);
   } catch (err) {
     deps.log.debug({ pipeline: pipeline.spec.name, error: { message: (err as Error).message } }, 'could not record the rows of the target table');
+  }
+}
+
+/**
+ * After a run that succeeded, the source's WAL position as it began reading, so the next run can
+ * tell a cluster put back to an older copy of itself (source-identity.ts `wentBack`). Best effort: a
+ * failure leaves an older position, which can only make that check see less, never wrongly.
+ */
+function recordSourceWalLsn(pipeline: ResolvedPipeline, deps: RunDeps, walLsn: string): void {
+  try {
+    deps.store.recordSourceWalLsn(pipeline.spec.name, walLsn);
+  } catch (err) {
+    deps.log.debug({ pipeline: pipeline.spec.name, error: { message: (err as Error).message } }, "could not record the source's WAL position");
   }
 }
 

@@ -101,6 +101,8 @@ export interface RunSummary {
   bootstrapDone: boolean;
   /** Rows in the target table, counted at the end of a run that changed it (for `pgduck status`); absent when not counted. */
   targetRows?: number;
+  /** The source's WAL position when this run began reading (a primary's; source-identity.ts), for the next run to compare. */
+  sourceWalLsn?: string;
 }
 
 /**
@@ -295,7 +297,8 @@ async function runPipelineOnce(plan: Plan, deps: RunDeps): Promise<RunSummary> {
   try {
     // Before any row is read: a source that would lose or mix rows stops here, the checkpoint untouched.
     try {
-      const rebootstrap = await guardSource(spec, pg, store, log);
+      const { rebootstrap, walLsn } = await guardSource(spec, pg, store, log);
+      if (walLsn !== null) summary.sourceWalLsn = walLsn;
       if (rebootstrap) {
         // on_recreate: rebootstrap. What `reset --drop-target` does, in its order: the DuckDB table
         // first (a locked file fails before the checkpoint is touched), then the checkpoint (a new

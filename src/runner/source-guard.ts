@@ -5,9 +5,11 @@
  * - the live rules judge-source.ts marks `blocksRun` (a key no unique index covers, two columns one
  *   DuckDB name), with the very words `validate --connect` prints;
  * - the source's identity (source-identity.ts) against the one recorded at the last run: another
- *   cluster, database or table (re-created, restored) is refused (SourceChangedError), except a table
- *   re-created under its name when the pipeline says `on_recreate: rebootstrap`: then the caller
- *   rebuilds the target from it (the guard says so; it writes nothing itself);
+ *   cluster, database or table (re-created, restored), or a cluster that went back in time (another
+ *   timeline: a failover to a standby that was behind, a point-in-time restore; or a WAL position
+ *   behind the last run's), is refused (SourceChangedError), except a table re-created, or a cluster
+ *   gone back, when the pipeline says `on_recreate: rebootstrap`: then the caller rebuilds the target
+ *   from it (the guard says so; it writes nothing itself);
  * - the table's relfilenode: when a rewrite moved it since the last run (an ALTER … TYPE that
  *   re-rounds values, or two that cancel out in the catalog), every existing row is re-read.
  *
@@ -18,11 +20,11 @@ import type { PipelineSpec } from '../config/pipeline-spec.js';
 import { judgeSource } from '../live/judge-source.js';
 import type { PgClient } from '../postgres/connect.js';
 import { inspectSource } from '../postgres/inspect-source.js';
-import { readSourceIdentity, sameLeavesOlderForm, typeTextChanges, type SourceIdentity } from '../postgres/source-identity.js';
+import { readSourceIdentity, sameLeavesOlderForm, typeTextChanges, wentBack, type SourceIdentity } from '../postgres/source-identity.js';
 import { qualified } from '../sql/identifier.js';
 import type { CheckpointStore } from '../state/checkpoint-store.js';
 import type { Logger } from '../log/logger.js';
-import { SourceChangedError } from './source-changed-error.js';
+import { SourceChangedError, type SourceChange } from './source-changed-error.js';
 import { isSelected } from '../schema/column-selection.js';
 import { SourceRefusedError } from './source-refused-error.js';
 
@@ -32,45 +34,55 @@ export interface Rebootstrap {
   now: SourceIdentity;
 }
 
+/** What the guard found: a rebuild the caller must make first, and the source's WAL position as it began (null on a standby). */
+export interface Guarded {
+  rebootstrap: Rebootstrap | null;
+  walLsn: string | null;
+}
+
 /**
  * Throws SourceRefusedError or SourceChangedError (nothing written but the identity a pipeline
  * without one adopts); may record a backfill. A missing table is left to the extract (it says so itself).
  * Returns a Rebootstrap when the caller must rebuild the target before reading.
  */
-export async function guardSource(spec: PipelineSpec, pg: PgClient, store: CheckpointStore, log: Logger): Promise<Rebootstrap | null> {
+export async function guardSource(spec: PipelineSpec, pg: PgClient, store: CheckpointStore, log: Logger): Promise<Guarded> {
   const { schema, table } = spec.source;
   const relation = await inspectSource(pg, schema, table);
-  if (!relation) return null;
+  if (!relation) return { rebootstrap: null, walLsn: null };
   const role = String((await pg.query<{ role: string }>('SELECT current_user AS role')).rows[0].role);
   const blocking = judgeSource(spec, { relation, role }).filter((issue) => issue.blocksRun && issue.severity === 'error');
   if (blocking.length > 0) throw new SourceRefusedError(spec.name, blocking);
 
   const now = await readSourceIdentity(pg, schema, table);
-  if (!now) return null;
+  if (!now) return { rebootstrap: null, walLsn: null };
   const was = store.sourceIdentity(spec.name);
   // First run, after a reset, or a checkpoint written before identities were recorded: adopt this one.
   if (!was) {
     store.saveSourceIdentity(spec.name, now);
-    return null;
+    return { rebootstrap: null, walLsn: now.walLsn };
   }
   const change = identityChange(was, now, qualified(schema, table));
-  if (change?.what === 'table' && spec.source.onRecreate === 'rebootstrap') return { change: change.message, now };
-  if (change) throw new SourceChangedError(spec.name, qualified(schema, table), targetLabel(spec.target), was, now, [change.message]);
+  if ((change?.what === 'table' || change?.what === 'rewound') && spec.source.onRecreate === 'rebootstrap')
+    return { rebootstrap: { change: change.message, now }, walLsn: now.walLsn };
+  if (change) throw new SourceChangedError(spec.name, qualified(schema, table), targetLabel(spec.target), was, now, [change.message], change.what);
   const moved = was.relfilenode !== now.relfilenode && !sameLeavesOlderForm(was.relfilenode, now.relfilenode);
   const retyped = typeTextChanges(was.labels, now.labels);
   const relabeled = retyped.renamed;
   const changedText = relabeled.length > 0 || retyped.composites;
   if (!moved && !changedText) {
-    // An identity recorded in an older form, or an enum label added: nothing to re-read.
-    if (was.relfilenode !== now.relfilenode || was.labels !== now.labels) store.saveSourceIdentity(spec.name, now);
-    return null;
+    // An identity recorded in an older form, or an enum label added: nothing to re-read. (The WAL
+    // position, which moves on nearly every run, is recorded after a run that succeeded: pool.ts.)
+    if (was.relfilenode !== now.relfilenode || was.labels !== now.labels || was.timeline !== now.timeline) {
+      store.saveSourceIdentity(spec.name, now);
+    }
+    return { rebootstrap: null, walLsn: now.walLsn };
   }
 
   const checkpoint = store.get(spec.name);
   const loaded = checkpoint !== null && (checkpoint.rowsTotal > 0 || checkpoint.position !== null || checkpoint.bootstrapDone);
   if (!loaded || (was.relfilenode === null && !changedText)) {
     store.saveSourceIdentity(spec.name, now);
-    return null;
+    return { rebootstrap: null, walLsn: now.walLsn };
   }
   // Which columns a rewrite changed cannot be known (the catalog may look as it did: numeric(5,2) →
   // numeric(6,1) → numeric(5,2) re-rounds every value), so every column but the key and the cursor
@@ -100,10 +112,10 @@ export async function guardSource(spec: PipelineSpec, pg: PgClient, store: Check
       `${qualified(schema, table)} was rewritten since the last run (ALTER TABLE … TYPE, VACUUM FULL, CLUSTER or TRUNCATE): its existing rows are re-read`,
     );
   }
-  return null;
+  return { rebootstrap: null, walLsn: now.walLsn };
 }
 
-function identityChange(was: SourceIdentity, now: SourceIdentity, table: string): { what: 'cluster' | 'database' | 'table'; message: string } | null {
+function identityChange(was: SourceIdentity, now: SourceIdentity, table: string): { what: SourceChange; message: string } | null {
   if (was.systemId !== null && now.systemId !== null && was.systemId !== now.systemId) {
     return { what: 'cluster', message: `the connection now reaches another Postgres cluster (system_identifier ${now.systemId}, was ${was.systemId})` };
   }
@@ -111,5 +123,9 @@ function identityChange(was: SourceIdentity, now: SourceIdentity, table: string)
   if (was.tableOid !== now.tableOid) {
     return { what: 'table', message: `${table} was dropped and re-created, or its database restored (table oid ${now.tableOid}, was ${was.tableOid})` };
   }
+  // Found by review: a failover to a standby that had not replayed everything looked like the same
+  // source, and the rows synced from the lost timeline stayed in DuckDB, every run ok.
+  const back = wentBack(was, now);
+  if (back) return { what: 'rewound', message: back };
   return null;
 }

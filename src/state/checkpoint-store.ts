@@ -406,7 +406,7 @@ export class CheckpointStore {
   sourceIdentity(pipeline: string): (SourceIdentity & { recordedAt: string }) | null {
     const row = this.db
       .prepare(
-        'SELECT system_id AS systemId, database, table_oid AS tableOid, relfilenode, labels, recorded_at AS recordedAt FROM source_identity WHERE pipeline = ?',
+        'SELECT system_id AS systemId, database, table_oid AS tableOid, relfilenode, labels, timeline, wal_lsn AS walLsn, recorded_at AS recordedAt FROM source_identity WHERE pipeline = ?',
       )
       .get(pipeline);
     return (row as (SourceIdentity & { recordedAt: string }) | undefined) ?? null;
@@ -414,6 +414,13 @@ export class CheckpointStore {
 
   saveSourceIdentity(pipeline: string, identity: SourceIdentity): void {
     this.writing(`the source identity of ${pipeline}`, () => this.upsertIdentity(pipeline, identity));
+  }
+
+  /** The source's WAL position a run that succeeded began reading at (SourceIdentity.walLsn); kept where no identity is recorded. */
+  recordSourceWalLsn(pipeline: string, walLsn: string): void {
+    this.writing(`the source identity of ${pipeline}`, () =>
+      this.db.prepare('UPDATE source_identity SET wal_lsn = ? WHERE pipeline = ?').run(walLsn, pipeline),
+    );
   }
 
   /**
@@ -437,10 +444,10 @@ export class CheckpointStore {
   private upsertIdentity(pipeline: string, identity: SourceIdentity): void {
     this.db
       .prepare(
-        `INSERT INTO source_identity (pipeline, system_id, database, table_oid, relfilenode, labels, recorded_at)
-         VALUES (@pipeline, @systemId, @database, @tableOid, @relfilenode, @labels, @now)
+        `INSERT INTO source_identity (pipeline, system_id, database, table_oid, relfilenode, labels, timeline, wal_lsn, recorded_at)
+         VALUES (@pipeline, @systemId, @database, @tableOid, @relfilenode, @labels, @timeline, @walLsn, @now)
          ON CONFLICT (pipeline) DO UPDATE SET system_id = @systemId, database = @database, table_oid = @tableOid, relfilenode = @relfilenode,
-           labels = @labels, recorded_at = @now`,
+           labels = @labels, timeline = @timeline, wal_lsn = @walLsn, recorded_at = @now`,
       )
       .run({
         pipeline,
@@ -449,6 +456,8 @@ export class CheckpointStore {
         tableOid: identity.tableOid,
         relfilenode: identity.relfilenode,
         labels: identity.labels ?? null,
+        timeline: identity.timeline ?? null,
+        walLsn: identity.walLsn ?? null,
         now: new Date().toISOString(),
       });
   }

@@ -172,6 +172,15 @@ const MIGRATIONS: readonly Migration[] = [
     const has = db.prepare(`SELECT 1 FROM pragma_table_info('source_identity') WHERE name = 'labels'`).get();
     if (!has) db.exec('ALTER TABLE source_identity ADD COLUMN labels TEXT');
   },
+  // 12: where the source cluster was in its history (timeline, WAL position; source-identity.ts), so a
+  // failover to a standby that was behind, or a restore, is not taken for the source the rows came
+  // from. NULL on identities recorded before: adopted at the next run. (Probed, as in 11.)
+  (db) => {
+    for (const column of ['timeline', 'wal_lsn']) {
+      const has = db.prepare(`SELECT 1 FROM pragma_table_info('source_identity') WHERE name = ?`).get(column);
+      if (!has) db.exec(`ALTER TABLE source_identity ADD COLUMN ${column} TEXT`);
+    }
+  },
 ];
 
 /** The version this code writes. */

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { sameLeavesOlderForm, typeTextChanges } from '../../src/postgres/source-identity.js';
+import { lsnValue, sameLeavesOlderForm, typeTextChanges, wentBack } from '../../src/postgres/source-identity.js';
 
 test('an identity of the older form with the same leaves is the same table; other leaves, or the new form on both sides, are not', () => {
   assert.equal(sameLeavesOlderForm('10,11', '10,11;700,701'), true);
@@ -33,4 +33,23 @@ test("a composite type's fields changed is a change of text; the same digest is 
     true,
     'a composite column added: counted as a change too (one re-read more, harmless)',
   );
+});
+
+test('a WAL position is read as one number: the part after the slash is the low 32 bits', () => {
+  assert.equal(lsnValue('0/0'), 0n);
+  assert.equal(lsnValue('0/300D198'), 0x300d198n);
+  assert.equal(lsnValue('16/B374D848'), (0x16n << 32n) + 0xb374d848n);
+  assert.ok((lsnValue('1/0') ?? 0n) > (lsnValue('0/FFFFFFFF') ?? 0n), 'not compared as text');
+  assert.equal(lsnValue('nonsense'), null);
+});
+
+test('the cluster went back: another timeline, or a WAL position behind the last run read on a primary; unknown sides never count', () => {
+  const at = (timeline: string | null, walLsn: string | null) => ({ timeline, walLsn });
+  assert.match(wentBack(at('1', '0/5000000'), at('2', '0/6000000')) ?? '', /timeline 2, was 1/, 'a promotion, even past the old position');
+  assert.match(wentBack(at('3', '1/0'), at('3', '0/FFFFFFFF')) ?? '', /0\/FFFFFFFF is behind the 1\/0/);
+  assert.equal(wentBack(at('3', '0/10'), at('3', '0/10')), null, 'an idle cluster');
+  assert.equal(wentBack(at('3', '0/10'), at('3', '0/11')), null);
+  assert.equal(wentBack(at('3', '0/90'), at('3', null)), null, 'now a standby: its replay position may trail');
+  assert.equal(wentBack(at(null, null), at('4', '0/10')), null, 'recorded before: adopted');
+  assert.equal(wentBack(at('4', '0/10'), at(null, null)), null, 'a role that may not read them');
 });

@@ -63,7 +63,15 @@ test('a state file of the old schema opens, migrates to the current version and 
       assert.deepEqual(store.sourceColumns('orders'), [{ attnum: 1, name: 'id', pgType: 'integer', baseType: null, pkPosition: null }]);
       assert.equal(store.pendingBackfills('orders').length, 1);
       assert.equal(store.sourceIdentity('orders'), null, 'no identity recorded before: the next run adopts one');
-      store.saveSourceIdentity('orders', { systemId: '7', database: 'shop', tableOid: '16384', relfilenode: '16384', labels: null });
+      store.saveSourceIdentity('orders', {
+        systemId: '7',
+        database: 'shop',
+        tableOid: '16384',
+        relfilenode: '16384',
+        labels: null,
+        timeline: null,
+        walLsn: null,
+      });
       assert.equal(store.sourceIdentity('orders')?.tableOid, '16384');
     } finally {
       store.close();
@@ -118,7 +126,7 @@ test('a rewrite records its re-read of every column and the new relfilenode toge
   withDir((dir) => {
     const store = new CheckpointStore(join(dir, 'checkpoints.db'));
     try {
-      const id = { systemId: '7', database: 'shop', tableOid: '1', relfilenode: '10', labels: null };
+      const id = { systemId: '7', database: 'shop', tableOid: '1', relfilenode: '10', labels: null, timeline: null, walLsn: null };
       store.saveSourceIdentity('p', id);
       store.addBackfill('p', 'retyped', [{ attnum: 2, name: 'a' }]);
       const earlier = store.addBackfill('p', 'rewritten', [{ attnum: 3, name: 'b' }]);
@@ -283,9 +291,19 @@ test('a version-10 file keeps its source identities, their enum labels unrecorde
         tableOid: '1',
         relfilenode: '10',
         labels: null,
+        timeline: null,
+        walLsn: null,
         recordedAt: undefined,
       });
-      store.saveSourceIdentity('plans', { systemId: '7', database: 'shop', tableOid: '1', relfilenode: '10', labels: '{"16390": "pro"}' });
+      store.saveSourceIdentity('plans', {
+        systemId: '7',
+        database: 'shop',
+        tableOid: '1',
+        relfilenode: '10',
+        labels: '{"16390": "pro"}',
+        timeline: null,
+        walLsn: null,
+      });
       assert.equal(store.sourceIdentity('plans')?.labels, '{"16390": "pro"}');
     } finally {
       store.close();
