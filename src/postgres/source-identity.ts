@@ -159,9 +159,19 @@ async function walPlace(client: pg.Client): Promise<{ timeline: string | null; w
     );
     return { timeline: res.rows[0]?.timeline ?? null, walLsn: res.rows[0]?.lsn ?? null };
   } catch (err) {
-    if ((err as { code?: string }).code === '42501') return { timeline: null, walLsn: null }; // insufficient_privilege
+    if (unavailableHere(err)) return { timeline: null, walLsn: null };
     throw err;
   }
+}
+
+/**
+ * The server refused the statement itself (the role may not call the function, a managed service
+ * that does not offer it, a fork without it): the facts are unknown there, not a failure of the run.
+ * A lost connection, a shutdown or a lack of resources still fails it (SQLSTATE classes 08, 57, 53).
+ */
+function unavailableHere(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && !/^(08|57|53)/.test(code);
 }
 
 /** A pg_lsn's text (`16/B374D848`) as one number, to compare two positions. */

@@ -161,8 +161,35 @@ describe('source identity', () => {
       const id = store(ws, (s) => s.sourceIdentity('items'));
       assert.equal(id?.database, dbName(url));
       assert.match(id?.systemId ?? '', /^\d+$/);
+      assert.equal(id?.timeline, '1', "the cluster's timeline");
+      assert.match(id?.walLsn ?? '', /^[0-9A-F]+\/[0-9A-F]+$/, 'the WAL position the last run began reading at');
     } finally {
       ws.cleanup();
+    }
+  });
+
+  test('the timeline and WAL position unavailable to the role (a function revoked, as managed services do): runs go on, recording neither', async () => {
+    const url = await first.createDatabase('no_wal_functions');
+    await first.query(url, itemsSql(4, 'x'));
+    const role = `pgduck_plain_${process.pid}`;
+    await first.query(url, `CREATE ROLE ${role} LOGIN PASSWORD 'plain'`);
+    await first.query(url, `GRANT SELECT ON items TO ${role}; REVOKE EXECUTE ON FUNCTION pg_catalog.pg_walfile_name(pg_lsn) FROM PUBLIC`);
+    const asRole = new URL(url);
+    asRole.username = role;
+    asRole.password = 'plain';
+    const ws = createWorkspace();
+    try {
+      ws.writePipeline('items', PIPELINE);
+      await runOnce(ws, asRole.toString());
+      await first.query(url, `UPDATE items SET v = 'y', updated_at = clock_timestamp() WHERE id = 2`);
+      await runOnce(ws, asRole.toString());
+      assert.deepEqual(await duckRows(ws), [{ n: 4, vs: 'x1,y,x3,x4' }]);
+      const id = store(ws, (s) => s.sourceIdentity('items'));
+      assert.deepEqual([id?.database, id?.timeline, id?.walLsn], [dbName(url), null, null]);
+    } finally {
+      ws.cleanup();
+      await first.query(url, `DROP OWNED BY ${role}`).catch(() => {});
+      await first.query(first.url, `DROP ROLE IF EXISTS ${role}`).catch(() => {});
     }
   });
 });
