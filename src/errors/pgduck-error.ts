@@ -66,6 +66,7 @@ export type ErrorCode =
   | 'TARGET_TAKEN'
   | 'SOURCE_CHANGED'
   | 'SOURCE_REWOUND'
+  | 'ROW_SECURITY'
   | 'SOURCE_REFUSED'
   | 'DISK_FULL'
   | 'PERMISSION_DENIED'

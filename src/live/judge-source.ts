@@ -68,6 +68,19 @@ export function judgeSource(spec: PipelineSpec, facts: SourceFacts): LiveIssue[]
       fix: `GRANT SELECT ON ${name} TO ${quoteIdent(facts.role)};`,
     });
   }
+  if (relation.rowSecurity) {
+    issues.push({
+      check: 'privilege',
+      severity: 'error',
+      path: ['source', 'table'],
+      message:
+        `row level security applies to role ${quoteIdent(facts.role)} on ${name}: its reads return only the rows a policy lets it see, so the ` +
+        'DuckDB table would hold a subset, a policy that later shows more rows would show rows whose cursors the checkpoint has passed (never read), ' +
+        'and a reconcile would remove the rows it hides; sync as a role that reads every row:',
+      fix: `ALTER ROLE ${quoteIdent(facts.role)} BYPASSRLS;  -- or sync as the table's owner, or sync a view that says which rows are meant`,
+      blocksRun: true,
+    });
+  }
   const byName = new Map(relation.columns.map((c) => [c.name, c]));
   const missing = (column: string, role: string, path: ConfigPath): LiveIssue => {
     const hint = didYouMean(column, byName.keys());

@@ -70,6 +70,14 @@ const BY_CODE: Record<string, Rule> = {
   '53100': { kind: 'needs-action', code: 'DISK_FULL', fix: "the Postgres server's disk is full: free space there" },
 };
 
+// `row_security = off` (connect.ts) and a policy that applies to this role: "query would be affected by row-level security policy for table …".
+const ROW_SECURITY_TEXT = /row-level security/i;
+const ROW_SECURITY: Rule = {
+  kind: 'needs-action',
+  code: 'ROW_SECURITY',
+  fix: "row level security policies apply to this role on the table, so it would read only some of its rows: sync as a role with BYPASSRLS or as the table's owner, or sync a view that says which rows are meant",
+};
+
 // What pg says when the socket closed under a query, or when a query is sent on a client whose connection already failed.
 const LOST_TEXT =
   /Connection terminated|connection error and is not queryable|Client was closed and is not queryable|server closed the connection unexpectedly|terminating connection due to/i;
@@ -80,7 +88,10 @@ const LOST_TEXT =
  */
 export function classifyPostgresError(error: unknown, said: string = messageOf(error)): PgduckError | null {
   const code = (error as { code?: unknown } | null)?.code;
-  const rule = (typeof code === 'string' ? BY_CODE[code] : undefined) ?? (error instanceof Error && LOST_TEXT.test(error.message) ? LOST : undefined);
+  const rule =
+    (code === '42501' && error instanceof Error && ROW_SECURITY_TEXT.test(error.message) ? ROW_SECURITY : undefined) ??
+    (typeof code === 'string' ? BY_CODE[code] : undefined) ??
+    (error instanceof Error && LOST_TEXT.test(error.message) ? LOST : undefined);
   if (!rule) return null;
   const message = rule.lost ? `the connection to Postgres was lost (${said})` : said;
   return new PgduckError(message, { kind: rule.kind, code: rule.code, fix: rule.fix, cause: error });

@@ -18,6 +18,9 @@ export const SESSION_GUCS: Record<string, string> = {
   IntervalStyle: 'iso_8601', // DuckDB parses no Postgres interval text; type-map.ts takes P1Y2M-3DT4H5M6.5S apart exactly
   bytea_output: 'hex',
   extra_float_digits: '1',
+  // A table whose row level security policies apply to this role fails the query instead of
+  // returning only the rows a policy shows (as pg_dump does): a subset would pass for the table.
+  row_security: 'off',
   application_name: 'pgduck',
 };
 

@@ -51,6 +51,12 @@ export interface SourceRelation {
    * partitioned table's partitions are covered by its key).
    */
   inheritanceChildren: number;
+  /**
+   * Row level security applies to this role here (`row_security_active`: policies enabled on the
+   * table, the role neither its owner — unless FORCE — nor BYPASSRLS nor a superuser): a read returns
+   * only the rows a policy lets it see, without a word (found by review).
+   */
+  rowSecurity: boolean;
 }
 
 const KINDS: Record<string, RelationKind> = {
@@ -72,7 +78,8 @@ SELECT c.oid::int8::text AS oid,
                WHERE t.isleaf)
             WHEN c.relkind IN ('r', 'm') AND c.reltuples >= 0 THEN c.reltuples
        END::float8::text AS reltuples,
-       CASE WHEN c.relkind = 'r' THEN (SELECT count(*) FROM pg_catalog.pg_inherits i WHERE i.inhparent = c.oid) ELSE 0 END::text AS children
+       CASE WHEN c.relkind = 'r' THEN (SELECT count(*) FROM pg_catalog.pg_inherits i WHERE i.inhparent = c.oid) ELSE 0 END::text AS children,
+       (c.relrowsecurity AND pg_catalog.row_security_active(c.oid))::text AS row_security
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p', 'v', 'm', 'f')`;
@@ -131,6 +138,7 @@ export async function inspectSource(client: pg.Client, schema: string, table: st
     indexes,
     rowEstimate: row.reltuples === null ? null : Math.round(Number(row.reltuples)),
     inheritanceChildren: Number(row.children ?? 0),
+    rowSecurity: bool(row.row_security),
   };
 }
 

@@ -332,6 +332,7 @@ describe('validate --connect judges the selection against the live table', () =>
     indexes: [],
     rowEstimate: 10,
     inheritanceChildren: 0,
+    rowSecurity: false,
   });
   const about = (s: PipelineSpec, columns: PgColumn[]) =>
     judgeSource(s, { relation: relation(columns), role: 'pgduck' }).filter((i) => i.check === 'columns' || i.check === 'type');

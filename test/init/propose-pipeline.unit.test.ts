@@ -75,6 +75,7 @@ function relation(columns: string[], indexes: SourceIndex[] = [], extra: Partial
     indexes,
     rowEstimate: 10,
     inheritanceChildren: 0,
+    rowSecurity: false,
     ...extra,
   };
 }

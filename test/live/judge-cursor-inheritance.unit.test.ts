@@ -62,6 +62,7 @@ const relation = (cursorType: string, inheritanceChildren = 0): SourceRelation =
   ],
   rowEstimate: 10,
   inheritanceChildren,
+  rowSecurity: false,
 });
 
 const cursorIssues = (cursorType: string, zone?: string) =>

@@ -48,6 +48,7 @@ const relation = (rowEstimate: number | null): SourceRelation => ({
   ],
   rowEstimate,
   inheritanceChildren: 0,
+  rowSecurity: false,
 });
 
 const indexIssue = (rowEstimate: number | null) => judgeSource(spec, { relation: relation(rowEstimate), role: 'app' }).find((i) => i.check === 'index');
