@@ -98,19 +98,29 @@ SELECT (SELECT json_object_agg(e.oid::int8::text, e.enumlabel ORDER BY e.oid)
        (SELECT md5(string_agg(t.oid::int8::text || ':' || f.attnum || ':' || f.atttypid::int8::text || ':' || f.attname, ',' ORDER BY t.oid, f.attnum))
         FROM reached r
         JOIN pg_catalog.pg_type t ON t.oid = r.oid AND t.typtype = 'c'
-        JOIN pg_catalog.pg_attribute f ON f.attrelid = t.typrelid AND f.attnum > 0 AND NOT f.attisdropped) AS composites`;
+        JOIN pg_catalog.pg_attribute f ON f.attrelid = t.typrelid AND f.attnum > 0 AND NOT f.attisdropped) AS composites,
+       (SELECT md5(string_agg(a.attnum || ':' || pg_catalog.pg_get_expr(d.adbin, d.adrelid), ',' ORDER BY a.attnum))
+        FROM pg_catalog.pg_attribute a
+        JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+        WHERE a.attrelid = $1::int8::oid AND a.attgenerated = 'v' AND NOT a.attisdropped) AS generated`;
 
 /** SourceIdentity.labels, parsed. */
 interface TypeFacts {
   enums: Record<string, string>;
   composites: string | null;
+  /**
+   * A digest of the VIRTUAL generated columns' expressions (Postgres 18): `ALTER … SET EXPRESSION`
+   * changes every row's value without a rewrite or a cursor move (found by review). Undefined when
+   * recorded before (unknown, adopted).
+   */
+  generated?: string | null;
 }
 
 function typeFacts(text: string | null): TypeFacts | null {
   if (text === null) return null;
   const parsed = JSON.parse(text) as Partial<TypeFacts>;
   // A form without `enums` (written before it had composites): unknown, adopted.
-  return parsed.enums === undefined ? null : { enums: parsed.enums, composites: parsed.composites ?? null };
+  return parsed.enums === undefined ? null : { enums: parsed.enums, composites: parsed.composites ?? null, generated: parsed.generated };
 }
 
 /**
@@ -118,14 +128,18 @@ function typeFacts(text: string | null): TypeFacts | null {
  * (present in both under another name), and whether a composite type's fields changed. Nothing when
  * either is unknown; an added enum label changes no value.
  */
-export function typeTextChanges(was: string | null, now: string | null): { renamed: { from: string; to: string }[]; composites: boolean } {
+export function typeTextChanges(
+  was: string | null,
+  now: string | null,
+): { renamed: { from: string; to: string }[]; composites: boolean; generated: boolean } {
   const before = typeFacts(was);
   const after = typeFacts(now);
-  if (before === null || after === null) return { renamed: [], composites: false };
+  if (before === null || after === null) return { renamed: [], composites: false, generated: false };
   const renamed = Object.entries(before.enums)
     .filter(([oid, label]) => oid in after.enums && after.enums[oid] !== label)
     .map(([oid, label]) => ({ from: label, to: after.enums[oid] }));
-  return { renamed, composites: before.composites !== after.composites };
+  const generated = before.generated !== undefined && after.generated !== undefined && before.generated !== after.generated;
+  return { renamed, composites: before.composites !== after.composites, generated };
 }
 
 /** The identity of `schema.table`, or null when it does not exist (or this role cannot see it). */
@@ -133,8 +147,14 @@ export async function readSourceIdentity(client: pg.Client, schema: string, tabl
   const res = await client.query<Record<string, string | null>>({ text: IDENTITY_SQL, values: [schema, table] });
   if (res.rows.length === 0) return null;
   const row = res.rows[0];
-  const types = (await client.query<{ enums: string | null; composites: string | null }>({ text: TYPES_SQL, values: [String(row.table_oid)] })).rows[0];
-  const labels: TypeFacts = { enums: types.enums === null ? {} : (JSON.parse(types.enums) as Record<string, string>), composites: types.composites };
+  const types = (
+    await client.query<{ enums: string | null; composites: string | null; generated: string | null }>({ text: TYPES_SQL, values: [String(row.table_oid)] })
+  ).rows[0];
+  const labels: TypeFacts = {
+    enums: types.enums === null ? {} : (JSON.parse(types.enums) as Record<string, string>),
+    composites: types.composites,
+    generated: types.generated,
+  };
   return {
     systemId: await systemIdentifier(client),
     database: String(row.database),

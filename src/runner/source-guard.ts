@@ -68,7 +68,7 @@ export async function guardSource(spec: PipelineSpec, pg: PgClient, store: Check
   const moved = was.relfilenode !== now.relfilenode && !sameLeavesOlderForm(was.relfilenode, now.relfilenode);
   const retyped = typeTextChanges(was.labels, now.labels);
   const relabeled = retyped.renamed;
-  const changedText = relabeled.length > 0 || retyped.composites;
+  const changedText = relabeled.length > 0 || retyped.composites || retyped.generated;
   if (!moved && !changedText) {
     // An identity recorded in an older form, or an enum label added: nothing to re-read. (The WAL
     // position, which moves on nearly every run, is recorded after a run that succeeded: pool.ts.)
@@ -99,9 +99,10 @@ export async function guardSource(spec: PipelineSpec, pg: PgClient, store: Check
     const what = [
       ...(relabeled.length > 0 ? [`an enum label was renamed (ALTER TYPE … RENAME VALUE: ${renames})`] : []),
       ...(retyped.composites ? ['a composite type it uses changed its fields (ALTER TYPE … RENAME/ADD/DROP/ALTER ATTRIBUTE)'] : []),
+      ...(retyped.generated ? ['a virtual generated column was given a new expression (ALTER … SET EXPRESSION)'] : []),
     ].join(' and ');
     log.warn(
-      { pipeline: spec.name, renamedLabels: relabeled, compositesChanged: retyped.composites },
+      { pipeline: spec.name, renamedLabels: relabeled, compositesChanged: retyped.composites, generatedChanged: retyped.generated },
       `${what} since the last run, changing the text of ${qualified(schema, table)}'s values: its existing rows are re-read` +
         (moved ? ' (the table was rewritten too)' : '') +
         '; a row whose primary key held the old text stays under it until a reconcile removes it, as for any changed key',

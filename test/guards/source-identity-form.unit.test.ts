@@ -53,3 +53,11 @@ test('the cluster went back: another timeline, or a WAL position behind the last
   assert.equal(wentBack(at(null, null), at('4', '0/10')), null, 'recorded before: adopted');
   assert.equal(wentBack(at('4', '0/10'), at(null, null)), null, 'a role that may not read them');
 });
+
+test("a virtual generated column's new expression is a change of text; an identity recorded before it was tracked is not", () => {
+  const gen = (generated?: string | null) => JSON.stringify({ enums: {}, composites: null, ...(generated === undefined ? {} : { generated }) });
+  assert.equal(typeTextChanges(gen('e1'), gen('e2')).generated, true);
+  assert.equal(typeTextChanges(gen('e1'), gen('e1')).generated, false);
+  assert.equal(typeTextChanges(gen(null), gen('e1')).generated, true, 'a virtual column added with an expression: one re-read more, harmless');
+  assert.equal(typeTextChanges(gen(), gen('e1')).generated, false, 'recorded before: adopted');
+});
