@@ -102,7 +102,10 @@ SELECT (SELECT json_object_agg(e.oid::int8::text, e.enumlabel ORDER BY e.oid)
        (SELECT md5(string_agg(a.attnum || ':' || pg_catalog.pg_get_expr(d.adbin, d.adrelid), ',' ORDER BY a.attnum))
         FROM pg_catalog.pg_attribute a
         JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-        WHERE a.attrelid = $1::int8::oid AND a.attgenerated = 'v' AND NOT a.attisdropped) AS generated`;
+        WHERE a.attrelid = $1::int8::oid AND a.attgenerated = 'v' AND NOT a.attisdropped) AS generated,
+       (SELECT md5(string_agg(a.attnum || ':' || a.attcollation::int8, ',' ORDER BY a.attnum))
+        FROM pg_catalog.pg_attribute a
+        WHERE a.attrelid = $1::int8::oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attcollation <> 0) AS collations`;
 
 /** SourceIdentity.labels, parsed. */
 interface TypeFacts {
@@ -114,13 +117,20 @@ interface TypeFacts {
    * recorded before (unknown, adopted).
    */
   generated?: string | null;
+  /**
+   * A digest of the columns' collations. `ALTER … TYPE text COLLATE …` rewrites nothing, yet changes
+   * the order the keyset compares a text key in: a checkpoint inside a group of rows sharing one
+   * cursor value then resumes in the new order, past keys never read (found by review). Undefined
+   * when recorded before.
+   */
+  collations?: string | null;
 }
 
 function typeFacts(text: string | null): TypeFacts | null {
   if (text === null) return null;
   const parsed = JSON.parse(text) as Partial<TypeFacts>;
   // A form without `enums` (written before it had composites): unknown, adopted.
-  return parsed.enums === undefined ? null : { enums: parsed.enums, composites: parsed.composites ?? null, generated: parsed.generated };
+  return parsed.enums === undefined ? null : { enums: parsed.enums, composites: parsed.composites ?? null, generated: parsed.generated, collations: parsed.collations };
 }
 
 /**
@@ -131,15 +141,15 @@ function typeFacts(text: string | null): TypeFacts | null {
 export function typeTextChanges(
   was: string | null,
   now: string | null,
-): { renamed: { from: string; to: string }[]; composites: boolean; generated: boolean } {
+): { renamed: { from: string; to: string }[]; composites: boolean; generated: boolean; collations: boolean } {
   const before = typeFacts(was);
   const after = typeFacts(now);
-  if (before === null || after === null) return { renamed: [], composites: false, generated: false };
+  if (before === null || after === null) return { renamed: [], composites: false, generated: false, collations: false };
   const renamed = Object.entries(before.enums)
     .filter(([oid, label]) => oid in after.enums && after.enums[oid] !== label)
     .map(([oid, label]) => ({ from: label, to: after.enums[oid] }));
-  const generated = before.generated !== undefined && after.generated !== undefined && before.generated !== after.generated;
-  return { renamed, composites: before.composites !== after.composites, generated };
+  const differs = (key: 'generated' | 'collations') => before[key] !== undefined && after[key] !== undefined && before[key] !== after[key];
+  return { renamed, composites: before.composites !== after.composites, generated: differs('generated'), collations: differs('collations') };
 }
 
 /** The identity of `schema.table`, or null when it does not exist (or this role cannot see it). */
@@ -148,12 +158,16 @@ export async function readSourceIdentity(client: pg.Client, schema: string, tabl
   if (res.rows.length === 0) return null;
   const row = res.rows[0];
   const types = (
-    await client.query<{ enums: string | null; composites: string | null; generated: string | null }>({ text: TYPES_SQL, values: [String(row.table_oid)] })
+    await client.query<{ enums: string | null; composites: string | null; generated: string | null; collations: string | null }>({
+      text: TYPES_SQL,
+      values: [String(row.table_oid)],
+    })
   ).rows[0];
   const labels: TypeFacts = {
     enums: types.enums === null ? {} : (JSON.parse(types.enums) as Record<string, string>),
     composites: types.composites,
     generated: types.generated,
+    collations: types.collations,
   };
   return {
     systemId: await systemIdentifier(client),

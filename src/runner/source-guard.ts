@@ -68,7 +68,7 @@ export async function guardSource(spec: PipelineSpec, pg: PgClient, store: Check
   const moved = was.relfilenode !== now.relfilenode && !sameLeavesOlderForm(was.relfilenode, now.relfilenode);
   const retyped = typeTextChanges(was.labels, now.labels);
   const relabeled = retyped.renamed;
-  const changedText = relabeled.length > 0 || retyped.composites || retyped.generated;
+  const changedText = relabeled.length > 0 || retyped.composites || retyped.generated || retyped.collations;
   if (!moved && !changedText) {
     // An identity recorded in an older form, or an enum label added: nothing to re-read. (The WAL
     // position, which moves on nearly every run, is recorded after a run that succeeded: pool.ts.)
@@ -100,10 +100,11 @@ export async function guardSource(spec: PipelineSpec, pg: PgClient, store: Check
       ...(relabeled.length > 0 ? [`an enum label was renamed (ALTER TYPE … RENAME VALUE: ${renames})`] : []),
       ...(retyped.composites ? ['a composite type it uses changed its fields (ALTER TYPE … RENAME/ADD/DROP/ALTER ATTRIBUTE)'] : []),
       ...(retyped.generated ? ['a virtual generated column was given a new expression (ALTER … SET EXPRESSION)'] : []),
+      ...(retyped.collations ? ["a column's collation changed (ALTER … TYPE … COLLATE), and with it the order its keys are read in"] : []),
     ].join(' and ');
     log.warn(
-      { pipeline: spec.name, renamedLabels: relabeled, compositesChanged: retyped.composites, generatedChanged: retyped.generated },
-      `${what} since the last run, changing the text of ${qualified(schema, table)}'s values: its existing rows are re-read` +
+      { pipeline: spec.name, renamedLabels: relabeled, compositesChanged: retyped.composites, generatedChanged: retyped.generated, collationsChanged: retyped.collations },
+      `${what} since the last run, which changes how ${qualified(schema, table)}'s rows read without a rewrite or a cursor move: its existing rows are re-read` +
         (moved ? ' (the table was rewritten too)' : '') +
         '; a row whose primary key held the old text stays under it until a reconcile removes it, as for any changed key',
     );

@@ -61,3 +61,10 @@ test("a virtual generated column's new expression is a change of text; an identi
   assert.equal(typeTextChanges(gen(null), gen('e1')).generated, true, 'a virtual column added with an expression: one re-read more, harmless');
   assert.equal(typeTextChanges(gen(), gen('e1')).generated, false, 'recorded before: adopted');
 });
+
+test("a column's collation changed is a change; an identity recorded before it was tracked is not", () => {
+  const coll = (collations?: string | null) => JSON.stringify({ enums: {}, composites: null, ...(collations === undefined ? {} : { collations }) });
+  assert.equal(typeTextChanges(coll('c1'), coll('c2')).collations, true);
+  assert.equal(typeTextChanges(coll('c1'), coll('c1')).collations, false);
+  assert.equal(typeTextChanges(coll(), coll('c1')).collations, false, 'recorded before: adopted');
+});
