@@ -299,6 +299,11 @@ async function runPipelineOnce(plan: Plan, deps: RunDeps): Promise<RunSummary> {
     try {
       const { rebootstrap, walLsn } = await guardSource(spec, pg, store, log);
       if (walLsn !== null) summary.sourceWalLsn = walLsn;
+      // The checkpoint was written for rows loaded into another table or file than this run's target.
+      // Before any rebuild: a pipeline file renamed (two swapped) finds another table's oid too, and
+      // must start over into its own table, not drop it (found by review: marked rows lost).
+      const target = targetIdentity(plan.target.duckdbPath, spec.target);
+      if (checkpoint?.target && checkpoint.target !== target && checkpointHasProgress(checkpoint)) throw targetChanged(spec, checkpoint.target, target);
       if (rebootstrap) {
         // on_recreate: rebootstrap. What `reset --drop-target` does, in its order: the DuckDB table
         // first (a locked file fails before the checkpoint is touched), then the checkpoint (a new
@@ -322,9 +327,6 @@ async function runPipelineOnce(plan: Plan, deps: RunDeps): Promise<RunSummary> {
         summary.position = null;
         summary.bootstrapDone = false;
       }
-      // The checkpoint was written for rows loaded into another table or file than this run's target.
-      const target = targetIdentity(plan.target.duckdbPath, spec.target);
-      if (checkpoint?.target && checkpoint.target !== target && checkpointHasProgress(checkpoint)) throw targetChanged(spec, checkpoint.target, target);
     } catch (cause) {
       throw failure('setup', undefined, cause);
     }
