@@ -125,7 +125,9 @@ async function replayLocked(settings: Settings, spec: PipelineSpec, duckdbPath: 
     }
   } catch (err) {
     process.stderr.write(`✗ ${spec.name}: ${explainReplayFailure(err, duckdbPath)}\n`);
-    return KIND_OUTCOMES[classifyFailure(err).kind].exitCode;
+    const failure = classifyFailure(err);
+    if (failure.fix) process.stderr.write(`  fix: ${failure.fix}\n`);
+    return KIND_OUTCOMES[failure.kind].exitCode;
   }
 }
 

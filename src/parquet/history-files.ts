@@ -99,14 +99,24 @@ export function setAsideUncommittedBatches(parquetDir: string, pipeline: string,
   return moved;
 }
 
-/** The highest batch number a backfill file of the pipeline is named after (0: none); reads the backfill folder only. */
-export function newestBackfillSeq(parquetDir: string, pipeline: string): number {
-  const dir = join(parquetDir, pipeline, 'backfill');
-  if (!existsSync(dir)) return 0;
+/**
+ * The highest batch number a deletes or backfill file of the pipeline holds (0: none); reads those two
+ * folders only. A run takes it when it lies past the count (run-pipeline.ts): such a file was numbered
+ * by a life of the pipeline the state store does not remember (a crash before a checkpoint, a state
+ * store restored from an older copy), and a batch numbered below it would replay before it.
+ */
+export function newestDeletesOrBackfillSeq(parquetDir: string, pipeline: string): number {
   let newest = 0;
-  for (const name of readdirSync(dir)) {
-    const m = BACKFILL.exec(name);
-    if (m) newest = Math.max(newest, Number(m[1]));
+  for (const [folder, name] of [
+    ['backfill', BACKFILL],
+    ['deletes', DELETES],
+  ] as const) {
+    const dir = join(parquetDir, pipeline, folder);
+    if (!existsSync(dir)) continue;
+    for (const file of readdirSync(dir)) {
+      const m = name.exec(file);
+      if (m) newest = Math.max(newest, Number(m[1]));
+    }
   }
   return newest;
 }

@@ -58,6 +58,21 @@ export function completePasses(files: readonly PassEvidenceFile[], newestDone = 
   return out;
 }
 
+/**
+ * The history is known to hold no pass start: no batch was read from the beginning of the table, and
+ * every batch says how it was read (after a position, a NULL-cursor sweep, a repair's re-read). Such a
+ * history lacks the files a rebuild needs first (PARQUET_DIR changed, or its first files moved or
+ * deleted): rows no file holds would be missing, and the runner, past them, never reads them again.
+ * A batch without that record (written before pgduck recorded where a batch started) may have begun a
+ * pass: not known, false.
+ */
+export function knownToHoldNoPassStart(files: readonly { kind: HistoryKind; meta: Pick<HistoryMetadata, 'from' | 'nullCursor' | 'repair'> | null }[]): boolean {
+  return files.every(
+    (f) =>
+      f.kind !== 'batch' || (f.meta !== null && f.meta.from !== null && (f.meta.from !== undefined || f.meta.nullCursor === true || f.meta.repair === true)),
+  );
+}
+
 /** What the state store says of the newest pass, for completePasses: the current generation's bootstrap done, with rows loaded. */
 export function newestPassDone(checkpoint: { bootstrapDone: boolean; rowsTotal: number } | null): boolean {
   return checkpoint?.bootstrapDone === true && checkpoint.rowsTotal > 0;

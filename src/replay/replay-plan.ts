@@ -14,7 +14,9 @@
  *   "Whole history" starts at the last complete pass over the source: the last batch read from the
  *   beginning (the first run, or the first after a `reset`) whose pass reached the end of the table.
  *   That pass re-read every row the source then held, so older files are superseded by it (and rows
- *   hard-deleted before it stay gone; those hard-deleted after it are in its deletes files).
+ *   hard-deleted before it stay gone; those hard-deleted after it are in its deletes files). Without a
+  complete pass, every file; a history in which no batch was read from the beginning is refused
+  (REPLAY_NO_PASS) unless --from takes it as it is.
  * - `monotonic` — everything else: onto a table that holds rows, or a part of the history. Files
  *   older than the table must not set rows back. The cursor alone cannot say which version is newer
  *   (it can go backwards), the history can. A row's newest state is the last batch file holding its
@@ -36,7 +38,7 @@
  * column it has (replay never drops or retypes one) and gains the columns it lacks (`evolve`). A value
  * whose file type differs from the table's column (an older file, before a widening) is cast.
  */
-import { PgduckError } from '../errors/pgduck-error.js';
+import { PgduckError, type ErrorCode } from '../errors/pgduck-error.js';
 import type { PipelineSpec } from '../config/pipeline-spec.js';
 import { targetLabel, type TargetColumn } from '../duckdb/target-table.js';
 import { DELETED_AT_COLUMN } from '../schema/deleted-at-column.js';
@@ -50,7 +52,8 @@ import { isSelected } from '../schema/column-selection.js';
 import { quoteIdent } from '../sql/identifier.js';
 import type { SourceColumnRecord } from '../state/checkpoint-store.js';
 import type { DescribedFile } from './read-history.js';
-import { completePasses } from './complete-passes.js';
+import { completePasses, knownToHoldNoPassStart } from './complete-passes.js';
+import { dirname } from 'node:path';
 
 export type ReplayMode = 'replace' | 'monotonic';
 
@@ -132,8 +135,8 @@ export interface ReplayInput {
 
 /** The history cannot be replayed as asked: nothing was written. */
 export class ReplayRefused extends PgduckError {
-  constructor(message: string) {
-    super(message, { kind: 'needs-action', code: 'REPLAY_REFUSED' });
+  constructor(message: string, details: { code?: ErrorCode; fix?: string } = {}) {
+    super(message, { kind: 'needs-action', code: details.code ?? 'REPLAY_REFUSED', fix: details.fix });
     this.name = 'ReplayRefused';
   }
 }
@@ -210,12 +213,31 @@ export function planReplay(input: ReplayInput): ReplayPlan {
   const first = files[0].seq;
   const last = files[files.length - 1].seq;
   const explicit = options.from !== undefined || options.to !== undefined;
+  const fresh = options.dropTarget || target === null || target.rows === 0;
+  // Without a complete pass a rebuild starts at the first file, which must then begin a pass (a first
+  // bootstrap still under way does). One in which no batch was read from the beginning of the table is not
+  // the table's whole history (found by review: after PARQUET_DIR changed, a replay rebuilt 3 of 20 rows and
+  // said "whole history", and the next run went on from the checkpoint). Refused unless --from takes the
+  // files as they are.
+  if (fresh && options.from === undefined && passStart === null && knownToHoldNoPassStart(files)) {
+    const dir = files[0].kind === 'batch' ? dirname(files[0].path) : dirname(dirname(files[0].path));
+    throw new ReplayRefused(
+      `the Parquet history of ${spec.name} in ${dir} (seq ${first}…${last}) holds no batch read from the beginning of the table (a first run, or the first after a reset): ` +
+        `it is not the table's whole history (PARQUET_DIR changed, or its first files were moved or deleted), and ${label} rebuilt from it would lack every row ` +
+        `those files do not hold, which the next run would not read again (the checkpoint is past them). ${label}, the history and the checkpoint are left as they were`,
+      {
+        code: 'REPLAY_NO_PASS',
+        fix:
+          `pgduck reset ${spec.name}, then pgduck run: reads every row from Postgres again (into ${label}, kept or created), a pass a replay rebuilds from; ` +
+          `or pgduck replay ${spec.name} --from ${first} to take these files as they are (the rows they lack stay missing until a reset)`,
+      },
+    );
+  }
   const from = options.from ?? passStart ?? first;
   const to = options.to ?? last;
   const applied = files.filter((f) => f.seq >= from && f.seq <= to);
   if (applied.length === 0 || from > to)
     throw new ReplayRefused(`no history file of ${spec.name} between ${from} and ${to} (its history holds ${first}…${last})`);
-  const fresh = options.dropTarget || target === null || target.rows === 0;
   const mode: ReplayMode = fresh && !explicit ? 'replace' : 'monotonic';
   const notes: string[] = [];
 

@@ -51,7 +51,7 @@ import { PgduckError } from '../errors/pgduck-error.js';
 import { checkpointHasProgress, findTargetLost, targetChanged } from '../stages/target-lost.js';
 import { targetIdentity } from '../duckdb/target-identity.js';
 import { RepairedDuringRunError, findRepairedDuringRun } from './repaired-during-run.js';
-import { newestBackfillSeq } from '../parquet/history-files.js';
+import { listHistory, newestDeletesOrBackfillSeq, setAsideUncommittedBatches } from '../parquet/history-files.js';
 
 export { SESSION_ROWS, GROUP_ROWS };
 
@@ -140,13 +140,21 @@ async function runPipelineOnce(plan: Plan, deps: RunDeps): Promise<RunSummary> {
   const { store, log } = deps;
   const steps = stagesOf(plan);
   let checkpoint = store.get(spec.name);
-  // An idle run's backfill takes its batch number when its checkpoint is written (checkpoint.ts); a crash
-  // before that left its files numbered past the count, and a later pass would start at that number
-  // (found by the review of this change: a rebuild then brought back a row deleted meanwhile). Taken
-  // now, before this run counts anything (a gap in the numbers is harmless).
-  const backfilled = checkpoint ? newestBackfillSeq(plan.parquetDir, spec.name) : 0;
-  if (checkpoint && backfilled > checkpoint.batchesTotal) {
-    store.advance(spec.name, { position: null, rows: 0, batches: backfilled - checkpoint.batchesTotal }, checkpoint.generation);
+  // No batch may be numbered below a history file already on disk: it would replay before that file. An idle
+  // run's backfill takes its batch number when its checkpoint is written (checkpoint.ts); a crash before that
+  // left its files numbered past the count, and a later pass would start at that number (found by the review
+  // of this change: a rebuild then brought back a row deleted meanwhile). A state store restored from an older
+  // copy counts fewer batches than the history holds: a batch numbered below a reconcile's deletes file replayed
+  // before it, which removed a row inserted again since (found by review). So when a deletes or backfill file
+  // lies past the count, the batch files right after the count are set aside first (a crashed run's, never
+  // committed: history-files.ts; their rows are read again from the checkpoint), then every number a history
+  // file still holds is taken, before this run counts anything (a gap in the numbers is harmless).
+  if (checkpoint && newestDeletesOrBackfillSeq(plan.parquetDir, spec.name) > checkpoint.batchesTotal) {
+    const set = setAsideUncommittedBatches(plan.parquetDir, spec.name, checkpoint.batchesTotal);
+    if (set.length > 0)
+      log.info({ pipeline: spec.name, files: set }, `${set.length} batch file(s) past the count set aside (renamed *.uncommitted-<time>: never replayed)`);
+    const newest = Math.max(...listHistory(plan.parquetDir, spec.name).files.map((f) => f.seq));
+    store.advance(spec.name, { position: null, rows: 0, batches: newest - checkpoint.batchesTotal }, checkpoint.generation);
     checkpoint = store.get(spec.name);
   }
   let resumeFrom = checkpoint?.position ?? null;

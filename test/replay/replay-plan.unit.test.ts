@@ -3,7 +3,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { planReplay, resolveFileColumns, type ReplayInput } from '../../src/replay/replay-plan.js';
+import { planReplay, ReplayRefused, resolveFileColumns, type ReplayInput } from '../../src/replay/replay-plan.js';
 import type { DescribedFile } from '../../src/replay/read-history.js';
 import type { HistoryMetadata } from '../../src/parquet/history-metadata.js';
 import { pgColumnFromFormatType } from '../../src/schema/pg-column-from-format-type.js';
@@ -86,8 +86,57 @@ test('a rebuild starts at the last complete pass; a pass that never reached the 
     [4, 5, 6, 7],
   );
   assert.match(p.notes.join('\n'), /files before 4 are not replayed/);
-  // No metadata saying where passes began or ended: everything.
-  assert.equal(plan([file(1), file(2)]).range.from, 1);
+  // A pass begun and not yet proven complete (a first bootstrap under way): everything, from its start.
+  assert.equal(plan([file(1, { from: null }), file(2)]).range.from, 1);
+  // Files older than the record of where a batch started (any of them could have begun a pass): everything.
+  const unrecorded = [file(1), file(2)];
+  for (const f of unrecorded) delete f.meta!.from;
+  assert.equal(plan(unrecorded).range.from, 1);
+});
+
+test('a rebuild refuses a history in which no batch was read from the beginning of the table, unless --from takes it as it is', () => {
+  // PARQUET_DIR changed (or the first files deleted): batches read after a position, a repair's re-read, a deletes file.
+  const repair = file(6);
+  delete repair.meta!.from;
+  repair.meta!.repair = true;
+  const files = [file(5), repair, deletesFile(7, 'remove')];
+  const refusal = (e: unknown) => {
+    assert.ok(e instanceof ReplayRefused);
+    assert.equal(e.kind, 'needs-action');
+    assert.equal(e.code, 'REPLAY_NO_PASS');
+    assert.equal(
+      e.message,
+      "the Parquet history of t in /h (seq 5…7) holds no batch read from the beginning of the table (a first run, or the first after a reset): it is not the table's whole history " +
+        '(PARQUET_DIR changed, or its first files were moved or deleted), and t rebuilt from it would lack every row those files do not hold, which the next run would not read ' +
+        'again (the checkpoint is past them). t, the history and the checkpoint are left as they were',
+    );
+    assert.equal(
+      e.fix,
+      'pgduck reset t, then pgduck run: reads every row from Postgres again (into t, kept or created), a pass a replay rebuilds from; ' +
+        'or pgduck replay t --from 5 to take these files as they are (the rows they lack stay missing until a reset)',
+    );
+    return true;
+  };
+  for (const extra of [
+    {},
+    { options: { dropTarget: true } },
+    { options: { dropTarget: false, to: 6 } },
+    { target: { columns: [], primaryKey: null, rows: 0 } },
+  ]) {
+    assert.throws(() => plan(files, extra), refusal, JSON.stringify(extra));
+  }
+  // --from takes the files as they are; onto a table with rows, a replay is monotonic and replaces nothing.
+  assert.deepEqual(plan(files, { options: { dropTarget: false, from: 5 } }).range, { from: 5, to: 7, explicit: true, passStart: null, first: 5, last: 7 });
+  const target = {
+    columns: [
+      { name: 'id', type: 'INTEGER' },
+      { name: 'name', type: 'VARCHAR' },
+      { name: 'updated_at', type: 'TIMESTAMP WITH TIME ZONE' },
+    ],
+    primaryKey: ['id'],
+    rows: 3,
+  };
+  assert.equal(plan(files, { target }).mode, 'monotonic');
   // A pass whose last batch was full ended with an empty read (no file): a later batch read after it says so.
   const afterFull = [file(1, { from: null, drained: true }), file(2, { from: null }), file(3)];
   assert.equal(plan(afterFull).range.from, 1, 'no proof that the pass from 2 ended');
