@@ -3,6 +3,7 @@ import type { ConfigProblem } from './config-problem.js';
 import { parseTableName } from './parse-table-name.js';
 import { DEFAULT_TARGET_SCHEMA, resolveTargetName } from './target-name.js';
 import type { Position } from './yaml-locator.js';
+import { PROGRESS_TABLE } from '../sql/reserved-names.js';
 
 /** What the cross-file checks need to know about one loaded file, valid or not. */
 export interface PipelineIdentity {
@@ -64,7 +65,16 @@ export function checkPipelineSet(pipelines: readonly PipelineIdentity[], default
     }
     // Names pgduck itself makes beside a target (found by review: `replay --drop-target` of `orders`
     // dropped another pipeline's table `orders__pgduck_replay`, its scratch name).
-    const bare = targetParts(pipeline.target.table, pipeline.target.schema)[1].toLowerCase();
+    const [schemaName, table] = targetParts(pipeline.target.table, pipeline.target.schema);
+    const bare = table.toLowerCase();
+    if (schemaName.toLowerCase() === 'main' && bare === PROGRESS_TABLE) {
+      problems.push({
+        file: pipeline.file,
+        ...pipeline.target.position,
+        path: 'target.table',
+        message: `DuckDB table \`${PROGRESS_TABLE}\` is pgduck's own (where each run records, in the file, the last batch it committed): choose another name`,
+      });
+    }
     const scratch = SCRATCH_SUFFIXES.find((suffix) => bare.endsWith(suffix));
     if (scratch) {
       problems.push({

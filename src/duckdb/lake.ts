@@ -70,6 +70,12 @@ export interface LakeSession {
    * One still open when the session ends is rolled back.
    */
   openTransaction(): Promise<LakeTransaction>;
+  /**
+   * Run a statement once per opening of the file, shared by all its sessions (pgduck's own
+   * `CREATE TABLE IF NOT EXISTS`): concurrent callers wait for the one run. Call it before opening a
+   * transaction that needs what it makes: a transaction open before a table was made never sees it.
+   */
+  runOnce(sql: string): Promise<void>;
 }
 
 /** An open DuckDB transaction (LakeSession.openTransaction): statements, then one commit() or rollback(). */
@@ -86,7 +92,7 @@ export class Lake {
   private active = 0;
   /** The idle instance being closed: a session beginning meanwhile waits for it, then opens a new one. */
   private closing: Promise<void> | null = null;
-  private readonly attached = new Map<string, { alias: string; users: number; attaching: Promise<void> }>();
+  private readonly attached = new Map<string, { alias: string; users: number; attaching: Promise<void>; once: Map<string, Promise<void>> }>();
   /** DETACHes still running, by file: a new ATTACH of the same file must wait for its predecessor's. */
   private readonly detaching = new Map<string, Promise<void>>();
 
@@ -158,7 +164,7 @@ export class Lake {
           c.closeSync();
         }
       })();
-      entry = { alias, users: 0, attaching };
+      entry = { alias, users: 0, attaching, once: new Map() };
       this.attached.set(abs, entry);
     }
     entry.users++;
@@ -173,7 +179,12 @@ export class Lake {
       }
       // Connect only after the ATTACH: a connection opened before it may not see the catalog.
       conn = await instance.connect();
-      opened = sessionFor(conn, entry.alias, () => instance.connect());
+      opened = sessionFor(
+        conn,
+        entry.alias,
+        () => instance.connect(),
+        onceFor(entry.once, () => instance.connect()),
+      );
       return await fn(opened.session);
     } finally {
       await opened?.close();
@@ -224,15 +235,37 @@ function statementsOn(conn: DuckDBConnection): Pick<LakeSession, 'run' | 'all'> 
 }
 
 /** A session over `conn`; `close` rolls back the transactions it opened that are still open (call it before closing `conn`). */
+/** LakeSession.runOnce over one opening of a file: each statement's run, kept (forgotten when it fails, to be tried again). */
+function onceFor(runs: Map<string, Promise<void>>, connect: () => Promise<DuckDBConnection>): (sql: string) => Promise<void> {
+  return (sql) => {
+    let run = runs.get(sql);
+    if (!run) {
+      run = (async () => {
+        const c = await connect();
+        try {
+          await c.run(sql);
+        } finally {
+          c.closeSync();
+        }
+      })();
+      runs.set(sql, run);
+      run.catch(() => runs.delete(sql));
+    }
+    return run;
+  };
+}
+
 function sessionFor(
   conn: DuckDBConnection,
   catalogName: string,
   connect: () => Promise<DuckDBConnection>,
+  runOnce: (sql: string) => Promise<void> = onceFor(new Map(), connect),
 ): { session: LakeSession; close: () => Promise<void> } {
   const open = new Set<LakeTransaction>();
   const session: LakeSession = {
     catalog: quoteIdent(catalogName),
     catalogName,
+    runOnce,
     ...statementsOn(conn),
     async transaction(fn) {
       await conn.run('BEGIN TRANSACTION');

@@ -130,7 +130,9 @@ function typeFacts(text: string | null): TypeFacts | null {
   if (text === null) return null;
   const parsed = JSON.parse(text) as Partial<TypeFacts>;
   // A form without `enums` (written before it had composites): unknown, adopted.
-  return parsed.enums === undefined ? null : { enums: parsed.enums, composites: parsed.composites ?? null, generated: parsed.generated, collations: parsed.collations };
+  return parsed.enums === undefined
+    ? null
+    : { enums: parsed.enums, composites: parsed.composites ?? null, generated: parsed.generated, collations: parsed.collations };
 }
 
 /**

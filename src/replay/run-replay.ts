@@ -10,6 +10,7 @@
  * deleted and inserted at most once in it (only its last batch file applies). A deletes file removes
  * or marks the keys gone from the source (applyDeletes).
  */
+import { createProgressTableSql, writeProgress } from '../duckdb/target-progress.js';
 import { PgduckError } from '../errors/pgduck-error.js';
 import type { LakeSession } from '../duckdb/lake.js';
 import {
@@ -143,6 +144,11 @@ export async function runReplay(session: LakeSession, spec: Spec, plan: ReplayPl
       await session.run(`DROP TABLE IF EXISTS ${targetRef(session, at(plan.table))}`);
       await session.run(`ALTER TABLE ${targetRef(session, built)} RENAME TO ${quoteIdent(plan.table)}`);
     });
+  }
+  // How far the table now is, in the file (src/duckdb/target-progress.ts): a run compares it with its checkpoint.
+  if (plan.files.length > 0) {
+    await session.runOnce(createProgressTableSql(session.catalog));
+    await writeProgress(session, at(plan.table), Math.max(...plan.files.map((f) => f.file.seq)));
   }
   // The view follows the pipeline file, as the runner keeps it (drift-check): created for soft_delete, dropped without it.
   await syncCurrentView(session, at(plan.table), spec.source.softDelete).catch((err: Error) => {

@@ -23,6 +23,8 @@ import type { LakeSession, LakeTransaction } from '../duckdb/lake.js';
 import { DeferredStepError, type BatchTransaction, type DeferredStep } from '../stages/batch-transaction.js';
 import { PgduckError } from '../errors/pgduck-error.js';
 import { faultPoint } from '../faults/fault-point.js';
+import { createProgressTableSql, writeProgress } from '../duckdb/target-progress.js';
+import type { TargetName } from '../duckdb/target-table.js';
 
 /**
  * DuckDB's row group size (1.5): a transaction that holds at least this many rows writes them as
@@ -43,10 +45,14 @@ export class RowGroup implements BatchTransaction {
   constructor(
     private readonly session: LakeSession,
     private readonly limit: number = GROUP_ROWS,
+    /** The target whose progress each commit records in the file (src/duckdb/target-progress.ts): the last batch's number. */
+    private readonly progress: TargetName | null = null,
   ) {}
 
   async apply<T>(batch: { seq: number; rowCount: number }, fn: (tx: LakeTransaction) => Promise<T>): Promise<T> {
     if (this.broken) throw new PgduckError('the shared DuckDB transaction was aborted by an earlier failure', { kind: 'internal', code: 'INTERNAL' });
+    // The table the commit records progress in, made before the transaction opens (else it never sees it).
+    if (!this.tx && this.progress) await this.session.runOnce(createProgressTableSql(this.session.catalog));
     this.tx ??= await this.session.openTransaction();
     let out: T;
     try {
@@ -90,8 +96,10 @@ export class RowGroup implements BatchTransaction {
         });
       }
       try {
+        if (this.progress) await writeProgress(tx, this.progress, this.lastSeq);
         await tx.commit();
       } catch (cause) {
+        if (this.progress) await tx.rollback();
         this.waiting = [];
         throw new DeferredStepError(step, { cause });
       }

@@ -382,7 +382,7 @@ async function runPipelineOnce(plan: Plan, deps: RunDeps): Promise<RunSummary> {
           const now = store.get(spec.name)?.batchesTotal ?? 0;
           if (now !== counted) throw new RepairedDuringRunError(spec.name, counted, now);
         }
-        const rowGroup = new RowGroup(lake, deps.groupRows ?? GROUP_ROWS);
+        const rowGroup = new RowGroup(lake, deps.groupRows ?? GROUP_ROWS, spec.target);
         group = rowGroup;
         const ctx: StageContext = { ...run, lake, transaction: rowGroup };
         // An idle run's session refuses every use: nothing is read ahead there anyway (an idle batch is the last).
@@ -495,6 +495,7 @@ async function withoutSession(_lake: Lake, path: string, _failure: unknown, fn: 
     all: async () => refuse(),
     transaction: async () => refuse(),
     openTransaction: async () => refuse(),
+    runOnce: async () => refuse(),
   });
 }
 

@@ -103,7 +103,13 @@ export async function guardSource(spec: PipelineSpec, pg: PgClient, store: Check
       ...(retyped.collations ? ["a column's collation changed (ALTER … TYPE … COLLATE), and with it the order its keys are read in"] : []),
     ].join(' and ');
     log.warn(
-      { pipeline: spec.name, renamedLabels: relabeled, compositesChanged: retyped.composites, generatedChanged: retyped.generated, collationsChanged: retyped.collations },
+      {
+        pipeline: spec.name,
+        renamedLabels: relabeled,
+        compositesChanged: retyped.composites,
+        generatedChanged: retyped.generated,
+        collationsChanged: retyped.collations,
+      },
       `${what} since the last run, which changes how ${qualified(schema, table)}'s rows read without a rewrite or a cursor move: its existing rows are re-read` +
         (moved ? ' (the table was rewritten too)' : '') +
         '; a row whose primary key held the old text stays under it until a reconcile removes it, as for any changed key',

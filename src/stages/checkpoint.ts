@@ -34,7 +34,7 @@ export const checkpointStage: Stage = {
   async run(ctx: StageContext, batch: BatchState) {
     const { spec, store, generation } = ctx;
     // What the write needs, as it is now: the batch object is the run's, not this step's.
-    const { phase, nullCursorChunk, afterKey, rowCount, safe, drained, backfillBytes } = batch;
+    const { phase, nullCursorChunk, afterKey, rowCount, safe, drained, backfillBytes, seq } = batch;
     const write = () => {
       if (phase === 'null-cursor') {
         if (nullCursorChunk) store.recordNullCursorChunk(spec.name, { digest: nullCursorChunk.digest, first: afterKey === null, rows: rowCount }, generation);
@@ -50,9 +50,17 @@ export const checkpointStage: Stage = {
         if (backfillBytes) store.advance(spec.name, { position: null, rows: 0 }, generation);
         return;
       }
+      // seq: the number the group's commit wrote into the DuckDB file (src/duckdb/target-progress.ts), recorded here after it.
       store.advance(
         spec.name,
-        { position: safe, rows: rowCount, bootstrapDone: drained, on: { cursor: spec.source.cursor, key: spec.source.primaryKey }, target },
+        {
+          position: safe,
+          rows: rowCount,
+          bootstrapDone: drained,
+          on: { cursor: spec.source.cursor, key: spec.source.primaryKey },
+          target,
+          ...(target === undefined ? {} : { seq }),
+        },
         generation,
       );
     };

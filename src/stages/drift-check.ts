@@ -37,7 +37,8 @@ import { quoteIdent } from '../sql/identifier.js';
 import { catalogNameOf } from '../duckdb/catalog-name.js';
 import { introspectShape } from '../postgres/introspect-table.js';
 import { sourceTableMissing } from './source-table-missing.js';
-import { checkpointHasProgress, recordedSourceIs, sourceRecord, targetMissing, targetTaken } from './target-lost.js';
+import { checkpointHasProgress, recordedSourceIs, sourceRecord, targetBehind, targetMissing, targetTaken } from './target-lost.js';
+import { readProgress } from '../duckdb/target-progress.js';
 import { primaryKeyAttnums, targetFingerprint } from './target-check.js';
 import {
   addColumn,
@@ -231,16 +232,24 @@ export const driftCheckStage: Stage = {
     // Once per run: soft_delete may have been added to (or removed from) the pipeline file since the table was made.
     const checkView = !memory.currentViewChecked;
     if (checkView) {
-      // A bootstrap from the beginning into a table that exists: it must be this source's. Another source's
-      // rows would stay beside this one's (a bootstrap upserts by key, it removes nothing): two pipelines
-      // that swapped their target.table each merged into the other's table (found by review).
-      if (!checkpointHasProgress(store.get(spec.name))) {
-        const owner = await targetSource(lake, table);
-        const place = store.sourceIdentity(spec.name);
-        const recorded = owner === null ? null : recordedSourceIs(owner, spec, place);
-        if (owner !== null && !recorded?.same) throw targetTaken(spec, owner);
-        // Unclaimed, or recorded by an older pgduck (`schema.table`) or without the database: recorded whole now.
-        if (!recorded?.complete) await claimTarget(lake, table, sourceRecord(spec, place));
+      // The table that exists must be this source's. Another source's rows would stay beside this one's (a
+      // bootstrap upserts by key, it removes nothing): two pipelines that swapped their target.table each
+      // merged into the other's table; and on every run, not only a bootstrap's: tables swapped by hand
+      // in DuckDB, or another environment's file copied in, took this source's rows (found by review).
+      const checkpoint = store.get(spec.name);
+      const loaded = checkpoint?.generation === ctx.generation && checkpointHasProgress(checkpoint);
+      const owner = await targetSource(lake, table);
+      const place = store.sourceIdentity(spec.name);
+      const recorded = owner === null ? null : recordedSourceIs(owner, spec, place);
+      if (owner !== null && !recorded?.same) throw targetTaken(spec, owner, loaded);
+      // Unclaimed, or recorded by an older pgduck (`schema.table`) or without the database: recorded whole now.
+      if (!loaded && !recorded?.complete) await claimTarget(lake, table, sourceRecord(spec, place));
+      // The file's own record of the last batch a run committed into the table (target-progress.ts):
+      // behind the checkpoint's, the file was put back to an older copy; the run starts over (target-lost.ts).
+      const expected = loaded ? (checkpoint?.targetBatches ?? null) : null;
+      if (expected !== null && ctx.duckdbPath !== undefined) {
+        const held = await readProgress(lake, table);
+        if (held === null || held < expected) throw targetBehind(spec, ctx.duckdbPath, held, expected);
       }
       await commitApplied();
       memory.currentViewChecked = true;

@@ -41,6 +41,19 @@ export function targetMissing(spec: Pick<PipelineSpec, 'name' | 'target'>, duckd
   return new TargetLostError(spec.name, `DuckDB table ${targetLabel(spec.target)} does not exist in ${duckdbPath} (the file or the table was removed)`);
 }
 
+/**
+ * The DuckDB file records fewer of this pipeline's batches than its checkpoint (src/duckdb/target-progress.ts):
+ * put back to an older copy, or replaced by another file holding the table. Continuing would never load
+ * what it lacks (found by review: a restored warehouse missed a day of rows for good).
+ */
+export function targetBehind(spec: Pick<PipelineSpec, 'name' | 'target'>, duckdbPath: string, held: number | null, expected: number): TargetLostError {
+  return new TargetLostError(
+    spec.name,
+    `DuckDB table ${targetLabel(spec.target)} in ${duckdbPath} holds ${held === null ? 'no record of the batches' : `batches up to ${held}`} of this pipeline, ` +
+      `its checkpoint ${expected} (the file was put back to an older copy, or replaced)`,
+  );
+}
+
 /** The pipeline names another target than the one its checkpoint was written for. */
 export function targetChanged(spec: Pick<PipelineSpec, 'name'>, was: string, now: string): TargetLostError {
   return new TargetLostError(
@@ -132,12 +145,14 @@ function sameName(r: SourceRecord, spec: Pick<PipelineSpec, 'source'> | undefine
  * A bootstrap from the beginning found its target table made for another source: its rows would stay
  * beside this source's, mixed. Refused before anything is written; the table is left as it is.
  */
-export function targetTaken(spec: Pick<PipelineSpec, 'name' | 'file' | 'source' | 'target'>, owner: string): PgduckError {
+export function targetTaken(spec: Pick<PipelineSpec, 'name' | 'file' | 'source' | 'target'>, owner: string, loaded = false): PgduckError {
   const record = owner.startsWith('{') ? parseRecord(owner) : null;
   const other = record !== null && sameName(record, spec) && record.database !== undefined ? " in this pipeline's database" : '';
+  // loaded: the pipeline had synced into a table of that name (renamed, swapped or copied in since).
+  const doing = loaded ? 'syncing on into it' : 'bootstrapping into it';
   return new PgduckError(
-    `DuckDB table ${targetLabel(spec.target)} holds rows synced from source ${describeRecordedSource(owner, spec)}, not from ${sourceLabel(spec)}${other}: bootstrapping into it would ` +
-      `mix the two tables' rows; nothing was written and the table is left as it is`,
+    `DuckDB table ${targetLabel(spec.target)} holds rows synced from source ${describeRecordedSource(owner, spec)}, not from ${sourceLabel(spec)}${other}: ${doing} would ` +
+      `mix the two tables' rows; nothing was written and the table is left as it is${loaded ? ' (the checkpoint did not move)' : ''}`,
     {
       kind: 'needs-action',
       code: 'TARGET_TAKEN',

@@ -49,6 +49,11 @@ export interface Checkpoint {
   lastRunBytes: number | null;
   /** Rows in the DuckDB table, counted after the last run that changed it (null: never counted). */
   targetRows: number | null;
+  /**
+   * The number of the last batch a run committed into the DuckDB table, which that commit also wrote
+   * into the file (src/duckdb/target-progress.ts); null: none since the last reset (or recorded before).
+   */
+  targetBatches: number | null;
 }
 
 /** What the last run did, recorded with its outcome. */
@@ -190,6 +195,7 @@ interface CheckpointRow {
   last_run_rows: number | null;
   last_run_bytes: number | null;
   target_rows: number | null;
+  target_batches: number | null;
 }
 
 export class CheckpointStore {
@@ -221,17 +227,27 @@ export class CheckpointStore {
    */
   advance(
     pipeline: string,
-    update: { position: Position | null; rows: number; bootstrapDone?: boolean; batches?: number; on?: PositionColumns; target?: string },
+    update: {
+      position: Position | null;
+      rows: number;
+      bootstrapDone?: boolean;
+      batches?: number;
+      on?: PositionColumns;
+      target?: string;
+      /** The batch's number, when a run committed it into the DuckDB table (and wrote it there: target-progress.ts). */
+      seq?: number;
+    },
     generation = 0,
   ): void {
     const now = new Date().toISOString();
     const res = this.writing(`the checkpoint of ${pipeline}`, () =>
       this.db
         .prepare(
-          `INSERT INTO checkpoints (pipeline, cursor, key_json, position_on, target, rows_total, batches_total, bootstrap_done, updated_at)
-           VALUES (@pipeline, @cursor, @key, @on, @target, @rows, @batches, @boot, @now)
+          `INSERT INTO checkpoints (pipeline, cursor, key_json, position_on, target, rows_total, batches_total, bootstrap_done, target_batches, updated_at)
+           VALUES (@pipeline, @cursor, @key, @on, @target, @rows, @batches, @boot, @seq, @now)
            ON CONFLICT (pipeline) DO UPDATE SET
              cursor = coalesce(@cursor, cursor),
+             target_batches = coalesce(@seq, target_batches),
              target = coalesce(@target, target),
              key_json = coalesce(@key, key_json),
              position_on = CASE WHEN @key IS NULL THEN position_on ELSE @on END,
@@ -250,6 +266,7 @@ export class CheckpointStore {
           rows: update.rows,
           batches: update.batches ?? 1,
           boot: update.bootstrapDone ? 1 : 0,
+          seq: update.seq ?? null,
           now,
           generation,
         }),
@@ -330,7 +347,7 @@ export class CheckpointStore {
       const res = this.db
         // generation + 1: a run still in flight (started before the reset) can no longer write its position back.
         .prepare(
-          `UPDATE checkpoints SET cursor = NULL, key_json = NULL, position_on = NULL, target = NULL, bootstrap_done = 0, rows_total = 0, last_error = NULL, generation = generation + 1 WHERE pipeline = ?`,
+          `UPDATE checkpoints SET cursor = NULL, key_json = NULL, position_on = NULL, target = NULL, target_batches = NULL, bootstrap_done = 0, rows_total = 0, last_error = NULL, generation = generation + 1 WHERE pipeline = ?`,
         )
         .run(pipeline);
       this.db.prepare('DELETE FROM source_columns WHERE pipeline = ?').run(pipeline);
@@ -584,5 +601,6 @@ function toCheckpoint(row: CheckpointRow): Checkpoint {
     lastRunRows: row.last_run_rows ?? null,
     lastRunBytes: row.last_run_bytes ?? null,
     targetRows: row.target_rows ?? null,
+    targetBatches: row.target_batches ?? null,
   };
 }

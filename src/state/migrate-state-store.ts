@@ -181,6 +181,13 @@ const MIGRATIONS: readonly Migration[] = [
       if (!has) db.exec(`ALTER TABLE source_identity ADD COLUMN ${column} TEXT`);
     }
   },
+  // 13: the number of the last batch a run committed into the DuckDB table, which the commit also
+  // writes into the file (src/duckdb/target-progress.ts): a file put back to an older copy is found.
+  // NULL on checkpoints written before: not checked until the next commit records it. (Probed, as in 11.)
+  (db) => {
+    const has = db.prepare(`SELECT 1 FROM pragma_table_info('checkpoints') WHERE name = 'target_batches'`).get();
+    if (!has) db.exec('ALTER TABLE checkpoints ADD COLUMN target_batches INTEGER');
+  },
 ];
 
 /** The version this code writes. */

@@ -127,4 +127,9 @@ test("names pgduck makes beside a target are refused: its scratch tables, and an
   );
   // Another schema's, or another file's, is another name.
   assert.deepEqual(checkPipelineSet([identity('one', 'a.orders_current'), identity('two', 'b.orders')], 'w.duckdb'), []);
+  // The file's record of each target's progress (src/duckdb/target-progress.ts), in main only.
+  for (const name of ['_pgduck_progress', 'main._PGDUCK_PROGRESS']) {
+    assert.match(checkPipelineSet([identity('one', name)], 'w.duckdb')[0]?.message ?? '', /`_pgduck_progress` is pgduck's own/);
+  }
+  assert.deepEqual(checkPipelineSet([identity('one', 'analytics._pgduck_progress')], 'w.duckdb'), []);
 });

@@ -40,9 +40,13 @@ after(async () => {
 });
 
 const tables = () =>
-  withDuckDbFile(ws.duckdbPath, async (s) => (await s.all(`SELECT table_name AS t FROM duckdb_tables() ORDER BY 1`)).map((r) => String(r.t)), {
-    readOnly: true,
-  });
+  withDuckDbFile(
+    ws.duckdbPath,
+    async (s) => (await s.all(`SELECT table_name AS t FROM duckdb_tables() WHERE table_name <> '_pgduck_progress' ORDER BY 1`)).map((r) => String(r.t)),
+    {
+      readOnly: true,
+    },
+  );
 
 test('a target named as another pipeline’s replay table is refused; a replay never drops such a table holding another source’s rows', async () => {
   const v = await runCli(['validate'], ws.env(url));

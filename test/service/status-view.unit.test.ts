@@ -24,6 +24,7 @@ const cp = (over: Partial<Checkpoint> = {}): Checkpoint => ({
   lastRunRows: 20,
   lastRunBytes: 4096,
   targetRows: 100,
+  targetBatches: 2,
   ...over,
 });
 const runner = (over: Partial<RunnerState> = {}): RunnerState => ({

@@ -92,12 +92,16 @@ export function loadWorkspace(env: NodeJS.ProcessEnv, only: string[]): { pipelin
 
 /** One `run --once` of the workspace's (single) pipeline in this process, its outcome whatever it is (runOnce asserts success). */
 export async function runOutcome(ws: Workspace, url: string): Promise<PipelineOutcome> {
+  return (await runOutcomes(ws, url))[0];
+}
+
+/** One `run --once` of every pipeline of the workspace in this process, each outcome whatever it is. */
+export async function runOutcomes(ws: Workspace, url: string): Promise<PipelineOutcome[]> {
   const { pipelines, settings } = loadWorkspace(ws.env(url), []);
   const store = new CheckpointStore(checkpointDbPath(settings));
   const lake = new Lake();
   try {
-    const [outcome] = await runAllOnce(pipelines, { lake, store, log: pino({ level: 'silent' }) }, 1);
-    return outcome;
+    return await runAllOnce(pipelines, { lake, store, log: pino({ level: 'silent' }) }, 1);
   } finally {
     await lake.close();
     store.close();

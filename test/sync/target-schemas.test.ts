@@ -53,7 +53,7 @@ const objects = async () =>
 
 test('two pipelines sync one table name into two DuckDB schemas; the view lives beside its table', async () => {
   await runOnce(ws, url);
-  assert.deepEqual(await objects(), ['analytics.orders', 'analytics.orders_current', 'staging.orders']);
+  assert.deepEqual(await objects(), ['analytics.orders', 'analytics.orders_current', 'main._pgduck_progress', 'staging.orders']);
   assert.deepEqual(await read('SELECT count(*)::INT AS n FROM analytics.orders'), [{ n: 7 }]);
   assert.deepEqual(await read('SELECT count(*)::INT AS n FROM staging.orders'), [{ n: 4 }]);
   assert.deepEqual(await ids('analytics.orders_current'), [1, 3, 4, 5, 6, 7]);
@@ -71,7 +71,11 @@ test('two pipelines sync one table name into two DuckDB schemas; the view lives 
   assert.deepEqual(await ids('analytics.orders_current'), [1, 4, 5, 6, 7, 8]);
   assert.deepEqual(await read('SELECT count(*)::INT AS n FROM analytics.orders'), [{ n: 8 }]);
   assert.deepEqual(await read(`SELECT id, note FROM staging.orders WHERE note = 'changed'`), [{ id: 2, note: 'changed' }]);
-  assert.deepEqual(await objects(), ['analytics.orders', 'analytics.orders_current', 'staging.orders'], 'nothing was created in main');
+  assert.deepEqual(
+    await objects(),
+    ['analytics.orders', 'analytics.orders_current', 'main._pgduck_progress', 'staging.orders'],
+    "nothing was created in main but pgduck's own record of each target's progress",
+  );
   // status's row counts, taken by the runner after each run, count each schema's own table.
   assert.deepEqual([readCheckpoint(ws, 'analytics_orders')?.targetRows, readCheckpoint(ws, 'staging_orders')?.targetRows], [8, 4]);
   const results = await assertVerified(ws, url);
@@ -98,7 +102,7 @@ test('replay --drop-target rebuilds its own schema’s table from the history', 
   assert.equal(res.code, 0, res.stdout + res.stderr);
   assert.match(res.stdout, /into \S*warehouse\.duckdb table analytics\.orders\n/);
   assert.match(res.stdout, /analytics\.orders rebuilt/);
-  assert.deepEqual(await objects(), ['analytics.orders', 'analytics.orders_current', 'staging.orders']);
+  assert.deepEqual(await objects(), ['analytics.orders', 'analytics.orders_current', 'main._pgduck_progress', 'staging.orders']);
   assert.deepEqual(await ids('analytics.orders_current'), [1, 4, 5, 6, 7, 8]);
   await assertVerified(ws, url);
 });
@@ -116,11 +120,11 @@ test('reset --drop-target drops only its own schema’s table and view; the next
   const res = await runCli(['reset', 'analytics_orders', '--drop-target'], ws.env(url));
   assert.equal(res.code, 0, res.stderr);
   assert.match(res.stdout, /DuckDB table analytics\.orders dropped/);
-  assert.deepEqual(await objects(), ['staging.orders']);
+  assert.deepEqual(await objects(), ['main._pgduck_progress', 'staging.orders']);
   assert.deepEqual(await ids('staging.orders'), [1, 2, 4]);
 
   await runOnce(ws, url);
-  assert.deepEqual(await objects(), ['analytics.orders', 'analytics.orders_current', 'staging.orders']);
+  assert.deepEqual(await objects(), ['analytics.orders', 'analytics.orders_current', 'main._pgduck_progress', 'staging.orders']);
   assert.deepEqual(await read('SELECT count(*)::INT AS n FROM analytics.orders'), [{ n: 8 }]);
   await assertVerified(ws, url);
 });
