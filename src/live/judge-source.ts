@@ -209,6 +209,7 @@ export function judgeSource(spec: PipelineSpec, facts: SourceFacts): LiveIssue[]
     }
   }
 
+  issues.push(...judgeReads(name, relation, cursor));
   issues.push(...judgeSelection(spec, name, relation.columns));
   // Only the columns source.columns selects are read: the others' names and types do not matter.
   const synced = selectColumns(spec.source, relation.columns);
@@ -228,6 +229,36 @@ export function judgeSource(spec: PipelineSpec, facts: SourceFacts): LiveIssue[]
     }
   }
   return issues;
+}
+
+/**
+ * Where rows can reach the source unseen by the keyset (found by review, rule 3 and "Guarantees"):
+ * - a foreign table, read directly, through views or as a partition: its writers' open transactions
+ *   are on another server, so the horizon falls back to the lookback window (horizon.ts, mode
+ *   'foreign'; the runner says it itself: SAID_BY_THE_RUNNER). Only for a cursor the horizon bounds.
+ */
+function judgeReads(name: string, relation: SourceRelation, cursor: PgColumn | undefined): LiveIssue[] {
+  const issues: LiveIssue[] = [];
+  const path: ConfigPath = ['source', 'table'];
+  const foreign = relation.kind === 'foreign table' ? [name] : relation.reads.filter((r) => r.kind === 'foreign table').map((r) => r.name);
+  if (foreign.length > 0 && cursor && isCursorType(cursor) && TIME_CURSOR.has(cursor.typname)) {
+    issues.push({
+      check: 'foreign',
+      severity: 'warning',
+      path,
+      message:
+        `${relation.kind === 'foreign table' ? `${name} is a foreign table` : `${name} reads the foreign table${foreign.length === 1 ? '' : 's'} ${listed(foreign)}`}: ` +
+        "its rows are written on another server, whose open transactions this database's pg_stat_activity does not show, so the commit-safe " +
+        'horizon cannot wait for them: each run falls back to re-reading horizon.lookback_seconds, and rows of a remote transaction open longer ' +
+        'than that can be missed. Sync from the server that holds the table for an exact horizon.',
+    });
+  }
+  return issues;
+}
+
+/** Names, the first five and how many more. */
+function listed(names: readonly string[]): string {
+  return names.length <= 5 ? names.join(', ') : `${names.slice(0, 5).join(', ')} and ${names.length - 5} more`;
 }
 
 /**

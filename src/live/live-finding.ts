@@ -17,6 +17,7 @@ export type LiveCheck =
   | 'prepared' // prepared transactions are pending (pg_stat_activity does not show them)
   | 'subscriber' // the database is a logical-replication subscriber: a publisher's open transaction is not seen
   | 'untracked' // track_activities is off for some sessions: their open transactions are not seen
+  | 'foreign' // the source is or reads a foreign table: its writers' open transactions are on another server
   | 'duckdb'; // the DuckDB file is writable and not locked
 
 /**
