@@ -236,6 +236,9 @@ export function judgeSource(spec: PipelineSpec, facts: SourceFacts): LiveIssue[]
  * - a foreign table, read directly, through views or as a partition: its writers' open transactions
  *   are on another server, so the horizon falls back to the lookback window (horizon.ts, mode
  *   'foreign'; the runner says it itself: SAID_BY_THE_RUNNER). Only for a cursor the horizon bounds.
+ * - a materialized view: a plain REFRESH moves its relfilenode and the source guard re-reads every
+ *   row; REFRESH … CONCURRENTLY changes rows in place, so a row it brings with an older cursor is
+ *   left to `verify --repair`.
  */
 function judgeReads(name: string, relation: SourceRelation, cursor: PgColumn | undefined): LiveIssue[] {
   const issues: LiveIssue[] = [];
@@ -251,6 +254,18 @@ function judgeReads(name: string, relation: SourceRelation, cursor: PgColumn | u
         "its rows are written on another server, whose open transactions this database's pg_stat_activity does not show, so the commit-safe " +
         'horizon cannot wait for them: each run falls back to re-reading horizon.lookback_seconds, and rows of a remote transaction open longer ' +
         'than that can be missed. Sync from the server that holds the table for an exact horizon.',
+    });
+  }
+  if (relation.kind === 'materialized view') {
+    issues.push({
+      check: 'matview',
+      severity: 'warning',
+      path,
+      message:
+        `${name} is a materialized view: a plain REFRESH MATERIALIZED VIEW rewrites it and pgduck re-reads every row, but REFRESH … CONCURRENTLY ` +
+        'changes rows in place, so a row it brings with a cursor older than the checkpoint (a base row committed after the previous refresh ' +
+        'began, or back-dated) is never read by the keyset: `pgduck verify` lists such rows as missing and `pgduck verify --repair` loads ' +
+        'them; or refresh it without CONCURRENTLY.',
     });
   }
   return issues;
