@@ -239,6 +239,8 @@ export function judgeSource(spec: PipelineSpec, facts: SourceFacts): LiveIssue[]
  * - a materialized view: a plain REFRESH moves its relfilenode and the source guard re-reads every
  *   row; REFRESH … CONCURRENTLY changes rows in place, so a row it brings with an older cursor is
  *   left to `verify --repair`.
+ * - a view: no relfilenode is recorded for it, so a rewrite of a table it reads (TRUNCATE and a
+ *   reload with older cursors) is not re-read either.
  */
 function judgeReads(name: string, relation: SourceRelation, cursor: PgColumn | undefined): LiveIssue[] {
   const issues: LiveIssue[] = [];
@@ -266,6 +268,20 @@ function judgeReads(name: string, relation: SourceRelation, cursor: PgColumn | u
         'changes rows in place, so a row it brings with a cursor older than the checkpoint (a base row committed after the previous refresh ' +
         'began, or back-dated) is never read by the keyset: `pgduck verify` lists such rows as missing and `pgduck verify --repair` loads ' +
         'them; or refresh it without CONCURRENTLY.',
+    });
+  }
+  if (relation.kind === 'view') {
+    const tables = relation.reads.filter((r) => r.kind === 'table' || r.kind === 'partitioned table' || r.kind === 'materialized view').map((r) => r.name);
+    issues.push({
+      check: 'view',
+      severity: 'warning',
+      path,
+      message:
+        `${name} is a view: pgduck re-reads a table source after TRUNCATE or another rewrite (its relfilenode moves), but not a view's tables` +
+        (tables.length > 0 ? ` (${listed(tables)})` : '') +
+        ': rows a table under it gets back with cursors older than the checkpoint (a TRUNCATE and a reload, a plain REFRESH of a ' +
+        'materialized view under it) are never read by the keyset, and their old values stay in DuckDB. `pgduck verify` lists them and ' +
+        '`pgduck verify --repair` loads them; or sync the table itself.',
     });
   }
   return issues;

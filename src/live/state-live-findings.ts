@@ -12,7 +12,7 @@
  * a role that cannot see other sessions, a hot standby, prepared transactions, a subscriber, a foreign
  * table), and the DuckDB file check (the runner holds that file: its own lock is no finding).
  * `untracked` stays: the runner says it only while such a session is connected, the finding also
- * where the setting is made. So does `matview`: the runner says it nowhere else.
+ * where the setting is made. So do `matview` and `view`: the runner says them nowhere else.
  */
 import type { ResolvedPipeline } from '../config/resolved-pipeline.js';
 import type { Logger } from '../log/logger.js';
