@@ -222,6 +222,7 @@ export function judgeSource(spec: PipelineSpec, facts: SourceFacts): LiveIssue[]
     }
   }
 
+  issues.push(...judgeReads(name, relation, cursor));
   issues.push(...judgeSelection(spec, name, relation.columns));
   // Only the columns source.columns selects are read: the others' names and types do not matter.
   const synced = selectColumns(spec.source, relation.columns);
@@ -241,6 +242,67 @@ export function judgeSource(spec: PipelineSpec, facts: SourceFacts): LiveIssue[]
     }
   }
   return issues;
+}
+
+/**
+ * Where rows can reach the source unseen by the keyset (found by review, rule 3 and "Guarantees"):
+ * - a foreign table, read directly, through views or as a partition: its writers' open transactions
+ *   are on another server, so the horizon falls back to the lookback window (horizon.ts, mode
+ *   'foreign'; the runner says it itself: SAID_BY_THE_RUNNER). Only for a cursor the horizon bounds.
+ * - a materialized view: a plain REFRESH moves its relfilenode and the source guard re-reads every
+ *   row; REFRESH … CONCURRENTLY changes rows in place, so a row it brings with an older cursor is
+ *   left to `verify --repair`.
+ * - a view: no relfilenode is recorded for it, so a rewrite of a table it reads (TRUNCATE and a
+ *   reload with older cursors) is not re-read either.
+ */
+function judgeReads(name: string, relation: SourceRelation, cursor: PgColumn | undefined): LiveIssue[] {
+  const issues: LiveIssue[] = [];
+  const path: ConfigPath = ['source', 'table'];
+  const foreign = relation.kind === 'foreign table' ? [name] : relation.reads.filter((r) => r.kind === 'foreign table').map((r) => r.name);
+  if (foreign.length > 0 && cursor && isCursorType(cursor) && TIME_CURSOR.has(cursor.typname)) {
+    issues.push({
+      check: 'foreign',
+      severity: 'warning',
+      path,
+      message:
+        `${relation.kind === 'foreign table' ? `${name} is a foreign table` : `${name} reads the foreign table${foreign.length === 1 ? '' : 's'} ${listed(foreign)}`}: ` +
+        "its rows are written on another server, whose open transactions this database's pg_stat_activity does not show, so the commit-safe " +
+        'horizon cannot wait for them: each run falls back to re-reading horizon.lookback_seconds, and rows of a remote transaction open longer ' +
+        'than that can be missed. Sync from the server that holds the table for an exact horizon.',
+    });
+  }
+  if (relation.kind === 'materialized view') {
+    issues.push({
+      check: 'matview',
+      severity: 'warning',
+      path,
+      message:
+        `${name} is a materialized view: a plain REFRESH MATERIALIZED VIEW rewrites it and pgduck re-reads every row, but REFRESH … CONCURRENTLY ` +
+        'changes rows in place, so a row it brings with a cursor older than the checkpoint (a base row committed after the previous refresh ' +
+        'began, or back-dated) is never read by the keyset: `pgduck verify` lists such rows as missing and `pgduck verify --repair` loads ' +
+        'them; or refresh it without CONCURRENTLY.',
+    });
+  }
+  if (relation.kind === 'view') {
+    const tables = relation.reads.filter((r) => r.kind === 'table' || r.kind === 'partitioned table' || r.kind === 'materialized view').map((r) => r.name);
+    issues.push({
+      check: 'view',
+      severity: 'warning',
+      path,
+      message:
+        `${name} is a view: pgduck re-reads a table source after TRUNCATE or another rewrite (its relfilenode moves), but not a view's tables` +
+        (tables.length > 0 ? ` (${listed(tables)})` : '') +
+        ': rows a table under it gets back with cursors older than the checkpoint (a TRUNCATE and a reload, a plain REFRESH of a ' +
+        'materialized view under it) are never read by the keyset, and their old values stay in DuckDB. `pgduck verify` lists them and ' +
+        '`pgduck verify --repair` loads them; or sync the table itself.',
+    });
+  }
+  return issues;
+}
+
+/** Names, the first five and how many more. */
+function listed(names: readonly string[]): string {
+  return names.length <= 5 ? names.join(', ') : `${names.slice(0, 5).join(', ')} and ${names.length - 5} more`;
 }
 
 /**

@@ -17,6 +17,9 @@ export type LiveCheck =
   | 'prepared' // prepared transactions are pending (pg_stat_activity does not show them)
   | 'subscriber' // the database is a logical-replication subscriber: a publisher's open transaction is not seen
   | 'untracked' // track_activities is off for some sessions: their open transactions are not seen
+  | 'foreign' // the source is or reads a foreign table: its writers' open transactions are on another server
+  | 'matview' // a materialized view: rows a REFRESH … CONCURRENTLY brings with older cursors are not read
+  | 'view' // a view: a rewrite of a table it reads (TRUNCATE and reload) is not seen
   | 'duckdb'; // the DuckDB file is writable and not locked
 
 /**

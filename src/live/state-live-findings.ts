@@ -9,9 +9,10 @@
  * A check that could not reach Postgres is tried again after the next successful run.
  *
  * Left out: what the runner says itself, once, from the horizon it reads (src/stages/note-horizon.ts:
- * a role that cannot see other sessions, a hot standby, prepared transactions, a subscriber), and the
- * DuckDB file check (the runner holds that file: its own lock is no finding). `untracked` stays: the
- * runner says it only while such a session is connected, the finding also where the setting is made.
+ * a role that cannot see other sessions, a hot standby, prepared transactions, a subscriber, a foreign
+ * table), and the DuckDB file check (the runner holds that file: its own lock is no finding).
+ * `untracked` stays: the runner says it only while such a session is connected, the finding also
+ * where the setting is made. So do `matview` and `view`: the runner says them nowhere else.
  */
 import type { ResolvedPipeline } from '../config/resolved-pipeline.js';
 import type { Logger } from '../log/logger.js';
@@ -20,7 +21,7 @@ import type { LiveCheck, LiveFinding } from './live-finding.js';
 import { runLiveChecks } from './run-live-checks.js';
 
 /** Findings the runner states on its own (or that a successful run disproves): never repeated here. */
-export const SAID_BY_THE_RUNNER: ReadonlySet<LiveCheck> = new Set<LiveCheck>(['connect', 'stats', 'standby', 'prepared', 'subscriber', 'duckdb']);
+export const SAID_BY_THE_RUNNER: ReadonlySet<LiveCheck> = new Set<LiveCheck>(['connect', 'stats', 'standby', 'prepared', 'subscriber', 'foreign', 'duckdb']);
 
 /**
  * Called concurrently by the scheduler (one call per successful run; fire and forget). Never throws:

@@ -32,10 +32,14 @@ export interface Horizon {
    * 'standby': the server is a hot standby, whose pg_stat_activity shows none of the primary's
    * sessions; the horizon is the last replayed commit minus the lookback window.
    * 'subscriber': the database is a logical-replication subscriber: a publisher's transaction is not
-   * seen before it commits here. 'untracked': a session of this database has track_activities off,
-   * so its transaction start is not shown. Both fall back to now() minus the lookback window.
+   * seen before it commits here. 'foreign': the source is a foreign table, or a view that reads one:
+   * its rows are written on another server, whose open transactions this pg_stat_activity does not
+   * show. 'untracked': a session of this database has track_activities off, so its transaction start
+   * is not shown. All three fall back to now() minus the lookback window.
    */
-  mode: 'activity' | 'lookback' | 'standby' | 'subscriber' | 'untracked';
+  mode: 'activity' | 'lookback' | 'standby' | 'subscriber' | 'foreign' | 'untracked';
+  /** The foreign tables the source reads (itself, or through views and partitions), qualified and quoted; empty for most sources. */
+  foreignTables: string[];
   /** Start of the oldest other open transaction (that this role can see), when there is one. */
   oldestXactStart: string | null;
   oldestPid: number | null;
@@ -72,8 +76,12 @@ const FALL_BACK_HOURS = 3;
  *   pg_last_xact_replay_timestamp() - lookback. That, not now(), also covers replication lag.
  * - A logical-replication subscriber (a subscription in this database) receives a publisher's rows
  *   only when the publisher's transaction commits, with the publisher's now() as cursor: nothing here
- *   shows it open before. A session with track_activities off shows state 'disabled' and no
- *   xact_start. Either way the horizon falls back to now() - lookback, as without pg_read_all_stats.
+ *   shows it open before. A foreign table (postgres_fdw…) is written on another server: its writers'
+ *   transactions are in that server's pg_stat_activity, never this one's (found by review: a remote
+ *   transaction's late commit was never read); so is a view that reads one, and a partitioned table
+ *   with a foreign partition (sourceReachSql). A session with track_activities off shows state
+ *   'disabled' and no xact_start. Each way the horizon falls back to now() - lookback, as without
+ *   pg_read_all_stats.
  * - A prepared transaction (PREPARE TRANSACTION) has left its session: pg_stat_activity no longer
  *   shows it, and pg_prepared_xacts knows only when it was prepared, not when it started. Hold the
  *   horizon at prepared - lookback, on the same assumption as the lookback window.
@@ -104,11 +112,39 @@ export const UNTRACKED_SESSIONS_SQL = `SELECT pid FROM pg_stat_activity
                  WHERE state = 'disabled' AND pid <> pg_backend_pid() AND backend_type = 'client backend'
                    AND datid = (SELECT oid FROM pg_database WHERE datname = current_database())`;
 
+/**
+ * The relations a read of the source `schema`.`table` (SQL expressions, e.g. `$1`, `$2`) reads, itself
+ * included, as (oid, relkind, name: schema.table, each part quoted as quoteIdent does): through a view's rule (pg_rewrite → pg_depend), recursively
+ * through views, and a partitioned table's partitions (pg_inherits). Not through a materialized view
+ * (its rows are read at its refresh) nor into functions a view calls (not in pg_depend).
+ * `validate --connect` (inspect-source.ts) reads the same.
+ */
+export function sourceReachSql(schema: string, table: string): string {
+  return `WITH RECURSIVE reach (oid, relkind) AS (
+  SELECT c.oid, c.relkind FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+  WHERE n.nspname = ${schema} AND c.relname = ${table}
+  UNION
+  SELECT c.oid, c.relkind FROM reach r
+  CROSS JOIN LATERAL (
+    SELECT d.refobjid AS oid FROM pg_catalog.pg_rewrite w
+    JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = w.oid AND d.refclassid = 'pg_catalog.pg_class'::regclass
+    WHERE r.relkind = 'v' AND w.ev_class = r.oid
+    UNION ALL
+    SELECT i.inhrelid FROM pg_catalog.pg_inherits i WHERE r.relkind = 'p' AND i.inhparent = r.oid
+  ) e
+  JOIN pg_catalog.pg_class c ON c.oid = e.oid
+)
+SELECT r.oid, r.relkind::text AS relkind,
+       '"' || replace(n.nspname, '"', '""') || '"."' || replace(c.relname, '"', '""') || '"' AS name
+FROM reach r JOIN pg_catalog.pg_class c ON c.oid = r.oid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace`;
+}
+
 const HORIZON_SQL = `
 WITH me AS (
   SELECT pg_has_role('pg_read_all_stats', 'USAGE') AS sees_all, pg_is_in_recovery() AS standby,
          EXISTS (${SUBSCRIPTIONS_SQL}) AS subscriber,
-         EXISTS (${UNTRACKED_SESSIONS_SQL}) AS untracked
+         EXISTS (${UNTRACKED_SESSIONS_SQL}) AS untracked,
+         (SELECT json_agg(f.name ORDER BY f.name)::text FROM (${sourceReachSql('$5::text', '$6::text')}) f WHERE f.relkind = 'f') AS foreign_tables
 ), oldest AS (
   SELECT pid, xact_start FROM pg_stat_activity
   WHERE xact_start IS NOT NULL AND pid <> pg_backend_pid()
@@ -120,15 +156,15 @@ WITH me AS (
   SELECT count(*) AS n, min(prepared) AS first, (array_agg(gid ORDER BY prepared))[1] AS gid
   FROM pg_prepared_xacts WHERE database = current_database()
 ), h AS (
-  SELECT me.sees_all, me.standby, me.subscriber, me.untracked, o.pid, o.xact_start, p.n, p.first, p.gid,
+  SELECT me.sees_all, me.standby, me.subscriber, me.untracked, me.foreign_tables, o.pid, o.xact_start, p.n, p.first, p.gid,
          least(CASE WHEN me.standby
                     THEN least(now(), coalesce(pg_last_xact_replay_timestamp(), now())) - greatest($1::interval, $2::interval)
-                    ELSE now() - CASE WHEN me.sees_all AND NOT me.subscriber AND NOT me.untracked THEN $1::interval ELSE greatest($1::interval, $2::interval) END END,
+                    ELSE now() - CASE WHEN me.sees_all AND NOT me.subscriber AND NOT me.untracked AND me.foreign_tables IS NULL THEN $1::interval ELSE greatest($1::interval, $2::interval) END END,
                o.xact_start - $1::interval,
                p.first - greatest($1::interval, $2::interval)) AS horizon
   FROM me CROSS JOIN prepared p LEFT JOIN oldest o ON true
 )
-SELECT sees_all, standby, subscriber, untracked, xact_start::text AS oldest_start, pid::text AS oldest_pid,
+SELECT sees_all, standby, subscriber, untracked, foreign_tables, xact_start::text AS oldest_start, pid::text AS oldest_pid,
        n::text AS prepared_count, first::text AS prepared_first, gid AS prepared_gid,
        horizon::text AS instant,
        CASE WHEN $3::text = 'timestamptz' THEN horizon::text
@@ -138,7 +174,10 @@ SELECT sees_all, standby, subscriber, untracked, xact_start::text AS oldest_star
 FROM h
 `;
 
-export async function readHorizon(client: PgClient, opts: { marginMs: number; lookbackSeconds: number; cursor: HorizonCursor }): Promise<Horizon> {
+export async function readHorizon(
+  client: PgClient,
+  opts: { marginMs: number; lookbackSeconds: number; cursor: HorizonCursor; source: { schema: string; table: string } },
+): Promise<Horizon> {
   const res = await client.query({
     // Named: prepared once per connection (read before every batch), so a later batch pays the execution alone.
     name: 'pgduck_horizon',
@@ -148,6 +187,8 @@ export async function readHorizon(client: PgClient, opts: { marginMs: number; lo
       `${opts.lookbackSeconds} seconds`,
       opts.cursor.type,
       opts.cursor.type === 'timestamptz' ? null : opts.cursor.zone,
+      opts.source.schema,
+      opts.source.table,
     ],
   });
   const row = res.rows[0] as Record<string, string | boolean | null>;
@@ -157,7 +198,18 @@ export async function readHorizon(client: PgClient, opts: { marginMs: number; lo
     value: row.value as string,
     type: opts.cursor.type,
     instant: row.instant as string,
-    mode: yes(row.standby) ? 'standby' : yes(row.subscriber) ? 'subscriber' : !yes(row.sees_all) ? 'lookback' : yes(row.untracked) ? 'untracked' : 'activity',
+    mode: yes(row.standby)
+      ? 'standby'
+      : yes(row.subscriber)
+        ? 'subscriber'
+        : row.foreign_tables
+          ? 'foreign'
+          : !yes(row.sees_all)
+            ? 'lookback'
+            : yes(row.untracked)
+              ? 'untracked'
+              : 'activity',
+    foreignTables: row.foreign_tables ? (JSON.parse(String(row.foreign_tables)) as string[]) : [],
     oldestXactStart: row.oldest_start as string | null,
     oldestPid: row.oldest_pid ? Number(row.oldest_pid) : null,
     prepared: preparedCount > 0 ? { count: preparedCount, oldest: row.prepared_first as string, gid: row.prepared_gid as string } : null,

@@ -9,6 +9,7 @@
 import type pg from 'pg';
 import type { PgColumn } from '../schema/column.js';
 import { qualified, quoteIdent } from '../sql/identifier.js';
+import { sourceReachSql } from './horizon.js';
 import { introspectTable } from './introspect-table.js';
 
 export type RelationKind = 'table' | 'partitioned table' | 'view' | 'materialized view' | 'foreign table';
@@ -40,6 +41,13 @@ export interface SourceRelation {
   canSelect: boolean;
   columns: PgColumn[];
   indexes: SourceIndex[];
+  /**
+   * The relations a read of it reads besides itself (sourceReachSql, horizon.ts: through a view's
+   * definition, recursively through views, and a partitioned table's partitions), by name; empty for
+   * a table. A foreign table among them is written on another server (the horizon cannot see its
+   * writers); a table under a view is rewritten (TRUNCATE, reload) without pgduck seeing it.
+   */
+  reads: { name: string; kind: RelationKind }[];
   /**
    * pg_class.reltuples (summed over leaf partitions for a partitioned table), rounded; null when
    * the table was never vacuumed or analyzed (Postgres 14+ says -1) or for a view.
@@ -115,6 +123,10 @@ export async function inspectSource(client: pg.Client, schema: string, table: st
   const row = rel.rows[0];
   const columns = (await introspectTable(client, schema, table)) ?? [];
   const idx = await client.query<Record<string, Cell>>({ text: INDEXES_SQL, values: [String(row.oid)] });
+  const reach = await client.query<Record<string, Cell>>({
+    text: `SELECT r.relkind, r.name FROM (${sourceReachSql('$1::text', '$2::text')}) r WHERE r.oid <> $3::int8::oid ORDER BY r.name`,
+    values: [schema, table, String(row.oid)],
+  });
   const indexes = idx.rows.map((r): SourceIndex => {
     const options = JSON.parse(String(r.options ?? '[]')) as number[];
     return {
@@ -136,6 +148,7 @@ export async function inspectSource(client: pg.Client, schema: string, table: st
     canSelect: bool(row.can_select),
     columns,
     indexes,
+    reads: reach.rows.filter((r) => KINDS[String(r.relkind)] !== undefined).map((r) => ({ name: String(r.name), kind: KINDS[String(r.relkind)] })),
     rowEstimate: row.reltuples === null ? null : Math.round(Number(row.reltuples)),
     inheritanceChildren: Number(row.children ?? 0),
     rowSecurity: bool(row.row_security),

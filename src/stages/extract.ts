@@ -286,7 +286,7 @@ async function readBatch(ctx: ReadContext, batch: BatchState): Promise<void> {
   const type = horizonType(cursor);
   const horizonCursor: HorizonCursor | null =
     type === 'timestamp' || type === 'date' ? { type, zone: spec.source.cursorTimezone ?? null } : type ? { type } : null;
-  const horizon = horizonCursor ? await readHorizon(pg, { ...spec.horizon, cursor: horizonCursor }) : null;
+  const horizon = horizonCursor ? await readHorizon(pg, { ...spec.horizon, cursor: horizonCursor, source: spec.source }) : null;
   if (horizon) noteHorizon(ctx, horizon);
 
   if (!ctx.memory.csvLeftoversSwept) {

@@ -6,7 +6,7 @@
  */
 import type { Horizon } from '../postgres/horizon.js';
 import { ANY_ZONE_SHIFT_HOURS } from '../postgres/horizon.js';
-import { quoteIdent } from '../sql/identifier.js';
+import { qualified, quoteIdent } from '../sql/identifier.js';
 import type { ReadContext } from './stage.js';
 
 const warned = new Map<string, Set<string>>();
@@ -46,6 +46,18 @@ export function noteHorizon(ctx: ReadContext, horizon: Horizon): void {
       "the source database is a logical-replication subscriber: a publisher's transaction is not seen here before it commits, and its rows carry " +
         `the publisher's now(); falling back to horizon.lookback_seconds (${lookback} s): rows newer than now() - lookback are re-read every run, ` +
         'and a publisher transaction open longer than that (replication lag included) can be missed. Sync from the publisher for an exact horizon.',
+    );
+  }
+  if (horizon.mode === 'foreign' && once(spec.name, 'foreign')) {
+    const source = qualified(spec.source.schema, spec.source.table);
+    const tables = horizon.foreignTables;
+    const itself = tables.length === 1 && tables[0] === source;
+    log.warn(
+      { pipeline: spec.name, foreignTables: tables, lookbackSeconds: lookback },
+      `${itself ? `the source ${source} is a foreign table` : `the source ${source} reads the foreign table${tables.length === 1 ? '' : 's'} ${tables.join(', ')}`}: ` +
+        "its rows are written on another server, whose open transactions this database's pg_stat_activity does not show; " +
+        `falling back to horizon.lookback_seconds (${lookback} s): rows newer than now() - lookback are re-read every run, ` +
+        'and a remote transaction open longer than that can be missed. Sync from the server that holds the table for an exact horizon.',
     );
   }
   if (horizon.mode === 'untracked' && once(spec.name, 'untracked')) {

@@ -330,6 +330,7 @@ describe('validate --connect judges the selection against the live table', () =>
     canSelect: true,
     columns,
     indexes: [],
+    reads: [],
     rowEstimate: 10,
     inheritanceChildren: 0,
     rowSecurity: false,

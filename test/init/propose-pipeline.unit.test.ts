@@ -73,6 +73,7 @@ function relation(columns: string[], indexes: SourceIndex[] = [], extra: Partial
     canSelect: true,
     columns: columns.map((c, i) => col(c, i + 1)),
     indexes,
+    reads: [],
     rowEstimate: 10,
     inheritanceChildren: 0,
     rowSecurity: false,

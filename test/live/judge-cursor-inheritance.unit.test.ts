@@ -60,6 +60,7 @@ const relation = (cursorType: string, inheritanceChildren = 0): SourceRelation =
       nullsFirst: [false, false],
     },
   ],
+  reads: [],
   rowEstimate: 10,
   inheritanceChildren,
   rowSecurity: false,

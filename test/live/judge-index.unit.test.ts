@@ -46,6 +46,7 @@ const relation = (rowEstimate: number | null): SourceRelation => ({
       nullsFirst: [false],
     },
   ],
+  reads: [],
   rowEstimate,
   inheritanceChildren: 0,
   rowSecurity: false,
