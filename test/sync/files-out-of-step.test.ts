@@ -46,7 +46,7 @@ async function assertRefusedAsTaken(ws: Workspace, url: string, pipeline: string
   assert.ok(outcome && !outcome.ok, `${pipeline} refused`);
   if (!outcome || outcome.ok) return;
   assert.equal(outcome.code, 'TARGET_TAKEN', outcome.message);
-  assert.match(`${outcome.message} ${outcome.error.fix ?? ''}`, /syncing on into it would mix the two tables' rows[^]*pgduck reset \w+ --drop-target/);
+  assert.match(`${outcome.message} ${outcome.error.fix ?? ''}`, /syncing on into it would mix the two tables' rows[\s\S]*pgduck reset \w+ --drop-target/);
 }
 
 async function assertEqualToSource(ws: Workspace, url: string, pgTable: string, duckTable: string): Promise<void> {
