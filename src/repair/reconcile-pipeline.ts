@@ -65,7 +65,7 @@ export async function reconcilePipeline(pipeline: ResolvedPipeline, store: Check
   const markedAt = new Date(record.at);
   try {
     for (let round = 0; round < MAX_ROUNDS; round++) {
-      const v = await verifyPipeline(pipeline, { limit: ROUND_KEYS }, { keysOnly: true, openDuckDb: opts.openDuckDb, shouldStop });
+      const v = await verifyPipeline(pipeline, { limit: ROUND_KEYS, ignoreMissing: true }, { keysOnly: true, openDuckDb: opts.openDuckDb, shouldStop });
       if (v.error || !v.verdict) {
         record.error = clean(v.error ?? 'could not compare');
         record.errorKind = v.failure?.kind ?? 'internal';
