@@ -35,6 +35,9 @@ export function duckDbDigestDialect(session: LakeSession, shape: VerifyShape): D
     rowDigest: (refs) => `md5(${refs.map(duckPiece).join(' || ')})`,
     hex60: (hex) => `CAST('0x' || ${hex} AS BIGINT)`,
     text: (x) => `CAST(${x} AS VARCHAR)`,
+    // The client drops a leading U+FEFF from every text it decodes: a character first keeps it.
+    exact: (x) => `('.' || ${x})`,
+    fromExact: (text) => text.slice(1),
     fence: '',
   };
 }

@@ -55,8 +55,10 @@ export async function ensureTargetSchema(session: LakeSession, target: TargetNam
 export async function describeTarget(session: LakeSession, target: TargetName): Promise<TargetColumn[] | null> {
   const found = await tableCatalogRow(session, target);
   if (found === null) return null;
-  const rows = await session.all(`SELECT column_name, column_type FROM (DESCRIBE ${targetRef(session, target)})`);
-  return rows.map((r) => ({ name: String(r.column_name), type: String(r.column_type) }));
+  // '.' first: the client drops a leading U+FEFF from every text it decodes (found by review: a column
+  // named "\uFEFFcode", as tables loaded from a CSV header with a BOM have, read as "code").
+  const rows = await session.all(`SELECT '.' || column_name AS column_name, column_type FROM (DESCRIBE ${targetRef(session, target)})`);
+  return rows.map((r) => ({ name: String(r.column_name).slice(1), type: String(r.column_type) }));
 }
 
 /**

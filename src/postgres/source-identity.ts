@@ -99,31 +99,32 @@ SELECT (SELECT json_object_agg(e.oid::int8::text, e.enumlabel ORDER BY e.oid)
         FROM reached r
         JOIN pg_catalog.pg_type t ON t.oid = r.oid AND t.typtype = 'c'
         JOIN pg_catalog.pg_attribute f ON f.attrelid = t.typrelid AND f.attnum > 0 AND NOT f.attisdropped) AS composites,
-       (SELECT md5(string_agg(a.attnum || ':' || pg_catalog.pg_get_expr(d.adbin, d.adrelid), ',' ORDER BY a.attnum))
+       (SELECT json_object_agg(a.attnum, md5(pg_catalog.pg_get_expr(d.adbin, d.adrelid)) ORDER BY a.attnum)
         FROM pg_catalog.pg_attribute a
         JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-        WHERE a.attrelid = $1::int8::oid AND a.attgenerated = 'v' AND NOT a.attisdropped) AS generated,
-       (SELECT md5(string_agg(a.attnum || ':' || a.attcollation::int8, ',' ORDER BY a.attnum))
+        WHERE a.attrelid = $1::int8::oid AND a.attgenerated = 'v' AND NOT a.attisdropped)::text AS generated,
+       (SELECT json_object_agg(a.attnum, a.attcollation::int8::text ORDER BY a.attnum)
         FROM pg_catalog.pg_attribute a
-        WHERE a.attrelid = $1::int8::oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attcollation <> 0) AS collations`;
+        WHERE a.attrelid = $1::int8::oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attcollation <> 0)::text AS collations`;
 
 /** SourceIdentity.labels, parsed. */
 interface TypeFacts {
   enums: Record<string, string>;
   composites: string | null;
   /**
-   * A digest of the VIRTUAL generated columns' expressions (Postgres 18): `ALTER … SET EXPRESSION`
-   * changes every row's value without a rewrite or a cursor move (found by review). Undefined when
-   * recorded before (unknown, adopted).
+   * The VIRTUAL generated columns' expressions (a digest each, by attnum; Postgres 18): `ALTER … SET
+   * EXPRESSION` changes every row's value without a rewrite or a cursor move (found by review).
+   * Undefined when recorded before (unknown, adopted). Only columns on both sides are compared: a
+   * column added is the drift check's.
    */
-  generated?: string | null;
+  generated?: Record<string, string>;
   /**
-   * A digest of the columns' collations. `ALTER … TYPE text COLLATE …` rewrites nothing, yet changes
-   * the order the keyset compares a text key in: a checkpoint inside a group of rows sharing one
-   * cursor value then resumes in the new order, past keys never read (found by review). Undefined
-   * when recorded before.
+   * The columns' collations (oid by attnum). `ALTER … TYPE text COLLATE …` rewrites nothing, yet
+   * changes the order the keyset compares a text key in: a checkpoint inside a group of rows sharing
+   * one cursor value then resumes in the new order, past keys never read (found by review). Undefined
+   * when recorded before; only columns on both sides are compared (a text column added changes none).
    */
-  collations?: string | null;
+  collations?: Record<string, string>;
 }
 
 function typeFacts(text: string | null): TypeFacts | null {
@@ -150,7 +151,12 @@ export function typeTextChanges(
   const renamed = Object.entries(before.enums)
     .filter(([oid, label]) => oid in after.enums && after.enums[oid] !== label)
     .map(([oid, label]) => ({ from: label, to: after.enums[oid] }));
-  const differs = (key: 'generated' | 'collations') => before[key] !== undefined && after[key] !== undefined && before[key] !== after[key];
+  // Per column, for the columns on both sides (a column added or dropped is the drift check's).
+  const differs = (key: 'generated' | 'collations') => {
+    const was = before[key];
+    const now = after[key];
+    return was !== undefined && now !== undefined && Object.keys(was).some((attnum) => attnum in now && now[attnum] !== was[attnum]);
+  };
   return { renamed, composites: before.composites !== after.composites, generated: differs('generated'), collations: differs('collations') };
 }
 
@@ -168,8 +174,8 @@ export async function readSourceIdentity(client: pg.Client, schema: string, tabl
   const labels: TypeFacts = {
     enums: types.enums === null ? {} : (JSON.parse(types.enums) as Record<string, string>),
     composites: types.composites,
-    generated: types.generated,
-    collations: types.collations,
+    generated: types.generated === null ? {} : (JSON.parse(types.generated) as Record<string, string>),
+    collations: types.collations === null ? {} : (JSON.parse(types.collations) as Record<string, string>),
   };
   return {
     systemId: await systemIdentifier(client),

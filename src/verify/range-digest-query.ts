@@ -21,6 +21,14 @@ export interface DigestDialect {
   keySort(k: KeyColumn): string;
   /** The key column as people read it. */
   keyDisplay(k: KeyColumn): string;
+  /**
+   * A text that must reach JavaScript exactly (a key, its display, a canonical value), as this engine
+   * sends it; SqlRangeSide undoes it (`fromExact`). DuckDB's client drops a leading U+FEFF from every
+   * text it decodes (found by review: a key '\uFEFFc' came back as 'c'), so DuckDB sends '.' first.
+   * Absent: the text as it is.
+   */
+  exact?(text: string): string;
+  fromExact?(text: string): string;
   /** The column's canonical text over the table (canonical-value.ts). */
   canonical(c: CanonicalColumn): string;
   /** How the outer query refers to the inner query's key column `ref` when it compares or orders by it. */
@@ -92,7 +100,7 @@ export class RangeDigestQuery {
     const step = Math.max(1, Math.ceil(rows / parts));
     const params: string[] = [];
     const where = this.rangeWhere(range, params);
-    const cols = this.shape.keys.map((_, i) => `${this.dialect.text(`x.k${i}`)} AS k${i}`).join(', ');
+    const cols = this.shape.keys.map((_, i) => `${this.exact(this.dialect.text(`x.k${i}`))} AS k${i}`).join(', ');
     const sql =
       `SELECT ${cols} FROM (SELECT r.*, row_number() OVER (ORDER BY ${this.refs().join(', ')}) AS rn FROM (${this.inner(where, {})}) AS r) AS x\n` +
       `WHERE x.rn > 1 AND (x.rn - 1) % ${step} = 0 ORDER BY x.rn LIMIT ${parts - 1}`;
@@ -103,8 +111,8 @@ export class RangeDigestQuery {
   rows(ranges: KeyRange[], limit: number): DigestQuery {
     const params: string[] = [];
     const where = this.rangesWhere(ranges, params);
-    const keys = this.shape.keys.map((_, i) => `${this.dialect.text(`r.k${i}`)} AS k${i}`).join(', ');
-    const display = this.shape.keys.map((_, i) => `r.v${i}`).join(', ');
+    const keys = this.shape.keys.map((_, i) => `${this.exact(this.dialect.text(`r.k${i}`))} AS k${i}`).join(', ');
+    const display = this.shape.keys.map((_, i) => `${this.exact(`r.v${i}`)} AS v${i}`).join(', ');
     const sql =
       `SELECT ${keys}, ${display}, ${this.rowDigest()} AS d\n` +
       `FROM (${this.inner(where, { columns: true, display: true })}) AS r ORDER BY ${this.refs().join(', ')} LIMIT ${limit}`;
@@ -115,7 +123,7 @@ export class RangeDigestQuery {
   values(key: KeyTuple): DigestQuery {
     const params: string[] = [];
     const where = [this.dialect.equal(this.keySorts(), this.keyValues(key, params))];
-    const sql = `SELECT ${this.shape.columns.map((_, i) => `r.c${i}`).join(', ')} FROM (${this.inner(where, { columns: true })}) AS r`;
+    const sql = `SELECT ${this.shape.columns.map((_, i) => `${this.exact(`r.c${i}`)} AS c${i}`).join(', ')} FROM (${this.inner(where, { columns: true })}) AS r`;
     return { sql, params };
   }
 
@@ -123,6 +131,10 @@ export class RangeDigestQuery {
   keyIn(keys: KeyTuple[], params: string[]): string {
     if (keys.length === 0) return 'false';
     return `(${keys.map((k) => `(${this.dialect.equal(this.keySorts(), this.keyValues(k, params))})`).join(' OR ')})`;
+  }
+
+  private exact(text: string): string {
+    return this.dialect.exact ? this.dialect.exact(text) : text;
   }
 
   private keyValues(t: KeyTuple, params: string[]): string[] {

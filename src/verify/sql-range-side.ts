@@ -12,6 +12,8 @@ export type DigestRow = Record<string, unknown>;
 
 export class SqlRangeSide implements RangeSide {
   private readonly query: RangeDigestQuery;
+  /** Undoes the dialect's `exact` on a text read back. */
+  private readonly fromExact: (text: string) => string;
 
   constructor(
     private readonly shape: VerifyShape,
@@ -19,6 +21,7 @@ export class SqlRangeSide implements RangeSide {
     private readonly run: (q: DigestQuery) => Promise<DigestRow[]>,
   ) {
     this.query = new RangeDigestQuery(shape, dialect);
+    this.fromExact = dialect.fromExact ?? ((text) => text);
   }
 
   async digest(range: KeyRange, boundaries: KeyTuple[], within?: KeyRange[]): Promise<RangeDigest[]> {
@@ -49,10 +52,13 @@ export class SqlRangeSide implements RangeSide {
   async values(key: KeyTuple): Promise<(string | null)[] | null> {
     const rows = await this.run(this.query.values(key));
     if (rows.length === 0) return null;
-    return this.shape.columns.map((_, i) => (rows[0][`c${i}`] ?? null) as string | null);
+    return this.shape.columns.map((_, i) => {
+      const text = rows[0][`c${i}`];
+      return text === null || text === undefined ? null : this.fromExact(String(text));
+    });
   }
 
   private keyTexts(row: DigestRow, prefix: 'k' | 'v'): string[] {
-    return this.shape.keys.map((_, i) => String(row[`${prefix}${i}`]));
+    return this.shape.keys.map((_, i) => this.fromExact(String(row[`${prefix}${i}`])));
   }
 }

@@ -54,17 +54,19 @@ test('the cluster went back: another timeline, or a WAL position behind the last
   assert.equal(wentBack(at('4', '0/10'), at(null, null)), null, 'a role that may not read them');
 });
 
-test("a virtual generated column's new expression is a change of text; an identity recorded before it was tracked is not", () => {
-  const gen = (generated?: string | null) => JSON.stringify({ enums: {}, composites: null, ...(generated === undefined ? {} : { generated }) });
-  assert.equal(typeTextChanges(gen('e1'), gen('e2')).generated, true);
-  assert.equal(typeTextChanges(gen('e1'), gen('e1')).generated, false);
-  assert.equal(typeTextChanges(gen(null), gen('e1')).generated, true, 'a virtual column added with an expression: one re-read more, harmless');
-  assert.equal(typeTextChanges(gen(), gen('e1')).generated, false, 'recorded before: adopted');
+test("a virtual generated column's new expression is a change of text; one added, or an identity recorded before it was tracked, is not", () => {
+  const gen = (generated?: Record<string, string>) => JSON.stringify({ enums: {}, composites: null, ...(generated === undefined ? {} : { generated }) });
+  assert.equal(typeTextChanges(gen({ 3: 'e1' }), gen({ 3: 'e2' })).generated, true);
+  assert.equal(typeTextChanges(gen({ 3: 'e1' }), gen({ 3: 'e1' })).generated, false);
+  assert.equal(typeTextChanges(gen({}), gen({ 3: 'e1' })).generated, false, 'a virtual column added: the drift check adds it');
+  assert.equal(typeTextChanges(gen({ 3: 'e1', 4: 'e9' }), gen({ 3: 'e1' })).generated, false, 'one dropped');
+  assert.equal(typeTextChanges(gen(), gen({ 3: 'e1' })).generated, false, 'recorded before: adopted');
 });
 
-test("a column's collation changed is a change; an identity recorded before it was tracked is not", () => {
-  const coll = (collations?: string | null) => JSON.stringify({ enums: {}, composites: null, ...(collations === undefined ? {} : { collations }) });
-  assert.equal(typeTextChanges(coll('c1'), coll('c2')).collations, true);
-  assert.equal(typeTextChanges(coll('c1'), coll('c1')).collations, false);
-  assert.equal(typeTextChanges(coll(), coll('c1')).collations, false, 'recorded before: adopted');
+test("a column's collation changed is a change; a text column added, or an identity recorded before it was tracked, is not", () => {
+  const coll = (collations?: Record<string, string>) => JSON.stringify({ enums: {}, composites: null, ...(collations === undefined ? {} : { collations }) });
+  assert.equal(typeTextChanges(coll({ 1: '100' }), coll({ 1: '950' })).collations, true);
+  assert.equal(typeTextChanges(coll({ 1: '100' }), coll({ 1: '100' })).collations, false);
+  assert.equal(typeTextChanges(coll({ 1: '100' }), coll({ 1: '100', 5: '100' })).collations, false, 'a text column added');
+  assert.equal(typeTextChanges(coll(), coll({ 1: '100' })).collations, false, 'recorded before: adopted');
 });
