@@ -147,11 +147,13 @@ async function tableCatalogRow(session: LakeSession, target: TargetName): Promis
  * comments instead (target.key_index: false).
  */
 function refuseUnindexableKey(target: TargetName, columns: TargetColumn[], key: TargetKey): void {
-  const lists = key.columns.filter((k) => columns.find((c) => c.name === k)?.type.endsWith(']'));
+  // DuckDB's ART indexes take neither lists nor intervals ("Invalid type for index key", found by review).
+  const unindexable = (type: string | undefined) => type !== undefined && (type.endsWith(']') || type === 'INTERVAL');
+  const lists = key.columns.filter((k) => unindexable(columns.find((c) => c.name === k)?.type));
   if (lists.length === 0) return;
   throw new PgduckError(
     `the DuckDB table ${targetLabel(target)} cannot have its primary key as an index: ${lists.map((k) => `"${k}"`).join(', ')} ` +
-      'is an array (a DuckDB LIST), which DuckDB cannot index; nothing was created',
+      'is an array (a DuckDB LIST) or an interval, which DuckDB cannot index; nothing was created',
     {
       kind: 'needs-action',
       code: 'KEY_NOT_INDEXABLE',

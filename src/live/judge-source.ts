@@ -179,6 +179,23 @@ export function judgeSource(spec: PipelineSpec, facts: SourceFacts): LiveIssue[]
   if (spec.source.softDelete !== undefined && !byName.has(spec.source.softDelete)) {
     issues.push(missing(spec.source.softDelete, 'tombstone', ['source', 'soft_delete']));
   }
+  // A row is tombstoned when its soft_delete column is not NULL. A boolean flag (is_deleted NOT NULL
+  // DEFAULT false) or a NOT NULL column would tombstone every row: under soft_delete_mode remove the
+  // DuckDB table emptied and verify agreed, and the _current view hid every row (found by review).
+  const tombstone = spec.source.softDelete === undefined ? undefined : byName.get(spec.source.softDelete);
+  if (tombstone && (tombstone.typname === 'bool' || tombstone.notNull)) {
+    issues.push({
+      check: 'soft-delete',
+      severity: 'error',
+      path: ['source', 'soft_delete'],
+      column: tombstone.name,
+      message:
+        `soft_delete column ${quoteIdent(tombstone.name)} is ${tombstone.typname === 'bool' ? 'a boolean' : 'NOT NULL'}: pgduck takes a row as deleted when this column ` +
+        'is not NULL, so every row would count as deleted; name a nullable column that is NULL while the row lives (deleted_at timestamptz), ' +
+        'or sync a view that gives one (CASE WHEN is_deleted THEN updated_at END AS deleted_at)',
+      blocksRun: true,
+    });
+  }
 
   // An index that serves WHERE (cursor, key…) > (…) ORDER BY cursor, key… LIMIT n.
   if (cursor && keysExist && isCursorType(cursor)) {
