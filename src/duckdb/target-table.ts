@@ -148,12 +148,14 @@ async function tableCatalogRow(session: LakeSession, target: TargetName): Promis
  */
 function refuseUnindexableKey(target: TargetName, columns: TargetColumn[], key: TargetKey): void {
   // DuckDB's ART indexes take neither lists nor intervals ("Invalid type for index key", found by review).
-  const unindexable = (type: string | undefined) => type !== undefined && (type.endsWith(']') || type === 'INTERVAL');
-  const lists = key.columns.filter((k) => unindexable(columns.find((c) => c.name === k)?.type));
-  if (lists.length === 0) return;
+  const kindOf = (type: string | undefined) => (type?.endsWith(']') ? 'an array (a DuckDB LIST)' : type === 'INTERVAL' ? 'an interval' : null);
+  const refused = key.columns.flatMap((k) => {
+    const kind = kindOf(columns.find((c) => c.name === k)?.type);
+    return kind ? [`"${k}" is ${kind}`] : [];
+  });
+  if (refused.length === 0) return;
   throw new PgduckError(
-    `the DuckDB table ${targetLabel(target)} cannot have its primary key as an index: ${lists.map((k) => `"${k}"`).join(', ')} ` +
-      'is an array (a DuckDB LIST) or an interval, which DuckDB cannot index; nothing was created',
+    `the DuckDB table ${targetLabel(target)} cannot have its primary key as an index: ${refused.join(', ')}, which DuckDB cannot index; nothing was created`,
     {
       kind: 'needs-action',
       code: 'KEY_NOT_INDEXABLE',
