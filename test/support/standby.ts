@@ -11,7 +11,19 @@ import { chmodSync, chownSync, mkdtempSync, rmSync, statSync, writeFileSync, app
 import { arch, platform, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { freePort } from '../../src/postgres/embedded-server.js';
+import { freePort, startEmbeddedPostgres, type EmbeddedServer } from '../../src/postgres/embedded-server.js';
+
+/**
+ * An embedded server of this file's own (a standby or a copy needs the primary's data directory) with
+ * a database `name` on it; the database's URL. Stop the server in an after() hook.
+ */
+export async function primaryWithDatabase(name: string): Promise<{ primary: EmbeddedServer; url: string }> {
+  const primary = await startEmbeddedPostgres();
+  await withClient(primary.url, (c) => c.query(`CREATE DATABASE ${name}`));
+  const u = new URL(primary.url);
+  u.pathname = `/${name}`;
+  return { primary, url: u.toString() };
+}
 
 export interface Standby {
   /** The standby's URL for the primary URL's database (or another one). */

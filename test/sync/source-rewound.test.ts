@@ -13,9 +13,9 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import pg from 'pg';
-import { startEmbeddedPostgres, type EmbeddedServer } from '../../src/postgres/embedded-server.js';
-import { startCopy, startStandby, type Standby } from '../support/standby.js';
+import type pg from 'pg';
+import type { EmbeddedServer } from '../../src/postgres/embedded-server.js';
+import { primaryWithDatabase, startCopy, startStandby, type Standby } from '../support/standby.js';
 import { createWorkspace, runCli, type Workspace } from '../support/workspace.js';
 import { readCheckpoint, TestClients } from '../support/sync-checks.js';
 import { withDuckDbFile } from '../../src/duckdb/lake.js';
@@ -47,14 +47,7 @@ describe('a source that went back in time (failover to a standby that was behind
 
   before(async () => {
     // A standby needs the primary's data directory: an embedded server of our own.
-    primary = await startEmbeddedPostgres();
-    const admin = new pg.Client({ connectionString: primary.url });
-    await admin.connect();
-    await admin.query('CREATE DATABASE replicated');
-    await admin.end();
-    const u = new URL(primary.url);
-    u.pathname = '/replicated';
-    primaryUrl = u.toString();
+    ({ primary, url: primaryUrl } = await primaryWithDatabase('replicated'));
     const setup = await clients.connect(primaryUrl);
     await setup.query(
       `CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.updated_at := clock_timestamp(); RETURN NEW; END $$;
@@ -165,14 +158,7 @@ describe('a source put back to an older copy of itself (same timeline)', () => {
   let ws: Workspace;
 
   before(async () => {
-    primary = await startEmbeddedPostgres();
-    const admin = new pg.Client({ connectionString: primary.url });
-    await admin.connect();
-    await admin.query('CREATE DATABASE restored');
-    await admin.end();
-    const u = new URL(primary.url);
-    u.pathname = '/restored';
-    primaryUrl = u.toString();
+    ({ primary, url: primaryUrl } = await primaryWithDatabase('restored'));
     const setup = await clients.connect(primaryUrl);
     await setup.query(
       `CREATE TABLE orders (id int PRIMARY KEY, note text, updated_at timestamptz NOT NULL DEFAULT '2024-01-01 00:00:00+00');

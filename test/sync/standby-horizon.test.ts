@@ -9,8 +9,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
-import { startEmbeddedPostgres, type EmbeddedServer } from '../../src/postgres/embedded-server.js';
-import { startStandby, type Standby } from '../support/standby.js';
+import type { EmbeddedServer } from '../../src/postgres/embedded-server.js';
+import { primaryWithDatabase, startStandby, type Standby } from '../support/standby.js';
 import { createWorkspace, runCli, type Workspace } from '../support/workspace.js';
 import { assertVerified, duckIds, readCheckpoint, runOnce, runOnceCli, TestClients } from '../support/sync-checks.js';
 import { withDuckDbFile } from '../../src/duckdb/lake.js';
@@ -30,14 +30,7 @@ describe('hot standby', () => {
 
   before(async () => {
     // A standby needs the primary's data directory: always an embedded server of our own.
-    primary = await startEmbeddedPostgres();
-    const admin = new pg.Client({ connectionString: primary.url });
-    await admin.connect();
-    await admin.query('CREATE DATABASE replicated');
-    await admin.end();
-    const u = new URL(primary.url);
-    u.pathname = '/replicated';
-    primaryUrl = u.toString();
+    ({ primary, url: primaryUrl } = await primaryWithDatabase('replicated'));
     const setup = await onPrimary();
     await setup.query(
       `CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.updated_at := now(); RETURN NEW; END $$;
