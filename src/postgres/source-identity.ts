@@ -41,7 +41,8 @@ export interface SourceIdentity {
    */
   timeline: string | null;
   /**
-   * `pg_current_wal_lsn()` when the run began reading, on a primary (null on a standby, whose replay
+   * `pg_current_wal_flush_lsn()` when the run began reading, on a primary (flushed: a crash of the
+   * server never takes the cluster below it, as it may the write position; null on a standby, whose replay
    * position may trail a primary this pipeline read before): lower at the next run, the cluster was
    * put back to an older copy of itself on the same timeline (a file-level restore).
    */
@@ -197,7 +198,7 @@ async function walPlace(client: pg.Client): Promise<{ timeline: string | null; w
       `SELECT CASE WHEN pg_catalog.pg_is_in_recovery()
                    THEN (SELECT timeline_id FROM pg_catalog.pg_control_checkpoint())::text
                    ELSE (('x' || substr(pg_catalog.pg_walfile_name(pg_catalog.pg_current_wal_lsn()), 1, 8))::bit(32)::int8)::text END AS timeline,
-              CASE WHEN pg_catalog.pg_is_in_recovery() THEN NULL ELSE pg_catalog.pg_current_wal_lsn()::text END AS lsn`,
+              CASE WHEN pg_catalog.pg_is_in_recovery() THEN NULL ELSE pg_catalog.pg_current_wal_flush_lsn()::text END AS lsn`,
     );
     return { timeline: res.rows[0]?.timeline ?? null, walLsn: res.rows[0]?.lsn ?? null };
   } catch (err) {

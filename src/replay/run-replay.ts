@@ -10,7 +10,7 @@
  * deleted and inserted at most once in it (only its last batch file applies). A deletes file removes
  * or marks the keys gone from the source (applyDeletes).
  */
-import { createProgressTableSql, writeProgress } from '../duckdb/target-progress.js';
+import { createProgressTableSql, readProgress, writeProgress } from '../duckdb/target-progress.js';
 import { PgduckError } from '../errors/pgduck-error.js';
 import type { LakeSession } from '../duckdb/lake.js';
 import {
@@ -146,9 +146,14 @@ export async function runReplay(session: LakeSession, spec: Spec, plan: ReplayPl
     });
   }
   // How far the table now is, in the file (src/duckdb/target-progress.ts): a run compares it with its checkpoint.
+  // A rebuild is as far as its newest file; a replay onto the table (monotonic) changes only rows older
+  // than its files, so it never lowers what the table records (found by review: a replay of batches
+  // 1–2 onto a synced table made the next run bootstrap again).
   if (plan.files.length > 0) {
     await session.runOnce(createProgressTableSql(session.catalog));
-    await writeProgress(session, at(plan.table), Math.max(...plan.files.map((f) => f.file.seq)));
+    const newest = Math.max(...plan.files.map((f) => f.file.seq));
+    const held = plan.mode === 'replace' ? null : await readProgress(session, at(plan.table));
+    if (held === null || held < newest) await writeProgress(session, at(plan.table), newest);
   }
   // The view follows the pipeline file, as the runner keeps it (drift-check): created for soft_delete, dropped without it.
   await syncCurrentView(session, at(plan.table), spec.source.softDelete).catch((err: Error) => {

@@ -44,11 +44,11 @@ import { SessionRotation, SESSION_ROWS } from './session-rotation.js';
 import { HorizonFreeze } from './horizon-freeze.js';
 import { GROUP_ROWS, RowGroup } from './row-group.js';
 import { DeferredStepError } from '../stages/batch-transaction.js';
-import { dropTarget, targetLabel, targetRef } from '../duckdb/target-table.js';
+import { dropTarget, targetLabel, targetRef, targetSource } from '../duckdb/target-table.js';
 import type { Logger } from '../log/logger.js';
 import { estimateRows } from '../postgres/estimate-rows.js';
 import { PgduckError } from '../errors/pgduck-error.js';
-import { checkpointHasProgress, findTargetLost, targetChanged } from '../stages/target-lost.js';
+import { checkpointHasProgress, findTargetLost, recordedFromTable, targetChanged } from '../stages/target-lost.js';
 import { targetIdentity } from '../duckdb/target-identity.js';
 import { RepairedDuringRunError, findRepairedDuringRun } from './repaired-during-run.js';
 import { listHistory, newestDeletesOrBackfillSeq, setAsideUncommittedBatches } from '../parquet/history-files.js';
@@ -307,27 +307,24 @@ async function runPipelineOnce(plan: Plan, deps: RunDeps): Promise<RunSummary> {
     try {
       const { rebootstrap, walLsn } = await guardSource(spec, pg, store, log);
       if (walLsn !== null) summary.sourceWalLsn = walLsn;
-      // The checkpoint was written for rows loaded into another table or file than this run's target.
-      // Before any rebuild: a pipeline file renamed (two swapped) finds another table's oid too, and
-      // must start over into its own table, not drop it (found by review: marked rows lost).
-      const target = targetIdentity(plan.target.duckdbPath, spec.target);
-      if (checkpoint?.target && checkpoint.target !== target && checkpointHasProgress(checkpoint)) throw targetChanged(spec, checkpoint.target, target);
       if (rebootstrap) {
         // on_recreate: rebootstrap. What `reset --drop-target` does, in its order: the DuckDB table
         // first (a locked file fails before the checkpoint is touched), then the checkpoint (a new
         // generation). A crash in between finds the same re-created table next run and does it again.
-        await deps.lake.withSession(plan.target.duckdbPath, (lake) => dropTarget(lake, spec.target));
+        // Only a table holding the re-created table's rows is dropped (its recorded source: the old
+        // table's oid, or its name in an older record): two pipeline files that swapped names each
+        // find the other's table there, whose rows (some kept only in DuckDB) are this source's, not
+        // stale ones; it is bootstrapped over instead (found by review).
+        const dropped = await deps.lake.withSession(plan.target.duckdbPath, async (lake) => {
+          if (!recordedFromTable(await targetSource(lake, spec.target), spec, rebootstrap.was.tableOid)) return false;
+          await dropTarget(lake, spec.target);
+          return true;
+        });
         store.reset(spec.name);
         store.saveSourceIdentity(spec.name, rebootstrap.now);
-        store.addSchemaEvent(
-          spec.name,
-          'recreated',
-          `${rebootstrap.change}: target table ${targetLabel(spec.target)} dropped and bootstrapped again (on_recreate: rebootstrap)`,
-        );
-        log.warn(
-          { pipeline: spec.name },
-          `${rebootstrap.change}: on_recreate is rebootstrap, so DuckDB table ${targetLabel(spec.target)} was dropped and is bootstrapped from the new table`,
-        );
+        const what = dropped ? 'dropped and bootstrapped again' : 'bootstrapped again over its rows (it holds no rows of the table before)';
+        store.addSchemaEvent(spec.name, 'recreated', `${rebootstrap.change}: target table ${targetLabel(spec.target)} ${what} (on_recreate: rebootstrap)`);
+        log.warn({ pipeline: spec.name }, `${rebootstrap.change}: on_recreate is rebootstrap, so DuckDB table ${targetLabel(spec.target)} was ${what}`);
         checkpoint = store.get(spec.name);
         counted = checkpoint?.batchesTotal ?? 0;
         resumeFrom = null;
@@ -335,6 +332,9 @@ async function runPipelineOnce(plan: Plan, deps: RunDeps): Promise<RunSummary> {
         summary.position = null;
         summary.bootstrapDone = false;
       }
+      // The checkpoint was written for rows loaded into another table or file than this run's target.
+      const target = targetIdentity(plan.target.duckdbPath, spec.target);
+      if (checkpoint?.target && checkpoint.target !== target && checkpointHasProgress(checkpoint)) throw targetChanged(spec, checkpoint.target, target);
     } catch (cause) {
       throw failure('setup', undefined, cause);
     }

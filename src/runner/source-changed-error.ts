@@ -38,7 +38,7 @@ export class SourceChangedError extends PgduckError {
           : `Syncing on would mix two sources' rows in the DuckDB table ${target}: `) +
         `nothing was read or written and the checkpoint did not move. If the new source is the right one, rebuild the table from it: ${fix}` +
         (rewound
-          ? ` (source.on_recreate: rebootstrap does that by itself at such a change); if DATABASE_URL (or source.connection) reaches a stale copy by mistake, point it back`
+          ? '; if DATABASE_URL (or source.connection) reaches a stale copy by mistake, point it back'
           : '; otherwise point DATABASE_URL (or source.connection) back at the old one'),
       { kind: 'needs-action', code: rewound ? 'SOURCE_REWOUND' : 'SOURCE_CHANGED', fix },
     );

@@ -7,9 +7,9 @@
  * - the source's identity (source-identity.ts) against the one recorded at the last run: another
  *   cluster, database or table (re-created, restored), or a cluster that went back in time (another
  *   timeline: a failover to a standby that was behind, a point-in-time restore; or a WAL position
- *   behind the last run's), is refused (SourceChangedError), except a table re-created, or a cluster
- *   gone back, when the pipeline says `on_recreate: rebootstrap`: then the caller rebuilds the target
- *   from it (the guard says so; it writes nothing itself);
+ *   behind the last run's), is refused (SourceChangedError), except a table re-created when the
+ *   pipeline says `on_recreate: rebootstrap`: then the caller rebuilds the target from it (the guard
+ *   says so; it writes nothing itself);
  * - the table's relfilenode: when a rewrite moved it since the last run (an ALTER … TYPE that
  *   re-rounds values, or two that cancel out in the catalog), every existing row is re-read.
  *
@@ -32,6 +32,8 @@ import { SourceRefusedError } from './source-refused-error.js';
 export interface Rebootstrap {
   change: string;
   now: SourceIdentity;
+  /** The identity the target's rows were synced from (the table before it was re-created). */
+  was: SourceIdentity;
 }
 
 /** What the guard found: a rebuild the caller must make first, and the source's WAL position as it began (null on a standby). */
@@ -62,8 +64,10 @@ export async function guardSource(spec: PipelineSpec, pg: PgClient, store: Check
     return { rebootstrap: null, walLsn: now.walLsn };
   }
   const change = identityChange(was, now, qualified(schema, table));
-  if ((change?.what === 'table' || change?.what === 'rewound') && spec.source.onRecreate === 'rebootstrap')
-    return { rebootstrap: { change: change.message, now }, walLsn: now.walLsn };
+  // A re-created table may be rebuilt by itself (on_recreate: rebootstrap); a cluster gone back in time
+  // never is: every promotion counts, a lossless switchover too, and a rebuild would drop rows only
+  // DuckDB keeps (hard_delete_mode: mark) at each one (found by review).
+  if (change?.what === 'table' && spec.source.onRecreate === 'rebootstrap') return { rebootstrap: { change: change.message, now, was }, walLsn: now.walLsn };
   if (change) throw new SourceChangedError(spec.name, qualified(schema, table), targetLabel(spec.target), was, now, [change.message], change.what);
   const moved = was.relfilenode !== now.relfilenode && !sameLeavesOlderForm(was.relfilenode, now.relfilenode);
   const retyped = typeTextChanges(was.labels, now.labels);

@@ -240,10 +240,11 @@ export const driftCheckStage: Stage = {
       const loaded = checkpoint?.generation === ctx.generation && checkpointHasProgress(checkpoint);
       const owner = await targetSource(lake, table);
       const place = store.sourceIdentity(spec.name);
-      const recorded = owner === null ? null : recordedSourceIs(owner, spec, place);
+      const recorded = owner === null ? null : recordedSourceIs(owner, spec, place, loaded);
       if (owner !== null && !recorded?.same) throw targetTaken(spec, owner, loaded);
-      // Unclaimed, or recorded by an older pgduck (`schema.table`) or without the database: recorded whole now.
-      if (!loaded && !recorded?.complete) await claimTarget(lake, table, sourceRecord(spec, place));
+      // Unclaimed, recorded by an older pgduck (`schema.table`, or without the database or the oid), or
+      // under the source's former name: recorded whole now.
+      if (!recorded?.complete) await claimTarget(lake, table, sourceRecord(spec, place));
       // The file's own record of the last batch a run committed into the table (target-progress.ts):
       // behind the checkpoint's, the file was put back to an older copy; the run starts over (target-lost.ts).
       const expected = loaded ? (checkpoint?.targetBatches ?? null) : null;

@@ -76,6 +76,8 @@ export function sourceLabel(spec: Pick<PipelineSpec, 'source'>): string {
 export interface SourcePlace {
   systemId: string | null;
   database: string;
+  /** The source table's oid: a table renamed keeps it. */
+  tableOid?: string;
 }
 
 interface SourceRecord {
@@ -83,6 +85,8 @@ interface SourceRecord {
   table: string;
   database?: string;
   cluster?: string;
+  /** The source table's oid when the record was written (absent in records written before). */
+  oid?: string;
 }
 
 /**
@@ -97,6 +101,7 @@ export function sourceRecord(spec: Pick<PipelineSpec, 'source'>, place: SourcePl
     table: spec.source.table,
     ...(place ? { database: place.database } : {}),
     ...(place?.systemId ? { cluster: place.systemId } : {}),
+    ...(place?.tableOid ? { oid: place.tableOid } : {}),
   };
   return JSON.stringify(record);
 }
@@ -104,17 +109,39 @@ export function sourceRecord(spec: Pick<PipelineSpec, 'source'>, place: SourcePl
 /**
  * Whether a recorded source (sourceRecord, or the older `schema.table`) is this pipeline's: the same
  * schema and table, and the same database and cluster where both sides know them. `complete`: it
- * records all this run knows (no need to record it again).
+ * records all this run knows (no need to record it again). `loaded`: the pipeline synced rows into
+ * the table already; then a record of the same table oid is this source renamed (ALTER TABLE …
+ * RENAME and the pipeline file following it: found by review, refused on every run otherwise), to
+ * be recorded again under its new name. A bootstrap goes by name: a table re-created has a new oid.
  */
-export function recordedSourceIs(recorded: string, spec: Pick<PipelineSpec, 'source'>, place: SourcePlace | null): { same: boolean; complete: boolean } {
+export function recordedSourceIs(
+  recorded: string,
+  spec: Pick<PipelineSpec, 'source'>,
+  place: SourcePlace | null,
+  loaded = false,
+): { same: boolean; complete: boolean } {
   if (!recorded.startsWith('{')) return { same: recorded === sourceLabel(spec), complete: false };
   const r = parseRecord(recorded);
   if (r === null) return { same: false, complete: false };
-  const same =
-    sameName(r, spec) &&
+  const samePlace =
     (r.database === undefined || place === null || r.database === place.database) &&
     (r.cluster === undefined || !place?.systemId || r.cluster === place.systemId);
-  return { same, complete: recorded === sourceRecord(spec, place) };
+  const renamed = loaded && r.oid !== undefined && place?.tableOid !== undefined && r.oid === place.tableOid;
+  return { same: samePlace && (sameName(r, spec) || renamed), complete: recorded === sourceRecord(spec, place) };
+}
+
+/**
+ * Whether a target table holds the rows of the source table identified as `was` (before it was
+ * re-created): its record's oid where it has one, else its recorded name. on_recreate: rebootstrap
+ * drops only such a table (found by review: two pipeline files swapped names, and the other
+ * pipeline's table, with rows only DuckDB kept, was dropped).
+ */
+export function recordedFromTable(recorded: string | null, spec: Pick<PipelineSpec, 'source'>, wasOid: string): boolean {
+  if (recorded === null) return false;
+  if (!recorded.startsWith('{')) return recorded === sourceLabel(spec);
+  const r = parseRecord(recorded);
+  if (r === null) return false;
+  return r.oid !== undefined ? r.oid === wasOid : sameName(r, spec);
 }
 
 /**

@@ -5,7 +5,9 @@
  * a row's lost update stayed newer than the source's): every run reported success. Now the
  * timeline (and, on a primary, the WAL position) is part of the source's identity: the run stops
  * before reading (SOURCE_REWOUND, nothing written, the checkpoint unmoved), and `reset --drop-target`
- * or `on_recreate: rebootstrap` rebuilds the table from the source as it now is.
+ * rebuilds the table from the source as it now is. `on_recreate: rebootstrap` does not do it by itself:
+ * every promotion counts, a switchover that lost nothing too, and a rebuild at each would drop rows
+ * only DuckDB keeps (hard_delete_mode: mark; found by review).
  *
  * A real promotion: a streaming standby (test/support/standby.ts) cut from its primary
  * (primary_conninfo emptied), the primary written to and synced, then the standby promoted. And a
@@ -67,7 +69,7 @@ describe('a source that went back in time (failover to a standby that was behind
     await primary?.stop();
   });
 
-  test('the run stops before reading the promoted standby; reset --drop-target rebuilds from it; on_recreate: rebootstrap does it alone', async () => {
+  test('the run stops before reading the promoted standby; reset --drop-target rebuilds from it; on_recreate: rebootstrap is refused too', async () => {
     const stopped = createWorkspace();
     const rebuilt = createWorkspace();
     workspaces.push(stopped, rebuilt);
@@ -134,10 +136,14 @@ describe('a source that went back in time (failover to a standby that was behind
     assert.equal(after.code, 0, after.stderr);
     assert.deepEqual(await duckRows(stopped), source, 'rebuilt from the promoted standby: rows 21–25 and the lost update gone');
 
-    // on_recreate: rebootstrap: the run rebuilds the table itself, with a warning.
+    // on_recreate: rebootstrap is for tables re-created: a cluster gone back is refused all the same.
     const alone = await run(rebuilt, standbyUrl);
-    assert.equal(alone.code, 0, alone.stderr);
-    assert.match(alone.stderr, /timeline 2, was 1/);
+    assert.equal(alone.code, 4, alone.stderr);
+    assert.match(alone.stderr, /SOURCE_REWOUND[\s\S]*timeline 2, was 1/);
+    assert.equal((await duckRows(rebuilt)).length, 25, 'nothing dropped or written');
+    const resetToo = await runCli(['reset', 'orders', '--drop-target'], rebuilt.env(standbyUrl));
+    assert.equal(resetToo.code, 0, resetToo.stderr);
+    assert.equal((await run(rebuilt, standbyUrl)).code, 0);
     assert.deepEqual(await duckRows(rebuilt), source);
 
     // And the next run on the new timeline is an ordinary incremental run.
