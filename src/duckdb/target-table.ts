@@ -53,12 +53,17 @@ export async function ensureTargetSchema(session: LakeSession, target: TargetNam
  * instance against 2–7 ms for these two (docs/architecture.md, "Facts: DuckDB").
  */
 export async function describeTarget(session: LakeSession, target: TargetName): Promise<TargetColumn[] | null> {
+  return (await describeTargetAndSource(session, target))?.columns ?? null;
+}
+
+/** describeTarget, and the source the table records (targetSource) from the same catalog row. */
+export async function describeTargetAndSource(session: LakeSession, target: TargetName): Promise<{ columns: TargetColumn[]; source: string | null } | null> {
   const found = await tableCatalogRow(session, target);
   if (found === null) return null;
   // '.' first: the client drops a leading U+FEFF from every text it decodes (found by review: a column
   // named "\uFEFFcode", as tables loaded from a CSV header with a BOM have, read as "code").
   const rows = await session.all(`SELECT '.' || column_name AS column_name, column_type FROM (DESCRIBE ${targetRef(session, target)})`);
-  return rows.map((r) => ({ name: String(r.column_name).slice(1), type: String(r.column_type) }));
+  return { columns: rows.map((r) => ({ name: String(r.column_name).slice(1), type: String(r.column_type) })), source: recordedSource(found.comment) };
 }
 
 /**
@@ -119,7 +124,10 @@ const SOURCE_COMMENT = 'pgduck source ';
  * names none (made by hand, or by a pgduck before it recorded one).
  */
 export async function targetSource(session: LakeSession, target: TargetName): Promise<string | null> {
-  const comment = (await tableCatalogRow(session, target))?.comment;
+  return recordedSource((await tableCatalogRow(session, target))?.comment);
+}
+
+function recordedSource(comment: unknown): string | null {
   return typeof comment === 'string' && comment.startsWith(SOURCE_COMMENT) ? comment.slice(SOURCE_COMMENT.length) : null;
 }
 

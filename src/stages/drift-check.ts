@@ -50,6 +50,7 @@ import {
   syncCurrentView,
   createTarget,
   describeTarget,
+  describeTargetAndSource,
   dropColumn,
   rebuildTarget,
   renameColumns,
@@ -60,7 +61,6 @@ import {
   targetRef,
   schemaRef,
   type TargetName,
-  targetSource,
   claimTarget,
 } from '../duckdb/target-table.js';
 import type { LakeSession } from '../duckdb/lake.js';
@@ -90,8 +90,9 @@ async function canonicalTypes(session: LakeSession, memory: RunMemory, types: st
 /** The target's shape (canonical types), from the run's memory when this run has read it already (see RunMemory.target). */
 async function targetShape(session: LakeSession, memory: RunMemory, table: TargetName): Promise<RunMemory['target']> {
   if (memory.target) return memory.target;
-  const columns = await describeTarget(session, table);
-  if (!columns) return null;
+  const described = await describeTargetAndSource(session, table);
+  if (!described) return null;
+  const { columns } = described;
   await canonicalTypes(
     session,
     memory,
@@ -100,6 +101,7 @@ async function targetShape(session: LakeSession, memory: RunMemory, table: Targe
   const shape = {
     columns: await Promise.all(columns.map(async (t) => ({ name: t.name, type: await canonicalType(session, memory, t.type) }))),
     primaryKey: await targetPrimaryKey(session, table),
+    recordedSource: described.source,
   };
   memory.target = shape;
   return shape;
@@ -238,7 +240,8 @@ export const driftCheckStage: Stage = {
       // in DuckDB, or another environment's file copied in, took this source's rows (found by review).
       const checkpoint = store.get(spec.name);
       const loaded = checkpoint?.generation === ctx.generation && checkpointHasProgress(checkpoint);
-      const owner = await targetSource(lake, table);
+      // Read with the table's columns just now (targetShape): one catalog query less per run.
+      const owner = current.recordedSource;
       const place = store.sourceIdentity(spec.name);
       const recorded = owner === null ? null : recordedSourceIs(owner, spec, place, loaded);
       if (owner !== null && !recorded?.same) throw targetTaken(spec, owner, loaded);

@@ -13,7 +13,8 @@ export interface RunMemory {
    * the table (one run per pipeline at a time; no two pipelines share a target), so it is read once
    * per run and again after each DDL: most batches then cost no DuckDB catalog query (~5–9 ms each, measured).
    */
-  target: { columns: TargetColumn[]; primaryKey: TargetKey | null } | null;
+  /** recordedSource: the source the table's comment records (targetSource), read with its columns. */
+  target: { columns: TargetColumn[]; primaryKey: TargetKey | null; recordedSource: string | null } | null;
   /** DuckDB's own spelling of each type drift-check asked about (`TIMESTAMPTZ` → `TIMESTAMP WITH TIME ZONE`). */
   canonicalTypes: Map<string, string>;
   /** The `<table>_current` view was checked against soft_delete in this run. */
