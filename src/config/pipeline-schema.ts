@@ -73,7 +73,7 @@ export const SourceSchema = Type.Object(
         description:
           'The source table dropped and re-created under the same name (its oid changed; same cluster and database). stop: refuse to sync until ' +
           '`pgduck reset <name> --drop-target` (its rows and the old ones would mix). rebootstrap: drop the DuckDB table and bootstrap it from the new ' +
-          'table, logged and recorded as a schema event (the Parquet history is kept); a DuckDB table that holds another source table\'s rows (a pipeline file ' +
+          "table, logged and recorded as a schema event (the Parquet history is kept); a DuckDB table that holds another source table's rows (a pipeline file " +
           'renamed) is bootstrapped over, not dropped. Another cluster or database, and a cluster gone back in time (SOURCE_REWOUND), are always refused. Default: `stop`.',
       }),
     ),

@@ -61,7 +61,7 @@ SELECT c.attnum,
             THEN ((coalesce(e.typmod, b.typmod) - 4) >> 16) & 65535 END AS numeric_precision,
        CASE WHEN coalesce(et.oid, bt.oid) = 'pg_catalog.numeric'::pg_catalog.regtype AND coalesce(e.typmod, b.typmod) >= 4
             THEN (((coalesce(e.typmod, b.typmod) - 4) & 2047) # 1024) - 1024 END AS numeric_scale,
-       -- NOT NULL only once validated: Postgres 18's NOT NULL … NOT VALID sets attnotnull while old rows
+       -- NOT NULL only once validated: Postgres 18's NOT NULL ... NOT VALID sets attnotnull while old rows
        -- may still hold NULL (found by review: the NULL-cursor sweep was skipped and those rows lost).
        c.attnotnull AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint k
                                     WHERE k.conrelid = rel.oid AND k.contype = 'n' AND NOT k.convalidated AND c.attnum = ANY (k.conkey)) AS not_null,

@@ -16,19 +16,24 @@ import type { VerifyShape } from '../verify/verify-shape.js';
 const tuple = (xs: string[]) => `(${xs.join(', ')})`;
 
 export function postgresDigestDialect(shape: VerifyShape): DigestDialect {
+  // A text key of a database whose encoding is not UTF-8 compares as its UTF-8 bytes, as DuckDB orders it.
+  // (keyRef already converts the outer query's references: they are used as they are in ORDER BY.)
+  const utf8 = (x: string, i: number) =>
+    shape.sourceNotUtf8 && shape.keys[i]?.kind === 'text' && !x.startsWith('convert_to(') ? `convert_to(${x}, 'UTF8')` : x;
+  const ordered = (xs: string[]) => xs.map(utf8);
   return {
     table: shape.sourceTable,
     keySort: (k) => k.pg,
     keyDisplay: (k) => k.pgDisplay,
     canonical: (c) => c.pg,
     // A subquery's output loses the explicit collation: text keys are re-collated.
-    keyRef: (ref, k) => (k.kind === 'text' ? `${ref} COLLATE "C"` : ref),
+    keyRef: (ref, k) => (k.kind !== 'text' ? ref : shape.sourceNotUtf8 ? `convert_to(${ref}, 'UTF8')` : `${ref} COLLATE "C"`),
     keyValue: (kind, value, params) => {
       params.push(value);
       return `$${params.length}::${pgKeyParamCast(kind)}`;
     },
-    less: (exprs, values) => `${tuple(exprs)} < ${tuple(values)}`,
-    atLeast: (exprs, values) => `${tuple(exprs)} >= ${tuple(values)}`,
+    less: (exprs, values) => `${tuple(ordered(exprs))} < ${tuple(ordered(values))}`,
+    atLeast: (exprs, values) => `${tuple(ordered(exprs))} >= ${tuple(ordered(values))}`,
     equal: (exprs, values) => `${tuple(exprs)} = ${tuple(values)}`,
     rowDigest: (refs) => `md5(convert_to(${refs.map(pgPiece).join(' || ')}, 'UTF8'))`,
     hex60: (hex) => `('x' || ${hex})::bit(60)::bigint`,

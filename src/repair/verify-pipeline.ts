@@ -92,7 +92,8 @@ export async function verifyPipeline(
         const target = await describeTarget(session, spec.target);
         if (!target)
           return fail(`target table ${targetLabel(spec.target)} does not exist in ${duckdbPath}`, { kind: 'needs-action', code: 'DRIFT_INCOMPATIBLE' });
-        const full = buildVerifyShape(spec, source, target);
+        const encoding = String((await pg.query<{ e: string }>('SELECT current_setting($1) AS e', ['server_encoding'])).rows[0].e);
+        const full = { ...buildVerifyShape(spec, source, target), sourceNotUtf8: encoding !== 'UTF8' && encoding !== 'SQL_ASCII' };
         const shape = opts.keysOnly ? { ...full, columns: full.columns.filter((c) => spec.source.primaryKey.includes(c.name)), uncompared: [] } : full;
         result.compared = shape.columns.map((c) => c.name);
         result.uncompared = shape.uncompared;

@@ -14,6 +14,13 @@ import { keyColumn, type KeyColumn } from './key-order.js';
 
 export interface VerifyShape {
   pipeline: string;
+  /**
+   * The source database's text is not UTF-8 (server_encoding other than UTF8 or SQL_ASCII): its
+   * "C" order of text keys is its own bytes', not DuckDB's (UTF-8), so the Postgres side orders and
+   * bounds them by their UTF-8 bytes (src/postgres/range-digest.ts). Found by review: on a WIN1252
+   * source verify listed equal rows as different and reconcile failed.
+   */
+  sourceNotUtf8?: boolean;
   /** Quoted, schema-qualified source table (a subquery of its living rows under soft_delete_mode remove). */
   sourceTable: string;
   /** Target table name and its DuckDB schema (unquoted; the DuckDB side qualifies them). */
