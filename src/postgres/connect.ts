@@ -47,12 +47,17 @@ export async function connectPostgres(url: string, opts: ConnectOptions = {}): P
   // pg (~40 ms of CPU to load: docs/architecture.md#facts-cli-startup) is imported at the first connection: `status` without --connect,
   // `plan` and offline `validate` load this module's callers but never connect.
   const { default: driver } = await import('pg');
+  // A connection string's own `options` (`?options=-c search_path=app`, a provider's `endpoint=…`)
+  // would replace these whole: pg lays the parsed URL over the client's settings (found by review:
+  // every session setting dropped, floats read with the database's extra_float_digits = 0 rounded,
+  // the run ok). Its options go first, these after them, so these win where both set one.
+  const own = urlOptions(url);
   let client: pg.Client;
   try {
     client = new driver.Client({
-      connectionString: url,
+      connectionString: own ? own.url : url,
       types: rawTypes,
-      options,
+      options: own ? `${own.options} ${options}` : options,
       connectionTimeoutMillis: opts.connectTimeoutMs,
       keepAlive: true,
       keepAliveInitialDelayMillis: 30_000,
@@ -109,4 +114,18 @@ function classifyConnectError(err: unknown, message: string): PgduckError {
   if (classified && classified.kind === 'config') return new PgduckError(message, { kind: 'config', code: classified.code, fix: classified.fix, cause: err });
   const code = classified && !isConnectionLost(root) ? classified.code : 'PG_UNREACHABLE';
   return new PgduckError(message, { kind: 'transient', code, fix: classified?.fix, cause: err });
+}
+
+/** The `options` parameter of a postgres:// URL and the URL without it; null when it has none (or is no URL). */
+export function urlOptions(url: string): { url: string; options: string } | null {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return null;
+  }
+  const options = u.searchParams.get('options');
+  if (options === null) return null;
+  u.searchParams.delete('options');
+  return { url: u.toString(), options };
 }
