@@ -40,6 +40,16 @@ const smallTable = (estimate: number | null) => estimate !== null && estimate < 
 const TIME_CURSOR = new Set(['timestamptz', 'timestamp', 'date']);
 const INT_CURSOR = new Set(['int2', 'int4', 'int8']);
 
+/** Server encodings whose conversion to UTF-8 maps distinct strings to one (EUC_JP, measured; MULE_INTERNAL, unknown). */
+const MANY_TO_ONE_ENCODINGS = new Set(['EUC_JP', 'MULE_INTERNAL']);
+
+/** A column whose values are (or hold) text: a string type, an enum, a composite, json, or an array of those. */
+function mayHoldText(c: PgColumn): boolean {
+  const textual = (typname: string | null, typtype: string | null) =>
+    (typname !== null && ['text', 'varchar', 'bpchar', 'name', 'citext', 'json', 'jsonb', 'xml'].includes(typname)) || typtype === 'e' || typtype === 'c';
+  return textual(c.typname, c.typtype) || (c.elemTypname !== null && textual(c.elemTypname, c.elemTyptype));
+}
+
 /** Every live problem of one pipeline's source, in the order a reader would fix them. */
 export function judgeSource(spec: PipelineSpec, facts: SourceFacts): LiveIssue[] {
   const { relation } = facts;
@@ -82,6 +92,29 @@ export function judgeSource(spec: PipelineSpec, facts: SourceFacts): LiveIssue[]
     });
   }
   const byName = new Map(relation.columns.map((c) => [c.name, c]));
+  // Postgres converts some distinct strings of these encodings to one UTF-8 text (EUC_JP 0xA2E8 and
+  // 0xADFA both to U+2235, 22 such characters, measured); pgduck reads in UTF-8, so two text keys
+  // became one DuckDB row, the later replacing the earlier (found by review).
+  if (relation.serverEncoding !== undefined && MANY_TO_ONE_ENCODINGS.has(relation.serverEncoding)) {
+    const texts = spec.source.primaryKey.filter((k) => {
+      const c = byName.get(k);
+      return c !== undefined && mayHoldText(c);
+    });
+    if (texts.length > 0) {
+      issues.push({
+        check: 'primary-key',
+        severity: 'error',
+        path: ['source', 'primary_key'],
+        column: texts[0],
+        message:
+          `the database's encoding is ${relation.serverEncoding}, which Postgres converts to UTF-8 many-to-one (two different strings can become one), ` +
+          `so key column${texts.length > 1 ? 's' : ''} ${texts.map(quoteIdent).join(', ')} could merge two rows into one in DuckDB; key the pipeline on columns that hold no text, ` +
+          "or sync a view that gives the key's exact bytes:",
+        fix: `CREATE VIEW ${spec.source.table}_sync AS SELECT *, convert_to(${quoteIdent(texts[0])}, '${relation.serverEncoding}') AS ${quoteIdent(`${texts[0]}_bytes`)} FROM ${name};  -- and key it on ${texts[0]}_bytes`,
+        blocksRun: true,
+      });
+    }
+  }
   const missing = (column: string, role: string, path: ConfigPath): LiveIssue => {
     const hint = didYouMean(column, byName.keys());
     const list = relation.columns.map((c) => c.name).join(', ');

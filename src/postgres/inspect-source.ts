@@ -65,6 +65,8 @@ export interface SourceRelation {
    * only the rows a policy lets it see, without a word (found by review).
    */
   rowSecurity: boolean;
+  /** The database's `server_encoding` (undefined where not read). */
+  serverEncoding?: string;
 }
 
 const KINDS: Record<string, RelationKind> = {
@@ -87,7 +89,8 @@ SELECT c.oid::int8::text AS oid,
             WHEN c.relkind IN ('r', 'm') AND c.reltuples >= 0 THEN c.reltuples
        END::float8::text AS reltuples,
        CASE WHEN c.relkind = 'r' THEN (SELECT count(*) FROM pg_catalog.pg_inherits i WHERE i.inhparent = c.oid) ELSE 0 END::text AS children,
-       (c.relrowsecurity AND pg_catalog.row_security_active(c.oid))::text AS row_security
+       (c.relrowsecurity AND pg_catalog.row_security_active(c.oid))::text AS row_security,
+       pg_catalog.current_setting('server_encoding') AS server_encoding
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p', 'v', 'm', 'f')`;
@@ -152,6 +155,7 @@ export async function inspectSource(client: pg.Client, schema: string, table: st
     rowEstimate: row.reltuples === null ? null : Math.round(Number(row.reltuples)),
     inheritanceChildren: Number(row.children ?? 0),
     rowSecurity: bool(row.row_security),
+    serverEncoding: String(row.server_encoding),
   };
 }
 
