@@ -53,6 +53,19 @@ const LEAF_BATCH = 64;
 /** Key values one digest query may carry as boundaries (Postgres allows 65,535 bound parameters). */
 const MAX_BOUNDARY_VALUES = 32_000;
 
+/**
+ * Both sides' answers, run at once; a failure is thrown only once both have settled. With
+ * Promise.all a Postgres error (a row level security refusal) rejected at once while DuckDB's query
+ * still ran, and the caller closed the DuckDB instance under it: the process died of SIGSEGV, with
+ * nothing printed (found running the suite).
+ */
+async function bothSides<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
+  const [x, y] = await Promise.allSettled([a, b]);
+  if (x.status === 'rejected') throw x.reason;
+  if (y.status === 'rejected') throw y.reason;
+  return [x.value, y.value];
+}
+
 const sameKey = (a: KeyTuple, b: KeyTuple) => a.length === b.length && a.every((v, i) => v === b[i]);
 
 /**
@@ -138,7 +151,7 @@ export async function verifyTable(
   // over each table both answers "equal?" and, if not, already says where.
   const targetRows = await target.count(WHOLE_TABLE);
   const rootBoundaries = targetRows > leafRows ? await target.boundaries(WHOLE_TABLE, targetRows, partsFor(targetRows)) : [];
-  const [sd, td] = await Promise.all([source.digest(WHOLE_TABLE, rootBoundaries), target.digest(WHOLE_TABLE, rootBoundaries)]);
+  const [sd, td] = await bothSides(source.digest(WHOLE_TABLE, rootBoundaries), target.digest(WHOLE_TABLE, rootBoundaries));
   stats.rangesDigested += 2 * (rootBoundaries.length + 1);
   const sum = (ds: RangeDigest[]) => ds.reduce((a, d) => a + d.rows, 0);
   stats.rowsHashed += sum(sd) + sum(td);
@@ -218,7 +231,7 @@ export async function verifyTable(
       await compareLeaves(leaves);
       continue;
     }
-    const [a, b] = await Promise.all([source.digest(node.range, boundaries), target.digest(node.range, boundaries)]);
+    const [a, b] = await bothSides(source.digest(node.range, boundaries), target.digest(node.range, boundaries));
     stats.rangesDigested += 2 * (boundaries.length + 1);
     stats.rowsHashed += sum(a) + sum(b);
     stats.sourceRowsHashed += sum(a);
@@ -318,7 +331,7 @@ export async function verifyTable(
   }
 
   async function compareRows(ranges: KeyRange[]): Promise<void> {
-    const [a, b] = await Promise.all([source.rows(ranges, Number.MAX_SAFE_INTEGER), target.rows(ranges, Number.MAX_SAFE_INTEGER)]);
+    const [a, b] = await bothSides(source.rows(ranges, Number.MAX_SAFE_INTEGER), target.rows(ranges, Number.MAX_SAFE_INTEGER));
     stats.rowsFetched += a.length + b.length;
     stats.sourceRowsFetched += a.length;
     await compareRowSets(a, b);
@@ -356,7 +369,7 @@ export async function verifyTable(
   }
 
   async function differingColumns(row: KeyedRow): Promise<string[]> {
-    const [a, b] = await Promise.all([source.values(row.key), target.values(row.key)]);
+    const [a, b] = await bothSides(source.values(row.key), target.values(row.key));
     if (!a || !b) return [];
     return shape.columns.filter((_, i) => a[i] !== b[i]).map((c) => c.name);
   }

@@ -103,9 +103,15 @@ test('row level security enabled after the bootstrap: the run refuses and a reco
     assert.equal(run.code, 4, run.stdout + run.stderr);
     assert.match(run.stdout, /row level security applies/);
 
-    const reconcile = await runCli(['reconcile', 'orders'], ws.env(as));
-    assert.notEqual(reconcile.code, 0, 'a reconcile that could read only some keys fails instead of removing the others');
-    assert.match(reconcile.stdout + reconcile.stderr, /ROW_SECURITY/, `exit ${reconcile.code}, signal ${reconcile.signal}`);
+    // Several times: the Postgres side's failure used to reject while DuckDB's query of the same range
+    // still ran, and closing the instance under it killed the process (SIGSEGV, nothing printed) in
+    // about one run in four (verify-table.ts bothSides).
+    for (let i = 0; i < 6; i++) {
+      const reconcile = await runCli(['reconcile', 'orders'], ws.env(as));
+      assert.equal(reconcile.signal, null, `reconcile ${i + 1} died of ${reconcile.signal}`);
+      assert.equal(reconcile.code, 1, 'a reconcile that could read only some keys fails instead of removing the others');
+      assert.match(reconcile.stdout + reconcile.stderr, /ROW_SECURITY/);
+    }
     assert.equal((await duckIds(ws, 'orders')).length, 20, 'no row removed');
   });
 });
