@@ -67,6 +67,7 @@ export type ErrorCode =
   | 'SOURCE_CHANGED'
   | 'SOURCE_REWOUND'
   | 'ROW_SECURITY'
+  | 'SOURCE_TEXT_NOT_UTF8'
   | 'SOURCE_REFUSED'
   | 'DISK_FULL'
   | 'PERMISSION_DENIED'

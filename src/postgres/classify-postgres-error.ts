@@ -68,6 +68,13 @@ const BY_CODE: Record<string, Rule> = {
   },
   '42501': { kind: 'needs-action', code: 'PERMISSION_DENIED', fix: 'grant this role SELECT on the table (and USAGE on its schema)' },
   '53100': { kind: 'needs-action', code: 'DISK_FULL', fix: "the Postgres server's disk is full: free space there" },
+  // invalid byte sequence for encoding "UTF8" (a SQL_ASCII database holding another encoding's bytes):
+  // the server refuses to send them; said as the data's problem, not as an internal error (found by review).
+  '22021': {
+    kind: 'needs-action',
+    code: 'SOURCE_TEXT_NOT_UTF8',
+    fix: 'the source holds text that is not valid UTF-8 (the message names the bytes): correct those values, or leave the column out (source.columns.exclude)',
+  },
 };
 
 // `row_security = off` (connect.ts) and a policy that applies to this role: "query would be affected by row-level security policy for table …".
