@@ -12,7 +12,7 @@
  */
 import pg from 'pg';
 import { startEmbeddedPostgres, freePort } from '../../src/postgres/embedded-server.js';
-import { quoteIdent } from '../../src/sql/identifier.js';
+import { quoteIdent, quoteLiteral } from '../../src/sql/identifier.js';
 
 export { freePort };
 
@@ -23,7 +23,7 @@ export interface TestPostgres {
    * A fresh database, so tests do not see each other's tables. On the shared server its name is
    * `name` plus a suffix unique to this process (the returned URL names it).
    */
-  createDatabase(name: string): Promise<string>;
+  createDatabase(name: string, opts?: { encoding?: string }): Promise<string>;
   query(url: string, sql: string, params?: unknown[]): Promise<pg.QueryResult>;
   stop(): Promise<void>;
 }
@@ -76,9 +76,11 @@ function handle(serverUrl: string, nameFor: (name: string) => string, stop: () =
   const self: TestPostgres = {
     url: serverUrl,
     query: (target, sql, params) => sessions.query(target, sql, params),
-    async createDatabase(name) {
+    /** `encoding`: a database of that server encoding (collation "C", from template0), for the encoding tests. */
+    async createDatabase(name, opts = {}) {
       const actual = nameFor(name);
-      await self.query(serverUrl, `CREATE DATABASE ${quoteIdent(actual)}`);
+      const encoding = opts.encoding ? ` ENCODING ${quoteLiteral(opts.encoding)} LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0` : '';
+      await self.query(serverUrl, `CREATE DATABASE ${quoteIdent(actual)}${encoding}`);
       const u = new URL(serverUrl);
       u.pathname = `/${actual}`;
       return u.toString();

@@ -22,28 +22,15 @@ import { runOutcome } from '../support/sync-checks.js';
 import { withDuckDbFile } from '../../src/duckdb/lake.js';
 
 let pgs: TestPostgres;
-const created: string[] = [];
-let serverUrl: string;
 
 before(async () => {
   pgs = await startPostgres();
-  const u = new URL(pgs.url);
-  u.pathname = '/postgres';
-  serverUrl = u.toString();
 });
 after(async () => {
-  for (const name of created) await pgs.query(serverUrl, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
   await pgs?.stop();
 });
 
-async function eucJpDatabase(name: string): Promise<string> {
-  const actual = `${name}_${process.pid}`;
-  await pgs.query(serverUrl, `CREATE DATABASE "${actual}" ENCODING 'EUC_JP' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0`);
-  created.push(actual);
-  const u = new URL(serverUrl);
-  u.pathname = `/${actual}`;
-  return u.toString();
-}
+const eucJpDatabase = (name: string) => pgs.createDatabase(name, { encoding: 'EUC_JP' });
 
 const pipeline = (batch: number) => `source:\n  table: public.items\n  primary_key: k\n  cursor: updated_at\ntarget:\n  table: items\nbatch_size: ${batch}\n`;
 

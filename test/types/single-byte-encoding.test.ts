@@ -28,29 +28,22 @@ import { reconcilePipeline } from '../../src/repair/reconcile-pipeline.js';
 import { withDuckDbFile } from '../../src/duckdb/lake.js';
 
 let pgs: TestPostgres;
-const created: string[] = [];
-let serverUrl: string;
 
 before(async () => {
   pgs = await startPostgres();
-  const u = new URL(pgs.url);
-  u.pathname = '/postgres';
-  serverUrl = u.toString();
 });
 after(async () => {
-  for (const name of created) await pgs.query(serverUrl, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
   await pgs?.stop();
 });
 
+/** A database of `encoding` whose own and whose role's client_encoding say LATIN1 (pgduck's sessions must not follow them). */
 async function encodedDatabase(name: string, encoding: string): Promise<string> {
-  const actual = `${name}_${process.pid}`;
-  await pgs.query(serverUrl, `CREATE DATABASE "${actual}" ENCODING '${encoding}' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0`);
-  created.push(actual);
-  await pgs.query(serverUrl, `ALTER DATABASE "${actual}" SET client_encoding = 'LATIN1'`);
-  await pgs.query(serverUrl, `ALTER ROLE CURRENT_USER IN DATABASE "${actual}" SET client_encoding = 'LATIN1'`);
-  const u = new URL(serverUrl);
-  u.pathname = `/${actual}`;
-  return u.toString();
+  const url = await pgs.createDatabase(name, { encoding });
+  const actual = new URL(url).pathname.slice(1);
+  // From a UTF8 database: in the new one the setting is checked against its own encoding (no WIN1252 → LATIN1 conversion).
+  await pgs.query(pgs.url, `ALTER DATABASE "${actual}" SET client_encoding = 'LATIN1'`);
+  await pgs.query(pgs.url, `ALTER ROLE CURRENT_USER IN DATABASE "${actual}" SET client_encoding = 'LATIN1'`);
+  return url;
 }
 
 /** reconcilePipeline per pipeline, as `pgduck reconcile` runs it: its records, errors included. */

@@ -19,28 +19,15 @@ import { createWorkspace } from '../support/workspace.js';
 import { runOutcome } from '../support/sync-checks.js';
 
 let pgs: TestPostgres;
-const created: string[] = [];
-let serverUrl: string;
 
 before(async () => {
   pgs = await startPostgres();
-  const u = new URL(pgs.url);
-  u.pathname = '/postgres';
-  serverUrl = u.toString();
 });
 after(async () => {
-  for (const name of created) await pgs.query(serverUrl, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
   await pgs?.stop();
 });
 
-async function sqlAsciiDatabase(name: string): Promise<string> {
-  const actual = `${name}_${process.pid}`;
-  await pgs.query(serverUrl, `CREATE DATABASE "${actual}" ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0`);
-  created.push(actual);
-  const u = new URL(serverUrl);
-  u.pathname = `/${actual}`;
-  return u.toString();
-}
+const sqlAsciiDatabase = (name: string) => pgs.createDatabase(name, { encoding: 'SQL_ASCII' });
 
 const pipeline = (key: string, extra = '') =>
   `source:\n  table: public.items\n  primary_key: ${key}\n  cursor: updated_at\n${extra}target:\n  table: items\nbatch_size: 100\n`;
