@@ -122,7 +122,7 @@ function chooseFacts(rel: SourceRelation, opts: ProposeOptions, name: string, sk
   if (!key) {
     return skip(
       'no-key',
-      'no primary key, and no unique index over NOT NULL columns: rows could not be told apart in DuckDB; declare the key, e.g.',
+      'no primary key, and no unique index over NOT NULL columns (each in its own collation): rows could not be told apart in DuckDB; declare the key, e.g.',
       `ALTER TABLE ${name} ADD PRIMARY KEY (…);`,
     );
   }
@@ -144,12 +144,13 @@ function chooseFacts(rel: SourceRelation, opts: ProposeOptions, name: string, sk
 
 /**
  * The key: the primary key, else the unique index over NOT NULL plain columns with the fewest
- * columns (then by name). Partial, expression and unusable indexes make nothing unique for every row.
+ * columns (then by name). Partial, expression and unusable indexes make nothing unique for every row;
+ * an index in another collation than a column's nondeterministic one makes it unique only in its own.
  */
 export function chooseKey(rel: SourceRelation): { columns: string[]; from: string } | null {
   const notNull = new Set(rel.columns.filter((c) => c.notNull).map((c) => c.name));
   const plain = (ix: SourceIndex): ix is SourceIndex & { columns: string[] } =>
-    ix.usable && !ix.partial && ix.columns.length > 0 && ix.columns.every((c) => c !== null && notNull.has(c));
+    ix.usable && !ix.partial && ix.columnEquality && ix.columns.length > 0 && ix.columns.every((c) => c !== null && notNull.has(c));
   const pk = rel.indexes.find((ix) => ix.primary);
   if (pk && plain(pk)) return { columns: pk.columns, from: 'primary key' };
   const unique = rel.indexes

@@ -534,9 +534,12 @@ function isCursorType(col: PgColumn): boolean {
   return col.elemTypname === null && (TIME_CURSOR.has(col.typname) || INT_CURSOR.has(col.typname));
 }
 
-/** A usable, non-partial unique index on plain columns, all of them key columns: the key is unique. */
+/**
+ * A usable, non-partial unique index on plain columns, all of them key columns, each in an equality its
+ * column keeps (SourceIndex.columnEquality): the key is unique as the keyset read compares it.
+ */
 function guaranteesUnique(ix: SourceIndex, keys: readonly string[]): boolean {
-  return (ix.unique || ix.primary) && ix.usable && !ix.partial && ix.columns.every((c) => c !== null && keys.includes(c));
+  return (ix.unique || ix.primary) && ix.usable && !ix.partial && ix.columnEquality && ix.columns.every((c) => c !== null && keys.includes(c));
 }
 
 /** A btree whose leading key columns are `order`, all sorted one way (a backward scan serves the other). */

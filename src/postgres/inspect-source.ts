@@ -25,6 +25,14 @@ export interface SourceIndex {
   usable: boolean;
   /** Has a WHERE clause: covers only some rows. */
   partial: boolean;
+  /**
+   * Two keys the index holds apart are also apart as their columns compare them: each key column is
+   * indexed in its own collation, or its collation is deterministic. False for a unique index
+   * `(code COLLATE "C")` on a column of a case-insensitive collation: 'zz' and 'ZZ' are both
+   * allowed, but the keyset read (which compares in the column's collation) takes them for one key
+   * and skips the second (found by review).
+   */
+  columnEquality: boolean;
   /** Key columns in index order; null for an expression. INCLUDE columns are left out. */
   columns: (string | null)[];
   /** Per key column: sorted descending. */
@@ -109,7 +117,12 @@ SELECT ic.relname AS name,
         WHERE k.ord <= i.indnkeyatts)::text AS columns,
        (SELECT json_agg(o.opt ORDER BY o.ord)
         FROM unnest(i.indoption::int2[]) WITH ORDINALITY AS o (opt, ord)
-        WHERE o.ord <= i.indnkeyatts)::text AS options
+        WHERE o.ord <= i.indnkeyatts)::text AS options,
+       (SELECT coalesce(bool_and(a.attcollation = 0 OR k.coll = a.attcollation OR cc.collisdeterministic), true)
+        FROM unnest(i.indkey::int2[], i.indcollation::oid[]) WITH ORDINALITY AS k (attnum, coll, ord)
+        JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+        LEFT JOIN pg_catalog.pg_collation cc ON cc.oid = a.attcollation
+        WHERE k.ord <= i.indnkeyatts AND k.attnum > 0)::text AS column_equality
 FROM pg_catalog.pg_index i
 JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
 JOIN pg_catalog.pg_am am ON am.oid = ic.relam
@@ -139,6 +152,7 @@ export async function inspectSource(client: pg.Client, schema: string, table: st
       unique: bool(r.is_unique),
       usable: bool(r.usable),
       partial: bool(r.partial),
+      columnEquality: r.column_equality === null ? true : bool(r.column_equality),
       columns: JSON.parse(String(r.columns ?? '[]')) as (string | null)[],
       descending: options.map((o) => (o & 1) !== 0),
       nullsFirst: options.map((o) => (o & 2) !== 0),

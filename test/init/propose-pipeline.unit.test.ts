@@ -58,6 +58,7 @@ function index(name: string, columns: (string | null)[], extra: Partial<SourceIn
     unique: false,
     usable: true,
     partial: false,
+    columnEquality: true,
     columns,
     descending: columns.map(() => false),
     nullsFirst: columns.map(() => false),

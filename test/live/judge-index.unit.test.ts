@@ -41,6 +41,7 @@ const relation = (rowEstimate: number | null): SourceRelation => ({
       unique: true,
       usable: true,
       partial: false,
+      columnEquality: true,
       columns: ['rental_id'],
       descending: [false],
       nullsFirst: [false],
