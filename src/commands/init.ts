@@ -5,10 +5,11 @@
  * overwrites a file without --force.
  */
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, extname, join } from 'node:path';
 import { KIND_OUTCOMES } from '../errors/exit-codes.js';
 import { DEFAULTS_FILE_NAMES } from '../config/shared-defaults-names.js';
 import { loadDefaultsFile } from '../config/load-defaults-file.js';
+import { loadPipelines } from '../config/load-pipelines.js';
 import type { LiveIssue } from '../live/live-finding.js';
 import { judgeProposal, proposePipeline, type Proposal, type Skip } from '../init/propose-pipeline.js';
 import { assignNames, renderPipelineFile, tableSelected } from '../init/render-pipeline-file.js';
@@ -145,26 +146,37 @@ async function inspectAndWrite(client: PgClient, opts: InitOptions): Promise<Ini
     else proposals.push({ proposal: p, warnings: judged.warnings });
   }
 
-  const names = assignNames(proposals.map((x) => x.proposal));
+  // A table a pipeline file here already reads keeps that file (found by review: init run again with
+  // another schema wrote a second file, and a second DuckDB table, for a table already synced, or
+  // called a file reading another schema's table of the same name "kept", and never synced this one).
+  const existing = existingPipelines(opts.out);
+  const readBy = (p: Proposal) => existing.bySource.get(sourceKey(p.schema, p.table));
+  const fresh = proposals.filter((x) => readBy(x.proposal) === undefined);
+  const freshNames = assignNames(
+    fresh.map((x) => x.proposal),
+    existing.taken,
+  );
   const schemaPath = schemaPathFrom(opts.out);
   const shared = sharedDefaultsIn(opts.out);
   const sharedExclude = shared ? sharedExcludeOf(shared) : [];
   const result: InitResult = { written: [], kept: [], skipped };
   if (proposals.length > 0) mkdirSync(opts.out, { recursive: true });
-  proposals.forEach(({ proposal, warnings }, i) => {
-    const file = join(opts.out, `${names[i]}.yml`);
-    const existing = [file, join(opts.out, `${names[i]}.yaml`)].find((f) => existsSync(f));
-    if (existing && !opts.force) {
-      result.kept.push({ file: existing, proposal });
-      return;
+  for (const { proposal, warnings } of proposals) {
+    const current = readBy(proposal);
+    if (current && !opts.force) {
+      result.kept.push({ file: current, proposal });
+      continue;
     }
+    // --force rewrites the file that reads the table, under its name; a new table gets a name no file here has.
+    const name = current ? basename(current, extname(current)) : freshNames[fresh.findIndex((x) => x.proposal === proposal)];
+    const file = current ?? join(opts.out, `${name}.yml`);
     // A file's own exclude list replaces the shared one (lists are never concatenated): repeat the shared names, or they would be synced.
     const toWrite = proposal.exclude ? { ...proposal, exclude: [...new Set([...sharedExclude, ...proposal.exclude])] } : proposal;
-    writeFileSync(file, renderPipelineFile(toWrite, { name: names[i], schemaPath, ...(shared && { sharedDefaults: basename(shared) }) }), {
-      flag: opts.force ? 'w' : 'wx',
+    writeFileSync(file, renderPipelineFile(toWrite, { name, schemaPath, ...(shared && { sharedDefaults: basename(shared) }) }), {
+      flag: current ? 'w' : 'wx',
     });
     result.written.push({ file, proposal, warnings });
-  });
+  }
   return result;
 }
 
@@ -180,6 +192,25 @@ function sharedExcludeOf(file: string): string[] {
   const source = data?.source as { columns?: { exclude?: unknown } } | undefined;
   const list = source?.columns?.exclude;
   return Array.isArray(list) ? list.filter((n): n is string => typeof n === 'string') : [];
+}
+
+const sourceKey = (schema: string, table: string) => JSON.stringify([schema, table]);
+
+/**
+ * The pipeline files already in the directory init writes to: which file reads each source table,
+ * and every name a new file must not take (each file's name, whether it loads or not, and the
+ * DuckDB table each one writes, with its `_current` view).
+ */
+function existingPipelines(dir: string): { bySource: Map<string, string>; taken: string[] } {
+  const bySource = new Map<string, string>();
+  if (!existsSync(dir)) return { bySource, taken: [] };
+  const loaded = loadPipelines([dir], process.env);
+  const taken = loaded.files.map((f) => basename(f, extname(f)));
+  for (const spec of loaded.specs) {
+    bySource.set(sourceKey(spec.source.schema, spec.source.table), spec.file);
+    taken.push(spec.target.table, `${spec.target.table}_current`);
+  }
+  return { bySource, taken };
 }
 
 /** The shared-defaults file (`_defaults.yml`) of the directory init writes to, if there is one. */
