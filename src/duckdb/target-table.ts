@@ -6,6 +6,7 @@ import { PgduckError } from '../errors/pgduck-error.js';
 import { quoteIdent, quoteLiteral } from '../sql/identifier.js';
 import { DELETED_AT_COLUMN } from '../schema/deleted-at-column.js';
 import type { LakeSession, Row } from './lake.js';
+import { faultPoint } from '../faults/fault-point.js';
 
 export interface TargetColumn {
   name: string;
@@ -56,14 +57,25 @@ export async function describeTarget(session: LakeSession, target: TargetName): 
   return (await describeTargetAndSource(session, target))?.columns ?? null;
 }
 
-/** describeTarget, and the source the table records (targetSource) from the same catalog row. */
-export async function describeTargetAndSource(session: LakeSession, target: TargetName): Promise<{ columns: TargetColumn[]; source: string | null } | null> {
+/**
+ * describeTarget, and from the same catalog row the source the table records (targetSource) and its
+ * row slots: DuckDB's `estimated_size`, every row stored in the table's row groups, deleted ones
+ * included (an update deletes one and adds one), until the table is compacted (compactTarget).
+ */
+export async function describeTargetAndSource(
+  session: LakeSession,
+  target: TargetName,
+): Promise<{ columns: TargetColumn[]; source: string | null; rowSlots: number } | null> {
   const found = await tableCatalogRow(session, target);
   if (found === null) return null;
   // '.' first: the client drops a leading U+FEFF from every text it decodes (found by review: a column
   // named "\uFEFFcode", as tables loaded from a CSV header with a BOM have, read as "code").
   const rows = await session.all(`SELECT '.' || column_name AS column_name, column_type FROM (DESCRIBE ${targetRef(session, target)})`);
-  return { columns: rows.map((r) => ({ name: String(r.column_name).slice(1), type: String(r.column_type) })), source: recordedSource(found.comment) };
+  return {
+    columns: rows.map((r) => ({ name: String(r.column_name).slice(1), type: String(r.column_type) })),
+    source: recordedSource(found.comment),
+    rowSlots: Number(found.estimated_size ?? 0),
+  };
 }
 
 /**
@@ -140,12 +152,9 @@ function sourceCommentSql(ref: string, source: string): string {
   return `COMMENT ON TABLE ${ref} IS ${quoteLiteral(`${SOURCE_COMMENT}${source}`)}`;
 }
 
-/** The table's comment in duckdb_tables() (as a row: `comment`), null when the table does not exist. */
+/** The table's comment and row slots in duckdb_tables() (as a row: `comment`, `estimated_size`), null when the table does not exist. */
 async function tableCatalogRow(session: LakeSession, target: TargetName): Promise<Row | null> {
-  const rows = await session.all(
-    `SELECT comment FROM duckdb_tables()
-     WHERE database_name = ${quoteLiteral(session.catalogName)} AND schema_name = ${quoteLiteral(target.schema)} AND table_name = ${quoteLiteral(target.table)}`,
-  );
+  const rows = await session.all(`SELECT comment, estimated_size FROM duckdb_tables() WHERE ${catalogWhere(session, target)}`);
   return rows[0] ?? null;
 }
 
@@ -249,7 +258,7 @@ export async function dropTarget(session: LakeSession, target: TargetName): Prom
  * column comments (TargetKey); null when it has neither (or does not exist).
  */
 export async function targetPrimaryKey(session: LakeSession, target: TargetName): Promise<TargetKey | null> {
-  const where = `database_name = ${quoteLiteral(session.catalogName)} AND schema_name = ${quoteLiteral(target.schema)} AND table_name = ${quoteLiteral(target.table)}`;
+  const where = catalogWhere(session, target);
   const rows = await session.all(`SELECT constraint_column_names AS cols FROM duckdb_constraints() WHERE ${where} AND constraint_type = 'PRIMARY KEY'`);
   if (rows.length > 0) return { columns: (rows[0].cols as string[]).map(String), index: true };
   const commented = await session.all(
@@ -296,9 +305,11 @@ export async function alterColumnType(session: LakeSession, target: TargetName, 
 /**
  * Rebuild the table with new column types, in one transaction: a copy with the new types and the same
  * primary key, the old table dropped, the copy renamed. DuckDB cannot ALTER the type of a key column,
- * so a widened key (integer → bigint) goes this way. `columns` lists every column in order, each with
- * its (possibly new) type and the expression that fills it from the old table (default: a CAST).
- * The `<table>_current` view is bound by name, so it survives the swap.
+ * so a widened key (integer → bigint) goes this way; a compaction (compactTarget) copies the columns as
+ * they are. `columns` lists every column in order, each with its (possibly new) type and the
+ * expression that fills it from the old table (default: a CAST). The table's comment (the source it
+ * records, createTarget) and its columns' comments are carried over, the key's as `key` says. The
+ * `<table>_current` view is bound by name, so it survives the swap.
  */
 export async function rebuildTarget(
   session: LakeSession,
@@ -307,16 +318,93 @@ export async function rebuildTarget(
   key: TargetKey,
 ): Promise<void> {
   const { table } = target;
+  const ref = targetRef(session, target);
   const tempRef = targetRef(session, sibling(target, `${table}__pgduck_rebuild`));
   const defs = [...columns.map((c) => `${quoteIdent(c.name)} ${c.type}`), ...keyClause(key)];
+  const comments = await targetComments(session, target);
   await session.transaction(async () => {
     await session.run(`DROP TABLE IF EXISTS ${tempRef}`);
     await session.run(`CREATE TABLE ${tempRef} (\n  ${defs.join(',\n  ')}\n)`);
-    await session.run(
-      `INSERT INTO ${tempRef} SELECT ${columns.map((c) => c.using ?? `CAST(${quoteIdent(c.name)} AS ${c.type})`).join(', ')} FROM ${targetRef(session, target)}`,
-    );
-    await session.run(`DROP TABLE ${targetRef(session, target)}`);
+    await session.run(`INSERT INTO ${tempRef} SELECT ${columns.map((c) => c.using ?? `CAST(${quoteIdent(c.name)} AS ${c.type})`).join(', ')} FROM ${ref}`);
+    faultPoint('mid-rebuild');
+    await session.run(`DROP TABLE ${ref}`);
     await session.run(`ALTER TABLE ${tempRef} RENAME TO ${quoteIdent(table)}`);
-    for (const sql of keyComments(targetRef(session, target), key)) await session.run(sql);
+    if (comments.table !== null) await session.run(`COMMENT ON TABLE ${ref} IS ${quoteLiteral(comments.table)}`);
+    for (const c of comments.columns) {
+      // The key's record is written below as `key` says (a key_index change turns it on or off).
+      if (c.comment.startsWith(KEY_COMMENT) || !columns.some((x) => x.name === c.column)) continue;
+      await session.run(`COMMENT ON COLUMN ${ref}.${quoteIdent(c.column)} IS ${quoteLiteral(c.comment)}`);
+    }
+    for (const sql of keyComments(ref, key)) await session.run(sql);
   });
+}
+
+/** The comments on a table and its columns ('.' first: the client drops a leading U+FEFF from every text it decodes). */
+async function targetComments(session: LakeSession, target: TargetName): Promise<{ table: string | null; columns: { column: string; comment: string }[] }> {
+  const where = catalogWhere(session, target);
+  const [row] = await session.all(`SELECT '.' || comment AS comment FROM duckdb_tables() WHERE ${where}`);
+  const columns = await session.all(
+    `SELECT '.' || column_name AS name, '.' || comment AS comment FROM duckdb_columns() WHERE ${where} AND comment IS NOT NULL`,
+  );
+  return {
+    table: typeof row?.comment === 'string' ? row.comment.slice(1) : null,
+    columns: columns.map((c) => ({ column: String(c.name).slice(1), comment: String(c.comment).slice(1) })),
+  };
+}
+
+function catalogWhere(session: Pick<LakeSession, 'catalogName'>, target: TargetName): string {
+  return `database_name = ${quoteLiteral(session.catalogName)} AND schema_name = ${quoteLiteral(target.schema)} AND table_name = ${quoteLiteral(target.table)}`;
+}
+
+/** DuckDB's row group size (1.5): the rows it stores and commits in one piece. */
+export const DUCKDB_ROW_GROUP_ROWS = 122_880;
+
+/**
+ * When a target is due a compaction: it holds at least as many deleted row slots as rows, and at
+ * least `minDeleted` of them (a row group's worth by default: below that the space is small). Every
+ * update and delete leaves a deleted row slot behind, which DuckDB never reclaims in a table with
+ * an index (its vacuum skips those; pgduck turns it off for the others: docs/architecture.md,
+ * "Facts: DuckDB"), so without this a table updated for months grows without bound. Copying the
+ * table when its deleted slots reach its rows costs at most one copied row per deleted one.
+ */
+export function compactionDue(rowSlots: number, rows: number, minDeleted: number): boolean {
+  const deleted = rowSlots - rows;
+  return deleted >= minDeleted && deleted >= rows;
+}
+
+/**
+ * What a rebuild would not carry over: what people added to a target by hand (an index, a CHECK or
+ * UNIQUE constraint, NOT NULL on a column that is not the key, a column DEFAULT). Listed as people
+ * would name them; empty for a table as pgduck makes it.
+ */
+export async function handMadeParts(session: LakeSession, target: TargetName, key: TargetKey): Promise<string[]> {
+  const where = catalogWhere(session, target);
+  const indexes = await session.all(`SELECT '.' || index_name AS name FROM duckdb_indexes() WHERE ${where}`);
+  const constraints = await session.all(
+    `SELECT constraint_type AS type, constraint_column_names AS cols FROM duckdb_constraints() WHERE ${where} AND constraint_type <> 'PRIMARY KEY'`,
+  );
+  const defaults = await session.all(`SELECT '.' || column_name AS name FROM duckdb_columns() WHERE ${where} AND column_default IS NOT NULL`);
+  const keyColumn = (cols: unknown) => key.index && Array.isArray(cols) && cols.length === 1 && key.columns.includes(String(cols[0]));
+  return [
+    ...indexes.map((i) => `index "${String(i.name).slice(1)}"`),
+    ...constraints
+      .filter((c) => !(c.type === 'NOT NULL' && keyColumn(c.cols)))
+      .map((c) => `${String(c.type)} constraint on ${(c.cols as unknown[]).map((x) => `"${String(x)}"`).join(', ')}`),
+    ...defaults.map((d) => `a DEFAULT on "${String(d.name).slice(1)}"`),
+  ];
+}
+
+/**
+ * Copy the table onto itself without its deleted row slots (rebuildTarget with every column as it
+ * is): one transaction, so a crash leaves the table as it was. Rows, their values, the key, the
+ * comments and the `<table>_current` view are unchanged.
+ */
+export async function compactTarget(session: LakeSession, target: TargetName, key: TargetKey): Promise<void> {
+  const columns = (await describeTarget(session, target)) ?? [];
+  await rebuildTarget(
+    session,
+    target,
+    columns.map((c) => ({ ...c, using: quoteIdent(c.name) })),
+    key,
+  );
 }

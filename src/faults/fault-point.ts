@@ -8,12 +8,15 @@
  *   after-extract      rows read, no Parquet file yet
  *   after-parquet      Parquet file written (tmp + rename), DuckDB untouched
  *   after-drift-check  target table created/altered (backfills recorded), batch not loaded
+ *   after-compact      the target compacted, when it was due (compact stage), batch not loaded
  *   after-backfill     pending backfills done, batch not loaded
  *   mid-upsert         inside the DuckDB transaction, after the DELETE, before the INSERT
  *   after-upsert       the batch applied in the run's open transaction (row group), not committed
  *   after-checkpoint   the batch's checkpoint written (after its group's commit; later batches of the group not yet)
  *   after-commit       a row group committed in DuckDB, its batches' checkpoints not yet written
  *   mid-prune          `pgduck history prune` deleted one more file (`mid-prune:3`: after the third)
+ *   mid-rebuild        a target's rebuild (a compaction, a widened key) copied its rows, in its
+ *                      transaction, before dropping the old table
  *
  * Pause points, enabled only by PGDUCK_PAUSE (`mid-compare:2`: the second time reached), are for
  * tests of a signal's handling at a known place: the process says so on stderr
@@ -38,7 +41,10 @@ export type FaultPoint =
   /** A backfill batch is committed in DuckDB and recorded in the state store (src/stages/backfill.ts). */
   | 'after-backfill-batch'
   /** `pgduck history prune` has deleted one more history file (src/history/prune-history.ts). */
-  | 'mid-prune';
+  | 'mid-prune'
+  /** A target's rebuild (a compaction, a widened key: src/duckdb/target-table.ts) has copied the rows, in its transaction, before the old table is dropped. */
+  | 'mid-rebuild'
+  | 'after-compact';
 
 /** The points of `pgduck run` (test/sync/crash-recovery.test.ts kills a run at each). */
 export const FAULT_POINTS: FaultPoint[] = [
@@ -46,6 +52,7 @@ export const FAULT_POINTS: FaultPoint[] = [
   'after-extract',
   'after-parquet',
   'after-drift-check',
+  'after-compact',
   'after-backfill',
   'mid-upsert',
   'after-upsert',
@@ -54,8 +61,11 @@ export const FAULT_POINTS: FaultPoint[] = [
   'after-backfill-batch',
 ];
 
-/** Points of other commands, each killed by the test of that command (test/history/history-prune.test.ts). */
-export const COMMAND_FAULT_POINTS: FaultPoint[] = ['mid-prune'];
+/**
+ * Points of other commands and of rare steps, each killed by its own test (test/history/history-prune.test.ts,
+ * test/sync/compaction.test.ts).
+ */
+export const COMMAND_FAULT_POINTS: FaultPoint[] = ['mid-prune', 'mid-rebuild'];
 
 const KNOWN: string[] = [...FAULT_POINTS, ...COMMAND_FAULT_POINTS];
 

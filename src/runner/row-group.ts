@@ -24,14 +24,14 @@ import { DeferredStepError, type BatchTransaction, type DeferredStep } from '../
 import { PgduckError } from '../errors/pgduck-error.js';
 import { faultPoint } from '../faults/fault-point.js';
 import { createProgressTableSql, writeProgress } from '../duckdb/target-progress.js';
-import type { TargetName } from '../duckdb/target-table.js';
+import { DUCKDB_ROW_GROUP_ROWS, type TargetName } from '../duckdb/target-table.js';
 
 /**
  * DuckDB's row group size (1.5): a transaction that holds at least this many rows writes them as
  * whole row groups at COMMIT instead of through the WAL. With batch_size 10,000 a group is 13
  * batches; with 100,000, two; with 200,000 (the cap), one.
  */
-export const GROUP_ROWS = 122_880;
+export const GROUP_ROWS = DUCKDB_ROW_GROUP_ROWS;
 
 export class RowGroup implements BatchTransaction {
   private tx: LakeTransaction | null = null;

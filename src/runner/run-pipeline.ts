@@ -73,6 +73,8 @@ export interface RunDeps {
   sessionRows?: number;
   /** Rows after which the run's shared DuckDB transaction commits (default GROUP_ROWS, one DuckDB row group). */
   groupRows?: number;
+  /** The fewest deleted row slots a target is compacted for (src/stages/compact.ts; default GROUP_ROWS). */
+  compactMinDeleted?: number;
   /**
    * Told of every step as it starts, with the batch it runs for and the pipeline (tests compare them
    * with plan.steps). The step waits for a returned promise: a test acts there, between two batches
@@ -214,6 +216,7 @@ async function runPipelineOnce(plan: Plan, deps: RunDeps): Promise<RunSummary> {
     duckdbPath: plan.target.duckdbPath,
     openCopy: (query, opts) => openCopyCsvStream(plan.connection ?? '', `${spec.name}:stream`, query, opts),
     exportSnapshot: () => exportSnapshot(plan.connection ?? '', `${spec.name}:snapshot`),
+    compactMinDeleted: deps.compactMinDeleted,
   };
   // One step of one batch; the failure names the step that threw.
   const step = async (stage: Stage, ctx: StageContext, batch: BatchState) => {

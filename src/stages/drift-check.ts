@@ -102,6 +102,7 @@ async function targetShape(session: LakeSession, memory: RunMemory, table: Targe
     columns: await Promise.all(columns.map(async (t) => ({ name: t.name, type: await canonicalType(session, memory, t.type) }))),
     primaryKey: await targetPrimaryKey(session, table),
     recordedSource: described.source,
+    rowSlots: described.rowSlots,
   };
   memory.target = shape;
   return shape;

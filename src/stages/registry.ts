@@ -7,6 +7,7 @@ import type { ReadContext, Stage, StageName } from './stage.js';
 import { extractStage } from './extract.js';
 import { parquetStage } from './parquet.js';
 import { driftCheckStage } from './drift-check.js';
+import { compactStage } from './compact.js';
 import { backfillStage } from './backfill.js';
 import { upsertStage } from './upsert.js';
 import { checkpointStage } from './checkpoint.js';
@@ -15,6 +16,7 @@ export const STAGES: { extract: Stage<ReadContext> } & Record<Exclude<StageName,
   extract: extractStage,
   parquet: parquetStage,
   'drift-check': driftCheckStage,
+  compact: compactStage,
   backfill: backfillStage,
   upsert: upsertStage,
   checkpoint: checkpointStage,
@@ -23,6 +25,8 @@ export const STAGES: { extract: Stage<ReadContext> } & Record<Exclude<StageName,
 /**
  * The steps of every batch, in order. The checkpoint is last (rule 5: Parquet → DuckDB → SQLite);
  * the backfill runs after the drift check that records it and before the batch is upserted, so a
- * batch never lands on a table whose older rows still miss a column's values.
+ * batch never lands on a table whose older rows still miss a column's values. The compaction follows
+ * the drift check, whose catalog read of the table it decides on, and comes before any row of the
+ * run is applied.
  */
-export const STAGE_ORDER: readonly StageName[] = ['extract', 'parquet', 'drift-check', 'backfill', 'upsert', 'checkpoint'];
+export const STAGE_ORDER: readonly StageName[] = ['extract', 'parquet', 'drift-check', 'compact', 'backfill', 'upsert', 'checkpoint'];

@@ -13,12 +13,17 @@ export interface RunMemory {
    * the table (one run per pipeline at a time; no two pipelines share a target), so it is read once
    * per run and again after each DDL: most batches then cost no DuckDB catalog query (~5–9 ms each, measured).
    */
-  /** recordedSource: the source the table's comment records (targetSource), read with its columns. */
-  target: { columns: TargetColumn[]; primaryKey: TargetKey | null; recordedSource: string | null } | null;
+  /**
+   * recordedSource: the source the table's comment records (targetSource); rowSlots: its row slots,
+   * deleted ones included (describeTargetAndSource); both read with its columns.
+   */
+  target: { columns: TargetColumn[]; primaryKey: TargetKey | null; recordedSource: string | null; rowSlots: number } | null;
   /** DuckDB's own spelling of each type drift-check asked about (`TIMESTAMPTZ` → `TIMESTAMP WITH TIME ZONE`). */
   canonicalTypes: Map<string, string>;
   /** The `<table>_current` view was checked against soft_delete in this run. */
   currentViewChecked: boolean;
+  /** The compact stage looked at the target in this run (it does once, at the first batch that opens the file: compact.ts). */
+  compactChecked: boolean;
   /** Keys the keyset pass of this run loaded, while a NULL-cursor sweep may follow (null-cursor-sweep.ts). */
   touchedKeys: Set<string> | 'too-many';
   /** The chunk digests the previous run's sweep recorded, taken at this run's first batch (extract.ts takeLastSweep; the checkpoint step records them again as it goes). */
@@ -54,6 +59,7 @@ export function newRunMemory(): RunMemory {
     target: null,
     canonicalTypes: new Map(),
     currentViewChecked: false,
+    compactChecked: false,
     touchedKeys: new Set(),
     streamSourceShape: null,
     lastSweep: null,

@@ -47,7 +47,7 @@ import type { BatchTransaction } from './batch-transaction.js';
 import type { CopyStream, CopyStreamOptions } from '../postgres/copy-stream.js';
 import type { ExportedSnapshot } from '../postgres/export-snapshot.js';
 
-export type StageName = 'extract' | 'parquet' | 'drift-check' | 'backfill' | 'upsert' | 'checkpoint';
+export type StageName = 'extract' | 'parquet' | 'drift-check' | 'compact' | 'backfill' | 'upsert' | 'checkpoint';
 
 /** What every step of a run may use, made once per run. */
 export interface ReadContext {
@@ -75,6 +75,8 @@ export interface ReadContext {
    * parallel-bootstrap.ts; export-snapshot.ts). Absent: the bootstrap stream is never parallel.
    */
   exportSnapshot?: () => Promise<ExportedSnapshot>;
+  /** The fewest deleted row slots a target is compacted for (compact.ts); absent: a row group's worth (DUCKDB_ROW_GROUP_ROWS). */
+  compactMinDeleted?: number;
 }
 
 /**

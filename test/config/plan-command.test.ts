@@ -27,7 +27,7 @@ test('plan --json: every pipeline (disabled ones too), each stage with its SQL, 
   const orders = plans[1];
   assert.deepEqual(
     orders.steps.map((s: { stage: string }) => s.stage),
-    ['extract', 'parquet', 'drift-check', 'backfill', 'upsert', 'checkpoint'],
+    ['extract', 'parquet', 'drift-check', 'compact', 'backfill', 'upsert', 'checkpoint'],
   );
   assert.equal(orders.spec, undefined, 'the spec a plan was compiled from (with its connection string) is not printed');
   const sql = Object.fromEntries(orders.steps.map((s: { stage: string; sql?: unknown }) => [s.stage, s.sql]));
