@@ -143,6 +143,34 @@ function chooseFacts(rel: SourceRelation, opts: ProposeOptions, name: string, sk
 }
 
 /**
+ * A time cursor on a table no `BEFORE UPDATE` trigger touches (found by review): an update that does
+ * not set the column itself is never synced, and nothing says so. Said by init only, as a warning:
+ * applications that set it on every update (an ORM's auto-update column) are right as they are, and
+ * validate would say it on every check. The fix is the trigger postgres/init/01-schema.sql uses.
+ */
+function untouchedCursor(p: Proposal, relation: SourceRelation): LiveIssue[] {
+  if (relation.beforeUpdateTriggers !== 0 || !/^timestamp/.test(p.cursorType)) return [];
+  if (relation.kind !== 'table' && relation.kind !== 'partitioned table') return [];
+  const name = qualified(p.schema, p.table);
+  const fn = qualified(p.schema, `pgduck_touch_${p.cursor}`.slice(0, 63));
+  return [
+    {
+      check: 'cursor',
+      severity: 'warning',
+      path: ['source', 'cursor'],
+      column: p.cursor,
+      message:
+        `no BEFORE UPDATE trigger on ${name} sets ${quoteIdent(p.cursor)}: pgduck reads the rows whose cursor moved, so an update that does not set it is never synced. ` +
+        'If every writer sets it, this is fine; else add a trigger:',
+      fix: [
+        `CREATE OR REPLACE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.${quoteIdent(p.cursor)} := now(); RETURN NEW; END $$;`,
+        `CREATE TRIGGER ${quoteIdent(`${p.table}_touch_${p.cursor}`.slice(0, 63))} BEFORE UPDATE ON ${name} FOR EACH ROW EXECUTE FUNCTION ${fn}();`,
+      ].join('\n'),
+    },
+  ];
+}
+
+/**
  * The key: the primary key, else the unique index over NOT NULL plain columns with the fewest
  * columns (then by name). Partial, expression and unusable indexes make nothing unique for every row;
  * an index in another collation than a column's nondeterministic one makes it unique only in its own.
@@ -234,7 +262,8 @@ export function proposalSpec(p: Proposal, name: string, file: string): PipelineS
 export function judgeProposal(p: Proposal, facts: SourceFacts): { skip: Skip } | { warnings: LiveIssue[] } {
   const issues = judgeSource(proposalSpec(p, p.table, `${p.table}.yml`), facts);
   const errors = issues.filter((i) => i.severity === 'error');
-  if (errors.length === 0) return { warnings: issues.filter((i) => i.severity === 'warning') };
+  if (errors.length === 0)
+    return { warnings: [...issues.filter((i) => i.severity === 'warning'), ...(facts.relation ? untouchedCursor(p, facts.relation) : [])] };
   const first = errors.find((e) => e.check === 'privilege') ?? errors[0];
   const reason: SkipReason =
     first.check === 'privilege' ? 'not-readable' : first.check === 'index' ? 'needs-index' : first.check === 'type' ? 'unmappable-type' : 'other';

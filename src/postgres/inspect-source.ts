@@ -75,6 +75,11 @@ export interface SourceRelation {
   rowSecurity: boolean;
   /** The database's `server_encoding` (undefined where not read). */
   serverEncoding?: string;
+  /**
+   * Enabled row-level `BEFORE UPDATE` triggers on the relation (pg_trigger.tgtype: ROW 1 | BEFORE 2 |
+   * UPDATE 16): what usually moves a cursor column on every update. Undefined where not read.
+   */
+  beforeUpdateTriggers?: number;
 }
 
 const KINDS: Record<string, RelationKind> = {
@@ -98,6 +103,8 @@ SELECT c.oid::int8::text AS oid,
        END::float8::text AS reltuples,
        CASE WHEN c.relkind = 'r' THEN (SELECT count(*) FROM pg_catalog.pg_inherits i WHERE i.inhparent = c.oid) ELSE 0 END::text AS children,
        (c.relrowsecurity AND pg_catalog.row_security_active(c.oid))::text AS row_security,
+       (SELECT count(*) FROM pg_catalog.pg_trigger t
+        WHERE t.tgrelid = c.oid AND NOT t.tgisinternal AND t.tgenabled <> 'D' AND (t.tgtype & 19) = 19)::text AS update_triggers,
        pg_catalog.current_setting('server_encoding') AS server_encoding
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -170,6 +177,7 @@ export async function inspectSource(client: pg.Client, schema: string, table: st
     inheritanceChildren: Number(row.children ?? 0),
     rowSecurity: bool(row.row_security),
     serverEncoding: String(row.server_encoding),
+    beforeUpdateTriggers: Number(row.update_triggers ?? 0),
   };
 }
 
