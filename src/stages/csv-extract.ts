@@ -16,14 +16,14 @@
  * inside the batch: that batch is read again through the row-array path).
  */
 import { readingSource } from './source-table-missing.js';
-import { closeSync, mkdirSync, openSync, readdirSync, readSync, fstatSync, rmSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readSync, fstatSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { PipelineSpec } from '../config/pipeline-spec.js';
 import { PgduckError } from '../errors/pgduck-error.js';
 import type { ColumnMapping, PgColumn } from '../schema/column.js';
 import type { HorizonCursor } from '../postgres/horizon.js';
 import { copyCsvToFile } from '../postgres/copy-to-file.js';
-import { csvTempPath, isCsvTemp } from '../parquet/history-files.js';
+import { csvTempDir, csvTempPath, isCsvTemp, legacyCsvTempDir } from '../parquet/history-files.js';
 import { CSV_PREFIX } from '../parquet/csv-to-parquet.js';
 import { qualified, quoteIdent } from '../sql/identifier.js';
 import { orderByColumns, rowsAfter, rowsUpTo } from '../sql/keyset.js';
@@ -165,16 +165,28 @@ export function csvBatchEnd(fields: (string | null)[], keyCount: number, horizon
   return { cursor, key: key as string[] };
 }
 
-/** Remove what a crashed run of this pipeline left of its CSV path (isCsvTemp names only), before its first batch. */
+/**
+ * Remove what a crashed run of this pipeline left of its CSV path (isCsvTemp names only), before its
+ * first batch: its CSV folder is listed, never the history folder. CSVs an older pgduck wrote beside
+ * the batch files are looked for there once, when the CSV folder is first made (its existence says
+ * the history folder was swept).
+ */
 export function sweepCsvLeftovers(parquetDir: string, pipeline: string): void {
-  const dir = dirname(csvTempPath(parquetDir, pipeline, 0));
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return; // no history yet
+  const dir = csvTempDir(parquetDir, pipeline);
+  const remove = (from: string) => {
+    let names: string[];
+    try {
+      names = readdirSync(from);
+    } catch {
+      return; // no history yet
+    }
+    for (const name of names) if (isCsvTemp(name)) rmSync(join(from, name), { force: true });
+  };
+  if (existsSync(dir)) remove(dir);
+  else {
+    remove(legacyCsvTempDir(parquetDir, pipeline));
+    mkdirSync(dir, { recursive: true });
   }
-  for (const name of names) if (isCsvTemp(name)) rmSync(join(dir, name), { force: true });
 }
 
 /**

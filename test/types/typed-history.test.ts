@@ -68,7 +68,7 @@ describe('the CSV data path: typed Parquet history of every type', () => {
     assert.ok(compared >= CASES.length * ROWS, `compared ${compared} values`);
   };
 
-  test('a crashed run’s CSV is removed by the next run, and only files named by pgduck’s rule', async () => {
+  test('a crashed run’s CSV is removed by the next run, and only files named by pgduck’s rule; the history folder is listed once', async () => {
     const dir = join(ws.parquetDir, 'every_type');
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, '0000000099.csv.tmp'), '1,2\n');
@@ -83,6 +83,14 @@ describe('the CSV data path: typed Parquet history of every type', () => {
       [],
       'no temporary file is left after a successful run',
     );
+    // CSVs go to tmp/ now, which the next run lists, never the history folder (which grows by a file a batch, for months).
+    assert.deepEqual(readdirSync(join(dir, 'tmp')), []);
+    writeFileSync(join(dir, 'tmp', '0000000123.csv.tmp'), '1,2\n');
+    writeFileSync(join(dir, 'tmp', 'notes.csv.tmp'), 'the user’s\n');
+    writeFileSync(join(dir, '0000000098.csv.tmp'), 'an older pgduck’s, once swept\n');
+    await runOnce(ws, url);
+    assert.deepEqual(readdirSync(join(dir, 'tmp')), ['notes.csv.tmp']);
+    assert.ok(readdirSync(dir).includes('0000000098.csv.tmp'), 'the history folder is not listed again');
   });
 
   test('pgduck verify finds the table equal to the source, and every value is equal', async () => {
