@@ -11,7 +11,8 @@
  * only when those say it may be due is the table counted. The copy is one DuckDB transaction
  * (rebuildTarget): a crash leaves the table as it was; nothing of the checkpoint or the history
  * depends on where a row is stored. A table people added an index, a constraint or a default to is
- * never copied (the copy would not carry them): the process says so once and goes on.
+ * never copied (the copy would not carry them): the process says so once and goes on. A copy that
+ * fails (its transaction rolled back) does not fail the run either: syncing does not need it.
  */
 import { compactionDue, compactTarget, DUCKDB_ROW_GROUP_ROWS, handMadeParts, keyOf, sibling, targetLabel, targetRef } from '../duckdb/target-table.js';
 import { catalogNameOf } from '../duckdb/catalog-name.js';
@@ -79,7 +80,21 @@ export const compactStage: Stage = {
     // Nothing of this run is applied yet (the first batch that opened the file), but the copy must not share a transaction.
     await batchTransaction(ctx).commit();
     const started = Date.now();
-    await compactTarget(lake, spec.target, key);
+    try {
+      await compactTarget(lake, spec.target, key);
+    } catch (err) {
+      // Its transaction rolled back: the table is as it was, and syncing needs no compaction (a full
+      // disk or a low memory_limit fails the copy first: the run's own writes then fail on their own).
+      if (!notCompactedSaid.has(spec.name)) {
+        notCompactedSaid.add(spec.name);
+        log.warn(
+          { pipeline: spec.name, err: (err as Error).message },
+          `compacting ${targetLabel(spec.target)} (${rows} rows, ${shape.rowSlots - rows} deleted row slots) failed: ${(err as Error).message}. ` +
+            'The table is as it was and the run goes on; the next run tries again (said once per process).',
+        );
+      }
+      return;
+    }
     memory.target = { ...shape, rowSlots: rows };
     log.info(
       { pipeline: spec.name, rows, freedSlots: shape.rowSlots - rows, ms: Date.now() - started },

@@ -9,7 +9,8 @@
  * - Rows, values, the key, the table's source record and the `_current` view are the same after it;
  *   the slots fall back to the rows; it happens only once due.
  * - A keyless target (target.key_index: false) keeps its key's comments.
- * - A table people added an index to is left alone, with a warning.
+ * - A table people added an index to is left alone, with a warning; a copy that fails leaves the
+ *   table as it was, and the run goes on.
  * - A rebuild killed halfway (`PGDUCK_FAULT=mid-rebuild`, here a widened key's rebuild, the same
  *   transaction) leaves the table as it was; the next run rebuilds it, its source record kept.
  */
@@ -202,6 +203,41 @@ test('a keyless target keeps its key comments; a table with an index people adde
   } finally {
     await ws.close();
     await ws2.close();
+  }
+});
+
+test('a compaction that fails leaves the table as it was and the run goes on', async () => {
+  const url = await pgs.createDatabase('compact_fails');
+  await pgs.query(
+    url,
+    `CREATE TABLE notes (id int PRIMARY KEY, body text, updated_at timestamptz NOT NULL);
+     INSERT INTO notes SELECT g, 'row ' || g, timestamptz '2025-01-01' + g * interval '1 second' FROM generate_series(1, 150) AS g;`,
+  );
+  const ws = await workspace(url, tableSpec('notes', 500));
+  try {
+    await ws.run();
+    // Something of the scratch table's name that is not a table: the copy's first statement fails.
+    await ws.catalog(`CREATE VIEW $db.main.notes__pgduck_rebuild AS SELECT 1 AS x`);
+    for (let n = 1; n <= 2; n++) {
+      await pgs.query(url, `UPDATE notes SET body = body || '!', updated_at = updated_at + interval '1 day'`);
+      await ws.run();
+    }
+    assert.equal(await ws.slots(), 450, 'due (300 deleted beside 150), and not compacted');
+    const warned = ws.logged.filter((l) => /compacting notes .* failed/.test(l.msg));
+    assert.equal(warned.length, 1, JSON.stringify(ws.logged.map((l) => l.msg)));
+    assert.match(warned[0].msg, /The table is as it was and the run goes on/);
+    await pgs.query(url, `UPDATE notes SET body = 'last', updated_at = updated_at + interval '1 day' WHERE id = 1`);
+    const summary = await ws.run();
+    assert.equal(summary.rows, 1, 'the run synced its row all the same');
+    assertSame(await compareTables(url, 'notes', ws.duckdbPath, 'notes', ['id']));
+    // The view gone, the next run compacts.
+    await ws.catalog(`DROP VIEW $db.main.notes__pgduck_rebuild`);
+    await pgs.query(url, `UPDATE notes SET body = 'later', updated_at = updated_at + interval '1 day' WHERE id = 2`);
+    await ws.run();
+    assert.equal(await ws.slots(), 151);
+    assertSame(await compareTables(url, 'notes', ws.duckdbPath, 'notes', ['id']));
+  } finally {
+    await ws.close();
   }
 });
 
