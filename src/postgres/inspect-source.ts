@@ -27,10 +27,12 @@ export interface SourceIndex {
   partial: boolean;
   /**
    * Two keys the index holds apart are also apart as their columns compare them: each key column is
-   * indexed in its own collation, or its collation is deterministic. False for a unique index
-   * `(code COLLATE "C")` on a column of a case-insensitive collation: 'zz' and 'ZZ' are both
-   * allowed, but the keyset read (which compares in the column's collation) takes them for one key
-   * and skips the second (found by review).
+   * indexed in its own collation (or its collation is deterministic) and with the default btree
+   * operator class of its type (or of its domain's base type; a type with none of its own, varchar,
+   * takes text's). False for a unique index `(code COLLATE "C")` on a column of a case-insensitive
+   * collation, or `(code text_ops)` on a citext column: 'zz' and 'ZZ' are both allowed, but the
+   * keyset read (which compares as the column's type and collation do) takes them for one key and
+   * skips the second (both found by review). `record_image_ops` on a composite is refused the same way.
    */
   columnEquality: boolean;
   /** Key columns in index order; null for an expression. INCLUDE columns are left out. */
@@ -125,10 +127,22 @@ SELECT ic.relname AS name,
        (SELECT json_agg(o.opt ORDER BY o.ord)
         FROM unnest(i.indoption::int2[]) WITH ORDINALITY AS o (opt, ord)
         WHERE o.ord <= i.indnkeyatts)::text AS options,
-       (SELECT coalesce(bool_and(a.attcollation = 0 OR k.coll = a.attcollation OR cc.collisdeterministic), true)
-        FROM unnest(i.indkey::int2[], i.indcollation::oid[]) WITH ORDINALITY AS k (attnum, coll, ord)
+       (SELECT coalesce(bool_and(
+                 (a.attcollation = 0 OR k.coll = a.attcollation OR coalesce(cc.collisdeterministic, false))
+                 AND coalesce(oc.opcdefault, false)
+                 AND (oc.opcintype IN (a.atttypid, bt.base)
+                      OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_opclass d
+                                     WHERE d.opcmethod = oc.opcmethod AND d.opcdefault AND d.opcintype IN (a.atttypid, bt.base)))), true)
+        FROM unnest(i.indkey::int2[], i.indcollation::oid[], i.indclass::oid[]) WITH ORDINALITY AS k (attnum, coll, cls, ord)
         JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
         LEFT JOIN pg_catalog.pg_collation cc ON cc.oid = a.attcollation
+        LEFT JOIN pg_catalog.pg_opclass oc ON oc.oid = k.cls
+        LEFT JOIN LATERAL (
+          WITH RECURSIVE d (t, b) AS (
+            SELECT ty.oid, ty.typbasetype FROM pg_catalog.pg_type ty WHERE ty.oid = a.atttypid
+            UNION ALL
+            SELECT ty.oid, ty.typbasetype FROM pg_catalog.pg_type ty JOIN d ON ty.oid = d.b WHERE d.b <> 0)
+          SELECT d.t AS base FROM d WHERE d.b = 0) bt ON true
         WHERE k.ord <= i.indnkeyatts AND k.attnum > 0)::text AS column_equality
 FROM pg_catalog.pg_index i
 JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid

@@ -62,3 +62,35 @@ test('validate --connect and the run refuse a file keyed on it, and read nothing
   assert.match(run.stdout + run.stderr, /not known to be unique/);
   assert.equal(existsSync(ws.duckdbPath), false, 'nothing read, no DuckDB file made');
 });
+
+test('a unique index with another operator class than its column type’s (text_ops on citext) is no key either; varchar and a domain over text are', async () => {
+  const db = await pg.createDatabase('init_key_opclass');
+  await pg.query(
+    db,
+    `CREATE EXTENSION citext;
+     CREATE TABLE tagged (code citext NOT NULL, updated_at timestamptz NOT NULL DEFAULT now());
+     CREATE UNIQUE INDEX tagged_code_text ON tagged (code text_ops);
+     CREATE INDEX ON tagged (updated_at, code);
+     INSERT INTO tagged (code) VALUES ('zz'), ('ZZ');
+     CREATE DOMAIN label AS text;
+     CREATE TABLE named (code varchar(20) NOT NULL, tag label NOT NULL, updated_at timestamptz NOT NULL DEFAULT now());
+     CREATE UNIQUE INDEX named_code_tag ON named (code, tag);
+     CREATE INDEX ON named (updated_at, code, tag);
+     ANALYZE tagged, named;`,
+  );
+  const dir = createWorkspace();
+  try {
+    const out = new PassThrough();
+    let said = '';
+    out.on('data', (d) => (said += d));
+    assert.equal(await initCommand({ databaseUrl: db, out: dir.pipelinesDir, schemas: ['public'], tables: [], force: false }, out, out), 0, said);
+    assert.match(said, /skipped "public"\."tagged" \(no key\)/);
+    assert.match(said, /wrote .*named\.yml: "public"\."named", key code, tag \(unique index "named_code_tag"\)/);
+    dir.writePipeline('tagged', 'source:\n  table: public.tagged\n  primary_key: code\n  cursor: updated_at\ntarget:\n  table: tagged\n');
+    const validate = await runCli(['validate', '--connect', 'tagged'], dir.env(db));
+    assert.notEqual(validate.code, 0, validate.stdout);
+    assert.match(validate.stdout + validate.stderr, /\("code"\) is not known to be unique/);
+  } finally {
+    dir.cleanup();
+  }
+});
