@@ -39,6 +39,10 @@ export interface InitResult {
   written: { file: string; proposal: Proposal; warnings: LiveIssue[] }[];
   kept: { file: string; proposal: Proposal }[];
   skipped: Skip[];
+  /** Tables no file here reads, not written because a file here cannot be read (`unreadable`): it may read one of them. */
+  blocked: Proposal[];
+  /** Pipeline files here whose source table cannot be told, with their first problem. */
+  unreadable?: { file: string; problem: string }[];
 }
 
 const SKIP_TITLES: Record<Skip['reason'], string> = {
@@ -68,7 +72,8 @@ export async function initCommand(opts: InitOptions, out: NodeJS.WritableStream,
   } finally {
     await client.end().catch(() => {});
   }
-  const { written, kept, skipped } = result;
+  const { written, kept, skipped, blocked } = result;
+  const unreadable = result.unreadable ?? [];
   if (opts.json) {
     const table = (p: Proposal) => ({
       schema: p.schema,
@@ -88,14 +93,16 @@ export async function initCommand(opts: InitOptions, out: NodeJS.WritableStream,
           })),
           kept: kept.map((k) => ({ file: k.file, ...table(k.proposal) })),
           skipped: skipped.map((x) => ({ schema: x.schema, table: x.table, reason: x.reason, message: x.message, fix: x.fix ?? null })),
+          blocked: blocked.map(table),
+          unreadable,
         },
         null,
         2,
       )}\n`,
     );
-    return written.length + kept.length + skipped.length === 0 ? 1 : 0;
+    return blocked.length > 0 ? KIND_OUTCOMES.config.exitCode : written.length + kept.length + skipped.length === 0 ? 1 : 0;
   }
-  if (written.length + kept.length + skipped.length === 0) {
+  if (written.length + kept.length + skipped.length + blocked.length === 0) {
     err.write(
       `no table in schema${opts.schemas.length > 1 ? 's' : ''} ${opts.schemas.join(', ')}` +
         `${opts.tables.length > 0 ? ` matches --tables ${opts.tables.join(' ')}` : ''} of ${redactUrl(opts.databaseUrl)}: nothing written\n`,
@@ -115,14 +122,23 @@ export async function initCommand(opts: InitOptions, out: NodeJS.WritableStream,
     out.write(`skipped ${qualified(s.schema, s.table)} (${SKIP_TITLES[s.reason]}): ${s.message}\n`);
     if (s.fix) out.write(`${indent(s.fix)}\n`);
   }
+  if (blocked.length > 0) {
+    err.write(
+      `not written: ${blocked.map((p) => qualified(p.schema, p.table)).join(', ')}: init cannot tell which table ` +
+        `${unreadable.map((u) => `${u.file} reads (${u.problem})`).join(', nor which ')}, and a second file for a table one of them reads would sync it twice. ` +
+        'Fix that file (or set the variables it reads) and run pgduck init again\n',
+    );
+  }
   const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
-  out.write(`${plural(written.length, 'file')} written, ${kept.length} kept, ${plural(skipped.length, 'table')} skipped\n`);
+  out.write(
+    `${plural(written.length, 'file')} written, ${kept.length} kept, ${plural(skipped.length, 'table')} skipped${blocked.length > 0 ? `, ${blocked.length} not written` : ''}\n`,
+  );
   if (skipped.some((s) => s.fix)) out.write('run the SQL above, then pgduck init again: it writes the tables it can now sync and keeps the files it wrote\n');
   // Shared defaults (README, "Shared defaults") reach the files written too: a shared soft_delete, say, applies to tables without one.
   const shared = sharedDefaultsIn(opts.out);
   if (written.length > 0 && shared) out.write(`note: the files written inherit the shared defaults in ${shared} (pgduck plan shows the merged result)\n`);
   if (written.length > 0) out.write('next: pgduck validate --connect, then pgduck run --once\n');
-  return 0;
+  return blocked.length > 0 ? KIND_OUTCOMES.config.exitCode : 0;
 }
 
 async function inspectAndWrite(client: PgClient, opts: InitOptions): Promise<InitResult> {
@@ -151,7 +167,9 @@ async function inspectAndWrite(client: PgClient, opts: InitOptions): Promise<Ini
   // called a file reading another schema's table of the same name "kept", and never synced this one).
   const existing = existingPipelines(opts.out);
   const readBy = (p: Proposal) => existing.bySource.get(sourceKey(p.schema, p.table));
-  const fresh = proposals.filter((x) => readBy(x.proposal) === undefined);
+  // A file whose source cannot be told may read any of them: no new file is written until it can be.
+  const unsure = existing.unknown.length > 0;
+  const fresh = unsure ? [] : proposals.filter((x) => readBy(x.proposal) === undefined);
   const freshNames = assignNames(
     fresh.map((x) => x.proposal),
     existing.taken,
@@ -159,12 +177,16 @@ async function inspectAndWrite(client: PgClient, opts: InitOptions): Promise<Ini
   const schemaPath = schemaPathFrom(opts.out);
   const shared = sharedDefaultsIn(opts.out);
   const sharedExclude = shared ? sharedExcludeOf(shared) : [];
-  const result: InitResult = { written: [], kept: [], skipped };
+  const result: InitResult = { written: [], kept: [], skipped, blocked: [] };
   if (proposals.length > 0) mkdirSync(opts.out, { recursive: true });
   for (const { proposal, warnings } of proposals) {
     const current = readBy(proposal);
     if (current && !opts.force) {
       result.kept.push({ file: current, proposal });
+      continue;
+    }
+    if (!current && unsure) {
+      result.blocked.push(proposal);
       continue;
     }
     // --force rewrites the file that reads the table, under its name; a new table gets a name no file here has.
@@ -177,6 +199,7 @@ async function inspectAndWrite(client: PgClient, opts: InitOptions): Promise<Ini
     });
     result.written.push({ file, proposal, warnings });
   }
+  result.unreadable = existing.unknown;
   return result;
 }
 
@@ -197,20 +220,27 @@ function sharedExcludeOf(file: string): string[] {
 const sourceKey = (schema: string, table: string) => JSON.stringify([schema, table]);
 
 /**
- * The pipeline files already in the directory init writes to: which file reads each source table,
- * and every name a new file must not take (each file's name, whether it loads or not, and the
- * DuckDB table each one writes, with its `_current` view).
+ * The pipeline files already in the directory init writes to: which file reads each source table
+ * (a file with problems too, when its source.table resolves), the files whose source cannot be
+ * told (with their first problem), and every name a new file must not take (each file's name,
+ * whether it loads or not, and the DuckDB table each one writes, with its `_current` view).
  */
-function existingPipelines(dir: string): { bySource: Map<string, string>; taken: string[] } {
+function existingPipelines(dir: string): { bySource: Map<string, string>; unknown: { file: string; problem: string }[]; taken: string[] } {
   const bySource = new Map<string, string>();
-  if (!existsSync(dir)) return { bySource, taken: [] };
+  const unknown: { file: string; problem: string }[] = [];
+  if (!existsSync(dir)) return { bySource, unknown, taken: [] };
   const loaded = loadPipelines([dir], process.env);
   const taken = loaded.files.map((f) => basename(f, extname(f)));
-  for (const spec of loaded.specs) {
-    bySource.set(sourceKey(spec.source.schema, spec.source.table), spec.file);
-    taken.push(spec.target.table, `${spec.target.table}_current`);
+  for (const id of loaded.identities) {
+    if (id.source) bySource.set(sourceKey(id.source.schema, id.source.table), id.file);
+    else {
+      const mine = loaded.problems.filter((p) => p.file === id.file);
+      const why = mine.find((p) => p.path.startsWith('source.table') || p.path.startsWith('source.schema')) ?? mine[0];
+      unknown.push({ file: id.file, problem: why ? `${why.path ? `${why.path}: ` : ''}${why.message}` : 'source.table is not set' });
+    }
+    if (id.target) taken.push(id.target.table, `${id.target.table}_current`);
   }
-  return { bySource, taken };
+  return { bySource, unknown, taken };
 }
 
 /** The shared-defaults file (`_defaults.yml`) of the directory init writes to, if there is one. */

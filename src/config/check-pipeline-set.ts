@@ -9,6 +9,11 @@ import { PROGRESS_TABLE } from '../sql/reserved-names.js';
 export interface PipelineIdentity {
   file: string;
   name: string;
+  /**
+   * The source table the file reads, when source.table (and source.schema) resolved, even if the
+   * file has other problems: `pgduck init` must know which tables the directory's files already read.
+   */
+  source?: { schema: string; table: string };
   /** Present when target.table resolved to a string. */
   target?: {
     /** target.table as written: `table` or `schema.table`. */

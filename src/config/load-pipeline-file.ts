@@ -9,6 +9,8 @@ import { interpolateEnv } from './interpolate-env.js';
 import type { SharedDefaults } from './load-defaults-file.js';
 import { inheritedFields, mergeDefaults, originOf } from './merge-defaults.js';
 import { parsePipelineYaml } from './parse-pipeline-yaml.js';
+import { parseTableName } from './parse-table-name.js';
+import { schemaDefault } from './pipeline-file-schema.js';
 import type { PipelineFile } from './pipeline-schema.js';
 import type { PipelineSpec } from './pipeline-spec.js';
 import { semanticChecks } from './semantic-checks.js';
@@ -124,6 +126,14 @@ export function loadPipelineFile(file: string, env: NodeJS.ProcessEnv, defaults?
       position: locator.position(['target', 'table']),
       fromEnv: interpolated.fromEnv.has('target.table'),
     };
+  }
+  const source = value.source as Record<string, unknown> | undefined;
+  if (source && typeof source.table === 'string' && settled('source.table') && settled('source.schema')) {
+    const parsed = parseTableName(source.table);
+    if (!('error' in parsed)) {
+      const schema = parsed.schema ?? (typeof source.schema === 'string' && source.schema !== '' ? source.schema : schemaDefault<string>(['source', 'schema']));
+      identity.source = { schema, table: parsed.table };
+    }
   }
   const built = problems.length === 0 ? buildPipelineSpec(name, file, value as PipelineFile) : undefined;
   const spec = built && shared ? { ...built, defaults: { file: shared.file, fields: inheritedFields(shared.data, data) } } : built;

@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { checkPipelineSet, DEFAULT_DUCKDB_PATH } from './check-pipeline-set.js';
+import { checkPipelineSet, DEFAULT_DUCKDB_PATH, type PipelineIdentity } from './check-pipeline-set.js';
 import { sortProblems, type ConfigProblem } from './config-problem.js';
 import { expandPipelinePaths } from './expand-pipeline-paths.js';
 import { loadDefaultsFile, type SharedDefaults } from './load-defaults-file.js';
@@ -19,6 +19,8 @@ export interface LoadResult {
   files: string[];
   /** Every shared-defaults file that was checked (`pipelines/_defaults.yml`), in order. */
   defaults: string[];
+  /** What each pipeline file names of itself, problems or not (its source and target where they resolved), in file order. */
+  identities: PipelineIdentity[];
 }
 
 /**
@@ -54,7 +56,7 @@ export function loadPipelines(paths: string[], env: NodeJS.ProcessEnv = process.
     [...shared.map((d) => d.file), ...expanded.files, ...expanded.problems.map((p) => p.file)],
   );
   const specs = loaded.flatMap((l) => (l.spec && !refused.has(l.spec.file) ? [l.spec] : []));
-  return { specs, problems, files: expanded.files, defaults: shared.map((d) => d.file) };
+  return { specs, problems, files: expanded.files, defaults: shared.map((d) => d.file), identities: loaded.map((l) => l.identity) };
 }
 
 /**

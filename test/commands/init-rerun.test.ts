@@ -106,3 +106,34 @@ test('init with one more schema keeps the file that reads a table already synced
   assert.deepEqual(await duckRows(ws), { orders: 3, sales_orders: 1 });
   await assertVerified(ws, url);
 });
+
+test('a file init cannot load still counts by the table it reads; one whose table cannot be told stops new files', async () => {
+  const url = await pg.createDatabase('init_rerun_unloadable');
+  await pg.query(
+    url,
+    `${table('public', "(1, 'p')")} CREATE TABLE extra (id int PRIMARY KEY, updated_at timestamptz NOT NULL); CREATE INDEX ON extra (updated_at, id);`,
+  );
+  const ws = createWorkspace();
+  workspaces.push(ws);
+  // Found by review: a variable set where pgduck runs but not in init's shell made the file unloadable, and init wrote public_orders.yml beside it.
+  ws.writePipeline(
+    'orders',
+    'source:\n  table: public.orders\n  primary_key: id\n  cursor: updated_at\ntarget:\n  table: orders\nschedule: "${PGDUCK_TEST_UNSET_SCHEDULE}"\n',
+  );
+  const first = await init(url, ws, ['public']);
+  assert.match(first, /kept .*\/orders\.yml/);
+  assert.match(first, /wrote .*\/extra\.yml/);
+  assert.deepEqual(files(ws), { 'extra.yml': 'public.extra', 'orders.yml': 'public.orders' });
+
+  // A file whose source.table itself is unknown may read any table: nothing new is written, and init says which file.
+  ws.writePipeline('mystery', 'source:\n  table: ${PGDUCK_TEST_UNSET_TABLE}\n  primary_key: id\n  cursor: updated_at\n');
+  await pg.query(url, 'CREATE TABLE later (id int PRIMARY KEY, updated_at timestamptz NOT NULL); CREATE INDEX ON later (updated_at, id);');
+  const out = new PassThrough();
+  let said = '';
+  out.on('data', (d) => (said += d));
+  const code = await initCommand({ databaseUrl: url, out: ws.pipelinesDir, schemas: ['public'], tables: [], force: false }, out, out);
+  assert.equal(code, 3, said);
+  assert.match(said, /not written: "public"\."later": init cannot tell which table .*mystery\.yml reads \(.*PGDUCK_TEST_UNSET_TABLE/);
+  assert.match(said, /0 files written, 2 kept, 0 tables skipped, 1 not written/);
+  assert.equal(Object.keys(files(ws)).includes('later.yml'), false);
+});
