@@ -17,9 +17,9 @@
  * it costs more CPU than it saves: one streaming COPY here is cheaper than building the table and
  * writing it out (docs/architecture.md#facts-duckdb, `scripts/bench-duck-batch.ts`).
  */
-import { rmSync, statSync } from 'node:fs';
+import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { fsyncAndRename } from './durable-file.js';
-import { basename } from 'node:path';
+import { basename, dirname } from 'node:path';
 import type { LakeSession } from '../duckdb/lake.js';
 import type { ColumnMapping } from '../schema/column.js';
 import { keepsText, typedCastExpr, type ParquetTransport } from '../schema/typed-parquet.js';
@@ -99,6 +99,8 @@ export async function writeParquetFromCsv(
   metadata: (transport: ParquetTransport) => Record<string, string>,
 ): Promise<{ bytes: number; transport: ParquetTransport }> {
   const tmp = `${path}.tmp`;
+  // The history folder: the batch's CSV is written elsewhere (history-files.ts csvTempPath).
+  mkdirSync(dirname(path), { recursive: true });
   try {
     let transport = typedTransport(columns);
     try {

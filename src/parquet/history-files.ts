@@ -51,11 +51,12 @@ export function deletesFilePath(parquetDir: string, pipeline: string, seq: numbe
 
 /**
  * The CSV a batch is copied into before DuckDB writes its Parquet file (the CSV data path):
- * `tmp/<seq 10 digits>.csv.tmp` in the pipeline's history folder. Removed once the Parquet file is
+ * `.tmp/<pipeline>/<seq 10 digits>.csv.tmp` under PARQUET_DIR. Removed once the Parquet file is
  * written; one left by a crash is removed by the pipeline's next run (isCsvTemp: only names of this
  * form). In a folder of their own, not beside the batch files: the next run lists it to find them,
  * and a history folder of months holds hundreds of thousands of files (listing 300,000 took
- * 0.36–0.44 s, on every run: found running it for months, docs/architecture.md "Parquet history").
+ * 0.36–0.44 s, on every run: docs/architecture.md "Parquet history"); and outside the history folder,
+ * which holds the history only.
  */
 export function csvTempPath(parquetDir: string, pipeline: string, seq: number): string {
   return join(csvTempDir(parquetDir, pipeline), `${String(seq).padStart(10, '0')}.csv.tmp`);
@@ -63,7 +64,7 @@ export function csvTempPath(parquetDir: string, pipeline: string, seq: number): 
 
 /** The folder csvTempPath writes in. */
 export function csvTempDir(parquetDir: string, pipeline: string): string {
-  return join(parquetDir, pipeline, 'tmp');
+  return join(parquetDir, '.tmp', pipeline);
 }
 
 /** Where pgduck before 0.1 wrote a batch's CSV, beside the batch files (legacy leftovers only). */

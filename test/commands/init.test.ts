@@ -169,7 +169,8 @@ describe('pgduck init', () => {
         schema: 'public',
         table: 'no_key',
         reason: 'no-key',
-        message: 'no primary key, and no unique index over NOT NULL columns (each in its own collation): rows could not be told apart in DuckDB; declare the key, e.g.',
+        message:
+          'no primary key, and no unique index over NOT NULL columns (each in its own collation): rows could not be told apart in DuckDB; declare the key, e.g.',
         fix: 'ALTER TABLE "public"."no_key" ADD PRIMARY KEY (…);',
       },
     ]);

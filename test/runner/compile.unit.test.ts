@@ -48,7 +48,8 @@ test('compile is pure data: stages in order, keyset SQL on (cursor, key…), quo
     /drift-check recorded columns to re-read/,
     'the backfill step says when it acts',
   );
-  for (const stage of ['extract', 'drift-check', 'compact', 'backfill', 'upsert']) assert.ok(plan.steps.find((s) => s.stage === stage)?.sql, `${stage} shows its SQL`);
+  for (const stage of ['extract', 'drift-check', 'compact', 'backfill', 'upsert'])
+    assert.ok(plan.steps.find((s) => s.stage === stage)?.sql, `${stage} shows its SQL`);
   assert.deepEqual(plan.schedule.next, ['2026-03-29T01:00:00.000Z', '2026-03-29T01:00:30.000Z', '2026-03-29T01:01:00.000Z']);
   assert.equal(plan.target.currentView, 'lines_current');
   assert.deepEqual(JSON.parse(JSON.stringify(plan)), plan, 'a plan survives JSON: it is data');

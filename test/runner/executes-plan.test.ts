@@ -88,7 +88,8 @@ test('every batch runs exactly the plan steps; the backfill step acts only after
     await pgs.query(url, `ALTER TABLE items ADD COLUMN tier int NOT NULL DEFAULT 3; UPDATE items SET updated_at = updated_at + interval '2 days' WHERE id = 8`);
     const without: Plan = { ...plan, steps: plan.steps.filter((s) => s.stage !== 'backfill') };
     const partial = await executed(without, deps);
-    for (const [seq, steps] of partial.perBatch) assert.deepEqual(steps, ['extract', 'parquet', 'drift-check', 'compact', 'upsert', 'checkpoint'], `batch ${seq}`);
+    for (const [seq, steps] of partial.perBatch)
+      assert.deepEqual(steps, ['extract', 'parquet', 'drift-check', 'compact', 'upsert', 'checkpoint'], `batch ${seq}`);
     const tiers = await withDuckDbFile(duckdbPath, (s) => s.all(`SELECT tier, count(*)::INT AS n FROM items GROUP BY tier ORDER BY tier NULLS LAST`));
     assert.deepEqual(tiers, [
       { tier: 3, n: 1 },

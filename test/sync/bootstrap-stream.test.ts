@@ -105,7 +105,7 @@ async function workspace(url: string) {
       return { summary, batches };
     },
     compare: () => compareTables(url, 'public.events', duckdbPath, 'events', ['id']),
-    csvLeft: () => readdirSync(join(parquetDir, 'events')).filter((f) => f.endsWith('.csv.tmp')),
+    csvLeft: () => readdirSync(join(parquetDir, '.tmp', 'events')).filter((f) => f.endsWith('.csv.tmp')),
     async close() {
       await lake.close();
       store.close();
@@ -304,7 +304,7 @@ test('the queue is bounded: a stream nobody takes from stops at 2 waiting files 
   const stream = await rawStream(url, dir);
   try {
     await new Promise((r) => setTimeout(r, 1500));
-    const files = () => readdirSync(join(dir, 'events')).filter((f) => f.endsWith('.csv.tmp'));
+    const files = () => readdirSync(join(dir, '.tmp', 'events')).filter((f) => f.endsWith('.csv.tmp'));
     assert.equal(stream.peakQueued, 2, 'two files wait');
     assert.ok(files().length <= 3, `at most 2 waiting and 1 being cut: ${files().join(', ')}`);
     assert.ok(stream.rowsCut <= 200, `the COPY waits: ${stream.rowsCut} rows cut`);
@@ -336,7 +336,7 @@ test('a segment that reaches no file boundary by 1.5 × its bound (nobody takes 
     // Two files wait (the queue is full), so no boundary comes; the hard stop ends the segment at 300 ms.
     await new Promise((r) => setTimeout(r, 1500));
     assert.equal(stream.cutShort, true, 'the segment ended');
-    const files = readdirSync(join(dir, 'events')).sort();
+    const files = readdirSync(join(dir, '.tmp', 'events')).sort();
     assert.deepEqual(files, ['0000000001.csv.tmp', '0000000002.csv.tmp'], 'the two whole files, no partial one');
     const taken = [];
     for (let file = await stream.take(); file; file = await stream.take()) taken.push([file.seq, file.rows, file.last.key[0], file.short]);

@@ -92,7 +92,7 @@ async function workspace(url: string, parallel: number, batchSize = BATCH) {
       return { summary, batches };
     },
     compare: () => compareTables(url, 'public.lines', duckdbPath, 'lines', ['region', 'id']),
-    csvLeft: () => readdirSync(join(parquetDir, 'lines')).filter((f) => f.endsWith('.csv.tmp')),
+    csvLeft: () => readdirSync(join(parquetDir, '.tmp', 'lines')).filter((f) => f.endsWith('.csv.tmp')),
     /** Each batch file: its name, and its rows (region, id, note, updated_at) in key order as one text. */
     history: () =>
       withDuckDbFile(

@@ -83,13 +83,14 @@ describe('the CSV data path: typed Parquet history of every type', () => {
       [],
       'no temporary file is left after a successful run',
     );
-    // CSVs go to tmp/ now, which the next run lists, never the history folder (which grows by a file a batch, for months).
-    assert.deepEqual(readdirSync(join(dir, 'tmp')), []);
-    writeFileSync(join(dir, 'tmp', '0000000123.csv.tmp'), '1,2\n');
-    writeFileSync(join(dir, 'tmp', 'notes.csv.tmp'), 'the user’s\n');
+    // CSVs go to .tmp/<pipeline>/ now, which the next run lists, never the history folder (which grows by a file a batch, for months).
+    const tmp = join(ws.parquetDir, '.tmp', 'every_type');
+    assert.deepEqual(readdirSync(tmp), []);
+    writeFileSync(join(tmp, '0000000123.csv.tmp'), '1,2\n');
+    writeFileSync(join(tmp, 'notes.csv.tmp'), 'the user’s\n');
     writeFileSync(join(dir, '0000000098.csv.tmp'), 'an older pgduck’s, once swept\n');
     await runOnce(ws, url);
-    assert.deepEqual(readdirSync(join(dir, 'tmp')), ['notes.csv.tmp']);
+    assert.deepEqual(readdirSync(tmp), ['notes.csv.tmp']);
     assert.ok(readdirSync(dir).includes('0000000098.csv.tmp'), 'the history folder is not listed again');
   });
 

@@ -203,7 +203,7 @@ test("the batch's end is read from the CSV's last record only", () => {
 });
 
 test('leftover CSVs are recognised by pgduck’s own name only', () => {
-  assert.equal(csvTempPath('/x/parquet', 'orders', 42), '/x/parquet/orders/tmp/0000000042.csv.tmp');
+  assert.equal(csvTempPath('/x/parquet', 'orders', 42), '/x/parquet/.tmp/orders/0000000042.csv.tmp');
   assert.ok(isCsvTemp('0000000042.csv.tmp'));
   for (const name of ['42.csv.tmp', '0000000042.csv', 'notes.csv.tmp', '0000000042.parquet', '0000000042.parquet.tmp', 'x0000000042.csv.tmp'])
     assert.ok(!isCsvTemp(name), name);
