@@ -59,6 +59,9 @@ export function loadPipelineFile(file: string, env: NodeJS.ProcessEnv, defaults?
       path: '',
       message: `not checked: it inherits the shared defaults ${defaults.file}, which ${n === 1 ? 'has 1 problem' : `have ${n} problems`} (listed under that file); fix them first`,
     });
+    // Still, which table it reads (init must know; found by review: a variable of the shared defaults unset in init's shell hid every file's table).
+    const source = sourceOfUnchecked(file, env, defaults.data);
+    if (source) identity.source = source;
     return { problems, identity };
   }
 
@@ -127,15 +130,36 @@ export function loadPipelineFile(file: string, env: NodeJS.ProcessEnv, defaults?
       fromEnv: interpolated.fromEnv.has('target.table'),
     };
   }
-  const source = value.source as Record<string, unknown> | undefined;
-  if (source && typeof source.table === 'string' && settled('source.table') && settled('source.schema')) {
-    const parsed = parseTableName(source.table);
-    if (!('error' in parsed)) {
-      const schema = parsed.schema ?? (typeof source.schema === 'string' && source.schema !== '' ? source.schema : schemaDefault<string>(['source', 'schema']));
-      identity.source = { schema, table: parsed.table };
-    }
-  }
+  const source = resolvedSource(value, settled);
+  if (source) identity.source = source;
   const built = problems.length === 0 ? buildPipelineSpec(name, file, value as PipelineFile) : undefined;
   const spec = built && shared ? { ...built, defaults: { file: shared.file, fields: inheritedFields(shared.data, data) } } : built;
   return { spec, problems, identity };
+}
+
+/** The source table a file's merged, interpolated value names, when source.table (and source.schema) resolved. */
+function resolvedSource(value: Record<string, unknown>, settled: (path: string) => boolean): { schema: string; table: string } | undefined {
+  const source = value.source as Record<string, unknown> | undefined;
+  if (!source || typeof source.table !== 'string' || !settled('source.table')) return undefined;
+  const parsed = parseTableName(source.table);
+  if ('error' in parsed) return undefined;
+  if (parsed.schema !== undefined) return { schema: parsed.schema, table: parsed.table };
+  if (!settled('source.schema')) return undefined;
+  const schema = typeof source.schema === 'string' && source.schema !== '' ? source.schema : schemaDefault<string>(['source', 'schema']);
+  return { schema, table: parsed.table };
+}
+
+/** resolvedSource of a file not checked (its shared defaults have problems): the file over whatever of the defaults parsed. */
+function sourceOfUnchecked(file: string, env: NodeJS.ProcessEnv, defaults: Record<string, unknown> | undefined): { schema: string; table: string } | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const { data } = parsePipelineYaml(text);
+  if (data === undefined || data === null || typeof data !== 'object') return undefined;
+  const merged = defaults ? mergeDefaults(defaults, data) : data;
+  const interpolated = interpolateEnv(merged, env, { expectedType: schemaTypeAt });
+  return resolvedSource(interpolated.value as Record<string, unknown>, (path) => !interpolated.unresolved.has(path));
 }

@@ -27,12 +27,14 @@ export interface SourceIndex {
   partial: boolean;
   /**
    * Two keys the index holds apart are also apart as their columns compare them: each key column is
-   * indexed in its own collation (or its collation is deterministic) and with the default btree
-   * operator class of its type (or of its domain's base type; a type with none of its own, varchar,
-   * takes text's). False for a unique index `(code COLLATE "C")` on a column of a case-insensitive
-   * collation, or `(code text_ops)` on a citext column: 'zz' and 'ZZ' are both allowed, but the
-   * keyset read (which compares as the column's type and collation do) takes them for one key and
-   * skips the second (both found by review). `record_image_ops` on a composite is refused the same way.
+   * indexed in its own collation (or its collation is deterministic), with an operator class whose
+   * equality operator (btree strategy 3) is the one of the default class of the column's type (or of
+   * its domain's base type; a type with no class of its own, varchar, takes the one of the class's
+   * own type: text_pattern_ops and varchar_pattern_ops use text's `=`, and are keys). False for a
+   * unique index `(code COLLATE "C")` on a column of a case-insensitive collation, or `(code
+   * text_ops)` on a citext column: 'zz' and 'ZZ' are both allowed, but the keyset read (which
+   * compares as the column's type and collation do) takes them for one key and skips the second
+   * (both found by review). `record_image_ops` (`*=`) on a composite is refused the same way.
    */
   columnEquality: boolean;
   /** Key columns in index order; null for an expression. INCLUDE columns are left out. */
@@ -129,10 +131,19 @@ SELECT ic.relname AS name,
         WHERE o.ord <= i.indnkeyatts)::text AS options,
        (SELECT coalesce(bool_and(
                  (a.attcollation = 0 OR k.coll = a.attcollation OR coalesce(cc.collisdeterministic, false))
-                 AND coalesce(oc.opcdefault, false)
-                 AND (oc.opcintype IN (a.atttypid, bt.base)
-                      OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_opclass d
-                                     WHERE d.opcmethod = oc.opcmethod AND d.opcdefault AND d.opcintype IN (a.atttypid, bt.base)))), true)
+                 AND oc.oid IS NOT NULL
+                 AND (SELECT x.amopopr FROM pg_catalog.pg_amop x
+                      WHERE x.amopfamily = oc.opcfamily AND x.amoplefttype = oc.opcintype AND x.amoprighttype = oc.opcintype AND x.amopstrategy = 3)
+                     IS NOT DISTINCT FROM
+                     (SELECT x.amopopr FROM pg_catalog.pg_opclass d
+                      JOIN pg_catalog.pg_amop x ON x.amopfamily = d.opcfamily AND x.amoplefttype = d.opcintype AND x.amoprighttype = d.opcintype AND x.amopstrategy = 3
+                      WHERE d.opcmethod = oc.opcmethod AND d.opcdefault
+                        AND d.opcintype = coalesce(
+                              (SELECT e.opcintype FROM pg_catalog.pg_opclass e
+                               WHERE e.opcmethod = oc.opcmethod AND e.opcdefault AND e.opcintype IN (a.atttypid, bt.base)
+                               ORDER BY e.opcintype = a.atttypid DESC LIMIT 1),
+                              oc.opcintype)
+                      LIMIT 1)), true)
         FROM unnest(i.indkey::int2[], i.indcollation::oid[], i.indclass::oid[]) WITH ORDINALITY AS k (attnum, coll, cls, ord)
         JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
         LEFT JOIN pg_catalog.pg_collation cc ON cc.oid = a.attcollation

@@ -137,3 +137,18 @@ test('a file init cannot load still counts by the table it reads; one whose tabl
   assert.match(said, /0 files written, 2 kept, 0 tables skipped, 1 not written/);
   assert.equal(Object.keys(files(ws)).includes('later.yml'), false);
 });
+
+test('shared defaults with a variable unset in init’s shell hide no file’s table (found by the review of the change above)', async () => {
+  const url = await pg.createDatabase('init_rerun_defaults');
+  await pg.query(
+    url,
+    `${table('public', "(1, 'p')")} CREATE TABLE items (id int PRIMARY KEY, updated_at timestamptz NOT NULL); CREATE INDEX ON items (updated_at, id);`,
+  );
+  const ws = createWorkspace();
+  workspaces.push(ws);
+  ws.writePipeline('_defaults', 'schedule: "${PGDUCK_TEST_UNSET_SCHEDULE}"\n');
+  ws.writePipeline('orders', 'source:\n  table: orders\n  primary_key: id\n  cursor: updated_at\ntarget:\n  table: orders\n');
+  const said = await init(url, ws, ['public']);
+  assert.match(said, /kept .*\/orders\.yml/);
+  assert.match(said, /wrote .*\/items\.yml/);
+});
