@@ -50,7 +50,10 @@ export function loadPipelineFile(file: string, env: NodeJS.ProcessEnv, defaults?
       message: `pipeline name \`${name}\` (the file stem) must start with a letter and contain only letters, digits, _ and -; rename the file`,
     });
   }
-  if (defaults && (defaults.problems.length > 0 || !defaults.data)) {
+  // Shared defaults with problems: the file is not checked, but which table it reads is still told
+  // (init must know; found by review: a variable of the shared defaults unset in init's shell hid every file's table).
+  const unchecked = defaults !== undefined && (defaults.problems.length > 0 || !defaults.data);
+  if (unchecked) {
     const n = defaults.problems.length;
     problems.push({
       file,
@@ -59,22 +62,18 @@ export function loadPipelineFile(file: string, env: NodeJS.ProcessEnv, defaults?
       path: '',
       message: `not checked: it inherits the shared defaults ${defaults.file}, which ${n === 1 ? 'has 1 problem' : `have ${n} problems`} (listed under that file); fix them first`,
     });
-    // Still, which table it reads (init must know; found by review: a variable of the shared defaults unset in init's shell hid every file's table).
-    const source = sourceOfUnchecked(file, env, defaults.data);
-    if (source) identity.source = source;
-    return { problems, identity };
   }
 
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    problems.push({ file, line: 1, col: 1, path: '', message: `cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})` });
+    if (!unchecked) problems.push({ file, line: 1, col: 1, path: '', message: `cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})` });
     return { problems, identity };
   }
 
   const { data, locator, issues } = parsePipelineYaml(text);
-  problems.push(...issues.map((issue) => ({ file, line: issue.line, col: issue.col, path: '', message: issue.message })));
+  if (!unchecked) problems.push(...issues.map((issue) => ({ file, line: issue.line, col: issue.col, path: '', message: issue.message })));
   if (data === undefined) return { problems, identity };
 
   const shared = defaults?.data && defaults.locator ? { ...defaults, data: defaults.data, locator: defaults.locator } : undefined;
@@ -82,6 +81,10 @@ export function loadPipelineFile(file: string, env: NodeJS.ProcessEnv, defaults?
   // Where a merged value is written: the shared defaults when this file leaves it to them.
   const inherited = (path: ConfigPath) => shared !== undefined && originOf(path, data, shared.data) === 'defaults';
   const interpolated = interpolateEnv(merged, env, { expectedType: schemaTypeAt });
+  const settled = (path: string) => !interpolated.unresolved.has(path);
+  const source = resolvedSource(interpolated.value as Record<string, unknown>, settled);
+  if (source) identity.source = source;
+  if (unchecked) return { problems, identity };
   const value = interpolated.value as Record<string, unknown>;
   const fieldIssues: FieldIssue[] = [
     ...interpolated.issues.map((i) => ({ path: i.path, needle: i.text, message: i.message })),
@@ -113,7 +116,6 @@ export function loadPipelineFile(file: string, env: NodeJS.ProcessEnv, defaults?
   }
 
   const target = value.target as Record<string, unknown> | undefined;
-  const settled = (path: string) => !interpolated.unresolved.has(path);
   if (
     target &&
     typeof target.table === 'string' &&
@@ -130,8 +132,6 @@ export function loadPipelineFile(file: string, env: NodeJS.ProcessEnv, defaults?
       fromEnv: interpolated.fromEnv.has('target.table'),
     };
   }
-  const source = resolvedSource(value, settled);
-  if (source) identity.source = source;
   const built = problems.length === 0 ? buildPipelineSpec(name, file, value as PipelineFile) : undefined;
   const spec = built && shared ? { ...built, defaults: { file: shared.file, fields: inheritedFields(shared.data, data) } } : built;
   return { spec, problems, identity };
@@ -147,19 +147,4 @@ function resolvedSource(value: Record<string, unknown>, settled: (path: string) 
   if (!settled('source.schema')) return undefined;
   const schema = typeof source.schema === 'string' && source.schema !== '' ? source.schema : schemaDefault<string>(['source', 'schema']);
   return { schema, table: parsed.table };
-}
-
-/** resolvedSource of a file not checked (its shared defaults have problems): the file over whatever of the defaults parsed. */
-function sourceOfUnchecked(file: string, env: NodeJS.ProcessEnv, defaults: Record<string, unknown> | undefined): { schema: string; table: string } | undefined {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
-  }
-  const { data } = parsePipelineYaml(text);
-  if (data === undefined || data === null || typeof data !== 'object') return undefined;
-  const merged = defaults ? mergeDefaults(defaults, data) : data;
-  const interpolated = interpolateEnv(merged, env, { expectedType: schemaTypeAt });
-  return resolvedSource(interpolated.value as Record<string, unknown>, (path) => !interpolated.unresolved.has(path));
 }

@@ -57,10 +57,10 @@ export const compactStage: Stage = {
     const shape = memory.target;
     if (shape === null) return;
     const minDeleted = ctx.compactMinDeleted ?? DUCKDB_ROW_GROUP_ROWS;
+    if (shape.rowSlots < minDeleted) return;
     const counted = store.get(spec.name)?.targetRows ?? null;
     // The last run's count says it is not due: no query. Else count now (a count is exact, the stored one may be old).
     if (counted !== null && !compactionDue(shape.rowSlots, counted, minDeleted)) return;
-    if (shape.rowSlots < minDeleted) return;
     const ref = targetRef(lake, spec.target);
     const rows = Number((await lake.all(`SELECT count(*)::BIGINT AS n FROM ${ref}`))[0]?.n ?? 0);
     if (!compactionDue(shape.rowSlots, rows, minDeleted)) return;

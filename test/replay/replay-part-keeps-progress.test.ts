@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { createWorkspace, runCli } from '../support/workspace.js';
-import { assertVerified, readCheckpoint, runOnce } from '../support/sync-checks.js';
+import { assertVerified, readCheckpoint, runOnce, settle } from '../support/sync-checks.js';
 
 let pgs: TestPostgres;
 before(async () => {
@@ -18,8 +18,6 @@ before(async () => {
 after(async () => {
   await pgs?.stop();
 });
-
-const settle = () => new Promise((r) => setTimeout(r, 1200));
 
 test('replay --from/--to onto the synced table (nothing set back): the next run must not bootstrap again', async () => {
   const url = await pgs.createDatabase('replay_part');

@@ -14,7 +14,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { createWorkspace, runCli } from '../support/workspace.js';
-import { readCheckpoint, runOnce } from '../support/sync-checks.js';
+import { readCheckpoint, runOnce, settle } from '../support/sync-checks.js';
 import { compareTables } from '../support/compare-tables.js';
 import { withDuckDbFile } from '../../src/duckdb/lake.js';
 
@@ -27,7 +27,6 @@ after(async () => {
 });
 
 const NOWHERE = 'postgres://nobody:secret@127.0.0.1:9/nowhere';
-const settle = () => new Promise((r) => setTimeout(r, 1200)); // past the horizon's margin
 
 const duckTables = (path: string): Promise<string[]> =>
   withDuckDbFile(path, async (s) => (await s.all('SELECT table_name FROM duckdb_tables() ORDER BY 1')).map((r) => String(r.table_name)), { readOnly: true });

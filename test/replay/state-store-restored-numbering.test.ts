@@ -13,7 +13,7 @@ import { copyFileSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { createWorkspace, runCli, type Workspace } from '../support/workspace.js';
-import { readCheckpoint, reconcileOnce, runOutcome } from '../support/sync-checks.js';
+import { readCheckpoint, reconcileOnce, runOutcome, settle } from '../support/sync-checks.js';
 import { listHistory } from '../../src/parquet/history-files.js';
 import { compareTables } from '../support/compare-tables.js';
 
@@ -26,7 +26,6 @@ after(async () => {
 });
 
 const NOWHERE = 'postgres://nobody:secret@127.0.0.1:9/nowhere';
-const settle = () => new Promise((r) => setTimeout(r, 1200)); // past the horizon's margin
 
 async function synced(name: string): Promise<{ url: string; ws: Workspace }> {
   const url = await pgs.createDatabase(name);

@@ -194,3 +194,6 @@ export async function runOnceCli(ws: Workspace, url: string, args: string[] = []
   assert.equal(res.code, 0, `run --once: ${res.stdout}\n${res.stderr}`);
   return res;
 }
+
+/** Wait past the pipelines' default horizon.margin_ms (1 s), so rows just written are read whole by the next run. */
+export const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 1200));

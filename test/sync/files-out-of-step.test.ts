@@ -14,7 +14,7 @@ import { copyFileSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { createWorkspace, type Workspace } from '../support/workspace.js';
-import { duckIds, runOutcome, runOutcomes } from '../support/sync-checks.js';
+import { duckIds, runOutcome, runOutcomes, settle } from '../support/sync-checks.js';
 import { compareTables } from '../support/compare-tables.js';
 import { withDuckDbFile } from '../../src/duckdb/lake.js';
 
@@ -36,8 +36,6 @@ async function sourceTable(url: string, name: string, n: number, note = 'old'): 
      INSERT INTO ${name} SELECT g, '${note}', '2024-01-01 00:00:00+00'::timestamptz + g * interval '1 second' FROM generate_series(1, ${n}) AS g;`,
   );
 }
-
-const settle = () => new Promise((r) => setTimeout(r, 1200)); // past the horizon's margin
 
 /** One `run --once` (in process) that must refuse the pipeline as TARGET_TAKEN, naming what to run. */
 async function assertRefusedAsTaken(ws: Workspace, url: string, pipeline: string): Promise<void> {

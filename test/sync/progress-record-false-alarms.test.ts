@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { createWorkspace, runCli } from '../support/workspace.js';
-import { assertVerified, duckIds, readCheckpoint, reconcileOnce, runOnce } from '../support/sync-checks.js';
+import { assertVerified, duckIds, readCheckpoint, reconcileOnce, runOnce, settle } from '../support/sync-checks.js';
 
 let pgs: TestPostgres;
 before(async () => {
@@ -18,7 +18,6 @@ after(async () => {
   await pgs?.stop();
 });
 
-const settle = () => new Promise((r) => setTimeout(r, 1200));
 const REBOOT = /bootstraps again|put back to an older copy/;
 
 test('crash after the DuckDB commit, reconcile, verify --repair, replay, null-cursor rows: no re-bootstrap', async () => {

@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { createWorkspace, runCli } from '../support/workspace.js';
-import { assertVerified, runOnce } from '../support/sync-checks.js';
+import { assertVerified, runOnce, settle } from '../support/sync-checks.js';
 
 let pgs: TestPostgres;
 before(async () => {
@@ -15,8 +15,6 @@ before(async () => {
 after(async () => {
   await pgs?.stop();
 });
-
-const settle = () => new Promise((r) => setTimeout(r, 1200));
 
 test('two pipelines, one DuckDB file, concurrent runs: no false re-bootstrap', async () => {
   const url = await pgs.createDatabase('two_in_one');

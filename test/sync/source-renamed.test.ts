@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { createWorkspace } from '../support/workspace.js';
-import { duckIds, runOutcome } from '../support/sync-checks.js';
+import { duckIds, runOutcome, settle } from '../support/sync-checks.js';
 
 let pgs: TestPostgres;
 before(async () => {
@@ -17,8 +17,6 @@ before(async () => {
 after(async () => {
   await pgs?.stop();
 });
-
-const settle = () => new Promise((r) => setTimeout(r, 1200));
 
 test('a source table renamed (ALTER TABLE … RENAME, pipeline file updated) syncs on into its DuckDB table', async () => {
   const url = await pgs.createDatabase('renamed_source');

@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import { createWorkspace } from '../support/workspace.js';
-import { runOnce } from '../support/sync-checks.js';
+import { runOnce, settle } from '../support/sync-checks.js';
 
 let pgs: TestPostgres;
 before(async () => {
@@ -15,8 +15,6 @@ before(async () => {
 after(async () => {
   await pgs?.stop();
 });
-
-const settle = () => new Promise((r) => setTimeout(r, 1200));
 
 test('idle runs, pg_switch_wal, two pipelines on one cluster: no SOURCE_REWOUND', async () => {
   const url = await pgs.createDatabase('wal_probe');
